@@ -1,0 +1,162 @@
+"""Database engines, the database lifecycle (create, migrate, check) and the resolved URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from geo.cluster import EmbeddedCluster
+from geo.settings import Settings
+
+EXTENSIONS = ("postgis", "btree_gist", "pg_trgm", "unaccent")
+
+
+@dataclass
+class Database:
+    """Where the data lives: a configured server, or the embedded cluster (started on demand)."""
+
+    url: URL
+    cluster: EmbeddedCluster | None = None
+    started_cluster: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, start: bool = True) -> Database:
+        if settings.database_url:
+            return cls(url=make_url(settings.database_url))
+        cluster = EmbeddedCluster(settings.home)
+        started = cluster.start() if start else False
+        return cls(url=make_url(cluster.url(settings.database_name)), cluster=cluster,
+                   started_cluster=started)
+
+    def with_database(self, name: str) -> Database:
+        return Database(url=self.url.set(database=name), cluster=self.cluster)
+
+    def close(self) -> None:
+        """Stop the embedded cluster if, and only if, this process started it."""
+        if self.cluster is not None and self.started_cluster:
+            self.cluster.stop()
+            self.started_cluster = False
+
+
+def _connect_args(settings: Settings | None, *, api: bool) -> dict[str, object]:
+    # JIT costs 100+ ms on small queries with high estimates (PERFORMANCE-NOTES.md): always off.
+    options = "-c jit=off -c timezone=UTC"
+    if api and settings is not None:
+        options += f" -c statement_timeout={settings.statement_timeout_ms}"
+    args: dict[str, object] = {"options": options}
+    if settings is not None:
+        args["connect_timeout"] = max(1, round(settings.connect_timeout_s))
+    return args
+
+
+def sync_engine(url: URL | str, settings: Settings | None = None, **kwargs: object) -> Engine:
+    """An engine for loaders, migrations and the CLI (no statement timeout: loads may be long)."""
+    return sa.create_engine(url, connect_args=_connect_args(settings, api=False),
+                            pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+def async_engine(url: URL | str, settings: Settings) -> AsyncEngine:
+    """The API's engine: bounded pool, statement timeout, quick failure when the DB is down."""
+    return create_async_engine(
+        make_url(url).set(drivername="postgresql+psycopg_async"),
+        connect_args=_connect_args(settings, api=True),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_timeout=settings.connect_timeout_s,
+        pool_pre_ping=True,
+    )
+
+
+def _admin_url(url: URL) -> URL:
+    return url.set(database="postgres")
+
+
+def database_exists(url: URL) -> bool:
+    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(sa.literal(1)).select_from(sa.table("pg_database", sa.column("datname")))
+                .where(sa.column("datname") == url.database)
+            ).first()
+        return found is not None
+    finally:
+        engine.dispose()
+
+
+def create_database(url: URL, *, template: str | None = None) -> None:
+    """CREATE DATABASE (optionally from a template); identifiers quoted by the dialect."""
+    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool,
+                         isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            preparer = conn.dialect.identifier_preparer
+            statement = f"CREATE DATABASE {preparer.quote(str(url.database))}"
+            if template:
+                statement += f" TEMPLATE {preparer.quote(template)}"
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def drop_database(url: URL) -> None:
+    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool,
+                         isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            name = conn.dialect.identifier_preparer.quote(str(url.database))
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        engine.dispose()
+
+
+def alembic_config(url: URL) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("geo") / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False)
+                           .replace("%", "%%"))
+    return config
+
+
+def migrate(url: URL, revision: str = "head") -> None:
+    """Create the database if missing, then bring it to ``revision`` with Alembic."""
+    if not database_exists(url):
+        create_database(url)
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: URL, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config(make_url("postgresql://x/y"))).get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrations_current(conn: Connection) -> bool:
+    return current_revision(conn) == head_revision()
+
+
+@contextmanager
+def connect(url: URL, settings: Settings | None = None) -> Iterator[Connection]:
+    """One connection with a transaction that commits on success and rolls back on error."""
+    engine = sync_engine(url, settings, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()

@@ -1,0 +1,54 @@
+"""Alembic environment: online migrations only, against the URL the caller configured."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import context
+from geoalchemy2 import alembic_helpers
+
+from geo.tables import metadata
+
+config = context.config
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                    compare_to: object) -> bool:
+    # PostGIS's own tables (spatial_ref_sys, topology) are not ours to manage.
+    if type_ == "table" and name in {"spatial_ref_sys", "layer", "topology"}:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online() -> None:
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        connectable = sa.create_engine(config.get_main_option("sqlalchemy.url"),
+                                       poolclass=sa.pool.NullPool)
+    with connectable.connect() if isinstance(connectable, sa.Engine) else _borrowed(
+            connectable) as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_object=_include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_item=alembic_helpers.render_item,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+class _borrowed:
+    """A connection handed in by the caller: used, not closed."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sa.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Read queries as plain functions: a connection in, plain dataclasses out."""

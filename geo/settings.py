@@ -1,0 +1,70 @@
+"""Every setting of hverdag, in one place, read from ``HVERDAG_*`` environment variables.
+
+Each field's description is its documentation: the README's settings table is checked against it.
+Nothing is read at import time; call :func:`load_settings` where the settings are needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HVERDAG_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL (postgresql://user:pass@host/db). Unset: the CLI runs a private "
+            "PostgreSQL+PostGIS cluster in `home`, on a Unix socket only."
+        ),
+    )
+    home: Path = Field(
+        default=PROJECT_ROOT / ".hverdag",
+        description="Folder for the embedded cluster, its socket and its log.",
+    )
+    database_name: str = Field(
+        default="hverdag", description="Database name inside the embedded cluster."
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Folder with the bundled demo data that `hverdag demo` loads.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds to.")
+    pool_size: int = Field(
+        default=10, ge=1, le=200, description="Database connections kept per worker process."
+    )
+    statement_timeout_ms: int = Field(
+        default=5000,
+        ge=100,
+        description="PostgreSQL statement_timeout for the API's connections, in milliseconds.",
+    )
+    connect_timeout_s: float = Field(
+        default=2.0, gt=0, description="How long the API waits for a database connection."
+    )
+    graphql_explorer: bool = Field(
+        default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
+    )
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, url: str | None) -> str | None:
+        """Accept the plain ``postgresql://`` form users copy from elsewhere."""
+        if not url:
+            return None
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment now (never at import time); keyword arguments win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,395 @@
+"""The data model as SQLAlchemy Core tables (DESIGN.md, "Data model").
+
+Geometries are typmod columns in EPSG:25833 with GiST indexes. Vocabulary columns are text with
+CHECK constraints (easier to extend in a migration than PostgreSQL enum types). Every directory
+row carries ``created_at``, ``updated_at``, ``archived_at`` (soft delete) and ``version``.
+The Alembic migrations create exactly this; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from geo.crs import STORAGE_SRID
+from geo.vocab import (
+    AccessBarrier,
+    AccessOutcome,
+    ActivityCategory,
+    ActivityStatus,
+    AreaKind,
+    CouncilKind,
+    CouncilLevel,
+    CouncilStatus,
+    OrganisationKind,
+    OwnerType,
+    PriceModel,
+    Role,
+    TargetGroup,
+    VenueType,
+)
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _multipolygon() -> Geometry:
+    return Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False)
+
+
+def _point() -> Geometry:
+    return Geometry("POINT", srid=STORAGE_SRID, spatial_index=False)
+
+
+def _vocab(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
+    return sa.CheckConstraint(sa.column(column).in_([e.value for e in enum]), name=name)
+
+
+def _vocab_array(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
+    allowed = sa.literal([e.value for e in enum], ARRAY(sa.Text))
+    return sa.CheckConstraint(sa.column(column, ARRAY(sa.Text)).contained_by(allowed), name=name)
+
+
+def _lifecycle() -> list[sa.Column]:
+    """created_at, updated_at, archived_at, version: what `changes(since:)` and edits rely on."""
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("archived_at", sa.DateTime(timezone=True)),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    ]
+
+
+def _provenance() -> list[sa.Column]:
+    """Where a row came from; (source, external_id) is the key loaders upsert by."""
+    return [
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("external_id", sa.Text),
+    ]
+
+
+def _gist(table: str, *columns: str) -> sa.Index:
+    return sa.Index(f"ix_{table}_{'_'.join(columns)}_gist", *columns, postgresql_using="gist")
+
+
+county = sa.Table(
+    "county", metadata,
+    sa.Column("number", sa.CHAR(2), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("geom", _multipolygon(), nullable=False),
+    *_provenance(),
+    *_lifecycle(),
+    sa.CheckConstraint(sa.column("number").regexp_match("^[0-9]{2}$"), name="number_digits"),
+    _gist("county", "geom"),
+)
+
+municipality = sa.Table(
+    "municipality", metadata,
+    sa.Column("number", sa.CHAR(4), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # The county is the number's first two digits; no foreign key so that either may load first.
+    sa.Column("county_number", sa.CHAR(2), sa.Computed("left(number, 2)", persisted=True), nullable=False),
+    sa.Column("geom", _multipolygon(), nullable=False),
+    *_provenance(),
+    *_lifecycle(),
+    sa.CheckConstraint(sa.column("number").regexp_match("^[0-9]{4}$"), name="number_digits"),
+    sa.Index("ix_municipality_county_number", "county_number"),
+    _gist("municipality", "geom"),
+)
+
+# Figures per municipality and year as the publisher gave them; a loader may fill some columns.
+municipality_statistics = sa.Table(
+    "municipality_statistics", metadata,
+    sa.Column("municipality_number", sa.CHAR(4),
+              sa.ForeignKey("municipality.number", ondelete="CASCADE"), primary_key=True),
+    sa.Column("year", sa.SmallInteger, primary_key=True),
+    sa.Column("population", sa.Integer),
+    sa.Column("immigrants", sa.Integer),
+    sa.Column("refugees", sa.Integer),
+    sa.Column("labour_immigrants", sa.Integer),
+    sa.Column("family_immigrants", sa.Integer),
+    sa.Column("education_immigrants", sa.Integer),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    sa.CheckConstraint("year BETWEEN 1800 AND 2200", name="year_range"),
+    sa.CheckConstraint(
+        "coalesce(population, 0) >= 0 AND coalesce(immigrants, 0) >= 0 "
+        "AND coalesce(refugees, 0) >= 0", name="non_negative"),
+)
+
+statistical_area = sa.Table(
+    "statistical_area", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("geom", _multipolygon(), nullable=False),
+    sa.Column("population", sa.Integer),
+    sa.Column("immigrant_population", sa.Integer),
+    sa.Column("year", sa.SmallInteger),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("kind", AreaKind, "kind_vocab"),
+    sa.UniqueConstraint("kind", "code"),
+    sa.Index("ix_statistical_area_municipality_number", "municipality_number"),
+    _gist("statistical_area", "kind", "geom"),
+)
+
+area_initiative = sa.Table(
+    "area_initiative", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("slug", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("geom", _multipolygon(), nullable=False),
+    sa.Column("period_start", sa.Date),
+    sa.Column("period_end", sa.Date),
+    *_provenance(),
+    *_lifecycle(),
+    sa.CheckConstraint("period_end IS NULL OR period_start IS NULL OR period_end >= period_start",
+                       name="period_order"),
+    _gist("area_initiative", "geom"),
+)
+
+organisation = sa.Table(
+    "organisation", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("organisation_number", sa.CHAR(9), unique=True),
+    sa.Column("kind", sa.Text, nullable=False, server_default=OrganisationKind.OTHER.value),
+    sa.Column("in_voluntary_register", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("website", sa.Text),
+    sa.Column("description", sa.Text),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("kind", OrganisationKind, "kind_vocab"),
+    sa.CheckConstraint(sa.column("organisation_number").regexp_match("^[0-9]{9}$"),
+                       name="orgnr_digits"),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+venue = sa.Table(
+    "venue", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("owner_type", sa.Text, nullable=False),
+    sa.Column("venue_type", sa.Text, nullable=False),
+    sa.Column("owner_organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
+    sa.Column("address", sa.Text),
+    sa.Column("postal_code", sa.CHAR(4)),
+    sa.Column("postal_place", sa.Text),
+    sa.Column("geom", _point(), nullable=False),
+    # Derived from the point by a spatial join, never typed in.
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("capacity", sa.Integer),
+    sa.Column("price_model", sa.Text, nullable=False, server_default=PriceModel.MARKET.value),
+    sa.Column("price_note", sa.Text),
+    sa.Column("step_free", sa.Boolean),
+    sa.Column("accessibility", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("amenities", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("suitable_categories", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("booking_url", sa.Text),
+    sa.Column("contact_name", sa.Text),
+    sa.Column("contact_email", sa.Text),
+    sa.Column("contact_phone", sa.Text),
+    sa.Column("last_verified", sa.Date),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("owner_type", OwnerType, "owner_type_vocab"),
+    _vocab("venue_type", VenueType, "venue_type_vocab"),
+    _vocab("price_model", PriceModel, "price_model_vocab"),
+    _vocab_array("suitable_categories", ActivityCategory, "suitable_categories_vocab"),
+    sa.CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_venue_municipality_number", "municipality_number"),
+    _gist("venue", "geom"),
+)
+
+# Weekly windows in which volunteers may use a venue (Europe/Oslo local time; ISO weekday).
+venue_availability = sa.Table(
+    "venue_availability", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("venue_id", sa.BigInteger, sa.ForeignKey("venue.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("weekday", sa.SmallInteger, nullable=False),
+    sa.Column("starts", sa.Time, nullable=False),
+    sa.Column("ends", sa.Time, nullable=False),
+    sa.CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday_iso"),
+    sa.CheckConstraint("ends > starts", name="window_order"),
+    sa.Index("ix_venue_availability_venue_id", "venue_id"),
+)
+
+immigrant_council = sa.Table(
+    "immigrant_council", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("level", sa.Text, nullable=False),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("county_number", sa.CHAR(2)),
+    sa.Column("status", sa.Text, nullable=False, server_default=CouncilStatus.ACTIVE.value),
+    sa.Column("established", sa.SmallInteger),
+    sa.Column("members", sa.SmallInteger),
+    sa.Column("website", sa.Text),
+    sa.Column("note", sa.Text),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("kind", CouncilKind, "kind_vocab"),
+    _vocab("level", CouncilLevel, "level_vocab"),
+    _vocab("status", CouncilStatus, "status_vocab"),
+    sa.CheckConstraint(
+        "(level <> 'MUNICIPALITY' OR municipality_number IS NOT NULL) AND "
+        "(level <> 'COUNTY' OR county_number IS NOT NULL)", name="level_has_place"),
+    sa.CheckConstraint("members IS NULL OR members > 0", name="members_positive"),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_immigrant_council_municipality_number", "municipality_number"),
+)
+
+activity = sa.Table(
+    "activity", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
+    sa.Column("venue_id", sa.BigInteger, sa.ForeignKey("venue.id")),
+    # The venue's point when there is a venue, else its own: always set, so KNN has one column.
+    sa.Column("geom", _point(), nullable=False),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("target_groups", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("min_age", sa.SmallInteger),
+    sa.Column("max_age", sa.SmallInteger),
+    sa.Column("languages", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("free", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("cost_nok", sa.Numeric(10, 2)),
+    sa.Column("leisure_card_accepted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("registration_required", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("registration_url", sa.Text),
+    sa.Column("status", sa.Text, nullable=False, server_default=ActivityStatus.ACTIVE.value),
+    sa.Column("url", sa.Text),
+    sa.Column("contact_name", sa.Text),
+    sa.Column("contact_email", sa.Text),
+    sa.Column("contact_phone", sa.Text),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("category", ActivityCategory, "category_vocab"),
+    _vocab("status", ActivityStatus, "status_vocab"),
+    _vocab_array("target_groups", TargetGroup, "target_groups_vocab"),
+    sa.CheckConstraint("min_age IS NULL OR min_age >= 0", name="min_age_range"),
+    sa.CheckConstraint("max_age IS NULL OR min_age IS NULL OR max_age >= min_age",
+                       name="age_order"),
+    sa.CheckConstraint("free OR cost_nok IS NOT NULL", name="cost_when_not_free"),
+    sa.CheckConstraint("cost_nok IS NULL OR cost_nok >= 0", name="cost_non_negative"),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_activity_venue_id", "venue_id"),
+    sa.Index("ix_activity_organisation_id", "organisation_id"),
+    sa.Index("ix_activity_municipality_number", "municipality_number"),
+    # Equality on category and KNN order from one index scan (btree_gist).
+    _gist("activity", "category", "geom"),
+    _gist("activity", "geom"),
+)
+
+# Recurring weekly sessions (Europe/Oslo local time), each valid within an optional date range.
+activity_schedule = sa.Table(
+    "activity_schedule", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("activity_id", sa.BigInteger, sa.ForeignKey("activity.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("weekday", sa.SmallInteger, nullable=False),
+    sa.Column("starts", sa.Time, nullable=False),
+    sa.Column("ends", sa.Time, nullable=False),
+    sa.Column("valid_from", sa.Date),
+    sa.Column("valid_to", sa.Date),
+    sa.CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday_iso"),
+    sa.CheckConstraint("ends > starts", name="session_order"),
+    sa.CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+                       name="validity_order"),
+    sa.Index("ix_activity_schedule_activity_id", "activity_id"),
+)
+
+# Dates on which a recurring activity does not take place (or moves).
+activity_exception = sa.Table(
+    "activity_exception", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("activity_id", sa.BigInteger, sa.ForeignKey("activity.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("cancelled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("note", sa.Text),
+    sa.UniqueConstraint("activity_id", "on_date"),
+)
+
+venue_access_report = sa.Table(
+    "venue_access_report", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("venue_id", sa.BigInteger, sa.ForeignKey("venue.id"), nullable=False),
+    sa.Column("organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("suitability", sa.SmallInteger),
+    sa.Column("barriers", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("note", sa.Text),
+    sa.Column("reported_on", sa.Date, nullable=False, server_default=sa.func.current_date()),
+    *_provenance(),
+    *_lifecycle(),
+    _vocab("outcome", AccessOutcome, "outcome_vocab"),
+    _vocab_array("barriers", AccessBarrier, "barriers_vocab"),
+    sa.CheckConstraint("suitability IS NULL OR suitability BETWEEN 1 AND 5",
+                       name="suitability_range"),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_venue_access_report_venue_id", "venue_id"),
+)
+
+api_key = sa.Table(
+    "api_key", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    _vocab("role", Role, "role_vocab"),
+    sa.CheckConstraint(
+        "(role <> 'MUNICIPALITY_EDITOR' OR municipality_number IS NOT NULL) AND "
+        "(role <> 'ORGANISATION_EDITOR' OR organisation_id IS NOT NULL)", name="role_has_scope"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("actor_key_id", sa.BigInteger, sa.ForeignKey("api_key.id")),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("entity_id", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("before", JSONB),
+    sa.Column("after", JSONB),
+    sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+)
+
+# Tables whose rows `changes(since:)` reports, each indexed on updated_at for that.
+DIRECTORY_TABLES = (venue, activity, organisation, immigrant_council, area_initiative)
+for _table in DIRECTORY_TABLES:
+    sa.Index(f"ix_{_table.name}_updated_at", _table.c.updated_at, _table.c.id)

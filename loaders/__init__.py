@@ -1,0 +1,1 @@
+"""Importers of real open data into the directory, with validation and reports."""

@@ -1,0 +1,117 @@
+"""Test databases on a real PostGIS: the embedded cluster (or HVERDAG_DATABASE_URL's server).
+
+- ``template_url``: migrated, empty; created once per session.
+- ``loaded_template_url``: the template plus the bundled real data (counties, municipalities,
+  statistics); never connected to after it is built, so it can be cloned.
+- ``loaded_url``: a clone of it shared by read-only tests; its connections default to read-only,
+  so a test that writes by mistake fails instead of leaking into the next test.
+- ``fresh_url`` / ``fresh_loaded_url``: a clone for one test that writes, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from geo.db import Database, create_database, drop_database, migrate, sync_engine
+from geo.settings import PROJECT_ROOT, Settings, load_settings
+
+DATA_DIR = PROJECT_ROOT / "data"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+
+
+def _name(kind: str) -> str:
+    return f"hverdag_test_{kind}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings) -> Iterator[Database]:
+    database = Database.from_settings(settings)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def template_url(server: Database) -> Iterator[URL]:
+    url = server.with_database(_name("tpl")).url
+    migrate(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
+    from loaders.bundle import load_bundled
+
+    url = server.with_database(_name("loaded_tpl")).url
+    create_database(url, template=str(template_url.database))
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            load_bundled(conn, DATA_DIR)
+    finally:
+        engine.dispose()
+    yield url
+    drop_database(url)
+
+
+def _clone(server: Database, template: URL, kind: str) -> URL:
+    url = server.with_database(_name(kind)).url
+    create_database(url, template=str(template.database))
+    return url
+
+
+@pytest.fixture(scope="session")
+def loaded_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
+    url = _clone(server, loaded_template_url, "loaded")
+    engine = sync_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            name = conn.dialect.identifier_preparer.quote(str(url.database))
+            conn.exec_driver_sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    finally:
+        engine.dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_url(server: Database, template_url: URL) -> Iterator[URL]:
+    url = _clone(server, template_url, "fresh")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_loaded_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
+    url = _clone(server, loaded_template_url, "fresh_loaded")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def loaded_conn(loaded_url: URL) -> Iterator[sa.Connection]:
+    """A read-only connection to the shared database with the real data."""
+    engine = sync_engine(loaded_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def fresh_engine(fresh_url: URL) -> Iterator[sa.Engine]:
+    engine = sync_engine(fresh_url, poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
