@@ -68,3 +68,25 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the environment now (never at import time); keyword arguments win."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _shown_default(value: object) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, Path):
+        try:
+            return f"`{value.relative_to(PROJECT_ROOT)}`"
+        except ValueError:
+            return f"`{value}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def settings_table() -> str:
+    """The README's table of settings, rendered from the fields' own documentation."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        lines.append(f"| `HVERDAG_{name.upper()}` | {_shown_default(field.default)} | "
+                     f"{field.description} |")
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""The ``hverdag`` command: database lifecycle, loaders, the demo and the server.
+
+With no HVERDAG_DATABASE_URL, every command that needs the database starts the embedded cluster
+and, if it started it, stops it again on exit (``hverdag db start`` leaves it running on purpose).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from geo.cluster import ClusterError
+from geo.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from geo.db import Database
+
+log = logging.getLogger("hverdag")
+
+BOUNDARY_KINDS = ("municipalities", "counties")
+STATISTICS_KINDS = ("population", "statistics")
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed as one line, exit status 1, no traceback."""
+
+
+# --- database -----------------------------------------------------------------------------------
+
+@contextmanager
+def _database(settings: Settings, *, keep_running: bool = False) -> Iterator[Database]:
+    """The resolved database, migrated; the embedded cluster is stopped on exit if we started it."""
+    from geo.db import Database, migrate
+
+    database = Database.from_settings(settings)
+    try:
+        migrate(database.url)
+        yield database
+    finally:
+        if not keep_running:
+            database.close()
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.cluster import EmbeddedCluster
+    from geo.db import Database, downgrade, migrate
+
+    if args.action in {"start", "stop", "status"} and settings.database_url:
+        raise CliError("HVERDAG_DATABASE_URL is set: that server is not managed by hverdag")
+    if args.action == "start":
+        cluster = EmbeddedCluster(settings.home)
+        started = cluster.start()
+        print(f"{'started' if started else 'already running'}: {cluster.url(settings.database_name)}")
+    elif args.action == "stop":
+        stopped = EmbeddedCluster(settings.home).stop()
+        print("stopped" if stopped else "not running")
+    elif args.action == "status":
+        cluster = EmbeddedCluster(settings.home)
+        running = cluster.running()
+        print(f"{'running' if running else 'stopped'}: {cluster.base}")
+        return 0 if running else 3
+    elif args.action == "url":
+        print(Database.from_settings(settings, start=False).url.render_as_string(
+            hide_password=True))
+    elif args.action == "migrate":
+        database = Database.from_settings(settings)
+        try:
+            migrate(database.url, args.revision or "head")
+            print(f"migrated to {args.revision or 'head'}")
+        finally:
+            database.close()
+    elif args.action == "downgrade":
+        database = Database.from_settings(settings)
+        try:
+            downgrade(database.url, args.revision or "-1")
+            print(f"downgraded to {args.revision or '-1'}")
+        finally:
+            database.close()
+    return 0
+
+
+# --- loaders ------------------------------------------------------------------------------------
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that shows a bar on stderr only once a load has taken over a second."""
+    from tqdm import tqdm
+
+    bar: tqdm | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="rec", delay=1.0, file=sys.stderr,
+                       leave=False, disable=None)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _loader(kind: str) -> Callable[..., object]:
+    if kind == "municipalities":
+        from loaders.boundaries import load_municipalities
+        return load_municipalities
+    if kind == "counties":
+        from loaders.boundaries import load_counties
+        return load_counties
+    from loaders.statistics import load_statistics
+    return load_statistics
+
+
+def _print_report(report: object) -> None:
+    for warning in getattr(report, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary())
+
+
+def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.db import sync_engine
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    loader = _loader(args.kind)
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with progress_bar(f"load {args.kind}") as progress, engine.begin() as conn:
+                kwargs: dict[str, object] = {"progress": progress}
+                if args.source:
+                    kwargs["source"] = args.source
+                if args.kind in STATISTICS_KINDS and args.year:
+                    kwargs["year"] = args.year
+                report = loader(conn, path, **kwargs)
+        finally:
+            engine.dispose()
+    _print_report(report)
+    return 0
+
+
+# --- demo and serve -----------------------------------------------------------------------------
+
+def load_demo_data(settings: Settings, database: Database) -> None:
+    """Load the bundled real data unless it is already there (a second run reloads nothing)."""
+    from geo.db import sync_engine
+    from loaders.bundle import bundled_loaded, load_bundled
+
+    engine = sync_engine(database.url, settings)
+    try:
+        with engine.begin() as conn:
+            if bundled_loaded(conn):
+                print("demo data already loaded")
+                return
+            print(f"loading the bundled demo data from {settings.data_dir} …")
+            for report in load_bundled(conn, settings.data_dir,
+                                       progress_factory=progress_bar):
+                _print_report(report)
+    finally:
+        engine.dispose()
+
+
+def _serve(settings: Settings, database: Database, workers: int) -> None:
+    import uvicorn
+
+    # Workers build their own app from the environment: hand them the resolved URL.
+    os.environ["HVERDAG_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
+    print(f"GraphQL and its explorer: http://{settings.host}:{settings.port}/graphql")
+    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=10)
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as database:
+        load_demo_data(settings, database)
+        if not args.no_serve:
+            _serve(settings, database, args.workers)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as database:
+        _serve(settings, database, args.workers)
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from api.schema_export import export_schema
+
+    sdl = export_schema()
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hverdag", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="the database: start, stop, status, url, migrate")
+    db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "downgrade"])
+    db.add_argument("revision", nargs="?", help="for migrate/downgrade: the Alembic revision")
+    db.set_defaults(run=_cmd_db)
+
+    load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")
+    load.add_argument("kind", choices=[*BOUNDARY_KINDS, *STATISTICS_KINDS])
+    load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; SSB CSV or JSON-stat2")
+    load.add_argument("--source", help="provenance stored with the rows (default: file name)")
+    load.add_argument("--year", type=int, help="statistics: the year of a file that has none")
+    load.set_defaults(run=_cmd_load)
+
+    for name, runner, text in (("demo", _cmd_demo, "load the bundled real data, then serve"),
+                               ("serve", _cmd_serve, "serve the API")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+        if name == "demo":
+            sub.add_argument("--no-serve", action="store_true", help="load, then exit")
+        sub.set_defaults(run=runner)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema")
+    schema.add_argument("action", choices=["export"])
+    schema.add_argument("-o", "--output", default="schema.graphql", help="file, or - for stdout")
+    schema.set_defaults(run=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from loaders.report import LoadError
+
+    try:
+        settings = load_settings()
+        return int(args.run(args, settings))
+    except (CliError, ClusterError, LoadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except ValidationError as error:
+        print(f"error: invalid setting: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The Alembic migrations create exactly the data model of geo/tables.py, and undo it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy.engine import URL
+
+from geo.db import current_revision, downgrade, head_revision, migrate, sync_engine
+from geo.tables import metadata
+
+POSTGIS_TABLES = {"spatial_ref_sys"}
+
+
+def _tables(url: URL) -> set[str]:
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names()) - POSTGIS_TABLES - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def _include(obj, name, type_, reflected, compare_to) -> bool:
+    if type_ == "table" and name in POSTGIS_TABLES:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def test_upgrade_creates_every_table_and_matches_the_model(template_url: URL) -> None:
+    assert _tables(template_url) == set(metadata.tables)
+    engine = sync_engine(template_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+            context = MigrationContext.configure(
+                conn, opts={"include_object": _include, "compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_every_geometry_is_typmod_25833_with_a_gist_index(template_url: URL) -> None:
+    engine = sync_engine(template_url, poolclass=sa.pool.NullPool)
+    geometry_columns = sa.table("geometry_columns", sa.column("f_table_name"),
+                                sa.column("f_geometry_column"), sa.column("srid"),
+                                sa.column("type"))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(geometry_columns)).all()
+            inspector = sa.inspect(conn)
+            gist_indexed = {
+                (table, column)
+                for table in metadata.tables
+                for index in inspector.get_indexes(table)
+                if index.get("dialect_options", {}).get("postgresql_using") == "gist"
+                for column in index["column_names"]
+            }
+    finally:
+        engine.dispose()
+    expected = {(t.name, c.name) for t in metadata.tables.values() for c in t.columns
+                if c.name == "geom"}
+    assert {(r.f_table_name, r.f_geometry_column) for r in rows} == expected
+    assert {r.srid for r in rows} == {25833}
+    assert {r.type for r in rows} <= {"POINT", "MULTIPOLYGON"}
+    assert expected <= gist_indexed
+
+
+def test_downgrade_removes_everything_and_upgrade_restores_it(fresh_url: URL) -> None:
+    downgrade(fresh_url, "base")
+    assert _tables(fresh_url) == set()
+    migrate(fresh_url)
+    assert _tables(fresh_url) == set(metadata.tables)
+
+
+def test_constraints_reject_bad_rows(fresh_engine: sa.Engine) -> None:
+    """A vocabulary CHECK and the number format hold in the database itself, not only in code."""
+    from geo.tables import municipality, venue
+
+    bad_rows = [
+        (municipality, {"number": "30A1", "name": "x", "source": "t",
+                        "geom": "SRID=25833;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))"}),
+        (venue, {"name": "x", "owner_type": "ALIENS", "venue_type": "SCHOOL", "source": "t",
+                 "geom": "SRID=25833;POINT(0 0)"}),
+        (venue, {"name": "x", "owner_type": "STATE", "venue_type": "SCHOOL", "source": "t",
+                 "geom": "SRID=4326;POINT(0 0)"}),
+    ]
+    for table, row in bad_rows:
+        with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError):
+            conn.execute(table.insert().values(**row))
