@@ -1,4 +1,4 @@
-"""The ``hverdag`` command: database lifecycle, loaders, the demo and the server.
+"""hverdag: the database lifecycle, loaders, the demo and the server.
 
 With no HVERDAG_DATABASE_URL, every command that needs the database starts the embedded cluster
 and, if it started it, stops it again on exit (``hverdag db start`` leaves it running on purpose).
@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -59,7 +58,8 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "start":
         cluster = EmbeddedCluster(settings.home)
         started = cluster.start()
-        print(f"{'started' if started else 'already running'}: {cluster.url(settings.database_name)}")
+        state = "started" if started else "already running"
+        print(f"{state}: {cluster.url(settings.database_name)}")
     elif args.action == "stop":
         stopped = EmbeddedCluster(settings.home).stop()
         print("stopped" if stopped else "not running")
@@ -156,8 +156,9 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
-    from geo.db import sync_engine
     from loaders.bundle import bundled_loaded, load_bundled
+
+    from geo.db import sync_engine
 
     engine = sync_engine(database.url, settings)
     try:

@@ -54,6 +54,10 @@ def _connect_args(settings: Settings | None, *, api: bool) -> dict[str, object]:
     if api and settings is not None:
         options += f" -c statement_timeout={settings.statement_timeout_ms}"
     args: dict[str, object] = {"options": options}
+    if api:
+        # Server-side prepared statements can switch to a generic plan that scans far more
+        # (PERFORMANCE-NOTES.md); SQLAlchemy's compiled cache already saves the client's work.
+        args["prepare_threshold"] = None
     if settings is not None:
         args["connect_timeout"] = max(1, round(settings.connect_timeout_s))
     return args

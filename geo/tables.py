@@ -100,7 +100,8 @@ municipality = sa.Table(
     sa.Column("number", sa.CHAR(4), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     # The county is the number's first two digits; no foreign key so that either may load first.
-    sa.Column("county_number", sa.CHAR(2), sa.Computed("left(number, 2)", persisted=True), nullable=False),
+    sa.Column("county_number", sa.CHAR(2), sa.Computed("left(number, 2)", persisted=True),
+              nullable=False),
     sa.Column("geom", _multipolygon(), nullable=False),
     *_provenance(),
     *_lifecycle(),

@@ -17,7 +17,8 @@ def test_settings_table_matches_the_settings_class() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
-    assert "./scripts/test.sh" in README and "./scripts/demo.sh" in README
+    assert "./scripts/test.sh" in README
+    assert "./scripts/demo.sh" in README
     commands = [line for line in ci.splitlines() if line and not line.startswith(("#", "set ",
                                                                                  "cd "))]
     assert commands == ["exec scripts/test.sh"]

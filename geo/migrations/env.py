@@ -20,35 +20,22 @@ def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
 
 
 def run_migrations_online() -> None:
-    connectable = config.attributes.get("connection")
-    if connectable is None:
-        connectable = sa.create_engine(config.get_main_option("sqlalchemy.url"),
-                                       poolclass=sa.pool.NullPool)
-    with connectable.connect() if isinstance(connectable, sa.Engine) else _borrowed(
-            connectable) as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            include_object=_include_object,
-            process_revision_directives=alembic_helpers.writer,
-            render_item=alembic_helpers.render_item,
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-
-
-class _borrowed:
-    """A connection handed in by the caller: used, not closed."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sa.Connection:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"),
+                              poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=metadata,
+                include_object=_include_object,
+                process_revision_directives=alembic_helpers.writer,
+                render_item=alembic_helpers.render_item,
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
 
 
 run_migrations_online()

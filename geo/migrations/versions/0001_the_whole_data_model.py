@@ -1,7 +1,7 @@
 """the whole data model
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-26 08:08:20.474409
 """
 

@@ -1,0 +1,175 @@
+"""The directory's filters as SQLAlchemy conditions, shared by nearby, lists, counts and exports.
+
+Each filter applies to the kinds that have the attribute: age, languages, target groups and the
+leisure card only to activities; owner type and step-free access only to venues; categories to an
+activity's category and to the categories a venue suits; "free" to an activity's cost and a
+venue's price model; a time to an activity's schedule and a venue's availability windows.
+Councils have none of these, so any filter other than text and municipality leaves them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date, time
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
+from sqlalchemy.sql.elements import ColumnElement
+
+from geo.tables import activity, activity_schedule, immigrant_council, venue, venue_availability
+from geo.vocab import ActivityStatus, CouncilStatus, PriceModel
+
+MAX_TEXT_LENGTH = 200
+# word_similarity threshold: lets "lekse" find "leksehjelp" and "norsktreninng" find the word.
+TEXT_SIMILARITY = 0.55
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A weekday (ISO 1-7) and a time span, Europe/Oslo local time; ``on`` picks the date that
+    schedules' valid-from/to must cover (None: any date)."""
+
+    weekday: int
+    starts: time
+    ends: time
+    on: date | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryFilter:
+    categories: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    age: int | None = None
+    languages: tuple[str, ...] = ()
+    free_only: bool = False
+    leisure_card: bool = False
+    window: TimeWindow | None = None
+    owner_types: tuple[str, ...] = ()
+    price_models: tuple[str, ...] = ()
+    step_free: bool | None = None
+    text: str | None = None
+    municipality: str | None = None
+    activity_only: frozenset[str] = field(
+        default=frozenset({"target_groups", "age", "languages", "leisure_card"}), repr=False)
+
+    def set_fields(self) -> set[str]:
+        """Names of the filters that are in use."""
+        return {f.name for f in fields(self) if f.name != "activity_only"
+                and getattr(self, f.name) not in (None, (), False)}
+
+    def excludes_councils(self) -> bool:
+        return bool(self.set_fields() - {"text", "municipality"})
+
+
+def _text_matches(query: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
+    """Norwegian-aware text match: stemmed full text, or trigram similarity on unaccented words
+    (which copes with compound words, æøå typed as ae/o/a, and small typos)."""
+    document = sa.func.concat_ws(" ", *columns)
+    norwegian = sa.cast(sa.literal("norwegian"), REGCONFIG)
+    full_text = sa.func.to_tsvector(norwegian, document).op("@@")(
+        sa.func.websearch_to_tsquery(norwegian, query))
+    fuzzy = sa.func.word_similarity(
+        sa.func.unaccent(sa.func.lower(query)), sa.func.unaccent(sa.func.lower(document))
+    ) >= TEXT_SIMILARITY
+    return sa.or_(full_text, fuzzy)
+
+
+def _overlaps(column: ColumnElement[list[str]], values: tuple[str, ...]) -> ColumnElement[bool]:
+    return column.op("&&")(sa.literal(list(values), ARRAY(sa.Text)))
+
+
+def _in_window(table: sa.Table, key: ColumnElement[int], window: TimeWindow,
+               *, dated: bool) -> ColumnElement[bool]:
+    """EXISTS a weekly window on that weekday overlapping the asked span (a point in time when
+    starts == ends)."""
+    if window.starts == window.ends:
+        overlap = sa.and_(table.c.starts <= window.starts, table.c.ends > window.starts)
+    else:
+        overlap = sa.and_(table.c.starts < window.ends, table.c.ends > window.starts)
+    conditions = [key, table.c.weekday == window.weekday, overlap]
+    if dated and window.on is not None:
+        conditions += [
+            sa.or_(table.c.valid_from.is_(None), table.c.valid_from <= window.on),
+            sa.or_(table.c.valid_to.is_(None), table.c.valid_to >= window.on),
+        ]
+    return sa.exists().where(*conditions)
+
+
+def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
+    a = activity.c
+    where: list[ColumnElement[bool]] = [a.archived_at.is_(None),
+                                        a.status == ActivityStatus.ACTIVE.value]
+    if len(f.categories) == 1:  # plain equality lets the (category, geom) GiST index serve KNN
+        where.append(a.category == f.categories[0])
+    elif f.categories:
+        where.append(a.category.in_(f.categories))
+    if f.target_groups:
+        where.append(_overlaps(a.target_groups, f.target_groups))
+    if f.age is not None:
+        where += [sa.or_(a.min_age.is_(None), a.min_age <= f.age),
+                  sa.or_(a.max_age.is_(None), a.max_age >= f.age)]
+    if f.languages:
+        where.append(_overlaps(a.languages, f.languages))
+    if f.free_only:
+        where.append(a.free.is_(True))
+    if f.leisure_card:
+        where.append(a.leisure_card_accepted.is_(True))
+    if f.window is not None:
+        where.append(_in_window(activity_schedule, activity_schedule.c.activity_id == a.id,
+                                f.window, dated=True))
+    if f.municipality:
+        where.append(a.municipality_number == f.municipality)
+    if f.text:
+        where.append(_text_matches(f.text, a.title, a.description))
+    if f.owner_types or f.price_models or f.step_free is not None:
+        where.append(_venue_of_activity_matches(f))
+    return where
+
+
+def _venue_of_activity_matches(f: DirectoryFilter) -> ColumnElement[bool]:
+    """Venue filters on an activity: its venue must match them (no venue: no match)."""
+    v = venue.alias("activity_venue")
+    conditions: list[ColumnElement[bool]] = [v.c.id == activity.c.venue_id]
+    if f.owner_types:
+        conditions.append(v.c.owner_type.in_(f.owner_types))
+    if f.price_models:
+        conditions.append(v.c.price_model.in_(f.price_models))
+    if f.step_free is not None:
+        conditions.append(v.c.step_free.is_(f.step_free))
+    return sa.exists().where(*conditions)
+
+
+def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
+    v = venue.c
+    where: list[ColumnElement[bool]] = [v.archived_at.is_(None)]
+    if f.categories:
+        where.append(_overlaps(v.suitable_categories, f.categories))
+    if f.free_only:
+        where.append(v.price_model == PriceModel.FREE.value)
+    if f.window is not None:
+        where.append(_in_window(venue_availability, venue_availability.c.venue_id == v.id,
+                                f.window, dated=False))
+    if f.owner_types:
+        where.append(v.owner_type.in_(f.owner_types))
+    if f.price_models:
+        where.append(v.price_model.in_(f.price_models))
+    if f.step_free is not None:
+        where.append(v.step_free.is_(f.step_free))
+    if f.municipality:
+        where.append(v.municipality_number == f.municipality)
+    if f.text:
+        where.append(_text_matches(f.text, v.name, v.description))
+    return where
+
+
+def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
+    c = immigrant_council.c
+    where: list[ColumnElement[bool]] = [c.archived_at.is_(None),
+                                        c.status == CouncilStatus.ACTIVE.value]
+    if f.municipality:
+        where.append(c.municipality_number == f.municipality)
+    if f.text:
+        where.append(_text_matches(f.text, c.name, c.note))
+    if f.excludes_councils():
+        where.append(sa.false())
+    return where

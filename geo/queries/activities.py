@@ -1,0 +1,81 @@
+"""Activities: rows by id, their schedules, for the API's loaders and the nearby search."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from geo.queries.rows import point_xy, to_dataclass
+from geo.tables import activity, activity_schedule
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    id: int
+    title: str
+    description: str | None
+    category: str
+    organisation_id: int | None
+    venue_id: int | None
+    x: float
+    y: float
+    municipality_number: str | None
+    target_groups: list[str]
+    min_age: int | None
+    max_age: int | None
+    languages: list[str]
+    free: bool
+    cost_nok: Decimal | None
+    leisure_card_accepted: bool
+    registration_required: bool
+    registration_url: str | None
+    status: str
+    url: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    source: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    activity_id: int
+    weekday: int
+    starts: time
+    ends: time
+    valid_from: date | None
+    valid_to: date | None
+
+
+def activity_columns() -> list[sa.ColumnElement[object]]:
+    """The columns ActivityRow is built from (geometry as x/y)."""
+    return [c for c in activity.c if c.name != "geom"] + point_xy(activity.c.geom)
+
+
+def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, ActivityRow]:
+    rows = conn.execute(sa.select(*activity_columns()).where(activity.c.id.in_(list(ids))))
+    return {row.id: to_dataclass(ActivityRow, row) for row in rows}
+
+
+def schedules_by_activity(conn: sa.Connection,
+                          activity_ids: Iterable[int]) -> dict[int, list[ScheduleRow]]:
+    s = activity_schedule.c
+    rows = conn.execute(
+        sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
+        .where(s.activity_id.in_(list(activity_ids)))
+        .order_by(s.activity_id, s.weekday, s.starts)
+    )
+    grouped: dict[int, list[ScheduleRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.activity_id].append(to_dataclass(ScheduleRow, row))
+    return grouped

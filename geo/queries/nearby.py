@@ -1,0 +1,188 @@
+""""What is near me": activities, venues and councils, nearest first, filtered, paginated.
+
+Shape (PERFORMANCE-NOTES.md): per kind, a KNN scan (``ORDER BY geom <-> point, id LIMIT n``)
+with the equality filters inside and the radius outside the LIMIT, so the GiST index returns rows
+nearest first and the scan stops after n matches even where few rows lie within the radius. The
+kinds' sorted streams are merged in Python. Ties in distance are broken by kind, then id, and the
+cursor holds all three, so pages neither skip nor repeat rows that lie equally far.
+
+Distances are metres in the EPSG:25833 plane (straight line). A council's place is the area it
+serves (its municipality, or its county): its distance is 0 inside that area.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from geo.filters import (
+    DirectoryFilter,
+    activity_conditions,
+    council_conditions,
+    venue_conditions,
+)
+from geo.queries.activities import ActivityRow, activity_columns
+from geo.queries.councils import CouncilRow, council_columns
+from geo.queries.points import storage_point
+from geo.queries.rows import to_dataclass
+from geo.queries.venues import VenueRow, venue_columns
+from geo.tables import activity, county, immigrant_council, municipality, venue
+from geo.vocab import CouncilLevel
+
+MAX_RADIUS_M = 100_000
+
+
+class PlaceKind(StrEnum):
+    ACTIVITY = "ACTIVITY"
+    VENUE = "VENUE"
+    COUNCIL = "COUNCIL"
+
+    @property
+    def rank(self) -> int:
+        """Order among equally distant hits."""
+        return list(PlaceKind).index(self)
+
+
+@dataclass(frozen=True, order=True)
+class NearbyKey:
+    """A hit's position in the answer: what a cursor holds."""
+
+    distance: float
+    rank: int
+    id: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: PlaceKind
+    distance_m: float
+    row: ActivityRow | VenueRow | CouncilRow
+
+    @property
+    def key(self) -> NearbyKey:
+        return NearbyKey(self.distance_m, self.kind.rank, self.row.id)
+
+
+@dataclass(frozen=True)
+class NearbyPage:
+    hits: list[Hit]
+    has_next: bool
+
+
+def _after(distance: ColumnElement[float], row_id: ColumnElement[int], kind: PlaceKind,
+           after: NearbyKey | None) -> list[ColumnElement[bool]]:
+    """Rows of ``kind`` that come after the cursor in (distance, kind rank, id) order."""
+    if after is None:
+        return []
+    if kind.rank > after.rank:
+        return [distance >= after.distance]
+    if kind.rank < after.rank:
+        return [distance > after.distance]
+    return [sa.or_(distance > after.distance,
+                   sa.and_(distance == after.distance, row_id > after.id))]
+
+
+def _knn_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
+                   conditions: list[ColumnElement[bool]], point: ColumnElement[Any],
+                   radius_m: float, limit: int, kind: PlaceKind,
+                   after: NearbyKey | None) -> sa.Select[Any]:
+    distance = table.c.geom.op("<->", return_type=sa.Float)(point)
+    nearest = (
+        sa.select(table.c.id.label("hit_id"), distance.label("distance"))
+        .where(*conditions, *_after(distance, table.c.id, kind, after))
+        .order_by(distance, table.c.id)
+        .limit(limit)
+        .subquery("nearest")
+    )
+    return (
+        sa.select(nearest.c.distance, *columns)
+        .select_from(nearest.join(table, table.c.id == nearest.c.hit_id))
+        .where(nearest.c.distance <= radius_m)
+        .order_by(nearest.c.distance, nearest.c.hit_id)
+    )
+
+
+def _council_distances(filt: DirectoryFilter, point: ColumnElement[Any],
+                       radius_m: float) -> sa.Subquery:
+    """Each active council within the radius of the area it serves, with that distance."""
+    c = immigrant_council.c
+    conditions = council_conditions(filt)
+    legs = []
+    for area, key, is_county in ((municipality, c.municipality_number, False),
+                                 (county, c.county_number, True)):
+        level_matches = (c.level == CouncilLevel.COUNTY.value) if is_county else (
+            c.level != CouncilLevel.COUNTY.value)
+        legs.append(
+            sa.select(c.id.label("hit_id"),
+                      sa.func.ST_Distance(area.c.geom, point).label("distance"))
+            .select_from(immigrant_council.join(area, area.c.number == key))
+            .where(level_matches, sa.func.ST_DWithin(area.c.geom, point, radius_m),
+                   *conditions)
+        )
+    return sa.union_all(*legs).subquery("council_distance")
+
+
+def _council_statement(filt: DirectoryFilter, point: ColumnElement[Any], radius_m: float,
+                       limit: int, after: NearbyKey | None) -> sa.Select[Any]:
+    near = _council_distances(filt, point, radius_m)
+    return (
+        sa.select(near.c.distance, *council_columns())
+        .select_from(near.join(immigrant_council, immigrant_council.c.id == near.c.hit_id))
+        .where(*_after(near.c.distance, near.c.hit_id, PlaceKind.COUNCIL, after))
+        .order_by(near.c.distance, near.c.hit_id)
+        .limit(limit)
+    )
+
+
+def _kind_hits(conn: sa.Connection, kind: PlaceKind, filt: DirectoryFilter,
+               point: ColumnElement[Any], radius_m: float, limit: int,
+               after: NearbyKey | None) -> list[Hit]:
+    if kind is PlaceKind.ACTIVITY:
+        stmt = _knn_statement(activity, activity_columns(), activity_conditions(filt), point,
+                              radius_m, limit, kind, after)
+        row_type: type[Any] = ActivityRow
+    elif kind is PlaceKind.VENUE:
+        stmt = _knn_statement(venue, venue_columns(), venue_conditions(filt), point,
+                              radius_m, limit, kind, after)
+        row_type = VenueRow
+    else:
+        stmt = _council_statement(filt, point, radius_m, limit, after)
+        row_type = CouncilRow
+    return [Hit(kind, float(row.distance), to_dataclass(row_type, row))
+            for row in conn.execute(stmt)]
+
+
+def nearby(conn: sa.Connection, x: float, y: float, *, radius_m: float,
+           kinds: Sequence[PlaceKind], filt: DirectoryFilter, first: int,
+           after: NearbyKey | None = None) -> NearbyPage:
+    """The ``first`` nearest hits after ``after`` within ``radius_m`` of (x, y) in EPSG:25833."""
+    point = storage_point(x, y)
+    streams = [_kind_hits(conn, kind, filt, point, radius_m, first + 1, after)
+               for kind in dict.fromkeys(kinds)]
+    merged = list(heapq.merge(*streams, key=lambda hit: hit.key))
+    return NearbyPage(hits=merged[:first], has_next=len(merged) > first)
+
+
+def count_nearby(conn: sa.Connection, x: float, y: float, *, radius_m: float,
+                 kinds: Sequence[PlaceKind], filt: DirectoryFilter) -> int:
+    """How many hits lie within the radius in all (the index-backed ST_DWithin count)."""
+    point = storage_point(x, y)
+    total = 0
+    for kind in dict.fromkeys(kinds):
+        if kind is PlaceKind.COUNCIL:
+            near = _council_distances(filt, point, radius_m)
+            stmt = sa.select(sa.func.count()).select_from(near)
+        else:
+            table = activity if kind is PlaceKind.ACTIVITY else venue
+            conditions = (activity_conditions(filt) if kind is PlaceKind.ACTIVITY
+                          else venue_conditions(filt))
+            stmt = sa.select(sa.func.count()).select_from(table).where(
+                sa.func.ST_DWithin(table.c.geom, point, radius_m), *conditions)
+        total += int(conn.execute(stmt).scalar_one())
+    return total

@@ -1,0 +1,22 @@
+"""Turning selected rows into plain dataclasses: one place for the column-to-field mapping."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
+
+
+def point_xy(geom: ColumnElement[Any]) -> list[ColumnElement[float]]:
+    """x and y of a stored point (EPSG:25833); the API turns them into lat/lon in Python."""
+    return [sa.func.ST_X(geom).label("x"), sa.func.ST_Y(geom).label("y")]
+
+
+def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
+    """Build ``cls`` from the row's columns of the same names."""
+    mapping = row._mapping
+    return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]

@@ -1,0 +1,78 @@
+"""Venues (premises): rows by id and their weekly availability windows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+
+from geo.queries.rows import point_xy, to_dataclass
+from geo.tables import venue, venue_availability
+
+
+@dataclass(frozen=True)
+class VenueRow:
+    id: int
+    name: str
+    description: str | None
+    owner_type: str
+    venue_type: str
+    owner_organisation_id: int | None
+    address: str | None
+    postal_code: str | None
+    postal_place: str | None
+    x: float
+    y: float
+    municipality_number: str | None
+    capacity: int | None
+    price_model: str
+    price_note: str | None
+    step_free: bool | None
+    accessibility: list[str]
+    amenities: list[str]
+    suitable_categories: list[str]
+    booking_url: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    last_verified: date | None
+    source: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class AvailabilityRow:
+    venue_id: int
+    weekday: int
+    starts: time
+    ends: time
+
+
+def venue_columns() -> list[sa.ColumnElement[object]]:
+    return [c for c in venue.c if c.name != "geom"] + point_xy(venue.c.geom)
+
+
+def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow]:
+    rows = conn.execute(sa.select(*venue_columns()).where(venue.c.id.in_(list(ids))))
+    return {row.id: to_dataclass(VenueRow, row) for row in rows}
+
+
+def availability_by_venue(conn: sa.Connection,
+                          venue_ids: Iterable[int]) -> dict[int, list[AvailabilityRow]]:
+    a = venue_availability.c
+    rows = conn.execute(
+        sa.select(a.venue_id, a.weekday, a.starts, a.ends)
+        .where(a.venue_id.in_(list(venue_ids)))
+        .order_by(a.venue_id, a.weekday, a.starts)
+    )
+    grouped: dict[int, list[AvailabilityRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.venue_id].append(to_dataclass(AvailabilityRow, row))
+    return grouped

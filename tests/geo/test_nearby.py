@@ -1,0 +1,181 @@
+"""`nearby` against a brute-force reference computed in Python with pyproj from the same rows."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import time
+
+import pytest
+import sqlalchemy as sa
+from pyproj import Transformer
+from sqlalchemy.engine import URL
+
+from geo.db import Database, create_database, drop_database, sync_engine
+from geo.filters import DirectoryFilter, TimeWindow
+from geo.queries.nearby import NearbyKey, PlaceKind, count_nearby, nearby
+from geo.tables import activity, activity_schedule, venue, venue_availability
+
+CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "NORWEGIAN_PRACTICE"]
+LANGUAGES = ["nb", "en", "ar", "so", "uk", "pl"]
+TO_UTM = Transformer.from_crs(4326, 25833, always_xy=True)
+
+
+@dataclass
+class Place:
+    kind: PlaceKind
+    id: int
+    x: float
+    y: float
+    category: str | None = None
+    languages: tuple[str, ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    free: bool = True
+    tuesday_evening: bool = False
+    price_model: str = "FREE"
+
+
+def _random_lat_lon(rng: random.Random) -> tuple[float, float]:
+    return 59.91 + rng.uniform(-0.08, 0.08), 10.75 + rng.uniform(-0.16, 0.16)
+
+
+def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
+    """3,000 activities and 1,000 venues around Oslo; some share a point exactly (ties)."""
+    places: list[Place] = []
+    shared = [_random_lat_lon(rng) for _ in range(20)]
+    for i in range(4000):
+        lat, lon = rng.choice(shared) if i % 10 == 0 else _random_lat_lon(rng)
+        geom = sa.func.ST_Transform(sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326),
+                                    25833)
+        x, y = TO_UTM.transform(lon, lat)
+        evening = rng.random() < 0.3
+        if i < 3000:
+            category = rng.choice(CATEGORIES)
+            langs = tuple(rng.sample(LANGUAGES, rng.randint(1, 3)))
+            min_age = rng.choice([None, 6, 13, 18])
+            max_age = None if min_age is None else min_age + rng.choice([6, 10, 60])
+            free = rng.random() < 0.7
+            new_id = conn.execute(activity.insert().values(
+                title=f"a{i}", category=category, geom=geom, languages=list(langs),
+                min_age=min_age, max_age=max_age, free=free,
+                cost_nok=None if free else 50, source="test").returning(activity.c.id)
+            ).scalar_one()
+            conn.execute(activity_schedule.insert().values(
+                activity_id=new_id, weekday=2 if evening else 4, starts=time(17, 30),
+                ends=time(19, 30)))
+            places.append(Place(PlaceKind.ACTIVITY, new_id, x, y, category, langs, min_age,
+                                max_age, free, evening))
+        else:
+            price = rng.choice(["FREE", "REDUCED", "MARKET"])
+            new_id = conn.execute(venue.insert().values(
+                name=f"v{i}", owner_type="MUNICIPALITY", venue_type="SCHOOL", geom=geom,
+                price_model=price, suitable_categories=rng.sample(CATEGORIES, 2),
+                source="test").returning(venue.c.id)).scalar_one()
+            if evening:
+                conn.execute(venue_availability.insert().values(
+                    venue_id=new_id, weekday=2, starts=time(17), ends=time(21)))
+            places.append(Place(PlaceKind.VENUE, new_id, x, y, tuesday_evening=evening,
+                                price_model=price))
+    return places
+
+
+def _reference(places: list[Place], x: float, y: float, radius: float,
+               match: callable) -> list[tuple[float, int, int]]:
+    hits = []
+    for p in places:
+        d = math.hypot(p.x - x, p.y - y)
+        if d <= radius and match(p):
+            hits.append((d, p.kind.rank, p.id))
+    return sorted(hits)
+
+
+def _walk(conn: sa.Connection, x: float, y: float, radius: float, filt: DirectoryFilter,
+          page_size: int) -> list[tuple[float, int, int]]:
+    """All pages, following the cursor (the last hit's key), as (distance, rank, id)."""
+    seen: list[tuple[float, int, int]] = []
+    after: NearbyKey | None = None
+    while True:
+        page = nearby(conn, x, y, radius_m=radius, kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE],
+                      filt=filt, first=page_size, after=after)
+        seen += [(h.distance_m, h.kind.rank, h.row.id) for h in page.hits]
+        if not page.has_next:
+            return seen
+        after = page.hits[-1].key
+
+
+FILTERS: dict[str, tuple[DirectoryFilter, callable]] = {
+    "none": (DirectoryFilter(), lambda p: True),
+    "one category": (
+        DirectoryFilter(categories=("LANGUAGE_CAFE",)),
+        lambda p: p.category == "LANGUAGE_CAFE" if p.kind is PlaceKind.ACTIVITY else True,
+    ),
+    "child, Arabic, free, Tuesday 18:00": (
+        DirectoryFilter(age=10, languages=("ar",), free_only=True,
+                        window=TimeWindow(2, time(18), time(18))),
+        lambda p: (p.tuesday_evening and (
+            (p.kind is PlaceKind.VENUE and p.price_model == "FREE")
+            or (p.kind is PlaceKind.ACTIVITY and p.free and "ar" in p.languages
+            and (p.min_age is None or p.min_age <= 10) and (p.max_age is None or p.max_age >= 10))
+        )),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def generated_db(server: Database, template_url: URL) -> Iterator[tuple[sa.Engine, list[Place]]]:
+    """One database with the generated places for all the brute-force comparisons."""
+    url = server.with_database(f"hverdag_test_nearby_{os.getpid()}").url
+    drop_database(url)
+    create_database(url, template=str(template_url.database))
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        places = _insert(conn, random.Random(20261126))
+    yield engine, places
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
+                                    name: str) -> None:
+    engine, generated = generated_db
+    filt, match = FILTERS[name]
+    # Venue suitability is part of the category filter; mirror it from the database.
+    with engine.connect() as conn:
+        suits = {r.id: set(r.suitable_categories) for r in conn.execute(
+            sa.select(venue.c.id, venue.c.suitable_categories))}
+        rng = random.Random(7)
+        for _ in range(12):
+            lat, lon = _random_lat_lon(rng)
+            x, y = TO_UTM.transform(lon, lat)
+            radius = rng.choice([500, 1500, 4000])
+
+            def full_match(p: Place) -> bool:
+                if p.kind is PlaceKind.VENUE and filt.categories and not (
+                        suits[p.id] & set(filt.categories)):
+                    return False
+                return match(p)
+
+            expected = _reference(generated, x, y, radius, full_match)
+            got = _walk(conn, x, y, radius, filt, page_size=rng.choice([7, 20]))
+            assert [(r, i) for _, r, i in got] == [(r, i) for _, r, i in expected]
+            assert all(abs(g[0] - e[0]) < 1.0 for g, e in zip(got, expected, strict=True))
+            total = count_nearby(conn, x, y, radius_m=radius,
+                                 kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE], filt=filt)
+            assert total == len(expected)
+
+
+def test_ties_do_not_skip_or_repeat_rows(fresh_engine: sa.Engine) -> None:
+    """Thirty rows on one point, paged 4 at a time: every row exactly once, in id order."""
+    with fresh_engine.begin() as conn:
+        geom = sa.func.ST_SetSRID(sa.func.ST_MakePoint(262000.0, 6650000.0), 25833)
+        ids = [conn.execute(activity.insert().values(title=f"t{i}", category="SPORTS", geom=geom,
+                                                     source="test").returning(activity.c.id)
+                            ).scalar_one() for i in range(30)]
+        got = _walk(conn, 262010.0, 6650000.0, 100, DirectoryFilter(), page_size=4)
+    assert [i for _, _, i in got] == sorted(ids)
+    assert {d for d, _, _ in got} == {10.0}
