@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from geo.filters import DirectoryFilter, activity_conditions
+from geo.queries.listing import NameKey, count_where, page_by_name
 from geo.queries.rows import point_xy, to_dataclass
 from geo.tables import activity, activity_schedule
 
@@ -79,3 +81,13 @@ def schedules_by_activity(conn: sa.Connection,
     for row in rows:
         grouped[row.activity_id].append(to_dataclass(ScheduleRow, row))
     return grouped
+
+
+def activities_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
+                       after: NameKey | None = None) -> tuple[list[ActivityRow], bool]:
+    return page_by_name(conn, ActivityRow, activity, activity.c.title, activity_columns(),
+                        activity_conditions(filt), first=first, after=after)
+
+
+def count_activities(conn: sa.Connection, filt: DirectoryFilter) -> int:
+    return count_where(conn, activity, activity_conditions(filt))

@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 
 import sqlalchemy as sa
 
+from geo.filters import DirectoryFilter, venue_conditions
+from geo.queries.listing import NameKey, count_where, page_by_name
 from geo.queries.rows import point_xy, to_dataclass
 from geo.tables import venue, venue_availability
 
@@ -76,3 +78,13 @@ def availability_by_venue(conn: sa.Connection,
     for row in rows:
         grouped[row.venue_id].append(to_dataclass(AvailabilityRow, row))
     return grouped
+
+
+def venues_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
+                   after: NameKey | None = None) -> tuple[list[VenueRow], bool]:
+    return page_by_name(conn, VenueRow, venue, venue.c.name, venue_columns(),
+                        venue_conditions(filt), first=first, after=after)
+
+
+def count_venues(conn: sa.Connection, filt: DirectoryFilter) -> int:
+    return count_where(conn, venue, venue_conditions(filt))

@@ -1,0 +1,41 @@
+"""Lists ordered by name (then id), keyset-paginated: activities and venues without a point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from geo.queries.rows import to_dataclass
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, order=True)
+class NameKey:
+    """A row's position in a by-name list: what a cursor holds."""
+
+    name: str
+    id: int
+
+
+def page_by_name(conn: sa.Connection, row_type: type[T], table: sa.Table,
+                 name: ColumnElement[str], columns: Sequence[ColumnElement[Any]],
+                 conditions: Sequence[ColumnElement[bool]], *, first: int,
+                 after: NameKey | None) -> tuple[list[T], bool]:
+    """The ``first`` rows after ``after`` in (name, id) order; and whether more follow."""
+    stmt = sa.select(*columns).where(*conditions).order_by(name, table.c.id).limit(first + 1)
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(name, table.c.id) > sa.tuple_(
+            sa.literal(after.name), sa.literal(after.id)))
+    rows = [to_dataclass(row_type, row) for row in conn.execute(stmt)]
+    return rows[:first], len(rows) > first
+
+
+def count_where(conn: sa.Connection, table: sa.Table,
+                conditions: Sequence[ColumnElement[bool]]) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions))
+               .scalar_one())
