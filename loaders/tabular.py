@@ -1,0 +1,51 @@
+"""Reading delimited text files into numbered records, with clear errors for bad encodings."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from geo.validation import FieldError
+from loaders.report import LoadError
+
+T = TypeVar("T")
+
+
+def read_csv(path: Path, *, required: set[str]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a UTF-8 CSV (``;`` or ``,``, BOM allowed).
+
+    Refuses a file that is not UTF-8, or whose header lacks ``required`` columns.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LoadError(
+            f"not UTF-8 (byte {error.start}): save the file as UTF-8", code="BAD_ENCODING",
+            path=path.name) from None
+    lines = text.splitlines()
+    if not lines:
+        raise LoadError("the file is empty", code="BAD_HEADER", path=path.name)
+    dialect = csv.Sniffer().sniff(lines[0], delimiters=";,\t")
+    reader = csv.DictReader(lines, dialect=dialect)
+    header = {name.strip() for name in reader.fieldnames or []}
+    missing = required - header
+    if missing:
+        raise LoadError(f"missing columns {sorted(missing)}; found {sorted(header)}",
+                        code="BAD_HEADER", path=path.name)
+    return [(number, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+            for number, row in enumerate(reader, start=2)]
+
+
+def parse_records(records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],
+                  parse: Callable[[dict[str, str]], T], path: Path) -> list[T]:
+    """Apply ``parse`` to every record; the first FieldError becomes a LoadError naming its line."""
+    parsed = []
+    for line, record in records:
+        try:
+            parsed.append(parse(record))
+        except FieldError as error:
+            raise LoadError(error.reason, record=f"line {line}", field=error.field,
+                            path=path.name) from None
+    return parsed
