@@ -200,7 +200,8 @@ venue = sa.Table(
     # Derived from the point by a spatial join, never typed in.
     sa.Column("municipality_number", sa.CHAR(4)),
     sa.Column("capacity", sa.Integer),
-    sa.Column("price_model", sa.Text, nullable=False, server_default=PriceModel.MARKET.value),
+    # Null when the source does not say (Geonorge's schools): unknown is not "market price".
+    sa.Column("price_model", sa.Text),
     sa.Column("price_note", sa.Text),
     sa.Column("step_free", sa.Boolean),
     sa.Column("accessibility", ARRAY(sa.Text), nullable=False, server_default="{}"),

@@ -30,7 +30,7 @@ class VenueRow:
     y: float
     municipality_number: str | None
     capacity: int | None
-    price_model: str
+    price_model: str | None
     price_note: str | None
     step_free: bool | None
     accessibility: list[str]

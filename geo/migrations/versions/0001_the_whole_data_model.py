@@ -193,7 +193,7 @@ def upgrade() -> None:
     sa.Column('geom', Geometry(geometry_type='POINT', srid=25833, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('municipality_number', sa.CHAR(length=4), nullable=True),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('price_model', sa.Text(), server_default='MARKET', nullable=False),
+    sa.Column('price_model', sa.Text(), nullable=True),
     sa.Column('price_note', sa.Text(), nullable=True),
     sa.Column('step_free', sa.Boolean(), nullable=True),
     sa.Column('accessibility', postgresql.ARRAY(sa.Text()), server_default='{}', nullable=False),
