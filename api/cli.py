@@ -7,13 +7,14 @@ and, if it started it, stops it again on exit (``hverdag db start`` leaves it ru
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -22,10 +23,10 @@ from geo.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from geo.db import Database
+    from loaders.report import LoadReport
 
 log = logging.getLogger("hverdag")
 
-BOUNDARY_KINDS = ("municipalities", "counties")
 STATISTICS_KINDS = ("population", "statistics")
 
 
@@ -90,37 +91,49 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- loaders ------------------------------------------------------------------------------------
 
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback that shows a bar on stderr only once a load has taken over a second."""
-    from tqdm import tqdm
+class ProgressBar:
+    """A progress callback that shows a bar on stderr once a load has taken over a second,
+    and closes it when the load reports it is done."""
 
-    bar: tqdm | None = None
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
 
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=label, unit="rec", delay=1.0, file=sys.stderr,
-                       leave=False, disable=None)
-        bar.total = total
-        bar.update(done - bar.n)
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
 
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.close()
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, unit="rec", delay=1.0,
+                            file=sys.stderr, leave=False)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
-def _loader(kind: str) -> Callable[..., object]:
-    if kind == "municipalities":
-        from loaders.boundaries import load_municipalities
-        return load_municipalities
-    if kind == "counties":
-        from loaders.boundaries import load_counties
-        return load_counties
-    from loaders.statistics import load_statistics
-    return load_statistics
+LOADERS = {
+    "municipalities": "loaders.boundaries:load_municipalities",
+    "counties": "loaders.boundaries:load_counties",
+    "population": "loaders.statistics:load_statistics",
+    "statistics": "loaders.statistics:load_statistics",
+    "areas": "loaders.areas:load_areas",
+    "initiatives": "loaders.initiatives:load_initiatives",
+    "councils": "loaders.councils:load_councils",
+    "organisations": "loaders.organisations:load_organisations",
+    "venues": "loaders.venues:load_venues",
+    "activities": "loaders.activities:load_activities",
+}
+
+
+def _loader(kind: str) -> Callable[..., LoadReport]:
+    """Import only the loader asked for: the CLI starts fast."""
+    module, name = LOADERS[kind].split(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 def _print_report(report: object) -> None:
@@ -135,16 +148,20 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
+    if args.kind == "areas" and not args.area_kind:
+        raise CliError("load areas needs --kind (GRID_250M, GRID_1KM, GRUNNKRETS, DELBYDEL, BYDEL)")
     loader = _loader(args.kind)
+    kwargs: dict[str, object] = {"progress": ProgressBar(f"load {args.kind}")}
+    if args.source:
+        kwargs["source"] = args.source
+    if args.kind in STATISTICS_KINDS and args.year:
+        kwargs["year"] = args.year
+    if args.kind == "areas":
+        kwargs["kind"] = args.area_kind.upper()
     with _database(settings) as database:
         engine = sync_engine(database.url, settings)
         try:
-            with progress_bar(f"load {args.kind}") as progress, engine.begin() as conn:
-                kwargs: dict[str, object] = {"progress": progress}
-                if args.source:
-                    kwargs["source"] = args.source
-                if args.kind in STATISTICS_KINDS and args.year:
-                    kwargs["year"] = args.year
+            with engine.begin() as conn:
                 report = loader(conn, path, **kwargs)
         finally:
             engine.dispose()
@@ -156,9 +173,8 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
-    from loaders.bundle import bundled_loaded, load_bundled
-
     from geo.db import sync_engine
+    from loaders.bundle import bundled_loaded, load_bundled
 
     engine = sync_engine(database.url, settings)
     try:
@@ -167,8 +183,7 @@ def load_demo_data(settings: Settings, database: Database) -> None:
                 print("demo data already loaded")
                 return
             print(f"loading the bundled demo data from {settings.data_dir} …")
-            for report in load_bundled(conn, settings.data_dir,
-                                       progress_factory=progress_bar):
+            for report in load_bundled(conn, settings.data_dir, progress_factory=ProgressBar):
                 _print_report(report)
     finally:
         engine.dispose()
@@ -223,8 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(run=_cmd_db)
 
     load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")
-    load.add_argument("kind", choices=[*BOUNDARY_KINDS, *STATISTICS_KINDS])
-    load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; SSB CSV or JSON-stat2")
+    load.add_argument("kind", choices=list(LOADERS))
+    load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2")
+    load.add_argument("--kind", dest="area_kind", metavar="KIND",
+                      help="for areas: GRID_250M, GRID_1KM, GRUNNKRETS, DELBYDEL or BYDEL")
     load.add_argument("--source", help="provenance stored with the rows (default: file name)")
     load.add_argument("--year", type=int, help="statistics: the year of a file that has none")
     load.set_defaults(run=_cmd_load)

@@ -80,7 +80,10 @@ def loads(server: Database, template_url: URL) -> Iterator[Loads]:
 
 
 def test_the_first_load_inserts_everything(loads: Loads) -> None:
-    counties, municipalities, immigrants, population = loads.first.reports
+    counties, municipalities, immigrants, population, *rest = loads.first.reports
+    districts, sub_districts, grid, initiatives, councils = rest
+    assert (districts.inserted, sub_districts.inserted, grid.inserted) == (16, 97, 258)
+    assert (initiatives.inserted, councils.inserted) == (3, 13)
     assert (counties.inserted, counties.updated, counties.unchanged) == (11, 0, 0)
     assert (municipalities.inserted, municipalities.updated) == (356, 0)
     assert immigrants.inserted == len(loads.after_first["statistics"]) - population.inserted
