@@ -1,0 +1,249 @@
+"""Municipalities (kommuner) with their latest statistics, boundaries and keyset pages.
+
+Statistics come from ``municipality_statistics`` (one row per municipality and year; any column
+may be null in a year). For each municipality, in the same statement (two LATERAL subqueries on
+the table's primary key, never one query per row):
+
+- ``population`` is the latest year with a population figure (``population_year``);
+- ``immigrant_population`` and ``refugees`` are from the latest year with an immigrant figure
+  (``statistics_year``);
+- ``immigrant_share`` divides the two, so the years may differ (for the bundled data: 2021
+  immigrants over 2024 population); it is None when either figure is missing.
+
+Areas are ``ST_Area`` in the storage CRS (EPSG:25833, the UTM 33N plane), in km².
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from geo.crs import WGS84_SRID, to_wgs84
+from geo.queries.common import LatLon, Page
+from geo.queries.counties import County
+from geo.queries.points import storage_point
+from geo.tables import county, municipality, municipality_statistics
+
+#: Largest tolerance, in metres, that ``municipality_boundaries`` accepts for simplification.
+MAX_SIMPLIFY_M = 10_000.0
+#: Decimal places of the GeoJSON coordinates (6 places of a degree: about 0.1 m).
+GEOJSON_DECIMALS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Municipality:
+    number: str
+    name: str
+    county_number: str
+    #: None when no county with ``county_number`` is loaded.
+    county: County | None
+    area_km2: float
+    centroid: LatLon
+    population: int | None
+    population_year: int | None
+    immigrant_population: int | None
+    refugees: int | None
+    statistics_year: int | None
+
+    @property
+    def immigrant_share(self) -> float | None:
+        """Immigrants over population (0-1), each from its own latest year; None if either
+        figure is missing (or the population is zero)."""
+        if self.immigrant_population is None or not self.population:
+            return None
+        return self.immigrant_population / self.population
+
+
+@dataclass(frozen=True, slots=True)
+class MunicipalityFilter:
+    #: Two-digit county number.
+    county: str | None = None
+    #: Case-insensitive substring of the name (æøå fold as letters; % and _ are literal).
+    name_contains: str | None = None
+
+
+def _select() -> sa.Select[Any]:
+    m = municipality
+    s_pop = municipality_statistics.alias("s_pop")
+    pop = (
+        sa.select(s_pop.c.year, s_pop.c.population)
+        .where(s_pop.c.municipality_number == m.c.number, s_pop.c.population.is_not(None))
+        .order_by(s_pop.c.year.desc())
+        .limit(1)
+        .lateral("pop")
+    )
+    s_imm = municipality_statistics.alias("s_imm")
+    imm = (
+        sa.select(s_imm.c.year, s_imm.c.immigrants, s_imm.c.refugees)
+        .where(s_imm.c.municipality_number == m.c.number, s_imm.c.immigrants.is_not(None))
+        .order_by(s_imm.c.year.desc())
+        .limit(1)
+        .lateral("imm")
+    )
+    centroid = sa.func.ST_Centroid(m.c.geom)
+    joined = (
+        m.outerjoin(county, sa.and_(county.c.number == m.c.county_number,
+                                    county.c.archived_at.is_(None)))
+        .outerjoin(pop, sa.true())
+        .outerjoin(imm, sa.true())
+    )
+    return (
+        sa.select(
+            m.c.number,
+            m.c.name,
+            m.c.county_number,
+            county.c.name.label("county_name"),
+            (sa.func.ST_Area(m.c.geom) / 1e6).label("area_km2"),
+            sa.func.ST_X(centroid).label("centroid_x"),
+            sa.func.ST_Y(centroid).label("centroid_y"),
+            pop.c.population,
+            pop.c.year.label("population_year"),
+            imm.c.immigrants,
+            imm.c.refugees,
+            imm.c.year.label("statistics_year"),
+        )
+        .select_from(joined)
+        .where(m.c.archived_at.is_(None))
+    )
+
+
+def _from_row(row: Row[Any]) -> Municipality:
+    lat, lon = to_wgs84(row.centroid_x, row.centroid_y)
+    county_number = row.county_number.strip()
+    return Municipality(
+        number=row.number,
+        name=row.name,
+        county_number=county_number,
+        county=None if row.county_name is None else County(county_number, row.county_name),
+        area_km2=float(row.area_km2),
+        centroid=LatLon(lat=lat, lon=lon),
+        population=row.population,
+        population_year=row.population_year,
+        immigrant_population=row.immigrants,
+        refugees=row.refugees,
+        statistics_year=row.statistics_year,
+    )
+
+
+def municipalities_by_number(conn: Connection, numbers: Sequence[str]) -> dict[str, Municipality]:
+    """The municipalities among ``numbers`` that exist, in one statement."""
+    if not numbers:
+        return {}
+    stmt = _select().where(municipality.c.number.in_(sorted(set(numbers))))
+    return {row.number: _from_row(row) for row in conn.execute(stmt)}
+
+
+def municipality_by_number(conn: Connection, number: str) -> Municipality | None:
+    """One municipality by its four-digit number, or None when there is none."""
+    return municipalities_by_number(conn, [number]).get(number)
+
+
+def municipalities_by_county(
+    conn: Connection, county_numbers: Sequence[str]
+) -> dict[str, list[Municipality]]:
+    """Each county's municipalities (ordered by number), for many counties in one statement."""
+    wanted = sorted(set(county_numbers))
+    found: dict[str, list[Municipality]] = {number: [] for number in wanted}
+    if not wanted:
+        return found
+    stmt = (
+        _select()
+        .where(municipality.c.county_number.in_(wanted))
+        .order_by(municipality.c.number)
+    )
+    for row in conn.execute(stmt):
+        item = _from_row(row)
+        found[item.county_number].append(item)
+    return found
+
+
+def municipality_at(conn: Connection, x: float, y: float) -> Municipality | None:
+    """The municipality whose boundary covers the point (EPSG:25833), or None.
+
+    A point exactly on a shared border is covered by both; the lower number wins.
+    """
+    stmt = (
+        _select()
+        .where(sa.func.ST_Covers(municipality.c.geom, storage_point(x, y)))
+        .order_by(municipality.c.number)
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else _from_row(row)
+
+
+def _conditions(filter_: MunicipalityFilter | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [municipality.c.archived_at.is_(None)]
+    if filter_ is not None:
+        if filter_.county is not None:
+            conditions.append(municipality.c.county_number == filter_.county)
+        if filter_.name_contains:
+            conditions.append(municipality.c.name.icontains(filter_.name_contains,
+                                                            autoescape=True))
+    return conditions
+
+
+def list_municipalities(
+    conn: Connection,
+    filter_: MunicipalityFilter | None = None,
+    first: int = 20,
+    after_key: str | None = None,
+) -> Page[Municipality]:
+    """One page of municipalities ordered by number, after the number ``after_key``.
+
+    Two statements whatever the page size: the page (one row more than asked, to know whether
+    there is a next page) and the counts.
+    """
+    if first < 0:
+        raise ValueError(f"first must not be negative, got {first}")
+    conditions = _conditions(filter_)
+    page_stmt = _select().where(*conditions)
+    if after_key is not None:
+        page_stmt = page_stmt.where(municipality.c.number > after_key)
+    rows = conn.execute(page_stmt.order_by(municipality.c.number).limit(first + 1)).all()
+
+    before = (sa.func.count().filter(municipality.c.number <= after_key)
+              if after_key is not None else sa.literal(0))
+    counts = conn.execute(
+        sa.select(sa.func.count().label("total"), before.label("before"))
+        .select_from(municipality)
+        .where(*conditions)
+    ).one()
+    return Page(
+        items=[_from_row(row) for row in rows[:first]],
+        total_count=int(counts.total),
+        has_next_page=len(rows) > first,
+        has_previous_page=int(counts.before) > 0,
+    )
+
+
+def municipality_boundaries(
+    conn: Connection, numbers: Sequence[str], simplify_m: float | None = None
+) -> dict[str, dict[str, Any]]:
+    """Boundaries as GeoJSON MultiPolygon objects (RFC 7946: WGS84, lon/lat, exterior rings
+    counter-clockwise), optionally simplified in the metric storage CRS first
+    (``ST_SimplifyPreserveTopology``, tolerance in metres, 0 ≤ tolerance ≤ MAX_SIMPLIFY_M; 0
+    or None: not simplified), and then made valid again."""
+    if simplify_m is not None and not 0 <= simplify_m <= MAX_SIMPLIFY_M:
+        raise ValueError(f"simplify_m must be within [0, {MAX_SIMPLIFY_M:g}], got {simplify_m}")
+    if not numbers:
+        return {}
+    geom: sa.ColumnElement[Any] = municipality.c.geom
+    if simplify_m:
+        # Each ring keeps its topology, but the parts of a multipolygon may come to overlap
+        # (an island and the mainland): repair, keeping only the areal parts.
+        geom = sa.func.ST_CollectionExtract(sa.func.ST_MakeValid(
+            sa.func.ST_SimplifyPreserveTopology(geom, sa.literal(float(simplify_m), sa.Float))
+        ), 3)
+    geojson = sa.func.ST_AsGeoJSON(
+        sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS
+    )
+    stmt = sa.select(municipality.c.number, geojson.label("geojson")).where(
+        municipality.c.number.in_(sorted(set(numbers))), municipality.c.archived_at.is_(None)
+    )
+    return {row.number: orjson.loads(row.geojson) for row in conn.execute(stmt)}
