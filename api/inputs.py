@@ -1,0 +1,71 @@
+"""Input types and the checks at the edge: every value is validated here, before geo is called."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import strawberry
+
+from api.errors import BadUserInput
+from geo.crs import CoordinateError, check_lat_lon, to_storage
+from geo.queries.municipalities import MAX_SIMPLIFY_M
+
+MUNICIPALITY_NUMBER = re.compile(r"[0-9]{4}")
+COUNTY_NUMBER = re.compile(r"[0-9]{2}")
+MAX_NAME_FILTER = 100
+
+
+@strawberry.input(description="A point in WGS84 degrees.")
+class LatLonInput:
+    lat: float = strawberry.field(description="Latitude, -90 to 90.")
+    lon: float = strawberry.field(description="Longitude, -180 to 180.")
+
+    def to_storage(self, field: str = "at") -> tuple[float, float]:
+        """The point in EPSG:25833 (x, y); BAD_USER_INPUT when out of range or not finite."""
+        try:
+            check_lat_lon(self.lat, self.lon)
+        except CoordinateError as exc:
+            name = str(exc).split(" ", 1)[0]
+            raise BadUserInput(str(exc), field=f"{field}.{name}") from exc
+        return to_storage(self.lat, self.lon)
+
+
+@strawberry.input(name="MunicipalityFilter",
+                  description="Narrows a list of municipalities; all given conditions apply.")
+class MunicipalityFilterInput:
+    county: str | None = strawberry.field(
+        default=None, description='Two-digit county number (fylkesnummer), e.g. "03".')
+    name_contains: str | None = strawberry.field(
+        default=None,
+        description="Part of the name, case-insensitive (æøå included), e.g. \"ås\".")
+
+
+def municipality_number(value: str, field: str = "number") -> str:
+    if not MUNICIPALITY_NUMBER.fullmatch(value):
+        raise BadUserInput(
+            f'A municipality number has four digits, e.g. "0301"; got {value!r}', field=field)
+    return value
+
+
+def county_number(value: str, field: str = "county") -> str:
+    if not COUNTY_NUMBER.fullmatch(value):
+        raise BadUserInput(f'A county number has two digits, e.g. "03"; got {value!r}',
+                           field=field)
+    return value
+
+
+def name_fragment(value: str, field: str = "filter.nameContains") -> str:
+    if len(value) > MAX_NAME_FILTER:
+        raise BadUserInput(f"nameContains is at most {MAX_NAME_FILTER} characters", field=field)
+    return value
+
+
+def simplify_meters(value: float | None, field: str = "simplifyMeters") -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 <= value <= MAX_SIMPLIFY_M:
+        raise BadUserInput(
+            f"simplifyMeters must be within [0, {MAX_SIMPLIFY_M:g}] metres, got {value!r}",
+            field=field)
+    return value

@@ -1,0 +1,128 @@
+"""The GraphQL schema: the Query root and the extensions every request runs through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from api.errors import ErrorCode, ErrorCodes, tag_rule, with_codes
+from api.limits import cost_limit_rule
+from api.relay import MAX_PAGE_SIZE, Node, NodeKind, resolve_node
+from api.types.county import COUNTY_NODE, County, resolve_counties, resolve_county
+from api.types.location import WhereAmIResult, resolve_where_am_i
+from api.types.municipality import (
+    MUNICIPALITY_NODE,
+    Municipality,
+    resolve_municipalities,
+    resolve_municipality,
+)
+
+if TYPE_CHECKING:
+    from api.context import Context
+
+#: Deepest selection allowed; the contract's deepest operation needs 5. (Depth alone does not
+#: bound the work of nested lists: MAX_OBJECTS does.)
+MAX_DEPTH = 10
+#: Most aliases in one document: enough to compare a dozen places in one request.
+MAX_ALIASES = 20
+#: Most objects an operation may be estimated to return (api.limits): all 356 municipalities
+#: with their boundaries fit; lists nested in lists of lists do not.
+MAX_OBJECTS = 20_000
+#: Most tokens in one document, checked while parsing (before any other work).
+MAX_TOKENS = 2000
+#: Entries of the process-wide parse and validation caches (distinct query texts).
+CACHE_SIZE = 256
+
+NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE)
+
+
+@strawberry.type(description="Read queries: where a point is, municipalities and counties.")
+class Query:
+    where_am_i: WhereAmIResult = strawberry.field(
+        resolver=resolve_where_am_i,
+        description="The municipality and county at a point (null for each at sea or abroad).")
+    municipality: Municipality | None = strawberry.field(
+        resolver=resolve_municipality,
+        description="One municipality by number; null when none has that number. A number "
+                    "that is not four digits is a BAD_USER_INPUT.")
+    municipalities = strawberry.field(
+        resolver=resolve_municipalities,
+        description="Municipalities ordered by number, a page at a time.")
+    counties: list[County] = strawberry.field(
+        resolver=resolve_counties, description="Every county, ordered by number.")
+    county: County | None = strawberry.field(
+        resolver=resolve_county, description="One county by number; null when none has it.")
+
+    @strawberry.field(description="Any object with a global id; null when it no longer exists.")
+    async def node(
+        self,
+        info: strawberry.Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
+        return await resolve_node(info.context, id, NODE_KINDS)
+
+
+class HverdagSchema(strawberry.Schema):
+    async def execute(  # strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """strawberry's execute, with a last check that every error has a code: an error raised
+        by an extension's parse or validate hook (a syntax error from the parser cache, say)
+        ends the operation before :class:`ErrorCodes` sees the result."""
+        result = await super().execute(
+            query, variable_values, context_value, root_value, operation_name,
+            allowed_operation_types, operation_extensions)
+        if result.errors:
+            result.errors = with_codes(result.errors, context_value)
+        return result
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Leave logging to :class:`api.errors.ErrorCodes`, which logs the unexpected errors
+        with their request id; strawberry's default logs every client error with a traceback."""
+
+
+def _validation_rules() -> list[Any]:
+    # Built once per schema: the validation cache keys on the rule classes, so per-request
+    # rule classes (what the limiters make when constructed per request) would never hit.
+    limits = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
+    return [*(tag_rule(rule, ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
+            cost_limit_rule(MAX_OBJECTS, MAX_PAGE_SIZE)]
+
+
+def build_schema() -> strawberry.Schema:
+    rules = _validation_rules()
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(rules),
+        # Their LRU caches live in strawberry's module for the whole process, keyed by size.
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ]
+    return HverdagSchema(query=Query, extensions=extensions)

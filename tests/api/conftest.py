@@ -1,0 +1,118 @@
+"""Fixtures for the API tests: the schema, an async engine on the shared loaded database, a
+helper that executes GraphQL with a fresh per-request context, and an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import strawberry
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.context import Context
+from api.schema import build_schema
+from geo.db import async_engine
+from geo.settings import Settings, load_settings
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def schema() -> strawberry.Schema:
+    return build_schema()
+
+
+@pytest.fixture(scope="session")
+def api_settings(loaded_url: URL) -> Settings:
+    return load_settings(database_url=loaded_url.render_as_string(hide_password=False),
+                         graphql_explorer=True)
+
+
+@pytest.fixture
+async def engine(api_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    assert api_settings.database_url
+    engine = async_engine(api_settings.database_url, api_settings)
+    yield engine
+    await engine.dispose()
+
+
+class Executor:
+    """Runs GraphQL like one HTTP request would: a new Context (and DataLoaders) per call."""
+
+    def __init__(self, schema: strawberry.Schema, engine: AsyncEngine) -> None:
+        self.schema = schema
+        self.engine = engine
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None
+                       ) -> strawberry.types.ExecutionResult:
+        return await self.schema.execute(query, variable_values=variables,
+                                         context_value=Context(engine=self.engine))
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        result = await self(query, variables)
+        assert result.errors is None, [e.formatted for e in result.errors]
+        return result.data
+
+
+@pytest.fixture
+def gql(schema: strawberry.Schema, engine: AsyncEngine) -> Executor:
+    return Executor(schema, engine)
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    sa.event.remove(engine.sync_engine, "before_cursor_execute", counter)
+
+
+@asynccontextmanager
+async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client for ``app`` with its lifespan run, as a server would run it: the state
+    the lifespan yields goes into every request's scope."""
+    async with app.router.lifespan_context(app) as state:
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hverdag.test",
+                                     timeout=10) as client:
+            yield client
+
+
+@pytest.fixture
+async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(create_app(api_settings)) as test_client:
+        yield test_client
+
+
+def bad_input(result: Any) -> dict[str, Any]:
+    """The one error of a result, checked to be a BAD_USER_INPUT with a reason."""
+    errors = result.errors if hasattr(result, "errors") else result["errors"]
+    assert errors, result
+    assert len(errors) == 1, errors
+    error = errors[0] if isinstance(errors[0], dict) else errors[0].formatted
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"]["reason"], error
+    assert "Traceback" not in str(error)
+    return error
