@@ -18,7 +18,11 @@ from tests.conftest import DATA_DIR
 
 @pytest.fixture
 def engine(fresh_loaded_url: URL):
+    """The real boundaries, without what these tests load themselves (the bundle has it)."""
     engine = sync_engine(fresh_loaded_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        for table in (area_initiative, statistical_area):
+            conn.execute(table.delete())
     yield engine
     engine.dispose()
 

@@ -22,7 +22,11 @@ COUNCILS = DATA_DIR / "innvandrerrad.csv"
 
 @pytest.fixture
 def engine(fresh_loaded_url: URL):
+    """The real boundaries, without what these tests load themselves (the bundle has it)."""
     engine = sync_engine(fresh_loaded_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        for table in (immigrant_council, organisation):
+            conn.execute(table.delete())
     yield engine
     engine.dispose()
 
