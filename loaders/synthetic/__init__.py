@@ -1,0 +1,1 @@
+"""Building blocks of the seeded generator (loaders/generate.py): places and row attributes."""
