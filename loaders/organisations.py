@@ -1,4 +1,5 @@
-"""Organisations from Brønnøysund's Enhetsregisteret JSON.
+"""Organisations from Brønnøysund's Enhetsregisteret JSON, or from a CSV
+(loaders/organisations_csv.py; a file ending in ``.csv``).
 
 Accepts the API's ``/enheter`` response (``{"_embedded": {"enheter": [...]}}``), the bulk
 download (a JSON array of the same objects), or one ``/enheter/{orgnr}`` object. Per unit:
@@ -20,6 +21,7 @@ from geo import validation as v
 from geo.tables import municipality, organisation
 from geo.upsert import upsert
 from geo.vocab import OrganisationKind
+from loaders.organisations_csv import load_organisation_csv
 from loaders.report import LoadError, LoadReport
 
 SOURCE = "brreg"
@@ -122,7 +124,10 @@ def _check_other_sources(conn: sa.Connection, rows: list[dict[str, Any]], path: 
 
 def load_organisations(conn: sa.Connection, path: Path, *, source: str | None = None,
                        progress: Callable[[int, int], None] | None = None) -> LoadReport:
-    """``source`` is ignored: units are keyed by organisation number under source "brreg"."""
+    """``source`` is ignored for JSON: units are keyed by organisation number under source
+    "brreg". A ``.csv`` file is read by :func:`load_organisation_csv`, with ``source``."""
+    if path.suffix.lower() == ".csv":
+        return load_organisation_csv(conn, path, source=source, progress=progress)
     rows = _parse_all(_units(path), path)
     report = LoadReport("organisations")
     if not rows:

@@ -1,0 +1,199 @@
+"""Activities: ``hverdag load activities FILE``.
+
+A CSV (UTF-8, ``;`` or ``,``) with the columns in docs/loaders.md, or a GeoJSON or GeoPackage
+with the same properties. An activity takes place at a venue already loaded
+(``venue_external_id``: a venue of the same source, or ``source:external_id``), whose point it
+then has exactly, or at its own point (``lat``/``lon`` in WGS84, or the feature's point geometry
+in any CRS). Its organiser must be loaded too (``organisation_number``, or
+``organisation_external_id`` for an organisation without one). Every record is checked before
+anything is written; activities are upserted by (source, external_id), their schedules and
+exceptions replaced only when they changed. The municipality comes from the point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+
+from geo import validation as v
+from geo.crs import STORAGE_SRID
+from geo.tables import activity, activity_exception, activity_schedule, venue
+from geo.upsert import upsert
+from geo.vocab import ActivityCategory, ActivityStatus, TargetGroup
+from loaders.directory import (
+    MAX_EXTERNAL_ID,
+    Ref,
+    check_duplicates,
+    external_id,
+    external_ref,
+    join_municipalities,
+    organisation_ref,
+    parse_records,
+    resolve,
+    resolve_organisations,
+    source_of,
+    sync_children,
+    touch,
+)
+from loaders.pointfile import Record, point_field, point_of, read_point_file, require_columns
+from loaders.pointfile import unused_columns as unused
+from loaders.report import LoadError, LoadReport
+
+REQUIRED = {"external_id", "title", "category"}
+COLUMNS = REQUIRED | {
+    "description", "organisation_number", "organisation_external_id", "venue_external_id",
+    "lat", "lon", "target_groups", "min_age", "max_age", "languages", "free", "cost_nok",
+    "leisure_card_accepted", "registration_required", "registration_url", "status", "url",
+    "contact_name", "contact_email", "contact_phone", "schedule", "exceptions", "source",
+}
+SESSION_COLUMNS = ("weekday", "starts", "ends", "valid_from", "valid_to")
+Session = tuple[int, time, time, date | None, date | None]
+
+
+@dataclass
+class ParsedActivity:
+    label: str
+    row: dict[str, Any]
+    point: tuple[float, float] | None
+    point_field: str
+    venue: Ref | None = None
+    organiser: Ref | None = None
+    sessions: list[Session] = field(default_factory=list)
+    exceptions: list[tuple[date]] = field(default_factory=list)
+
+
+def _text(record: Record, name: str, max_length: int = v.MAX_SHORT) -> str | None:
+    return v.optional_text(record.get(name), name, max_length=max_length)
+
+
+def _flag(record: Record, name: str) -> bool:
+    return bool(v.boolean(record.get(name), name))
+
+
+def _details(record: Record) -> dict[str, Any]:
+    min_age, max_age = v.age_range(record.get("min_age"), record.get("max_age"))
+    free, cost = v.free_and_cost(v.boolean(record.get("free"), "free"), v.cost(
+        record.get("cost_nok")))
+    status = record.get("status")
+    return {
+        "description": _text(record, "description", v.MAX_DESCRIPTION),
+        "category": v.vocabulary(ActivityCategory, record.get("category"), "category").value,
+        "target_groups": v.vocabulary_list(TargetGroup, record.get("target_groups"),
+                                           "target_groups"),
+        "min_age": min_age, "max_age": max_age,
+        "languages": v.languages(record.get("languages")),
+        "free": free, "cost_nok": cost,
+        "leisure_card_accepted": _flag(record, "leisure_card_accepted"),
+        "registration_required": _flag(record, "registration_required"),
+        "registration_url": v.url(record.get("registration_url"), "registration_url"),
+        "status": (v.vocabulary(ActivityStatus, status, "status") if status
+                   else ActivityStatus.ACTIVE).value,
+        "url": v.url(record.get("url"), "url"),
+        "contact_name": _text(record, "contact_name", 200),
+        "contact_email": v.email(record.get("contact_email"), "contact_email"),
+        "contact_phone": _text(record, "contact_phone", 50),
+    }
+
+
+def _venue_ref(record: Record, source: str) -> Ref | None:
+    text = v.optional_text(record.get("venue_external_id"), "venue_external_id",
+                           max_length=2 * MAX_EXTERNAL_ID)
+    return external_ref(text, source, "venue_external_id") if text else None
+
+
+def parse_activity(record: Record, source: str | None, default_source: str) -> ParsedActivity:
+    """One record as an activity row with its schedule, exceptions and references."""
+    row_source = source_of(record, source, default_source)
+    row = {"source": row_source, "external_id": external_id(record),
+           "title": v.required_text(record.get("title"), "title", max_length=v.MAX_NAME),
+           **_details(record)}
+    sessions = [v.session(s, "schedule") for s in v.items(record.get("schedule"), "schedule")]
+    exceptions = [v.optional_date(d, "exceptions") for d in v.items(record.get("exceptions"),
+                                                                    "exceptions")]
+    organiser = organisation_ref(record, "organisation_number", "organisation_external_id",
+                                 row_source)
+    venue_ref = _venue_ref(record, row_source)
+    point = point_of(record)
+    if venue_ref is None and point is None:
+        raise v.FieldError("venue_external_id", "an activity needs a venue_external_id or its "
+                                                "own point (lat and lon, or a point geometry)")
+    return ParsedActivity(record.label, row, None if venue_ref else point, point_field(record),
+                          venue_ref, organiser, list(dict.fromkeys(sessions)),
+                          [(d,) for d in dict.fromkeys(exceptions) if d is not None])
+
+
+def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name: str) -> None:
+    """An activity at a venue gets the venue's id and exactly its point."""
+    refs = [i.venue for i in items if i.venue is not None]
+    found = resolve(conn, venue, [venue.c.id, venue.c.geom, sa.func.ST_X(venue.c.geom).label("x"),
+                                  sa.func.ST_Y(venue.c.geom).label("y")], refs)
+    for item in items:
+        if item.venue is None:
+            item.row["venue_id"] = None
+            continue
+        hit = found.find(item.venue)
+        if hit is None:
+            sources = " or ".join(repr(k[0]) for k in item.venue.keys)
+            raise LoadError(f"no venue {item.venue.text!r} in source {sources} is loaded; "
+                            "load the venues first", record=item.label,
+                            field="venue_external_id", code="UNKNOWN_VENUE", path=file_name)
+        item.row["venue_id"], item.row["geom"] = hit.id, hit.geom
+        item.point, item.point_field = (hit.x, hit.y), "venue_external_id"
+
+
+def read_activities(conn: sa.Connection, path: Path, source: str | None,
+                    report: LoadReport) -> list[ParsedActivity]:
+    """Every activity of the file, checked against the database; LoadError on the first bad one."""
+    file = read_point_file(path, label_fields=("title", "external_id"))
+    require_columns(file, REQUIRED, point=False)
+    if unused(file, COLUMNS):
+        report.warnings.append(f"columns not used: {', '.join(unused(file, COLUMNS))}")
+    items, pending = parse_records(
+        file.records, lambda r: parse_activity(r, source, path.name), path.name)
+    check_duplicates(items, path.name)
+    resolve_organisations(conn, items, "organiser", "organisation_id", path.name)
+    _place_at_venues(conn, items, path.name)
+    points = [i.point for i in items if i.point is not None]  # every one has a point by now
+    join_municipalities(conn, items, points, [i.point_field for i in items], path.name)
+    if pending is not None:
+        raise pending
+    for item in items:
+        if item.venue is None and item.point is not None:
+            item.row["geom"] = from_shape(Point(item.point), srid=STORAGE_SRID)
+    return items
+
+
+def load_activities(conn: sa.Connection, path: Path, *, source: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> LoadReport:
+    """Load an activity file in the caller's transaction; nothing is written if a record is bad.
+
+    ``source`` overrides the file's ``source`` column and the default (the file name).
+    """
+    report = LoadReport("activities")
+    items = read_activities(conn, path, source, report)
+    if items:
+        write_activities(conn, items, report)
+    if progress:
+        progress(len(items), len(items))
+    return report
+
+
+def write_activities(conn: sa.Connection, items: list[ParsedActivity],
+                     report: LoadReport) -> None:
+    counts = upsert(conn, activity, [item.row for item in items])
+    pairs = list(zip(counts.ids, items, strict=True))
+    changed = sync_children(conn, activity_schedule, "activity_id", SESSION_COLUMNS,
+                            {aid: item.sessions for aid, item in pairs})
+    changed |= sync_children(conn, activity_exception, "activity_id", ("on_date",),
+                             {aid: item.exceptions for aid, item in pairs})
+    touched = touch(conn, activity, changed)
+    report.inserted = counts.inserted
+    report.updated = counts.updated + touched
+    report.unchanged = counts.unchanged - touched

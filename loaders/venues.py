@@ -1,0 +1,186 @@
+"""Venues (premises): ``hverdag load venues FILE``.
+
+A CSV (UTF-8, ``;`` or ``,``) with the columns in docs/loaders.md and the point as ``lat``/``lon``
+(WGS84); a GeoJSON or GeoPackage with the same properties and a point geometry in any CRS; or
+Geonorge's school and kindergarten points as published (see loaders/geonorge.py). Every record
+is checked before anything is written; venues are upserted by (source, external_id), their
+weekly availability windows replaced only when they changed. The municipality of each venue
+comes from its point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+
+from geo import validation as v
+from geo.crs import STORAGE_SRID
+from geo.tables import venue, venue_availability
+from geo.upsert import upsert
+from geo.vocab import ActivityCategory, OwnerType, PriceModel, VenueType
+from loaders import geonorge
+from loaders.directory import (
+    Ref,
+    check_duplicates,
+    external_id,
+    join_municipalities,
+    organisation_ref,
+    parse_records,
+    resolve_organisations,
+    source_of,
+    sync_children,
+    touch,
+)
+from loaders.pointfile import (
+    PointFile,
+    Record,
+    point_field,
+    point_of,
+    read_point_file,
+    require_columns,
+    unused_columns,
+)
+from loaders.report import LoadReport
+
+REQUIRED = {"external_id", "name", "owner_type", "venue_type"}
+COLUMNS = REQUIRED | {
+    "description", "address", "postal_code", "postal_place", "lat", "lon", "capacity",
+    "price_model", "price_note", "step_free", "accessibility", "amenities",
+    "suitable_categories", "booking_url", "contact_name", "contact_email", "contact_phone",
+    "last_verified", "availability", "owner_organisation_number",
+    "owner_organisation_external_id", "source",
+}
+WINDOW_COLUMNS = ("weekday", "starts", "ends")
+Window = tuple[int, time, time]
+
+
+@dataclass
+class ParsedVenue:
+    label: str
+    row: dict[str, Any]
+    point: tuple[float, float]
+    point_field: str
+    windows: list[Window] = field(default_factory=list)
+    owner: Ref | None = None
+
+
+def _text(record: Record, name: str, max_length: int = v.MAX_SHORT) -> str | None:
+    return v.optional_text(record.get(name), name, max_length=max_length)
+
+
+def _details(record: Record) -> dict[str, Any]:
+    price = record.get("price_model")
+    return {
+        "description": _text(record, "description", v.MAX_DESCRIPTION),
+        "owner_type": v.vocabulary(OwnerType, record.get("owner_type"), "owner_type").value,
+        "venue_type": v.vocabulary(VenueType, record.get("venue_type"), "venue_type").value,
+        "address": _text(record, "address"),
+        "postal_code": v.postal_code(record.get("postal_code")),
+        "postal_place": _text(record, "postal_place", 100),
+        "capacity": v.optional_int(record.get("capacity"), "capacity", minimum=1,
+                                   maximum=100_000),
+        "price_model": v.vocabulary(PriceModel, price, "price_model").value if price else None,
+        "price_note": _text(record, "price_note", 1000),
+        "step_free": v.boolean(record.get("step_free"), "step_free"),
+        "accessibility": v.tokens(record.get("accessibility"), "accessibility"),
+        "amenities": v.tokens(record.get("amenities"), "amenities"),
+        "suitable_categories": v.vocabulary_list(ActivityCategory,
+                                                 record.get("suitable_categories"),
+                                                 "suitable_categories"),
+        "booking_url": v.url(record.get("booking_url"), "booking_url"),
+        "contact_name": _text(record, "contact_name", 200),
+        "contact_email": v.email(record.get("contact_email"), "contact_email"),
+        "contact_phone": _text(record, "contact_phone", 50),
+        "last_verified": v.optional_date(record.get("last_verified"), "last_verified"),
+    }
+
+
+def parse_venue(record: Record, source: str | None, default_source: str) -> ParsedVenue:
+    """One record as a venue row, its availability and owner; FieldError on the first bad field."""
+    row_source = source_of(record, source, default_source)
+    row = {"source": row_source, "external_id": external_id(record),
+           "name": v.required_text(record.get("name"), "name", max_length=v.MAX_NAME),
+           **_details(record)}
+    windows = [v.weekly_window(w, "availability") for w in v.items(record.get("availability"),
+                                                                   "availability")]
+    owner = organisation_ref(record, "owner_organisation_number",
+                             "owner_organisation_external_id", row_source)
+    point = point_of(record)
+    if point is None:
+        raise v.FieldError(point_field(record), "is required: a venue needs its point "
+                                                "(lat and lon, or a point geometry)")
+    return ParsedVenue(record.label, row, point, point_field(record),
+                       list(dict.fromkeys(windows)), owner)
+
+
+def _parser(file: PointFile, source: str | None,
+            report: LoadReport) -> Callable[[Record], ParsedVenue | None]:
+    """Documented columns, or a Geonorge publication translated to them first."""
+    kind = geonorge.publication(file.columns) if file.vector else None
+    if kind is None:
+        require_columns(file, REQUIRED, point=True)
+        unused = unused_columns(file, COLUMNS)
+        if unused:
+            report.warnings.append(f"columns not used: {', '.join(unused)}")
+        return lambda record: parse_venue(record, source, file.path.name)
+
+    def parse(record: Record) -> ParsedVenue | None:
+        cells, note = geonorge.venue_cells(record, kind, file.layer)
+        if note:
+            report.warnings.append(note)
+        if cells is None:
+            report.skipped += 1
+            return None
+        translated = Record(record.label, cells, record.point, record.geometry_error, True)
+        return parse_venue(translated, source, geonorge.SOURCES[kind])
+    return parse
+
+
+def read_venues(conn: sa.Connection, path: Path, source: str | None,
+                report: LoadReport) -> list[ParsedVenue]:
+    """Every venue of the file, checked against the database; LoadError on the first bad one."""
+    file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn",
+                                               "external_id"))
+    venues, pending = parse_records(file.records, _parser(file, source, report), path.name)
+    check_duplicates(venues, path.name)
+    resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name)
+    join_municipalities(conn, venues, [p.point for p in venues],
+                        [p.point_field for p in venues], path.name)
+    if pending is not None:
+        raise pending
+    for item in venues:
+        item.row["geom"] = from_shape(Point(item.point), srid=STORAGE_SRID)
+    return venues
+
+
+def load_venues(conn: sa.Connection, path: Path, *, source: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> LoadReport:
+    """Load a venue file in the caller's transaction; nothing is written if a record is bad.
+
+    ``source`` overrides the file's ``source`` column and the default (the file name, or
+    "geonorge-skoler"/"geonorge-barnehager" for Geonorge's files).
+    """
+    report = LoadReport("venues")
+    venues = read_venues(conn, path, source, report)
+    if venues:
+        write_venues(conn, venues, report)
+    if progress:
+        progress(len(venues), len(venues))
+    return report
+
+
+def write_venues(conn: sa.Connection, venues: list[ParsedVenue], report: LoadReport) -> None:
+    counts = upsert(conn, venue, [item.row for item in venues])
+    wanted = {vid: item.windows for vid, item in zip(counts.ids, venues, strict=True)}
+    touched = touch(conn, venue, sync_children(conn, venue_availability, "venue_id",
+                                               WINDOW_COLUMNS, wanted))
+    report.inserted = counts.inserted
+    report.updated = counts.updated + touched
+    report.unchanged = counts.unchanged - touched
