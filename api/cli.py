@@ -174,16 +174,16 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
     from geo.db import sync_engine
-    from loaders.bundle import bundled_loaded, load_bundled
+    from loaders.bundle import demo_loaded, load_demo
 
     engine = sync_engine(database.url, settings)
     try:
         with engine.begin() as conn:
-            if bundled_loaded(conn):
+            if demo_loaded(conn):
                 print("demo data already loaded")
                 return
             print(f"loading the bundled demo data from {settings.data_dir} …")
-            for report in load_bundled(conn, settings.data_dir, progress_factory=ProgressBar):
+            for report in load_demo(conn, settings.data_dir, progress_factory=ProgressBar):
                 _print_report(report)
     finally:
         engine.dispose()

@@ -20,12 +20,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from geo.queries.activities import (
+    ActivityRow,
+    ScheduleRow,
+    activities_by_ids,
+    activities_by_venue,
+    activities_of_municipalities,
+    schedules_by_activity,
+)
+from geo.queries.areas import InitiativeRow, initiatives_by_keys
+from geo.queries.councils import CouncilRow, councils_by_ids, councils_by_municipality
 from geo.queries.counties import County, counties_by_number
+from geo.queries.listing import GroupPage
 from geo.queries.municipalities import (
     Municipality,
     municipalities_by_county,
     municipalities_by_number,
     municipality_boundaries,
+)
+from geo.queries.organisations import OrganisationRow, organisations_by_ids
+from geo.queries.venues import (
+    AvailabilityRow,
+    VenueRow,
+    availability_by_venue,
+    venues_by_ids,
+    venues_of_municipalities,
 )
 
 P = ParamSpec("P")
@@ -34,6 +53,10 @@ R = TypeVar("R")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 BoundaryKey = tuple[str, float | None]
+#: (municipality number, page size): the first page of a municipality's list.
+GroupKey = tuple[str, int]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -43,6 +66,25 @@ class Loaders:
     municipalities_by_county: DataLoader[str, list[Municipality]]
     #: (municipality number, simplify tolerance in metres or None) -> GeoJSON geometry.
     boundary: DataLoader[BoundaryKey, dict[str, Any] | None]
+    directory: DirectoryLoaders = field(init=False)
+
+
+@dataclass
+class DirectoryLoaders:
+    """Batched loads of the directory's rows and their children, one statement per batch."""
+
+    activity: DataLoader[int, ActivityRow | None]
+    venue: DataLoader[int, VenueRow | None]
+    organisation: DataLoader[int, OrganisationRow | None]
+    council: DataLoader[int, CouncilRow | None]
+    initiative: DataLoader[int, InitiativeRow | None]
+    initiative_by_slug: DataLoader[str, InitiativeRow | None]
+    schedules: DataLoader[int, list[ScheduleRow]]
+    availability: DataLoader[int, list[AvailabilityRow]]
+    activities_at_venue: DataLoader[int, list[ActivityRow]]
+    councils_of_municipality: DataLoader[str, list[CouncilRow]]
+    venues_of_municipality: DataLoader[GroupKey, GroupPage[VenueRow]]
+    activities_of_municipality: DataLoader[GroupKey, GroupPage[ActivityRow]]
 
 
 @dataclass
@@ -95,9 +137,63 @@ def _make_loaders(ctx: Context) -> Loaders:
             found.update({(number, tolerance): shape for number, shape in shapes.items()})
         return [found.get(key) for key in keys]
 
-    return Loaders(
+    loaders = Loaders(
         municipality=DataLoader(load_fn=load_municipalities),
         county=DataLoader(load_fn=load_counties),
         municipalities_by_county=DataLoader(load_fn=load_by_county),
         boundary=DataLoader(load_fn=load_boundaries),
+    )
+    loaders.directory = _directory_loaders(ctx)
+    return loaders
+
+
+def _by_key(ctx: Context, fn: Callable[..., dict[K, V]],
+            default: Callable[[], Any] = lambda: None) -> DataLoader[K, Any]:
+    """A DataLoader over a geo function that maps a list of keys to found rows."""
+    async def load(keys: list[K]) -> list[Any]:
+        found = await ctx.run(fn, keys)
+        return [found.get(key, default()) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _first_pages(ctx: Context, fn: Callable[..., dict[str, Any]]) -> DataLoader[GroupKey, Any]:
+    """First pages of several municipalities' lists: one statement per distinct page size."""
+    async def load(keys: list[GroupKey]) -> list[Any]:
+        sizes: dict[int, list[str]] = defaultdict(list)
+        for number, size in keys:
+            sizes[size].append(number)
+        found: dict[GroupKey, Any] = {}
+        for size, numbers in sizes.items():
+            pages = await ctx.run(fn, numbers, size)
+            found.update({(n, size): page for n, page in pages.items()})
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _initiatives_by(ctx: Context, attribute: str) -> DataLoader[Any, InitiativeRow | None]:
+    async def load(keys: list[Any]) -> list[InitiativeRow | None]:
+        kwargs = {"ids": keys} if attribute == "id" else {"slugs": keys}
+        rows = await ctx.run(initiatives_by_keys, **kwargs)
+        found = {getattr(row, attribute): row for row in rows}
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _directory_loaders(ctx: Context) -> DirectoryLoaders:
+    return DirectoryLoaders(
+        activity=_by_key(ctx, activities_by_ids),
+        venue=_by_key(ctx, venues_by_ids),
+        organisation=_by_key(ctx, organisations_by_ids),
+        council=_by_key(ctx, councils_by_ids),
+        initiative=_initiatives_by(ctx, "id"),
+        initiative_by_slug=_initiatives_by(ctx, "slug"),
+        schedules=_by_key(ctx, schedules_by_activity, list),
+        availability=_by_key(ctx, availability_by_venue, list),
+        activities_at_venue=_by_key(ctx, activities_by_venue, list),
+        councils_of_municipality=_by_key(ctx, councils_by_municipality, list),
+        venues_of_municipality=_first_pages(ctx, venues_of_municipalities),
+        activities_of_municipality=_first_pages(ctx, activities_of_municipalities),
     )

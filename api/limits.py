@@ -36,6 +36,12 @@ from api.errors import ErrorCode
 LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Query", "counties"): 20,
     ("County", "municipalities"): 60,
+    ("Query", "areaInitiatives"): 50,
+    ("WhereAmIResult", "areaInitiatives"): 10,
+    ("Municipality", "councils"): 10,
+    ("Activity", "schedule"): 14,
+    ("Venue", "availability"): 14,
+    ("Venue", "activities"): 50,
 }
 #: A list field of this API with no bound above.
 DEFAULT_LIST_BOUND = 100
@@ -103,7 +109,9 @@ class _Estimate:
             return 0  # FieldsOnCorrectTypeRule reports it
         factor = _page_factor(node, field, self.max_page)
         if factor is None:
-            if is_list_type(get_nullable_type(field.type)):
+            if node.selection_set is None:
+                factor = 1  # a leaf, even a list of scalars, is one value
+            elif is_list_type(get_nullable_type(field.type)):
                 factor = (1 if parent.name.endswith("Connection") and name == "edges"
                           else LIST_BOUNDS.get((parent.name, name), DEFAULT_LIST_BOUND))
             else:

@@ -22,7 +22,17 @@ from strawberry.types.graphql import OperationType
 from api.errors import ErrorCode, ErrorCodes, tag_rule, with_codes
 from api.limits import cost_limit_rule
 from api.relay import MAX_PAGE_SIZE, Node, NodeKind, resolve_node
+from api.types.activity import ACTIVITY_NODE, Activity
+from api.types.changes import ChangeConnection, resolve_changes
+from api.types.council import COUNCIL_NODE, ImmigrantCouncil
 from api.types.county import COUNTY_NODE, County, resolve_counties, resolve_county
+from api.types.initiative import (
+    INITIATIVE_NODE,
+    AreaInitiative,
+    resolve_area_initiative,
+    resolve_area_initiatives,
+)
+from api.types.listing import DirectoryConnection, resolve_activities, resolve_venues
 from api.types.location import WhereAmIResult, resolve_where_am_i
 from api.types.municipality import (
     MUNICIPALITY_NODE,
@@ -30,6 +40,9 @@ from api.types.municipality import (
     resolve_municipalities,
     resolve_municipality,
 )
+from api.types.nearby import NearbyConnection, resolve_nearby
+from api.types.organisation import ORGANISATION_NODE, Organisation
+from api.types.venue import VENUE_NODE, Venue
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -47,10 +60,13 @@ MAX_TOKENS = 2000
 #: Entries of the process-wide parse and validation caches (distinct query texts).
 CACHE_SIZE = 256
 
-NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE)
+NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE, ACTIVITY_NODE, VENUE_NODE,
+                                    ORGANISATION_NODE, COUNCIL_NODE, INITIATIVE_NODE)
 
 
-@strawberry.type(description="Read queries: where a point is, municipalities and counties.")
+@strawberry.type(description=(
+    "Read queries: where a point is, what is near it, the directory, municipalities and "
+    "counties."))
 class Query:
     where_am_i: WhereAmIResult = strawberry.field(
         resolver=resolve_where_am_i,
@@ -66,6 +82,27 @@ class Query:
         resolver=resolve_counties, description="Every county, ordered by number.")
     county: County | None = strawberry.field(
         resolver=resolve_county, description="One county by number; null when none has it.")
+    nearby: NearbyConnection = strawberry.field(
+        resolver=resolve_nearby, description=(
+            "Activities, venues and councils nearest a point within a radius (straight "
+            "line), nearest first, each edge with distanceMeters."))
+    activities: DirectoryConnection[Activity] = strawberry.field(
+        resolver=resolve_activities, description=(
+            "Active activities matching the filter: nearest first with `near`, else by title."))
+    venues: DirectoryConnection[Venue] = strawberry.field(
+        resolver=resolve_venues, description=(
+            "Venues matching the filter: nearest first with `near`, else by name."))
+    changes: ChangeConnection = strawberry.field(
+        resolver=resolve_changes, description=(
+            "Every directory row created, updated or archived since a time, in order; "
+            "archived rows as tombstones. Ask again from a minute before your last "
+            "updatedAt and keep the highest version per id."))
+    area_initiatives: list[AreaInitiative] = strawberry.field(
+        resolver=resolve_area_initiatives,
+        description="The area initiatives (områdesatsinger), by name.")
+    area_initiative: AreaInitiative | None = strawberry.field(
+        resolver=resolve_area_initiative,
+        description="One area initiative by global id or slug; null when unknown.")
 
     @strawberry.field(description="Any object with a global id; null when it no longer exists.")
     async def node(
@@ -125,4 +162,5 @@ def build_schema() -> strawberry.Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    return HverdagSchema(query=Query, extensions=extensions)
+    return HverdagSchema(query=Query, extensions=extensions,
+                         types=[Activity, Venue, Organisation, ImmigrantCouncil, AreaInitiative])

@@ -1,5 +1,11 @@
-"""The bundled real data (``data/``) in load order: boundaries of 2020, SSB statistics, Oslo's
-districts, sub-districts and population grid, the area initiatives and the immigrant councils."""
+"""The demo data set, in load order.
+
+``load_bundled``: the bundled real data (``data/``): boundaries of 2020, SSB statistics, Oslo's
+districts, sub-districts and population grid, the area initiatives and the immigrant councils.
+``load_demo``: that, the organisations and activities the strategy names (``loaders.demo``), and
+seeded generated venues and activities across Norway (``loaders.generate``, source
+"generated"), so that near-me queries find something wherever people live.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,21 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from geo.tables import (
+    activity,
     area_initiative,
     county,
     immigrant_council,
     municipality,
     municipality_statistics,
     statistical_area,
+    venue,
 )
 from geo.vocab import AreaKind
 from loaders.areas import load_areas
 from loaders.boundaries import load_counties, load_municipalities
 from loaders.councils import load_councils
+from loaders.demo import DEMO_SOURCE, load_demo_directory
+from loaders.generate import generate
 from loaders.initiatives import load_initiatives
 from loaders.report import LoadReport
 from loaders.statistics import load_statistics
@@ -38,6 +48,10 @@ SUB_DISTRICTS_FILE = "oslo-delbydeler.geojson"
 GRID_FILE = "oslo-befolkning-1km-2019.gml"
 INITIATIVES_FILE = "area-initiatives.json"
 COUNCILS_FILE = "innvandrerrad.csv"
+# Generated on top of the real data: enough for every town to have something near.
+DEMO_SEED = 1
+DEMO_VENUES = 4_000
+DEMO_ACTIVITIES = 8_000
 
 # Boundaries before statistics: statistics rows are matched to the loaded municipalities.
 BUNDLE: tuple[tuple[str, Loader], ...] = (
@@ -81,3 +95,28 @@ def bundled_loaded(conn: sa.Connection) -> bool:
     )
     return all(conn.execute(sa.select(sa.exists().where(column == name))).scalar()
                for column, name in checks)
+
+
+def load_demo(conn: sa.Connection, data_dir: Path,
+              progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+    """The bundled data, the strategy's organisations and activities, and generated places."""
+    return load_bundled(conn, data_dir, progress_factory) + load_demo_extras(
+        conn, data_dir, progress_factory)
+
+
+def load_demo_extras(conn: sa.Connection, data_dir: Path,
+                     progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+    """What the demo adds to the real data: the strategy's directory and generated places."""
+    reports = load_demo_directory(conn, data_dir, progress_factory)
+    progress = progress_factory("generated") if progress_factory else None
+    reports.append(generate(conn, venues=DEMO_VENUES, activities=DEMO_ACTIVITIES,
+                            seed=DEMO_SEED, progress=progress))
+    return reports
+
+
+def demo_loaded(conn: sa.Connection) -> bool:
+    """Whether ``load_demo`` has run to the end (its last step's rows are there)."""
+    generated = sa.select(sa.exists().where(activity.c.source == "generated"))
+    strategy = sa.select(sa.exists().where(venue.c.source == DEMO_SOURCE))
+    return bundled_loaded(conn) and bool(conn.execute(strategy).scalar()) and bool(
+        conn.execute(generated).scalar())

@@ -1,11 +1,14 @@
 """Test databases on a real PostGIS: the embedded cluster (or HVERDAG_DATABASE_URL's server).
 
 - ``template_url``: migrated, empty; created once per session.
-- ``loaded_template_url``: the template plus the bundled real data (counties, municipalities,
-  statistics); never connected to after it is built, so it can be cloned.
-- ``loaded_url``: a clone of it shared by read-only tests; its connections default to read-only,
-  so a test that writes by mistake fails instead of leaking into the next test.
-- ``fresh_url`` / ``fresh_loaded_url``: a clone for one test that writes, dropped afterwards.
+- ``loaded_template_url``: the template plus the bundled real data (boundaries, statistics,
+  Oslo's areas, initiatives, councils); never connected to after it is built, so it can be cloned.
+- ``demo_template_url``: that plus the rest of ``hverdag demo``'s data set (the strategy's
+  organisations and activities, generated places).
+- ``loaded_url``: a clone of the demo shared by read-only tests; its connections default to
+  read-only, so a test that writes by mistake fails instead of leaking into the next test.
+- ``fresh_url`` / ``fresh_loaded_url`` / ``fresh_demo_url``: a clone of the empty, the real-data
+  or the demo template for one test that writes, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -65,6 +68,21 @@ def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
     drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def demo_template_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
+    from loaders.bundle import load_demo_extras
+
+    url = _clone(server, loaded_template_url, "demo_tpl")
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            load_demo_extras(conn, DATA_DIR)
+    finally:
+        engine.dispose()
+    yield url
+    drop_database(url)
+
+
 def _clone(server: Database, template: URL, kind: str) -> URL:
     url = server.with_database(_name(kind)).url
     create_database(url, template=str(template.database))
@@ -72,8 +90,8 @@ def _clone(server: Database, template: URL, kind: str) -> URL:
 
 
 @pytest.fixture(scope="session")
-def loaded_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
-    url = _clone(server, loaded_template_url, "loaded")
+def loaded_url(server: Database, demo_template_url: URL) -> Iterator[URL]:
+    url = _clone(server, demo_template_url, "loaded")
     engine = sync_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -95,6 +113,13 @@ def fresh_url(server: Database, template_url: URL) -> Iterator[URL]:
 @pytest.fixture
 def fresh_loaded_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
     url = _clone(server, loaded_template_url, "fresh_loaded")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_demo_url(server: Database, demo_template_url: URL) -> Iterator[URL]:
+    url = _clone(server, demo_template_url, "fresh_demo")
     yield url
     drop_database(url)
 

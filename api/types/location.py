@@ -9,8 +9,10 @@ import strawberry
 from api.inputs import LatLonInput
 from api.types.county import County
 from api.types.geometry import LatLon
+from api.types.initiative import AreaInitiative
 from api.types.municipality import Municipality
-from geo.queries.location import where_am_i
+from geo.queries.areas import District as GeoDistrict
+from geo.queries.location import surroundings, where_am_i
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -26,6 +28,26 @@ class WhereAmIResult:
     county: County | None = strawberry.field(description=(
         "The county: the municipality's county when there is a municipality, else the county "
         "whose boundary covers the point."))
+    district: District | None = strawberry.field(description=(
+        "The city district (bydel) covering the point, where districts are loaded (the "
+        "bundled data: Oslo's)."))
+    sub_district: District | None = strawberry.field(
+        description="The sub-district (delbydel) covering the point, where loaded.")
+    area_initiatives: list[AreaInitiative] = strawberry.field(
+        description="The area initiatives (områdesatsinger) covering the point.")
+
+
+@strawberry.type(description="A city district (bydel) or sub-district (delbydel).")
+class District:
+    code: str = strawberry.field(description='SSB-style code: "030112" is Alna in Oslo.')
+    name: str | None
+    kind: str = strawberry.field(description="BYDEL or DELBYDEL.")
+
+    @classmethod
+    def from_geo(cls, district: GeoDistrict | None) -> District | None:
+        if district is None:
+            return None
+        return cls(code=district.code, name=district.name, kind=district.kind)
 
 
 async def resolve_where_am_i(
@@ -34,7 +56,11 @@ async def resolve_where_am_i(
 ) -> WhereAmIResult:
     x, y = at.to_storage(field="at")
     found = await info.context.run(where_am_i, x, y)
+    around = await info.context.run(surroundings, x, y)
     return WhereAmIResult(
+        district=District.from_geo(around.district),
+        sub_district=District.from_geo(around.sub_district),
+        area_initiatives=[AreaInitiative.from_row(r) for r in around.initiatives],
         at=LatLon(lat=at.lat, lon=at.lon),
         municipality=None if found.municipality is None
         else Municipality.from_geo(found.municipality),

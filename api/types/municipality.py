@@ -24,8 +24,12 @@ from api.relay import (
     decode_cursor,
     page_size,
 )
+from api.types.activity import Activity
+from api.types.council import ImmigrantCouncil
 from api.types.county import County
 from api.types.geometry import LatLon
+from api.types.listing import ACTIVITIES, VENUES, DirectoryConnection, municipality_list
+from api.types.venue import Venue
 from geo.queries.municipalities import Municipality as GeoMunicipality
 from geo.queries.municipalities import MunicipalityFilter, list_municipalities
 
@@ -104,6 +108,34 @@ class Municipality(Node):
     ) -> JSON | None:
         tolerance = checked_tolerance(simplify_meters)
         return await info.context.loaders.boundary.load((self.number, tolerance))
+
+
+    @strawberry.field(description=(
+        "Venues in the municipality, by name. The first page of every municipality in a "
+        "response loads in one query."))
+    async def venues(
+        self, info: strawberry.Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(
+            description="`endCursor` of the previous page.")] = None,
+    ) -> DirectoryConnection[Venue]:
+        return await municipality_list(info, VENUES, self.number, first, after)
+
+    @strawberry.field(description="Active activities in the municipality, by title.")
+    async def activities(
+        self, info: strawberry.Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(
+            description="`endCursor` of the previous page.")] = None,
+    ) -> DirectoryConnection[Activity]:
+        return await municipality_list(info, ACTIVITIES, self.number, first, after)
+
+    @strawberry.field(description="Its immigrant councils (active and disbanded), by name.")
+    async def councils(self, info: strawberry.Info[Context, None]) -> list[ImmigrantCouncil]:
+        rows = await info.context.loaders.directory.councils_of_municipality.load(self.number)
+        return [ImmigrantCouncil.from_row(r) for r in rows]
 
 
 async def resolve_municipality(

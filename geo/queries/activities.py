@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from geo.filters import DirectoryFilter, activity_conditions
-from geo.queries.listing import NameKey, count_where, page_by_name
+from geo.queries.listing import GroupPage, NameKey, count_where, first_rows_per_group, page_by_name
 from geo.queries.rows import point_xy, to_dataclass
 from geo.tables import activity, activity_schedule
 
@@ -91,3 +91,26 @@ def activities_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int
 
 def count_activities(conn: sa.Connection, filt: DirectoryFilter) -> int:
     return count_where(conn, activity, activity_conditions(filt))
+
+
+def activities_by_venue(conn: sa.Connection,
+                        venue_ids: Iterable[int]) -> dict[int, list[ActivityRow]]:
+    """The active activities held at each venue, by title."""
+    rows = conn.execute(
+        sa.select(*activity_columns())
+        .where(activity.c.venue_id.in_(list(venue_ids)),
+               *activity_conditions(DirectoryFilter()))
+        .order_by(activity.c.venue_id, activity.c.title, activity.c.id)
+    )
+    grouped: dict[int, list[ActivityRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.venue_id].append(to_dataclass(ActivityRow, row))
+    return grouped
+
+
+def activities_of_municipalities(conn: sa.Connection, numbers: Sequence[str],
+                                 first: int) -> dict[str, GroupPage[ActivityRow]]:
+    """Each municipality's first ``first`` activities by title, with counts, in one statement."""
+    return first_rows_per_group(conn, ActivityRow, activity, activity.c.municipality_number,
+                                numbers, (activity.c.title, activity.c.id), activity_columns(),
+                                activity_conditions(DirectoryFilter()), first=first)

@@ -41,3 +41,18 @@ def councils_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, Counci
     rows = conn.execute(sa.select(*council_columns())
                         .where(immigrant_council.c.id.in_(list(ids))))
     return {row.id: to_dataclass(CouncilRow, row) for row in rows}
+
+
+def councils_by_municipality(conn: sa.Connection,
+                             numbers: Iterable[str]) -> dict[str, list[CouncilRow]]:
+    """Every council (active or disbanded, not archived) of each municipality, by name."""
+    c = immigrant_council.c
+    rows = conn.execute(
+        sa.select(*council_columns())
+        .where(c.municipality_number.in_(list(numbers)), c.archived_at.is_(None))
+        .order_by(c.municipality_number, c.name)
+    )
+    grouped: dict[str, list[CouncilRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.municipality_number, []).append(to_dataclass(CouncilRow, row))
+    return grouped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,3 +39,36 @@ def count_where(conn: sa.Connection, table: sa.Table,
                 conditions: Sequence[ColumnElement[bool]]) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions))
                .scalar_one())
+
+
+@dataclass(frozen=True)
+class GroupPage(Generic[T]):
+    rows: list[T]
+    has_next: bool
+    total: int
+
+
+def first_rows_per_group(conn: sa.Connection, row_type: type[T], table: sa.Table,
+                         group: ColumnElement[Any], groups: Sequence[Any],
+                         order: Sequence[ColumnElement[Any]],
+                         columns: Sequence[ColumnElement[Any]],
+                         conditions: Sequence[ColumnElement[bool]], *,
+                         first: int) -> dict[Any, GroupPage[T]]:
+    """The first page of each group in one statement (row_number and count over the group):
+    a list of municipalities with their venues costs one query, not one per municipality."""
+    ranked = (
+        sa.select(*columns, group.label("group_key"),
+                  sa.func.row_number().over(partition_by=group, order_by=order).label("rank"),
+                  sa.func.count().over(partition_by=group).label("group_total"))
+        .where(group.in_(list(groups)), *conditions)
+        .subquery("ranked")
+    )
+    rows = conn.execute(sa.select(ranked).where(ranked.c.rank <= first + 1)
+                        .order_by(ranked.c.group_key, ranked.c.rank))
+    found: dict[Any, list[Any]] = {}
+    totals: dict[Any, int] = {}
+    for row in rows:
+        found.setdefault(row.group_key, []).append(to_dataclass(row_type, row))
+        totals[row.group_key] = row.group_total
+    return {key: GroupPage(found.get(key, [])[:first], len(found.get(key, [])) > first,
+                           totals.get(key, 0)) for key in groups}

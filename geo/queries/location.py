@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from geo.queries.areas import District, InitiativeRow, districts_at, initiatives_at
 from geo.queries.counties import County, county_at
 from geo.queries.municipalities import Municipality, municipality_at
+from geo.vocab import AreaKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +32,19 @@ def where_am_i(conn: Connection, x: float, y: float) -> Location:
     if found is not None and found.county is not None:
         return Location(municipality=found, county=found.county)
     return Location(municipality=found, county=county_at(conn, x, y))
+
+
+@dataclass(frozen=True, slots=True)
+class Surroundings:
+    """The district, sub-district and area initiatives covering a point (where loaded)."""
+
+    district: District | None
+    sub_district: District | None
+    initiatives: list[InitiativeRow]
+
+
+def surroundings(conn: Connection, x: float, y: float) -> Surroundings:
+    found = districts_at(conn, x, y)
+    return Surroundings(district=found.get(AreaKind.BYDEL.value),
+                        sub_district=found.get(AreaKind.DELBYDEL.value),
+                        initiatives=initiatives_at(conn, x, y))

@@ -222,7 +222,7 @@ async def test_node(gql):
 
 @pytest.mark.parametrize("global_id", [
     "garbage", "", base64.b64encode(b"no colon").decode(),
-    base64.b64encode(b"Venue:1").decode(), base64.b64encode(b"Municipality:abc").decode(),
+    base64.b64encode(b"Spaceship:1").decode(), base64.b64encode(b"Municipality:abc").decode(),
     base64.b64encode(b"County:0301").decode(),
 ])
 async def test_bad_node_ids(gql, global_id):

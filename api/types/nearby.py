@@ -1,0 +1,119 @@
+"""`nearby`: activities, venues and councils nearest a point, with `distanceMeters` per edge."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.errors import BadUserInput
+from api.inputs import LatLonInput
+from api.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
+from api.types.activity import Activity
+from api.types.council import ImmigrantCouncil
+from api.types.filters import DirectoryFilterInput, checked_radius, to_geo_filter
+from api.types.venue import Venue
+from api.types.vocab import PlaceKind
+from geo.filters import DirectoryFilter
+from geo.queries.activities import ActivityRow
+from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby
+from geo.queries.nearby import PlaceKind as GeoPlaceKind
+from geo.queries.venues import VenueRow
+
+if TYPE_CHECKING:
+    from api.context import Context
+
+_CONNECTION = "nearby"
+# distance (Python's repr of a float, exact), kind rank, id
+NEARBY_KEY = re.compile(r"[0-9][0-9.e+-]{0,30}\|[0-2]\|[0-9]{1,18}")
+
+NearbyPlace = Annotated[Activity | Venue | ImmigrantCouncil, strawberry.union(
+    "NearbyPlace", description="What `nearby` finds.")]
+
+
+def encode_key(key: NearbyKey) -> str:
+    return f"{key.distance!r}|{key.rank}|{key.id}"
+
+
+def decode_key(text: str | None) -> NearbyKey | None:
+    if text is None:
+        return None
+    distance, rank, row_id = text.split("|")
+    try:
+        return NearbyKey(float(distance), int(rank), int(row_id))
+    except ValueError:
+        raise BadUserInput("not a cursor of this list", field="after") from None
+
+
+def node_of(hit: Hit) -> Activity | Venue | ImmigrantCouncil:
+    if hit.kind is GeoPlaceKind.ACTIVITY:
+        assert isinstance(hit.row, ActivityRow)
+        return Activity.from_row(hit.row)
+    if hit.kind is GeoPlaceKind.VENUE:
+        assert isinstance(hit.row, VenueRow)
+        return Venue.from_row(hit.row)
+    return ImmigrantCouncil.from_row(hit.row)  # type: ignore[arg-type]
+
+
+@strawberry.type(description="A place and how far it is.")
+class NearbyEdge:
+    cursor: str
+    distance_meters: float = strawberry.field(description=(
+        "Straight-line distance in metres in the UTM 33N plane (EPSG:25833); for a council, "
+        "to the area it serves (0 inside it)."))
+    node: NearbyPlace
+
+
+@strawberry.type(description="Places nearest first; equally distant ones by kind, then id.")
+class NearbyConnection:
+    edges: list[NearbyEdge]
+    page_info: PageInfo
+    query: strawberry.Private[tuple[float, float, float, tuple[GeoPlaceKind, ...],
+                                    DirectoryFilter]]
+
+    @strawberry.field(description="How many places match within the radius in all (counted "
+                                  "only when asked for).")
+    async def total_count(self, info: strawberry.Info[Context, None]) -> int:
+        x, y, radius, kinds, filt = self.query
+        return await info.context.run(count_nearby, x, y, radius_m=radius, kinds=kinds,
+                                      filt=filt)
+
+
+def _connection(hits: list[Hit], has_next: bool, has_previous: bool,
+                query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]
+                ) -> NearbyConnection:
+    edges = [NearbyEdge(cursor=encode_cursor(_CONNECTION, encode_key(hit.key)),
+                        distance_meters=round(hit.distance_m, 2), node=node_of(hit))
+             for hit in hits]
+    return NearbyConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, has_previous_page=has_previous,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None),
+        query=query)
+
+
+async def resolve_nearby(
+    info: strawberry.Info[Context, None],
+    at: Annotated[LatLonInput, strawberry.argument(description="Where to look from (WGS84).")],
+    radius_meters: Annotated[float, strawberry.argument(
+        description="How far to look, metres (straight line), at most 100 km.")] = 5000.0,
+    first: Annotated[int | None, strawberry.argument(
+        description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
+    after: Annotated[str | None, strawberry.argument(
+        description="`endCursor` of the previous page.")] = None,
+    kinds: Annotated[list[PlaceKind] | None, strawberry.argument(  # type: ignore[valid-type]
+        description="Which kinds of place; default all.")] = None,
+    filter: DirectoryFilterInput | None = None,  # the contract's name
+) -> NearbyConnection:
+    x, y = at.to_storage(field="at")
+    radius = checked_radius(radius_meters)
+    size = page_size(first)
+    after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
+    wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
+    geo_filter = to_geo_filter(filter)
+    page = await info.context.run(nearby, x, y, radius_m=radius, kinds=wanted,
+                                  filt=geo_filter, first=size, after=after_key)
+    return _connection(page.hits, page.has_next, after_key is not None,
+                       (x, y, radius, wanted, geo_filter))

@@ -1,0 +1,46 @@
+"""The data model's vocabularies as GraphQL enums, each value described by its Norwegian term."""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+import strawberry
+
+from geo import vocab
+from geo.queries.nearby import PlaceKind as GeoPlaceKind
+
+
+def _graphql_enum(source: type[StrEnum], description: str) -> type[Enum]:
+    """A strawberry enum with the same names and values, described in Norwegian per value."""
+    members = {
+        member.name: strawberry.enum_value(member.value,
+                                           description=vocab.NORWEGIAN.get(member.name))
+        for member in source
+    }
+    return strawberry.enum(Enum(source.__name__, members), description=description)  # type: ignore[misc]
+
+
+ActivityCategory = _graphql_enum(vocab.ActivityCategory, "What an activity is for.")
+TargetGroup = _graphql_enum(vocab.TargetGroup, "Whom an activity is for (children 6-12, "
+                                                "youth 13-19, …).")
+OwnerType = _graphql_enum(vocab.OwnerType, "Who owns a venue.")
+VenueType = _graphql_enum(vocab.VenueType, "What kind of premises a venue is.")
+PriceModel = _graphql_enum(vocab.PriceModel, "What volunteers pay for a venue.")
+CouncilKind = _graphql_enum(vocab.CouncilKind, "The kind of immigrant council.")
+CouncilLevel = _graphql_enum(vocab.CouncilLevel, "Whose council it is.")
+CouncilStatus = _graphql_enum(vocab.CouncilStatus, "Whether a council still exists.")
+OrganisationKind = _graphql_enum(vocab.OrganisationKind, "What kind of organisation.")
+ActivityStatus = _graphql_enum(vocab.ActivityStatus, "Whether an activity runs.")
+Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
+PlaceKind = _graphql_enum(GeoPlaceKind, "The kinds of place `nearby` returns.")
+
+WEEKDAYS = list(vocab.Weekday)
+
+
+def weekday_of(iso: int) -> Enum:
+    """The GraphQL weekday for an ISO weekday number (1 = Monday)."""
+    return Weekday[WEEKDAYS[iso - 1].name]  # type: ignore[index]
+
+
+def as_enum(enum: type[Enum], value: str | None) -> Enum | None:
+    return None if value is None else enum[value]  # type: ignore[index]

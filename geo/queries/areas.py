@@ -1,0 +1,97 @@
+"""Districts (bydeler, delbydeler) and area initiatives (områdesatsinger): by id, at a point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from geo.crs import WGS84_SRID
+from geo.queries.points import storage_point
+from geo.queries.rows import to_dataclass
+from geo.tables import area_initiative, statistical_area
+from geo.vocab import AreaKind
+
+GEOJSON_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class District:
+    kind: str
+    code: str
+    name: str | None
+    municipality_number: str | None
+
+
+@dataclass(frozen=True)
+class InitiativeRow:
+    id: int
+    slug: str
+    name: str
+    description: str | None
+    municipality_number: str | None
+    period_start: date | None
+    period_end: date | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+def _initiative_columns() -> list[sa.ColumnElement[Any]]:
+    return [c for c in area_initiative.c if c.name not in {"geom", "external_id"}]
+
+
+def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, District]:
+    """The district (BYDEL) and sub-district (DELBYDEL) covering an EPSG:25833 point, by kind."""
+    a = statistical_area.c
+    rows = conn.execute(
+        sa.select(a.kind, a.code, a.name, a.municipality_number)
+        .where(a.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
+               a.archived_at.is_(None), sa.func.ST_Covers(a.geom, storage_point(x, y)))
+        .order_by(a.kind, a.code)
+    )
+    found: dict[str, District] = {}
+    for row in rows:
+        found.setdefault(row.kind, to_dataclass(District, row))
+    return found
+
+
+def initiatives_at(conn: sa.Connection, x: float, y: float) -> list[InitiativeRow]:
+    i = area_initiative.c
+    rows = conn.execute(sa.select(*_initiative_columns()).where(
+        i.archived_at.is_(None), sa.func.ST_Covers(i.geom, storage_point(x, y))).order_by(i.name))
+    return [to_dataclass(InitiativeRow, r) for r in rows]
+
+
+def all_initiatives(conn: sa.Connection) -> list[InitiativeRow]:
+    i = area_initiative.c
+    rows = conn.execute(sa.select(*_initiative_columns()).where(i.archived_at.is_(None))
+                        .order_by(i.name))
+    return [to_dataclass(InitiativeRow, r) for r in rows]
+
+
+def initiatives_by_keys(conn: sa.Connection, *, ids: Iterable[int] = (),
+                        slugs: Iterable[str] = ()) -> list[InitiativeRow]:
+    i = area_initiative.c
+    rows = conn.execute(sa.select(*_initiative_columns()).where(
+        sa.or_(i.id.in_(list(ids)), i.slug.in_(list(slugs)))))
+    return [to_dataclass(InitiativeRow, r) for r in rows]
+
+
+def initiative_boundaries(conn: sa.Connection, ids: Iterable[int],
+                          simplify_m: float | None = None) -> dict[int, dict[str, Any]]:
+    """GeoJSON (RFC 7946: WGS84, lon/lat, exterior rings counter-clockwise) of each initiative."""
+    i = area_initiative.c
+    geom: sa.ColumnElement[Any] = i.geom
+    if simplify_m:
+        geom = sa.func.ST_MakeValid(sa.func.ST_SimplifyPreserveTopology(geom, simplify_m))
+    shape = sa.func.ST_AsGeoJSON(sa.func.ST_ForcePolygonCCW(
+        sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS)
+    rows = conn.execute(sa.select(i.id, shape.label("shape")).where(i.id.in_(list(ids))))
+    return {r.id: orjson.loads(r.shape) for r in rows}

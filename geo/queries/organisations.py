@@ -1,0 +1,35 @@
+"""Organisations (volunteer organisations, clubs, faith communities, public bodies)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from geo.queries.rows import to_dataclass
+from geo.tables import organisation
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    id: int
+    name: str
+    organisation_number: str | None
+    kind: str
+    in_voluntary_register: bool
+    municipality_number: str | None
+    website: str | None
+    description: str | None
+    source: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+def organisations_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, OrganisationRow]:
+    rows = conn.execute(sa.select(organisation).where(organisation.c.id.in_(list(ids))))
+    return {row.id: to_dataclass(OrganisationRow, row) for row in rows}
