@@ -17,6 +17,8 @@ import orjson
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -150,6 +152,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     return Starlette(
+        middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                               allow_methods=["GET", "POST"],
+                               allow_headers=["content-type", "authorization", "x-request-id"],
+                               expose_headers=["x-request-id"], max_age=600)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),

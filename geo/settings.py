@@ -6,6 +6,7 @@ Nothing is read at import time; call :func:`load_settings` where the settings ar
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    cors_origins: list[str] = Field(
+        default=["*"],
+        description=(
+            'Browser origins allowed to call the API, as JSON (["https://app.example"]); '
+            '["*"]: any, as suits open data (no cookies are used).'),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +87,8 @@ def _shown_default(value: object) -> str:
             return f"`{value}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, list):
+        return f"`{json.dumps(value)}`"
     return f"`{value}`"
 
 

@@ -174,3 +174,12 @@ async def test_readyz_unmigrated_database(server):
         drop_database(url)
     assert response.status_code == 503
     assert "migrations are not at head" in response.json()["reason"]
+
+
+async def test_browsers_on_other_origins_may_call_the_api(client) -> None:
+    """Open data: a third-party web app's preflight is allowed (no credentials involved)."""
+    response = await client.options("/graphql", headers={
+        "origin": "https://app.example", "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
