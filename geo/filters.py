@@ -53,9 +53,10 @@ class DirectoryFilter:
         default=frozenset({"target_groups", "age", "languages", "leisure_card"}), repr=False)
 
     def set_fields(self) -> set[str]:
-        """Names of the filters that are in use."""
+        """Names of the filters that are in use: those that differ from their default (so
+        ``step_free=False``, "not step-free", is in use; ``free_only=False`` is not)."""
         return {f.name for f in fields(self) if f.name != "activity_only"
-                and getattr(self, f.name) not in (None, (), False)}
+                and getattr(self, f.name) != f.default}
 
     def excludes_councils(self) -> bool:
         return bool(self.set_fields() - {"text", "municipality"})

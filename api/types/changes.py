@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -84,8 +85,10 @@ async def resolve_changes(
     size = page_size(first)
     after_key = _parse_key(decode_cursor(after, _CONNECTION, _KEY))
     rows, has_next = await info.context.run(changes, since, first=size, after=after_key)
-    edges = [ChangeEdge(cursor=encode_cursor(_CONNECTION, _key(c)),
-                        node=await _node(info.context, c)) for c in rows]
+    # Together, so each kind's DataLoader loads the page's rows in one statement.
+    nodes = await asyncio.gather(*(_node(info.context, c) for c in rows))
+    edges = [ChangeEdge(cursor=encode_cursor(_CONNECTION, _key(c)), node=node)
+             for c, node in zip(rows, nodes, strict=True)]
     return ChangeConnection(
         edges=edges, since=since,
         page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,

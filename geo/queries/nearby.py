@@ -110,19 +110,21 @@ def _knn_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
 
 def _council_distances(filt: DirectoryFilter, point: ColumnElement[Any],
                        radius_m: float) -> sa.Subquery:
-    """Each active council within the radius of the area it serves, with that distance."""
+    """Each active council within the radius of the area it serves, with that distance: its
+    municipality, or its county when it is a county council or has no municipality (an
+    independent body serving a county)."""
     c = immigrant_council.c
     conditions = council_conditions(filt)
+    county_level = c.level == CouncilLevel.COUNTY.value
     legs = []
-    for area, key, is_county in ((municipality, c.municipality_number, False),
-                                 (county, c.county_number, True)):
-        level_matches = (c.level == CouncilLevel.COUNTY.value) if is_county else (
-            c.level != CouncilLevel.COUNTY.value)
+    for area, key, serves in (
+            (municipality, c.municipality_number, ~county_level),
+            (county, c.county_number, county_level | c.municipality_number.is_(None))):
         legs.append(
             sa.select(c.id.label("hit_id"),
                       sa.func.ST_Distance(area.c.geom, point).label("distance"))
             .select_from(immigrant_council.join(area, area.c.number == key))
-            .where(level_matches, sa.func.ST_DWithin(area.c.geom, point, radius_m),
+            .where(serves, sa.func.ST_DWithin(area.c.geom, point, radius_m),
                    *conditions)
         )
     return sa.union_all(*legs).subquery("council_distance")
