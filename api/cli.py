@@ -127,6 +127,7 @@ LOADERS = {
     "organisations": "loaders.organisations:load_organisations",
     "venues": "loaders.venues:load_venues",
     "activities": "loaders.activities:load_activities",
+    "access-reports": "loaders.access_reports:load_access_reports",
 }
 
 

@@ -39,6 +39,13 @@ class MunicipalityFilterInput:
     name_contains: str | None = strawberry.field(
         default=None,
         description="Part of the name, case-insensitive (æøå included), e.g. \"ås\".")
+    has_council: bool | None = strawberry.field(default=None, description=(
+        "true: only municipalities with an active immigrant council or a body like one "
+        "(status ACTIVE, level MUNICIPALITY or INDEPENDENT, with the municipality's number; a "
+        "county council serves no single municipality); false: only those without."))
+    min_immigrant_share: float | None = strawberry.field(default=None, description=(
+        "Only municipalities whose immigrantShare (latest immigrants over latest population) "
+        "is at least this, 0-1; one without the figures does not match."))
 
 
 def municipality_number(value: str, field: str = "number") -> str:
@@ -58,6 +65,15 @@ def county_number(value: str, field: str = "county") -> str:
 def name_fragment(value: str, field: str = "filter.nameContains") -> str:
     if len(value) > MAX_NAME_FILTER:
         raise BadUserInput(f"nameContains is at most {MAX_NAME_FILTER} characters", field=field)
+    return value
+
+
+def share(value: float | None, field: str) -> float | None:
+    """A share, 0-1 (both included); None passes."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise BadUserInput(f"a share is within [0, 1], got {value!r}", field=field)
     return value
 
 

@@ -42,6 +42,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Activity", "schedule"): 14,
     ("Venue", "availability"): 14,
     ("Venue", "activities"): 50,
+    ("Query", "venueAccess"): 400,  # per municipality: 356 in 2020's numbering
+    ("Query", "councilCoverage"): 20,
 }
 #: A list field of this API with no bound above.
 DEFAULT_LIST_BOUND = 100

@@ -42,6 +42,14 @@ from api.types.municipality import (
 )
 from api.types.nearby import NearbyConnection, resolve_nearby
 from api.types.organisation import ORGANISATION_NODE, Organisation
+from api.types.survey import (
+    CouncilCoverageGroup,
+    VenueAccessGroup,
+    resolve_council_coverage,
+    resolve_council_coverage_total,
+    resolve_venue_access,
+    resolve_venue_access_total,
+)
 from api.types.venue import VENUE_NODE, Venue
 
 if TYPE_CHECKING:
@@ -66,7 +74,7 @@ NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE, ACTIVITY_NOD
 
 @strawberry.type(description=(
     "Read queries: where a point is, what is near it, the directory, municipalities and "
-    "counties."))
+    "counties, the venue-access survey and council coverage."))
 class Query:
     where_am_i: WhereAmIResult = strawberry.field(
         resolver=resolve_where_am_i,
@@ -103,6 +111,25 @@ class Query:
     area_initiative: AreaInitiative | None = strawberry.field(
         resolver=resolve_area_initiative,
         description="One area initiative by global id or slug; null when unknown.")
+    venue_access: list[VenueAccessGroup] = strawberry.field(
+        resolver=resolve_venue_access, description=(
+            "The venue-access survey (KUD): per group, venues, free, reduced, available in "
+            "the evening or at the weekend, state-owned, per capita, and what volunteers "
+            "reported (outcomes, share granted, mean suitability, most named barriers). "
+            "Every group of the filtered area, zeros included, in key order."))
+    venue_access_total: VenueAccessGroup = strawberry.field(
+        resolver=resolve_venue_access_total, description=(
+            "The venue-access survey over everything the filter lets through, as one group "
+            '(key "ALL"): its counts are the sums of any grouping\'s.'))
+    council_coverage: list[CouncilCoverageGroup] = strawberry.field(
+        resolver=resolve_council_coverage, description=(
+            "Immigrant-council coverage (IMDi): per group, municipalities with an active "
+            "council or a body like one, without, the share, and the population and "
+            "immigrants living where there is one. List the gaps with "
+            "`municipalities(filter: {hasCouncil: false})`."))
+    council_coverage_total: CouncilCoverageGroup = strawberry.field(
+        resolver=resolve_council_coverage_total,
+        description='Council coverage over every municipality (key "ALL").')
 
     @strawberry.field(description="Any object with a global id; null when it no longer exists.")
     async def node(

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.sql.elements import ColumnElement
 
 from geo.tables import activity, activity_schedule, immigrant_council, venue, venue_availability
-from geo.vocab import ActivityStatus, CouncilStatus, PriceModel
+from geo.vocab import ActivityStatus, CouncilLevel, CouncilStatus, PriceModel
 
 MAX_TEXT_LENGTH = 200
 # word_similarity threshold: lets "lekse" find "leksehjelp" and "norsktreninng" find the word.
@@ -174,3 +174,37 @@ def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.excludes_councils():
         where.append(sa.false())
     return where
+
+
+# --- Survey rules: shared by the venue-access survey, council coverage and the lists ------------
+
+#: "Evening": a weekday window that ends after this time (Europe/Oslo local time).
+EVENING_AFTER = time(17, 0)
+
+
+def evening_or_weekend(venue_id: ColumnElement[int] | None = None) -> ColumnElement[bool]:
+    """The venue (``venue_id``, default ``venue.id``) has a weekly availability window in the
+    evening or at the weekend: one ending after 17:00 on a weekday (ISO 1-5), or any window on
+    Saturday or Sunday (ISO 6-7)."""
+    w = venue_availability.c
+    return sa.exists().where(
+        w.venue_id == (venue.c.id if venue_id is None else venue_id),
+        sa.or_(sa.and_(w.weekday.between(1, 5), w.ends > EVENING_AFTER),
+               w.weekday.between(6, 7)))
+
+
+#: Council levels that can serve one municipality: its own council, or an independent body
+#: with a municipality number. A county council (level COUNTY) serves no single municipality.
+COUNCIL_LEVELS_SERVING_A_MUNICIPALITY = (CouncilLevel.MUNICIPALITY.value,
+                                         CouncilLevel.INDEPENDENT.value)
+
+
+def has_active_council(number: ColumnElement[str]) -> ColumnElement[bool]:
+    """The municipality ``number`` has an active immigrant council or a body like one: a
+    non-archived council with status ACTIVE, level MUNICIPALITY or INDEPENDENT and that
+    municipality number."""
+    c = immigrant_council.c
+    return sa.exists().where(
+        c.municipality_number == number, c.archived_at.is_(None),
+        c.status == CouncilStatus.ACTIVE.value,
+        c.level.in_(COUNCIL_LEVELS_SERVING_A_MUNICIPALITY))

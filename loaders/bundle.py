@@ -4,7 +4,8 @@
 districts, sub-districts and population grid, the area initiatives and the immigrant councils.
 ``load_demo``: that, the organisations and activities the strategy names (``loaders.demo``), and
 seeded generated venues and activities across Norway (``loaders.generate``, source
-"generated"), so that near-me queries find something wherever people live.
+"generated"), so that near-me queries find something wherever people live, and generated
+venue-access reports on those venues (``loaders.synthetic.access_reports``) for the survey.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from geo.tables import (
     municipality_statistics,
     statistical_area,
     venue,
+    venue_access_report,
 )
 from geo.vocab import AreaKind
 from loaders.areas import load_areas
@@ -34,6 +36,7 @@ from loaders.generate import generate
 from loaders.initiatives import load_initiatives
 from loaders.report import LoadReport
 from loaders.statistics import load_statistics
+from loaders.synthetic.access_reports import generate_access_reports
 
 Progress = Callable[[int, int], None]
 ProgressFactory = Callable[[str], Progress | None]
@@ -52,6 +55,8 @@ COUNCILS_FILE = "innvandrerrad.csv"
 DEMO_SEED = 1
 DEMO_VENUES = 4_000
 DEMO_ACTIVITIES = 8_000
+# Venue-access reports on the generated venues (loaders/synthetic/access_reports.py).
+DEMO_ACCESS_REPORTS = 3_000
 
 # Boundaries before statistics: statistics rows are matched to the loaded municipalities.
 BUNDLE: tuple[tuple[str, Loader], ...] = (
@@ -106,11 +111,15 @@ def load_demo(conn: sa.Connection, data_dir: Path,
 
 def load_demo_extras(conn: sa.Connection, data_dir: Path,
                      progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
-    """What the demo adds to the real data: the strategy's directory and generated places."""
+    """What the demo adds to the real data: the strategy's directory, generated places and
+    generated venue-access reports on them."""
     reports = load_demo_directory(conn, data_dir, progress_factory)
     progress = progress_factory("generated") if progress_factory else None
     reports.append(generate(conn, venues=DEMO_VENUES, activities=DEMO_ACTIVITIES,
                             seed=DEMO_SEED, progress=progress))
+    progress = progress_factory("generated access reports") if progress_factory else None
+    reports.append(generate_access_reports(conn, reports=DEMO_ACCESS_REPORTS, seed=DEMO_SEED,
+                                           progress=progress))
     return reports
 
 
@@ -118,5 +127,6 @@ def demo_loaded(conn: sa.Connection) -> bool:
     """Whether ``load_demo`` has run to the end (its last step's rows are there)."""
     generated = sa.select(sa.exists().where(activity.c.source == "generated"))
     strategy = sa.select(sa.exists().where(venue.c.source == DEMO_SOURCE))
+    reports = sa.select(sa.exists().where(venue_access_report.c.source == "generated"))
     return bundled_loaded(conn) and bool(conn.execute(strategy).scalar()) and bool(
-        conn.execute(generated).scalar())
+        conn.execute(generated).scalar()) and bool(conn.execute(reports).scalar())

@@ -13,6 +13,7 @@ from api.inputs import (
     county_number,
     municipality_number,
     name_fragment,
+    share,
 )
 from api.inputs import simplify_meters as checked_tolerance
 from api.relay import (
@@ -162,6 +163,9 @@ async def resolve_municipalities(
         else county_number(filter.county, field="filter.county"),
         name_contains=None if filter is None or filter.name_contains is None
         else name_fragment(filter.name_contains),
+        has_council=None if filter is None else filter.has_council,
+        min_immigrant_share=None if filter is None
+        else share(filter.min_immigrant_share, field="filter.minImmigrantShare"),
     )
     page = await info.context.run(list_municipalities, geo_filter, size, after_key)
     return connection_from_page(

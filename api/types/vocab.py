@@ -33,6 +33,8 @@ OrganisationKind = _graphql_enum(vocab.OrganisationKind, "What kind of organisat
 ActivityStatus = _graphql_enum(vocab.ActivityStatus, "Whether an activity runs.")
 Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
 PlaceKind = _graphql_enum(GeoPlaceKind, "The kinds of place `nearby` returns.")
+AccessOutcome = _graphql_enum(vocab.AccessOutcome, "What came of a request to use a venue.")
+AccessBarrier = _graphql_enum(vocab.AccessBarrier, "What stood in the way of using a venue.")
 
 WEEKDAYS = list(vocab.Weekday)
 

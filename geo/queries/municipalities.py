@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from geo.crs import WGS84_SRID, to_wgs84
+from geo.filters import has_active_council
 from geo.queries.common import LatLon, Page
 from geo.queries.counties import County
 from geo.queries.points import storage_point
@@ -65,26 +66,50 @@ class MunicipalityFilter:
     county: str | None = None
     #: Case-insensitive substring of the name (æøå fold as letters; % and _ are literal).
     name_contains: str | None = None
+    #: With (True) or without (False) an active immigrant council serving the municipality
+    #: (geo.filters.has_active_council).
+    has_council: bool | None = None
+    #: Immigrant share (as :attr:`Municipality.immigrant_share`) at least this, 0-1; a
+    #: municipality without the figures does not match.
+    min_immigrant_share: float | None = None
+
+    def __post_init__(self) -> None:
+        share = self.min_immigrant_share
+        if share is not None and not 0 <= share <= 1:
+            raise ValueError(f"min_immigrant_share must be within [0, 1], got {share!r}")
+
+
+def _latest(number: sa.ColumnElement[str], figure: str, *columns: str,
+            alias: str) -> sa.Select[Any]:
+    """``columns`` of the statistics row of the latest year in which ``figure`` is not null:
+    the one rule behind every "latest" figure, in _select and in SQL conditions."""
+    s = municipality_statistics.alias(alias)
+    return (
+        sa.select(*(s.c[name] for name in columns))
+        .where(s.c.municipality_number == number, s.c[figure].is_not(None))
+        .order_by(s.c.year.desc())
+        .limit(1)
+    )
+
+
+def latest_figure(number: sa.ColumnElement[str], figure: str) -> sa.ColumnElement[int]:
+    """A municipality's ``figure`` ("population", "immigrants", …) in its latest year with one,
+    as a scalar subquery correlated on ``number``; null when no year has it."""
+    return _latest(number, figure, figure, alias=f"latest_{figure}").scalar_subquery()
+
+
+def immigrant_share_sql(number: sa.ColumnElement[str]) -> sa.ColumnElement[float]:
+    """:attr:`Municipality.immigrant_share` in SQL: latest immigrants over latest population
+    (each its own latest year), null when either is missing or the population is zero."""
+    return (sa.cast(latest_figure(number, "immigrants"), sa.Float)
+            / sa.func.nullif(latest_figure(number, "population"), 0))
 
 
 def _select() -> sa.Select[Any]:
     m = municipality
-    s_pop = municipality_statistics.alias("s_pop")
-    pop = (
-        sa.select(s_pop.c.year, s_pop.c.population)
-        .where(s_pop.c.municipality_number == m.c.number, s_pop.c.population.is_not(None))
-        .order_by(s_pop.c.year.desc())
-        .limit(1)
-        .lateral("pop")
-    )
-    s_imm = municipality_statistics.alias("s_imm")
-    imm = (
-        sa.select(s_imm.c.year, s_imm.c.immigrants, s_imm.c.refugees)
-        .where(s_imm.c.municipality_number == m.c.number, s_imm.c.immigrants.is_not(None))
-        .order_by(s_imm.c.year.desc())
-        .limit(1)
-        .lateral("imm")
-    )
+    pop = _latest(m.c.number, "population", "year", "population", alias="s_pop").lateral("pop")
+    imm = _latest(m.c.number, "immigrants", "year", "immigrants", "refugees",
+                  alias="s_imm").lateral("imm")
     centroid = sa.func.ST_Centroid(m.c.geom)
     joined = (
         m.outerjoin(county, sa.and_(county.c.number == m.c.county_number,
@@ -185,6 +210,12 @@ def _conditions(filter_: MunicipalityFilter | None) -> list[sa.ColumnElement[boo
         if filter_.name_contains:
             conditions.append(municipality.c.name.icontains(filter_.name_contains,
                                                             autoescape=True))
+        if filter_.has_council is not None:
+            served = has_active_council(municipality.c.number)
+            conditions.append(served if filter_.has_council else sa.not_(served))
+        if filter_.min_immigrant_share is not None:
+            conditions.append(immigrant_share_sql(municipality.c.number)
+                              >= filter_.min_immigrant_share)
     return conditions
 
 
