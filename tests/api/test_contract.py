@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from graphql import OperationDefinitionNode, OperationType, parse, value_from_ast_untyped
 
 from geo.settings import PROJECT_ROOT
-from geo.tables import activity, venue
+from geo.tables import activity, immigrant_council, venue
 from tests.api.directory_checks import NODE_FIELDS, db_id, global_key, matches, plane_distance
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +22,7 @@ CONTRACT = PROJECT_ROOT / "docs" / "api-examples.graphql"
 #: Operations whose root fields come with later issues. Adding one of those fields to the
 #: schema fails test_exactly_these_operations_wait until it leaves this list.
 LATER = {"MapAFreeRoom", "FixIt", "ReportAccess",      # mutations
-         "VenueAccess", "CouncilCoverage", "Gaps"}     # venueAccess, councilCoverage, coverage
+         "Gaps"}                                        # coverage
 
 
 def _operations() -> dict[str, tuple[str, OperationDefinitionNode]]:
@@ -216,3 +216,38 @@ async def test_my_municipality(gql, loaded_conn):
     councils = {c["name"]: c for c in oslo["councils"]}
     council = councils["Rådet for innvandrerorganisasjoner"]
     assert (council["kind"], council["status"]) == ("INNVANDRERRAD", "ACTIVE")
+
+
+async def test_venue_access(gql):
+    groups = (await _run(gql, "VenueAccess"))["venueAccess"]
+    keys = [g["key"] for g in groups]
+    assert keys == sorted(keys)
+    assert len(keys) == 11
+    by_key = {g["key"]: g for g in groups}
+    assert by_key["03"]["name"] == "Oslo"
+    assert by_key["03"]["venues"] > 0
+    for group in groups:
+        assert group["freeVenues"] + group["reducedVenues"] <= group["venues"]
+        assert group["eveningOrWeekendVenues"] <= group["venues"]
+        assert group["stateOwned"] <= group["venues"]
+        if group["reports"]:
+            assert 0 <= group["grantedShare"] <= 1
+            assert 1 <= group["meanSuitability"] <= 5
+
+
+async def test_council_coverage(gql, loaded_conn):
+    data = await _run(gql, "CouncilCoverage")
+    groups = {g["key"]: g for g in data["councilCoverage"]}
+    oslo = groups["03"]
+    assert (oslo["municipalities"], oslo["withCouncil"], oslo["share"]) == (1, 1, 1.0)
+    c = immigrant_council.c
+    with_council = set(loaded_conn.execute(sa.select(c.municipality_number).where(
+        c.status == "ACTIVE", c.archived_at.is_(None), c.municipality_number.is_not(None),
+        c.level != "COUNTY")).scalars())
+    assert sum(g["withCouncil"] for g in groups.values()) == len(with_council)
+    assert sum(g["municipalities"] for g in groups.values()) == 356
+    listed = data["municipalities"]
+    numbers = {e["node"]["number"] for e in listed["edges"]}
+    assert listed["totalCount"] >= len(numbers) > 0
+    assert not numbers & with_council
+    assert all(e["node"]["immigrantShare"] >= 0.1 for e in listed["edges"])
