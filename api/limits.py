@@ -50,6 +50,12 @@ DEFAULT_LIST_BOUND = 100
 #: Fields that cost more than one object (a boundary is a whole GeoJSON geometry).
 FIELD_WEIGHTS: dict[tuple[str, str], int] = {
     ("Municipality", "boundary"): 10,
+    # A coverage report is a spatial join over every unit of its area: weighed like a thousand
+    # objects, so one operation holds at most about 16 (fewer with big pages of gaps). Its gaps
+    # are a `first` page (at most 100), counted as any page is; each gap's geometry is a whole
+    # GeoJSON polygon.
+    ("Query", "coverage"): 1000,
+    ("CoverageGap", "geometry"): 10,
 }
 
 

@@ -26,6 +26,7 @@ from api.types.activity import ACTIVITY_NODE, Activity
 from api.types.changes import ChangeConnection, resolve_changes
 from api.types.council import COUNCIL_NODE, ImmigrantCouncil
 from api.types.county import COUNTY_NODE, County, resolve_counties, resolve_county
+from api.types.coverage import CoverageReport, resolve_coverage
 from api.types.initiative import (
     INITIATIVE_NODE,
     AreaInitiative,
@@ -111,6 +112,14 @@ class Query:
     area_initiative: AreaInitiative | None = strawberry.field(
         resolver=resolve_area_initiative,
         description="One area initiative by global id or slug; null when unknown.")
+    coverage: CoverageReport = strawberry.field(
+        resolver=resolve_coverage, description=(
+            "Who lives within reach of an activity or venue in an area, and the gaps: the "
+            "total and covered population of the area's population units and the uncovered "
+            "units, largest first. Straight-line distance (not along roads or transit). A unit "
+            "is in the area when its interior point is; it is covered when a target lies "
+            "within withinMeters of any part of it (a target inside covers it). A unit kind "
+            "with no units in the area gives an empty report with a note, not an error."))
     venue_access: list[VenueAccessGroup] = strawberry.field(
         resolver=resolve_venue_access, description=(
             "The venue-access survey (KUD): per group, venues, free, reduced, available in "

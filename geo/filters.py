@@ -47,6 +47,8 @@ class DirectoryFilter:
     owner_types: tuple[str, ...] = ()
     price_models: tuple[str, ...] = ()
     step_free: bool | None = None
+    #: Venues with a window in the evening or at the weekend (see :func:`evening_or_weekend`).
+    evening_or_weekend: bool = False
     text: str | None = None
     municipality: str | None = None
     activity_only: frozenset[str] = field(
@@ -156,6 +158,8 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
         where.append(v.price_model.in_(f.price_models))
     if f.step_free is not None:
         where.append(v.step_free.is_(f.step_free))
+    if f.evening_or_weekend:
+        where.append(evening_or_weekend())
     if f.municipality:
         where.append(v.municipality_number == f.municipality)
     if f.text:

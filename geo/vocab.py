@@ -205,4 +205,10 @@ NORWEGIAN: dict[str, str] = {
     "EQUIPMENT": "utstyr",
     "LOCATION": "beliggenhet",
     "RULES": "regler for bruk",
+    # population units (coverage)
+    "GRID_250M": "befolkningsrute 250 × 250 m (SSB)",
+    "GRID_1KM": "befolkningsrute 1 × 1 km (SSB)",
+    "GRUNNKRETS": "grunnkrets",
+    "DELBYDEL": "delbydel",
+    "BYDEL": "bydel",
 }

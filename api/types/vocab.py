@@ -7,6 +7,7 @@ from enum import Enum, StrEnum
 import strawberry
 
 from geo import vocab
+from geo.queries.coverage import TargetKind as GeoTargetKind
 from geo.queries.nearby import PlaceKind as GeoPlaceKind
 
 
@@ -35,6 +36,9 @@ Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
 PlaceKind = _graphql_enum(GeoPlaceKind, "The kinds of place `nearby` returns.")
 AccessOutcome = _graphql_enum(vocab.AccessOutcome, "What came of a request to use a venue.")
 AccessBarrier = _graphql_enum(vocab.AccessBarrier, "What stood in the way of using a venue.")
+AreaKind = _graphql_enum(vocab.AreaKind, "Kinds of population unit (statistical area): SSB's "
+                                         "grid cells, grunnkretser, Oslo's districts.")
+CoverageTargetKind = _graphql_enum(GeoTargetKind, "What `coverage` counts as within reach.")
 
 WEEKDAYS = list(vocab.Weekday)
 
