@@ -27,6 +27,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
 
 from api.context import Context
+from api.exports import export_routes
 from api.schema import build_schema
 from geo.db import Database, async_engine, current_revision, head_revision
 from geo.settings import Settings, load_settings
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", _readyz(settings), methods=["GET"]),
+            *export_routes(settings),
         ],
         lifespan=lifespan,
     )

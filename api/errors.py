@@ -174,6 +174,12 @@ def _outage_code(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+def outage_code(exc: BaseException) -> tuple[str, str] | None:
+    """(code, message) of TIMEOUT or UNAVAILABLE for the database's own failures, else None;
+    for handlers outside GraphQL (the exports)."""
+    return _outage_code(exc)
+
+
 def with_code(error: GraphQLError, context: object) -> GraphQLError:
     """``error`` with ``extensions.code`` (itself when it has one); unexpected ones masked."""
     original = error.original_error

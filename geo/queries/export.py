@@ -1,0 +1,241 @@
+"""Bulk exports of the directory: one statement per kind, streamed with a server-side cursor.
+
+Each export is a single SQLAlchemy Core SELECT, ordered by id, with the same filter conditions as
+the GraphQL lists (:mod:`geo.filters`). A row's children are aggregated in SQL so the statement
+stays one cursor: an activity's weekly sessions and a venue's availability windows as compact
+text (``"TUE 18:00-20:00; THU 17:00-19:00 (2025-01-06..2025-06-20)"``). Points are WGS84
+longitude/latitude computed in SQL (``ST_Transform(geom, 4326)``: fine for a bulk read, which is
+not the hot path). Councils have no point of their own: theirs is a point inside their
+municipality (``ST_PointOnSurface``), or inside their county when they have no municipality,
+and ``point_of`` says which.
+
+Only public fields leave: never the contact name, e-mail or phone (private persons' data).
+
+The rows come out in batches, so a caller holds one batch at a time however large the export:
+tuples in :func:`columns` order from :func:`iter_rows` on a sync connection (``yield_per``:
+a server-side cursor) and :func:`stream_export` on an async one; a dict per row from
+:func:`iter_activities`, :func:`iter_venues` and :func:`iter_councils`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from geo.crs import WGS84_SRID
+from geo.filters import (
+    DirectoryFilter,
+    activity_conditions,
+    council_conditions,
+    venue_conditions,
+)
+from geo.tables import (
+    activity,
+    activity_schedule,
+    county,
+    immigrant_council,
+    municipality,
+    organisation,
+    venue,
+    venue_availability,
+)
+
+#: Rows fetched per round trip, and so the most rows a caller holds at once.
+BATCH_SIZE = 1000
+
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+#: Never exported: contact details of private persons.
+PRIVATE_COLUMNS = frozenset({"contact_name", "contact_email", "contact_phone"})
+
+
+class ExportKind(StrEnum):
+    ACTIVITIES = "activities"
+    VENUES = "venues"
+    COUNCILS = "councils"
+
+
+Row = dict[str, Any]
+
+
+def _hhmm(column: ColumnElement[Any]) -> ColumnElement[str]:
+    return sa.func.to_char(column, "HH24:MI")
+
+
+def _weekly_text(table: sa.Table, key: ColumnElement[bool], *,
+                 dated: bool) -> ColumnElement[str]:
+    """A row's weekly windows as ``"MON 16:00-22:00; SAT 10:00-14:00"`` (null when none), a
+    correlated scalar subquery; ``dated`` adds ``" (from..to)"`` when a window has dates."""
+    t = table.c
+    parts: list[ColumnElement[Any]] = [
+        sa.case({i + 1: day for i, day in enumerate(_WEEKDAYS)}, value=t.weekday),
+        sa.literal(" "), _hhmm(t.starts), sa.literal("-"), _hhmm(t.ends)]
+    if dated:
+        parts.append(sa.case(
+            (sa.or_(t.valid_from.isnot(None), t.valid_to.isnot(None)),
+             sa.func.concat(" (", sa.func.coalesce(sa.cast(t.valid_from, sa.Text), ""), "..",
+                            sa.func.coalesce(sa.cast(t.valid_to, sa.Text), ""), ")")),
+            else_=""))
+    text = sa.func.string_agg(sa.func.concat(*parts),
+                              aggregate_order_by(sa.literal("; "), t.weekday, t.starts),
+                              type_=sa.Text)
+    return sa.select(text).where(key).scalar_subquery()
+
+
+def _lon_lat(point: ColumnElement[Any]) -> list[ColumnElement[float]]:
+    wgs84 = sa.func.ST_Transform(point, WGS84_SRID)
+    return [sa.func.ST_X(wgs84).label("lon"), sa.func.ST_Y(wgs84).label("lat")]
+
+
+def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+    a = activity.c
+    org = organisation.alias("organiser")
+    place = venue.alias("held_at")
+    muni = municipality.alias("activity_municipality")
+    schedule = _weekly_text(activity_schedule, activity_schedule.c.activity_id == a.id,
+                            dated=True)
+    return (
+        sa.select(
+            a.id, a.title, a.description, a.category,
+            org.c.id.label("organiser_id"), org.c.name.label("organiser_name"),
+            place.c.id.label("venue_id"), place.c.name.label("venue_name"),
+            a.municipality_number, muni.c.name.label("municipality_name"),
+            a.target_groups, a.min_age, a.max_age, a.languages,
+            a.free, a.cost_nok, a.leisure_card_accepted,
+            a.registration_required, a.registration_url, a.url, a.status,
+            schedule.label("schedule"), a.updated_at, a.version,
+            *_lon_lat(a.geom))
+        .select_from(activity
+                     .outerjoin(org, org.c.id == a.organisation_id)
+                     .outerjoin(place, place.c.id == a.venue_id)
+                     .outerjoin(muni, muni.c.number == a.municipality_number))
+        .where(*activity_conditions(filt))
+        .order_by(a.id)
+    )
+
+
+def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+    v = venue.c
+    owner = organisation.alias("owner")
+    muni = municipality.alias("venue_municipality")
+    availability = _weekly_text(venue_availability, venue_availability.c.venue_id == v.id,
+                                dated=False)
+    return (
+        sa.select(
+            v.id, v.name, v.description, v.venue_type, v.owner_type,
+            owner.c.id.label("owner_organisation_id"),
+            owner.c.name.label("owner_organisation_name"),
+            v.address, v.postal_code, v.postal_place,
+            v.municipality_number, muni.c.name.label("municipality_name"),
+            v.capacity, v.price_model, v.price_note, v.step_free,
+            v.accessibility, v.amenities, v.suitable_categories, v.booking_url,
+            availability.label("availability"), v.last_verified, v.updated_at, v.version,
+            *_lon_lat(v.geom))
+        .select_from(venue
+                     .outerjoin(owner, owner.c.id == v.owner_organisation_id)
+                     .outerjoin(muni, muni.c.number == v.municipality_number))
+        .where(*venue_conditions(filt))
+        .order_by(v.id)
+    )
+
+
+def councils_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+    c = immigrant_council.c
+    muni = municipality.alias("council_municipality")
+    fylke = county.alias("council_county")
+    point = sa.func.coalesce(sa.func.ST_PointOnSurface(muni.c.geom),
+                             sa.func.ST_PointOnSurface(fylke.c.geom))
+    county_number = sa.func.coalesce(c.county_number, muni.c.county_number)
+    return (
+        sa.select(
+            c.id, c.name, c.kind, c.level, c.status,
+            c.municipality_number, muni.c.name.label("municipality_name"),
+            county_number.label("county_number"), fylke.c.name.label("county_name"),
+            c.established, c.members, c.website, c.note, c.updated_at, c.version,
+            sa.case((muni.c.number.isnot(None), "municipality"),
+                    (fylke.c.number.isnot(None), "county")).label("point_of"),
+            *_lon_lat(point))
+        .select_from(immigrant_council
+                     .outerjoin(muni, muni.c.number == c.municipality_number)
+                     .outerjoin(fylke, fylke.c.number == county_number))
+        .where(*council_conditions(filt))
+        .order_by(c.id)
+    )
+
+
+STATEMENTS: dict[ExportKind, Callable[[DirectoryFilter], sa.Select[Any]]] = {
+    ExportKind.ACTIVITIES: activities_statement,
+    ExportKind.VENUES: venues_statement,
+    ExportKind.COUNCILS: councils_statement,
+}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str
+    #: The Python type of its values (when not None): str, int, bool, float, Decimal, list,
+    #: date or datetime.
+    type: type
+
+
+def export_columns(kind: ExportKind) -> list[ExportColumn]:
+    """The export's columns, in order (``lon`` and ``lat`` last)."""
+    return [ExportColumn(str(c.name), c.type.python_type)
+            for c in STATEMENTS[kind](DirectoryFilter()).selected_columns]
+
+
+def columns(kind: ExportKind) -> list[str]:
+    """The export's column names, in order."""
+    return [column.name for column in export_columns(kind)]
+
+
+def iter_rows(conn: sa.Connection, kind: ExportKind, filt: DirectoryFilter,
+              batch_size: int = BATCH_SIZE) -> Iterator[Sequence[sa.Row[Any]]]:
+    """Batches of rows (tuples in :func:`columns` order) from a server-side cursor: at most
+    ``batch_size`` rows in memory at once."""
+    result = conn.execute(STATEMENTS[kind](filt).execution_options(yield_per=batch_size))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def _dicts(conn: sa.Connection, kind: ExportKind, filt: DirectoryFilter) -> Iterator[Row]:
+    names = columns(kind)
+    for batch in iter_rows(conn, kind, filt):
+        for row in batch:
+            yield dict(zip(names, row, strict=True))
+
+
+def iter_activities(conn: sa.Connection, filt: DirectoryFilter) -> Iterator[Row]:
+    """Every activity the filter matches, by id, as a dict per row (streamed)."""
+    return _dicts(conn, ExportKind.ACTIVITIES, filt)
+
+
+def iter_venues(conn: sa.Connection, filt: DirectoryFilter) -> Iterator[Row]:
+    """Every venue the filter matches, by id, as a dict per row (streamed)."""
+    return _dicts(conn, ExportKind.VENUES, filt)
+
+
+def iter_councils(conn: sa.Connection, filt: DirectoryFilter) -> Iterator[Row]:
+    """Every active council the filter matches, by id, as a dict per row (streamed)."""
+    return _dicts(conn, ExportKind.COUNCILS, filt)
+
+
+async def stream_export(conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter,
+                        batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+    """The same batches on an async connection (``AsyncConnection.stream``: a server-side
+    cursor, each batch one ``FETCH``). The connection's transaction must stay open while the
+    caller iterates; close the iterator (``aclose``) to end early."""
+    result = await conn.stream(STATEMENTS[kind](filt).execution_options(yield_per=batch_size))
+    try:
+        async for batch in result.partitions():
+            yield batch
+    finally:
+        await result.close()
