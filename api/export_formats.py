@@ -1,8 +1,9 @@
 """Writers for the exports: CSV and GeoJSON, a batch of rows at a time, as bytes.
 
-- GeoJSON (RFC 7946): a FeatureCollection of Points in WGS84 longitude/latitude (CRS84, so no
-  ``crs`` member), one feature per line, written piece by piece: ``head()``, then ``rows()`` per
-  batch, then ``tail()``. A row without a point has ``"geometry": null``.
+- GeoJSON (RFC 7946): a FeatureCollection in WGS84 longitude/latitude (CRS84, so no ``crs``
+  member), one feature per line, written piece by piece: ``head()``, then ``rows()`` per batch,
+  then ``tail()``. The geometry is a Point from ``lon``/``lat``, or the ``geometry`` column's
+  GeoJSON as it is (a population unit's polygon); a row without one has ``"geometry": null``.
 - CSV: UTF-8 with a byte-order mark (Excel needs it to read UTF-8), a header row, CRLF line ends
   (RFC 4180), lists joined with ``|``. The separator is ``,`` (``;`` on request), the decimal
   mark ``.`` (``,`` on request, with ``;``). A text cell that starts with ``=``, ``+``, ``-``,
@@ -30,6 +31,8 @@ from geo.queries.export import ExportColumn
 
 #: Decimal places of exported coordinates: 1e-7 degrees is about 1 cm.
 COORDINATE_DECIMALS = 7
+#: A column with a GeoJSON geometry as text: the features' geometry (CSV leaves it out).
+GEOJSON_GEOMETRY = "geometry"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Row = Sequence[Any]
@@ -131,20 +134,23 @@ class CsvWriter:
     decimal: str = "."
     media_type: str = "text/csv; charset=utf-8"
     extension: str = "csv"
-    _convert: list[Convert] = field(init=False, repr=False)
+    _convert: list[tuple[int, Convert]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._convert = []
-        for column, value in zip(self.columns, _values(self.columns, self.ids), strict=True):
+        for index, (column, value) in enumerate(
+                zip(self.columns, _values(self.columns, self.ids), strict=True)):
+            if column.name == GEOJSON_GEOMETRY:  # CSV has the WKT instead
+                continue
             cell = _csv_cell(str if column.name in self.ids else column.type, self.decimal)
-            self._convert.append(cell if value is None else _then(value, cell))
+            self._convert.append((index, cell if value is None else _then(value, cell)))
 
     def _writer(self, buffer: io.StringIO) -> Any:
         return csv.writer(buffer, delimiter=self.separator, lineterminator="\r\n")
 
     def head(self) -> bytes:
         buffer = io.StringIO()
-        self._writer(buffer).writerow([column.name for column in self.columns])
+        self._writer(buffer).writerow([self.columns[index].name for index, _ in self._convert])
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     def rows(self, batch: Sequence[Row]) -> bytes:
@@ -152,7 +158,7 @@ class CsvWriter:
         writerow = self._writer(buffer).writerow
         convert = self._convert
         for row in batch:
-            writerow([f(value) for f, value in zip(convert, row, strict=True)])
+            writerow([f(row[index]) for index, f in convert])
         return buffer.getvalue().encode("utf-8")
 
     def tail(self) -> bytes:
@@ -169,19 +175,24 @@ def _json_default(value: Any) -> Any:
 
 @dataclass
 class GeoJsonWriter:
-    """An RFC 7946 FeatureCollection of Points; properties are every column but lon/lat.
-    One writer per response: it remembers whether a feature was written (for the commas)."""
+    """An RFC 7946 FeatureCollection. The geometry is the ``geometry`` column (GeoJSON text,
+    e.g. a population unit's polygon) when there is one, else a Point from ``lon``/``lat``; the
+    properties are the other columns. One writer per response: it remembers whether a feature
+    was written (for the commas)."""
 
     columns: Sequence[ExportColumn]
     ids: Mapping[str, str]
+    id_column: str = "id"
     media_type: str = "application/geo+json"
     extension: str = "geojson"
     _written: bool = False
     _convert: list[tuple[str, Convert | None]] = field(init=False, repr=False)
+    _shaped: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._convert = [(column.name, value) for column, value
                          in zip(self.columns, _values(self.columns, self.ids), strict=True)]
+        self._shaped = any(column.name == GEOJSON_GEOMETRY for column in self.columns)
 
     def head(self) -> bytes:
         return b'{"type":"FeatureCollection","features":['
@@ -190,10 +201,16 @@ class GeoJsonWriter:
         properties = {name: value if f is None else f(value)
                       for (name, f), value in zip(self._convert, row, strict=True)}
         lon, lat = properties.pop("lon"), properties.pop("lat")
-        geometry = None if lon is None or lat is None else {
-            "type": "Point", "coordinates": [lon, lat]}
+        geometry: Any
+        if self._shaped:
+            shape = properties.pop(GEOJSON_GEOMETRY)
+            properties.pop("wkt", None)
+            geometry = None if shape is None else orjson.Fragment(shape)
+        else:
+            geometry = None if lon is None or lat is None else {
+                "type": "Point", "coordinates": [lon, lat]}
         return orjson.dumps(
-            {"type": "Feature", "id": properties["id"], "geometry": geometry,
+            {"type": "Feature", "id": properties.get(self.id_column), "geometry": geometry,
              "properties": properties}, default=_json_default, option=orjson.OPT_UTC_Z)
 
     def rows(self, batch: Sequence[Row]) -> bytes:

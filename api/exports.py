@@ -1,19 +1,19 @@
-"""``GET /export/{venues,activities,councils}.{geojson,csv}``: the directory in bulk, streamed.
+"""``GET /export/{activities,venues,councils,coverage}.{csv,geojson}``: bulk data, streamed.
 
-The query parameters mirror GraphQL's ``DirectoryFilterInput`` (docs/exports.md): they are read
-into a ``DirectoryFilterInput`` and checked by the same :func:`api.types.filters.to_geo_filter`
-as the GraphQL lists, so both accept and refuse the same values. A bad value is a 400 with
-``{"error": {"code": "BAD_USER_INPUT", "field": <parameter>, "reason": ...}}``; an unknown export
-a 404 with ``NOT_FOUND``.
+The query parameters are GraphQL's inputs, read and checked by GraphQL's own code
+(:mod:`api.export_params`): the directory exports take ``DirectoryFilterInput``'s fields, the
+coverage export ``coverage(…)``'s area, target, reach and unit kind. A bad value is a 400 with
+``{"error": {"code": "BAD_USER_INPUT", "field": <parameter>, "reason": ...}}``; an unknown export,
+or a coverage area that is not loaded, a 404 with ``NOT_FOUND``.
 
-The handler opens a server-side cursor (``geo.queries.export.stream_export``) and fetches the
-first batch before answering, so a database that is down or too slow is still a clean JSON
-503/504; then the response streams one batch (1000 rows) at a time, and memory stays flat
-however many rows there are. A failure after the first bytes cannot change the status any more:
-it is logged and the connection is cut, so the client sees an incomplete download rather than a
-file that looks whole. Each export holds one database connection (and a snapshot) until the
-client has read it all; at most half the pool's connections serve exports at once, and an export
-asked for beyond that gets a 503 with ``Retry-After``.
+The handler opens a server-side cursor (:mod:`geo.queries.export`) and fetches the first batch
+before answering, so a database that is down or too slow is still a clean JSON 503/504; then the
+response streams one batch (1000 rows) at a time, and memory stays flat however many rows there
+are. A failure after the first bytes cannot change the status any more: it is logged and the
+connection is cut, so the client sees an incomplete download rather than a file that looks whole.
+Each export holds one database connection (and a snapshot) until the client has read it all; at
+most half the pool's connections serve exports at once, and an export asked for beyond that gets
+a 503 with ``Retry-After``. See docs/exports.md.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
-from enum import Enum
 from typing import Any
 
 import anyio
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -37,197 +36,83 @@ from starlette.types import Receive, Scope, Send
 
 from api.errors import BadUserInput, ErrorCode, outage_code
 from api.export_formats import CsvWriter, GeoJsonWriter, Writer
+from api.export_params import (
+    COVERAGE_PARAMETERS,
+    CSV_PARAMETERS,
+    FILTER_PARAMETERS,
+    check_known,
+    coverage_question,
+    csv_options,
+    directory_filter,
+)
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
-from api.types.filters import DirectoryFilterInput, OpenAtInput, WindowInput, to_geo_filter
 from api.types.organisation import Organisation
 from api.types.venue import Venue
-from api.types.vocab import ActivityCategory, OwnerType, PriceModel, TargetGroup, Weekday
-from geo.filters import DirectoryFilter
-from geo.queries.export import ExportColumn, ExportKind, export_columns, stream_export
+from geo.queries.coverage import UnknownArea
+from geo.queries.export import (
+    STATEMENTS,
+    ExportColumn,
+    ExportKind,
+    coverage_statement,
+    statement_columns,
+    stream,
+)
 from geo.settings import Settings
 
 logger = logging.getLogger("hverdag.api")
 
-#: Exports named in the URL that are planned but not built yet.
-NOT_YET = {"coverage": "The coverage export is not available yet: coverage analysis "
-                       "(geo.queries.coverage) is still being built."}
-FORMATS: dict[str, Callable[[list[ExportColumn], dict[str, str], dict[str, str]], Writer]] = {
-    "csv": lambda cols, ids, opts: CsvWriter(cols, ids, **opts),
-    "geojson": lambda cols, ids, opts: GeoJsonWriter(cols, ids),
-}
+COVERAGE = "coverage"
+EXPORTS = (*ExportKind, COVERAGE)
+FORMATS = ("csv", "geojson")
 #: Columns holding database ids, exported as the API's global ids of these types.
-GLOBAL_IDS: dict[ExportKind, dict[str, str]] = {
+GLOBAL_IDS: dict[str, dict[str, str]] = {
     ExportKind.ACTIVITIES: {"id": Activity.NODE_TYPE, "organiser_id": Organisation.NODE_TYPE,
                             "venue_id": Venue.NODE_TYPE},
     ExportKind.VENUES: {"id": Venue.NODE_TYPE, "owner_organisation_id": Organisation.NODE_TYPE},
     ExportKind.COUNCILS: {"id": ImmigrantCouncil.NODE_TYPE},
+    COVERAGE: {},
 }
-#: Most values of one list parameter (repeated or comma-separated).
-MAX_VALUES = 50
 RETRY_AFTER_S = 5
 
 
-# --- query parameters -> DirectoryFilterInput -----------------------------------------------
+@dataclass(frozen=True)
+class _Job:
+    """A checked request: what to export and how to write it."""
 
-#: Parameters that take a list: parameter -> (DirectoryFilterInput field, enum or None).
-_LISTS: dict[str, tuple[str, Any]] = {
-    "category": ("categories", ActivityCategory),
-    "targetGroup": ("target_groups", TargetGroup),
-    "language": ("languages", None),
-    "ownerType": ("owner_types", OwnerType),
-    "priceModel": ("price_models", PriceModel),
-}
-_BOOLEANS = {"freeOnly": "free_only", "leisureCardAccepted": "leisure_card_accepted",
-             "stepFree": "step_free"}
-_SINGLE = {"age", "text", "municipality", "weekday", "time", "from", "to", "on"}
-_CSV_OPTIONS = {"sep": {"comma": ",", "semicolon": ";"}, "decimal": {"point": ".", "comma": ","}}
-FILTER_PARAMETERS = frozenset({*_LISTS, *_BOOLEANS, *_SINGLE})
-#: Where to_geo_filter's field paths (GraphQL names) point among the query parameters.
-_FIELD_OF_INPUT = {"categories": "category", "targetGroups": "targetGroup",
-                   "languages": "language", "ownerTypes": "ownerType",
-                   "priceModels": "priceModel", "openAt": "time", "during": "from",
-                   "during.to": "to", "freeOnly": "freeOnly", "stepFree": "stepFree",
-                   "leisureCardAccepted": "leisureCardAccepted"}
-_WEEKDAY_ABBREVIATIONS = {member.name[:3]: member.name for member in Weekday}  # type: ignore[attr-defined]
+    what: str
+    fmt: str
+    build: Callable[[sa.Connection], sa.Select[Any]]
+    options: dict[str, str]
+    #: For a 404 when the build finds no such area.
+    area_parameter: str | None = None
 
+    def writer(self, columns: list[ExportColumn]) -> Writer:
+        ids = GLOBAL_IDS[self.what]
+        if self.fmt == "csv":
+            return CsvWriter(columns, ids, **self.options)
+        return GeoJsonWriter(columns, ids, id_column="code" if self.what == COVERAGE else "id")
 
-def _one(params: QueryParams, name: str) -> str | None:
-    values = params.getlist(name)
-    if len(values) > 1:
-        raise BadUserInput(f"give {name} once, not {len(values)} times", field=name)
-    return values[0].strip() if values and values[0].strip() else None
+    @property
+    def media_type(self) -> str:
+        return "text/csv; charset=utf-8" if self.fmt == "csv" else "application/geo+json"
+
+    @property
+    def filename(self) -> str:
+        return f"hverdag-{self.what}.{self.fmt}"
 
 
-def _many(params: QueryParams, name: str) -> list[str]:
-    values = [part.strip() for value in params.getlist(name) for part in value.split(",")]
-    values = list(dict.fromkeys(v for v in values if v))
-    if len(values) > MAX_VALUES:
-        raise BadUserInput(f"at most {MAX_VALUES} values of {name}", field=name)
-    return values
-
-
-def _member(enum: Any, value: str, name: str) -> Enum:
-    try:
-        return enum[value.upper()]  # type: ignore[no-any-return]
-    except KeyError:
-        allowed = ", ".join(member.name for member in enum)
-        raise BadUserInput(f"{value!r} is not a {name}; one of {allowed}", field=name) from None
-
-
-def _boolean(value: str, name: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise BadUserInput(f"{name} is true or false, got {value!r}", field=name)
-
-
-def _parsed(value: str, name: str, parse: Callable[[str], Any], example: str) -> Any:
-    try:
-        return parse(value)
-    except ValueError:
-        raise BadUserInput(f"{name} must look like {example}, got {value!r}",
-                           field=name) from None
-
-
-def _weekday(value: str) -> Enum:
-    name = _WEEKDAY_ABBREVIATIONS.get(value.upper(), value)
-    return _member(Weekday, name, "weekday")
-
-
-def _window(params: QueryParams) -> dict[str, Any]:
-    """``weekday`` + ``time`` is GraphQL's ``openAt``; ``weekday`` + ``from`` + ``to`` its
-    ``during``; ``on`` (a date) picks the schedules valid then."""
-    weekday, at = _one(params, "weekday"), _one(params, "time")
-    starts, ends, on = _one(params, "from"), _one(params, "to"), _one(params, "on")
-    if weekday is None:
-        for name, value in (("time", at), ("from", starts), ("to", ends), ("on", on)):
-            if value is not None:
-                raise BadUserInput(f"{name} needs a weekday", field="weekday")
-        return {}
-    day = _weekday(weekday)
-    on_date = None if on is None else _parsed(on, "on", date.fromisoformat, '"2025-03-04"')
-    if at is not None and (starts is not None or ends is not None):
-        raise BadUserInput("give time (running then) or from and to (running some time in "
-                           "between), not both", field="time")
-    if at is not None:
-        return {"open_at": OpenAtInput(weekday=day, time=_parsed(
-            at, "time", time.fromisoformat, '"18:00"'), on=on_date)}
-    if starts is None or ends is None:
-        raise BadUserInput("with a weekday, give time, or both from and to",
-                           field="time" if starts is None and ends is None
-                           else "to" if ends is None else "from")
-    return {"during": WindowInput(
-        weekday=day, from_=_parsed(starts, "from", time.fromisoformat, '"17:00"'),
-        to=_parsed(ends, "to", time.fromisoformat, '"21:00"'), on=on_date)}
-
-
-def filter_input(params: QueryParams) -> DirectoryFilterInput:
-    """The query parameters as the GraphQL filter input (nothing checked beyond types)."""
-    values: dict[str, Any] = {}
-    for name, (attribute, enum) in _LISTS.items():
-        given = _many(params, name)
-        if given:
-            values[attribute] = [_member(enum, v, name) for v in given] if enum else given
-    for name, attribute in _BOOLEANS.items():
-        value = _one(params, name)
-        if value is not None:
-            values[attribute] = _boolean(value, name)
-    if (age := _one(params, "age")) is not None:
-        values["age"] = _parsed(age, "age", int, "12")
-    for name in ("text", "municipality"):
-        if (value := _one(params, name)) is not None:
-            values[name] = value
-    values.update(_window(params))
-    return DirectoryFilterInput(**values)
-
-
-def _parameter_of(field: str) -> str:
-    path = field.removeprefix("filter.")
-    return _FIELD_OF_INPUT.get(path) or _FIELD_OF_INPUT.get(path.split(".")[0], path)
-
-
-def directory_filter(params: QueryParams) -> DirectoryFilter:
-    """Parse and validate the filter parameters through GraphQL's own checks; the error's
-    ``field`` names the query parameter."""
-    try:
-        return to_geo_filter(filter_input(params))
-    except BadUserInput as error:
-        field_name = error.details.get("field")
-        if isinstance(field_name, str):
-            error.details["field"] = _parameter_of(field_name)
-        raise
-
-
-def _csv_options(params: QueryParams, fmt: str) -> dict[str, str]:
-    given = {name: _one(params, name) for name in _CSV_OPTIONS}
-    if fmt != "csv":
-        for name, value in given.items():
-            if value is not None:
-                raise BadUserInput(f"{name} applies to CSV only", field=name)
-        return {}
-    options: dict[str, str] = {}
-    for (name, choices), key in zip(_CSV_OPTIONS.items(), ("separator", "decimal"),
-                                    strict=True):
-        value = given[name]
-        if value is None:
-            continue
-        if value.lower() not in choices:
-            raise BadUserInput(f"{name} is one of {', '.join(choices)}; got {value!r}",
-                               field=name)
-        options[key] = choices[value.lower()]
-    if options.get("decimal") == "," and options.get("separator", ",") == ",":
-        raise BadUserInput("decimal=comma needs sep=semicolon", field="decimal")
-    return options
-
-
-def _check_known(params: QueryParams) -> None:
-    for name in params:
-        if name not in FILTER_PARAMETERS and name not in _CSV_OPTIONS:
-            known = ", ".join(sorted([*FILTER_PARAMETERS, *_CSV_OPTIONS]))
-            raise BadUserInput(f"unknown parameter {name!r}; known: {known}", field=name)
+def _job(what: str, fmt: str, params: QueryParams) -> _Job:
+    """BAD_USER_INPUT naming the parameter when one is wrong."""
+    if what == COVERAGE:
+        check_known(params, COVERAGE_PARAMETERS | CSV_PARAMETERS)
+        q = coverage_question(params)
+        return _Job(what, fmt, lambda conn: coverage_statement(
+            conn, q.area, q.target, q.within_m, q.unit_kind), csv_options(params, fmt),
+            q.area_parameter)
+    check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS)
+    filt, statement = directory_filter(params), STATEMENTS[ExportKind(what)]
+    return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -248,6 +133,7 @@ class _OpenExport:
     conn: AsyncConnection
     batches: AsyncIterator[Sequence[Any]]
     first: Sequence[Any]
+    columns: list[ExportColumn]
     release: Callable[[], None]
     closed: bool = field(default=False)
 
@@ -296,17 +182,15 @@ class _ExportResponse(StreamingResponse):
             await self.export.close()
 
 
-def _parse(name: str) -> tuple[ExportKind, str] | Response:
+def _parse(name: str) -> tuple[str, str] | Response:
     what, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS:
         return _error(404, ErrorCode.NOT_FOUND, f"No export {name!r}: ask for "
-                      f"/export/{{{'|'.join([*ExportKind, *NOT_YET])}}}.{{csv|geojson}}")
-    if what in NOT_YET:
-        return _error(404, ErrorCode.NOT_FOUND, NOT_YET[what])
-    if what not in set(ExportKind):
+                      f"/export/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}")
+    if what not in EXPORTS:
         return _error(404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are "
-                      f"{', '.join(ExportKind)}")
-    return ExportKind(what), fmt
+                      f"{', '.join(EXPORTS)}")
+    return what, fmt
 
 
 def export_routes(settings: Settings) -> list[Route]:
@@ -317,18 +201,13 @@ def export_routes(settings: Settings) -> list[Route]:
         parsed = _parse(request.path_params["name"])
         if isinstance(parsed, Response):
             return parsed
-        kind, fmt = parsed
         try:
-            _check_known(request.query_params)
-            filt = directory_filter(request.query_params)
-            options = _csv_options(request.query_params, fmt)
+            job = _job(*parsed, request.query_params)
         except BadUserInput as error:
             return _bad_input(error)
-        writer = FORMATS[fmt](export_columns(kind), GLOBAL_IDS[kind], options)
-        headers = {"content-disposition":
-                   f'attachment; filename="hverdag-{kind}.{writer.extension}"'}
+        headers = {"content-disposition": f'attachment; filename="{job.filename}"'}
         if request.method == "HEAD":  # link checkers: the headers, without running the export
-            return Response(headers=headers, media_type=writer.media_type)
+            return Response(headers=headers, media_type=job.media_type)
         if running.locked():
             response = _error(503, ErrorCode.UNAVAILABLE,
                               "Too many exports are running; try again shortly")
@@ -337,21 +216,26 @@ def export_routes(settings: Settings) -> list[Route]:
         await running.acquire()
         request_id = uuid.uuid4().hex
         try:
-            opened = await _open(request.state.engine, kind, filt, running.release)
+            opened = await _open(request.state.engine, job, running.release)
         except BaseException as exc:
             running.release()
             if not isinstance(exc, Exception):
                 raise
-            return _failure(exc, request_id)
-        return _ExportResponse(opened, writer, headers, request_id)
+            return _failure(exc, job, request_id)
+        return _ExportResponse(opened, job.writer(opened.columns), headers, request_id)
 
     return [Route("/export/{name:path}", export, methods=["GET"])]
 
 
-async def _open(engine: AsyncEngine, kind: ExportKind, filt: DirectoryFilter,
-                release: Callable[[], None]) -> _OpenExport:
+async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> _OpenExport:
     conn = await engine.connect()
-    batches = stream_export(conn, kind, filt)
+    try:
+        stmt = await conn.run_sync(job.build)
+        batches = stream(conn, stmt)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await conn.close()
+        raise
     try:
         first = await anext(batches, [])
     except BaseException:
@@ -361,10 +245,12 @@ async def _open(engine: AsyncEngine, kind: ExportKind, filt: DirectoryFilter,
             finally:
                 await conn.close()
         raise
-    return _OpenExport(conn, batches, first, release)
+    return _OpenExport(conn, batches, first, statement_columns(stmt), release)
 
 
-def _failure(exc: Exception, request_id: str) -> Response:
+def _failure(exc: Exception, job: _Job, request_id: str) -> Response:
+    if isinstance(exc, UnknownArea):
+        return _error(404, ErrorCode.NOT_FOUND, str(exc), field=job.area_parameter)
     outage = outage_code(exc)
     if outage is not None:
         code, message = outage

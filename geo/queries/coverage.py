@@ -526,3 +526,25 @@ def coverage_by_municipality(conn: sa.Connection, target: Target, within_m: floa
     )
     return [MunicipalityCoverage(r.municipality_number, r.name, r.units, int(r.population),
                                  int(r.covered_population)) for r in rows]
+
+
+# --- every unit, for the exports -----------------------------------------------------------------
+
+def coverage_units(conn: sa.Connection, area: AreaSelector, target: Target, within_m: float,
+                   unit_kind: str) -> sa.Select[Any]:
+    """Every unit of the area by code, judged by the same rule as :func:`coverage_summary`: its
+    code, name, municipality_number, population, immigrant_population, year, ``covered``, the
+    straight-line metres from its polygon to the nearest target anywhere
+    (``nearest_distance_m``; None when no target matches) and ``geom`` (EPSG:25833). One
+    statement for a caller to stream; no rows when the area has none. UnknownArea when the area
+    is not loaded."""
+    unit_kind = _check(within_m, unit_kind)
+    resolved = _resolve(conn, area)
+    area_geom = (resolved.geom if resolved.geom is not None
+                 else sa.cast(sa.null(), Geometry(srid=STORAGE_SRID)))
+    count = 0 if resolved.geom is None else _unit_count(conn, area_geom, unit_kind)
+    f = _flagged(area_geom, target, within_m, unit_kind, from_targets=count > PER_UNIT_MAX).c
+    return (sa.select(f.code, f.name, f.municipality_number, f.population,
+                      f.immigrant_population, f.year, f.covered,
+                      _nearest(target, f.geom).label("nearest_distance_m"), f.geom)
+            .order_by(f.code))

@@ -11,6 +11,9 @@ and ``point_of`` says which.
 
 Only public fields leave: never the contact name, e-mail or phone (private persons' data).
 
+The coverage export (:func:`coverage_statement`) lists an area's population units with the
+coverage rule's verdict, a statement built on a connection because the area is looked up first.
+
 The rows come out in batches, so a caller holds one batch at a time however large the export:
 tuples in :func:`columns` order from :func:`iter_rows` on a sync connection (``yield_per``:
 a server-side cursor) and :func:`stream_export` on an async one; a dict per row from
@@ -36,6 +39,7 @@ from geo.filters import (
     council_conditions,
     venue_conditions,
 )
+from geo.queries.coverage import AreaSelector, Target, coverage_units
 from geo.tables import (
     activity,
     activity_schedule,
@@ -49,6 +53,8 @@ from geo.tables import (
 
 #: Rows fetched per round trip, and so the most rows a caller holds at once.
 BATCH_SIZE = 1000
+#: Decimal places of exported polygon coordinates (1e-7 degrees: about 1 cm).
+COORDINATE_DECIMALS = 7
 
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Never exported: contact details of private persons.
@@ -184,10 +190,13 @@ class ExportColumn:
     type: type
 
 
+def statement_columns(stmt: sa.Select[Any]) -> list[ExportColumn]:
+    return [ExportColumn(str(c.name), c.type.python_type) for c in stmt.selected_columns]
+
+
 def export_columns(kind: ExportKind) -> list[ExportColumn]:
     """The export's columns, in order (``lon`` and ``lat`` last)."""
-    return [ExportColumn(str(c.name), c.type.python_type)
-            for c in STATEMENTS[kind](DirectoryFilter()).selected_columns]
+    return statement_columns(STATEMENTS[kind](DirectoryFilter()))
 
 
 def columns(kind: ExportKind) -> list[str]:
@@ -228,14 +237,46 @@ def iter_councils(conn: sa.Connection, filt: DirectoryFilter) -> Iterator[Row]:
     return _dicts(conn, ExportKind.COUNCILS, filt)
 
 
-async def stream_export(conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter,
-                        batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
-    """The same batches on an async connection (``AsyncConnection.stream``: a server-side
-    cursor, each batch one ``FETCH``). The connection's transaction must stay open while the
-    caller iterates; close the iterator (``aclose``) to end early."""
-    result = await conn.stream(STATEMENTS[kind](filt).execution_options(yield_per=batch_size))
+async def stream(conn: AsyncConnection, stmt: sa.Select[Any],
+                 batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+    """Batches of ``stmt``'s rows on an async connection (``AsyncConnection.stream``: a
+    server-side cursor, each batch one ``FETCH``). The connection's transaction must stay open
+    while the caller iterates; close the iterator (``aclose``) to end early."""
+    result = await conn.stream(stmt.execution_options(yield_per=batch_size))
     try:
         async for batch in result.partitions():
             yield batch
     finally:
         await result.close()
+
+
+def stream_export(conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter,
+                  batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+    """The export's batches on an async connection (see :func:`stream`)."""
+    return stream(conn, STATEMENTS[kind](filt), batch_size)
+
+
+# --- coverage ------------------------------------------------------------------------------------
+
+def coverage_statement(conn: sa.Connection, area: AreaSelector, target: Target,
+                       within_m: float, unit_kind: str) -> sa.Select[Any]:
+    """Every population unit of the area with whether it is covered and how far the nearest
+    target is (:func:`geo.queries.coverage.coverage_units`: the same rule as the coverage
+    report), by code. The unit's polygon comes as GeoJSON (``geometry``) and as WKT (``wkt``),
+    both WGS84 with exterior rings counter-clockwise (as RFC 7946 asks), its interior point as
+    ``lon`` and ``lat``; distances in metres with one decimal. Needs a connection: the area is
+    looked up (UnknownArea when it is not loaded)."""
+    unit = coverage_units(conn, area, target, within_m, unit_kind).subquery("unit")
+    u = unit.c
+    wgs84 = sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(u.geom, WGS84_SRID))
+    return (
+        sa.select(u.code, u.name, u.municipality_number, u.population, u.immigrant_population,
+                  u.year, u.covered,
+                  sa.func.round(sa.cast(u.nearest_distance_m, sa.Numeric), 1,
+                                type_=sa.Numeric).label("nearest_distance_m"),
+                  *_lon_lat(sa.func.ST_PointOnSurface(u.geom)),
+                  sa.func.ST_AsGeoJSON(wgs84, COORDINATE_DECIMALS, type_=sa.Text)
+                  .label("geometry"),
+                  sa.func.ST_AsText(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("wkt"))
+        .order_by(u.code)
+    )

@@ -23,11 +23,21 @@ from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
+from shapely import wkt
+from shapely.geometry import Point, shape
 from starlette.applications import Starlette
 
 from api.app import create_app
 from geo.db import sync_engine
-from geo.queries.export import ExportKind, columns
+from geo.filters import DirectoryFilter
+from geo.queries.coverage import (
+    MunicipalityArea,
+    Target,
+    TargetKind,
+    coverage_gaps,
+    coverage_summary,
+)
+from geo.queries.export import ExportKind, columns, coverage_statement, statement_columns
 from geo.settings import PROJECT_ROOT, load_settings
 from geo.tables import activity, activity_schedule, immigrant_council, venue
 from geo.vocab import ActivityStatus, CouncilStatus
@@ -296,7 +306,7 @@ async def test_csv_options_on_geojson_are_400(client):
 
 
 @pytest.mark.parametrize("path", ["foo.csv", "activities.xlsx", "activities", "venues/x.csv",
-                                  "coverage.csv", "coverage.geojson", ".csv"])
+                                  "coverage.kml", ".csv"])
 async def test_unknown_exports_are_404_json(client, path):
     response = await client.get(f"/export/{path}")
     assert response.status_code == 404
@@ -315,16 +325,113 @@ async def test_a_database_outage_is_503_json(api_settings, loaded_url):
     assert response.json()["error"]["requestId"]
 
 
+# --- coverage ----------------------------------------------------------------------------------
+
+COVERAGE = {"municipality": "0301", "withinMeters": "1000", "unitKind": "GRID_1KM",
+            "category": "LANGUAGE_CAFE,NORWEGIAN_PRACTICE"}
+
+
+async def test_coverage_units_follow_the_coverage_rule(client, loaded_conn):
+    target = Target(TargetKind.ACTIVITY, DirectoryFilter(
+        categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE")))
+    summary = coverage_summary(loaded_conn, MunicipalityArea("0301"), target, 1000.0, "GRID_1KM")
+    gaps, _ = coverage_gaps(loaded_conn, MunicipalityArea("0301"), target, 1000.0, "GRID_1KM",
+                            first=100)
+    features = (await export(client, "coverage.geojson", **COVERAGE)).json()["features"]
+    units = [f["properties"] for f in features]
+    assert len(units) == summary.unit_count > 100
+    assert sum(u["covered"] for u in units) == summary.covered_unit_count
+    assert sum(u["population"] or 0 for u in units) == summary.population
+    assert sum(u["population"] or 0 for u in units if u["covered"]) == \
+        summary.covered_population
+    uncovered = {u["code"]: u for u in units if not u["covered"] and (u["population"] or 0) > 0}
+    assert len(uncovered) == summary.gap_count
+    for gap in gaps:
+        assert uncovered[gap.code]["nearest_distance_m"] == pytest.approx(
+            gap.nearest_distance_m, abs=0.05)
+    assert all(u["nearest_distance_m"] <= 1000 for u in units if u["covered"])
+    assert [u["code"] for u in units] == sorted(u["code"] for u in units)
+    for feature in features:
+        assert feature["id"] == feature["properties"]["code"]
+        polygon = shape(feature["geometry"])
+        assert polygon.geom_type in ("Polygon", "MultiPolygon")
+        assert polygon.is_valid
+        assert 10.3 < polygon.centroid.x < 11.0, "lon first, Oslo"
+        assert 59.7 < polygon.centroid.y < 60.2
+        assert all(part.exterior.is_ccw for part in getattr(polygon, "geoms", [polygon])), \
+            "RFC 7946: exterior rings counter-clockwise"
+        assert {"lon", "lat", "wkt", "geometry"}.isdisjoint(feature["properties"])
+    rows = read_csv((await export(client, "coverage.csv", **COVERAGE)).content)
+    assert [row["code"] for row in rows] == [u["code"] for u in units]
+    assert list(rows[0])[-3:] == ["lon", "lat", "wkt"]
+    for row, feature in zip(rows, features, strict=True):
+        polygon = wkt.loads(row["wkt"])
+        assert polygon.equals_exact(shape(feature["geometry"]), 1e-7)
+        assert polygon.contains(Point(float(row["lon"]), float(row["lat"]))), \
+            "lon/lat is a point inside the unit"
+        assert row["covered"] == ("true" if feature["properties"]["covered"] else "false")
+
+
+async def test_coverage_of_an_initiative_or_a_box_and_of_venues(client):
+    rows = read_csv((await export(client, "coverage.csv", areaInitiative="groruddalen",
+                                  withinMeters="500", unitKind="GRID_1KM", target="VENUE",
+                                  eveningOrWeekend="true")).content)
+    assert rows
+    assert {row["municipality_number"] for row in rows} == {"0301"}
+    boxed = read_csv((await export(client, "coverage.csv", bbox="10.70,59.90,10.80,59.95",
+                                   withinMeters="300", unitKind="grid_1km")).content)
+    assert 10 < len(boxed) < 60
+    empty = read_csv((await export(client, "coverage.csv", municipality="0301",
+                                   withinMeters="500", unitKind="GRID_250M")).content)
+    assert empty == [], "no 250 m cells are bundled: a header and no rows"
+
+
+@pytest.mark.parametrize(("query", "status", "field"), [
+    ("withinMeters=500&unitKind=GRID_1KM", 400, "area"),
+    ("municipality=0301&bbox=10,59,11,60&withinMeters=500&unitKind=GRID_1KM", 400, "area"),
+    ("municipality=0301&unitKind=GRID_1KM", 400, "withinMeters"),
+    ("municipality=0301&withinMeters=0&unitKind=GRID_1KM", 400, "withinMeters"),
+    ("municipality=0301&withinMeters=far&unitKind=GRID_1KM", 400, "withinMeters"),
+    ("municipality=0301&withinMeters=nan&unitKind=GRID_1KM", 400, "withinMeters"),
+    ("municipality=0301&withinMeters=500", 400, "unitKind"),
+    ("municipality=0301&withinMeters=500&unitKind=HEXAGON", 400, "unitKind"),
+    ("municipality=301&withinMeters=500&unitKind=GRID_1KM", 400, "municipality"),
+    ("bbox=10,59,11&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
+    ("bbox=11,59,10,60&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
+    ("areaInitiative=a%20b&withinMeters=500&unitKind=GRID_1KM", 400, "areaInitiative"),
+    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=PEOPLE", 400, "target"),
+    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=ar&ownerType=STATE", 400,
+     "target"),
+    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=ACTIVITY&ownerType=STATE",
+     400, "ownerType"),
+    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=klingon", 400, "language"),
+    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&age=3", 400, "age"),
+    ("municipality=9999&withinMeters=500&unitKind=GRID_1KM", 404, "municipality"),
+    ("areaInitiative=nowhere&withinMeters=500&unitKind=GRID_1KM", 404, "areaInitiative"),
+])
+async def test_bad_coverage_parameters(client, query, status, field):
+    response = await client.get(f"/export/coverage.geojson?{query}")
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == ("BAD_USER_INPUT" if status == 400 else "NOT_FOUND")
+    assert error["field"] == field, error
+    assert error["reason"]
+
+
 # --- the docs ----------------------------------------------------------------------------------
 
 DOCS = (PROJECT_ROOT / "docs" / "exports.md").read_text(encoding="utf-8")
 
 
-def test_the_docs_list_every_column():
+def test_the_docs_list_every_column(loaded_conn):
     text = " ".join(DOCS.split())
     for kind in ExportKind:
         assert f"**{kind}**" in text
         assert ", ".join(columns(kind)) in text, f"docs/exports.md lists {kind}' columns"
+    coverage = statement_columns(coverage_statement(
+        loaded_conn, MunicipalityArea("0301"), Target(TargetKind.ACTIVITY), 500.0, "GRID_1KM"))
+    in_csv = [c.name for c in coverage if c.name != "geometry"]
+    assert f"**coverage**: {', '.join(in_csv)}." in text
 
 
 async def test_every_example_in_the_docs_answers(client):
