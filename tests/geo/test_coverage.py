@@ -194,8 +194,8 @@ def _all_gaps(conn: sa.Connection, area: Any, target: Target, within: float,
 @pytest.fixture(params=["per unit", "from the targets"])
 def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways of finding covered units must give the same answer."""
-    if request.param == "from the targets":
-        monkeypatch.setattr(coverage_module, "PER_UNIT_MAX", 0)
+    monkeypatch.setattr(coverage_module, "TARGETS_PER_UNIT",
+                        10**6 if request.param == "from the targets" else 0)
     return str(request.param)
 
 
