@@ -102,3 +102,21 @@ def test_an_area_without_a_code_names_the_feature(engine: sa.Engine, tmp_path: P
     with pytest.raises(LoadError, match="no code") as caught, engine.begin() as conn:
         load_areas(conn, path, kind="GRID_1KM")
     assert caught.value.record == "feature 1"
+
+
+def test_grunnkretser_in_25833_load_with_population_and_repairs(engine: sa.Engine) -> None:
+    """Geonorge's grunnkrets population layout (EPSG:25833 here): code, name, population; the
+    municipality comes from the code; a bow tie is repaired and named."""
+    from tests.conftest import FIXTURES
+
+    with engine.begin() as conn:
+        report = load_areas(conn, FIXTURES / "grunnkretser-eksempel.geojson", kind="GRUNNKRETS")
+        units = _areas(conn, "GRUNNKRETS")
+    assert report.inserted == 3
+    assert report.repaired == 1
+    assert "03010103" in report.warnings[0]
+    assert {c: u.population for c, u in units.items()} == {
+        "03010101": 1234, "03010102": 567, "03010103": 89}
+    assert {u.municipality_number for u in units.values()} == {"0301"}
+    assert units["03010101"].m2 == pytest.approx(1_000_000)
+    assert all(u.ok for u in units.values())
