@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -16,7 +17,12 @@ def point_xy(geom: ColumnElement[Any]) -> list[ColumnElement[float]]:
     return [sa.func.ST_X(geom).label("x"), sa.func.ST_Y(geom).label("y")]
 
 
+@cache
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
     """Build ``cls`` from the row's columns of the same names."""
     mapping = row._mapping
-    return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+    return cls(**{name: mapping[name] for name in _field_names(cls)})  # type: ignore[arg-type]
