@@ -7,6 +7,7 @@ async engine is created when the app starts (lifespan) and disposed when it stop
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -129,6 +130,16 @@ def _configure_logging(settings: Settings) -> None:
         hverdag.addHandler(handler)
 
 
+def _freeze_startup_objects() -> None:
+    """Take what exists at startup (modules, the schema, the engine: ~150,000 objects that live
+    as long as the process) out of the garbage collector's full collections, which otherwise
+    rescan them all every 1,000-3,000 requests and stall a request for 20-110 ms. Once per
+    process."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app. Reads the environment when ``settings`` is not given.
 
@@ -147,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings, start=False)
         engine = async_engine(database.url, settings)
+        _freeze_startup_objects()
         try:
             yield {"engine": engine}
         finally:
