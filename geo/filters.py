@@ -13,15 +13,13 @@ from dataclasses import dataclass, field, fields
 from datetime import date, time
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from geo.tables import activity, activity_schedule, immigrant_council, venue, venue_availability
 from geo.vocab import ActivityStatus, CouncilLevel, CouncilStatus, PriceModel
 
 MAX_TEXT_LENGTH = 200
-# word_similarity threshold: lets "lekse" find "leksehjelp" and "norsktreninng" find the word.
-TEXT_SIMILARITY = 0.55
 
 
 @dataclass(frozen=True)
@@ -64,16 +62,18 @@ class DirectoryFilter:
         return bool(self.set_fields() - {"text", "municipality"})
 
 
-def _text_matches(query: str, *columns: ColumnElement[str]) -> ColumnElement[bool]:
-    """Norwegian-aware text match: stemmed full text, or trigram similarity on unaccented words
-    (which copes with compound words, æøå typed as ae/o/a, and small typos)."""
-    document = sa.func.concat_ws(" ", *columns)
-    norwegian = sa.cast(sa.literal("norwegian"), REGCONFIG)
-    full_text = sa.func.to_tsvector(norwegian, document).op("@@")(
-        sa.func.websearch_to_tsquery(norwegian, query))
-    fuzzy = sa.func.word_similarity(
-        sa.func.unaccent(sa.func.lower(query)), sa.func.unaccent(sa.func.lower(document))
-    ) >= TEXT_SIMILARITY
+def _text_matches(query: str, name: ColumnElement[str],
+                  description: ColumnElement[str]) -> ColumnElement[bool]:
+    """Norwegian-aware text match: stemmed Norwegian full text, or trigram word similarity on
+    lower-cased, unaccented text (which copes with compound words, æøå typed as a/o, and small
+    typos). Both are the exact expressions of migration 0002's GIN indexes, so PostgreSQL can
+    find a rare word's few rows through them instead of reading the table."""
+    norwegian = sa.literal_column("'norwegian'::regconfig")
+    full_text = sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)).op(
+        "@@")(sa.func.websearch_to_tsquery(norwegian, query))
+    # doc %> query: word_similarity(query, doc) >= pg_trgm.word_similarity_threshold (0.6)
+    fuzzy = sa.func.hverdag_search_text(name, description).op("%>")(
+        sa.func.hverdag_search_text(query, sa.null()))
     return sa.or_(full_text, fuzzy)
 
 

@@ -395,3 +395,15 @@ audit_log = sa.Table(
 DIRECTORY_TABLES = (venue, activity, organisation, immigrant_council, area_initiative)
 for _table in DIRECTORY_TABLES:
     sa.Index(f"ix_{_table.name}_updated_at", _table.c.updated_at, _table.c.id)
+
+# The text filter's indexes (migration 0002; geo/filters.py uses the same expressions):
+# trigram word similarity on lower-cased, unaccented text, and Norwegian full text.
+for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
+    sa.Index(f"ix_{_table.name}_search_trgm",
+             sa.func.hverdag_search_text(_name, _table.c.description).label("search_text"),
+             postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"})
+    # Bound to its table explicitly: the leading literal hides the columns from Index.
+    sa.Index(f"ix_{_table.name}_search_fts",
+             sa.func.to_tsvector(sa.literal_column("'norwegian'::regconfig"),
+                                 sa.func.hverdag_document(_name, _table.c.description)),
+             postgresql_using="gin", _table=_table)
