@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from geo.filters import DirectoryFilter, activity_conditions
 from geo.queries.listing import GroupPage, NameKey, count_where, first_rows_per_group, page_by_name
-from geo.queries.rows import point_xy, to_dataclass
+from geo.queries.rows import Lifecycle, grouped, point_xy, to_dataclass
 from geo.tables import activity, activity_schedule
 
 
 @dataclass(frozen=True)
-class ActivityRow:
+class ActivityRow(Lifecycle):
     id: int
     title: str
     description: str | None
@@ -41,12 +40,6 @@ class ActivityRow:
     contact_name: str | None
     contact_email: str | None
     contact_phone: str | None
-    source: str
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    archived_at: datetime | None
-    version: int
 
 
 @dataclass(frozen=True)
@@ -72,15 +65,12 @@ def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, Acti
 def schedules_by_activity(conn: sa.Connection,
                           activity_ids: Iterable[int]) -> dict[int, list[ScheduleRow]]:
     s = activity_schedule.c
-    rows = conn.execute(
+    return grouped(
+        conn,
         sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
         .where(s.activity_id.in_(list(activity_ids)))
-        .order_by(s.activity_id, s.weekday, s.starts)
-    )
-    grouped: dict[int, list[ScheduleRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.activity_id].append(to_dataclass(ScheduleRow, row))
-    return grouped
+        .order_by(s.activity_id, s.weekday, s.starts),
+        ScheduleRow, "activity_id")
 
 
 def activities_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
@@ -96,16 +86,13 @@ def count_activities(conn: sa.Connection, filt: DirectoryFilter) -> int:
 def activities_by_venue(conn: sa.Connection,
                         venue_ids: Iterable[int]) -> dict[int, list[ActivityRow]]:
     """The active activities held at each venue, by title."""
-    rows = conn.execute(
+    return grouped(
+        conn,
         sa.select(*activity_columns())
         .where(activity.c.venue_id.in_(list(venue_ids)),
                *activity_conditions(DirectoryFilter()))
-        .order_by(activity.c.venue_id, activity.c.title, activity.c.id)
-    )
-    grouped: dict[int, list[ActivityRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.venue_id].append(to_dataclass(ActivityRow, row))
-    return grouped
+        .order_by(activity.c.venue_id, activity.c.title, activity.c.id),
+        ActivityRow, "venue_id")
 
 
 def activities_of_municipalities(conn: sa.Connection, numbers: Sequence[str],

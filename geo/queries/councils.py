@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 
-from geo.queries.rows import to_dataclass
+from geo.queries.rows import Lifecycle, grouped, to_dataclass
 from geo.tables import immigrant_council
 
 
 @dataclass(frozen=True)
-class CouncilRow:
+class CouncilRow(Lifecycle):
     id: int
     name: str
     kind: str
@@ -25,12 +24,6 @@ class CouncilRow:
     members: int | None
     website: str | None
     note: str | None
-    source: str
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    archived_at: datetime | None
-    version: int
 
 
 def council_columns() -> list[sa.ColumnElement[object]]:
@@ -47,12 +40,9 @@ def councils_by_municipality(conn: sa.Connection,
                              numbers: Iterable[str]) -> dict[str, list[CouncilRow]]:
     """Every council (active or disbanded, not archived) of each municipality, by name."""
     c = immigrant_council.c
-    rows = conn.execute(
+    return grouped(
+        conn,
         sa.select(*council_columns())
         .where(c.municipality_number.in_(list(numbers)), c.archived_at.is_(None))
-        .order_by(c.municipality_number, c.name)
-    )
-    grouped: dict[str, list[CouncilRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.municipality_number, []).append(to_dataclass(CouncilRow, row))
-    return grouped
+        .order_by(c.municipality_number, c.name),
+        CouncilRow, "municipality_number")

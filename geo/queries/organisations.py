@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 
-from geo.queries.rows import to_dataclass
+from geo.queries.rows import Lifecycle, to_dataclass
 from geo.tables import organisation
 
 
 @dataclass(frozen=True)
-class OrganisationRow:
+class OrganisationRow(Lifecycle):
     id: int
     name: str
     organisation_number: str | None
@@ -22,12 +21,6 @@ class OrganisationRow:
     municipality_number: str | None
     website: str | None
     description: str | None
-    source: str
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    archived_at: datetime | None
-    version: int
 
 
 def organisations_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, OrganisationRow]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -26,3 +28,24 @@ def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
     """Build ``cls`` from the row's columns of the same names."""
     mapping = row._mapping
     return cls(**{name: mapping[name] for name in _field_names(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What every directory row carries: provenance and its change stamps."""
+
+    source: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+def grouped(conn: sa.Connection, stmt: sa.Select[Any], cls: type[T],
+            key: str) -> dict[Any, list[T]]:
+    """The statement's rows as ``cls``, grouped by the column ``key`` (in the rows' order)."""
+    groups: dict[Any, list[T]] = defaultdict(list)
+    for row in conn.execute(stmt):
+        groups[row._mapping[key]].append(to_dataclass(cls, row))
+    return groups

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 
 import sqlalchemy as sa
 
 from geo.filters import DirectoryFilter, venue_conditions
 from geo.queries.listing import GroupPage, NameKey, count_where, first_rows_per_group, page_by_name
-from geo.queries.rows import point_xy, to_dataclass
+from geo.queries.rows import Lifecycle, grouped, point_xy, to_dataclass
 from geo.tables import venue, venue_availability
 
 
 @dataclass(frozen=True)
-class VenueRow:
+class VenueRow(Lifecycle):
     id: int
     name: str
     description: str | None
@@ -41,12 +40,6 @@ class VenueRow:
     contact_email: str | None
     contact_phone: str | None
     last_verified: date | None
-    source: str
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    archived_at: datetime | None
-    version: int
 
 
 @dataclass(frozen=True)
@@ -69,15 +62,12 @@ def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow
 def availability_by_venue(conn: sa.Connection,
                           venue_ids: Iterable[int]) -> dict[int, list[AvailabilityRow]]:
     a = venue_availability.c
-    rows = conn.execute(
+    return grouped(
+        conn,
         sa.select(a.venue_id, a.weekday, a.starts, a.ends)
         .where(a.venue_id.in_(list(venue_ids)))
-        .order_by(a.venue_id, a.weekday, a.starts)
-    )
-    grouped: dict[int, list[AvailabilityRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.venue_id].append(to_dataclass(AvailabilityRow, row))
-    return grouped
+        .order_by(a.venue_id, a.weekday, a.starts),
+        AvailabilityRow, "venue_id")
 
 
 def venues_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
