@@ -57,7 +57,10 @@ class PlaceKind(StrEnum):
     @property
     def rank(self) -> int:
         """Order among equally distant hits."""
-        return list(PlaceKind).index(self)
+        return _RANKS[self]
+
+
+_RANKS = {kind: position for position, kind in enumerate(PlaceKind)}
 
 
 @dataclass(frozen=True, order=True)
