@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -52,18 +52,31 @@ def template_url(server: Database) -> Iterator[URL]:
     drop_database(url)
 
 
+def _clone(server: Database, template: URL, kind: str) -> URL:
+    url = server.with_database(_name(kind)).url
+    create_database(url, template=str(template.database))
+    return url
+
+
+def _filled_clone(server: Database, template: URL, kind: str,
+                  fill: Callable[[sa.Connection], object]) -> URL:
+    """A clone of ``template`` with ``fill`` run on it in one transaction."""
+    url = _clone(server, template, kind)
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            fill(conn)
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
     from loaders.bundle import load_bundled
 
-    url = server.with_database(_name("loaded_tpl")).url
-    create_database(url, template=str(template_url.database))
-    engine = sync_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            load_bundled(conn, DATA_DIR)
-    finally:
-        engine.dispose()
+    url = _filled_clone(server, template_url, "loaded_tpl",
+                        lambda conn: load_bundled(conn, DATA_DIR))
     yield url
     drop_database(url)
 
@@ -72,21 +85,10 @@ def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
 def demo_template_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
     from loaders.bundle import load_demo_extras
 
-    url = _clone(server, loaded_template_url, "demo_tpl")
-    engine = sync_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            load_demo_extras(conn, DATA_DIR)
-    finally:
-        engine.dispose()
+    url = _filled_clone(server, loaded_template_url, "demo_tpl",
+                        lambda conn: load_demo_extras(conn, DATA_DIR))
     yield url
     drop_database(url)
-
-
-def _clone(server: Database, template: URL, kind: str) -> URL:
-    url = server.with_database(_name(kind)).url
-    create_database(url, template=str(template.database))
-    return url
 
 
 @pytest.fixture(scope="session")
@@ -103,25 +105,25 @@ def loaded_url(server: Database, demo_template_url: URL) -> Iterator[URL]:
     drop_database(url)
 
 
-@pytest.fixture
-def fresh_url(server: Database, template_url: URL) -> Iterator[URL]:
-    url = _clone(server, template_url, "fresh")
+def _fresh(server: Database, template: URL, kind: str) -> Iterator[URL]:
+    url = _clone(server, template, kind)
     yield url
     drop_database(url)
+
+
+@pytest.fixture
+def fresh_url(server: Database, template_url: URL) -> Iterator[URL]:
+    yield from _fresh(server, template_url, "fresh")
 
 
 @pytest.fixture
 def fresh_loaded_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
-    url = _clone(server, loaded_template_url, "fresh_loaded")
-    yield url
-    drop_database(url)
+    yield from _fresh(server, loaded_template_url, "fresh_loaded")
 
 
 @pytest.fixture
 def fresh_demo_url(server: Database, demo_template_url: URL) -> Iterator[URL]:
-    url = _clone(server, demo_template_url, "fresh_demo")
-    yield url
-    drop_database(url)
+    yield from _fresh(server, demo_template_url, "fresh_demo")
 
 
 @pytest.fixture
