@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -47,6 +49,7 @@ from geo.queries.venues import (
     venues_of_municipalities,
 )
 
+DriverConnection = psycopg.AsyncConnection[Any]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -92,10 +95,12 @@ class Context:
     engine: AsyncEngine
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    loaders: Loaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = _make_loaders(self)
+    @cached_property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, made when a resolver first needs one (a near-me request
+        needs none)."""
+        return _make_loaders(self)
 
     @classmethod
     def for_request(cls, engine: AsyncEngine, request: Request) -> Context:
@@ -111,6 +116,26 @@ class Context:
         """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back)."""
         async with self.engine.connect() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
+
+    async def run_on_driver(
+        self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> R:
+        """Run an async ``geo`` function on the pooled connection's psycopg connection, in
+        autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
+        reads whose statements need no common snapshot."""
+        async with self.engine.connect() as conn:
+            pooled = await conn.get_raw_connection()
+            driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
+            await driver.set_autocommit(True)
+            try:
+                return await fn(driver, *args, **kwargs)
+            except psycopg.OperationalError:
+                pooled.invalidate()  # the server went away: never hand this one out again
+                raise
+            finally:
+                if not driver.closed:
+                    await driver.set_autocommit(False)
 
 
 def _make_loaders(ctx: Context) -> Loaders:

@@ -17,7 +17,7 @@ from api.types.venue import Venue
 from geo.filters import DirectoryFilter
 from geo.queries.activities import activities_by_name, count_activities
 from geo.queries.listing import GroupPage, NameKey
-from geo.queries.nearby import PlaceKind, count_nearby, nearby
+from geo.queries.nearby import PlaceKind, count_nearby, nearby_on_driver
 from geo.queries.venues import count_venues, venues_by_name
 
 if TYPE_CHECKING:
@@ -83,8 +83,9 @@ async def _near(info: strawberry.Info[Context, None], kind: _Kind, near: NearInp
     radius = checked_radius(near.radius_meters, field="near.radiusMeters")
     connection = f"{kind.name}:near"
     after_key = decode_key(decode_cursor(after, connection, NEARBY_KEY))
-    page = await info.context.run(nearby, x, y, radius_m=radius, kinds=(kind.place,),
-                                  filt=filt, first=size, after=after_key)
+    page = await info.context.run_on_driver(nearby_on_driver, x, y, radius_m=radius,
+                                            kinds=(kind.place,), filt=filt, first=size,
+                                            after=after_key)
     edges = [DirectoryEdge(cursor=encode_cursor(connection, encode_key(hit.key)),
                            distance_meters=round(hit.distance_m, 2), node=kind.node(hit.row))
              for hit in page.hits]

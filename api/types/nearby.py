@@ -17,7 +17,7 @@ from api.types.venue import Venue
 from api.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
 from geo.queries.activities import ActivityRow
-from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby
+from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
 from geo.queries.nearby import PlaceKind as GeoPlaceKind
 from geo.queries.venues import VenueRow
 
@@ -113,7 +113,8 @@ async def resolve_nearby(
     after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
     wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
     geo_filter = to_geo_filter(filter)
-    page = await info.context.run(nearby, x, y, radius_m=radius, kinds=wanted,
-                                  filt=geo_filter, first=size, after=after_key)
+    page = await info.context.run_on_driver(nearby_on_driver, x, y, radius_m=radius,
+                                            kinds=wanted, filt=geo_filter, first=size,
+                                            after=after_key)
     return _connection(page.hits, page.has_next, after_key is not None,
                        (x, y, radius, wanted, geo_filter))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
@@ -26,7 +27,11 @@ def _field_names(cls: type[Any]) -> tuple[str, ...]:
 
 def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
     """Build ``cls`` from the row's columns of the same names."""
-    mapping = row._mapping
+    return from_mapping(cls, row._mapping)
+
+
+def from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
+    """Build ``cls`` from a mapping of column names (a SQLAlchemy row's, or psycopg's dict)."""
     return cls(**{name: mapping[name] for name in _field_names(cls)})  # type: ignore[arg-type]
 
 

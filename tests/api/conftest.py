@@ -19,6 +19,8 @@ from api.app import create_app
 from api.context import Context
 from api.schema import build_schema
 from geo.db import async_engine
+from geo.queries import driver
+from geo.queries import nearby as nearby_queries
 from geo.settings import Settings, load_settings
 
 
@@ -78,8 +80,19 @@ class StatementCounter:
 
 
 @pytest.fixture
-def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+def count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+                     ) -> Iterator[StatementCounter]:
+    """Every statement sent: through SQLAlchemy (its cursor event) and straight through psycopg
+    (geo.queries.driver.run_compiled, which SQLAlchemy does not see)."""
     counter = StatementCounter()
+    run_compiled = driver.run_compiled
+
+    async def counted(conn: Any, statement: driver.DriverStatement, values: Any) -> Any:
+        counter(conn, None, statement.sql)
+        return await run_compiled(conn, statement, values)
+
+    for module in (driver, nearby_queries):
+        monkeypatch.setattr(module, "run_compiled", counted)
     sa.event.listen(engine.sync_engine, "before_cursor_execute", counter)
     yield counter
     sa.event.remove(engine.sync_engine, "before_cursor_execute", counter)

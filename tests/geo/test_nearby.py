@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from pyproj import Transformer
@@ -16,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from geo.db import Database, create_database, drop_database, sync_engine
 from geo.filters import DirectoryFilter, TimeWindow
-from geo.queries.nearby import NearbyKey, PlaceKind, count_nearby, nearby
+from geo.queries.nearby import NearbyKey, PlaceKind, count_nearby, nearby, nearby_on_driver
 from geo.tables import activity, activity_schedule, venue, venue_availability
 
 CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "NORWEGIAN_PRACTICE"]
@@ -179,3 +180,43 @@ def test_ties_do_not_skip_or_repeat_rows(fresh_engine: sa.Engine) -> None:
         got = _walk(conn, 262010.0, 6650000.0, 100, DirectoryFilter(), page_size=4)
     assert [i for _, _, i in got] == sorted(ids)
     assert {d for d, _, _ in got} == {10.0}
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", list(FILTERS))
+async def test_the_driver_path_returns_what_sqlalchemy_returns(
+        generated_db: tuple[sa.Engine, list[Place]], name: str) -> None:
+    """`nearby_on_driver` (psycopg with statements compiled once) against `nearby` (SQLAlchemy):
+    the same rows, every column equal, page after page, all three kinds."""
+    engine, _ = generated_db
+    filt, _ = FILTERS[name]
+    kinds = list(PlaceKind)
+    rng = random.Random(11)
+    compared = 0
+    async with await psycopg.AsyncConnection.connect(_libpq(engine.url),
+                                                     autocommit=True) as driver:
+        with engine.connect() as conn:
+            for _ in range(6):
+                lat, lon = _random_lat_lon(rng)
+                x, y = TO_UTM.transform(lon, lat)
+                after: NearbyKey | None = None
+                for _page in range(3):
+                    args = {"radius_m": 4000.0, "kinds": kinds, "filt": filt, "first": 9,
+                            "after": after}
+                    expected = nearby(conn, x, y, **args)
+                    got = await nearby_on_driver(driver, x, y, **args)
+                    assert got == expected
+                    compared += len(got.hits)
+                    if not got.has_next:
+                        break
+                    after = got.hits[-1].key
+    assert compared > 20  # the points lie among the generated places

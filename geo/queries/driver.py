@@ -1,0 +1,95 @@
+"""Running a Core statement straight on psycopg, for the few statements on the hot path.
+
+SQLAlchemy builds the SQL (no string-built SQL anywhere); what it costs per execution — the
+cache key of the statement, the parameter and result processing, the Row objects — was a third
+of the CPU of a near-me request (docs/performance.md). A statement compiled here once runs with
+psycopg's own ``execute`` and returns psycopg's dict rows.
+
+Only statements whose parameters and columns need no SQLAlchemy processing qualify (numbers,
+text, arrays, dates: psycopg adapts them itself); :func:`compiled_for_driver` refuses the others
+with ``ValueError``, so a later change of a column's type cannot silently change a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from psycopg.rows import dict_row
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+_DIALECT = pg_psycopg.dialect()
+#: Statements compiled for the driver; each statement object is itself built once and cached
+#: (geo.queries.nearby), so this holds as many entries as that cache.
+COMPILED_CACHE_SIZE = 256
+_FLOAT8_OID, _NUMERIC_OID = 701, 1700
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement's SQL in psycopg's ``%(name)s`` style, and the values it fixed when built."""
+
+    sql: str
+    fixed: dict[str, Any]
+    names: frozenset[str]
+
+
+@lru_cache(maxsize=COMPILED_CACHE_SIZE)
+def compiled_for_driver(stmt: sa.Select[Any]) -> DriverStatement:
+    """Compile ``stmt`` for psycopg once. Bind parameters with a value (the filter's literals)
+    are fixed here, through SQLAlchemy's processing; those without one are filled at run time
+    and must need none."""
+    compiled = stmt.compile(dialect=_DIALECT)
+    run_time = {name for name, value in compiled.params.items() if value is None}
+    # An `IN` list is an expanding parameter that SQLAlchemy renders per execution; its values
+    # are fixed here, so expand it now (the run-time parameters get a stand-in value for that
+    # step and stay placeholders).
+    expanded = compiled.construct_expanded_state(dict.fromkeys(run_time, 0))
+    fixed: dict[str, Any] = {}
+    for name, value in expanded.parameters.items():
+        processor = expanded.processors.get(name)
+        if name not in run_time:
+            fixed[name] = value if processor is None else processor(value)
+        elif processor is not None:
+            raise ValueError(f"parameter {name!r} needs SQLAlchemy's processing")
+    for column in stmt.selected_columns:
+        if _needs_processing(column.type):
+            raise ValueError(f"column {column.name!r} ({column.type}) needs SQLAlchemy's "
+                             "processing")
+    return DriverStatement(sql=expanded.statement, fixed=fixed,
+                           names=frozenset(expanded.parameters))
+
+
+def _needs_processing(column_type: sa.types.TypeEngine[Any]) -> bool:
+    """Whether SQLAlchemy would change psycopg's value of a column of this type. An array's
+    own processor only makes lists of psycopg's lists; its items decide."""
+    if isinstance(column_type, sa.ARRAY):
+        return _needs_processing(column_type.item_type)
+    impl = column_type.dialect_impl(_DIALECT)
+    return impl.result_processor(_DIALECT, _type_oid(column_type)) is not None
+
+
+def _type_oid(column_type: sa.types.TypeEngine[Any]) -> int | None:
+    """The type PostgreSQL returns for a column of this type, where SQLAlchemy's processing
+    depends on it (numbers: float8 and numeric come back from psycopg as float and Decimal, as
+    SQLAlchemy would return them)."""
+    if isinstance(column_type, sa.Float):
+        return _FLOAT8_OID
+    if isinstance(column_type, sa.Numeric):
+        return _NUMERIC_OID
+    return None
+
+
+async def run_compiled(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
+                       values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a compiled statement with the run-time ``values``; every parameter must be set."""
+    missing = statement.names - statement.fixed.keys() - values.keys()
+    if missing:
+        raise ValueError(f"no value for the parameters {sorted(missing)}")
+    params = {**statement.fixed, **{k: v for k, v in values.items() if k in statement.names}}
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(statement.sql, params)
+        return await cursor.fetchall()
