@@ -21,15 +21,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
 
+from api.compiled import CompiledQueries
 from api.context import Context
 from api.exports import export_routes
-from api.schema import build_schema
+from api.schema import build_schema, compiled_queries
 from geo.db import Database, async_engine, current_revision, head_revision
 from geo.settings import Settings, load_settings
 
@@ -44,7 +46,49 @@ _SHAPE = 'The request body must be a JSON object such as {"query": "...", "varia
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's ASGI view with hverdag's context and a 400 for every malformed body."""
+    """strawberry's ASGI view with hverdag's context and a 400 for every malformed body; a
+    request the compiled path (api.compiled) can answer skips strawberry's execution."""
+
+    compiled: CompiledQueries | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.compiled is None or scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        response = await self._compiled_response(request, self.compiled)
+        if response is None:  # strawberry's own way, with the body read above
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    async def _compiled_response(self, request: Request, compiled: CompiledQueries
+                                 ) -> Response | None:
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if content_type != "application/json":
+            return None
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        query, name, variables = (body.get("query"), body.get("operationName"),
+                                  body.get("variables"))
+        if not (isinstance(query, str) and isinstance(name, str | None)
+                and isinstance(variables, dict | None)):
+            return None
+        plan = compiled.plan(query, name)
+        if plan is None:
+            return None
+        context = Context.for_request(request.state.engine, request)
+        answer = await compiled.answer(plan, variables, context)
+        if answer is None:
+            return None
+        return Response(orjson.dumps(answer), media_type="application/json",
+                        headers={"x-request-id": context.request_id})
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
@@ -148,11 +192,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """
     settings = settings if settings is not None else load_settings()
     _configure_logging(settings)
+    schema = build_schema()
     graphql = GraphQLApp(
-        build_schema(),
+        schema,
         graphql_ide="graphiql" if settings.graphql_explorer else None,
         subscription_protocols=(),
     )
+    if settings.compiled_queries:
+        graphql.compiled = compiled_queries(schema)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.compiled import CompiledQueries
 from api.errors import ErrorCode, ErrorCodes, tag_rule, with_codes
 from api.limits import cost_limit_rule
 from api.relay import MAX_PAGE_SIZE, Node, NodeKind, resolve_node
@@ -41,7 +42,7 @@ from api.types.municipality import (
     resolve_municipalities,
     resolve_municipality,
 )
-from api.types.nearby import NearbyConnection, resolve_nearby
+from api.types.nearby import NearbyConnection, nearby_connection, resolve_nearby
 from api.types.organisation import ORGANISATION_NODE, Organisation
 from api.types.survey import (
     CouncilCoverageGroup,
@@ -150,6 +151,9 @@ class Query:
 
 
 class HverdagSchema(strawberry.Schema):
+    #: The validation rules added to graphql-core's (limits and cost), for api.compiled.
+    added_rules: tuple[Any, ...] = ()
+
     async def execute(  # strawberry's signature
         self,
         query: str | None,
@@ -188,7 +192,7 @@ def _validation_rules() -> list[Any]:
             cost_limit_rule(MAX_OBJECTS, MAX_PAGE_SIZE)]
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema() -> HverdagSchema:
     rules = _validation_rules()
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
@@ -198,5 +202,15 @@ def build_schema() -> strawberry.Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    return HverdagSchema(query=Query, extensions=extensions,
-                         types=[Activity, Venue, Organisation, ImmigrantCouncil, AreaInitiative])
+    schema = HverdagSchema(query=Query, extensions=extensions,
+                           types=[Activity, Venue, Organisation, ImmigrantCouncil,
+                                  AreaInitiative])
+    schema.added_rules = tuple(rules)
+    return schema
+
+
+def compiled_queries(schema: HverdagSchema) -> CompiledQueries:
+    """The compiled path (api.compiled) for ``schema``, with its validation and limits."""
+    return CompiledQueries(schema, {"nearby": nearby_connection},
+                           rules=(*specified_rules, *schema.added_rules),
+                           max_tokens=MAX_TOKENS, cache_size=CACHE_SIZE)

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     graphql_explorer: bool = Field(
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )
+    compiled_queries: bool = Field(
+        default=True, description=(
+            "Answer `nearby` queries that ask for plain fields through the compiled path "
+            "(api/compiled.py), which skips per-field resolution; false: every query takes "
+            "strawberry's path. The answers are the same."))
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     cors_origins: list[str] = Field(
         default=["*"],

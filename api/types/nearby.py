@@ -107,14 +107,25 @@ async def resolve_nearby(
         description="Which kinds of place; default all.")] = None,
     filter: DirectoryFilterInput | None = None,  # the contract's name
 ) -> NearbyConnection:
+    return await nearby_connection(info.context, at=at, radius_meters=radius_meters,
+                                   first=first, after=after, kinds=kinds, filter=filter)
+
+
+async def nearby_connection(
+    context: Context, *, at: LatLonInput, radius_meters: float = 5000.0,
+    first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None,
+    kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
+    filter: DirectoryFilterInput | None = None,
+) -> NearbyConnection:
+    """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
+    (api.compiled), which has no ``info``."""
     x, y = at.to_storage(field="at")
     radius = checked_radius(radius_meters)
     size = page_size(first)
     after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
     wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
     geo_filter = to_geo_filter(filter)
-    page = await info.context.run_on_driver(nearby_on_driver, x, y, radius_m=radius,
-                                            kinds=wanted, filt=geo_filter, first=size,
-                                            after=after_key)
+    page = await context.run_on_driver(nearby_on_driver, x, y, radius_m=radius, kinds=wanted,
+                                       filt=geo_filter, first=size, after=after_key)
     return _connection(page.hits, page.has_next, after_key is not None,
                        (x, y, radius, wanted, geo_filter))

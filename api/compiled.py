@@ -1,0 +1,310 @@
+"""A compiled execution path for the hot read: `nearby` asking for plain fields.
+
+Resolving ~160 fields one by one through graphql-core and strawberry cost 60 % of a near-me
+request's CPU (docs/performance.md). For an operation of a shape known in advance — one root
+field this module knows (``nearby``), whose selection, however aliased or split into fragments,
+reaches only fields that are attributes of the objects the resolver returns (or a resolver of
+the object alone: the global ``id``) — the selection is compiled once per query text into
+functions that build the answer's dicts straight from those objects.
+
+It answers exactly what the normal path answers, or not at all: a document that does not parse,
+validate (the schema's own rules, limits included) or fit the shape gets ``None`` from
+:meth:`CompiledQueries.plan`; variables or arguments that do not coerce, an error raised by the
+resolver, a null where the schema says non-null: :meth:`CompiledQueries.answer` gives ``None``
+too. The caller then runs the normal path, which produces the answer or the errors with their
+codes. Reads only, so running the normal path after an abandoned compiled attempt is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Visitor,
+    get_operation_ast,
+    is_abstract_type,
+    is_leaf_type,
+    parse,
+    visit,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.validation import ASTValidationRule
+from strawberry.schema.schema import validate_document
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+logger = logging.getLogger("hverdag.api.compiled")
+
+Render = Callable[[Any], Any]
+#: A root field's work: the request's context and the field's Python arguments → its value.
+RootResolver = Callable[..., Awaitable[Any]]
+
+
+class _NotCompilableError(Exception):
+    """The compiled path cannot give the normal path's answer: let the normal path run."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One query text's compiled answer: the root field, its argument nodes, the renderer."""
+
+    operation: OperationDefinitionNode
+    response_key: str
+    field_node: FieldNode
+    field: StrawberryField
+    resolver: RootResolver
+    render: Render
+
+
+class CompiledQueries:
+    """Plans per query text (a bounded LRU), and answers from them."""
+
+    def __init__(self, schema: strawberry.Schema, roots: Mapping[str, RootResolver], *,
+                 rules: Sequence[type[ASTValidationRule]], max_tokens: int,
+                 cache_size: int) -> None:
+        self._schema = schema
+        self._graphql: GraphQLSchema = schema._schema
+        self._roots = dict(roots)
+        self._rules = tuple(rules)
+        self._max_tokens = max_tokens
+        self._cache_size = cache_size
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        #: How many requests each path answered (for tests and the benchmark's record).
+        self.answered = 0
+        self.abandoned = 0
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        key = (query, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        plan = self._compile(query, operation_name)
+        self._plans[key] = plan
+        if len(self._plans) > self._cache_size:
+            self._plans.popitem(last=False)
+        return plan
+
+    async def answer(self, plan: Plan, variables: Mapping[str, Any] | None,
+                     context: Any) -> dict[str, Any] | None:
+        """The answer's ``{"data": …}``, or None when the normal path must answer."""
+        try:
+            kwargs = self._arguments(plan, variables)
+            value = await plan.resolver(context, **kwargs)
+            data = {plan.response_key: plan.render(value)}
+        except Exception:  # every failure is the normal path's to report, with its code
+            self.abandoned += 1
+            return None
+        self.answered += 1
+        return {"data": data}
+
+    def _arguments(self, plan: Plan, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+        coerced = get_variable_values(self._graphql, plan.operation.variable_definitions or (),
+                                      dict(variables or {}))
+        if isinstance(coerced, list):
+            raise _NotCompilableError("variables do not coerce")
+        query_type = self._graphql.query_type
+        assert query_type is not None
+        field_def = query_type.fields[plan.field_node.name.value]
+        graphql_args = get_argument_values(field_def, plan.field_node, coerced)
+        return convert_arguments(graphql_args, plan.field.arguments,
+                                 scalar_registry=self._schema.schema_converter.scalar_registry,
+                                 config=self._schema.config)
+
+    # --- compiling ---------------------------------------------------------------------------
+
+    def _compile(self, query: str, operation_name: str | None) -> Plan | None:
+        try:
+            document = parse(query, max_tokens=self._max_tokens)
+        except GraphQLError:
+            return None
+        if validate_document(self._graphql, document, self._rules) or _has_directives(document):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return None
+        query_type = self._graphql.query_type
+        assert query_type is not None
+        fragments = {d.name.value: d for d in document.definitions
+                     if isinstance(d, FragmentDefinitionNode)}
+        compiler = _Compiler(self._graphql, fragments, self._schema.config.name_converter)
+        roots = compiler.collect(query_type, [operation.selection_set])
+        if len(roots) != 1:
+            return None
+        (response_key, nodes), = roots.items()
+        name = nodes[0].name.value
+        if name not in self._roots or len(nodes) != 1:
+            return None
+        field = compiler.strawberry_field(query_type, name)
+        try:
+            render = compiler.value(query_type.fields[name].type, nodes)
+        except _NotCompilableError as reason:
+            logger.debug("not compiled: %s", reason)
+            return None
+        return Plan(operation=operation, response_key=response_key, field_node=nodes[0],
+                    field=field, resolver=self._roots[name], render=render)
+
+
+def _has_directives(document: DocumentNode) -> bool:
+    """@skip and @include depend on variables; such documents take the normal path."""
+    found: list[DirectiveNode] = []
+
+    class Finder(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(document, Finder())
+    return bool(found)
+
+
+class _Compiler:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
+                 names: Any) -> None:
+        self._schema = schema
+        self._fragments = fragments
+        self._names = names
+
+    def collect(self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+                ) -> dict[str, list[FieldNode]]:
+        """Fields by response key, in document order, through fragments whose type condition
+        ``parent`` meets (the document is valid, so spreads are acyclic)."""
+        fields: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            for selection in selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    fields.setdefault(key, []).append(selection)
+                    continue
+                if isinstance(selection, FragmentSpreadNode):
+                    fragment: InlineFragmentNode | FragmentDefinitionNode = \
+                        self._fragments[selection.name.value]
+                else:
+                    assert isinstance(selection, InlineFragmentNode)
+                    fragment = selection
+                if self._applies(fragment, parent):
+                    for key, nodes in self.collect(parent, [fragment.selection_set]).items():
+                        fields.setdefault(key, []).extend(nodes)
+        return fields
+
+    def _applies(self, fragment: InlineFragmentNode | FragmentDefinitionNode,
+                 parent: GraphQLObjectType) -> bool:
+        if fragment.type_condition is None:
+            return True
+        condition = self._schema.get_type(fragment.type_condition.name.value)
+        if condition is parent:
+            return True
+        return is_abstract_type(condition) and self._schema.is_sub_type(
+            condition, parent)  # type: ignore[arg-type]
+
+    def strawberry_field(self, parent: GraphQLObjectType, name: str) -> StrawberryField:
+        definition: StrawberryObjectDefinition = parent.extensions["strawberry-definition"]
+        for field in definition.fields:
+            if self._names.get_graphql_name(field) == name:
+                return field
+        raise _NotCompilableError(f"{parent.name}.{name} has no strawberry field")
+
+    def value(self, field_type: GraphQLOutputType, nodes: list[FieldNode]) -> Render:
+        """How to turn a Python value of ``field_type`` into its JSON value."""
+        if isinstance(field_type, GraphQLNonNull):
+            inner = self.value(field_type.of_type, nodes)
+
+            def non_null(value: Any) -> Any:
+                if value is None:
+                    raise _NotCompilableError("null for a non-null field")
+                return inner(value)
+            return non_null
+        if isinstance(field_type, GraphQLList):
+            item = self.value(field_type.of_type, nodes)
+            return lambda value: None if value is None else [item(v) for v in value]
+        if is_leaf_type(field_type):
+            return _leaf(field_type)  # type: ignore[arg-type]
+        selection_sets = [n.selection_set for n in nodes if n.selection_set]
+        if isinstance(field_type, GraphQLObjectType):
+            obj = self.object(field_type, selection_sets)
+            return lambda value: None if value is None else obj(value)
+        return self._abstract(field_type, selection_sets)
+
+    def _abstract(self, abstract: Any, selection_sets: list[SelectionSetNode]) -> Render:
+        by_class: dict[type[Any], Render] = {}
+        for possible in self._schema.get_possible_types(abstract):
+            definition = possible.extensions["strawberry-definition"]
+            by_class[definition.origin] = self.object(possible, selection_sets)
+
+        def resolve(value: Any) -> Any:
+            if value is None:
+                return None
+            render = by_class.get(type(value))
+            if render is None:
+                raise _NotCompilableError(f"no object type for {type(value).__name__}")
+            return render(value)
+        return resolve
+
+    def object(self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
+               ) -> Render:
+        """A function from an object of ``parent``'s type to the selected fields' dict."""
+        parts: list[tuple[str, Render]] = []
+        for key, nodes in self.collect(parent, selection_sets).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                type_name = parent.name
+                parts.append((key, lambda _value, type_name=type_name: type_name))
+                continue
+            if any(node.arguments for node in nodes):
+                raise _NotCompilableError(f"{parent.name}.{name} has arguments")
+            getter = self._getter(parent, name)
+            render = self.value(parent.fields[name].type, nodes)
+            parts.append((key, lambda value, getter=getter, render=render:
+                          render(getter(value))))
+
+        def build(value: Any) -> dict[str, Any]:
+            return {key: render(value) for key, render in parts}
+        return build
+
+    def _getter(self, parent: GraphQLObjectType, name: str) -> Render:
+        """The field's value from its object: an attribute, or a resolver of the object alone
+        (no arguments, no info, not async); anything else is the normal path's."""
+        field = self.strawberry_field(parent, name)
+        if field.extensions:
+            raise _NotCompilableError(f"{parent.name}.{name} has field extensions")
+        resolver = field.base_resolver
+        if resolver is None:
+            attribute = field.python_name
+            return lambda value: getattr(value, attribute)
+        if resolver.is_async or list(resolver.signature.parameters) != ["self"]:
+            raise _NotCompilableError(f"{parent.name}.{name} needs a resolver")
+        function = resolver.wrapped_func
+        return lambda value: function(value)
+
+
+def _leaf(leaf: GraphQLLeafType) -> Render:
+    serialize = leaf.serialize
+
+    def render(value: Any) -> Any:
+        if value is None:
+            return None
+        serialized = serialize(value)
+        if serialized is None:
+            raise _NotCompilableError(f"{leaf.name} serialized to null")
+        return serialized
+    return render

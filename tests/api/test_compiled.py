@@ -1,0 +1,172 @@
+"""The compiled path (api.compiled) answers byte for byte what strawberry's path answers.
+
+Two apps on the same demo database, one with ``compiled_queries`` on and one with it off, get
+the same requests; their bodies must be equal, and the compiled app's counters show which path
+answered (a query the compiled path takes must be answered by it, not quietly by the fallback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from api.app import GraphQLApp, create_app
+from api.compiled import CompiledQueries
+from geo.settings import Settings
+from tests.api.conftest import http_client
+
+pytestmark = pytest.mark.anyio
+
+OSLO = {"lat": 59.9139, "lon": 10.7522}
+GRORUD = {"lat": 59.9611, "lon": 10.8808}
+
+PLAIN = """query Near($at: LatLonInput!, $first: Int, $after: String, $filter: DirectoryFilterInput,
+             $kinds: [PlaceKind!]) {
+  nearby(at: $at, radiusMeters: 3000, first: $first, after: $after, kinds: $kinds,
+         filter: $filter) {
+    edges { cursor distanceMeters node {
+      __typename
+      ... on Activity { id title description category targetGroups minAge maxAge languages
+                        cost { free amountNok leisureCardAccepted } registrationRequired
+                        registrationUrl status url location { lat lon } updatedAt archived
+                        version }
+      ... on Venue { id name location { lat lon } updatedAt version }
+      ... on ImmigrantCouncil { id name }
+    } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+#: Aliases, named fragments, a field asked twice, __typename on the connection.
+SHAPES = """fragment Place on Activity { title where: location { lat } }
+query Shapes($at: LatLonInput!) {
+  near: nearby(at: $at, first: 7, kinds: [ACTIVITY, VENUE]) {
+    __typename
+    edges { d: distanceMeters node { ...Place ... on Activity { title category }
+                                     ... on DirectoryEntry { version } } }
+    edges { node { ... on Venue { name } } }
+  }
+}"""
+
+#: What the compiled path leaves to strawberry: a field with a resolver of its own, a
+#: directive, a second root field, introspection, errors of every kind.
+FALLBACKS: list[tuple[str, dict[str, Any]]] = [
+    ("query($at: LatLonInput!) { nearby(at: $at, first: 3) { totalCount } }", {"at": OSLO}),
+    ("query($at: LatLonInput!) { nearby(at: $at, first: 3, kinds: [ACTIVITY]) { edges { node "
+     "{ ... on Activity { title schedule { weekday start } } } } } }", {"at": OSLO}),
+    ("query($at: LatLonInput!, $no: Boolean!) { nearby(at: $at, first: 2) { edges "
+     "{ cursor @skip(if: $no) distanceMeters } } }", {"at": OSLO, "no": True}),
+    ("query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { distanceMeters } } "
+     "counties { number } }", {"at": OSLO}),
+    ("{ __schema { queryType { name } } }", {}),
+    ("query($at: LatLonInput!) { nearby(at: $at, radiusMeters: -5) { edges { cursor } } }",
+     {"at": OSLO}),
+    ("query($at: LatLonInput!) { nearby(at: $at, first: 101) { edges { cursor } } }",
+     {"at": OSLO}),
+    ("query($at: LatLonInput!) { nearby(at: $at, after: \"bm9wZQ==\") { edges { cursor } } }",
+     {"at": OSLO}),
+    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
+     {"at": {"lat": 95, "lon": 10}}),
+    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
+     {"at": {"lat": "north", "lon": 10}}),
+    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }", {}),
+    ("query($at: LatLonInput!) { nearby(at: $at) { edges { nope } } }", {"at": OSLO}),
+    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } ", {"at": OSLO}),
+]
+
+
+@pytest.fixture
+async def clients(api_settings: Settings
+                  ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries]]:
+    on = create_app(api_settings.model_copy(update={"compiled_queries": True}))
+    off = create_app(api_settings.model_copy(update={"compiled_queries": False}))
+    async with http_client(on) as compiled, http_client(off) as plain:
+        yield compiled, plain, _compiled_of(on)
+
+
+def _compiled_of(app: Starlette) -> CompiledQueries:
+    for route in app.routes:
+        if isinstance(route, Route) and isinstance(route.app, GraphQLApp) and route.app.compiled:
+            return route.app.compiled
+    raise AssertionError("the app has no compiled path")
+
+
+async def _both(clients: tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries],
+                query: str, variables: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+    compiled, plain, _ = clients
+    body = {"query": query, "variables": variables}
+    headers = {"x-request-id": "compare-1"}
+    return (await compiled.post("/graphql", json=body, headers=headers),
+            await plain.post("/graphql", json=body, headers=headers))
+
+
+async def _same(clients: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    fast, slow = await _both(clients, query, variables)
+    assert (fast.status_code, fast.headers["content-type"]) == \
+        (slow.status_code, slow.headers["content-type"])
+    assert fast.headers.get("x-request-id") == slow.headers.get("x-request-id") == "compare-1"
+    assert fast.content == slow.content
+    return fast.json()
+
+
+@pytest.mark.parametrize("variables", [
+    {"at": OSLO, "first": 20},
+    {"at": GRORUD, "first": 5, "kinds": ["VENUE", "COUNCIL"]},
+    {"at": OSLO, "first": 10, "kinds": ["ACTIVITY"], "filter": {"categories": ["LANGUAGE_CAFE"],
+                                                                "freeOnly": True}},
+    {"at": OSLO, "first": 10, "filter": {"text": "leksehjelp"}},
+    {"at": {"lat": 69.65, "lon": 18.96}, "first": 3},
+    {"at": {"lat": 71.0, "lon": 25.0}, "first": 3},  # nothing within 3 km
+])
+async def test_plain_nearby_is_answered_by_the_compiled_path_as_strawberry_would(clients,
+                                                                                 variables):
+    compiled = clients[2]
+    before = compiled.answered
+    data = await _same(clients, PLAIN, variables)
+    assert compiled.answered == before + 1
+    assert "errors" not in data
+    if variables["at"] != {"lat": 71.0, "lon": 25.0}:
+        assert data["data"]["nearby"]["edges"]
+
+
+async def test_pages_follow_the_cursor_the_same_way(clients):
+    compiled = clients[2]
+    after = None
+    for _ in range(3):
+        data = await _same(clients, PLAIN, {"at": OSLO, "first": 4, "after": after})
+        page = data["data"]["nearby"]
+        after = page["pageInfo"]["endCursor"]
+        assert page["pageInfo"]["hasNextPage"]
+    assert compiled.answered >= 3
+
+
+async def test_aliases_fragments_and_repeated_fields(clients):
+    compiled = clients[2]
+    data = await _same(clients, SHAPES, {"at": OSLO})
+    edges = data["data"]["near"]["edges"]
+    assert data["data"]["near"]["__typename"] == "NearbyConnection"
+    assert {"d", "node"} <= set(edges[0])
+    assert any("where" in edge["node"] for edge in edges)
+    assert compiled.answered == 1
+
+
+@pytest.mark.parametrize(("query", "variables"), FALLBACKS)
+async def test_what_the_compiled_path_leaves_to_strawberry_is_answered_the_same(clients, query,
+                                                                                variables):
+    compiled = clients[2]
+    await _same(clients, query, variables)
+    assert compiled.answered == 0
+
+
+async def test_plans_are_kept_per_query_text_within_the_cache(clients):
+    compiled = clients[2]
+    plan = compiled.plan(PLAIN, None)
+    assert plan is not None
+    assert compiled.plan(PLAIN, None) is plan
+    assert compiled.plan(FALLBACKS[0][0], None) is None
+    assert compiled.plan(PLAIN, "Elsewhere") is None  # no operation of that name
