@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
@@ -90,6 +91,14 @@ class DirectoryLoaders:
     activities_of_municipality: DataLoader[GroupKey, GroupPage[ActivityRow]]
 
 
+class _DeadConnectionError(Exception):
+    """A pooled connection the server had closed: the read can be tried on a new one."""
+
+    def __init__(self, error: psycopg.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class Context:
     engine: AsyncEngine
@@ -113,9 +122,17 @@ class Context:
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back)."""
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back).
+        Once more on a new connection when the pooled one turns out dead (the server restarted
+        since it was last used): reads can be repeated."""
+        for attempt in range(2):
+            try:
+                async with self.engine.connect() as conn:
+                    return await conn.run_sync(fn, *args, **kwargs)
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     async def run_on_driver(
         self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
@@ -123,16 +140,35 @@ class Context:
     ) -> R:
         """Run an async ``geo`` function on the pooled connection's psycopg connection, in
         autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
-        reads whose statements need no common snapshot."""
+        reads whose statements need no common snapshot. Retried once, as :meth:`run`."""
+        try:
+            return await self._on_driver(fn, *args, **kwargs)
+        except _DeadConnectionError:
+            pass
+        try:
+            return await self._on_driver(fn, *args, **kwargs)
+        except _DeadConnectionError as dead:
+            raise dead.error from None
+
+    async def _on_driver(
+        self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> R:
         async with self.engine.connect() as conn:
             pooled = await conn.get_raw_connection()
             driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
             await driver.set_autocommit(True)
             try:
                 return await fn(driver, *args, **kwargs)
-            except psycopg.OperationalError:
-                pooled.invalidate()  # the server went away: never hand this one out again
-                raise
+            except psycopg.OperationalError as exc:
+                if not driver.broken:
+                    raise  # a cancelled statement, say: the connection is fine
+                # The server went away: never hand this connection out again, and drop the
+                # pool's others, made before it went (SQLAlchemy's own response to a
+                # disconnect, which it does not see here).
+                pooled.invalidate()
+                await self.engine.dispose(close=False)
+                raise _DeadConnectionError(exc) from exc
             finally:
                 if not driver.closed:
                     await driver.set_autocommit(False)

@@ -77,7 +77,10 @@ def async_engine(url: URL | str, settings: Settings) -> AsyncEngine:
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
         pool_timeout=settings.connect_timeout_s,
-        pool_pre_ping=True,
+        # No ping before every checkout (a round trip, ~0.3 ms of a 2 ms request): a connection
+        # the server dropped fails on use instead, and api.context retries that read once on a
+        # new connection.
+        pool_pre_ping=False,
     )
 
 

@@ -12,11 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.app import GraphQLApp, create_app
 from api.compiled import CompiledQueries
+from geo.db import sync_engine
 from geo.settings import Settings
 from tests.api.conftest import http_client
 
@@ -170,3 +173,45 @@ async def test_plans_are_kept_per_query_text_within_the_cache(clients):
     assert compiled.plan(PLAIN, None) is plan
     assert compiled.plan(FALLBACKS[0][0], None) is None
     assert compiled.plan(PLAIN, "Elsewhere") is None  # no operation of that name
+
+
+NEAR = ('query($at: LatLonInput!) { nearby(at: $at, first: 3) { edges { distanceMeters } } }',
+        {"at": OSLO})
+MUNICIPALITY = ('{ municipality(number: "0301") { name } }', {})
+
+
+def _terminate_backends(url: URL) -> int:
+    """Close the server's side of every other connection to the database, as a restart does."""
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("datname"))
+    try:
+        with engine.connect() as conn:
+            return len(conn.execute(
+                sa.select(sa.func.pg_terminate_backend(activity.c.pid))
+                .where(activity.c.datname == url.database,
+                       activity.c.pid != sa.func.pg_backend_pid())).all())
+    finally:
+        engine.dispose()
+
+
+async def test_connections_the_server_dropped_are_replaced_without_an_error(
+        api_settings: Settings, fresh_demo_url: URL):
+    """No ping before each checkout: a dead pooled connection fails on use, and the read is
+    tried once more on a new one, on both ways to the database (SQLAlchemy and psycopg)."""
+    settings = api_settings.model_copy(update={
+        "database_url": fresh_demo_url.render_as_string(hide_password=False)})
+    app = create_app(settings)
+    async with http_client(app) as client:
+        for query, variables in (NEAR, MUNICIPALITY) * 2:  # two pooled connections
+            answer = (await client.post("/graphql", json={"query": query,
+                                                          "variables": variables})).json()
+            assert "errors" not in answer, answer
+        compiled = _compiled_of(app)
+        for query, variables in (MUNICIPALITY, NEAR):  # each way first on a dead connection
+            assert _terminate_backends(fresh_demo_url) >= 1
+            answered = compiled.answered
+            answer = (await client.post("/graphql", json={"query": query,
+                                                          "variables": variables})).json()
+            assert "errors" not in answer, answer
+            # The compiled path answered itself, not through strawberry's after a failure.
+            assert compiled.answered == answered + (query == NEAR[0])
