@@ -1,5 +1,5 @@
 """Near-me benchmark (issue 3): `nearby(first: 20)` within 5 km with a category filter, over
-HTTP, beside the same SQL run by pgbench, at concurrency 1 and 16.
+HTTP, beside the same SQL run through psycopg and by pgbench, at concurrency 1 and 16.
 
     .venv/bin/python bench/nearby.py [--keep] [--workers 1,2] [--duration 20] [--warmup 5]
 
@@ -19,7 +19,10 @@ One command does it all:
    (extended protocol, unnamed statements: what psycopg with ``prepare_threshold=None`` does)
    at each concurrency. A ``\\gset`` lookup of the point by a random index precedes each query;
    a run of the lookup alone measures its share, which is taken out of the SQL rate that the
-   GraphQL/SQL ratio divides by (1/rate(query) = 1/rate(both) - 1/rate(lookup)).
+   GraphQL/pgbench ratio divides by (1/rate(query) = 1/rate(both) - 1/rate(lookup)). And the
+   same statement and parameters through psycopg (bench/sql_client.py: async connections in
+   autocommit, no server-side prepare, as the API's), the issue's baseline: pgbench, a C
+   client, is the stricter one.
 5. GraphQL: ``uvicorn api.app:create_app --factory`` on 127.0.0.1 with 1 and 2 workers (what
    ``hverdag serve`` runs, access log included unless --no-access-log), driven by ``wrk``
    with a Lua script that cycles through the pre-generated request bodies; every response is
@@ -117,6 +120,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="run uvicorn without its access log (hverdag serve keeps it)")
     parser.add_argument("--max-busy", type=float, default=0.25,
                         help="CPU share (of all cores) other processes may use before a run")
+    parser.add_argument("--no-compiled", action="store_true",
+                        help="serve with HVERDAG_COMPILED_QUERIES=false (strawberry's path only)")
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-graphql", action="store_true")
     parser.add_argument("--label", default="", help="a note stored with the results")
@@ -408,6 +413,27 @@ def run_pgbench(url: sa.URL, script: str, constants: dict[str, Any], clients: in
     return result
 
 
+def run_psycopg_client(url: sa.URL, sql: CapturedSQL, roles: dict[str, str],
+                       points: list[QueryPoint], clients: int, duration: float, warmup: float,
+                       workdir: Path, pids: set[int] | None = None) -> dict[str, Any]:
+    """The statement through psycopg (bench/sql_client.py, its own process): the issue's
+    "same query as raw SQL through psycopg", driven like the API drives it."""
+    config = workdir / f"sql-client-c{clients}.json"
+    config.write_text(json.dumps({
+        "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False),
+        "statement": sql.statement, "clients": clients, "duration_s": duration,
+        "warmup_s": warmup, "params": [sql_params(sql, roles, p) for p in points]}))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sql_client.py"), str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    if pids is not None:
+        pids.add(proc.pid)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"sql_client failed:\n{err}\n{out}")
+    line = next(x for x in out.splitlines() if x.startswith("SQL_CLIENT_RESULT "))
+    return json.loads(line.removeprefix("SQL_CLIENT_RESULT "))
+
+
 def _percentiles(ms: np.ndarray) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
             "p90_ms": round(float(np.percentile(ms, 90)), 2),
@@ -594,10 +620,11 @@ def _idle_check(max_busy: float, waited_max: float = 300.0) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def server(url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path
-           ) -> Iterator[subprocess.Popen[bytes]]:
+def server(url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path,
+           compiled: bool = True) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
-           "HVERDAG_GRAPHQL_EXPLORER": "false"}
+           "HVERDAG_GRAPHQL_EXPLORER": "false",
+           "HVERDAG_COMPILED_QUERIES": "true" if compiled else "false"}
     cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "api.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
            "--log-level", "info"]
@@ -769,7 +796,8 @@ def run_wrk(port: int, script: Path, connections: int, duration: float,
 # --- the runs ------------------------------------------------------------------------------------
 
 def sql_series(url: sa.URL, script: str, constants: dict[str, Any], args: argparse.Namespace,
-               workdir: Path) -> dict[str, Any]:
+               workdir: Path, sql: CapturedSQL, roles: dict[str, str],
+               points: list[QueryPoint]) -> dict[str, Any]:
     sampler = Sampler(None, DATABASE)
     sampler.start()
     out: dict[str, Any] = {}
@@ -794,6 +822,13 @@ def sql_series(url: sa.URL, script: str, constants: dict[str, Any], args: argpar
             _print_run(f"SQL (pgbench) c={clients}", out[f"c{clients}"])
             print(f"    without the point lookup: {result['requests_per_s_without_lookup']:.1f} "
                   f"req/s (lookup alone: {lookup['requests_per_s']:.0f}/s)", flush=True)
+            quiet = _idle_check(args.max_busy)
+            with sampler.window() as cpu:
+                client = run_psycopg_client(url, sql, roles, points, clients, args.duration,
+                                            min(args.warmup, 3.0), workdir, cpu.load_pids)
+            out[f"psycopg_c{clients}"] = {**client, "conditions": {
+                **quiet, **cpu.result, "loadavg_after": _loadavg()}}
+            _print_run(f"SQL (psycopg) c={clients}", out[f"psycopg_c{clients}"])
     finally:
         sampler.stop()
     return out
@@ -805,7 +840,8 @@ def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: 
     script = write_wrk_files(points, workdir)
     logfile = workdir / f"uvicorn-w{workers}.log"
     out: dict[str, Any] = {"workers": workers}
-    with server(url, workers, port, not args.no_access_log, logfile) as proc:
+    with server(url, workers, port, not args.no_access_log, logfile,
+                compiled=not args.no_compiled) as proc:
         sampler = Sampler(proc.pid, DATABASE)
         sampler.start()
         try:
@@ -885,21 +921,26 @@ def summary_markdown(results: dict[str, Any]) -> str:
                      f"{r['conditions']['others_cores']:.2f} |")
 
     for key, r in results.get("sql", {}).items():
-        row(f"raw SQL (pgbench), {key.replace('c', 'c=')}", r)
+        if key.startswith("psycopg_"):
+            row(f"raw SQL (psycopg), {key.removeprefix('psycopg_').replace('c', 'c=')}", r)
+        else:
+            row(f"raw SQL (pgbench), {key.replace('c', 'c=')}", r)
     for series in results.get("graphql", []):
         for key in (k for k in series if re.fullmatch(r"c\d+", k)):
             row(f"GraphQL, {series['workers']} worker(s), {key.replace('c', 'c=')}",
                 series[key])
     lines.append("")
     for key, r in results.get("sql", {}).items():
-        lines.append(f"- raw SQL at {key.replace('c', 'c=')} without the point lookup: "
-                     f"{r['requests_per_s_without_lookup']:,.0f} requests/s")
+        if "requests_per_s_without_lookup" in r:
+            lines.append(f"- raw SQL (pgbench) at {key.replace('c', 'c=')} without the point "
+                         f"lookup: {r['requests_per_s_without_lookup']:,.0f} requests/s")
     for series in results.get("graphql", []):
         lines.append(f"- {series['workers']} worker(s): peak server RSS {series['peak_rss_mb']} "
                      f"MB (per process {series['peak_rss_per_process_mb']}; PSS "
                      f"{series['peak_pss_mb']} MB); "
-                     f"GraphQL/SQL at c=16: {series.get('ratio_c16', 'n/a')} "
-                     f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against SQL "
+                     f"GraphQL/SQL at c=16: {series.get('ratio_c16_vs_psycopg', 'n/a')} of "
+                     f"psycopg's, {series.get('ratio_c16', 'n/a')} of pgbench's "
+                     f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against pgbench "
                      f"with its lookup)")
     return "\n".join(lines)
 
@@ -938,7 +979,8 @@ def main(argv: list[str] | None = None) -> int:
             results["pgbench_script"] = script
             results["pgbench_constants"] = {k: str(v) for k, v in constants.items()}
             if not args.skip_sql:
-                results["sql"] = sql_series(url, script, constants, args, workdir)
+                results["sql"] = sql_series(url, script, constants, args, workdir, sql, roles,
+                                            points)
             results["graphql"] = []
             if not args.skip_graphql:
                 for workers in _ints(args.workers):
@@ -950,6 +992,10 @@ def main(argv: list[str] | None = None) -> int:
                             / sql16["requests_per_s_without_lookup"], 3)
                         series["ratio_c16_vs_sql_with_lookup"] = round(
                             series["c16"]["requests_per_s"] / sql16["requests_per_s"], 3)
+                    if "c16" in series and "psycopg_c16" in results.get("sql", {}):
+                        series["ratio_c16_vs_psycopg"] = round(
+                            series["c16"]["requests_per_s"]
+                            / results["sql"]["psycopg_c16"]["requests_per_s"], 3)
                     results["graphql"].append(series)
             results["targets"] = _targets(results)
     finally:
@@ -973,8 +1019,10 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
         out[f"workers_{w}"] = {
             "p99_c1_ms": series.get("c1", {}).get("p99_ms"),
             "p99_c1_ok": series.get("c1", {}).get("p99_ms", 1e9) < TARGET_P99_MS,
-            "ratio_c16": series.get("ratio_c16"),
-            "ratio_c16_ok": (series.get("ratio_c16") or 0) >= TARGET_RATIO,
+            "ratio_c16_vs_psycopg": series.get("ratio_c16_vs_psycopg"),
+            "ratio_c16_vs_psycopg_ok": (series.get("ratio_c16_vs_psycopg") or 0) >= TARGET_RATIO,
+            "ratio_c16_vs_pgbench": series.get("ratio_c16"),
+            "ratio_c16_vs_pgbench_ok": (series.get("ratio_c16") or 0) >= TARGET_RATIO,
             "peak_rss_mb": series["peak_rss_mb"],
             "peak_pss_mb": series["peak_pss_mb"],
             "rss_ok": series["peak_rss_mb"] < TARGET_RSS_MB,
