@@ -18,6 +18,7 @@ codes. Reads only, so running the normal path after an abandoned compiled attemp
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLLeafType,
     GraphQLList,
@@ -332,13 +334,43 @@ class _Compiler:
 
 
 def _leaf(leaf: GraphQLLeafType) -> Render:
+    """The leaf's serializer, with a shortcut for the values it returns unchanged (the common
+    case: a str for String, a finite float for Float, …) and a table for enum members."""
     serialize = leaf.serialize
+    unchanged = _UNCHANGED.get(leaf.name)
+    names = _enum_names(leaf)
 
     def render(value: Any) -> Any:
         if value is None:
             return None
+        if unchanged is not None and unchanged(value):
+            return value
+        if names is not None and value in names:
+            return names[value]
         serialized = serialize(value)
         if serialized is None:
             raise _NotCompilableError(f"{leaf.name} serialized to null")
         return serialized
     return render
+
+
+_INT_RANGE = range(-(2**31), 2**31)
+#: Values graphql-core's built-in scalars serialize to themselves (checked by a test).
+_UNCHANGED: dict[str, Callable[[Any], bool]] = {
+    "String": lambda v: type(v) is str,
+    "ID": lambda v: type(v) is str,
+    "Boolean": lambda v: type(v) is bool,
+    "Int": lambda v: type(v) is int and v in _INT_RANGE,
+    "Float": lambda v: type(v) is float and math.isfinite(v),
+}
+
+
+def _enum_names(leaf: GraphQLLeafType) -> dict[Any, str] | None:
+    """Each member of a strawberry enum and what the schema serializes it to."""
+    if not isinstance(leaf, GraphQLEnumType):
+        return None
+    definition = leaf.extensions.get("strawberry-definition")
+    wrapped = getattr(definition, "wrapped_cls", None)
+    if wrapped is None:
+        return None
+    return {member: leaf.serialize(member) for member in wrapped}

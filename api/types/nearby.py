@@ -58,11 +58,15 @@ def node_of(hit: Hit) -> Activity | Venue | ImmigrantCouncil:
 
 @strawberry.type(description="A place and how far it is.")
 class NearbyEdge:
-    cursor: str
+    key: strawberry.Private[NearbyKey]
     distance_meters: float = strawberry.field(description=(
         "Straight-line distance in metres in the UTM 33N plane (EPSG:25833); for a council, "
         "to the area it serves (0 inside it)."))
     node: NearbyPlace
+
+    @strawberry.field(description="Where this edge is in the list: pass it as `after`.")
+    def cursor(self) -> str:
+        return encode_cursor(_CONNECTION, encode_key(self.key))
 
 
 @strawberry.type(description="Places nearest first; equally distant ones by kind, then id.")
@@ -83,14 +87,14 @@ class NearbyConnection:
 def _connection(hits: list[Hit], has_next: bool, has_previous: bool,
                 query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]
                 ) -> NearbyConnection:
-    edges = [NearbyEdge(cursor=encode_cursor(_CONNECTION, encode_key(hit.key)),
-                        distance_meters=round(hit.distance_m, 2), node=node_of(hit))
-             for hit in hits]
+    # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
+    edges = [NearbyEdge(key=hit.key, distance_meters=round(hit.distance_m, 2),
+                        node=node_of(hit)) for hit in hits]
     return NearbyConnection(
         edges=edges,
         page_info=PageInfo(has_next_page=has_next, has_previous_page=has_previous,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
+                           start_cursor=edges[0].cursor() if edges else None,
+                           end_cursor=edges[-1].cursor() if edges else None),
         query=query)
 
 

@@ -215,3 +215,22 @@ async def test_connections_the_server_dropped_are_replaced_without_an_error(
             assert "errors" not in answer, answer
             # The compiled path answered itself, not through strawberry's after a failure.
             assert compiled.answered == answered + (query == NEAR[0])
+
+
+@pytest.mark.parametrize(("scalar", "values"), [
+    ("String", ["", "Språkkafé", "x" * 300]), ("ID", ["QWN0aXZpdHk6MQ=="]),
+    ("Boolean", [True, False]), ("Int", [0, -(2**31), 2**31 - 1]),
+    ("Float", [0.0, -1.5, 1e300, 59.9139])])
+def test_the_shortcut_for_built_in_scalars_is_what_graphql_core_serializes(scalar, values):
+    from api.compiled import _UNCHANGED
+    from api.schema import build_schema
+
+    serialize = build_schema()._schema.get_type(scalar).serialize
+    for value in values:
+        assert _UNCHANGED[scalar](value)
+        assert serialize(value) == value
+        assert type(serialize(value)) is type(value)
+    # And what it leaves to the serializer really changes or fails there.
+    assert not _UNCHANGED["Int"](2**31)
+    assert not _UNCHANGED["Float"](float("nan"))
+    assert not _UNCHANGED["String"](1)
