@@ -89,27 +89,36 @@ class DirectoryLoaders:
 
 @dataclass
 class Context:
+    #: The primary: writes go here.
     engine: AsyncEngine
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Where :meth:`run` reads: a read replica when one is configured, else ``engine``.
+    read_engine: AsyncEngine | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.read_engine is None:
+            self.read_engine = self.engine
         self.loaders = _make_loaders(self)
 
     @classmethod
-    def for_request(cls, engine: AsyncEngine, request: Request) -> Context:
+    def for_request(cls, engine: AsyncEngine, request: Request,
+                    read_engine: AsyncEngine | None = None) -> Context:
         """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
         given = request.headers.get("x-request-id", "")
         if _REQUEST_ID.fullmatch(given):
-            return cls(engine=engine, request=request, request_id=given)
-        return cls(engine=engine, request=request)
+            return cls(engine=engine, request=request, request_id=given,
+                       read_engine=read_engine)
+        return cls(engine=engine, request=request, read_engine=read_engine)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back)."""
-        async with self.engine.connect() as conn:
+        """Run a plain ``geo`` function on a pooled connection of the read engine (read-only
+        use; rolled back). Writes use ``engine``, the primary."""
+        assert self.read_engine is not None  # set in __post_init__
+        async with self.read_engine.connect() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
 
 
