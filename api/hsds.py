@@ -220,9 +220,11 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
                           f"unknown parameter {name!r}: the HSDS exports take none",
                           field=name)
         filename = f"hverdag-hsds-{stem}.{fmt}"
+        disposition = {"content-disposition": f'attachment; filename="{filename}"'}
         if stem == PACKAGE and fmt == "json":
-            return JSONResponse(datapackage(), headers={
-                "content-disposition": f'attachment; filename="{filename}"'})
+            return JSONResponse(datapackage(), headers=disposition)
+        if request.method == "HEAD":  # link checkers: the headers, without running the export
+            return Response(headers=disposition, media_type=_media_type(fmt))
         if running.locked():
             response = _error(503, ErrorCode.UNAVAILABLE,
                               "Too many exports are running; try again shortly")

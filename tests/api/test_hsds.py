@@ -241,6 +241,14 @@ async def test_csv_of_one_table_matches_its_json(tables, client):
     assert float(rows[0]["latitude"]) == first["latitude"]
 
 
+async def test_head_answers_without_running_the_export(client):
+    response = await client.head("/export/hsds/datapackage.zip")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert 'filename="hverdag-hsds-datapackage.zip"' in response.headers["content-disposition"]
+    assert response.content == b""
+
+
 async def test_unknown_table_and_parameters_are_refused(client):
     missing = await client.get("/export/hsds/activities.csv")
     assert missing.status_code == 404
