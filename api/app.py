@@ -1,7 +1,9 @@
-"""The HTTP app: GraphQL at ``/graphql``, liveness at ``/healthz``, readiness at ``/readyz``.
+"""The HTTP app: GraphQL at ``/graphql``, liveness at ``/healthz``, readiness at ``/readyz``,
+the exports under ``/export/``, Prometheus metrics at ``/metrics`` (docs/operations.md).
 
 Run it with ``uvicorn api.app:create_app --factory``: nothing is built at import time. The
-async engine is created when the app starts (lifespan) and disposed when it stops.
+async engines are created when the app starts (lifespan) and disposed when it stops: the
+primary's, and a read replica's when ``HVERDAG_DATABASE_READ_URL`` is set (docs/scaling.md).
 """
 
 from __future__ import annotations
