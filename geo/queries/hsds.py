@@ -399,6 +399,8 @@ def _table_schema(resource: Resource) -> dict[str, Any]:
         described: dict[str, Any] = {"name": f.name, "type": f.type}
         if f.uuid:
             described["format"] = "uuid"
+        elif f.type == "time":  # Table Schema's default is HH:MM:SS; HSDS writes HH:MM
+            described["format"] = "%H:%M"
         if f.required:
             described["constraints"] = {"required": True}
         fields.append(described)

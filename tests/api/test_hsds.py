@@ -225,6 +225,8 @@ async def test_the_zip_is_the_tabular_package(tables, client):
         stem = resource["path"].removesuffix(".csv")
         assert [row["id"] for row in rows] == [row["id"] for row in tables[stem]]
         for field in resource["schema"]["fields"]:
+            if field["type"] == "time":
+                assert field["format"] == "%H:%M"
             if field.get("constraints", {}).get("required"):
                 assert field["name"] in HSDS[stem]["required"], (stem, field["name"])
     standalone = await client.get("/export/hsds/datapackage.json")
