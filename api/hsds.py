@@ -4,7 +4,7 @@
   without a byte-order mark, a header row, CRLF line ends: for programs, so no spreadsheet
   tweaks) or as a JSON array of records (a missing value is left out, not ``null``). The tables
   are organizations, organization_identifiers, services, locations, addresses,
-  service_at_locations, schedules and languages.
+  service_at_location (singular, as HSDS names its file), schedules and languages.
 - ``/export/hsds/datapackage.json``: the tabular data package's descriptor (field types, keys).
 - ``/export/hsds/datapackage.zip``: every table's CSV and the descriptor in one zip, read from one
   snapshot (REPEATABLE READ), so the tables agree with each other.

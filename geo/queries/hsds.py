@@ -382,7 +382,7 @@ RESOURCES: dict[str, Resource] = {r.stem: r for r in (
              (("organization_id", "organization"),)),
     Resource("address", "addresses.csv", ADDRESS_FIELDS, addresses_statement,
              (("location_id", "location"),)),
-    Resource("service_at_location", "service_at_locations.csv", SERVICE_AT_LOCATION_FIELDS,
+    Resource("service_at_location", "service_at_location.csv", SERVICE_AT_LOCATION_FIELDS,
              service_at_locations_statement,
              (("service_id", "service"), ("location_id", "location"))),
     Resource("schedule", "schedules.csv", SCHEDULE_FIELDS, schedules_statement,

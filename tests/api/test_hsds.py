@@ -59,7 +59,7 @@ HSDS: dict[str, dict[str, Any]] = {
                        "state_province": TEXT, "postal_code": TEXT,
                        "country": {"const": "NO"},
                        "address_type": {"enum": ["physical", "postal", "virtual"]}}},
-    "service_at_locations": {
+    "service_at_location": {
         "required": ["id", "service_id", "location_id"],
         "properties": {"id": UUID, "service_id": UUID, "location_id": UUID}},
     "schedules": {
@@ -163,7 +163,7 @@ async def test_counts_equal_the_database(tables, loaded_conn):
         sa.func.cardinality(a.languages)), 0)).where(a.archived_at.is_(None))).scalar_one()
 
     assert len(tables["services"]) == live_activities
-    assert len(tables["service_at_locations"]) == live_activities
+    assert len(tables["service_at_location"]) == live_activities
     assert len(tables["locations"]) == live_venues + own_places
     assert len(tables["schedules"]) == sessions + windows
     assert len(tables["organizations"]) == organisations + (1 if without_organiser else 0)
