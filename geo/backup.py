@@ -59,7 +59,7 @@ def restore(path: Path, url: URL) -> None:
     if database_exists(url):
         raise BackupError(f"database {url.database!r} exists; a restore only creates a new "
                           "one (drop it, or choose another name)")
-    create_database(url)
+    create_database(url, template="template0")  # empty, as pg_restore expects
     try:
         _run("pg_restore", "--exit-on-error", "--single-transaction", "--no-owner",
              "--no-privileges", str(path), url=url)
