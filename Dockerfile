@@ -1,15 +1,20 @@
-# The API image: hverdag with its Python packages; the database is a separate PostGIS service.
+# The API image: hverdag with its Python packages; the database is a separate PostGIS service
+# (docker-compose.yml). Build context: the project root.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY geo ./geo
 COPY loaders ./loaders
+# The bundled real data: `hverdag demo --no-serve` loads it on request, never on start.
 COPY data ./data
-RUN pip install --no-cache-dir . && useradd --system hverdag
+RUN pip install --no-cache-dir . && useradd --system --no-create-home hverdag
 USER hverdag
-ENV HVERDAG_HOST=0.0.0.0 HVERDAG_DATA_DIR=/app/data
+ENV HVERDAG_HOST=0.0.0.0 HVERDAG_PORT=8000 HVERDAG_DATA_DIR=/app/data
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-# Migrates, loads the bundled data once, then serves.
-CMD ["hverdag", "demo", "--workers", "2"]
+# Healthy = ready to serve: the database answers and its migrations are at head.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2); sys.exit(0)"]
+# Migrates the database to head (Alembic), then serves. One worker per container: scale by
+# running more containers behind the load balancer (each worker has its own /metrics).
+CMD ["hverdag", "serve", "--workers", "1"]

@@ -1,7 +1,9 @@
-"""The HTTP app: GraphQL at ``/graphql``, liveness at ``/healthz``, readiness at ``/readyz``.
+"""The HTTP app: GraphQL at ``/graphql``, liveness at ``/healthz``, readiness at ``/readyz``,
+the exports under ``/export/``, Prometheus metrics at ``/metrics`` (docs/operations.md).
 
 Run it with ``uvicorn api.app:create_app --factory``: nothing is built at import time. The
-async engine is created when the app starts (lifespan) and disposed when it stops.
+async engines are created when the app starts (lifespan) and disposed when it stops: the
+primary's, and a read replica's when ``HVERDAG_DATABASE_READ_URL`` is set (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types import ExecutionResult
 
 from api.compiled import CompiledQueries
 from api.context import Context
+from api.errors import ErrorCode
 from api.exports import export_routes
+from api.metrics import Metrics, MetricsMiddleware, operation_counter
 from api.schema import build_schema, compiled_queries
-from geo.db import Database, async_engine, current_revision, head_revision
+from geo.db import Database, async_engine, current_revision, head_revision, read_engine
 from geo.settings import Settings, load_settings
 
 logger = logging.getLogger("hverdag.api")
@@ -40,8 +46,11 @@ logger = logging.getLogger("hverdag.api")
 
 class State(TypedDict):
     engine: AsyncEngine
+    #: Read-only work (GraphQL queries, exports): a replica's engine, or ``engine`` itself.
+    read_engine: AsyncEngine
 
 
+ERROR_CODES = frozenset(code.value for code in ErrorCode)
 _SHAPE = 'The request body must be a JSON object such as {"query": "...", "variables": {...}}'
 
 
@@ -83,17 +92,23 @@ class GraphQLApp(GraphQL[Context, None]):
         plan = compiled.plan(query, name)
         if plan is None:
             return None
-        context = Context.for_request(request.state.engine, request)
+        context = Context.for_request(request.state.engine, request,
+                                      read_engine=request.state.read_engine)
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
             return None
+        if self.metrics is not None:  # what operation_counter counts on strawberry's path
+            self.metrics.operations.labels("query", plan.field_node.name.value).inc()
         return Response(orjson.dumps(answer), media_type="application/json",
                         headers={"x-request-id": context.request_id})
+
+    metrics: Metrics | None = None
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
-        context = Context.for_request(request.state.engine, request)
+        context = Context.for_request(request.state.engine, request,
+                                      read_engine=request.state.read_engine)
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
@@ -106,6 +121,12 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def process_result(self, request: Any, result: ExecutionResult
+                             ) -> GraphQLHTTPResponse:
+        if self.metrics is not None and result.errors:
+            self.metrics.count_errors(result.errors, ERROR_CODES)
+        return await super().process_result(request, result)
 
     async def parse_http_body(self, request: Any) -> Any:
         # strawberry assumes a JSON body is an object (or a batch list) and would fail with a
@@ -137,21 +158,26 @@ def _readyz(settings: Settings) -> Any:
     limit = settings.connect_timeout_s + 0.5
 
     async def readyz(request: Request) -> Response:
-        """200 when the database answers and its migrations are at head; else 503 and why."""
-        engine: AsyncEngine = request.state.engine
-        try:
-            async with asyncio.timeout(limit):
-                async with engine.connect() as conn:
-                    current = await conn.run_sync(current_revision)
-        except TimeoutError:
-            return _unready(f"the database did not answer within {limit:g} s")
-        except Exception as exc:  # any failure to connect means not ready
-            return _unready(f"the database is unreachable: {_reason(exc)}")
-        if not head:
-            head.append(await asyncio.to_thread(head_revision))
-        if current != head[0]:
-            return _unready(f"migrations are not at head: the database is at {current}, "
-                            f"the code at {head[0]}; run `hverdag db migrate`")
+        """200 when the database (and the read replica, if one is configured) answers and its
+        migrations are at head; else 503 and why."""
+        engines = {"database": request.state.engine}
+        if request.state.read_engine is not request.state.engine:
+            engines["read replica"] = request.state.read_engine
+        current: str | None = None
+        for name, engine in engines.items():
+            try:
+                async with asyncio.timeout(limit):
+                    async with engine.connect() as conn:
+                        current = await conn.run_sync(current_revision)
+            except TimeoutError:
+                return _unready(f"the {name} did not answer within {limit:g} s")
+            except Exception as exc:  # any failure to connect means not ready
+                return _unready(f"the {name} is unreachable: {_reason(exc)}")
+            if not head:
+                head.append(await asyncio.to_thread(head_revision))
+            if current != head[0]:
+                return _unready(f"migrations are not at head: the {name} is at {current}, "
+                                f"the code at {head[0]}; run `hverdag db migrate`")
         return JSONResponse({"status": "ready", "revision": current})
 
     return readyz
@@ -192,12 +218,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """
     settings = settings if settings is not None else load_settings()
     _configure_logging(settings)
-    schema = build_schema()
+    metrics = Metrics() if settings.metrics else None
+    schema = build_schema([] if metrics is None else [operation_counter(metrics)])
     graphql = GraphQLApp(
         schema,
         graphql_ide="graphiql" if settings.graphql_explorer else None,
         subscription_protocols=(),
     )
+    graphql.metrics = metrics
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema)
 
@@ -205,22 +233,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings, start=False)
         engine = async_engine(database.url, settings)
+        reader = read_engine(settings, engine)
+        if metrics is not None:
+            metrics.watch_pools({"primary": engine} if reader is engine
+                                else {"primary": engine, "read": reader})
         _freeze_startup_objects()
         try:
-            yield {"engine": engine}
+            yield {"engine": engine, "read_engine": reader}
         finally:
+            if reader is not engine:
+                await reader.dispose()
             await engine.dispose()
 
-    return Starlette(
-        middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                               allow_methods=["GET", "POST"],
-                               allow_headers=["content-type", "authorization", "x-request-id"],
-                               expose_headers=["x-request-id"], max_age=600)],
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", _readyz(settings), methods=["GET"]),
-            *export_routes(settings),
-        ],
-        lifespan=lifespan,
-    )
+    middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                             allow_methods=["GET", "POST"],
+                             allow_headers=["content-type", "authorization", "x-request-id"],
+                             expose_headers=["x-request-id"], max_age=600)]
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", _readyz(settings), methods=["GET"]),
+        *export_routes(settings),
+    ]
+    if metrics is not None:
+        middleware.insert(0, Middleware(MetricsMiddleware, metrics=metrics))
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    return Starlette(middleware=middleware, routes=routes, lifespan=lifespan)
+

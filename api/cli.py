@@ -79,6 +79,8 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
             print(f"migrated to {args.revision or 'head'}")
         finally:
             database.close()
+    elif args.action in {"backup", "restore"}:
+        return _backup_or_restore(args, settings)
     elif args.action == "downgrade":
         database = Database.from_settings(settings)
         try:
@@ -87,6 +89,33 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             database.close()
     return 0
+
+
+def _backup_or_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """``db backup FILE``: pg_dump (custom format). ``db restore FILE [--into NAME]``: into a
+    new database on the same server, all-or-nothing."""
+    from geo.backup import BackupError, backup, restore
+    from geo.db import Database
+
+    if not args.revision:
+        raise CliError(f"db {args.action} needs a FILE")
+    path = Path(args.revision)
+    database = Database.from_settings(settings)
+    try:
+        if args.action == "backup":
+            backup(database.url, path)
+            print(f"backed up {database.url.database} to {path} "
+                  f"({path.stat().st_size:,} bytes)")
+            return 0
+        target = database.url.set(database=args.into or f"{database.url.database}_restored")
+        restore(path, target)
+        print(f"restored {path} into the new database {target.database}; to serve it, set "
+              f"HVERDAG_DATABASE_URL to it (or swap the names: docs/operations.md)")
+        return 0
+    except BackupError as error:
+        raise CliError(str(error)) from None
+    finally:
+        database.close()
 
 
 # --- loaders ------------------------------------------------------------------------------------
@@ -233,9 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    db = commands.add_parser("db", help="the database: start, stop, status, url, migrate")
-    db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "downgrade"])
-    db.add_argument("revision", nargs="?", help="for migrate/downgrade: the Alembic revision")
+    db = commands.add_parser(
+        "db", help="the database: start, stop, status, url, migrate, backup, restore")
+    db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "downgrade",
+                                       "backup", "restore"])
+    db.add_argument("revision", nargs="?", metavar="REVISION|FILE",
+                    help="for migrate/downgrade: the Alembic revision; for backup/restore: "
+                         "the dump file (pg_dump's custom format)")
+    db.add_argument("--into", metavar="NAME",
+                    help="for restore: the new database to create (default: <database>_restored)")
     db.set_defaults(run=_cmd_db)
 
     load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")

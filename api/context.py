@@ -101,9 +101,22 @@ class _DeadConnectionError(Exception):
 
 @dataclass
 class Context:
+    #: The primary: writes go here.
     engine: AsyncEngine
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Where :meth:`run` reads: a read replica when one is configured, else ``engine``.
+    read_engine: AsyncEngine | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_engine is None:
+            self.read_engine = self.engine
+
+    @property
+    def reader(self) -> AsyncEngine:
+        """The engine reads go to (the replica, or the primary)."""
+        assert self.read_engine is not None  # set in __post_init__
+        return self.read_engine
 
     @cached_property
     def loaders(self) -> Loaders:
@@ -112,22 +125,25 @@ class Context:
         return _make_loaders(self)
 
     @classmethod
-    def for_request(cls, engine: AsyncEngine, request: Request) -> Context:
+    def for_request(cls, engine: AsyncEngine, request: Request,
+                    read_engine: AsyncEngine | None = None) -> Context:
         """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
         given = request.headers.get("x-request-id", "")
         if _REQUEST_ID.fullmatch(given):
-            return cls(engine=engine, request=request, request_id=given)
-        return cls(engine=engine, request=request)
+            return cls(engine=engine, request=request, request_id=given,
+                       read_engine=read_engine)
+        return cls(engine=engine, request=request, read_engine=read_engine)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back).
-        Once more on a new connection when the pooled one turns out dead (the server restarted
-        since it was last used): reads can be repeated."""
+        """Run a plain ``geo`` function on a pooled connection of the read engine (read-only
+        use; rolled back; writes use ``engine``, the primary). Once more on a new connection
+        when the pooled one turns out dead (the server restarted since it was last used):
+        reads can be repeated."""
         for attempt in range(2):
             try:
-                async with self.engine.connect() as conn:
+                async with self.reader.connect() as conn:
                     return await conn.run_sync(fn, *args, **kwargs)
             except DBAPIError as exc:
                 if attempt or not exc.connection_invalidated:
@@ -154,7 +170,7 @@ class Context:
         self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
         *args: P.args, **kwargs: P.kwargs,
     ) -> R:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             pooled = await conn.get_raw_connection()
             driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
             await driver.set_autocommit(True)
@@ -167,7 +183,7 @@ class Context:
                 # pool's others, made before it went (SQLAlchemy's own response to a
                 # disconnect, which it does not see here).
                 pooled.invalidate()
-                await self.engine.dispose(close=False)
+                await self.reader.dispose(close=False)
                 raise _DeadConnectionError(exc) from exc
             finally:
                 if not driver.closed:

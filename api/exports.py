@@ -45,6 +45,7 @@ from api.export_params import (
     csv_options,
     directory_filter,
 )
+from api.hsds import hsds_routes
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
 from api.types.organisation import Organisation
@@ -216,7 +217,7 @@ def export_routes(settings: Settings) -> list[Route]:
         await running.acquire()
         request_id = uuid.uuid4().hex
         try:
-            opened = await _open(request.state.engine, job, running.release)
+            opened = await _open(request.state.read_engine, job, running.release)
         except BaseException as exc:
             running.release()
             if not isinstance(exc, Exception):
@@ -224,7 +225,8 @@ def export_routes(settings: Settings) -> list[Route]:
             return _failure(exc, job, request_id)
         return _ExportResponse(opened, job.writer(opened.columns), headers, request_id)
 
-    return [Route("/export/{name:path}", export, methods=["GET"])]
+    # /export/hsds/… first: the catch-all below would take its paths.
+    return [*hsds_routes(running), Route("/export/{name:path}", export, methods=["GET"])]
 
 
 async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> _OpenExport:

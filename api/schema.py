@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -192,9 +192,12 @@ def _validation_rules() -> list[Any]:
             cost_limit_rule(MAX_OBJECTS, MAX_PAGE_SIZE)]
 
 
-def build_schema() -> HverdagSchema:
+def build_schema(extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
+                 ) -> HverdagSchema:
+    """The schema; ``extra_extensions`` run outermost (the app's metrics, say)."""
     rules = _validation_rules()
     extensions: list[Callable[[], SchemaExtension]] = [
+        *extra_extensions,
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),

@@ -47,6 +47,16 @@ def _pg_bindir() -> Path:
     )
 
 
+def pg_binary(name: str) -> Path:
+    """A PostgreSQL client or server program (``pg_dump``, ``pg_restore``) of the newest
+    installed version."""
+    path = _pg_bindir() / name
+    if not path.exists():
+        raise ClusterError(f"{name} not found beside {path.parent}; install PostgreSQL's "
+                           "client programs (Debian/Ubuntu: apt-get install postgresql-client)")
+    return path
+
+
 def postgis_installed(bindir: Path) -> bool:
     """Whether the PostGIS extension files exist for this server version."""
     sharedir = subprocess.run(

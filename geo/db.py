@@ -84,6 +84,14 @@ def async_engine(url: URL | str, settings: Settings) -> AsyncEngine:
     )
 
 
+def read_engine(settings: Settings, primary: AsyncEngine) -> AsyncEngine:
+    """The engine for read-only work: a replica's (``HVERDAG_DATABASE_READ_URL``) when one is
+    configured, else the primary's own."""
+    if not settings.database_read_url:
+        return primary
+    return async_engine(settings.database_read_url, settings)
+
+
 def _admin_url(url: URL) -> URL:
     return url.set(database="postgres")
 

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
             "PostgreSQL+PostGIS cluster in `home`, on a Unix socket only."
         ),
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL of a read replica (streaming replication). Set: every GraphQL query "
+            "and export reads there, writes and loads go to `database_url`. Unset: all on one."
+        ),
+    )
     home: Path = Field(
         default=PROJECT_ROOT / ".hverdag",
         description="Folder for the embedded cluster, its socket and its log.",
@@ -65,7 +72,12 @@ class Settings(BaseSettings):
             '["*"]: any, as suits open data (no cookies are used).'),
     )
 
-    @field_validator("database_url")
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics (requests, latency, GraphQL, pool).",
+    )
+
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _psycopg_driver(cls, url: str | None) -> str | None:
         """Accept the plain ``postgresql://`` form users copy from elsewhere."""
