@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
 
+from api.auth import AuthMiddleware
 from api.context import Context
 from api.exports import export_routes
 from api.schema import build_schema
@@ -168,7 +169,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                                allow_methods=["GET", "POST"],
                                allow_headers=["content-type", "authorization", "x-request-id"],
-                               expose_headers=["x-request-id"], max_age=600)],
+                               expose_headers=["x-request-id"], max_age=600),
+                    Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.auth import PUBLIC, Principal
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -92,6 +93,8 @@ class Context:
     engine: AsyncEngine
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Who is calling (api.auth): the public unless a valid key came with the request.
+    principal: Principal = PUBLIC
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,15 +104,24 @@ class Context:
     def for_request(cls, engine: AsyncEngine, request: Request) -> Context:
         """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
         given = request.headers.get("x-request-id", "")
+        principal = getattr(request.state, "principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
-            return cls(engine=engine, request=request, request_id=given)
-        return cls(engine=engine, request=request)
+            return cls(engine=engine, request=request, request_id=given, principal=principal)
+        return cls(engine=engine, request=request, principal=principal)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back)."""
         async with self.engine.connect() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a ``geo.writes`` function in one transaction: committed when it returns,
+        rolled back when it raises (a refused write changes nothing)."""
+        async with self.engine.begin() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
 
 

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     TIMEOUT = "TIMEOUT"
@@ -86,6 +87,12 @@ class Forbidden(ApiError):  # noqa: N818 - named after its code
 
 class Unauthenticated(ApiError):  # noqa: N818 - named after its code
     default_code = ErrorCode.UNAUTHENTICATED
+
+
+class Conflict(ApiError):  # noqa: N818 - named after its code
+    """A write at a version that is no longer current; ``currentVersion`` says which is."""
+
+    default_code = ErrorCode.CONFLICT
 
 
 class RateLimited(ApiError):  # noqa: N818 - named after its code
