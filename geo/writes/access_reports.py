@@ -35,8 +35,8 @@ def report_venue_access(conn: sa.Connection, actor: Actor, venue_id: int,
         values = report_fields(record, latest=today, default_date=today)
     except v.FieldError as error:
         raise Invalid(error.field, error.reason) from None
-    organisation_id = (actor.organisation_id if actor.organisation_id is not None
-                       else record.get("organisation_id"))
+    given = record.get("organisation_id")
+    organisation_id = given if given is not None else actor.organisation_id
     scope.organisation_row(actor, organisation_id, "access reports")
     found = conn.execute(sa.select(venue.c.archived_at).where(venue.c.id == venue_id)).first()
     if found is None or found.archived_at is not None:
