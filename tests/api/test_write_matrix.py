@@ -17,18 +17,14 @@ from geo.tables import activity, audit_log, immigrant_council, venue, venue_acce
 from geo.writes.activities import create_activity
 from geo.writes.councils import create_council, set_council_archived
 from geo.writes.venues import create_venue, set_venue_archived
-from tests.api.writes_support import (  # noqa: F401 - fixtures
+from tests.api.writes_support import (
     BERGEN,
     OSLO,
     RED_CROSS,
     SAVE_THE_CHILDREN,
     As,
     admin_actor,
-    async_write_engine,
-    keys,
     org_id,
-    write_engine,
-    write_url,
 )
 
 pytestmark = pytest.mark.anyio

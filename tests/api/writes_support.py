@@ -3,50 +3,22 @@ role, and an executor that runs GraphQL as a given principal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 import strawberry
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import PUBLIC, Principal, principal_of
 from api.context import Context
-from geo.db import async_engine, drop_database, sync_engine
 from geo.keys import create_key
-from geo.settings import load_settings
 from geo.vocab import Role
 from geo.writes import Actor
-from tests.conftest import _clone
 
 OSLO = {"lat": 59.9139, "lon": 10.7522}      # 0301
 BERGEN = {"lat": 60.3712, "lon": 5.3420}     # 4601
 RED_CROSS = "864139442"
 SAVE_THE_CHILDREN = "941296459"
-
-
-@pytest.fixture(scope="module")
-def write_url(server, demo_template_url) -> Iterator[URL]:
-    url = _clone(server, demo_template_url, "writes")
-    yield url
-    drop_database(url)
-
-
-@pytest.fixture(scope="module")
-def write_engine(write_url: URL) -> Iterator[sa.Engine]:
-    engine = sync_engine(write_url, poolclass=sa.pool.NullPool)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def async_write_engine(write_url: URL) -> AsyncIterator[AsyncEngine]:
-    url = write_url.render_as_string(hide_password=False)
-    engine = async_engine(url, load_settings(database_url=url))
-    yield engine
-    await engine.dispose()
 
 
 def org_id(conn: sa.Connection, number: str) -> int:
@@ -55,10 +27,7 @@ def org_id(conn: sa.Connection, number: str) -> int:
         organisation.c.organisation_number == number)).scalar_one())
 
 
-@pytest.fixture(scope="module")
-def keys(write_engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
-    """(secret, principal) per name: admin, analyst, oslo (editor 0301), bergen (editor 4601),
-    red_cross and save_the_children (organisation editors)."""
+def make_keys(engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
     wanted = {
         "admin": (Role.ADMIN, {}), "analyst": (Role.ANALYST, {}),
         "oslo": (Role.MUNICIPALITY_EDITOR, {"municipality_number": "0301"}),
@@ -68,7 +37,7 @@ def keys(write_engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
                               {"organisation_number": SAVE_THE_CHILDREN}),
     }
     made = {}
-    with write_engine.begin() as conn:
+    with engine.begin() as conn:
         for name, (role, scope) in wanted.items():
             secret, key = create_key(conn, role, label=f"test {name}", **scope)
             made[name] = (secret, principal_of(key))
