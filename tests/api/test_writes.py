@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.auth import PUBLIC
+from api.types.privacy import may_read_private
 from geo.tables import audit_log, venue
 from geo.writes.venues import create_venue
 from tests.api.writes_support import BERGEN, OSLO, As, admin_actor
@@ -248,3 +249,92 @@ async def test_contact_persons_are_private(schema, write_engine, async_write_eng
     node = (await As(schema, async_write_engine, keys["oslo"][1]).data(
         CONTACT, {"id": gid("Venue", bergen_id)}))["node"]
     assert node["contact"] is None
+
+
+REPORT = """mutation ($v: ID!) { reportVenueAccess(input: {venue: $v, outcome: REFUSED,
+  note: "Vaktmester Per sa nei"}) { report { id note outcome } } }"""
+
+
+async def test_an_access_report_note_is_private(schema, write_engine, async_write_engine, keys):
+    venue_id = _venue(write_engine, keys, "reported")
+    red_cross = As(schema, async_write_engine, keys["red_cross"][1])
+    report = (await red_cross.data(REPORT, {"v": gid("Venue", venue_id)}))[
+        "reportVenueAccess"]["report"]
+    assert (report["note"], report["outcome"]) == ("Vaktmester Per sa nei", "REFUSED")
+    # Who else would read it (the only way to a note today is the reporter's own payload).
+    org = keys["red_cross"][1].organisation_id
+    readers = {who for who in ("oslo", "bergen", "red_cross", "save_the_children", "analyst",
+                               "admin")
+               if may_read_private(keys[who][1], organisation_id=org)}
+    assert readers == {"red_cross", "analyst", "admin"}
+    assert not may_read_private(PUBLIC, organisation_id=org)
+
+
+ACTIVITY = """mutation ($input: ActivityInput!) { createActivity(input: $input) {
+  activity { id version location { lat lon } venue { id } organiser { name }
+             schedule { weekday start end validFrom validTo } municipality { number } } } }"""
+
+
+async def test_an_activity_at_a_venue_takes_its_point_and_the_editors_organisation(
+        schema, write_engine, async_write_engine, keys):
+    venue_id = _venue(write_engine, keys, "hall")
+    editor = As(schema, async_write_engine, keys["red_cross"][1])
+    data = await editor.data(ACTIVITY, {"input": {
+        "title": "Språkkafé", "category": "LANGUAGE_CAFE", "venue": gid("Venue", venue_id),
+        "languages": ["no", "ar"],
+        "schedule": [{"weekday": "TUESDAY", "start": "18:00", "end": "20:00",
+                      "validFrom": "2026-08-15", "validTo": "2026-12-20"}]}})
+    made = data["createActivity"]["activity"]
+    assert made["venue"]["id"] == gid("Venue", venue_id)
+    assert made["organiser"]["name"] == "Norges Røde Kors"
+    assert made["municipality"] == {"number": "0301"}
+    assert made["location"] == pytest.approx(OSLO, abs=1e-6)
+    assert made["schedule"] == [{"weekday": "TUESDAY", "start": "18:00:00", "end": "20:00:00",
+                                 "validFrom": "2026-08-15", "validTo": "2026-12-20"}]
+
+
+@pytest.mark.parametrize(("given", "field"), [
+    ({"languages": ["norsk"]}, "input.languages"),
+    ({"minAge": 12, "maxAge": 6}, "input.maxAge"),
+    ({"free": False}, "input.costNok"),
+    ({"schedule": [{"weekday": "MONDAY", "start": "20:00", "end": "18:00"}]}, "input.schedule"),
+    ({"registrationUrl": "ftp://x"}, "input.registrationUrl"),
+    ({"location": None}, "input.location"),
+])
+async def test_activity_validation_names_the_field(schema, async_write_engine, keys, given,
+                                                   field):
+    editor = As(schema, async_write_engine, keys["red_cross"][1])
+    error = await editor.error(ACTIVITY, {"input": {
+        "title": "Bad", "category": "SPORTS", "location": OSLO, **given}})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == field
+
+
+COUNCIL = """mutation ($input: CouncilInput!) { createCouncil(input: $input) {
+  council { id name level municipality { number } county { number } } } }"""
+
+
+@pytest.mark.parametrize(("given", "field"), [
+    ({"level": "MUNICIPALITY"}, "input.municipality"),
+    ({"municipality": "9999"}, "input.municipality"),
+    ({"municipality": "0301", "members": 0}, "input.members"),
+])
+async def test_council_validation_names_the_field(schema, async_write_engine, keys, given,
+                                                  field):
+    admin = As(schema, async_write_engine, keys["admin"][1])
+    error = await admin.error(COUNCIL, {"input": {
+        "name": "Rådet", "kind": "INNVANDRERRAD", "level": "MUNICIPALITY",
+        "status": "ACTIVE", **given}})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == field
+
+
+async def test_a_county_council_is_an_admins(schema, async_write_engine, keys):
+    given = {"name": "Fylkesrådet", "kind": "DIALOGFORUM", "level": "COUNTY",
+             "status": "ACTIVE", "county": "03"}
+    error = await As(schema, async_write_engine, keys["oslo"][1]).error(COUNCIL,
+                                                                         {"input": given})
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    data = await As(schema, async_write_engine, keys["admin"][1]).data(COUNCIL,
+                                                                        {"input": given})
+    assert data["createCouncil"]["council"]["county"] == {"number": "03"}
