@@ -271,13 +271,17 @@ def import_venues(conn: sa.Connection, actor: Actor, records: Sequence[ImportRec
     _resolve_owners(conn, items, owners, problems)
     refused = _check_places(conn, actor, items, source, problems)
     if refused:
-        raise Forbidden(f"{len(refused)} rows lie outside this key's municipality; nothing "
-                        "was imported", problems=_listed(refused))
+        raise Forbidden(f"{_rows(refused)} outside this key's municipality; nothing was "
+                        "imported", problems=_listed(refused))
     if problems:
-        raise WriteError(f"{len(problems)} rows are invalid; nothing was imported",
+        raise WriteError(f"{_rows(problems)} invalid; nothing was imported",
                          reason=f"{problems[0].row}, {problems[0].field}: {problems[0].reason}",
                          problems=_listed(problems))
     return _write_import(conn, actor, items)
+
+
+def _rows(problems: list[Problem]) -> str:
+    return "1 row is" if len(problems) == 1 else f"{len(problems)} rows are"
 
 
 def _listed(problems: list[Problem]) -> list[dict[str, str]]:
