@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo.keys import ApiKey, find_key, hash_key, well_formed
@@ -134,7 +135,13 @@ class AuthMiddleware:
         if token is None:
             await _refuse(send, "the Authorization header must be `Bearer <key>`")
             return
-        principal = await self._lookup(state["engine"], token)
+        try:
+            principal = await self._lookup(state["engine"], token)
+        except (SQLAlchemyError, OSError):
+            logger.exception("API key lookup failed")
+            await _answer(send, 503, "UNAVAILABLE", "the key could not be checked: the "
+                                                    "database is unavailable; try again")
+            return
         if principal is None:
             await _refuse(send, "the API key is unknown or revoked" if well_formed(token)
                           else "that is not an API key of this service (hv_…)")
@@ -157,10 +164,17 @@ class AuthMiddleware:
 
 
 async def _refuse(send: Send, reason: str) -> None:
+    await _answer(send, 401, "UNAUTHENTICATED", reason,
+                  [(b"www-authenticate", b'Bearer error="invalid_token"')])
+
+
+async def _answer(send: Send, status: int, code: str, reason: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A GraphQL-shaped error body, so clients read every refusal the same way."""
     body = orjson.dumps({"errors": [{
-        "message": f"Unauthenticated: {reason}",
-        "extensions": {"code": "UNAUTHENTICATED", "reason": reason}}]})
-    await send({"type": "http.response.start", "status": 401, "headers": [
+        "message": f"{code.capitalize()}: {reason}",
+        "extensions": {"code": code, "reason": reason}}]})
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b'Bearer error="invalid_token"')]})
+        *(headers or [])]})
     await send({"type": "http.response.body", "body": body})

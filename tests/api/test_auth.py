@@ -161,3 +161,18 @@ def test_the_keys_table_holds_no_plaintext_key(write_engine, keys):
         assert secret[SHOWN:] not in dumped  # not even the part after the listed prefix
         assert secret[:SHOWN] in dumped      # the listed prefix is there: the grep can find
         assert hash_key(secret).hex() in dumped
+
+
+async def test_a_key_that_cannot_be_checked_is_a_503(write_url):
+    """The database is gone: a request with a key is UNAVAILABLE (never a bare 500), and a
+    public read still reaches the app (which answers with its own error)."""
+    gone = write_url.set(database="hverdag_no_such_database").render_as_string(
+        hide_password=False)
+    app = create_app(load_settings(database_url=gone, auth_cache_s=0))
+    async with http_client(app) as client:
+        answer = await client.post("/graphql", json=READ,
+                                   headers={"Authorization": "Bearer hv_" + "b" * 43})
+        assert answer.status_code == 503
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        public = await client.post("/graphql", json=READ)
+        assert public.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
