@@ -124,12 +124,14 @@ def list_keys(conn: sa.Connection) -> list[ApiKey]:
 
 def revoke_key(conn: sa.Connection, key: str) -> ApiKey:
     """Revoke by id or by the prefix `keys list` shows; refuses a prefix shared by two keys."""
-    condition = (api_key.c.id == int(key)) if key.isdigit() else (api_key.c.prefix == key)
+    key = key.strip().rstrip("…")  # as `keys list` prints it
+    by_id = key.isdigit() and len(key) <= 18
+    condition = (api_key.c.id == int(key)) if by_id else (api_key.c.prefix == key)
     rows = conn.execute(sa.select(*_PUBLIC_COLUMNS).where(condition)).all()
     if not rows:
         raise ApiKeyError(f"no key {key!r}; `hverdag keys list` shows them")
     if len(rows) > 1:
-        raise ApiKeyError(f"{len(rows)} keys start with {key!r}: revoke by id")
+        raise ApiKeyError(f"{len(rows)} keys have the prefix {key!r}: revoke by id")
     row = conn.execute(
         sa.update(api_key).where(api_key.c.id == rows[0].id)
         .values(revoked_at=sa.func.coalesce(api_key.c.revoked_at, sa.func.now()))
