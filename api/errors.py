@@ -89,12 +89,6 @@ class Unauthenticated(ApiError):  # noqa: N818 - named after its code
     default_code = ErrorCode.UNAUTHENTICATED
 
 
-class Conflict(ApiError):  # noqa: N818 - named after its code
-    """A write at a version that is no longer current; ``currentVersion`` says which is."""
-
-    default_code = ErrorCode.CONFLICT
-
-
 class RateLimited(ApiError):  # noqa: N818 - named after its code
     default_code = ErrorCode.RATE_LIMITED
 
