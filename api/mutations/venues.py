@@ -181,18 +181,22 @@ class VenueImportPayload:
 
 async def resolve_import_venues(
     info: strawberry.Info[Context, None], format: ImportFormat, content: str,
-    source: Annotated[str, strawberry.argument(description=(
+    source: Annotated[str | None, strawberry.argument(description=(
         "Provenance of the rows: with external_id the key a venue is updated by when the "
-        "same file comes again."))] = "api-import",
+        'same file comes again. Default: "api-import:<municipality>" for a municipality '
+        'editor (so two municipalities\' ids never meet), "api-import" for an admin.'))] = None,
 ) -> VenueImportPayload:
-    actor_of(info.context)
+    actor = actor_of(info.context)
+    if source is None:
+        source = "api-import" + (f":{actor.municipality_number}"
+                                 if actor.municipality_number else "")
     try:
         records = (csv_records(content) if format is ImportFormat.CSV
                    else geojson_records(content))
     except FieldError as error:
         raise BadUserInput(error.reason, field=error.field) from None
     try:
-        result = await info.context.write(import_venues, actor_of(info.context), records, source)
+        result = await info.context.write(import_venues, actor, records, source)
     except WriteError as error:
         raise api_error(error, paths=False) from None
     rows = await info.context.run(venues_by_ids, result.ids)

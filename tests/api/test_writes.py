@@ -338,3 +338,20 @@ async def test_a_county_council_is_an_admins(schema, async_write_engine, keys):
     data = await As(schema, async_write_engine, keys["admin"][1]).data(COUNCIL,
                                                                         {"input": given})
     assert data["createCouncil"]["council"]["county"] == {"number": "03"}
+
+
+async def test_two_municipalities_may_use_the_same_external_ids(schema, write_engine,
+                                                                async_write_engine, keys):
+    """Without a source, each editor's import is keyed in its own municipality's source."""
+    query = """mutation ($c: String!) { importVenues(format: CSV, content: $c) {
+      report { inserted } } }"""
+    header = "external_id,name,owner_type,venue_type,lat,lon\n"
+    for who, place in (("oslo", OSLO), ("bergen", BERGEN)):
+        data = await As(schema, async_write_engine, keys[who][1]).data(query, {
+            "c": header + f"room-1,Rom 1,MUNICIPALITY,MEETING_ROOM,{place['lat']},{place['lon']}"})
+        assert data["importVenues"]["report"]["inserted"] == 1
+    with write_engine.connect() as conn:
+        rows = conn.execute(sa.select(venue.c.source, venue.c.municipality_number)
+                            .where(venue.c.external_id == "room-1")
+                            .order_by(venue.c.source)).all()
+    assert [tuple(r) for r in rows] == [("api-import:0301", "0301"), ("api-import:4601", "4601")]
