@@ -32,6 +32,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
+from api.auth import AuthMiddleware
 from api.compiled import CompiledQueries
 from api.context import Context
 from api.errors import ErrorCode
@@ -248,7 +249,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                              allow_methods=["GET", "POST"],
                              allow_headers=["content-type", "authorization", "x-request-id"],
-                             expose_headers=["x-request-id"], max_age=600)]
+                             expose_headers=["x-request-id"], max_age=600),
+                  Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s)]
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

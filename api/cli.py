@@ -255,6 +255,44 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- API keys -----------------------------------------------------------------------------------
+
+def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.db import sync_engine
+    from geo.keys import ApiKeyError, create_key, list_keys, revoke_key
+
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with engine.begin() as conn:
+                if args.action == "create":
+                    if not args.role:
+                        raise CliError("keys create needs --role")
+                    secret, key = create_key(conn, args.role, label=args.label or "",
+                                             municipality_number=args.municipality,
+                                             organisation_number=args.organisation)
+                    print(f"key {key.id} ({key.role.value}, {key.label}); shown once, keep "
+                          f"it secret:\n{secret}")
+                elif args.action == "list":
+                    for key in list_keys(conn):
+                        scope = key.municipality_number or (
+                            f"organisation {key.organisation_id}" if key.organisation_id
+                            else "-")
+                        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
+                        print(f"{key.id}\t{key.prefix}…\t{key.role.value}\t{scope}\t{state}\t"
+                              f"{key.label}")
+                else:
+                    if not args.key:
+                        raise CliError("keys revoke needs the key's id or prefix")
+                    key = revoke_key(conn, args.key)
+                    print(f"revoked key {key.id} ({key.prefix}…, {key.label})")
+        except ApiKeyError as error:
+            raise CliError(str(error)) from None
+        finally:
+            engine.dispose()
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,6 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demo":
             sub.add_argument("--no-serve", action="store_true", help="load, then exit")
         sub.set_defaults(run=runner)
+
+    keys = commands.add_parser("keys", help="API keys: create (printed once), list, revoke")
+    keys.add_argument("action", choices=["create", "list", "revoke"])
+    keys.add_argument("key", nargs="?", help="for revoke: the key's id or its listed prefix")
+    keys.add_argument("--role", help="MUNICIPALITY_EDITOR, ORGANISATION_EDITOR, ANALYST, ADMIN")
+    keys.add_argument("--municipality", help="a MUNICIPALITY_EDITOR's municipality, e.g. 0301")
+    keys.add_argument("--organisation", help="an ORGANISATION_EDITOR's organisation number")
+    keys.add_argument("--label", help="who holds the key (shown in lists and the audit log)")
+    keys.set_defaults(run=_cmd_keys)
 
     schema = commands.add_parser("schema", help="the GraphQL schema")
     schema.add_argument("action", choices=["export"])

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.auth import PUBLIC, Principal
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -107,6 +108,8 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: Where :meth:`run` reads: a read replica when one is configured, else ``engine``.
     read_engine: AsyncEngine | None = None
+    #: Who is calling (api.auth): the public unless a valid key came with the request.
+    principal: Principal = PUBLIC
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -129,10 +132,11 @@ class Context:
                     read_engine: AsyncEngine | None = None) -> Context:
         """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
         given = request.headers.get("x-request-id", "")
+        principal = getattr(request.state, "principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
             return cls(engine=engine, request=request, request_id=given,
-                       read_engine=read_engine)
-        return cls(engine=engine, request=request, read_engine=read_engine)
+                       read_engine=read_engine, principal=principal)
+        return cls(engine=engine, request=request, read_engine=read_engine, principal=principal)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
@@ -188,6 +192,14 @@ class Context:
             finally:
                 if not driver.closed:
                     await driver.set_autocommit(False)
+
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a ``geo.writes`` function in one transaction: committed when it returns,
+        rolled back when it raises (a refused write changes nothing)."""
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
 
 
 def _make_loaders(ctx: Context) -> Loaders:

@@ -22,6 +22,8 @@ from strawberry.types.graphql import OperationType
 from api.compiled import CompiledQueries
 from api.errors import ErrorCode, ErrorCodes, tag_rule, with_codes
 from api.limits import cost_limit_rule
+from api.mutations.audit import AuditEntry, resolve_audit_log
+from api.mutations.root import Mutation
 from api.relay import MAX_PAGE_SIZE, Node, NodeKind, resolve_node
 from api.types.activity import ACTIVITY_NODE, Activity
 from api.types.changes import ChangeConnection, resolve_changes
@@ -141,6 +143,11 @@ class Query:
         resolver=resolve_council_coverage_total,
         description='Council coverage over every municipality (key "ALL").')
 
+    audit_log: list[AuditEntry] = strawberry.field(
+        resolver=resolve_audit_log, description=(
+            "Every write of one row, oldest first (ADMIN keys only: UNAUTHENTICATED without a "
+            "key, FORBIDDEN with another)."))
+
     @strawberry.field(description="Any object with a global id; null when it no longer exists.")
     async def node(
         self,
@@ -205,7 +212,7 @@ def build_schema(extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    schema = HverdagSchema(query=Query, extensions=extensions,
+    schema = HverdagSchema(query=Query, mutation=Mutation, extensions=extensions,
                            types=[Activity, Venue, Organisation, ImmigrantCouncil,
                                   AreaInitiative])
     schema.added_rules = tuple(rules)

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
             'Browser origins allowed to call the API, as JSON (["https://app.example"]); '
             '["*"]: any, as suits open data (no cookies are used).'),
     )
+    auth_cache_s: float = Field(
+        default=30.0, ge=0,
+        description=(
+            "Seconds a worker remembers an API key lookup (0: ask the database every request). "
+            "A revoked key is refused by every worker at most this long after `hverdag keys "
+            "revoke`."),
+    )
 
     metrics: bool = Field(
         default=True,

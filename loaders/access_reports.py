@@ -21,18 +21,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from geo import validation as v
+from geo.records.access_reports import report_fields
+from geo.references import MAX_EXTERNAL_ID, Ref, external_ref, organisation_ref, resolve
 from geo.tables import venue, venue_access_report
 from geo.upsert import upsert
-from geo.vocab import AccessBarrier, AccessOutcome
 from loaders.directory import (
-    MAX_EXTERNAL_ID,
-    Ref,
     check_duplicates,
     external_id,
-    external_ref,
-    organisation_ref,
     parse_records,
-    resolve,
     resolve_organisations,
     source_of,
 )
@@ -43,7 +39,6 @@ OSLO = ZoneInfo("Europe/Oslo")
 REQUIRED = {"external_id", "outcome", "reported_on"}
 COLUMNS = REQUIRED | {"venue_source", "venue_external_id", "venue_id", "organisation_number",
                       "organisation_external_id", "suitability", "barriers", "note", "source"}
-MAX_NOTE = 2000
 
 
 @dataclass
@@ -80,22 +75,9 @@ def parse_report(record: Record, source: str | None, default_source: str,
                  latest: date) -> ParsedReport:
     """One record as a report row and its references; FieldError on the first bad field."""
     row_source = source_of(record, source, default_source)
-    reported_on = v.optional_date(record.get("reported_on"), "reported_on")
-    if reported_on is None:
-        raise v.FieldError("reported_on", "is required (YYYY-MM-DD)")
-    if reported_on > latest:
-        raise v.FieldError("reported_on", f"{reported_on} is in the future")
+    fields = report_fields(record, latest)
     venue_ref, venue_id = _venue(record, row_source)
-    row = {
-        "source": row_source,
-        "external_id": external_id(record),
-        "outcome": v.vocabulary(AccessOutcome, record.get("outcome"), "outcome").value,
-        "suitability": v.optional_int(record.get("suitability"), "suitability", minimum=1,
-                                      maximum=5),
-        "barriers": v.vocabulary_list(AccessBarrier, record.get("barriers"), "barriers"),
-        "note": v.optional_text(record.get("note"), "note", max_length=MAX_NOTE),
-        "reported_on": reported_on,
-    }
+    row = {"source": row_source, "external_id": external_id(record), **fields}
     organisation = organisation_ref(record, "organisation_number", "organisation_external_id",
                                     row_source)
     return ParsedReport(record.label, row, venue_ref, venue_id, organisation)

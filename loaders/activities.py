@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +23,24 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
 from geo import validation as v
+from geo.children import sync_children, touch
 from geo.crs import STORAGE_SRID
+from geo.records.activities import (
+    SESSION_COLUMNS,
+    Session,
+    activity_fields,
+    schedule_sessions,
+)
+from geo.references import MAX_EXTERNAL_ID, Ref, external_ref, organisation_ref, resolve
 from geo.tables import activity, activity_exception, activity_schedule, venue
 from geo.upsert import upsert
-from geo.vocab import ActivityCategory, ActivityStatus, TargetGroup
 from loaders.directory import (
-    MAX_EXTERNAL_ID,
-    Ref,
     check_duplicates,
     external_id,
-    external_ref,
     join_municipalities,
-    organisation_ref,
     parse_records,
-    resolve,
     resolve_organisations,
     source_of,
-    sync_children,
-    touch,
 )
 from loaders.pointfile import Record, point_field, point_of, read_point_file, require_columns
 from loaders.pointfile import unused_columns as unused
@@ -53,8 +53,6 @@ COLUMNS = REQUIRED | {
     "leisure_card_accepted", "registration_required", "registration_url", "status", "url",
     "contact_name", "contact_email", "contact_phone", "schedule", "exceptions", "source",
 }
-SESSION_COLUMNS = ("weekday", "starts", "ends", "valid_from", "valid_to")
-Session = tuple[int, time, time, date | None, date | None]
 
 
 @dataclass
@@ -69,39 +67,6 @@ class ParsedActivity:
     exceptions: list[tuple[date]] = field(default_factory=list)
 
 
-def _text(record: Record, name: str, max_length: int = v.MAX_SHORT) -> str | None:
-    return v.optional_text(record.get(name), name, max_length=max_length)
-
-
-def _flag(record: Record, name: str) -> bool:
-    return bool(v.boolean(record.get(name), name))
-
-
-def _details(record: Record) -> dict[str, Any]:
-    min_age, max_age = v.age_range(record.get("min_age"), record.get("max_age"))
-    free, cost = v.free_and_cost(v.boolean(record.get("free"), "free"), v.cost(
-        record.get("cost_nok")))
-    status = record.get("status")
-    return {
-        "description": _text(record, "description", v.MAX_DESCRIPTION),
-        "category": v.vocabulary(ActivityCategory, record.get("category"), "category").value,
-        "target_groups": v.vocabulary_list(TargetGroup, record.get("target_groups"),
-                                           "target_groups"),
-        "min_age": min_age, "max_age": max_age,
-        "languages": v.languages(record.get("languages")),
-        "free": free, "cost_nok": cost,
-        "leisure_card_accepted": _flag(record, "leisure_card_accepted"),
-        "registration_required": _flag(record, "registration_required"),
-        "registration_url": v.url(record.get("registration_url"), "registration_url"),
-        "status": (v.vocabulary(ActivityStatus, status, "status") if status
-                   else ActivityStatus.ACTIVE).value,
-        "url": v.url(record.get("url"), "url"),
-        "contact_name": _text(record, "contact_name", 200),
-        "contact_email": v.email(record.get("contact_email"), "contact_email"),
-        "contact_phone": _text(record, "contact_phone", 50),
-    }
-
-
 def _venue_ref(record: Record, source: str) -> Ref | None:
     text = v.optional_text(record.get("venue_external_id"), "venue_external_id",
                            max_length=2 * MAX_EXTERNAL_ID)
@@ -111,10 +76,8 @@ def _venue_ref(record: Record, source: str) -> Ref | None:
 def parse_activity(record: Record, source: str | None, default_source: str) -> ParsedActivity:
     """One record as an activity row with its schedule, exceptions and references."""
     row_source = source_of(record, source, default_source)
-    row = {"source": row_source, "external_id": external_id(record),
-           "title": v.required_text(record.get("title"), "title", max_length=v.MAX_NAME),
-           **_details(record)}
-    sessions = [v.session(s, "schedule") for s in v.items(record.get("schedule"), "schedule")]
+    row = {"source": row_source, "external_id": external_id(record), **activity_fields(record)}
+    sessions = schedule_sessions(record.get("schedule"))
     exceptions = [v.optional_date(d, "exceptions") for d in v.items(record.get("exceptions"),
                                                                     "exceptions")]
     organiser = organisation_ref(record, "organisation_number", "organisation_external_id",
@@ -125,7 +88,7 @@ def parse_activity(record: Record, source: str | None, default_source: str) -> P
         raise v.FieldError("venue_external_id", "an activity needs a venue_external_id or its "
                                                 "own point (lat and lon, or a point geometry)")
     return ParsedActivity(record.label, row, None if venue_ref else point, point_field(record),
-                          venue_ref, organiser, list(dict.fromkeys(sessions)),
+                          venue_ref, organiser, sessions,
                           [(d,) for d in dict.fromkeys(exceptions) if d is not None])
 
 

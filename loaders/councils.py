@@ -14,46 +14,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from geo import validation as v
+from geo.records.councils import council_fields, council_key
 from geo.tables import county, immigrant_council, municipality
 from geo.upsert import upsert
-from geo.vocab import CouncilKind, CouncilLevel, CouncilStatus
+from geo.vocab import CouncilLevel
 from loaders.report import LoadError, LoadReport
 from loaders.tabular import parse_records, read_csv
 
 REQUIRED = {"name", "kind", "level", "status"}
 
 
-def _first(record: dict[str, str], *names: str) -> str:
-    return next((record[n] for n in names if record.get(n)), "")
-
-
 def _parse(record: dict[str, str], source: str) -> dict[str, Any]:
-    level = v.vocabulary(CouncilLevel, record["level"], "level")
-    number_text = _first(record, "kommunenummer_2020", "kommunenummer")
-    county_text = _first(record, "fylkesnummer_2020", "fylkesnummer")
-    number = v.municipality_number(number_text, "kommunenummer") if number_text else None
-    county_no = v.county_number(county_text, "fylkesnummer") if county_text else None
-    if level is CouncilLevel.MUNICIPALITY and number is None:
-        raise v.FieldError("kommunenummer", "a municipal council needs its municipality")
-    if level is CouncilLevel.COUNTY and county_no is None:
-        raise v.FieldError("fylkesnummer", "a county council needs its county")
-    name = v.required_text(record["name"], "name")
-    return {
-        "name": name,
-        "kind": v.vocabulary(CouncilKind, record["kind"], "kind").value,
-        "level": level.value,
-        "municipality_number": number,
-        "county_number": county_no or (number[:2] if number else None),
-        "status": v.vocabulary(CouncilStatus, record["status"], "status").value,
-        "established": v.optional_int(record.get("established"), "established",
-                                      minimum=1900, maximum=2100),
-        "members": v.optional_int(record.get("members"), "members", minimum=1, maximum=500),
-        "website": v.optional_text(record.get("source"), "source", max_length=500),
-        "note": v.optional_text(record.get("note"), "note"),
-        "source": source,
-        "external_id": f"{level.value}:{number or county_no or '-'}:{name}",
-    }
+    row = council_fields(record)
+    return {**row, "source": source, "external_id": council_key(row)}
 
 
 def _check_places(conn: sa.Connection, rows: list[dict[str, Any]],

@@ -18,16 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from geo import validation as v
+from geo.references import MAX_EXTERNAL_ID
 from geo.tables import municipality, organisation
 from geo.upsert import upsert
 from geo.vocab import OrganisationKind
-from loaders.directory import (
-    MAX_EXTERNAL_ID,
-    check_duplicate_values,
-    check_duplicates,
-    parse_records,
-    source_of,
-)
+from loaders.directory import check_duplicate_values, check_duplicates, parse_records, source_of
 from loaders.pointfile import Record, read_point_file, require_columns, unused_columns
 from loaders.report import LoadError, LoadReport
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from geo.records.content import csv_rows
 from geo.validation import FieldError
 from loaders.report import LoadError
 
@@ -24,18 +24,16 @@ def read_csv(path: Path, *, required: set[str]) -> list[tuple[int, dict[str, str
         raise LoadError(
             f"not UTF-8 (byte {error.start}): save the file as UTF-8", code="BAD_ENCODING",
             path=path.name) from None
-    lines = text.splitlines()
-    if not lines:
-        raise LoadError("the file is empty", code="BAD_HEADER", path=path.name)
-    dialect = csv.Sniffer().sniff(lines[0], delimiters=";,\t")
-    reader = csv.DictReader(lines, dialect=dialect)
-    header = {name.strip() for name in reader.fieldnames or []}
+    try:
+        names, rows = csv_rows(text)
+    except FieldError as error:
+        raise LoadError(error.reason, code="BAD_HEADER", path=path.name) from None
+    header = set(names)
     missing = required - header
     if missing:
         raise LoadError(f"missing columns {sorted(missing)}; found {sorted(header)}",
                         code="BAD_HEADER", path=path.name)
-    return [(number, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-            for number, row in enumerate(reader, start=2)]
+    return rows
 
 
 def parse_records(records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,20 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
 from geo import validation as v
+from geo.children import sync_children, touch
 from geo.crs import STORAGE_SRID
+from geo.records.venues import WINDOW_COLUMNS, Window, availability_windows, venue_fields
+from geo.references import Ref, organisation_ref
 from geo.tables import venue, venue_availability
 from geo.upsert import upsert
-from geo.vocab import ActivityCategory, OwnerType, PriceModel, VenueType
 from loaders import geonorge
 from loaders.directory import (
-    Ref,
     check_duplicates,
     external_id,
     join_municipalities,
-    organisation_ref,
     parse_records,
     resolve_organisations,
     source_of,
-    sync_children,
-    touch,
 )
 from loaders.pointfile import (
     PointFile,
@@ -57,8 +54,6 @@ COLUMNS = REQUIRED | {
     "last_verified", "availability", "owner_organisation_number",
     "owner_organisation_external_id", "source",
 }
-WINDOW_COLUMNS = ("weekday", "starts", "ends")
-Window = tuple[int, time, time]
 
 
 @dataclass
@@ -71,53 +66,18 @@ class ParsedVenue:
     owner: Ref | None = None
 
 
-def _text(record: Record, name: str, max_length: int = v.MAX_SHORT) -> str | None:
-    return v.optional_text(record.get(name), name, max_length=max_length)
-
-
-def _details(record: Record) -> dict[str, Any]:
-    price = record.get("price_model")
-    return {
-        "description": _text(record, "description", v.MAX_DESCRIPTION),
-        "owner_type": v.vocabulary(OwnerType, record.get("owner_type"), "owner_type").value,
-        "venue_type": v.vocabulary(VenueType, record.get("venue_type"), "venue_type").value,
-        "address": _text(record, "address"),
-        "postal_code": v.postal_code(record.get("postal_code")),
-        "postal_place": _text(record, "postal_place", 100),
-        "capacity": v.optional_int(record.get("capacity"), "capacity", minimum=1,
-                                   maximum=100_000),
-        "price_model": v.vocabulary(PriceModel, price, "price_model").value if price else None,
-        "price_note": _text(record, "price_note", 1000),
-        "step_free": v.boolean(record.get("step_free"), "step_free"),
-        "accessibility": v.tokens(record.get("accessibility"), "accessibility"),
-        "amenities": v.tokens(record.get("amenities"), "amenities"),
-        "suitable_categories": v.vocabulary_list(ActivityCategory,
-                                                 record.get("suitable_categories"),
-                                                 "suitable_categories"),
-        "booking_url": v.url(record.get("booking_url"), "booking_url"),
-        "contact_name": _text(record, "contact_name", 200),
-        "contact_email": v.email(record.get("contact_email"), "contact_email"),
-        "contact_phone": _text(record, "contact_phone", 50),
-        "last_verified": v.optional_date(record.get("last_verified"), "last_verified"),
-    }
-
-
 def parse_venue(record: Record, source: str | None, default_source: str) -> ParsedVenue:
     """One record as a venue row, its availability and owner; FieldError on the first bad field."""
     row_source = source_of(record, source, default_source)
-    row = {"source": row_source, "external_id": external_id(record),
-           "name": v.required_text(record.get("name"), "name", max_length=v.MAX_NAME),
-           **_details(record)}
-    windows = [v.weekly_window(w, "availability") for w in v.items(record.get("availability"),
-                                                                   "availability")]
+    row = {"source": row_source, "external_id": external_id(record), **venue_fields(record)}
+    windows = availability_windows(record.get("availability"))
     owner = organisation_ref(record, "owner_organisation_number",
                              "owner_organisation_external_id", row_source)
     point = point_of(record)
     if point is None:
         raise v.FieldError(point_field(record), "is required: a venue needs its point "
                                                 "(lat and lon, or a point geometry)")
-    return ParsedVenue(record.label, row, point, point_field(record),
-                       list(dict.fromkeys(windows)), owner)
+    return ParsedVenue(record.label, row, point, point_field(record), windows, owner)
 
 
 def _parser(file: PointFile, source: str | None,

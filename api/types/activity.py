@@ -12,6 +12,7 @@ from api.relay import NodeKind
 from api.types.entry import DirectoryEntry, location_of, municipality_of, stamps
 from api.types.geometry import LatLon
 from api.types.organisation import Organisation
+from api.types.privacy import Contact, contact_or_none, may_read_private
 from api.types.vocab import ActivityCategory, ActivityStatus, TargetGroup, Weekday, weekday_of
 from geo.queries.activities import ActivityRow
 
@@ -46,6 +47,9 @@ class Activity(DirectoryEntry):
     organisation_id: strawberry.Private[int | None]
     venue_id: strawberry.Private[int | None]
     municipality_number: strawberry.Private[str | None]
+    contact_name: strawberry.Private[str | None]
+    contact_email: strawberry.Private[str | None]
+    contact_phone: strawberry.Private[str | None]
     title: str
     description: str | None
     category: ActivityCategory  # type: ignore[valid-type]
@@ -72,7 +76,9 @@ class Activity(DirectoryEntry):
     def from_row(cls, row: ActivityRow) -> Activity:
         return cls(
             db_id=row.id, organisation_id=row.organisation_id, venue_id=row.venue_id,
-            municipality_number=row.municipality_number, title=row.title,
+            municipality_number=row.municipality_number, contact_name=row.contact_name,
+            contact_email=row.contact_email, contact_phone=row.contact_phone,
+            title=row.title,
             description=row.description, category=ActivityCategory[row.category],
             target_groups=[TargetGroup[g] for g in row.target_groups],
             min_age=row.min_age, max_age=row.max_age, languages=list(row.languages),
@@ -105,6 +111,14 @@ class Activity(DirectoryEntry):
             return None
         row = await info.context.loaders.directory.venue.load(self.venue_id)
         return None if row is None else Venue.from_row(row)
+
+    @strawberry.field(description=(
+        "The contact person. Private (a person's name, e-mail and phone): null for the public "
+        "and for other editors; given to analysts, admins and the row's own editor."))
+    def contact(self, info: strawberry.Info[Context, None]) -> Contact | None:
+        if not may_read_private(info.context.principal, organisation_id=self.organisation_id):
+            return None
+        return contact_or_none(self.contact_name, self.contact_email, self.contact_phone)
 
     @strawberry.field(description="The municipality its point lies in.")
     async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[

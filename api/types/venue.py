@@ -13,6 +13,7 @@ from api.types.activity import Activity
 from api.types.entry import DirectoryEntry, location_of, municipality_of, stamps
 from api.types.geometry import LatLon
 from api.types.organisation import Organisation
+from api.types.privacy import Contact, contact_or_none, may_read_private
 from api.types.vocab import (
     ActivityCategory,
     OwnerType,
@@ -45,6 +46,9 @@ class Venue(DirectoryEntry):
     db_id: strawberry.Private[int]
     owner_organisation_id: strawberry.Private[int | None]
     municipality_number: strawberry.Private[str | None]
+    contact_name: strawberry.Private[str | None]
+    contact_email: strawberry.Private[str | None]
+    contact_phone: strawberry.Private[str | None]
     name: str
     description: str | None
     venue_type: VenueType  # type: ignore[valid-type]
@@ -77,7 +81,9 @@ class Venue(DirectoryEntry):
     def from_row(cls, row: VenueRow) -> Venue:
         return cls(
             db_id=row.id, owner_organisation_id=row.owner_organisation_id,
-            municipality_number=row.municipality_number, name=row.name,
+            municipality_number=row.municipality_number, contact_name=row.contact_name,
+            contact_email=row.contact_email, contact_phone=row.contact_phone,
+            name=row.name,
             description=row.description, venue_type=VenueType[row.venue_type],
             owner_type=OwnerType[row.owner_type], address=row.address,
             postal_code=row.postal_code, postal_place=row.postal_place,
@@ -106,6 +112,16 @@ class Venue(DirectoryEntry):
             return None
         row = await info.context.loaders.directory.organisation.load(self.owner_organisation_id)
         return None if row is None else Organisation.from_row(row)
+
+    @strawberry.field(description=(
+        "The contact person. Private (a person's name, e-mail and phone): null for the public "
+        "and for other editors; given to analysts, admins and the row's own editor."))
+    def contact(self, info: strawberry.Info[Context, None]) -> Contact | None:
+        if not may_read_private(info.context.principal,
+                                municipality_number=self.municipality_number,
+                                organisation_id=self.owner_organisation_id):
+            return None
+        return contact_or_none(self.contact_name, self.contact_email, self.contact_phone)
 
     @strawberry.field(description="The municipality its point lies in (a spatial join).")
     async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[

@@ -16,12 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.auth import Principal
 from api.context import Context
 from api.schema import build_schema
-from geo.db import async_engine
+from geo.db import async_engine, drop_database, sync_engine
 from geo.queries import driver
 from geo.queries import nearby as nearby_queries
 from geo.settings import Settings, load_settings
+from tests.api.writes_support import make_keys
+from tests.conftest import _clone
 
 
 @pytest.fixture
@@ -129,3 +132,34 @@ def bad_input(result: Any) -> dict[str, Any]:
     assert error["extensions"]["reason"], error
     assert "Traceback" not in str(error)
     return error
+
+
+# --- the write API: a writable clone of the demo data per test module, and a key per role ---
+
+@pytest.fixture(scope="module")
+def write_url(server: Any, demo_template_url: URL) -> Iterator[URL]:
+    url = _clone(server, demo_template_url, "writes")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def write_engine(write_url: URL) -> Iterator[sa.Engine]:
+    engine = sync_engine(write_url, poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def async_write_engine(write_url: URL) -> AsyncIterator[AsyncEngine]:
+    url = write_url.render_as_string(hide_password=False)
+    engine = async_engine(url, load_settings(database_url=url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def keys(write_engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
+    """(secret, principal) per name: admin, analyst, oslo (editor 0301), bergen (editor 4601),
+    red_cross and save_the_children (organisation editors)."""
+    return make_keys(write_engine)

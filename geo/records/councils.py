@@ -1,0 +1,47 @@
+"""An immigrant council's fields, as the loader (data/innvandrerrad.csv's columns) and the write
+API check them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geo import validation as v
+from geo.records import Fields
+from geo.vocab import CouncilKind, CouncilLevel, CouncilStatus
+
+
+def _first(record: Fields, *names: str) -> str:
+    return next((str(record.get(n)) for n in names if record.get(n)), "")
+
+
+def council_fields(record: Fields) -> dict[str, Any]:
+    """The council table's columns but source and external id; its place is checked to fit
+    its level (a municipal council needs its municipality, a county council its county)."""
+    level = v.vocabulary(CouncilLevel, record.get("level"), "level")
+    number_text = _first(record, "kommunenummer_2020", "kommunenummer")
+    county_text = _first(record, "fylkesnummer_2020", "fylkesnummer")
+    number = v.municipality_number(number_text, "kommunenummer") if number_text else None
+    county_no = v.county_number(county_text, "fylkesnummer") if county_text else None
+    if level is CouncilLevel.MUNICIPALITY and number is None:
+        raise v.FieldError("kommunenummer", "a municipal council needs its municipality")
+    if level is CouncilLevel.COUNTY and county_no is None:
+        raise v.FieldError("fylkesnummer", "a county council needs its county")
+    return {
+        "name": v.required_text(record.get("name"), "name"),
+        "kind": v.vocabulary(CouncilKind, record.get("kind"), "kind").value,
+        "level": level.value,
+        "municipality_number": number,
+        "county_number": county_no or (number[:2] if number else None),
+        "status": v.vocabulary(CouncilStatus, record.get("status"), "status").value,
+        "established": v.optional_int(record.get("established"), "established",
+                                      minimum=1900, maximum=2100),
+        "members": v.optional_int(record.get("members"), "members", minimum=1, maximum=500),
+        "website": v.optional_text(record.get("source"), "source", max_length=500),
+        "note": v.optional_text(record.get("note"), "note"),
+    }
+
+
+def council_key(row: dict[str, Any]) -> str:
+    """The external id a council is upserted by: its level, place and name."""
+    return f"{row['level']}:{row['municipality_number'] or row['county_number'] or '-'}:" \
+           f"{row['name']}"

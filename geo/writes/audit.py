@@ -1,0 +1,57 @@
+"""The audit trail: one row per write (who, when, which row, what it was before and after),
+written in the write's own transaction, so there is no change without its record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from geo.tables import audit_log
+from geo.writes import Actor
+
+
+def jsonable(value: Any) -> Any:
+    """A row's value as JSON: dates and times as ISO text, amounts as text (exact)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def record_change(conn: sa.Connection, actor: Actor, entity: str, entity_id: int, action: str,
+                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    conn.execute(sa.insert(audit_log).values(
+        actor_key_id=actor.key_id, actor=actor.label, entity=entity, entity_id=str(entity_id),
+        action=action, before=None if before is None else jsonable(before),
+        after=None if after is None else jsonable(after)))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor_key_id: int | None
+    actor: str
+    entity: str
+    entity_id: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def audit_trail(conn: sa.Connection, entity: str, entity_id: int) -> list[AuditEntry]:
+    """Every recorded write of one row, oldest first."""
+    a = audit_log.c
+    rows = conn.execute(sa.select(audit_log)
+                        .where(a.entity == entity, a.entity_id == str(entity_id))
+                        .order_by(a.at, a.id))
+    return [AuditEntry(**r._mapping) for r in rows]

@@ -1,0 +1,75 @@
+"""geo.keys: keys bound to their role's scope, found by hash only, revoked for good."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from geo.db import sync_engine
+from geo.keys import (
+    SHOWN,
+    ApiKeyError,
+    create_key,
+    find_key,
+    hash_key,
+    list_keys,
+    revoke_key,
+    well_formed,
+)
+from geo.tables import api_key
+from geo.vocab import Role
+
+
+@pytest.fixture
+def conn(fresh_demo_url):
+    engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        yield connection
+    engine.dispose()
+
+
+def test_a_key_is_shown_once_and_stored_as_its_hash(conn):
+    secret, key = create_key(conn, "municipality_editor", label="Oslo",
+                             municipality_number="301")
+    assert well_formed(secret)
+    assert (key.role, key.municipality_number, key.organisation_id) == (
+        Role.MUNICIPALITY_EDITOR, "0301", None)
+    assert key.prefix == secret[:SHOWN]
+    stored = conn.execute(sa.select(api_key.c.key_hash)).scalar_one()
+    assert stored == hash_key(secret)
+    found = find_key(conn, secret)
+    assert found is not None
+    assert found.id == key.id
+    assert found.last_used_at is not None
+    other, _ = create_key(conn, Role.ADMIN, label="x")
+    assert other != secret
+
+
+@pytest.mark.parametrize(("role", "scope", "message"), [
+    (Role.MUNICIPALITY_EDITOR, {}, "needs --municipality"),
+    (Role.MUNICIPALITY_EDITOR, {"municipality_number": "9999"}, "no municipality 9999"),
+    (Role.ORGANISATION_EDITOR, {"organisation_number": "864139443"}, "mod-11"),
+    (Role.ORGANISATION_EDITOR, {"organisation_number": "974760673"}, "no organisation"),
+    (Role.ORGANISATION_EDITOR, {"municipality_number": "0301"}, "needs --organisation"),
+    (Role.ANALYST, {"municipality_number": "0301"}, "has no scope"),
+    ("OWNER", {}, "not one of"),
+])
+def test_a_key_needs_exactly_its_roles_scope(conn, role, scope, message):
+    with pytest.raises(ApiKeyError, match=message):
+        create_key(conn, role, label="x", **scope)
+    assert list_keys(conn) == []
+
+
+def test_revoked_unknown_and_malformed_keys_are_not_found(conn):
+    secret, key = create_key(conn, Role.ORGANISATION_EDITOR, label="Røde Kors",
+                             organisation_number="864139442")
+    assert key.organisation_id is not None
+    assert find_key(conn, "hv_" + "x" * 43) is None
+    assert find_key(conn, secret[:-1]) is None
+    assert find_key(conn, secret + "x") is None
+    revoked = revoke_key(conn, key.prefix + "…")  # as `keys list` shows it
+    assert revoked.revoked_at is not None
+    assert find_key(conn, secret) is None
+    assert revoke_key(conn, str(key.id)).revoked_at == revoked.revoked_at  # stays revoked
+    with pytest.raises(ApiKeyError, match="no key"):
+        revoke_key(conn, "hv_nothing")
