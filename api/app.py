@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -29,7 +29,10 @@ from strawberry.http.parse_content_type import parse_content_type
 
 from api.context import Context
 from api.exports import export_routes
+from api.ogc import ogc_routes
 from api.schema import build_schema
+from api.tiles import tile_routes
+from api.web import graphiql_html, web_routes
 from geo.db import Database, async_engine, current_revision, head_revision
 from geo.settings import Settings, load_settings
 
@@ -53,6 +56,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The explorer from the app's own npm assets (/vendor/), not strawberry's CDN page.
+        return HTMLResponse(graphiql_html())
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -174,6 +181,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", _readyz(settings), methods=["GET"]),
             *export_routes(settings),
+            *tile_routes(),
+            *ogc_routes(),
+            *web_routes(settings),
         ],
         lifespan=lifespan,
     )

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     graphql_explorer: bool = Field(
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )
+    basemap_url: str | None = Field(
+        default=None,
+        description=(
+            "Raster basemap tile URL for the map page at / (an XYZ template such as "
+            "https://tiles.example/{z}/{x}/{y}.png); unset: the map shows only hverdag's own "
+            "layers (municipalities, districts, points)."),
+    )
+    basemap_attribution: str = Field(
+        default="", description="Attribution shown on the map for the basemap (HTML allowed)."
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     cors_origins: list[str] = Field(
         default=["*"],
