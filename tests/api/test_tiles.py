@@ -65,7 +65,8 @@ async def test_venue_tile_holds_exactly_the_venues_in_it(client, loaded_conn):
     feature = next(f for f in layer["features"] if f["id"] in expected)
     assert feature["geometry"]["type"] == "Point"
     x_px, y_px = feature["geometry"]["coordinates"]
-    assert 0 <= x_px <= 4096 and 0 <= y_px <= 4096
+    assert 0 <= x_px <= 4096
+    assert 0 <= y_px <= 4096
     assert set(feature["properties"]) >= {"name", "venue_type", "owner_type", "price_model"}
     assert {f["properties"]["price_model"] for f in layer["features"]} <= {
         "FREE", "REDUCED", "MARKET", "UNKNOWN"}
@@ -82,13 +83,13 @@ async def test_a_point_lands_where_it_is(client, loaded_conn):
     x, y = tile_of(lat, lon, z)
     response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
     feature = next(f for f in decode(response.content)["venues"]["features"] if f["id"] == vid)
-    west, south, east, north = tile_bounds(z, x, y)
     n = 2**z
     want_x = ((lon + 180) / 360 * n - x) * 4096
     merc = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
     want_y = (1 - (merc - y)) * 4096  # the decoder flips y so that it grows upwards
     got_x, got_y = feature["geometry"]["coordinates"]
-    assert abs(got_x - want_x) <= 1.5 and abs(got_y - want_y) <= 1.5
+    assert abs(got_x - want_x) <= 1.5
+    assert abs(got_y - want_y) <= 1.5
 
 
 async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
@@ -99,7 +100,8 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
                                         params={"category": "LANGUAGE_CAFE"})).content)
     all_ids = {f["id"] for f in every["activities"]["features"]}
     cafe = language["activities"]["features"]
-    assert cafe and {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
+    assert cafe
+    assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
     assert {f["id"] for f in cafe} < all_ids
     bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
     assert bad.status_code == 400
@@ -124,7 +126,10 @@ async def test_municipalities_are_simplified_by_zoom(client):
     assert len(low["municipalities"]["features"]) > 50
     x8, y8 = tile_of(*OSLO_SENTRUM, 8)
     west, south, east, north = tile_bounds(8, x8, y8)
-    assert west < 10.48 and east > 10.96 and south < 59.80 and north > 60.14  # all of Oslo
+    assert west < 10.48
+    assert east > 10.96
+    assert south < 59.80
+    assert north > 60.14
     high = decode((await get_tile(client, f"municipalities/8/{x8}/{y8}.mvt")).content)
     assert vertices(oslo(low)["geometry"]) < 0.6 * vertices(oslo(high)["geometry"])
     assert simplify_tolerance_m(5) > 100 * simplify_tolerance_m(12)
@@ -139,13 +144,15 @@ async def test_districts_and_coverage_units(client):
     assert "Gamle Oslo" in {f["properties"]["name"] for f in districts["districts"]["features"]}
     units = decode((await get_tile(client, f"coverage/{z}/{x}/{y}.mvt")).content)
     features = units["coverage"]["features"]
-    assert features and {f["properties"]["kind"] for f in features} == {"GRID_1KM"}
+    assert features
+    assert {f["properties"]["kind"] for f in features} == {"GRID_1KM"}
     assert all(f["properties"]["population"] >= 0 for f in features)
     bydel = decode((await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt",
                                      params={"unitKind": "BYDEL"})).content)
     assert {f["properties"]["kind"] for f in bydel["coverage"]["features"]} == {"BYDEL"}
     wrong = await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt", params={"unitKind": "X"})
-    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "unitKind"
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["field"] == "unitKind"
 
 
 async def test_etag_and_304(client):
@@ -153,12 +160,15 @@ async def test_etag_and_304(client):
     path = f"venues/12/{x}/{y}.mvt"
     first = await get_tile(client, path)
     etag = first.headers["etag"]
-    assert etag.startswith('"') and first.headers["cache-control"].startswith("public, max-age=")
+    assert etag.startswith('"')
+    assert first.headers["cache-control"].startswith("public, max-age=")
     again = await get_tile(client, path, **{"If-None-Match": etag})
-    assert again.status_code == 304 and again.content == b""
+    assert again.status_code == 304
+    assert again.content == b""
     assert again.headers["etag"] == etag
     other = await get_tile(client, path, **{"If-None-Match": '"something-else"'})
-    assert other.status_code == 200 and other.content == first.content
+    assert other.status_code == 200
+    assert other.content == first.content
     # Another tile has another tag.
     neighbour = await get_tile(client, f"venues/12/{x + 1}/{y}.mvt")
     assert neighbour.headers["etag"] != etag
@@ -168,7 +178,8 @@ async def test_empty_tiles_are_204(client):
     # Mid-Atlantic at zoom 12, and a point layer below its minimum zoom.
     x, y = tile_of(45.0, -30.0, 12)
     sea = await get_tile(client, f"venues/12/{x}/{y}.mvt")
-    assert sea.status_code == 204 and sea.content == b""
+    assert sea.status_code == 204
+    assert sea.content == b""
     assert LAYERS["venues"].min_zoom > 4
     x4, y4 = tile_of(*OSLO_SENTRUM, 4)
     assert (await get_tile(client, f"venues/4/{x4}/{y4}.mvt")).status_code == 204
@@ -191,13 +202,15 @@ async def test_bad_addresses(client, path, status, field):
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == ("NOT_FOUND" if status == 404 else "BAD_USER_INPUT")
-    assert error["field"] == field and error["reason"]
+    assert error["field"] == field
+    assert error["reason"]
 
 
 async def test_tilejson(client):
     response = await client.get("/tiles/venues.json", params={"freeOnly": "true"})
     body = response.json()
-    assert body["tilejson"] == "3.0.0" and body["minzoom"] == LAYERS["venues"].min_zoom
+    assert body["tilejson"] == "3.0.0"
+    assert body["minzoom"] == LAYERS["venues"].min_zoom
     assert body["tiles"] == ["http://hverdag.test/tiles/venues/{z}/{x}/{y}.mvt?freeOnly=true"]
     assert "price_model" in body["vector_layers"][0]["fields"]
     assert (await client.get("/tiles/rivers.json")).status_code == 404
@@ -214,7 +227,9 @@ def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
             stmt = tile_statement(layer, 12, x, y)
             sql = stmt.compile(loaded_conn, compile_kwargs={"literal_binds": True})
             plan = "\n".join(loaded_conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
-            assert index in plan and "_gist" in plan, plan
-            assert "Seq Scan on venue" not in plan and "Seq Scan on activity" not in plan
+            assert index in plan, plan
+            assert "_gist" in plan, plan
+            assert "Seq Scan on venue" not in plan
+            assert "Seq Scan on activity" not in plan
     finally:
         loaded_conn.exec_driver_sql("RESET enable_seqscan")
