@@ -150,6 +150,7 @@
 
   var map = new maplibregl.Map({ container: "map", style: style, center: OSLO, zoom: 11, maxZoom: 18,
                                  attributionControl: { compact: true } });
+  window.hverdagMap = map;  // for the browser tests and the console
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-right");
 
@@ -186,9 +187,11 @@
     if ($("targetGroup").value) { f.targetGroups = [$("targetGroup").value]; }
     if ($("language").value.trim()) { f.languages = [$("language").value.trim().toLowerCase()]; }
     if ($("free").checked) { f.freeOnly = true; }
-    if ($("weekday").value) {
-      f.openAt = { weekday: $("weekday").value };
-      if ($("time").value) { f.openAt.time = $("time").value; }
+    // A weekday alone: at some point that day; with a time: open at that time.
+    if ($("weekday").value && $("time").value) {
+      f.openAt = { weekday: $("weekday").value, time: $("time").value };
+    } else if ($("weekday").value) {
+      f.during = { weekday: $("weekday").value, from: "00:00", to: "23:59" };
     }
     return f;
   }
@@ -235,6 +238,7 @@
   function searchNear() {
     if (!point) { return; }
     $("near-status").textContent = t("searching");
+    $("near-status").classList.remove("error");
     var variables = { at: { lat: point[1], lon: point[0] }, r: Number($("radius").value), f: filterInput() };
     return graphql(NEARBY, variables).then(function (data) {
       clearResults();
@@ -244,7 +248,11 @@
         : t("noResults");
       edges.forEach(function (edge, i) { showResult(i, edge); });
       document.body.dataset.nearResults = String(edges.length);
-    }).catch(function (e) { $("near-status").textContent = t("error") + ": " + e.message; $("near-status").classList.add("error"); });
+    }).catch(function (e) {
+      clearResults();
+      $("near-status").textContent = t("error") + ": " + e.message;
+      $("near-status").classList.add("error");
+    });
   }
   function choosePoint(lngLat) {
     point = [lngLat[0], lngLat[1]];
