@@ -1,12 +1,12 @@
 """Mapbox vector tiles (MVT) of the project's layers, one SQLAlchemy Core statement per tile.
 
 A tile is addressed in Web Mercator (EPSG:3857, the XYZ scheme). The geometries are stored in
-EPSG:25833 with GiST indexes, so the statement transforms the *tile envelope* to 25833 for the
-``&&`` filter (the index does the work) and only the rows it finds to 3857 for
-``ST_AsMVTGeom``. The envelope gets a margin of the tile's buffer and is densified before it is
-transformed, so its bounding box in 25833 covers the tile whatever the zoom; it is first cut to
-the region around Norway (:data:`REGION_LONLAT`), outside which UTM 33 has no meaning and there
-is nothing to show.
+EPSG:25833 with GiST indexes, so the filter compares the stored column with the *tile's box in
+25833* (``&&``: the index does the work), and only the rows it finds are transformed to 3857 for
+``ST_AsMVTGeom``. That box is computed here with pyproj (:func:`storage_box`): the tile grown by
+its buffer, cut to the region around Norway (:data:`REGION_LONLAT`; outside it UTM 33 has no
+meaning and there is nothing to show), its edges densified so the box covers them. Computing it
+in the database would put two ST_Transform calls into every tile's planning.
 
 Layers (:data:`LAYERS`): ``municipalities`` (simplified by zoom), ``districts`` (Oslo's bydeler
 and delbydeler), ``venues`` (with their price model), ``activities`` and ``coverage`` (the
@@ -16,6 +16,7 @@ population units that coverage analysis counts, with their population). Below a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from geo.crs import STORAGE_SRID
+from geo.crs import STORAGE_SRID, storage_bounds
 from geo.filters import DirectoryFilter, activity_conditions, venue_conditions
 from geo.tables import activity, municipality, statistical_area, venue
 from geo.vocab import AreaKind
@@ -157,33 +158,56 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
 )}
 
 
-def _region_3857() -> ColumnElement[Any]:
-    lon0, lat0, lon1, lat1 = REGION_LONLAT
-    return sa.func.ST_Transform(sa.func.ST_MakeEnvelope(lon0, lat0, lon1, lat1, 4326),
-                                WEB_MERCATOR_SRID)
+def lon_lat_bounds(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
+                   ) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of the tile grown by ``margin`` tiles each side."""
+    n = 2**z
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return ((x - margin) / n * 360 - 180, lat(y + 1 + margin),
+            (x + 1 + margin) / n * 360 - 180, lat(y - margin))
+
+
+def storage_box(z: int, x: int, y: int) -> tuple[float, float, float, float] | None:
+    """The tile (with its buffer) cut to :data:`REGION_LONLAT`, as an EPSG:25833 box; None when
+    the tile lies outside the region (nothing to show there)."""
+    west, south, east, north = lon_lat_bounds(z, x, y)
+    r_west, r_south, r_east, r_north = REGION_LONLAT
+    west, south, east, north = (max(west, r_west), max(south, r_south), min(east, r_east),
+                                min(north, r_north))
+    if west >= east or south >= north:
+        return None
+    return storage_bounds(west, south, east, north)
 
 
 def tile_statement(layer: str, z: int, x: int, y: int,
-                   options: TileOptions | None = None) -> sa.Select[Any]:
-    """One row, one column: the tile's MVT bytes (empty when nothing is in it). KeyError for an
-    unknown layer, TileError for a tile outside the grid."""
+                   options: TileOptions | None = None) -> sa.Select[Any] | None:
+    """One row, one column: the tile's MVT bytes (empty when nothing is in it); None when the
+    tile is outside the region. KeyError for an unknown layer, TileError for a tile outside the
+    grid."""
     spec = LAYERS[layer]
     check_tile(z, x, y)
-    world = sa.func.ST_MakeEnvelope(-_HALF_WORLD, -_HALF_WORLD, _HALF_WORLD, _HALF_WORLD,
-                                    WEB_MERCATOR_SRID)
-    envelope = sa.func.ST_TileEnvelope(z, x, y)
-    with_margin = sa.func.ST_TileEnvelope(z, x, y, world, BUFFER / EXTENT)
-    in_region = sa.func.ST_Intersection(with_margin, _region_3857())
-    box = sa.func.ST_Transform(sa.func.ST_Segmentize(in_region, tile_width_m(z) / 16),
-                               STORAGE_SRID)
-    # The box as a one-row CTE: computed once, and a plain value to the planner for the index.
-    bounds = sa.select(envelope.label("envelope"), box.label("box")).cte("bounds")
+    box = storage_box(z, x, y)
+    if box is None:
+        return None
+    # The filter box is computed in Python (no ST_Transform while planning); as a one-row CTE
+    # the planner folds it into a constant for the index.
+    bounds = sa.select(sa.func.ST_TileEnvelope(z, x, y).label("envelope"),
+                       sa.func.ST_MakeEnvelope(*box, STORAGE_SRID).label("box")).cte("bounds")
     features = spec.rows(bounds, z, options or TileOptions()).subquery("features")
     # ST_AsMVTGeom gives null for a geometry that vanishes at this zoom (a sliver).
     mvt = sa.select(features).where(features.c.geom.isnot(None)).subquery("mvt")
     return (sa.select(sa.func.ST_AsMVT(mvt.table_valued(), layer, EXTENT, "geom", "id",
                                        type_=sa.LargeBinary).label("tile"))
             .select_from(mvt))
+
+
+#: A tile's query runs in one backend: PostgreSQL would often plan a parallel worker for it
+#: (ST_AsMVTGeom is costed high), and starting one, with PostGIS's projections to load, costs
+#: more than the whole tile (30-60 ms against 2 ms for a typical one).
+NO_PARALLEL = sa.select(sa.func.set_config("max_parallel_workers_per_gather", "0", True))
 
 
 def layer_fields(layer: str) -> list[str]:
@@ -199,7 +223,11 @@ async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
     if z < LAYERS[layer].min_zoom:
         check_tile(z, x, y)
         return b""
-    result = await conn.execute(tile_statement(layer, z, x, y, options))
+    stmt = tile_statement(layer, z, x, y, options)
+    if stmt is None:
+        return b""
+    await conn.execute(NO_PARALLEL)
+    result = await conn.execute(stmt)
     return bytes(result.scalar_one() or b"")
 
 
@@ -209,4 +237,8 @@ def tile(conn: sa.Connection, layer: str, z: int, x: int, y: int,
     if z < LAYERS[layer].min_zoom:
         check_tile(z, x, y)
         return b""
-    return bytes(conn.execute(tile_statement(layer, z, x, y, options)).scalar_one() or b"")
+    stmt = tile_statement(layer, z, x, y, options)
+    if stmt is None:
+        return b""
+    conn.execute(NO_PARALLEL)
+    return bytes(conn.execute(stmt).scalar_one() or b"")
