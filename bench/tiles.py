@@ -8,7 +8,8 @@ places in the database; target under 50 ms.
    code, or reused when complete; ``--keep`` leaves it for the next run (and for bench/nearby.py).
 2. The tiles: every zoom-12 tile that holds part of Oslo's built-up core (the box
    10.60-10.95 E, 59.85-60.00 N), so dense and sparser tiles both come up.
-3. SQL: ``geo.queries.tiles.tile_statement`` run on one connection, ``--requests`` times per layer
+3. SQL: ``geo.queries.tiles.tile_statement`` run on one connection (no parallel workers, as the
+   API runs it), ``--requests`` times per layer
    cycling through the tiles, after ``--warmup`` untimed runs; the bytes and features per tile;
    EXPLAIN (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index).
 4. HTTP: ``uvicorn api.app:create_app --factory`` (1 worker, no access log) on 127.0.0.1, the same
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nearby import DATABASE, _free_port, _git, _tail, prepare_database
 
 from geo.db import Database, connect, drop_database
-from geo.queries.tiles import tile_statement
+from geo.queries.tiles import NO_PARALLEL, tile_statement
 from geo.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +118,7 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
     statements = {t: tile_statement(layer, *t) for t in tiles}
     sizes: dict[str, Any] = {}
     with connect(url) as conn:
+        conn.execute(NO_PARALLEL)  # as the API runs a tile (one transaction: it holds)
         for i in range(args.warmup):
             conn.execute(statements[tiles[i % len(tiles)]]).scalar_one()
         for t in tiles:
