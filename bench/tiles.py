@@ -43,7 +43,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nearby import DATABASE, _free_port, _git, _tail, prepare_database
 
-from geo.db import Database, connect, drop_database
+from geo.db import Database, drop_database
 from geo.queries.tiles import NO_PARALLEL, tile_statement
 from geo.settings import load_settings
 
@@ -117,7 +117,10 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                args: argparse.Namespace) -> dict[str, Any]:
     statements = {t: tile_statement(layer, *t) for t in tiles}
     sizes: dict[str, Any] = {}
-    with connect(url) as conn:
+    # As the API's connections: unnamed statements (a custom plan for each tile's box), no JIT.
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
+        "prepare_threshold": None, "options": "-c jit=off"})
+    with engine.begin() as conn:
         conn.execute(NO_PARALLEL)  # as the API runs a tile (one transaction: it holds)
         for i in range(args.warmup):
             conn.execute(statements[tiles[i % len(tiles)]]).scalar_one()
@@ -140,6 +143,7 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
         z, x, y = map(int, densest.split("/"))
         sql = statements[(z, x, y)].compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars())
+    engine.dispose()
     return {"layer": layer, "tiles": sizes, "timing": _percentiles(times),
             "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
             "load": load.summary(), "densest_tile": densest, "densest_plan": plan,
