@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -38,7 +38,10 @@ from api.context import Context
 from api.errors import ErrorCode
 from api.exports import export_routes
 from api.metrics import Metrics, MetricsMiddleware, operation_counter
+from api.ogc import ogc_routes
 from api.schema import build_schema, compiled_queries
+from api.tiles import tile_routes
+from api.web import graphiql_html, web_routes
 from geo.db import Database, async_engine, current_revision, head_revision, read_engine
 from geo.settings import Settings, load_settings
 
@@ -113,6 +116,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The explorer from the app's own npm assets (/vendor/), not strawberry's CDN page.
+        return HTMLResponse(graphiql_html())
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -256,6 +263,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", _readyz(settings), methods=["GET"]),
         *export_routes(settings),
+        *tile_routes(),
+        *ogc_routes(),
+        *web_routes(settings),
     ]
     if metrics is not None:
         middleware.insert(0, Middleware(MetricsMiddleware, metrics=metrics))

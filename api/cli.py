@@ -225,6 +225,8 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
     # Workers build their own app from the environment: hand them the resolved URL.
     os.environ["HVERDAG_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
     print(f"GraphQL and its explorer: http://{settings.host}:{settings.port}/graphql")
+    print(f"The map: http://{settings.host}:{settings.port}/  "
+          f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)")
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=10)
 

@@ -49,3 +49,16 @@ def to_wgs84(x: float, y: float) -> tuple[float, float]:
     """EPSG:25833 (x, y) to WGS84 (lat, lon)."""
     lon, lat = _to_wgs84().transform(x, y)
     return float(lat), float(lon)
+
+
+def storage_bounds(west: float, south: float, east: float, north: float,
+                   steps: int = 16) -> tuple[float, float, float, float]:
+    """The EPSG:25833 bounding box (xmin, ymin, xmax, ymax) of a WGS84 lon/lat box, its edges
+    densified (``steps`` points each) so the curved edges in UTM are covered; computed here, so
+    the database never transforms it while planning (a vector tile's filter box)."""
+    lons = [west + (east - west) * i / steps for i in range(steps + 1)]
+    lats = [south + (north - south) * i / steps for i in range(steps + 1)]
+    edge_lons = lons + lons + [west] * len(lats) + [east] * len(lats)
+    edge_lats = [south] * len(lons) + [north] * len(lons) + lats + lats
+    xs, ys = _to_storage().transform(edge_lons, edge_lats)
+    return float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))

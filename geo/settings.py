@@ -64,6 +64,16 @@ class Settings(BaseSettings):
             "Answer `nearby` queries that ask for plain fields through the compiled path "
             "(api/compiled.py), which skips per-field resolution; false: every query takes "
             "strawberry's path. The answers are the same."))
+    basemap_url: str | None = Field(
+        default=None,
+        description=(
+            "Raster basemap tile URL for the map page at / (an XYZ template such as "
+            "https://tiles.example/{z}/{x}/{y}.png); unset: the map shows only hverdag's own "
+            "layers (municipalities, districts, points)."),
+    )
+    basemap_attribution: str = Field(
+        default="", description="Attribution shown on the map for the basemap (HTML allowed)."
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     cors_origins: list[str] = Field(
         default=["*"],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the README's two commands: PostGIS for the installed PostgreSQL
 # server (apt on Debian/Ubuntu), then the virtual environment with hverdag and its packages.
-# Usage: scripts/bootstrap.sh [--dev] [--browser]
+# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--browser: chromium for the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +61,21 @@ if [ "$browser" = 1 ] && ! command -v chromium >/dev/null; then
   else
     say "Please install Chromium for the browser tests."; exit 1
   fi
+fi
+
+# --- Browser assets: MapLibre GL JS and GraphiQL from npm, served by the app (no CDN) ---------
+if [ ! -f web/node_modules/.package-lock.json ] \
+   || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  if ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null; then
+      say "installing node and npm with apt (the map page's assets)"
+      apt_install nodejs npm
+    else
+      say "Please install Node.js and npm (the map page's assets)."; exit 1
+    fi
+  fi
+  say "installing the browser assets into web/node_modules (npm ci)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # --- Python environment --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 # against a real PostGIS (the embedded cluster, or HVERDAG_DATABASE_URL's server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh --dev
+scripts/bootstrap.sh --dev --browser
 .venv/bin/ruff check .
 set +e
 .venv/bin/python -m pytest "$@"

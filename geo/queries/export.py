@@ -151,7 +151,8 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
     )
 
 
-def councils_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.Select[Any]:
+    """``with_geom``: also the point in storage CRS as ``geom`` (the OGC API's councils)."""
     c = immigrant_council.c
     muni = municipality.alias("council_municipality")
     fylke = county.alias("council_county")
@@ -166,7 +167,7 @@ def councils_statement(filt: DirectoryFilter) -> sa.Select[Any]:
             c.established, c.members, c.website, c.note, c.updated_at, c.version,
             sa.case((muni.c.number.isnot(None), "municipality"),
                     (fylke.c.number.isnot(None), "county")).label("point_of"),
-            *_lon_lat(point))
+            *_lon_lat(point), *([point.label("geom")] if with_geom else []))
         .select_from(immigrant_council
                      .outerjoin(muni, muni.c.number == c.municipality_number)
                      .outerjoin(fylke, fylke.c.number == county_number))

@@ -1,0 +1,244 @@
+"""Mapbox vector tiles (MVT) of the project's layers, one SQLAlchemy Core statement per tile.
+
+A tile is addressed in Web Mercator (EPSG:3857, the XYZ scheme). The geometries are stored in
+EPSG:25833 with GiST indexes, so the filter compares the stored column with the *tile's box in
+25833* (``&&``: the index does the work), and only the rows it finds are transformed to 3857 for
+``ST_AsMVTGeom``. That box is computed here with pyproj (:func:`storage_box`): the tile grown by
+its buffer, cut to the region around Norway (:data:`REGION_LONLAT`; outside it UTM 33 has no
+meaning and there is nothing to show), its edges densified so the box covers them. Computing it
+in the database would put two ST_Transform calls into every tile's planning.
+
+Layers (:data:`LAYERS`): ``municipalities`` (simplified by zoom), ``districts`` (Oslo's bydeler
+and delbydeler), ``venues`` (with their price model), ``activities`` and ``coverage`` (the
+population units that coverage analysis counts, with their population). Below a layer's
+``min_zoom`` its tile is empty: a point layer at zoom 5 would be the whole country in one tile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from geo.crs import STORAGE_SRID, storage_bounds
+from geo.filters import DirectoryFilter, activity_conditions, venue_conditions
+from geo.tables import activity, municipality, statistical_area, venue
+from geo.vocab import AreaKind
+
+WEB_MERCATOR_SRID = 3857
+#: MVT coordinate space of a tile, and the buffer around it (in those units) kept by clipping.
+EXTENT, BUFFER = 4096, 64
+MAX_ZOOM = 22
+#: Half the width of the Web Mercator square, in metres.
+_HALF_WORLD = 20037508.342789244
+#: (min lon, min lat, max lon, max lat): mainland Norway, Svalbard, Jan Mayen and a margin.
+REGION_LONLAT = (-12.0, 55.0, 42.0, 82.0)
+DISTRICT_KINDS = (AreaKind.BYDEL.value, AreaKind.DELBYDEL.value)
+
+
+class TileError(ValueError):
+    """A tile address or parameter that does not exist; ``field`` names which."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    name: str
+    min_zoom: int
+    description: str
+    #: The SELECT of the layer's rows for a tile: (the one-row ``bounds`` with the tile's
+    #: ``envelope`` in 3857 and its filter ``box`` in 25833, zoom, options) -> columns ``id``,
+    #: the properties and ``geom`` (already ST_AsMVTGeom).
+    rows: Callable[[sa.CTE, int, TileOptions], sa.Select[Any]]
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """What a tile request may narrow: the directory filter (venues, activities) and the kind
+    of population unit (coverage)."""
+
+    directory: DirectoryFilter = field(default_factory=DirectoryFilter)
+    unit_kind: str = AreaKind.GRID_1KM.value
+
+
+def tile_width_m(z: int) -> float:
+    """Width of a tile at zoom ``z`` in Web Mercator metres."""
+    return 2 * _HALF_WORLD / 2**z
+
+
+def simplify_tolerance_m(z: int) -> float:
+    """Douglas-Peucker tolerance for boundaries at zoom ``z``, in EPSG:25833 metres: about a
+    quarter of a screen pixel of a 512 px tile. Web Mercator metres are ~2x true metres at 60°N,
+    so this is a little finer than it reads."""
+    return tile_width_m(z) / 512 / 4
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """TileError naming the coordinate that is outside the XYZ grid."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileError(f"z must be within [0, {MAX_ZOOM}], got {z}", "z")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 2**z:
+            raise TileError(f"{name} must be within [0, {2**z - 1}] at zoom {z}, got {value}",
+                            name)
+
+
+def _mvt_geom(geom: ColumnElement[Any], envelope: ColumnElement[Any]) -> ColumnElement[Any]:
+    return sa.func.ST_AsMVTGeom(sa.func.ST_Transform(geom, WEB_MERCATOR_SRID), envelope,
+                                EXTENT, BUFFER, True).label("geom")
+
+
+def _in_tile(table: sa.Table, bounds: sa.CTE) -> sa.Join:
+    """The table's rows whose geometry's box meets the tile's box in storage CRS (the index)."""
+    return table.join(bounds, table.c.geom.op("&&")(bounds.c.box))
+
+
+def _municipalities(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+    m = municipality.c
+    envelope, box = bounds.c.envelope, bounds.c.box
+    # Clip to the tile (in storage CRS) before simplifying: a zoom-14 tile of Oslo then
+    # simplifies a few hundred vertices, not the whole boundary.
+    clipped = sa.func.ST_ClipByBox2D(m.geom, box)
+    simplified = sa.func.ST_SimplifyPreserveTopology(clipped, simplify_tolerance_m(z))
+    return (sa.select(sa.cast(m.number, sa.Integer).label("id"), m.number, m.name,
+                      _mvt_geom(simplified, envelope))
+            .select_from(_in_tile(municipality, bounds)).where(m.archived_at.is_(None)))
+
+
+def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
+    def rows(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+        a = statistical_area.c
+        envelope, box = bounds.c.envelope, bounds.c.box
+        chosen = kinds or (options.unit_kind,)
+        kind = a.kind == chosen[0] if len(chosen) == 1 else a.kind.in_(chosen)
+        geom = sa.func.ST_SimplifyPreserveTopology(sa.func.ST_ClipByBox2D(a.geom, box),
+                                                   simplify_tolerance_m(z))
+        return (sa.select(a.id, a.code, a.name, a.kind, a.municipality_number, a.population,
+                          a.immigrant_population, _mvt_geom(geom, envelope))
+                .select_from(_in_tile(statistical_area, bounds))
+                .where(kind, a.archived_at.is_(None)))
+    return rows
+
+
+def _venues(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+    v = venue.c
+    return (sa.select(v.id, v.name, v.venue_type, v.owner_type,
+                      sa.func.coalesce(v.price_model, "UNKNOWN").label("price_model"),
+                      v.municipality_number, _mvt_geom(v.geom, bounds.c.envelope))
+            .select_from(_in_tile(venue, bounds)).where(*venue_conditions(options.directory)))
+
+
+def _activities(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+    a = activity.c
+    return (sa.select(a.id, a.title, a.category, a.free, a.venue_id, a.municipality_number,
+                      _mvt_geom(a.geom, bounds.c.envelope))
+            .select_from(_in_tile(activity, bounds))
+            .where(*activity_conditions(options.directory)))
+
+
+LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
+    TileLayer("municipalities", 0, "Municipality boundaries (number, name), simplified by zoom.",
+              _municipalities),
+    TileLayer("districts", 8, "Oslo's districts and sub-districts (BYDEL, DELBYDEL): code, "
+              "name, kind, population.", _areas(DISTRICT_KINDS)),
+    TileLayer("venues", 10, "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
+              "MARKET, UNKNOWN).", _venues),
+    TileLayer("activities", 10, "Active activities: title, category, free, venue_id.",
+              _activities),
+    TileLayer("coverage", 8, "Population units of coverage analysis (?unitKind=GRID_1KM by "
+              "default): code, name, population, immigrant_population.", _areas(())),
+)}
+
+
+def lon_lat_bounds(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
+                   ) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of the tile grown by ``margin`` tiles each side."""
+    n = 2**z
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return ((x - margin) / n * 360 - 180, lat(y + 1 + margin),
+            (x + 1 + margin) / n * 360 - 180, lat(y - margin))
+
+
+def storage_box(z: int, x: int, y: int) -> tuple[float, float, float, float] | None:
+    """The tile (with its buffer) cut to :data:`REGION_LONLAT`, as an EPSG:25833 box; None when
+    the tile lies outside the region (nothing to show there)."""
+    west, south, east, north = lon_lat_bounds(z, x, y)
+    r_west, r_south, r_east, r_north = REGION_LONLAT
+    west, south, east, north = (max(west, r_west), max(south, r_south), min(east, r_east),
+                                min(north, r_north))
+    if west >= east or south >= north:
+        return None
+    return storage_bounds(west, south, east, north)
+
+
+def tile_statement(layer: str, z: int, x: int, y: int,
+                   options: TileOptions | None = None) -> sa.Select[Any] | None:
+    """One row, one column: the tile's MVT bytes (empty when nothing is in it); None when the
+    tile is outside the region. KeyError for an unknown layer, TileError for a tile outside the
+    grid."""
+    spec = LAYERS[layer]
+    check_tile(z, x, y)
+    box = storage_box(z, x, y)
+    if box is None:
+        return None
+    # The filter box is computed in Python (no ST_Transform while planning); as a one-row CTE
+    # the planner folds it into a constant for the index.
+    bounds = sa.select(sa.func.ST_TileEnvelope(z, x, y).label("envelope"),
+                       sa.func.ST_MakeEnvelope(*box, STORAGE_SRID).label("box")).cte("bounds")
+    features = spec.rows(bounds, z, options or TileOptions()).subquery("features")
+    # ST_AsMVTGeom gives null for a geometry that vanishes at this zoom (a sliver).
+    mvt = sa.select(features).where(features.c.geom.isnot(None)).subquery("mvt")
+    return (sa.select(sa.func.ST_AsMVT(mvt.table_valued(), layer, EXTENT, "geom", "id",
+                                       type_=sa.LargeBinary).label("tile"))
+            .select_from(mvt))
+
+
+#: A tile's query runs in one backend: PostgreSQL would often plan a parallel worker for it
+#: (ST_AsMVTGeom is costed high), and starting one, with PostGIS's projections to load, costs
+#: more than the whole tile (30-60 ms against 2 ms for a typical one).
+NO_PARALLEL = sa.select(sa.func.set_config("max_parallel_workers_per_gather", "0", True))
+
+
+def layer_fields(layer: str) -> list[str]:
+    """The properties a layer's features carry (TileJSON's ``vector_layers``)."""
+    bounds = sa.select(sa.null().label("envelope"), sa.null().label("box")).cte("bounds")
+    rows = LAYERS[layer].rows(bounds, MAX_ZOOM, TileOptions())
+    return [str(c.name) for c in rows.selected_columns if c.name not in ("id", "geom")]
+
+
+async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
+                     options: TileOptions | None = None) -> bytes:
+    """:func:`tile` on an async connection."""
+    if z < LAYERS[layer].min_zoom:
+        check_tile(z, x, y)
+        return b""
+    stmt = tile_statement(layer, z, x, y, options)
+    if stmt is None:
+        return b""
+    await conn.execute(NO_PARALLEL)
+    result = await conn.execute(stmt)
+    return bytes(result.scalar_one() or b"")
+
+
+def tile(conn: sa.Connection, layer: str, z: int, x: int, y: int,
+         options: TileOptions | None = None) -> bytes:
+    """The tile's bytes; ``b""`` when it has no feature (and below the layer's min_zoom)."""
+    if z < LAYERS[layer].min_zoom:
+        check_tile(z, x, y)
+        return b""
+    stmt = tile_statement(layer, z, x, y, options)
+    if stmt is None:
+        return b""
+    conn.execute(NO_PARALLEL)
+    return bytes(conn.execute(stmt).scalar_one() or b"")

@@ -1,0 +1,235 @@
+"""GET /tiles/{layer}/{z}/{x}/{y}.mvt on the demo data: decoded tiles hold the rows in the tile
+(checked against PostGIS), ETag/304, 204 for empty, JSON errors, and the index is used."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mapbox_vector_tile
+import pytest
+import sqlalchemy as sa
+
+from geo.queries.tiles import LAYERS, simplify_tolerance_m, tile_statement
+from geo.tables import venue
+
+pytestmark = pytest.mark.anyio
+
+OSLO_SENTRUM = (59.9139, 10.7522)  # (lat, lon)
+
+
+def tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees."""
+    n = 2**z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    return mapbox_vector_tile.decode(body)
+
+
+async def get_tile(client: Any, path: str, **headers: str) -> Any:
+    return await client.get(f"/tiles/{path}", headers=headers)
+
+
+async def test_venue_tile_holds_exactly_the_venues_in_it(client, loaded_conn):
+    z = 13
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layer = decode(response.content)["venues"]
+    ids = {f["id"] for f in layer["features"]}
+    # The same question asked of PostGIS directly, in WGS84: venues inside the tile's bounds.
+    west, south, east, north = tile_bounds(z, x, y)
+    wgs84 = sa.func.ST_Transform(venue.c.geom, 4326)
+    expected = set(loaded_conn.execute(sa.select(venue.c.id).where(
+        venue.c.archived_at.is_(None),
+        sa.func.ST_X(wgs84).between(west, east), sa.func.ST_Y(wgs84).between(south, north))
+    ).scalars())
+    assert len(expected) > 10
+    # The tile also carries the buffer around it (64/4096 of its width on each side).
+    assert expected <= ids
+    assert len(ids - expected) <= len(expected) // 2
+    feature = next(f for f in layer["features"] if f["id"] in expected)
+    assert feature["geometry"]["type"] == "Point"
+    x_px, y_px = feature["geometry"]["coordinates"]
+    assert 0 <= x_px <= 4096
+    assert 0 <= y_px <= 4096
+    assert set(feature["properties"]) >= {"name", "venue_type", "owner_type", "price_model"}
+    assert {f["properties"]["price_model"] for f in layer["features"]} <= {
+        "FREE", "REDUCED", "MARKET", "UNKNOWN"}
+
+
+async def test_a_point_lands_where_it_is(client, loaded_conn):
+    """A venue's pixel in the tile matches its position computed here from lat/lon."""
+    z = 14
+    row = loaded_conn.execute(sa.select(
+        venue.c.id, sa.func.ST_Y(sa.func.ST_Transform(venue.c.geom, 4326)),
+        sa.func.ST_X(sa.func.ST_Transform(venue.c.geom, 4326)))
+        .where(venue.c.municipality_number == "0301").order_by(venue.c.id).limit(1)).one()
+    vid, lat, lon = row
+    x, y = tile_of(lat, lon, z)
+    response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
+    feature = next(f for f in decode(response.content)["venues"]["features"] if f["id"] == vid)
+    n = 2**z
+    want_x = ((lon + 180) / 360 * n - x) * 4096
+    merc = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    want_y = (1 - (merc - y)) * 4096  # the decoder flips y so that it grows upwards
+    got_x, got_y = feature["geometry"]["coordinates"]
+    assert abs(got_x - want_x) <= 1.5
+    assert abs(got_y - want_y) <= 1.5
+
+
+async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
+    z = 12
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    every = decode((await get_tile(client, f"activities/{z}/{x}/{y}.mvt")).content)
+    language = decode((await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt",
+                                        params={"category": "LANGUAGE_CAFE"})).content)
+    all_ids = {f["id"] for f in every["activities"]["features"]}
+    cafe = language["activities"]["features"]
+    assert cafe
+    assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
+    assert {f["id"] for f in cafe} < all_ids
+    bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "BAD_USER_INPUT"
+    assert bad.json()["error"]["field"] == "category"
+
+
+def vertices(geometry: dict[str, Any]) -> int:
+    def count(c: Any) -> int:
+        return 1 if isinstance(c[0], int | float) else sum(count(part) for part in c)
+    return count(geometry["coordinates"])
+
+
+async def test_municipalities_are_simplified_by_zoom(client):
+    """Oslo has fewer vertices in the zoom-5 tile than in the zoom-8 tile that holds it all."""
+    def oslo(tile: dict[str, Any]) -> dict[str, Any]:
+        return next(f for f in tile["municipalities"]["features"]
+                    if f["properties"]["number"] == "0301")
+
+    x5, y5 = tile_of(*OSLO_SENTRUM, 5)
+    low = decode((await get_tile(client, f"municipalities/5/{x5}/{y5}.mvt")).content)
+    assert len(low["municipalities"]["features"]) > 50
+    x8, y8 = tile_of(*OSLO_SENTRUM, 8)
+    west, south, east, north = tile_bounds(8, x8, y8)
+    assert west < 10.48
+    assert east > 10.96
+    assert south < 59.80
+    assert north > 60.14
+    high = decode((await get_tile(client, f"municipalities/8/{x8}/{y8}.mvt")).content)
+    assert vertices(oslo(low)["geometry"]) < 0.6 * vertices(oslo(high)["geometry"])
+    assert simplify_tolerance_m(5) > 100 * simplify_tolerance_m(12)
+
+
+async def test_districts_and_coverage_units(client):
+    z = 11
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    districts = decode((await get_tile(client, f"districts/{z}/{x}/{y}.mvt")).content)
+    kinds = {f["properties"]["kind"] for f in districts["districts"]["features"]}
+    assert kinds == {"BYDEL", "DELBYDEL"}
+    assert "Gamle Oslo" in {f["properties"]["name"] for f in districts["districts"]["features"]}
+    units = decode((await get_tile(client, f"coverage/{z}/{x}/{y}.mvt")).content)
+    features = units["coverage"]["features"]
+    assert features
+    assert {f["properties"]["kind"] for f in features} == {"GRID_1KM"}
+    assert all(f["properties"]["population"] >= 0 for f in features)
+    bydel = decode((await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt",
+                                     params={"unitKind": "BYDEL"})).content)
+    assert {f["properties"]["kind"] for f in bydel["coverage"]["features"]} == {"BYDEL"}
+    wrong = await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt", params={"unitKind": "X"})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["field"] == "unitKind"
+
+
+async def test_etag_and_304(client):
+    x, y = tile_of(*OSLO_SENTRUM, 12)
+    path = f"venues/12/{x}/{y}.mvt"
+    first = await get_tile(client, path)
+    etag = first.headers["etag"]
+    assert etag.startswith('"')
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = await get_tile(client, path, **{"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    other = await get_tile(client, path, **{"If-None-Match": '"something-else"'})
+    assert other.status_code == 200
+    assert other.content == first.content
+    # Another tile has another tag.
+    neighbour = await get_tile(client, f"venues/12/{x + 1}/{y}.mvt")
+    assert neighbour.headers["etag"] != etag
+
+
+async def test_empty_tiles_are_204(client):
+    # Mid-Atlantic at zoom 12, and a point layer below its minimum zoom.
+    x, y = tile_of(45.0, -30.0, 12)
+    sea = await get_tile(client, f"venues/12/{x}/{y}.mvt")
+    assert sea.status_code == 204
+    assert sea.content == b""
+    assert LAYERS["venues"].min_zoom > 4
+    x4, y4 = tile_of(*OSLO_SENTRUM, 4)
+    assert (await get_tile(client, f"venues/4/{x4}/{y4}.mvt")).status_code == 204
+    # A whole-world tile of municipalities still works (the envelope is cut to the region).
+    world = await get_tile(client, "municipalities/0/0/0.mvt")
+    assert world.status_code == 200
+    assert len(decode(world.content)["municipalities"]["features"]) > 300
+
+
+@pytest.mark.parametrize(("path", "status", "field"), [
+    ("rivers/10/1/1.mvt", 404, "layer"),
+    ("venues/23/0/0.mvt", 400, "z"),
+    ("venues/2/4/0.mvt", 400, "x"),
+    ("venues/2/0/-1.mvt", 400, "y"),
+    ("venues/a/0/0.mvt", 400, "z"),
+    ("municipalities/1/1/1.mvt?foo=1", 400, "foo"),
+])
+async def test_bad_addresses(client, path, status, field):
+    response = await get_tile(client, path)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == ("NOT_FOUND" if status == 404 else "BAD_USER_INPUT")
+    assert error["field"] == field
+    assert error["reason"]
+
+
+async def test_tilejson(client):
+    response = await client.get("/tiles/venues.json", params={"freeOnly": "true"})
+    body = response.json()
+    assert body["tilejson"] == "3.0.0"
+    assert body["minzoom"] == LAYERS["venues"].min_zoom
+    assert body["tiles"] == ["http://hverdag.test/tiles/venues/{z}/{x}/{y}.mvt?freeOnly=true"]
+    assert "price_model" in body["vector_layers"][0]["fields"]
+    assert (await client.get("/tiles/rivers.json")).status_code == 404
+
+
+def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
+    """The && filter compares the stored column with the envelope transformed to 25833, so the
+    GiST index on geom can serve it: with sequential scans off the plan is an index scan (a
+    predicate on ST_Transform(geom) could only be a sequential scan)."""
+    x, y = tile_of(*OSLO_SENTRUM, 12)
+    loaded_conn.exec_driver_sql("SET enable_seqscan = off")
+    try:
+        for layer, index in (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")):
+            stmt = tile_statement(layer, 12, x, y)
+            sql = stmt.compile(loaded_conn, compile_kwargs={"literal_binds": True})
+            plan = "\n".join(loaded_conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+            assert index in plan, plan
+            assert "_gist" in plan, plan
+            assert "Seq Scan on venue" not in plan
+            assert "Seq Scan on activity" not in plan
+    finally:
+        loaded_conn.exec_driver_sql("RESET enable_seqscan")
