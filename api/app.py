@@ -29,6 +29,10 @@ from strawberry.http.parse_content_type import parse_content_type
 
 from api.context import Context
 from api.exports import export_routes
+from api.logs import configure_logging
+from api.middleware import BodySizeLimit, RequestGuard
+from api.ratelimit import RateLimit
+from api.relay import MAX_PAGE_SIZE
 from api.schema import build_schema
 from geo.db import Database, async_engine, current_revision, head_revision
 from geo.settings import Settings, load_settings
@@ -46,10 +50,13 @@ _SHAPE = 'The request body must be a JSON object such as {"query": "...", "varia
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's ASGI view with hverdag's context and a 400 for every malformed body."""
 
+    #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
+    max_page_size: int = MAX_PAGE_SIZE
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
-        context = Context.for_request(request.state.engine, request)
+        context = Context.for_request(request.state.engine, request, self.max_page_size)
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
@@ -117,19 +124,6 @@ def _unready(reason: str) -> Response:
     return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Our loggers at the configured level; a handler only when nobody configured logging."""
-    hverdag = logging.getLogger("hverdag")
-    try:
-        hverdag.setLevel(settings.log_level.upper())
-    except ValueError:
-        hverdag.setLevel(logging.INFO)
-    if not hverdag.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        hverdag.addHandler(handler)
-
-
 def _freeze_startup_objects() -> None:
     """Take what exists at startup (modules, the schema, the engine: ~150,000 objects that live
     as long as the process) out of the garbage collector's full collections, which otherwise
@@ -147,12 +141,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     starts that cluster; this factory never does).
     """
     settings = settings if settings is not None else load_settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     graphql = GraphQLApp(
-        build_schema(),
+        build_schema(settings),
         graphql_ide="graphiql" if settings.graphql_explorer else None,
         subscription_protocols=(),
     )
+    graphql.max_page_size = settings.max_page_size
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -168,7 +163,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                                allow_methods=["GET", "POST"],
                                allow_headers=["content-type", "authorization", "x-request-id"],
-                               expose_headers=["x-request-id"], max_age=600)],
+                               expose_headers=["x-request-id", "retry-after"], max_age=600),
+                    # docs/reliability.md. API-key authentication goes between the guard and
+                    # the rate limit: the limit reads the principal it leaves in the scope.
+                    Middleware(RequestGuard),
+                    *([Middleware(RateLimit, settings=settings)]
+                      if settings.rate_limit_enabled else []),
+                    Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.relay import MAX_PAGE_SIZE
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -92,18 +93,24 @@ class Context:
     engine: AsyncEngine
     request: Request | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: The largest `first` of a page (HVERDAG_MAX_PAGE_SIZE).
+    max_page_size: int = MAX_PAGE_SIZE
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = _make_loaders(self)
 
     @classmethod
-    def for_request(cls, engine: AsyncEngine, request: Request) -> Context:
-        """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
-        given = request.headers.get("x-request-id", "")
+    def for_request(cls, engine: AsyncEngine, request: Request,
+                    max_page_size: int = MAX_PAGE_SIZE) -> Context:
+        """The request id the middleware chose (api.middleware), else the caller's
+        ``X-Request-ID`` when it is a sane token, else a new one."""
+        given = request.scope.get("state", {}).get("request_id") or \
+            request.headers.get("x-request-id", "")
         if _REQUEST_ID.fullmatch(given):
-            return cls(engine=engine, request=request, request_id=given)
-        return cls(engine=engine, request=request)
+            return cls(engine=engine, request=request, request_id=given,
+                       max_page_size=max_page_size)
+        return cls(engine=engine, request=request, max_page_size=max_page_size)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs

@@ -49,6 +49,8 @@ class ErrorCode(StrEnum):
 
 
 INTERNAL_MESSAGE = "Internal error"
+#: What graphql-core's parser says when it stops at the token limit.
+_TOKEN_LIMIT = "tokens. Parsing aborted."  # noqa: S105 - a message, not a secret
 
 
 class ApiError(Exception):
@@ -191,6 +193,10 @@ def with_code(error: GraphQLError, context: object) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         if error.extensions and "code" in error.extensions:
             return error
+        if error.path is None and _TOKEN_LIMIT in error.message:
+            # graphql-core's parser stopped at MaxTokensLimiter's limit: a limit, not a typo.
+            return _rebuild(error, error.message, {
+                "code": ErrorCode.QUERY_TOO_COMPLEX.value, "reason": error.message})
         if error.path is None:
             # Before execution: the document or the variables. The client's to fix.
             return _rebuild(error, error.message, {
@@ -208,8 +214,20 @@ def _mask(error: GraphQLError, original: BaseException | None, context: object) 
         "%s [request %s] at %s: %s", code, request_id,
         ".".join(str(p) for p in error.path or ()) or "(operation)", error.message,
         exc_info=original if original is not None else error,
+        extra={"request_id": request_id},
     )
     return _rebuild(error, message, {"code": code, "requestId": request_id})
+
+
+def limit_error(code: ErrorCode, message: str, context: object,
+                **details: Any) -> StrawberryExecutionResult:
+    """The result of an operation refused or stopped by a limit before it could finish."""
+    extensions = {"code": code.value, "reason": message, **details,
+                  "requestId": _request_id(context)}
+    logger.info("%s [request %s]: %s", code.value, extensions["requestId"], message,
+                extra={"request_id": extensions["requestId"]})
+    return StrawberryExecutionResult(data=None, errors=[
+        GraphQLError(message, extensions=extensions)])
 
 
 def with_codes(errors: list[GraphQLError], context: object) -> list[GraphQLError]:
