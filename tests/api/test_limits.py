@@ -69,7 +69,8 @@ async def test_cost_budget_is_the_setting_and_reports_the_estimate(limited):
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == 50
-    assert error["extensions"]["estimate"] == 20 * (1 + 60 * (1 + 1))  # counties × (itself + municipalities × (itself + number))
+    # counties × (itself + municipalities × (itself + number))
+    assert error["extensions"]["estimate"] == 20 * (1 + 60 * (1 + 1))
     body = await _post(limited, "{ counties { number } }")
     assert "errors" not in body
 
