@@ -18,16 +18,19 @@ import orjson
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
 
 from api.context import Context
+from api.errors import ErrorCode
 from api.exports import export_routes
 from api.logs import configure_logging
 from api.middleware import BodySizeLimit, RequestGuard
@@ -52,6 +55,18 @@ class GraphQLApp(GraphQL[Context, None]):
 
     #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
     max_page_size: int = MAX_PAGE_SIZE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """strawberry's view, but a refused request (malformed body, wrong method…) answers
+        JSON with ``extensions.code`` like every other error, not strawberry's plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = http_error(exc.status_code, exc.reason)
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
@@ -83,6 +98,20 @@ class GraphQLApp(GraphQL[Context, None]):
                                                              str | None):
                     raise HTTPException(400, "`operationName` must be a string or null")
         return await super().parse_http_body(request)
+
+
+def http_error(status: int, reason: str) -> Response:
+    """A GraphQL-shaped JSON error for a request refused before GraphQL ran."""
+    code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.BAD_USER_INPUT
+    return JSONResponse({"errors": [{"message": reason, "extensions": {
+        "code": code.value, "reason": reason}}]}, status_code=status)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = http_error(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def healthz(request: Request) -> Response:
@@ -177,4 +206,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *export_routes(settings),
         ],
         lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_exception},
     )

@@ -49,8 +49,8 @@ class ErrorCode(StrEnum):
 
 
 INTERNAL_MESSAGE = "Internal error"
-#: What graphql-core's parser says when it stops at the token limit.
-_TOKEN_LIMIT = "tokens. Parsing aborted."  # noqa: S105 - a message, not a secret
+#: What graphql-core's parser says when it stops at its token or nesting limit.
+_PARSER_LIMITS = ("tokens. Parsing aborted.", "nested too deeply. Parsing aborted.")
 
 
 class ApiError(Exception):
@@ -193,8 +193,8 @@ def with_code(error: GraphQLError, context: object) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         if error.extensions and "code" in error.extensions:
             return error
-        if error.path is None and _TOKEN_LIMIT in error.message:
-            # graphql-core's parser stopped at MaxTokensLimiter's limit: a limit, not a typo.
+        if error.path is None and any(limit in error.message for limit in _PARSER_LIMITS):
+            # graphql-core's parser stopped at a limit (MaxTokensLimiter's): not a typo.
             return _rebuild(error, error.message, {
                 "code": ErrorCode.QUERY_TOO_COMPLEX.value, "reason": error.message})
         if error.path is None:

@@ -21,7 +21,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.errors import ErrorCode, ErrorCodes, limit_error, tag_rule, with_codes
-from api.limits import cost_limit_rule
+from api.limits import cost_limit_rule, tolerant_rule
 from api.relay import Node, NodeKind, resolve_node
 from api.types.activity import ACTIVITY_NODE, Activity
 from api.types.changes import ChangeConnection, resolve_changes
@@ -205,7 +205,7 @@ def _validation_rules(settings: Settings) -> list[Any]:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    rules = [*(tag_rule(rule, ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
+    rules = [*(tag_rule(tolerant_rule(rule), ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
              cost_limit_rule(settings.max_query_cost, settings.max_page_size)]
     if not settings.graphql_introspection:
         rules.append(tag_rule(NoSchemaIntrospectionCustomRule, ErrorCode.FORBIDDEN))
