@@ -62,10 +62,23 @@ def county_number(value: str, field: str = "county") -> str:
     return value
 
 
+def storable_text(value: str, field: str) -> str:
+    """Text PostgreSQL can take: no NUL character and no lone surrogate (JSON's "\\ud800"),
+    which would otherwise fail in the driver as an internal error."""
+    if "\x00" in value:
+        raise BadUserInput("text must not contain the NUL character (\\u0000)", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput("text must be valid Unicode (a lone surrogate is not)",
+                           field=field) from None
+    return value
+
+
 def name_fragment(value: str, field: str = "filter.nameContains") -> str:
     if len(value) > MAX_NAME_FILTER:
         raise BadUserInput(f"nameContains is at most {MAX_NAME_FILTER} characters", field=field)
-    return value
+    return storable_text(value, field)
 
 
 def share(value: float | None, field: str) -> float | None:

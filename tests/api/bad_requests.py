@@ -276,6 +276,39 @@ def _injections() -> list[Case]:
     return cases
 
 
+#: Text that is awkward at some layer: a NUL (PostgreSQL text cannot hold one), a lone
+#: surrogate (not encodable as UTF-8), a right-to-left override, emoji, LIKE wildcards.
+ODD_TEXTS = ("a\x00b", "\ud800x", "\u202egnp.exe", "😀" * 40, "%_%\\")
+
+
+def _odd_texts() -> list[Case]:
+    cases: list[Case] = []
+    for i, text in enumerate(ODD_TEXTS):
+        body = json.dumps({"query": "query ($t: String!) { activities(filter: {text: $t}) "
+                           "{ totalCount } }", "variables": {"t": text}})
+        # NUL and a lone surrogate cannot be stored or matched: BAD_USER_INPUT, not a 500.
+        harmless = OK if i >= 2 else BAD
+        cases += [
+            raw(f"odd text {i} in activities text", body, harmless, 200),
+            gql(f"odd text {i} in nameContains", "query ($t: String!) { municipalities("
+                "filter: {nameContains: $t}) { totalCount } }", harmless, {"t": text}),
+            gql(f"odd text {i} as a municipality number", "query ($t: String!) { "
+                "municipality(number: $t) { name } }", BAD, {"t": text}),
+        ]
+        if text.isprintable() or "\x00" in text:  # httpx cannot send a lone surrogate
+            cases.append(export(f"odd text {i} in export text", "/export/activities.csv",
+                                {"text": text}, harmless, 400 if harmless == BAD else 200))
+    cases += [
+        # Decoded with U+FFFD in place of the bad bytes: harmless text.
+        Case("invalid UTF-8 in a query parameter", OK, 200, method="GET",
+             path="/export/activities.csv?text=%ED%A0%80%FF"),
+        Case("invalid UTF-8 in a GET query", BAD, 400, method="GET",
+             path="/graphql?query=%7B%20counties%20%7B%20name%FF%20%7D%20%7D",
+             headers={"accept": "application/json"}),
+    ]
+    return cases
+
+
 def _geometry() -> list[Case]:
     bad_polygons: list[tuple[str, Any]] = [
         ("a string", "POLYGON((0 0, 1 0, 1 1, 0 0))"),
@@ -332,4 +365,4 @@ def _geometry() -> list[Case]:
 
 def corpus() -> list[Case]:
     return [*_malformed(), *_documents(), *_sizes(), *_numbers(), *_injections(),
-            *_geometry()]
+            *_odd_texts(), *_geometry()]
