@@ -192,6 +192,9 @@ def _numbers() -> list[Case]:
                      (-1e308, 1e308), (0, 360)):
         cases.append(gql(f"whereAmI at ({lat}, {lon})", WHERE, BAD,
                          {"at": {"lat": lat, "lon": lon}}))
+    # Valid WGS84 that UTM 33N cannot project (90° from its meridian): refused, not a 500.
+    cases += [gql("whereAmI at (0, 105)", WHERE, BAD, {"at": {"lat": 0, "lon": 105}}),
+              gql("nearby at (0, -75)", NEARBY, BAD, {"lat": 0, "lon": -75, "r": 5000})]
     for lat, lon, r in ((59.9, 10.7, -1), (59.9, 10.7, 100_001), (59.9, 10.7, 1e300),
                         (95, 10.7, 500)):
         cases.append(gql(f"nearby lat {lat} radius {r}", NEARBY, BAD,
