@@ -8,7 +8,7 @@ import re
 import strawberry
 
 from api.errors import BadUserInput
-from geo.crs import CoordinateError, check_lat_lon, to_storage
+from geo.crs import CoordinateError, to_storage
 from geo.queries.municipalities import MAX_SIMPLIFY_M
 
 MUNICIPALITY_NUMBER = re.compile(r"[0-9]{4}")
@@ -24,11 +24,10 @@ class LatLonInput:
     def to_storage(self, field: str = "at") -> tuple[float, float]:
         """The point in EPSG:25833 (x, y); BAD_USER_INPUT when out of range or not finite."""
         try:
-            check_lat_lon(self.lat, self.lon)
+            return to_storage(self.lat, self.lon)  # checks the range, and that it projects
         except CoordinateError as exc:
             name = str(exc).split(" ", 1)[0]
             raise BadUserInput(str(exc), field=f"{field}.{name}") from exc
-        return to_storage(self.lat, self.lon)
 
 
 @strawberry.input(name="MunicipalityFilter",

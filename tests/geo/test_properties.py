@@ -50,14 +50,16 @@ def test_every_valid_point_projects_finitely_or_is_refused(lat, lon):
         assert str(error).startswith("lon ")
         assert abs(lon - 15) > 45  # far from the zone, never a point near Norway
     else:
-        assert math.isfinite(x) and math.isfinite(y)
+        assert math.isfinite(x)
+        assert math.isfinite(y)
 
 
 @FAST
 @given(lat=norway_lat, lon=norway_lon)
 def test_storage_crs_round_trip(lat, lon):
     x, y = to_storage(lat, lon)
-    assert -1_200_000 < x < 2_000_000 and 6_000_000 < y < 9_500_000
+    assert -1_200_000 < x < 2_000_000
+    assert 6_000_000 < y < 9_500_000
     back_lat, back_lon = to_wgs84(x, y)
     assert math.isclose(back_lat, lat, abs_tol=1e-7)
     assert math.isclose(back_lon, lon, abs_tol=1e-7)
@@ -84,12 +86,14 @@ def test_bbox_is_refused_or_a_sound_area(box):
         assert error.reason
         return
     min_lon, min_lat, max_lon, max_lat = box
-    assert min_lon < max_lon and min_lat < max_lat
+    assert min_lon < max_lon
+    assert min_lat < max_lat
     assert all(math.isfinite(v) for v in box)
     if area.geom is None:  # nothing of it near Norway
         assert area.notes
         return
-    assert shapely.is_valid(area.geom) and area.geom.area > 0
+    assert shapely.is_valid(area.geom)
+    assert area.geom.area > 0
 
 
 @FAST
@@ -98,7 +102,8 @@ def test_bbox_is_refused_or_a_sound_area(box):
                                                                          max_value=2))
 def test_bbox_inside_the_region_is_kept_whole(lon, lat, width, height):
     area = area_from_bbox([lon, lat, lon + width, lat + height])
-    assert area.geom is not None and area.notes == ()
+    assert area.geom is not None
+    assert area.notes == ()
     # A point inside the projected area is inside the box, back in WGS84 (the box's edges
     # were densified, so its parallels stay curved lines, not chords, in the plane).
     inside = area.geom.representative_point()
