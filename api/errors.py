@@ -210,6 +210,13 @@ def _mask(error: GraphQLError, original: BaseException | None, context: object) 
     message = INTERNAL_MESSAGE
     if original is not None and (outage := _outage_code(original)) is not None:
         code, message = outage
+        # An outage is not a bug: one line per request, no traceback (a stopped database
+        # would otherwise write a traceback for every request until it is back).
+        logger.warning("%s [request %s] at %s: %s", code, request_id,
+                       ".".join(str(p) for p in error.path or ()) or "(operation)",
+                       str(original).splitlines()[0] if str(original) else type(original),
+                       extra={"request_id": request_id})
+        return _rebuild(error, message, {"code": code, "requestId": request_id})
     logger.error(
         "%s [request %s] at %s: %s", code, request_id,
         ".".join(str(p) for p in error.path or ()) or "(operation)", error.message,
