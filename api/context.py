@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.errors import Unavailable
 from api.relay import MAX_PAGE_SIZE
+from geo.db import outage_breaker
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -115,7 +117,12 @@ class Context:
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back)."""
+        """Run a plain ``geo`` function on a pooled connection (read-only use; rolled back).
+        UNAVAILABLE at once while the database is known to be down (geo.db.OutageBreaker)."""
+        breaker = outage_breaker(self.engine)
+        if breaker is not None and not breaker.may_try():
+            raise Unavailable("The database is unavailable; try again shortly",
+                              requestId=self.request_id)
         async with self.engine.connect() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
 

@@ -167,6 +167,8 @@ def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> G
 
 def _outage_code(exc: BaseException) -> tuple[str, str] | None:
     """TIMEOUT or UNAVAILABLE for the database's own failures, else None."""
+    if isinstance(exc, Unavailable):  # the outage breaker's: the database is known to be down
+        return ErrorCode.UNAVAILABLE.value, exc.message
     if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return ErrorCode.TIMEOUT.value, "The query took too long and was cancelled"
     outage = sa_exc.TimeoutError | sa_exc.OperationalError | pg_errors.OperationalError

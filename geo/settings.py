@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(
         default=2.0, gt=0, description="How long the API waits for a database connection."
     )
+    pool_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long a request waits for a pooled connection "
+        "while all are busy (overload). A database that is down is told sooner: the first "
+        "failed connection attempt makes the others fail at once until it is back.")
     graphql_explorer: bool = Field(
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )

@@ -71,6 +71,10 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
                                          for _ in range(12)))
         assert {_code(response) for _, response in answers} == {"UNAVAILABLE"}
         assert max(elapsed for elapsed, _ in answers) < 2.5
+        # Once one attempt has failed, the others are told at once (the outage breaker).
+        later = [await _timed(client, "POST", "/graphql", json=QUERY) for _ in range(5)]
+        assert {_code(response) for _, response in later} == {"UNAVAILABLE"}
+        assert sorted(elapsed for elapsed, _ in later)[2] < 0.2
         assert all(r.json()["errors"][0]["extensions"]["requestId"] for _, r in answers)
         elapsed, ready = await _timed(client, "GET", "/readyz")
         assert ready.status_code == 503
