@@ -215,7 +215,7 @@ def export_routes(settings: Settings) -> list[Route]:
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
         await running.acquire()
-        request_id = uuid.uuid4().hex
+        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
             opened = await _open(request.state.engine, job, running.release)
         except BaseException as exc:
