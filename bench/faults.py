@@ -9,7 +9,7 @@ server while PostgreSQL is stopped for 10 s and started again.
 2. ``uvicorn api.app:create_app --factory`` on 127.0.0.1 (what ``hverdag serve`` runs), with
    the rate limit off (64 connections from one address would be rate limited, by design), a
    pool of ``--pool-size`` connections (20, plus as many overflow: sized for 64 clients; the
-   export cap is half of it) and JSON-lines logs to bench/results/faults-server.log.
+   export cap is half of it) and JSON-lines logs to bench/results/faults-server.tmp.
 3. ``--concurrency`` httpx clients send a mix of the API's requests (where am I, near me with
    filters, directory pages, text search, a municipality with its boundary, counties, a CSV
    export, /healthz) as fast as answers come, each request with a 30 s client timeout.
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster, database = prepare_database(settings)
     RESULTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    server = start_server(database, port, args.workers, RESULTS / "faults-server.log",
+    server = start_server(database, port, args.workers, RESULTS / "faults-server.tmp",
                           args.pool_size)
     try:
         load_before = _load()
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     output = (args.output or RESULTS / f"faults-{datetime.now(UTC):%Y-%m-%d}.json").resolve()
     output.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    (RESULTS / "faults-samples.json").write_text(json.dumps([asdict(s) for s in samples]))
+    (RESULTS / "faults-samples.tmp").write_text(json.dumps([asdict(s) for s in samples]))
     print(summary(result, args))
     print(f"results: {output.relative_to(ROOT)}")
     return 0 if all(result["verdicts"].values()) else 1
