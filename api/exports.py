@@ -148,6 +148,12 @@ class _OpenExport:
                     await self.batches.aclose()  # type: ignore[attr-defined]
                 finally:
                     await self.conn.close()
+            except sa.exc.DBAPIError as exc:
+                # The database went away after the rows were sent (the pool discards the
+                # connection). Raising here would make the server cut a connection whose
+                # response is already complete, and fail the client's next request on it.
+                logger.warning("export: closing its connection failed: %s",
+                               str(exc).splitlines()[0])
             finally:
                 self.release()
 
