@@ -94,8 +94,10 @@ def principal_of(scope: Scope) -> tuple[int | None, str]:
         return None, PUBLIC
     key_id = getattr(principal, "key_id", None)
     role = getattr(principal, "role", None)
-    name = getattr(role, "value", None) if role is not None else None
-    return (key_id if isinstance(key_id, int) else None), (str(name) if name else PUBLIC)
+    name = role if isinstance(role, str) else getattr(role, "value", None)  # a Role is a str
+    if isinstance(key_id, bool) or not isinstance(key_id, int):
+        key_id = None
+    return key_id, (str(name) if name else PUBLIC)
 
 
 class RateLimit:

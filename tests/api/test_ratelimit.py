@@ -67,6 +67,8 @@ def test_principal_is_read_defensively():
     assert principal_of(_scope(principal=SimpleNamespace(key_id=None, role=None))) == \
         (None, "PUBLIC")
     assert principal_of(_scope(principal=object())) == (None, "PUBLIC")
+    assert principal_of(_scope(principal=SimpleNamespace(key_id="7", role="ADMIN"))) == \
+        (None, "ADMIN")
 
 
 async def _ok(scope, receive, send):
