@@ -124,6 +124,8 @@ class Context:
             raise Unavailable("The database is unavailable; try again shortly",
                               requestId=self.request_id)
         async with self.engine.connect() as conn:
+            if breaker is not None and breaker.open:
+                breaker.succeeded()  # a pooled connection passed its pre-ping: it is up
             return await conn.run_sync(fn, *args, **kwargs)
 
 

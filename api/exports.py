@@ -239,6 +239,8 @@ async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> 
     if breaker is not None and not breaker.may_try():
         raise Unavailable("The database is unavailable; try again shortly")
     conn = await engine.connect()
+    if breaker is not None and breaker.open:
+        breaker.succeeded()  # a pooled connection passed its pre-ping: it is up
     try:
         stmt = await conn.run_sync(job.build)
         batches = stream(conn, stmt)

@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from api.app import create_app
+from api.context import Context
 from geo.cluster import EmbeddedCluster
-from geo.db import migrate
+from geo.db import async_engine, migrate, outage_breaker
+from geo.queries.counties import counties
 from geo.settings import load_settings
 from tests.api.conftest import http_client
 
@@ -93,3 +95,17 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
             await asyncio.sleep(0.1)
         assert response.json()["data"]["municipalities"] == {"totalCount": 0}
         assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_a_working_pooled_connection_closes_the_breaker(loaded_url):
+    engine = async_engine(loaded_url, load_settings())
+    try:
+        context = Context(engine=engine)
+        assert len(await context.run(counties)) > 0  # one connection now waits in the pool
+        breaker = outage_breaker(engine)
+        breaker.failed()  # a blip: one attempt failed, the pooled connection is fine
+        breaker.next_try = 0.0
+        assert len(await context.run(counties)) > 0  # the trial, on the pooled connection
+        assert not breaker.open
+    finally:
+        await engine.dispose()
