@@ -20,10 +20,11 @@ import orjson
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -37,8 +38,12 @@ from api.compiled import CompiledQueries
 from api.context import Context
 from api.errors import ErrorCode
 from api.exports import export_routes
+from api.logs import configure_logging
 from api.metrics import Metrics, MetricsMiddleware, operation_counter
+from api.middleware import BodySizeLimit, RequestGuard
 from api.ogc import ogc_routes
+from api.ratelimit import RateLimit
+from api.relay import MAX_PAGE_SIZE
 from api.schema import build_schema, compiled_queries
 from api.tiles import tile_routes
 from api.web import graphiql_html, web_routes
@@ -65,16 +70,21 @@ class GraphQLApp(GraphQL[Context, None]):
     compiled: CompiledQueries | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.compiled is None or scope["type"] != "http" or scope["method"] != "POST":
+        """strawberry's view, but a refused request (malformed body, wrong method…) answers
+        JSON with ``extensions.code`` like every other error, not strawberry's plain text;
+        and a POST the compiled path can answer never reaches strawberry."""
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
-        response = await self._compiled_response(request, self.compiled)
-        if response is None:  # strawberry's own way, with the body read above
+        response = None
+        if self.compiled is not None and scope["method"] == "POST":
+            response = await self._compiled_response(request, self.compiled)
+        if response is None:  # strawberry's own way (with the body read above, if it was)
             try:
                 response = await self.run(request)
             except HTTPException as exc:
-                response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+                response = http_error(exc.status_code, exc.reason)
         await response(scope, receive, send)
 
     async def _compiled_response(self, request: Request, compiled: CompiledQueries
@@ -97,7 +107,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if plan is None:
             return None
         context = Context.for_request(request.state.engine, request,
-                                      read_engine=request.state.read_engine)
+                                      read_engine=request.state.read_engine,
+                                      max_page_size=self.max_page_size)
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
             return None
@@ -108,11 +119,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
     metrics: Metrics | None = None
 
+    #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
+    max_page_size: int = MAX_PAGE_SIZE
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
         context = Context.for_request(request.state.engine, request,
-                                      read_engine=request.state.read_engine)
+                                      read_engine=request.state.read_engine,
+                                      max_page_size=self.max_page_size)
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
@@ -149,6 +164,20 @@ class GraphQLApp(GraphQL[Context, None]):
                                                              str | None):
                     raise HTTPException(400, "`operationName` must be a string or null")
         return await super().parse_http_body(request)
+
+
+def http_error(status: int, reason: str) -> Response:
+    """A GraphQL-shaped JSON error for a request refused before GraphQL ran."""
+    code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.BAD_USER_INPUT
+    return JSONResponse({"errors": [{"message": reason, "extensions": {
+        "code": code.value, "reason": reason}}]}, status_code=status)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = http_error(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def healthz(request: Request) -> Response:
@@ -195,19 +224,6 @@ def _unready(reason: str) -> Response:
     return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Our loggers at the configured level; a handler only when nobody configured logging."""
-    hverdag = logging.getLogger("hverdag")
-    try:
-        hverdag.setLevel(settings.log_level.upper())
-    except ValueError:
-        hverdag.setLevel(logging.INFO)
-    if not hverdag.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        hverdag.addHandler(handler)
-
-
 def _freeze_startup_objects() -> None:
     """Take what exists at startup (modules, the schema, the engine: ~150,000 objects that live
     as long as the process) out of the garbage collector's full collections, which otherwise
@@ -225,17 +241,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     starts that cluster; this factory never does).
     """
     settings = settings if settings is not None else load_settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     metrics = Metrics() if settings.metrics else None
-    schema = build_schema([] if metrics is None else [operation_counter(metrics)])
+    schema = build_schema(settings, [] if metrics is None else [operation_counter(metrics)])
     graphql = GraphQLApp(
         schema,
         graphql_ide="graphiql" if settings.graphql_explorer else None,
         subscription_protocols=(),
     )
     graphql.metrics = metrics
+    graphql.max_page_size = settings.max_page_size
     if settings.compiled_queries:
-        graphql.compiled = compiled_queries(schema)
+        graphql.compiled = compiled_queries(schema, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -256,8 +273,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                              allow_methods=["GET", "POST"],
                              allow_headers=["content-type", "authorization", "x-request-id"],
-                             expose_headers=["x-request-id"], max_age=600),
-                  Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s)]
+                             expose_headers=["x-request-id", "retry-after"], max_age=600),
+                  # docs/reliability.md. API-key authentication goes between the guard and
+                  # the rate limit: the limit reads the principal it leaves in the scope.
+                  Middleware(RequestGuard),
+                  Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s),
+                  *([Middleware(RateLimit, settings=settings)]
+                    if settings.rate_limit_enabled else []),
+                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -270,5 +293,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if metrics is not None:
         middleware.insert(0, Middleware(MetricsMiddleware, metrics=metrics))
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
-    return Starlette(middleware=middleware, routes=routes, lifespan=lifespan)
+    return Starlette(middleware=middleware, routes=routes, lifespan=lifespan,
+                     exception_handlers={StarletteHTTPException: _http_exception})
 

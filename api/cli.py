@@ -227,8 +227,14 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
     print(f"GraphQL and its explorer: http://{settings.host}:{settings.port}/graphql")
     print(f"The map: http://{settings.host}:{settings.port}/  "
           f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)")
+    from api.logs import uvicorn_log_config
+
+    # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to the grace
+    # period), then runs the lifespan's shutdown (docs/reliability.md).
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=10)
+                workers=workers, log_level=settings.log_level,
+                timeout_graceful_shutdown=settings.graceful_shutdown_s,
+                **({"log_config": config} if (config := uvicorn_log_config(settings)) else {}))
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

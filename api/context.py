@@ -24,6 +24,9 @@ from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
 from api.auth import PUBLIC, Principal
+from api.errors import Unavailable
+from api.relay import MAX_PAGE_SIZE
+from geo.db import OutageBreaker, outage_breaker
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -110,6 +113,8 @@ class Context:
     read_engine: AsyncEngine | None = None
     #: Who is calling (api.auth): the public unless a valid key came with the request.
     principal: Principal = PUBLIC
+    #: The largest `first` of a page (HVERDAG_MAX_PAGE_SIZE).
+    max_page_size: int = MAX_PAGE_SIZE
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -129,14 +134,20 @@ class Context:
 
     @classmethod
     def for_request(cls, engine: AsyncEngine, request: Request,
-                    read_engine: AsyncEngine | None = None) -> Context:
-        """Take the caller's ``X-Request-ID`` when it is a sane token, else make one."""
-        given = request.headers.get("x-request-id", "")
+                    read_engine: AsyncEngine | None = None,
+                    max_page_size: int = MAX_PAGE_SIZE) -> Context:
+        """The request id the middleware chose (api.middleware), else the caller's
+        ``X-Request-ID`` when it is a sane token, else a new one; the caller's principal
+        (api.auth)."""
+        given = request.scope.get("state", {}).get("request_id") or \
+            request.headers.get("x-request-id", "")
         principal = getattr(request.state, "principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
             return cls(engine=engine, request=request, request_id=given,
-                       read_engine=read_engine, principal=principal)
-        return cls(engine=engine, request=request, read_engine=read_engine, principal=principal)
+                       read_engine=read_engine, principal=principal,
+                       max_page_size=max_page_size)
+        return cls(engine=engine, request=request, read_engine=read_engine, principal=principal,
+                   max_page_size=max_page_size)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
@@ -144,15 +155,27 @@ class Context:
         """Run a plain ``geo`` function on a pooled connection of the read engine (read-only
         use; rolled back; writes use ``engine``, the primary). Once more on a new connection
         when the pooled one turns out dead (the server restarted since it was last used):
-        reads can be repeated."""
+        reads can be repeated. UNAVAILABLE at once while the database is known to be down
+        (geo.db.OutageBreaker)."""
+        breaker = self._breaker()
         for attempt in range(2):
             try:
                 async with self.reader.connect() as conn:
-                    return await conn.run_sync(fn, *args, **kwargs)
+                    result = await conn.run_sync(fn, *args, **kwargs)
             except DBAPIError as exc:
                 if attempt or not exc.connection_invalidated:
                     raise
+                continue
+            _up(breaker)
+            return result
         raise AssertionError("unreachable")
+
+    def _breaker(self) -> OutageBreaker | None:
+        breaker = outage_breaker(self.reader)
+        if breaker is not None and not breaker.may_try():
+            raise Unavailable("The database is unavailable; try again shortly",
+                              requestId=self.request_id)
+        return breaker
 
     async def run_on_driver(
         self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
@@ -160,15 +183,18 @@ class Context:
     ) -> R:
         """Run an async ``geo`` function on the pooled connection's psycopg connection, in
         autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
-        reads whose statements need no common snapshot. Retried once, as :meth:`run`."""
+        reads whose statements need no common snapshot. Retried once, and refused at once
+        while the database is down, as :meth:`run`."""
+        breaker = self._breaker()
         try:
-            return await self._on_driver(fn, *args, **kwargs)
+            result = await self._on_driver(fn, *args, **kwargs)
         except _DeadConnectionError:
-            pass
-        try:
-            return await self._on_driver(fn, *args, **kwargs)
-        except _DeadConnectionError as dead:
-            raise dead.error from None
+            try:
+                result = await self._on_driver(fn, *args, **kwargs)
+            except _DeadConnectionError as dead:
+                raise dead.error from None
+        _up(breaker)
+        return result
 
     async def _on_driver(
         self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
@@ -200,6 +226,13 @@ class Context:
         rolled back when it raises (a refused write changes nothing)."""
         async with self.engine.begin() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
+
+
+def _up(breaker: OutageBreaker | None) -> None:
+    """A query worked: the database is up (SQLAlchemy's events open the breaker on a failed
+    connection; with no ping before checkout, a query is the proof it is back)."""
+    if breaker is not None and breaker.open:
+        breaker.succeeded()
 
 
 def _make_loaders(ctx: Context) -> Loaders:

@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
 
 
 INTERNAL_MESSAGE = "Internal error"
+#: What graphql-core's parser says when it stops at its token or nesting limit.
+_PARSER_LIMITS = ("tokens. Parsing aborted.", "nested too deeply. Parsing aborted.")
 
 
 class ApiError(Exception):
@@ -166,6 +168,8 @@ def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> G
 
 def _outage_code(exc: BaseException) -> tuple[str, str] | None:
     """TIMEOUT or UNAVAILABLE for the database's own failures, else None."""
+    if isinstance(exc, Unavailable):  # the outage breaker's: the database is known to be down
+        return ErrorCode.UNAVAILABLE.value, exc.message
     if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return ErrorCode.TIMEOUT.value, "The query took too long and was cancelled"
     outage = sa_exc.TimeoutError | sa_exc.OperationalError | pg_errors.OperationalError
@@ -192,6 +196,10 @@ def with_code(error: GraphQLError, context: object) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         if error.extensions and "code" in error.extensions:
             return error
+        if error.path is None and any(limit in error.message for limit in _PARSER_LIMITS):
+            # graphql-core's parser stopped at a limit (MaxTokensLimiter's): not a typo.
+            return _rebuild(error, error.message, {
+                "code": ErrorCode.QUERY_TOO_COMPLEX.value, "reason": error.message})
         if error.path is None:
             # Before execution: the document or the variables. The client's to fix.
             return _rebuild(error, error.message, {
@@ -205,12 +213,31 @@ def _mask(error: GraphQLError, original: BaseException | None, context: object) 
     message = INTERNAL_MESSAGE
     if original is not None and (outage := _outage_code(original)) is not None:
         code, message = outage
+        # An outage is not a bug: one line per request, no traceback (a stopped database
+        # would otherwise write a traceback for every request until it is back).
+        logger.warning("%s [request %s] at %s: %s", code, request_id,
+                       ".".join(str(p) for p in error.path or ()) or "(operation)",
+                       str(original).splitlines()[0] if str(original) else type(original),
+                       extra={"request_id": request_id})
+        return _rebuild(error, message, {"code": code, "requestId": request_id})
     logger.error(
         "%s [request %s] at %s: %s", code, request_id,
         ".".join(str(p) for p in error.path or ()) or "(operation)", error.message,
         exc_info=original if original is not None else error,
+        extra={"request_id": request_id},
     )
     return _rebuild(error, message, {"code": code, "requestId": request_id})
+
+
+def limit_error(code: ErrorCode, message: str, context: object,
+                **details: Any) -> StrawberryExecutionResult:
+    """The result of an operation refused or stopped by a limit before it could finish."""
+    extensions = {"code": code.value, "reason": message, **details,
+                  "requestId": _request_id(context)}
+    logger.info("%s [request %s]: %s", code.value, extensions["requestId"], message,
+                extra={"request_id": extensions["requestId"]})
+    return StrawberryExecutionResult(data=None, errors=[
+        GraphQLError(message, extensions=extensions)])
 
 
 def with_codes(errors: list[GraphQLError], context: object) -> list[GraphQLError]:

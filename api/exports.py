@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from api.errors import BadUserInput, ErrorCode, outage_code
+from api.errors import BadUserInput, ErrorCode, Unavailable, outage_code
 from api.export_formats import CsvWriter, GeoJsonWriter, Writer
 from api.export_params import (
     COVERAGE_PARAMETERS,
@@ -50,6 +50,7 @@ from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
 from api.types.organisation import Organisation
 from api.types.venue import Venue
+from geo.db import outage_breaker
 from geo.queries.coverage import UnknownArea
 from geo.queries.export import (
     STATEMENTS,
@@ -148,6 +149,12 @@ class _OpenExport:
                     await self.batches.aclose()  # type: ignore[attr-defined]
                 finally:
                     await self.conn.close()
+            except sa.exc.DBAPIError as exc:
+                # The database went away after the rows were sent (the pool discards the
+                # connection). Raising here would make the server cut a connection whose
+                # response is already complete, and fail the client's next request on it.
+                logger.warning("export: closing its connection failed: %s",
+                               str(exc).splitlines()[0])
             finally:
                 self.release()
 
@@ -215,7 +222,7 @@ def export_routes(settings: Settings) -> list[Route]:
             response.headers["retry-after"] = str(RETRY_AFTER_S)
             return response
         await running.acquire()
-        request_id = uuid.uuid4().hex
+        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
             opened = await _open(request.state.read_engine, job, running.release)
         except BaseException as exc:
@@ -230,7 +237,12 @@ def export_routes(settings: Settings) -> list[Route]:
 
 
 async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> _OpenExport:
+    breaker = outage_breaker(engine)
+    if breaker is not None and not breaker.may_try():
+        raise Unavailable("The database is unavailable; try again shortly")
     conn = await engine.connect()
+    if breaker is not None and breaker.open:
+        breaker.succeeded()  # a pooled connection passed its pre-ping: it is up
     try:
         stmt = await conn.run_sync(job.build)
         batches = stream(conn, stmt)
@@ -256,9 +268,11 @@ def _failure(exc: Exception, job: _Job, request_id: str) -> Response:
     outage = outage_code(exc)
     if outage is not None:
         code, message = outage
-        logger.warning("export: %s [request %s]: %s", code, request_id, exc)
+        logger.warning("export: %s [request %s]: %s", code, request_id, exc,
+                       extra={"request_id": request_id})
         status = 504 if code == ErrorCode.TIMEOUT else 503
         return _error(status, code, message, requestId=request_id)
-    logger.error("export failed [request %s]", request_id, exc_info=exc)
+    logger.error("export failed [request %s]", request_id, exc_info=exc,
+                 extra={"request_id": request_id})
     return _error(500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal error",
                   requestId=request_id)

@@ -8,7 +8,7 @@ import re
 import strawberry
 
 from api.errors import BadUserInput
-from geo.crs import CoordinateError, check_lat_lon, to_storage
+from geo.crs import CoordinateError, to_storage
 from geo.queries.municipalities import MAX_SIMPLIFY_M
 
 MUNICIPALITY_NUMBER = re.compile(r"[0-9]{4}")
@@ -24,11 +24,10 @@ class LatLonInput:
     def to_storage(self, field: str = "at") -> tuple[float, float]:
         """The point in EPSG:25833 (x, y); BAD_USER_INPUT when out of range or not finite."""
         try:
-            check_lat_lon(self.lat, self.lon)
+            return to_storage(self.lat, self.lon)  # checks the range, and that it projects
         except CoordinateError as exc:
             name = str(exc).split(" ", 1)[0]
             raise BadUserInput(str(exc), field=f"{field}.{name}") from exc
-        return to_storage(self.lat, self.lon)
 
 
 @strawberry.input(name="MunicipalityFilter",
@@ -62,10 +61,23 @@ def county_number(value: str, field: str = "county") -> str:
     return value
 
 
+def storable_text(value: str, field: str) -> str:
+    """Text PostgreSQL can take: no NUL character and no lone surrogate (JSON's "\\ud800"),
+    which would otherwise fail in the driver as an internal error."""
+    if "\x00" in value:
+        raise BadUserInput("text must not contain the NUL character (\\u0000)", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput("text must be valid Unicode (a lone surrogate is not)",
+                           field=field) from None
+    return value
+
+
 def name_fragment(value: str, field: str = "filter.nameContains") -> str:
     if len(value) > MAX_NAME_FILTER:
         raise BadUserInput(f"nameContains is at most {MAX_NAME_FILTER} characters", field=field)
-    return value
+    return storable_text(value, field)
 
 
 def share(value: float | None, field: str) -> float | None:

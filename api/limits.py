@@ -45,6 +45,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Query", "venueAccess"): 400,  # per municipality: 356 in 2020's numbering
     ("Query", "councilCoverage"): 20,
 }
+#: The largest integer every JSON reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER).
+MAX_SAFE_INTEGER = 2**53 - 1
 #: A list field of this API with no bound above.
 DEFAULT_LIST_BOUND = 100
 #: Fields that cost more than one object (a boundary is a whole GeoJSON geometry).
@@ -69,7 +71,8 @@ def _page_factor(node: FieldNode, field: Any, max_page: int) -> int | None:
         default = argument.default_value
         return default if isinstance(default, int) else max_page
     if isinstance(given, IntValueNode):
-        return max(0, int(given.value))
+        # Above the page cap the resolver refuses it with a clearer BAD_USER_INPUT.
+        return max(0, min(int(given.value), max_page))
     return max_page  # a variable: assume the largest page it may ask for
 
 
@@ -130,6 +133,23 @@ class _Estimate:
         return factor * (own + children)
 
 
+def tolerant_rule(rule: type[ValidationRule]) -> type[ValidationRule]:
+    """``rule``, but one that reports nothing (instead of raising) on a document with an unknown
+    fragment: strawberry's QueryDepthLimiter measures the depth in its constructor and raised
+    KeyError there, a 500. KnownFragmentNamesRule reports the unknown fragment."""
+
+    class Tolerant(rule):  # type: ignore[valid-type, misc]
+        def __init__(self, context: ValidationContext) -> None:
+            try:
+                super().__init__(context)
+            except KeyError:
+                ValidationRule.__init__(self, context)
+
+    Tolerant.__name__ = f"{rule.__name__}Tolerant"
+    Tolerant.__qualname__ = Tolerant.__name__
+    return Tolerant
+
+
 def cost_limit_rule(max_objects: int, max_page: int) -> type[ValidationRule]:
     """A validation rule refusing operations estimated to return more than ``max_objects``.
 
@@ -140,7 +160,8 @@ def cost_limit_rule(max_objects: int, max_page: int) -> type[ValidationRule]:
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             root = self.context.schema.get_root_type(node.operation)
             estimate = _Estimate(self.context, max_page)
-            objects = estimate.selection_set(node.selection_set, root)
+            # Nested lists multiply past any integer a JSON reader takes: report at most 2⁵³-1.
+            objects = min(estimate.selection_set(node.selection_set, root), MAX_SAFE_INTEGER)
             name = f"'{node.name.value}'" if node.name else "The operation"
             if objects > max_objects:
                 self.report_error(GraphQLError(

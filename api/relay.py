@@ -115,16 +115,17 @@ class Connection(Generic[NodeT]):
         description="How many rows match the filter, on all pages.")
 
 
-def page_size(first: int | None) -> int:
-    """``first`` checked: default 20, 0-100; anything else is a BAD_USER_INPUT."""
+def page_size(first: int | None, maximum: int = MAX_PAGE_SIZE) -> int:
+    """``first`` checked: default 20, 0-``maximum`` (HVERDAG_MAX_PAGE_SIZE, 100 by default);
+    anything else is a BAD_USER_INPUT."""
     if first is None:
-        return DEFAULT_PAGE_SIZE
+        return min(DEFAULT_PAGE_SIZE, maximum)
     if first < 0:
         raise BadUserInput(f"first must not be negative, got {first}", field="first")
-    if first > MAX_PAGE_SIZE:
+    if first > maximum:
         raise BadUserInput(
-            f"first must be at most {MAX_PAGE_SIZE}, got {first}; page with `after`",
-            field="first", maximum=MAX_PAGE_SIZE)
+            f"first must be at most {maximum}, got {first}; page with `after`",
+            field="first", maximum=maximum)
     return first
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from graphql import GraphQLError, specified_rules
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -20,11 +21,11 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.compiled import CompiledQueries
-from api.errors import ErrorCode, ErrorCodes, tag_rule, with_codes
-from api.limits import cost_limit_rule
+from api.errors import ErrorCode, ErrorCodes, limit_error, tag_rule, with_codes
+from api.limits import cost_limit_rule, tolerant_rule
 from api.mutations.audit import AuditEntry, resolve_audit_log
 from api.mutations.root import Mutation
-from api.relay import MAX_PAGE_SIZE, Node, NodeKind, resolve_node
+from api.relay import Node, NodeKind, resolve_node
 from api.types.activity import ACTIVITY_NODE, Activity
 from api.types.changes import ChangeConnection, resolve_changes
 from api.types.council import COUNCIL_NODE, ImmigrantCouncil
@@ -55,22 +56,25 @@ from api.types.survey import (
     resolve_venue_access_total,
 )
 from api.types.venue import VENUE_NODE, Venue
+from geo.settings import Settings
 
 if TYPE_CHECKING:
     from api.context import Context
 
+#: The limits below are settings (geo.settings, HVERDAG_MAX_*; docs/reliability.md); these are
+#: their defaults, for code and tests that build the schema without settings.
 #: Deepest selection allowed; the contract's deepest operation needs 5. (Depth alone does not
 #: bound the work of nested lists: MAX_OBJECTS does.)
-MAX_DEPTH = 10
+MAX_DEPTH = Settings.model_fields["max_query_depth"].default
 #: Most aliases in one document: enough to compare a dozen places in one request.
-MAX_ALIASES = 20
+MAX_ALIASES = Settings.model_fields["max_aliases"].default
 #: Most objects an operation may be estimated to return (api.limits): all 356 municipalities
 #: with their boundaries fit; lists nested in lists of lists do not.
-MAX_OBJECTS = 20_000
+MAX_OBJECTS = Settings.model_fields["max_query_cost"].default
 #: Most tokens in one document, checked while parsing (before any other work).
-MAX_TOKENS = 2000
+MAX_TOKENS = Settings.model_fields["max_tokens"].default
 #: Entries of the process-wide parse and validation caches (distinct query texts).
-CACHE_SIZE = 256
+CACHE_SIZE = Settings.model_fields["query_cache_size"].default
 
 NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE, ACTIVITY_NODE, VENUE_NODE,
                                     ORGANISATION_NODE, COUNCIL_NODE, INITIATIVE_NODE)
@@ -160,6 +164,9 @@ class Query:
 class HverdagSchema(strawberry.Schema):
     #: The validation rules added to graphql-core's (limits and cost), for api.compiled.
     added_rules: tuple[Any, ...] = ()
+    #: Set by build_schema: the largest document (bytes) and the longest run (seconds).
+    max_document_bytes: int = Settings.model_fields["max_document_bytes"].default
+    request_timeout_s: float = Settings.model_fields["request_timeout_s"].default
 
     async def execute(  # strawberry's signature
         self,
@@ -171,12 +178,25 @@ class HverdagSchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        """strawberry's execute, with a last check that every error has a code: an error raised
-        by an extension's parse or validate hook (a syntax error from the parser cache, say)
-        ends the operation before :class:`ErrorCodes` sees the result."""
-        result = await super().execute(
-            query, variable_values, context_value, root_value, operation_name,
-            allowed_operation_types, operation_extensions)
+        """strawberry's execute within the size and time limits, with a last check that every
+        error has a code: an error raised by an extension's parse or validate hook (a syntax
+        error from the parser cache, say) ends the operation before :class:`ErrorCodes` sees
+        the result."""
+        size = len(query.encode("utf-8", "replace")) if query is not None else 0
+        if size > self.max_document_bytes:
+            return limit_error(ErrorCode.QUERY_TOO_COMPLEX, (
+                f"The document is {size:,} bytes; the limit is {self.max_document_bytes:,}"),
+                context_value, limit=self.max_document_bytes)
+        try:
+            async with asyncio.timeout(self.request_timeout_s):
+                result = await super().execute(
+                    query, variable_values, context_value, root_value, operation_name,
+                    allowed_operation_types, operation_extensions)
+        except TimeoutError:
+            return limit_error(ErrorCode.TIMEOUT, (
+                f"The operation took longer than {self.request_timeout_s:g} s and was "
+                "cancelled; ask for less, or try again later"), context_value,
+                limit=self.request_timeout_s)
         if result.errors:
             result.errors = with_codes(result.errors, context_value)
         return result
@@ -188,39 +208,54 @@ class HverdagSchema(strawberry.Schema):
         with their request id; strawberry's default logs every client error with a traceback."""
 
 
-def _validation_rules() -> list[Any]:
+def _validation_rules(settings: Settings) -> list[Any]:
     # Built once per schema: the validation cache keys on the rule classes, so per-request
     # rule classes (what the limiters make when constructed per request) would never hit.
     limits = [
-        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    return [*(tag_rule(rule, ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
-            cost_limit_rule(MAX_OBJECTS, MAX_PAGE_SIZE)]
+    rules = [*(tag_rule(tolerant_rule(rule), ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
+             cost_limit_rule(settings.max_query_cost, settings.max_page_size)]
+    if not settings.graphql_introspection:
+        rules.append(tag_rule(NoSchemaIntrospectionCustomRule, ErrorCode.FORBIDDEN))
+    return rules
 
 
-def build_schema(extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
+def build_schema(settings: Settings | None = None,
+                 extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
                  ) -> HverdagSchema:
-    """The schema; ``extra_extensions`` run outermost (the app's metrics, say)."""
-    rules = _validation_rules()
+    """The schema with the limits of ``settings`` (the defaults when not given);
+    ``extra_extensions`` run outermost (the app's metrics, say)."""
+    settings = settings if settings is not None else Settings.model_construct()
+    rules = _validation_rules(settings)
+    cache_size = settings.query_cache_size
     extensions: list[Callable[[], SchemaExtension]] = [
         *extra_extensions,
         ErrorCodes,
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(rules),
         # Their LRU caches live in strawberry's module for the whole process, keyed by size.
-        lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: ParserCache(maxsize=cache_size),
+        lambda: ValidationCache(maxsize=cache_size),
     ]
     schema = HverdagSchema(query=Query, mutation=Mutation, extensions=extensions,
                            types=[Activity, Venue, Organisation, ImmigrantCouncil,
                                   AreaInitiative])
     schema.added_rules = tuple(rules)
+    schema.max_document_bytes = settings.max_document_bytes
+    schema.request_timeout_s = settings.request_timeout_s
     return schema
 
 
-def compiled_queries(schema: HverdagSchema) -> CompiledQueries:
-    """The compiled path (api.compiled) for ``schema``, with its validation and limits."""
+def compiled_queries(schema: HverdagSchema, settings: Settings | None = None
+                     ) -> CompiledQueries:
+    """The compiled path (api.compiled) for ``schema``, within the same limits: its
+    validation rules, tokens, document size and time."""
+    settings = settings if settings is not None else Settings.model_construct()
     return CompiledQueries(schema, {"nearby": nearby_connection},
                            rules=(*specified_rules, *schema.added_rules),
-                           max_tokens=MAX_TOKENS, cache_size=CACHE_SIZE)
+                           max_tokens=settings.max_tokens,
+                           max_document_bytes=settings.max_document_bytes,
+                           timeout_s=settings.request_timeout_s,
+                           cache_size=settings.query_cache_size)

@@ -42,6 +42,11 @@ def to_storage(lat: float, lon: float) -> tuple[float, float]:
     point on the hot path (the first ST_Transform in a backend costs ~50 ms)."""
     check_lat_lon(lat, lon)
     x, y = _to_storage().transform(lon, lat)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        # Transverse Mercator has no image for points 90° of longitude from its meridian
+        # (15°E) near the equator: pyproj answers inf, which no query can use.
+        raise CoordinateError(f"lon {lon!r} at lat {lat!r} is too far from Norway to place in "
+                              f"EPSG:{STORAGE_SRID} (UTM 33N)")
     return float(x), float(y)
 
 

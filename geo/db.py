@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -69,19 +71,85 @@ def sync_engine(url: URL | str, settings: Settings | None = None, **kwargs: obje
                             pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
 
 
+class OutageBreaker:
+    """Fails requests at once while the database is known to be down, instead of letting each
+    one wait for the pool and a connection attempt of its own.
+
+    The engine's events drive it: a failed connection attempt (or a connection the server cut)
+    opens it; a new connection closes it. While open, one caller every ``retry_s`` is let
+    through to try the database (so it closes by itself once PostgreSQL is back); the others
+    are told at once. A busy pool (overload) does not open it: that is a pool timeout, not a
+    failure of the database.
+    """
+
+    def __init__(self, retry_s: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.retry_s = retry_s
+        self.clock = clock
+        self.down_since: float | None = None
+        self.next_try = 0.0
+
+    @property
+    def open(self) -> bool:
+        return self.down_since is not None
+
+    def may_try(self) -> bool:
+        """Whether this caller may use the database now (always, unless it is down)."""
+        if self.down_since is None:
+            return True
+        now = self.clock()
+        if now >= self.next_try:
+            self.next_try = now + self.retry_s
+            return True
+        return False
+
+    def failed(self) -> None:
+        now = self.clock()
+        if self.down_since is None:
+            self.down_since = now
+        self.next_try = max(self.next_try, now + self.retry_s)
+
+    def succeeded(self) -> None:
+        self.down_since = None
+
+
+_BREAKERS: weakref.WeakKeyDictionary[Engine, OutageBreaker] = weakref.WeakKeyDictionary()
+
+
+def outage_breaker(engine: AsyncEngine) -> OutageBreaker | None:
+    """The breaker of an engine made by :func:`async_engine` (None for any other)."""
+    return _BREAKERS.get(engine.sync_engine)
+
+
+def _watch(engine: Engine, breaker: OutageBreaker) -> None:
+    def on_error(context: sa.engine.ExceptionContext) -> None:
+        if context.is_disconnect or context.connection is None:
+            breaker.failed()  # the server cut the connection, or none could be made
+
+    def on_connect(dbapi_connection: object, record: object) -> None:
+        breaker.succeeded()
+
+    sa.event.listen(engine, "handle_error", on_error)
+    sa.event.listen(engine.pool, "connect", on_connect)
+    _BREAKERS[engine] = breaker
+
+
 def async_engine(url: URL | str, settings: Settings) -> AsyncEngine:
-    """The API's engine: bounded pool, statement timeout, quick failure when the DB is down."""
-    return create_async_engine(
+    """The API's engine: bounded pool, statement timeout, quick failure when the DB is down
+    (connect timeout, and an :class:`OutageBreaker` once an attempt has failed)."""
+    engine = create_async_engine(
         make_url(url).set(drivername="postgresql+psycopg_async"),
         connect_args=_connect_args(settings, api=True),
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        pool_timeout=settings.connect_timeout_s,
+        pool_timeout=settings.pool_timeout_s,
         # No ping before every checkout (a round trip, ~0.3 ms of a 2 ms request): a connection
-        # the server dropped fails on use instead, and api.context retries that read once on a
-        # new connection.
+        # the server dropped fails on use instead (which opens the OutageBreaker), and
+        # api.context retries that read once on a new connection.
         pool_pre_ping=False,
     )
+    _watch(engine.sync_engine, OutageBreaker())
+    return engine
 
 
 def read_engine(settings: Settings, primary: AsyncEngine) -> AsyncEngine:

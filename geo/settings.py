@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(
         default=2.0, gt=0, description="How long the API waits for a database connection."
     )
+    pool_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long a request waits for a pooled connection "
+        "while all are busy (overload). A database that is down is told sooner: the first "
+        "failed connection attempt makes the others fail at once until it is back.")
     graphql_explorer: bool = Field(
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )
@@ -94,6 +98,58 @@ class Settings(BaseSettings):
         description="Serve Prometheus metrics at /metrics (requests, latency, GraphQL, pool).",
     )
 
+    # --- limits on what one request may ask for (docs/reliability.md) --------------------------
+    max_query_depth: int = Field(
+        default=10, ge=1, description="Deepest selection a GraphQL operation may nest.")
+    max_aliases: int = Field(
+        default=20, ge=0, description="Most aliases in one GraphQL document.")
+    max_tokens: int = Field(
+        default=2000, ge=100, description="Most tokens in one GraphQL document (parsing stops "
+        "there).")
+    max_document_bytes: int = Field(
+        default=20_000, ge=1000, description="Largest GraphQL document (the query text), in "
+        "bytes; checked before parsing.")
+    max_page_size: int = Field(
+        default=100, ge=1, le=10_000, description="Largest `first` of a connection page.")
+    max_query_cost: int = Field(
+        default=20_000, ge=1, description="Most objects an operation may be estimated to return "
+        "(the product of page sizes along nested lists); above it: QUERY_TOO_COMPLEX with the "
+        "estimate.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body, in bytes; larger bodies "
+        "get a 413 before they are read whole.")
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest a GraphQL operation may run; then it is "
+        "cancelled with a TIMEOUT error.")
+    query_cache_size: int = Field(
+        default=256, ge=0, description="Entries of the per-process caches of parsed and "
+        "validated GraphQL documents (distinct query texts).")
+    graphql_introspection: bool = Field(
+        default=True, description="Answer introspection queries (open data: on; false hides "
+        "the schema from clients, and the explorer cannot work).")
+    # --- rate limiting (api/ratelimit.py) --------------------------------------------------------
+    rate_limit_enabled: bool = Field(
+        default=True, description="Limit requests per API key and per client address (token "
+        "buckets, per process).")
+    rate_limit_per_minute: dict[str, int] = Field(
+        default={"PUBLIC": 600, "ORGANISATION_EDITOR": 1200, "MUNICIPALITY_EDITOR": 1200,
+                 "ANALYST": 1200, "ADMIN": 6000},
+        description="Sustained requests per minute per bucket, by role (PUBLIC: callers "
+        "without a key), as JSON; 0 means unlimited. A role not listed gets PUBLIC's.")
+    rate_limit_burst_s: float = Field(
+        default=10.0, gt=0, description="Bucket size in seconds of the sustained rate: a "
+        "caller may send this many seconds' worth of requests at once.")
+    forwarded_for_hops: int = Field(
+        default=0, ge=0, le=10, description="Trusted proxies in front of the API: 0 uses the "
+        "TCP peer's address as the client's; N takes the Nth address from the right of "
+        "X-Forwarded-For. Set it only behind proxies that overwrite that header.")
+    log_format: str = Field(
+        default="text", pattern="^(text|json)$", description="Log lines as text, or as JSON "
+        "lines (time, level, logger, request_id, message, exception) for a log collector.")
+    graceful_shutdown_s: float = Field(
+        default=30.0, ge=0, description="On SIGTERM `hverdag serve` stops accepting and waits "
+        "this long for in-flight requests before closing them.")
+
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _psycopg_driver(cls, url: str | None) -> str | None:
@@ -121,7 +177,7 @@ def _shown_default(value: object) -> str:
             return f"`{value}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, list):
+    if isinstance(value, list | dict):
         return f"`{json.dumps(value)}`"
     return f"`{value}`"
 

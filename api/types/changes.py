@@ -82,7 +82,7 @@ async def resolve_changes(
 ) -> ChangeConnection:
     if since.tzinfo is None:
         raise BadUserInput("since needs a time zone, e.g. 2026-11-01T00:00:00Z", field="since")
-    size = page_size(first)
+    size = page_size(first, info.context.max_page_size)
     after_key = _parse_key(decode_cursor(after, _CONNECTION, _KEY))
     rows, has_next = await info.context.run(changes, since, first=size, after=after_key)
     # Together, so each kind's DataLoader loads the page's rows in one statement.

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import strawberry
 
 from api.errors import BadUserInput
-from api.inputs import LatLonInput, municipality_number
+from api.inputs import LatLonInput, municipality_number, storable_text
 from api.types.vocab import (
     ActivityCategory,
     OwnerType,
@@ -109,7 +109,7 @@ def _text(value: str | None) -> str | None:
     if len(value) > MAX_TEXT_LENGTH:
         raise BadUserInput(f"text is at most {MAX_TEXT_LENGTH} characters, got {len(value)}",
                            field="filter.text")
-    return value.strip()
+    return storable_text(value.strip(), "filter.text")
 
 
 def _names(values: list[object] | None) -> tuple[str, ...]:

@@ -124,7 +124,7 @@ async def municipality_list(info: strawberry.Info[Context, None], kind: _Kind, n
                             first: int | None, after: str | None) -> DirectoryConnection[Any]:
     """A municipality's venues or activities by name: first pages of every municipality in
     the response load in one statement; later pages (with `after`) one by one."""
-    size = page_size(first)
+    size = page_size(first, info.context.max_page_size)
     if after is not None:
         return await _by_name(info, kind, DirectoryFilter(municipality=number), size, after)
     loaders = info.context.loaders.directory
@@ -136,7 +136,7 @@ async def municipality_list(info: strawberry.Info[Context, None], kind: _Kind, n
 async def _resolve(info: strawberry.Info[Context, None], kind: _Kind,
                    filter: DirectoryFilterInput | None, near: NearInput | None,
                    first: int | None, after: str | None) -> DirectoryConnection[Any]:
-    size = page_size(first)
+    size = page_size(first, info.context.max_page_size)
     filt = to_geo_filter(filter)
     if near is not None:
         return await _near(info, kind, near, filt, size, after)

@@ -156,7 +156,7 @@ async def resolve_municipalities(
     after: Annotated[str | None, strawberry.argument(
         description="`endCursor` of the previous page.")] = None,
 ) -> Connection[Municipality]:
-    size = page_size(first)
+    size = page_size(first, info.context.max_page_size)
     after_key = decode_cursor(after, _CONNECTION, MUNICIPALITY_NUMBER)
     geo_filter = MunicipalityFilter(
         county=None if filter is None or filter.county is None

@@ -125,7 +125,7 @@ async def nearby_connection(
     (api.compiled), which has no ``info``."""
     x, y = at.to_storage(field="at")
     radius = checked_radius(radius_meters)
-    size = page_size(first)
+    size = page_size(first, context.max_page_size)
     after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
     wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
     geo_filter = to_geo_filter(filter)

@@ -39,8 +39,10 @@ def schema() -> strawberry.Schema:
 
 @pytest.fixture(scope="session")
 def api_settings(loaded_url: URL) -> Settings:
+    # No rate limit: the tests call many times a second from one address (test_ratelimit
+    # tests the limit).
     return load_settings(database_url=loaded_url.render_as_string(hide_password=False),
-                         graphql_explorer=True)
+                         graphql_explorer=True, rate_limit_enabled=False)
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""A dead database never hangs a request, and the service recovers by itself when it returns.
+
+Runs on a dedicated embedded cluster of its own (stopped and started here), never on the
+cluster the other tests share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import URL, make_url
+
+from api.app import create_app
+from api.context import Context
+from geo.cluster import EmbeddedCluster
+from geo.db import async_engine, migrate, outage_breaker
+from geo.queries.counties import counties
+from geo.settings import load_settings
+from tests.api.conftest import http_client
+
+pytestmark = pytest.mark.anyio
+
+QUERY = {"query": '{ county(number: "03") { name } municipalities(first: 1) { totalCount } }'}
+
+
+@pytest.fixture(scope="module")
+def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedCluster, URL]]:
+    cluster = EmbeddedCluster(tmp_path_factory.mktemp("outage-cluster"))
+    cluster.start()
+    url = make_url(cluster.url("hverdag_outage"))
+    try:
+        migrate(url)
+        yield cluster, url
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.base, ignore_errors=True)
+
+
+async def _timed(client, method: str, path: str, **kwargs) -> tuple[float, object]:
+    started = time.monotonic()
+    response = await client.request(method, path, **kwargs)
+    return time.monotonic() - started, response
+
+
+def _code(response) -> str | None:
+    errors = response.json().get("errors")
+    return errors[0]["extensions"]["code"] if errors else None
+
+
+async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
+    cluster, url = own_cluster
+    settings = load_settings(database_url=url.render_as_string(hide_password=False),
+                             rate_limit_enabled=False, pool_size=4)
+    async with http_client(create_app(settings)) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        healthy = await client.post("/graphql", json=QUERY)
+        assert healthy.json() == {"data": {"county": None,
+                                           "municipalities": {"totalCount": 0}}}
+
+        # A query in flight when the server stops gets UNAVAILABLE too, not a hang.
+        in_flight = asyncio.ensure_future(client.post("/graphql", json=QUERY))
+        await asyncio.to_thread(cluster.stop)
+        stopped = await in_flight
+        assert stopped.status_code == 200
+        assert _code(stopped) in (None, "UNAVAILABLE")
+
+        # Down: more callers than the pool has connections; each answered within ~2 s.
+        answers = await asyncio.gather(*(_timed(client, "POST", "/graphql", json=QUERY)
+                                         for _ in range(12)))
+        assert {_code(response) for _, response in answers} == {"UNAVAILABLE"}
+        assert max(elapsed for elapsed, _ in answers) < 2.5
+        # Once one attempt has failed, the others are told at once (the outage breaker).
+        later = [await _timed(client, "POST", "/graphql", json=QUERY) for _ in range(5)]
+        assert {_code(response) for _, response in later} == {"UNAVAILABLE"}
+        assert sorted(elapsed for elapsed, _ in later)[2] < 0.2
+        assert all(r.json()["errors"][0]["extensions"]["requestId"] for _, r in answers)
+        elapsed, ready = await _timed(client, "GET", "/readyz")
+        assert ready.status_code == 503
+        assert elapsed < 3
+        assert (await client.get("/healthz")).status_code == 200
+
+        # Back: the same app (same engine and pool) serves again within seconds.
+        await asyncio.to_thread(cluster.start)
+        returned = time.monotonic()
+        while True:
+            response = await client.post("/graphql", json=QUERY)
+            if _code(response) is None:
+                break
+            assert _code(response) == "UNAVAILABLE"
+            assert time.monotonic() - returned < 5, "not recovered 5 s after the database"
+            await asyncio.sleep(0.1)
+        assert response.json()["data"]["municipalities"] == {"totalCount": 0}
+        assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_a_working_pooled_connection_closes_the_breaker(loaded_url):
+    engine = async_engine(loaded_url, load_settings())
+    try:
+        context = Context(engine=engine)
+        assert len(await context.run(counties)) > 0  # one connection now waits in the pool
+        breaker = outage_breaker(engine)
+        breaker.failed()  # a blip: one attempt failed, the pooled connection is fine
+        breaker.next_try = 0.0
+        assert len(await context.run(counties)) > 0  # the trial, on the pooled connection
+        assert not breaker.open
+    finally:
+        await engine.dispose()
