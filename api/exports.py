@@ -180,7 +180,7 @@ class _ExportResponse(StreamingResponse):
             yield writer.tail()
         except Exception:
             logger.exception("export failed mid-stream [request %s]; connection cut",
-                             self.request_id)
+                             self.request_id, extra={"request_id": self.request_id})
             raise
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
