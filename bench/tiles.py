@@ -12,7 +12,8 @@ places in the database; target under 50 ms.
    API runs it), ``--requests`` times per layer
    cycling through the tiles, after ``--warmup`` untimed runs; the bytes, features and rows
    per tile (below zoom 14 a feature stands for the ``count`` rows of its grid cell); EXPLAIN
-   (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index).
+   (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index), and the CPU time
+   the PostgreSQL backend spends on it (/proc, mean of 40 runs: the machine's load aside).
 4. HTTP: ``uvicorn api.app:create_app --factory`` (1 worker, no access log) on 127.0.0.1, the same
    tiles fetched one at a time over one keep-alive connection (what a browser's map does per
    connection); every answer is a 200 or a 204, and every tile is decoded once, untimed.
@@ -115,6 +116,26 @@ class Load:
                 "machine_busy_share": round(self.busy_share, 3), "cpus": os.cpu_count() or 0}
 
 
+def _process_cpu_ms(pid: int) -> float:
+    """User + system CPU time a process has used, in ms (clock ticks of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def densest_cpu_ms(conn: sa.Connection, statement: Any, runs: int = 40) -> float | None:
+    """CPU time the PostgreSQL backend spends on one run of a tile, averaged over ``runs``:
+    unlike the wall-clock times, it does not grow with the other sessions' load. None when the
+    backend is not a local process this user can read."""
+    pid = conn.execute(sa.select(sa.func.pg_backend_pid())).scalar_one()
+    try:
+        before = _process_cpu_ms(pid)
+    except OSError:
+        return None
+    for _ in range(runs):
+        conn.execute(statement).scalar_one()
+    return round((_process_cpu_ms(pid) - before) / runs, 1)
+
+
 def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                args: argparse.Namespace) -> dict[str, Any]:
     statements = {t: tile_statement(layer, *t) for t in tiles}
@@ -145,12 +166,14 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                 per_tile.setdefault("/".join(map(str, t)), []).append(times[-1])
         densest = max(sizes, key=lambda k: sizes[k]["rows"])
         z, x, y = map(int, densest.split("/"))
+        cpu = densest_cpu_ms(conn, statements[(z, x, y)])
         sql = statements[(z, x, y)].compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars())
     engine.dispose()
     return {"layer": layer, "tiles": sizes, "timing": _percentiles(times),
             "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
-            "load": load.summary(), "densest_tile": densest, "densest_plan": plan,
+            "load": load.summary(), "densest_tile": densest, "densest_backend_cpu_ms": cpu,
+            "densest_plan": plan,
             "index_scan": "_gist" in plan and f"Seq Scan on {TABLES[layer]}" not in plan}
 
 
@@ -233,6 +256,9 @@ def summary_markdown(results: dict[str, Any]) -> str:
                      f"{sql['timing']['median_ms']} / {sql['timing']['p95_ms']} / "
                      f"{sql['timing']['max_ms']} | {http_text} | "
                      f"{load['loadavg_1m_before']} / {load['machine_busy_share']:.0%} |")
+    cpu = ", ".join(f"{layer} {results['sql'][layer].get('densest_backend_cpu_ms')}"
+                    for layer in LAYERS)
+    lines += ["", f"PostgreSQL backend CPU per run of the densest tile (ms, mean of 40): {cpu}"]
     lines += ["", "Per tile (median ms over its requests), the densest and the median tile:", "",
               "| layer | tile | rows | features | KiB | SQL | HTTP |",
               "|---|---|---|---|---|---|---|"]
