@@ -10,8 +10,10 @@ places in the database; target under 50 ms.
    10.60-10.95 E, 59.85-60.00 N), so dense and sparser tiles both come up.
 3. SQL: ``geo.queries.tiles.tile_statement`` run on one connection (no parallel workers, as the
    API runs it), ``--requests`` times per layer
-   cycling through the tiles, after ``--warmup`` untimed runs; the bytes and features per tile;
-   EXPLAIN (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index).
+   cycling through the tiles, after ``--warmup`` untimed runs; the bytes, features and rows
+   per tile (below zoom 14 a feature stands for the ``count`` rows of its grid cell); EXPLAIN
+   (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index), and the CPU time
+   the PostgreSQL backend spends on it (/proc, mean of 40 runs: the machine's load aside).
 4. HTTP: ``uvicorn api.app:create_app --factory`` (1 worker, no access log) on 127.0.0.1, the same
    tiles fetched one at a time over one keep-alive connection (what a browser's map does per
    connection); every answer is a 200 or a 204, and every tile is decoded once, untimed.
@@ -51,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OSLO_CORE = (10.60, 59.85, 10.95, 60.00)  # west, south, east, north
 LAYERS = ("venues", "activities")
+TABLES = {"venues": "venue", "activities": "activity"}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -113,6 +116,26 @@ class Load:
                 "machine_busy_share": round(self.busy_share, 3), "cpus": os.cpu_count() or 0}
 
 
+def _process_cpu_ms(pid: int) -> float:
+    """User + system CPU time a process has used, in ms (clock ticks of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def densest_cpu_ms(conn: sa.Connection, statement: Any, runs: int = 40) -> float | None:
+    """CPU time the PostgreSQL backend spends on one run of a tile, averaged over ``runs``:
+    unlike the wall-clock times, it does not grow with the other sessions' load. None when the
+    backend is not a local process this user can read."""
+    pid = conn.execute(sa.select(sa.func.pg_backend_pid())).scalar_one()
+    try:
+        before = _process_cpu_ms(pid)
+    except OSError:
+        return None
+    for _ in range(runs):
+        conn.execute(statement).scalar_one()
+    return round((_process_cpu_ms(pid) - before) / runs, 1)
+
+
 def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                args: argparse.Namespace) -> dict[str, Any]:
     statements = {t: tile_statement(layer, *t) for t in tiles}
@@ -127,9 +150,11 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
         for t in tiles:
             body = bytes(conn.execute(statements[t]).scalar_one() or b"")
             decoded = mapbox_vector_tile.decode(body) if body else {}
+            features = decoded.get(layer, {}).get("features", [])
+            # Below zoom 14 a feature stands for the ``count`` rows of its grid cell.
             sizes["/".join(map(str, t))] = {
-                "bytes": len(body),
-                "features": len(decoded.get(layer, {}).get("features", []))}
+                "bytes": len(body), "features": len(features),
+                "rows": sum(f["properties"].get("count", 1) for f in features)}
         times: list[float] = []
         per_tile: dict[str, list[float]] = {}
         with Load() as load:
@@ -139,15 +164,17 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                 conn.execute(statements[t]).scalar_one()
                 times.append((time.perf_counter() - started) * 1000)
                 per_tile.setdefault("/".join(map(str, t)), []).append(times[-1])
-        densest = max(sizes, key=lambda k: sizes[k]["features"])
+        densest = max(sizes, key=lambda k: sizes[k]["rows"])
         z, x, y = map(int, densest.split("/"))
+        cpu = densest_cpu_ms(conn, statements[(z, x, y)])
         sql = statements[(z, x, y)].compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars())
     engine.dispose()
     return {"layer": layer, "tiles": sizes, "timing": _percentiles(times),
             "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
-            "load": load.summary(), "densest_tile": densest, "densest_plan": plan,
-            "index_scan": "_gist" in plan and f"Seq Scan on {layer[:-1]}" not in plan}
+            "load": load.summary(), "densest_tile": densest, "densest_backend_cpu_ms": cpu,
+            "densest_plan": plan,
+            "index_scan": "_gist" in plan and f"Seq Scan on {TABLES[layer]}" not in plan}
 
 
 def _server(url: sa.URL, port: int, log: Path) -> Any:
@@ -213,29 +240,36 @@ def http_series(port: int, layer: str, tiles: list[tuple[int, int, int]],
 def summary_markdown(results: dict[str, Any]) -> str:
     lines = [f"Zoom {results['zoom']}, {len(results['tiles'])} tiles over Oslo's core, "
              f"{results['requests']} requests per series (median / p95 / max, ms):", "",
-             "| layer | features per tile (min-max) | KiB per tile (max) | SQL | HTTP | "
-             "load avg / machine busy |", "|---|---|---|---|---|---|"]
+             "| layer | rows per tile (min-max) | features per tile (min-max) | KiB per tile (max) "
+             "| SQL | HTTP | load avg / machine busy |", "|---|---|---|---|---|---|---|"]
     for layer in LAYERS:
         sql = results["sql"][layer]
         feats = [t["features"] for t in sql["tiles"].values()]
+        rows = [t.get("rows", t["features"]) for t in sql["tiles"].values()]
         kib = max(t["bytes"] for t in sql["tiles"].values()) / 1024
         h = results.get("http", {}).get(layer)
         http_text = (f"{h['timing']['median_ms']} / {h['timing']['p95_ms']} / "
                      f"{h['timing']['max_ms']}") if h else "-"
         load = (h or sql)["load"]
-        lines.append(f"| {layer} | {min(feats):,}-{max(feats):,} | {kib:.0f} | "
+        lines.append(f"| {layer} | {min(rows):,}-{max(rows):,} | {min(feats):,}-{max(feats):,} | "
+                     f"{kib:.0f} | "
                      f"{sql['timing']['median_ms']} / {sql['timing']['p95_ms']} / "
                      f"{sql['timing']['max_ms']} | {http_text} | "
                      f"{load['loadavg_1m_before']} / {load['machine_busy_share']:.0%} |")
+    cpu = ", ".join(f"{layer} {results['sql'][layer].get('densest_backend_cpu_ms')}"
+                    for layer in LAYERS)
+    lines += ["", f"PostgreSQL backend CPU per run of the densest tile (ms, mean of 40): {cpu}"]
     lines += ["", "Per tile (median ms over its requests), the densest and the median tile:", "",
-              "| layer | tile | features | KiB | SQL | HTTP |", "|---|---|---|---|---|---|"]
+              "| layer | tile | rows | features | KiB | SQL | HTTP |",
+              "|---|---|---|---|---|---|---|"]
     for layer in LAYERS:
         sql = results["sql"][layer]
-        by_size = sorted(sql["tiles"], key=lambda k: sql["tiles"][k]["features"])
+        by_size = sorted(sql["tiles"], key=lambda k: sql["tiles"][k].get("rows", 0))
         h = results.get("http", {}).get(layer, {}).get("per_tile_median_ms", {})
         for label, tile in (("densest", by_size[-1]), ("median", by_size[len(by_size) // 2])):
             info = sql["tiles"][tile]
-            lines.append(f"| {layer} | {label} {tile} | {info['features']:,} | "
+            lines.append(f"| {layer} | {label} {tile} | {info.get('rows', 0):,} | "
+                         f"{info['features']:,} | "
                          f"{info['bytes'] / 1024:.0f} | {sql['per_tile_median_ms'][tile]} | "
                          f"{h.get(tile, '-')} |")
     return "\n".join(lines)
@@ -279,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         database.close()
     out = args.output or RESULTS / f"tiles-{datetime.now(UTC).date()}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nresults: {out.relative_to(ROOT)}\n")
+    print(f"\nresults: {out}\n")
     print(summary_markdown(results))
     return 0
 

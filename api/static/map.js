@@ -133,6 +133,10 @@
     style.layers.push({ id: "basemap", type: "raster", source: "basemap" });
   }
   var own = !CONFIG.basemapUrl;
+  // Below zoom 14 a point feature stands for the `count` places in its 16 px cell of the tile:
+  // the dot grows with it (up to the cell's size), and bigger dots are drawn on top.
+  var COUNT = ["coalesce", ["get", "count"], 1];
+  function byCount(one, many) { return ["interpolate", ["linear"], COUNT, 1, one, 10, (one + many) / 2, 100, many]; }
   style.layers.push(
     { id: "municipality-fill", type: "fill", source: "municipalities", "source-layer": "municipalities",
       paint: { "fill-color": "#ffffff", "fill-opacity": own ? 0.9 : 0.1 } },
@@ -141,9 +145,11 @@
     { id: "district-line", type: "line", source: "districts", "source-layer": "districts",
       filter: ["==", ["get", "kind"], "BYDEL"], paint: { "line-color": "#9aa5bd", "line-width": 1, "line-dasharray": [3, 2] } },
     { id: "activity-points", type: "circle", source: "activities", "source-layer": "activities",
-      paint: { "circle-radius": 3, "circle-color": "#7048e8", "circle-opacity": 0.6 } },
+      layout: { "circle-sort-key": COUNT },
+      paint: { "circle-radius": byCount(3, 6), "circle-color": "#7048e8", "circle-opacity": 0.6 } },
     { id: "venue-points", type: "circle", source: "venues", "source-layer": "venues",
-      paint: { "circle-radius": 4, "circle-stroke-color": "#fff", "circle-stroke-width": 1,
+      layout: { "circle-sort-key": COUNT },
+      paint: { "circle-radius": byCount(4, 7), "circle-stroke-color": "#fff", "circle-stroke-width": 1,
                "circle-color": ["match", ["get", "price_model"], "FREE", "#2b8a3e", "REDUCED", "#f08c00",
                                 "MARKET", "#c92a2a", "#868e96"] } }
   );

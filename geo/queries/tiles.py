@@ -12,6 +12,15 @@ Layers (:data:`LAYERS`): ``municipalities`` (simplified by zoom), ``districts`` 
 and delbydeler), ``venues`` (with their price model), ``activities`` and ``coverage`` (the
 population units that coverage analysis counts, with their population). Below a layer's
 ``min_zoom`` its tile is empty: a point layer at zoom 5 would be the whole country in one tile.
+
+Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`: a tile is cut into a grid of
+:data:`CELLS_PER_TILE` cells a side (16 px of a tile drawn at 512 px: room for one dot sized by
+its count), and each cell with rows in it sends one feature, its lowest-id row with that row's
+own position and properties, and a ``count`` of the cell's rows (so a cell of one row is just
+that row). The cell is computed from the stored EPSG:25833 coordinates (no transform), so the
+index still finds the rows and only one row per cell is transformed and encoded: the densest
+zoom-12 tile of central Oslo (45,000 generated activities) encodes ~900 features. From
+:data:`AGGREGATE_BELOW_ZOOM` on every row is a feature, with ``count`` 1.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +48,17 @@ _HALF_WORLD = 20037508.342789244
 #: (min lon, min lat, max lon, max lat): mainland Norway, Svalbard, Jan Mayen and a margin.
 REGION_LONLAT = (-12.0, 55.0, 42.0, 82.0)
 DISTRICT_KINDS = (AreaKind.BYDEL.value, AreaKind.DELBYDEL.value)
+#: From this zoom a point layer sends every row; below it, one feature per grid cell.
+AGGREGATE_BELOW_ZOOM = 14
+#: Cells a side of a tile's aggregation grid: EXTENT / 32 = 128 MVT units, 16 px of a tile drawn
+#: at 512 px. 64 (8 px) sends 3.5 times the features and misses 50 ms on the densest tiles.
+CELLS_PER_TILE = 32
+
+
+class TileAddress(NamedTuple):
+    z: int
+    x: int
+    y: int
 
 
 class TileError(ValueError):
@@ -55,9 +75,9 @@ class TileLayer:
     min_zoom: int
     description: str
     #: The SELECT of the layer's rows for a tile: (the one-row ``bounds`` with the tile's
-    #: ``envelope`` in 3857 and its filter ``box`` in 25833, zoom, options) -> columns ``id``,
-    #: the properties and ``geom`` (already ST_AsMVTGeom).
-    rows: Callable[[sa.CTE, int, TileOptions], sa.Select[Any]]
+    #: ``envelope`` in 3857 and its filter ``box`` in 25833, the tile, options) -> columns
+    #: ``id``, the properties and ``geom`` (already ST_AsMVTGeom).
+    rows: Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,16 @@ def simplify_tolerance_m(z: int) -> float:
     return tile_width_m(z) / 512 / 4
 
 
+def cell_size_m(z: int, y: int) -> float:
+    """Side of an aggregation cell, in EPSG:25833 metres, for the tiles of row ``y`` at zoom
+    ``z``: the tile's ground width at its middle latitude (Web Mercator stretches by
+    1/cos(lat); UTM 33 is within 0.5 % of ground metres across Norway) over
+    :data:`CELLS_PER_TILE`. The grid is anchored at the CRS's origin, so the tiles of a row
+    share it and a cell in the buffer two tiles share is the same cell in both."""
+    middle = math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z)))
+    return tile_width_m(z) * math.cos(middle) / CELLS_PER_TILE
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     """TileError naming the coordinate that is outside the XYZ grid."""
     if not 0 <= z <= MAX_ZOOM:
@@ -91,9 +121,17 @@ def check_tile(z: int, x: int, y: int) -> None:
                             name)
 
 
-def _mvt_geom(geom: ColumnElement[Any], envelope: ColumnElement[Any]) -> ColumnElement[Any]:
+def _mvt_geom(geom: ColumnElement[Any], envelope: ColumnElement[Any], clip: bool = True
+              ) -> ColumnElement[Any]:
     return sa.func.ST_AsMVTGeom(sa.func.ST_Transform(geom, WEB_MERCATOR_SRID), envelope,
-                                EXTENT, BUFFER, True).label("geom")
+                                EXTENT, BUFFER, clip).label("geom")
+
+
+def _mvt_point(geom: ColumnElement[Any], envelope: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A point in tile coordinates, not clipped: the storage box is a little larger than the
+    tile and its buffer (its corners stick out), and keeping those few points means a tile
+    sends every row its filter found, each once (a cell's first row may lie in a corner)."""
+    return _mvt_geom(geom, envelope, clip=False)
 
 
 def _in_tile(table: sa.Table, bounds: sa.CTE) -> sa.Join:
@@ -101,8 +139,9 @@ def _in_tile(table: sa.Table, bounds: sa.CTE) -> sa.Join:
     return table.join(bounds, table.c.geom.op("&&")(bounds.c.box))
 
 
-def _municipalities(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+def _municipalities(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
     m = municipality.c
+    z = tile.z
     envelope, box = bounds.c.envelope, bounds.c.box
     # Clip to the tile (in storage CRS) before simplifying: a zoom-14 tile of Oslo then
     # simplifies a few hundred vertices, not the whole boundary.
@@ -114,13 +153,13 @@ def _municipalities(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[A
 
 
 def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
-    def rows(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
+    def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
         a = statistical_area.c
         envelope, box = bounds.c.envelope, bounds.c.box
         chosen = kinds or (options.unit_kind,)
         kind = a.kind == chosen[0] if len(chosen) == 1 else a.kind.in_(chosen)
         geom = sa.func.ST_SimplifyPreserveTopology(sa.func.ST_ClipByBox2D(a.geom, box),
-                                                   simplify_tolerance_m(z))
+                                                   simplify_tolerance_m(tile.z))
         return (sa.select(a.id, a.code, a.name, a.kind, a.municipality_number, a.population,
                           a.immigrant_population, _mvt_geom(geom, envelope))
                 .select_from(_in_tile(statistical_area, bounds))
@@ -128,21 +167,52 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
     return rows
 
 
-def _venues(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
-    v = venue.c
-    return (sa.select(v.id, v.name, v.venue_type, v.owner_type,
-                      sa.func.coalesce(v.price_model, "UNKNOWN").label("price_model"),
-                      v.municipality_number, _mvt_geom(v.geom, bounds.c.envelope))
-            .select_from(_in_tile(venue, bounds)).where(*venue_conditions(options.directory)))
+#: A point layer's properties, as labelled expressions over its table's (or an alias's) columns.
+Properties = Callable[[sa.ColumnCollection[str, Any]], list[ColumnElement[Any]]]
 
 
-def _activities(bounds: sa.CTE, z: int, options: TileOptions) -> sa.Select[Any]:
-    a = activity.c
-    return (sa.select(a.id, a.title, a.category, a.free, a.venue_id, a.municipality_number,
-                      _mvt_geom(a.geom, bounds.c.envelope))
-            .select_from(_in_tile(activity, bounds))
-            .where(*activity_conditions(options.directory)))
+def _points(table: sa.Table, properties: Properties,
+            conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]]
+            ) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
+    """The rows of a point layer: every row from :data:`AGGREGATE_BELOW_ZOOM`, one per grid cell
+    (:func:`cell_size_m`) below it, each with a ``count`` of the rows it stands for."""
+    def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
+        t = table.c
+        where = conditions(options.directory)
+        if tile.z >= AGGREGATE_BELOW_ZOOM:
+            return (sa.select(t.id, *properties(t), sa.cast(1, sa.BigInteger).label("count"),
+                              _mvt_point(t.geom, bounds.c.envelope))
+                    .select_from(_in_tile(table, bounds)).where(*where))
+        size = cell_size_m(tile.z, tile.y)
+        cells = (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+                 .select_from(_in_tile(table, bounds)).where(*where)
+                 .group_by(sa.func.floor(sa.func.ST_X(t.geom) / size),
+                           sa.func.floor(sa.func.ST_Y(t.geom) / size))
+                 .subquery("cells"))
+        # The cell's representative by primary key. LIMIT 1 keeps it a lookup per cell: the
+        # planner cannot tell how few cells there are and would otherwise hash-join the table.
+        row = table.alias("representative")
+        representative = (sa.select(row.c.id, row.c.geom, *properties(row.c))
+                          .where(row.c.id == cells.c.id).limit(1).lateral("rep"))
+        r = representative.c
+        own = [column for column in r if column.name not in ("id", "geom")]
+        return (sa.select(r.id, *own, cells.c.count, _mvt_point(r.geom, bounds.c.envelope))
+                .select_from(cells.join(representative, sa.true()).join(bounds, sa.true())))
+    return rows
 
+
+def _venue_properties(v: sa.ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
+    return [v.name, v.venue_type, v.owner_type,
+            sa.func.coalesce(v.price_model, "UNKNOWN").label("price_model"),
+            v.municipality_number]
+
+
+def _activity_properties(a: sa.ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
+    return [a.title, a.category, a.free, a.venue_id, a.municipality_number]
+
+
+_AGGREGATED = (f" (below zoom {AGGREGATE_BELOW_ZOOM} a feature is the first of the count rows "
+               f"in its cell of {EXTENT // CELLS_PER_TILE} tile units)")
 
 LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
     TileLayer("municipalities", 0, "Municipality boundaries (number, name), simplified by zoom.",
@@ -150,9 +220,10 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
     TileLayer("districts", 8, "Oslo's districts and sub-districts (BYDEL, DELBYDEL): code, "
               "name, kind, population.", _areas(DISTRICT_KINDS)),
     TileLayer("venues", 10, "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
-              "MARKET, UNKNOWN).", _venues),
-    TileLayer("activities", 10, "Active activities: title, category, free, venue_id.",
-              _activities),
+              f"MARKET, UNKNOWN), count{_AGGREGATED}.",
+              _points(venue, _venue_properties, venue_conditions)),
+    TileLayer("activities", 10, f"Active activities: title, category, free, venue_id, "
+              f"count{_AGGREGATED}.", _points(activity, _activity_properties, activity_conditions)),
     TileLayer("coverage", 8, "Population units of coverage analysis (?unitKind=GRID_1KM by "
               "default): code, name, population, immigrant_population.", _areas(())),
 )}
@@ -196,9 +267,10 @@ def tile_statement(layer: str, z: int, x: int, y: int,
     # the planner folds it into a constant for the index.
     bounds = sa.select(sa.func.ST_TileEnvelope(z, x, y).label("envelope"),
                        sa.func.ST_MakeEnvelope(*box, STORAGE_SRID).label("box")).cte("bounds")
-    features = spec.rows(bounds, z, options or TileOptions()).subquery("features")
-    # ST_AsMVTGeom gives null for a geometry that vanishes at this zoom (a sliver).
-    mvt = sa.select(features).where(features.c.geom.isnot(None)).subquery("mvt")
+    # ST_AsMVTGeom gives null for a geometry that vanishes at this zoom (a sliver), and ST_AsMVT
+    # leaves such rows out. Filtering them here would compute every ST_AsMVTGeom twice (the
+    # planner pushes the filter down beside the select list).
+    mvt = spec.rows(bounds, TileAddress(z, x, y), options or TileOptions()).subquery("mvt")
     return (sa.select(sa.func.ST_AsMVT(mvt.table_valued(), layer, EXTENT, "geom", "id",
                                        type_=sa.LargeBinary).label("tile"))
             .select_from(mvt))
@@ -213,7 +285,7 @@ NO_PARALLEL = sa.select(sa.func.set_config("max_parallel_workers_per_gather", "0
 def layer_fields(layer: str) -> list[str]:
     """The properties a layer's features carry (TileJSON's ``vector_layers``)."""
     bounds = sa.select(sa.null().label("envelope"), sa.null().label("box")).cte("bounds")
-    rows = LAYERS[layer].rows(bounds, MAX_ZOOM, TileOptions())
+    rows = LAYERS[layer].rows(bounds, TileAddress(MAX_ZOOM, 0, 0), TileOptions())
     return [str(c.name) for c in rows.selected_columns if c.name not in ("id", "geom")]
 
 

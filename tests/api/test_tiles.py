@@ -1,8 +1,10 @@
 """GET /tiles/{layer}/{z}/{x}/{y}.mvt on the demo data: decoded tiles hold the rows in the tile
-(checked against PostGIS), ETag/304, 204 for empty, JSON errors, and the index is used."""
+(checked against PostGIS), one feature per grid cell with the cell's count below zoom 14,
+ETag/304, 204 for empty, JSON errors, and the index is used."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -10,8 +12,15 @@ import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 
-from geo.queries.tiles import LAYERS, simplify_tolerance_m, tile_statement
-from geo.tables import venue
+from geo.queries.tiles import (
+    AGGREGATE_BELOW_ZOOM,
+    LAYERS,
+    cell_size_m,
+    simplify_tolerance_m,
+    storage_box,
+    tile_statement,
+)
+from geo.tables import activity, venue
 
 pytestmark = pytest.mark.anyio
 
@@ -39,18 +48,45 @@ def decode(body: bytes) -> dict[str, Any]:
     return mapbox_vector_tile.decode(body)
 
 
+def pixel(lat: float, lon: float, z: int, x: int, y: int) -> tuple[float, float]:
+    """Where a point lies in a tile's 4096 units, y growing upwards as the decoder gives it."""
+    n = 2**z
+    merc = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return ((lon + 180) / 360 * n - x) * 4096, (1 - (merc - y)) * 4096
+
+
+#: The rows each point layer shows (what the directory lists), written out here.
+SHOWN = {"venues": (venue, [venue.c.archived_at.is_(None)]),
+         "activities": (activity, [activity.c.archived_at.is_(None),
+                                   activity.c.status == "ACTIVE"])}
+
+
+def rows_in_box(conn: sa.Connection, layer: str, z: int, x: int, y: int,
+                *where: Any) -> list[Any]:
+    """(id, x, y in EPSG:25833, lat, lon) of the layer's rows whose point is in the tile's
+    filter box (the tile and its buffer in EPSG:25833), straight from PostGIS. ``&&`` as the
+    tile uses it: it compares float4 boxes, so a point a few decimetres outside counts as in."""
+    table, shown = SHOWN[layer]
+    wgs84 = sa.func.ST_Transform(table.c.geom, 4326)
+    box = sa.func.ST_MakeEnvelope(*storage_box(z, x, y), 25833)
+    return list(conn.execute(sa.select(
+        table.c.id, sa.func.ST_X(table.c.geom), sa.func.ST_Y(table.c.geom),
+        sa.func.ST_Y(wgs84), sa.func.ST_X(wgs84)).where(
+        *shown, *where, table.c.geom.op("&&")(box))))
+
+
 async def get_tile(client: Any, path: str, **headers: str) -> Any:
     return await client.get(f"/tiles/{path}", headers=headers)
 
 
-async def test_venue_tile_holds_exactly_the_venues_in_it(client, loaded_conn):
-    z = 13
+async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_conn):
+    z = AGGREGATE_BELOW_ZOOM
     x, y = tile_of(*OSLO_SENTRUM, z)
     response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     layer = decode(response.content)["venues"]
-    ids = {f["id"] for f in layer["features"]}
+    ids = [f["id"] for f in layer["features"]]
     # The same question asked of PostGIS directly, in WGS84: venues inside the tile's bounds.
     west, south, east, north = tile_bounds(z, x, y)
     wgs84 = sa.func.ST_Transform(venue.c.geom, 4326)
@@ -59,9 +95,12 @@ async def test_venue_tile_holds_exactly_the_venues_in_it(client, loaded_conn):
         sa.func.ST_X(wgs84).between(west, east), sa.func.ST_Y(wgs84).between(south, north))
     ).scalars())
     assert len(expected) > 10
-    # The tile also carries the buffer around it (64/4096 of its width on each side).
-    assert expected <= ids
-    assert len(ids - expected) <= len(expected) // 2
+    # Every one of them, once; with the buffer and the storage box's corners, exactly the rows
+    # in the filter box, each a feature of its own.
+    assert len(ids) == len(set(ids))
+    assert expected <= set(ids)
+    assert set(ids) == {row[0] for row in rows_in_box(loaded_conn, "venues", z, x, y)}
+    assert {f["properties"]["count"] for f in layer["features"]} == {1}
     feature = next(f for f in layer["features"] if f["id"] in expected)
     assert feature["geometry"]["type"] == "Point"
     x_px, y_px = feature["geometry"]["coordinates"]
@@ -70,6 +109,48 @@ async def test_venue_tile_holds_exactly_the_venues_in_it(client, loaded_conn):
     assert set(feature["properties"]) >= {"name", "venue_type", "owner_type", "price_model"}
     assert {f["properties"]["price_model"] for f in layer["features"]} <= {
         "FREE", "REDUCED", "MARKET", "UNKNOWN"}
+
+
+def cells_of(rows: list[Any], size: float) -> dict[int, int]:
+    """{the lowest id in each cell: how many rows the cell holds}, cells of ``size`` metres on
+    the EPSG:25833 grid."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for row_id, easting, northing, *_ in rows:
+        cells.setdefault((math.floor(easting / size), math.floor(northing / size)),
+                         []).append(row_id)
+    return {min(ids): len(ids) for ids in cells.values()}
+
+
+@pytest.mark.parametrize("layer", ["venues", "activities"])
+async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_conn, layer):
+    """At zoom 12 each feature is the first row of a cell of the grid, at that row's own place,
+    with the number of rows in the cell; the counts add up to every row in the tile's box."""
+    z = 12
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    size = cell_size_m(z, y)
+    # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
+    assert 150 < size < 156
+    features = decode((await get_tile(client, f"{layer}/{z}/{x}/{y}.mvt")).content)[layer][
+        "features"]
+    rows = rows_in_box(loaded_conn, layer, z, x, y)
+    got = {f["id"]: f["properties"]["count"] for f in features}
+    assert len(got) == len(features)
+    assert got == cells_of(rows, size)
+    assert sum(got.values()) == len(rows) > 100
+    assert len(features) < len(rows)
+    assert max(got.values()) > 1
+    # The representative is drawn where it is, with its own properties.
+    by_id = {row[0]: row for row in rows}
+    table = SHOWN[layer][0]
+    for feature in features[:20]:
+        _, _, _, lat, lon = by_id[feature["id"]]
+        want_x, want_y = pixel(lat, lon, z, x, y)
+        got_x, got_y = feature["geometry"]["coordinates"]
+        assert abs(got_x - want_x) <= 1.5
+        assert abs(got_y - want_y) <= 1.5
+        name = table.c.name if layer == "venues" else table.c.title
+        own = loaded_conn.execute(sa.select(name).where(table.c.id == feature["id"])).scalar()
+        assert feature["properties"]["name" if layer == "venues" else "title"] == own
 
 
 async def test_a_point_lands_where_it_is(client, loaded_conn):
@@ -83,10 +164,7 @@ async def test_a_point_lands_where_it_is(client, loaded_conn):
     x, y = tile_of(lat, lon, z)
     response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
     feature = next(f for f in decode(response.content)["venues"]["features"] if f["id"] == vid)
-    n = 2**z
-    want_x = ((lon + 180) / 360 * n - x) * 4096
-    merc = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    want_y = (1 - (merc - y)) * 4096  # the decoder flips y so that it grows upwards
+    want_x, want_y = pixel(lat, lon, z, x, y)
     got_x, got_y = feature["geometry"]["coordinates"]
     assert abs(got_x - want_x) <= 1.5
     assert abs(got_y - want_y) <= 1.5
@@ -98,11 +176,16 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     every = decode((await get_tile(client, f"activities/{z}/{x}/{y}.mvt")).content)
     language = decode((await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt",
                                         params={"category": "LANGUAGE_CAFE"})).content)
-    all_ids = {f["id"] for f in every["activities"]["features"]}
     cafe = language["activities"]["features"]
     assert cafe
     assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
-    assert {f["id"] for f in cafe} < all_ids
+    # The filter narrows the rows before they are put in cells: the cells and counts are those
+    # of the language cafés alone.
+    rows = rows_in_box(loaded_conn, "activities", z, x, y,
+                       activity.c.category == "LANGUAGE_CAFE")
+    assert {f["id"]: f["properties"]["count"] for f in cafe} == cells_of(rows, cell_size_m(z, y))
+    total = sum(f["properties"]["count"] for f in every["activities"]["features"])
+    assert sum(f["properties"]["count"] for f in cafe) == len(rows) < total
     bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "BAD_USER_INPUT"
@@ -212,7 +295,7 @@ async def test_tilejson(client):
     assert body["tilejson"] == "3.0.0"
     assert body["minzoom"] == LAYERS["venues"].min_zoom
     assert body["tiles"] == ["http://hverdag.test/tiles/venues/{z}/{x}/{y}.mvt?freeOnly=true"]
-    assert "price_model" in body["vector_layers"][0]["fields"]
+    assert {"price_model", "count"} <= set(body["vector_layers"][0]["fields"])
     assert (await client.get("/tiles/rivers.json")).status_code == 404
 
 
@@ -220,11 +303,12 @@ def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
     """The && filter compares the stored column with the envelope transformed to 25833, so the
     GiST index on geom can serve it: with sequential scans off the plan is an index scan (a
     predicate on ST_Transform(geom) could only be a sequential scan)."""
-    x, y = tile_of(*OSLO_SENTRUM, 12)
     loaded_conn.exec_driver_sql("SET enable_seqscan = off")
     try:
-        for layer, index in (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")):
-            stmt = tile_statement(layer, 12, x, y)
+        for (layer, index), z in itertools.product(
+                (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")), (12, 14)):
+            x, y = tile_of(*OSLO_SENTRUM, z)
+            stmt = tile_statement(layer, z, x, y)
             sql = stmt.compile(loaded_conn, compile_kwargs={"literal_binds": True})
             plan = "\n".join(loaded_conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
             assert index in plan, plan
