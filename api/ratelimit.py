@@ -32,7 +32,13 @@ from api.middleware import send_error
 from geo.settings import Settings
 
 PUBLIC = "PUBLIC"
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/"})
+#: The map page's own files: static, cacheable, no database work.
+EXEMPT_PREFIXES = ("/static/", "/vendor/")
+#: Vector tiles come dozens at a time whenever a map pans or zooms: their own bucket, at this
+#: many times the caller's rate, so a person using the map is never refused while GraphQL
+#: keeps its rate.
+TILES_PREFIX, TILE_RATE_FACTOR = "/tiles/", 20
 #: Most buckets kept; the least recently used go first (an idle bucket is full anyway).
 MAX_BUCKETS = 100_000
 
@@ -115,7 +121,8 @@ class RateLimit:
         return self.per_minute.get(role, self.per_minute.get(PUBLIC, 0))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
         key_id, role = principal_of(scope)
@@ -123,8 +130,10 @@ class RateLimit:
         if per_minute <= 0:  # unlimited
             await self.app(scope, receive, send)
             return
-        bucket = ("key", key_id) if key_id is not None else \
+        bucket: tuple[object, ...] = ("key", key_id) if key_id is not None else \
             ("address", client_address(scope, self.hops))
+        if path.startswith(TILES_PREFIX):
+            bucket, per_minute = ("tiles", *bucket), per_minute * TILE_RATE_FACTOR
         per_second = per_minute / 60
         wait = self.buckets.take(bucket, per_second, max(1.0, per_second * self.burst_s))
         if wait == 0:

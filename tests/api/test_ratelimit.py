@@ -140,3 +140,18 @@ async def test_rate_limit_in_the_app(api_settings):
     error = answers[2].json()["errors"][0]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["requestId"] == answers[2].headers["x-request-id"]
+
+
+async def test_the_map_page_and_its_tiles_fit_a_person_using_the_map():
+    """The page and its files are not limited; tiles have their own bucket at 20 × the rate
+    (a map asks for dozens at each pan), and using it leaves GraphQL's bucket untouched."""
+    clock = Clock()
+    app = _limited_app(clock, {})
+    async with _client(app) as client:
+        # PUBLIC: 60 a minute, a 2 s burst: tiles get 20 × that, 40 at once.
+        tiles = [(await client.get(f"/tiles/venues/12/2169/{y}.mvt")).status_code
+                 for y in range(41)]
+        assert tiles == [200] * 40 + [429]
+        assert {(await client.get(path)).status_code
+                for path in ("/", "/static/map.js", "/vendor/maplibre-gl.js") * 30} == {200}
+        assert [(await client.get("/graphql")).status_code for _ in range(3)] == [200, 200, 429]
