@@ -46,8 +46,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds to.")
     pool_size: int = Field(
-        default=10, ge=1, le=200, description="Database connections kept per worker process."
-    )
+        default=20, ge=1, le=200, description=(
+            "Database connections kept per worker process; as many again are opened for a "
+            "burst and closed after it. Size it to the requests a worker has in flight: a "
+            "connection opened and closed per request costs more than the query "
+            "(docs/performance.md)."))
     statement_timeout_ms: int = Field(
         default=5000,
         ge=100,
