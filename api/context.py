@@ -219,6 +219,14 @@ class Context:
                 if not driver.closed:
                     await driver.set_autocommit(False)
 
+    async def run_primary(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """A read that must see this request's own writes (a mutation's answer): on the
+        primary, since a replica may lag behind it."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
     async def write(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:

@@ -82,7 +82,7 @@ async def resolve_report_venue_access(info: strawberry.Info[Context, None],
     venue_id = db_id(input.venue, "Venue", "input.venue")
     report_id = await write(info.context, report_venue_access, venue_id,
                             record_of(input, special))
-    row = await info.context.run(report_record, report_id)
+    row = await info.context.run_primary(report_record, report_id)
     return VenueAccessReportPayload(report=VenueAccessReport(
         db_id=row["id"], venue_id=row["venue_id"], organisation_id=row["organisation_id"],
         private_note=row["note"], outcome=as_enum(AccessOutcome, row["outcome"]),

@@ -111,7 +111,7 @@ class ActivityPayload:
 
 
 async def _payload(context: Context, activity_id: int) -> ActivityPayload:
-    rows = await context.run(activities_by_ids, [activity_id])
+    rows = await context.run_primary(activities_by_ids, [activity_id])
     return ActivityPayload(activity=Activity.from_row(rows[activity_id]))
 
 

@@ -59,7 +59,7 @@ class CouncilPayload:
 
 
 async def _payload(context: Context, council_id: int) -> CouncilPayload:
-    rows = await context.run(councils_by_ids, [council_id])
+    rows = await context.run_primary(councils_by_ids, [council_id])
     return CouncilPayload(council=ImmigrantCouncil.from_row(rows[council_id]))
 
 

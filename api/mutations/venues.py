@@ -116,7 +116,7 @@ class VenuePayload:
 
 
 async def venue_payload(context: Context, venue_id: int) -> VenuePayload:
-    rows = await context.run(venues_by_ids, [venue_id])
+    rows = await context.run_primary(venues_by_ids, [venue_id])
     return VenuePayload(venue=Venue.from_row(rows[venue_id]))
 
 
@@ -199,7 +199,7 @@ async def resolve_import_venues(
         result = await info.context.write(import_venues, actor, records, source)
     except WriteError as error:
         raise api_error(error, paths=False) from None
-    rows = await info.context.run(venues_by_ids, result.ids)
+    rows = await info.context.run_primary(venues_by_ids, result.ids)
     return VenueImportPayload(report=VenueImportReport(
         inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
         venues=[Venue.from_row(rows[i]) for i in result.ids]))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from api.app import create_app
 from api.context import Context
 from geo.db import sync_engine
+from geo.keys import create_key
 from geo.settings import Settings, load_settings
 from geo.tables import municipality
 from tests.api.conftest import http_client
@@ -131,3 +132,27 @@ async def test_the_compiled_nearby_path_reads_from_the_replica_and_is_counted(lo
         metrics = (await client.get("/metrics")).text
     assert 'hverdag_graphql_operations_total{field="nearby",type="query"} 1.0' in metrics
     assert _compiled_of(app).answered == 1  # by the compiled path, not strawberry's
+
+
+async def test_a_mutation_answers_from_the_primary_it_wrote_to(loaded_url: URL,
+                                                               fresh_demo_url: URL):
+    """With a replica that lags (here: another database, without the new row), a mutation's
+    answer still shows what it wrote: it is read back from the primary."""
+    engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            secret, _ = create_key(conn, "MUNICIPALITY_EDITOR", label="replica test",
+                                   municipality_number="0301")
+    finally:
+        engine.dispose()
+    settings = settings_for(fresh_demo_url.render_as_string(hide_password=False),
+                            loaded_url.render_as_string(hide_password=False))
+    create = ('mutation { createVenue(input: {name: "Replika-testrom", venueType: LIBRARY, '
+              'ownerType: MUNICIPALITY, location: {lat: 59.9419, lon: 10.8925}}) '
+              '{ venue { name version municipality { number } } } }')
+    async with http_client(create_app(settings)) as client:
+        answer = (await client.post("/graphql", json={"query": create},
+                                    headers={"authorization": f"Bearer {secret}"})).json()
+    assert "errors" not in answer, answer
+    assert answer["data"]["createVenue"]["venue"] == {
+        "name": "Replika-testrom", "version": 1, "municipality": {"number": "0301"}}
