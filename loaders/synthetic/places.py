@@ -3,27 +3,31 @@
 Each municipality gets a weight (immigrants in the latest year with figures; else population;
 else area) and a few centres: most near its coast, where Norwegians live (the stretches of its
 boundary that no other municipality shares: the sea, and the land border with Sweden, Finland
-and Russia), the rest anywhere inside it. Points fall at Gaussian offsets of a few km from a
-centre and are drawn again until they lie inside the polygon, so none lands at sea or abroad.
+and Russia), the rest anywhere inside it. Where a population grid is loaded (Oslo's 1 km cells in
+the bundled data) its populated cells are the centres instead, weighted by residents. Points fall
+at Gaussian offsets from a centre and are drawn again until they lie inside the polygon, so none
+lands at sea or abroad.
 Everything comes from seeded numpy streams: the same database and seed give the same points.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from geo.tables import municipality, municipality_statistics
+from geo.tables import municipality, municipality_statistics, statistical_area
+from geo.vocab import AreaKind
 
 BASES = ("immigrants", "population")  # statistics columns, in order of preference
 COASTAL_SHARE = 0.85  # of a coastal municipality's centres, how many start at its coast
 COAST_CANDIDATES = 256  # boundary points tried per municipality when looking for coast
 COAST_TOLERANCE_M = 1.0
 INLAND_SIGMA_M = 1_500.0  # how far inland from the shore a coastal centre lies (one sigma)
+GRID_SPREAD_M = 350.0  # around a 1 km population cell's point: most of them land in the cell
 CENTRE_TRIES = 64
 ROUNDS = 50  # Gaussian re-draws before falling back to uniform points for the stragglers
 UNIFORM_ROUNDS = 200
@@ -39,6 +43,9 @@ class Area:
     centres: np.ndarray  # (k, 2) points inside geom, the main centre first
     centre_weights: np.ndarray  # (k,), sums to 1
     spread_m: float
+    #: Where a population grid says where people live: the points come from its cells instead
+    #: (see :func:`place`).
+    grid: Area | None = None
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,41 @@ def load_areas(conn: sa.Connection, seed: int) -> Areas:
     weights, basis, warnings = _weights(conn, numbers, shapely.area(geoms))
     edge, edge_warning = _national_edge(geoms)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
-    items = [_area(rng, number, str(row[1]), geom, edge)
-             for number, row, geom in zip(numbers, rows, geoms, strict=True)]
+    grids = _population_grids(conn)
+    items = []
+    for number, row, geom in zip(numbers, rows, geoms, strict=True):
+        area = _area(rng, number, str(row[1]), geom, edge)  # drawn for every one: see place()
+        if number in grids:
+            area = replace(area, grid=_grid_area(number, str(row[1]), geom, grids[number]))
+        items.append(area)
     return Areas(items, weights, basis, warnings + edge_warning)
+
+
+def _population_grids(conn: sa.Connection) -> dict[str, list[tuple[float, float, int]]]:
+    """Each municipality's populated 1 km cells where a population grid is loaded (Oslo's in
+    the bundled data): a point inside each, and its residents."""
+    a = statistical_area.c
+    point = sa.func.ST_PointOnSurface(a.geom)
+    rows = conn.execute(
+        sa.select(a.municipality_number, sa.func.ST_X(point), sa.func.ST_Y(point),
+                  a.population)
+        .where(a.kind == AreaKind.GRID_1KM.value, a.population > 0,
+               a.municipality_number.is_not(None), a.archived_at.is_(None))
+        .order_by(a.municipality_number, a.code))
+    grids: dict[str, list[tuple[float, float, int]]] = {}
+    for number, x, y, population in rows:
+        grids.setdefault(str(number), []).append((float(x), float(y), int(population)))
+    return grids
+
+
+def _grid_area(number: str, name: str, geom: shapely.Geometry,
+               cells: list[tuple[float, float, int]]) -> Area:
+    """Where a population grid says where people live, the centres are its cells, weighted by
+    their residents (Groruddalen gets its share, not just the fjord side)."""
+    shapely.prepare(geom)
+    centres = np.array([(x, y) for x, y, _ in cells])
+    residents = np.array([population for _, _, population in cells], dtype=float)
+    return Area(number, name, geom, centres, residents / residents.sum(), GRID_SPREAD_M)
 
 
 # --- weights ---------------------------------------------------------------------------------
@@ -193,5 +232,14 @@ def place(rng: np.random.Generator, areas: Areas, n: int) -> tuple[np.ndarray, n
     starts = np.searchsorted(which[order], np.arange(len(areas.items) + 1))
     for index in np.flatnonzero(np.diff(starts)):
         rows = order[starts[index]:starts[index + 1]]
-        xy[rows] = sample_points(rng, areas.items[index], len(rows))
+        area = areas.items[index]
+        if area.grid is None:
+            xy[rows] = sample_points(rng, area, len(rows))
+            continue
+        # From a stream of its own, seeded by the shared one's state; the shared stream still
+        # draws the centre-based points (and throws them away), so every other municipality
+        # gets the same points with or without a population grid loaded.
+        own = np.random.default_rng(rng.bit_generator.state["state"]["state"])
+        sample_points(rng, area, len(rows))
+        xy[rows] = sample_points(own, area.grid, len(rows))
     return which, xy
