@@ -16,8 +16,18 @@ from pyproj import Transformer
 from sqlalchemy.engine import URL
 
 from geo.db import Database, create_database, drop_database, sync_engine
-from geo.filters import DirectoryFilter, TimeWindow
-from geo.queries.nearby import NearbyKey, PlaceKind, count_nearby, nearby, nearby_on_driver
+from geo.filters import DirectoryFilter, TimeWindow, activity_conditions, venue_conditions
+from geo.queries.activities import activity_columns
+from geo.queries.nearby import (
+    NearbyKey,
+    PlaceKind,
+    _knn_statement,
+    _text_first_statement,
+    count_nearby,
+    nearby,
+    nearby_on_driver,
+)
+from geo.queries.venues import venue_columns
 from geo.tables import activity, activity_schedule, venue, venue_availability
 
 CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "NORWEGIAN_PRACTICE"]
@@ -220,3 +230,29 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
                         break
                     after = got.hits[-1].key
     assert compared > 20  # the points lie among the generated places
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    *((PlaceKind.ACTIVITY, t) for t in ("leksehjelp", "språkkafe", "kvinnegruppe", "fotball",
+                                        "xqzv")),
+    *((PlaceKind.VENUE, t) for t in ("skole", "bibliotek", "xqzv"))])
+def test_a_text_filter_finds_what_the_knn_walk_finds(loaded_conn: sa.Connection, text: str,
+                                                     kind: PlaceKind) -> None:
+    """With a text filter the statement finds candidates by the text and radius indexes and
+    sorts them (no KNN walk): the same rows in the same order as the KNN walk it replaces."""
+    filt = DirectoryFilter(text=text)
+    table, columns, conditions = (
+        (activity, activity_columns(), activity_conditions(filt)) if kind is PlaceKind.ACTIVITY
+        else (venue, venue_columns(), venue_conditions(filt)))
+    found = 0
+    for lat, lon in [(59.9139, 10.7522), (59.9611, 10.8808), (60.3712, 5.3420)]:
+        x, y = TO_UTM.transform(lon, lat)
+        values = {"x": x, "y": y, "radius_m": 5000.0, "limit": 30}
+        walked = loaded_conn.execute(_knn_statement(table, columns, conditions, kind, None),
+                                     values).all()
+        indexed = loaded_conn.execute(
+            _text_first_statement(table, columns, conditions, kind, None), values).all()
+        assert [(r.id, round(r.distance, 6)) for r in indexed] == \
+            [(r.id, round(r.distance, 6)) for r in walked]
+        found += len(indexed)
+    assert found or text == "xqzv"
