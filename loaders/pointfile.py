@@ -7,7 +7,6 @@ Column names are case-insensitive. Points are in EPSG:25833, transformed once on
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from geo.crs import to_storage as wgs84_to_storage
 from geo.polygons import CRSError
 from geo.polygons import to_storage as geometries_to_storage
 from loaders.report import LoadError
-from loaders.tabular import read_csv
+from loaders.tabular import read_csv_table
 from loaders.vector import read_vector
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
@@ -73,12 +72,10 @@ def read_point_file(path: Path, *, label_fields: tuple[str, ...] = ("name",)) ->
 
 
 def _read_csv(path: Path) -> PointFile:
-    rows = read_csv(path, required=set())  # refuses what is not UTF-8, or empty
+    header, rows = read_csv_table(path, required=set())  # refuses non-UTF-8, empty, no columns
     records = [Record(f"line {line}", {k.lower(): value for k, value in row.items()})
                for line, row in rows]
-    first = path.read_bytes().decode("utf-8-sig").splitlines()[0]
-    header = next(csv.reader([first], csv.Sniffer().sniff(first, delimiters=";,\t")))
-    columns = frozenset(c.strip().lower() for c in header if c.strip())
+    columns = frozenset(c.lower() for c in header if c)
     return PointFile(path, False, "", columns, records)
 
 

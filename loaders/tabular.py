@@ -18,6 +18,12 @@ def read_csv(path: Path, *, required: set[str]) -> list[tuple[int, dict[str, str
 
     Refuses a file that is not UTF-8, or whose header lacks ``required`` columns.
     """
+    return read_csv_table(path, required=required)[1]
+
+
+def read_csv_table(path: Path, *, required: set[str]
+                   ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the (line number, row) pairs, as :func:`read_csv`."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -33,7 +39,7 @@ def read_csv(path: Path, *, required: set[str]) -> list[tuple[int, dict[str, str
     if missing:
         raise LoadError(f"missing columns {sorted(missing)}; found {sorted(header)}",
                         code="BAD_HEADER", path=path.name)
-    return rows
+    return names, rows
 
 
 def parse_records(records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],

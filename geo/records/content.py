@@ -31,7 +31,11 @@ def csv_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     lines = text.removeprefix("\ufeff").splitlines()
     if not lines or not lines[0].strip():
         raise FieldError("content", "the file is empty")
-    dialect = csv.Sniffer().sniff(lines[0], delimiters=";,\t")
+    try:
+        dialect = csv.Sniffer().sniff(lines[0], delimiters=";,\t")
+    except csv.Error:
+        raise FieldError("content", "the first line names no columns separated by ';', ',' "
+                         "or a tab: is this a CSV file?") from None
     reader = csv.DictReader(lines, dialect=dialect)
     header = [name.strip() for name in reader.fieldnames or []]
     return header, [(number, {k.strip(): (v or "").strip() for k, v in row.items() if k})

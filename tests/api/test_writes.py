@@ -186,6 +186,14 @@ async def test_import_is_all_or_nothing_with_row_numbers(schema, write_engine,
     assert again["importVenues"]["report"]["unchanged"] == 2
 
 
+async def test_import_of_content_that_is_not_csv_names_the_problem(schema, async_write_engine,
+                                                                  keys):
+    editor = As(schema, async_write_engine, keys["oslo"][1])
+    error = await editor.error(IMPORT, {"f": "CSV", "c": "hello", "s": "import-test"})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "is this a CSV file" in error["message"]
+
+
 async def test_import_geojson(schema, async_write_engine, keys):
     editor = As(schema, async_write_engine, keys["oslo"][1])
     content = ('{"type": "FeatureCollection", "features": ['

@@ -296,3 +296,12 @@ def test_a_bad_organisation_number_in_a_geonorge_file_names_the_feature(
     error = _refused(scratch_conn, path)
     assert (error.record, error.field) == ("feature 4 (Eksempelhaugen skole)",
                                            "organisasjonsnummer")
+
+
+def test_a_file_that_is_not_csv_is_refused_with_a_reason(scratch_conn: sa.Connection,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("just one line of prose\n", encoding="utf-8")
+    error = _refused(scratch_conn, path)
+    assert error.code == "BAD_HEADER"
+    assert "is this a CSV file" in error.reason
