@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from api.errors import BadUserInput, ErrorCode, Unavailable, outage_code
+from api.errors import BadUserInput, ErrorCode, Unavailable
 from api.export_formats import CsvWriter, GeoJsonWriter, Writer
 from api.export_params import (
     COVERAGE_PARAMETERS,
@@ -45,6 +44,7 @@ from api.export_params import (
     csv_options,
     directory_filter,
 )
+from api.export_responses import export_failure, json_error, request_id_of, too_many_exports
 from api.hsds import hsds_routes
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
@@ -75,7 +75,6 @@ GLOBAL_IDS: dict[str, dict[str, str]] = {
     ExportKind.COUNCILS: {"id": ImmigrantCouncil.NODE_TYPE},
     COVERAGE: {},
 }
-RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -118,11 +117,6 @@ def _job(what: str, fmt: str, params: QueryParams) -> _Job:
 
 
 # --- responses --------------------------------------------------------------------------------
-
-def _error(status: int, code: str, reason: str, **details: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, **details, "reason": reason}},
-                        status_code=status)
-
 
 def _bad_input(error: BadUserInput) -> JSONResponse:
     return JSONResponse({"error": error.extensions()}, status_code=400)
@@ -193,10 +187,10 @@ class _ExportResponse(StreamingResponse):
 def _parse(name: str) -> tuple[str, str] | Response:
     what, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS:
-        return _error(404, ErrorCode.NOT_FOUND, f"No export {name!r}: ask for "
+        return json_error(404, ErrorCode.NOT_FOUND, f"No export {name!r}: ask for "
                       f"/export/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}")
     if what not in EXPORTS:
-        return _error(404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are "
+        return json_error(404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are "
                       f"{', '.join(EXPORTS)}")
     return what, fmt
 
@@ -217,12 +211,9 @@ def export_routes(settings: Settings) -> list[Route]:
         if request.method == "HEAD":  # link checkers: the headers, without running the export
             return Response(headers=headers, media_type=job.media_type)
         if running.locked():
-            response = _error(503, ErrorCode.UNAVAILABLE,
-                              "Too many exports are running; try again shortly")
-            response.headers["retry-after"] = str(RETRY_AFTER_S)
-            return response
+            return too_many_exports()
         await running.acquire()
-        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+        request_id = request_id_of(request)
         try:
             opened = await _open(request.state.read_engine, job, running.release)
         except BaseException as exc:
@@ -241,8 +232,6 @@ async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> 
     if breaker is not None and not breaker.may_try():
         raise Unavailable("The database is unavailable; try again shortly")
     conn = await engine.connect()
-    if breaker is not None and breaker.open:
-        breaker.succeeded()  # a pooled connection passed its pre-ping: it is up
     try:
         stmt = await conn.run_sync(job.build)
         batches = stream(conn, stmt)
@@ -259,20 +248,12 @@ async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> 
             finally:
                 await conn.close()
         raise
+    if breaker is not None and breaker.open:
+        breaker.succeeded()  # a query worked (pooled connections are not pinged): it is up
     return _OpenExport(conn, batches, first, statement_columns(stmt), release)
 
 
 def _failure(exc: Exception, job: _Job, request_id: str) -> Response:
     if isinstance(exc, UnknownArea):
-        return _error(404, ErrorCode.NOT_FOUND, str(exc), field=job.area_parameter)
-    outage = outage_code(exc)
-    if outage is not None:
-        code, message = outage
-        logger.warning("export: %s [request %s]: %s", code, request_id, exc,
-                       extra={"request_id": request_id})
-        status = 504 if code == ErrorCode.TIMEOUT else 503
-        return _error(status, code, message, requestId=request_id)
-    logger.error("export failed [request %s]", request_id, exc_info=exc,
-                 extra={"request_id": request_id})
-    return _error(500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal error",
-                  requestId=request_id)
+        return json_error(404, ErrorCode.NOT_FOUND, str(exc), field=job.area_parameter)
+    return export_failure(exc, request_id, "export")

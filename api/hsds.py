@@ -20,7 +20,6 @@ import asyncio
 import csv
 import io
 import logging
-import uuid
 import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -33,7 +32,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from api.errors import ErrorCode, outage_code
+from api.errors import ErrorCode
+from api.export_responses import export_failure, json_error, request_id_of, too_many_exports
 from geo.queries.export import stream
 from geo.queries.hsds import RESOURCES, Resource, datapackage
 
@@ -41,13 +41,7 @@ logger = logging.getLogger("hverdag.api")
 
 PACKAGE = "datapackage"
 FORMATS = ("csv", "json")
-RETRY_AFTER_S = 5
 Batches = AsyncIterator[Sequence[Any]]
-
-
-def _error(status: int, code: str, reason: str, **details: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, **details, "reason": reason}},
-                        status_code=status)
 
 
 # --- writers ------------------------------------------------------------------------------------
@@ -187,7 +181,7 @@ def _choice(name: str) -> tuple[str, str] | Response:
     if dot and ((stem in RESOURCES and fmt in FORMATS)
                 or (stem == PACKAGE and fmt in ("json", "zip"))):
         return stem, fmt
-    return _error(404, ErrorCode.NOT_FOUND, f"No HSDS export {name!r}; there are {known}")
+    return json_error(404, ErrorCode.NOT_FOUND, f"No HSDS export {name!r}; there are {known}")
 
 
 def _media_type(fmt: str) -> str:
@@ -216,7 +210,7 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         stem, fmt = choice
         if request.query_params:
             name = next(iter(request.query_params))
-            return _error(400, ErrorCode.BAD_USER_INPUT,
+            return json_error(400, ErrorCode.BAD_USER_INPUT,
                           f"unknown parameter {name!r}: the HSDS exports take none",
                           field=name)
         filename = f"hverdag-hsds-{stem}.{fmt}"
@@ -226,12 +220,9 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         if request.method == "HEAD":  # link checkers: the headers, without running the export
             return Response(headers=disposition, media_type=_media_type(fmt))
         if running.locked():
-            response = _error(503, ErrorCode.UNAVAILABLE,
-                              "Too many exports are running; try again shortly")
-            response.headers["retry-after"] = str(RETRY_AFTER_S)
-            return response
+            return too_many_exports()
         await running.acquire()
-        request_id = uuid.uuid4().hex
+        request_id = request_id_of(request)
         resource = next(iter(RESOURCES.values())) if stem == PACKAGE else RESOURCES[stem]
         try:
             conn = await _connect(request.state.read_engine)
@@ -239,7 +230,7 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
             running.release()
             if not isinstance(exc, Exception):
                 raise
-            return _failure(exc, request_id)
+            return export_failure(exc, request_id, "HSDS export")
         opened = _Open(conn, running.release)
         try:
             batches = stream(conn, resource.statement())
@@ -248,7 +239,7 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
             await opened.close()
             if not isinstance(exc, Exception):
                 raise
-            return _failure(exc, request_id)
+            return export_failure(exc, request_id, "HSDS export")
         all_batches = _batches(first, batches)
         body = (_package_body(conn, all_batches) if stem == PACKAGE
                 else _table_body(resource, fmt, all_batches))
@@ -256,13 +247,3 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
 
     return [Route("/export/hsds/{name}", hsds, methods=["GET"])]
 
-
-def _failure(exc: Exception, request_id: str) -> Response:
-    outage = outage_code(exc)
-    if outage is not None:
-        code, message = outage
-        logger.warning("HSDS export: %s [request %s]: %s", code, request_id, exc)
-        return _error(504 if code == ErrorCode.TIMEOUT else 503, code, message,
-                      requestId=request_id)
-    logger.error("HSDS export failed [request %s]", request_id, exc_info=exc)
-    return _error(500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal error", requestId=request_id)

@@ -11,7 +11,6 @@ each ``{"error": {"code", "field", "reason"}}``.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,6 +18,7 @@ from starlette.routing import Route
 
 from api.errors import BadUserInput, ErrorCode, outage_code
 from api.export_params import FILTER_PARAMETERS, check_known, directory_filter
+from api.export_responses import json_error
 from geo.queries.tiles import (
     LAYERS,
     MAX_ZOOM,
@@ -35,11 +35,6 @@ MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 CACHE_CONTROL = "public, max-age=300"
 _PARAMETERS = {"venues": FILTER_PARAMETERS, "activities": FILTER_PARAMETERS,
                "coverage": frozenset({"unitKind"})}
-
-
-def _error(status: int, code: str, reason: str, **details: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, **details, "reason": reason}},
-                        status_code=status)
 
 
 def _coordinate(value: str, name: str) -> int:
@@ -73,7 +68,7 @@ async def tile(request: Request) -> Response:
     p = request.path_params
     layer = p["layer"]
     if layer not in LAYERS:
-        return _error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
+        return json_error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
                       f"{', '.join(LAYERS)}", field="layer")
     try:
         z, x, y = (_coordinate(p[name], name) for name in ("z", "x", "y"))
@@ -81,14 +76,14 @@ async def tile(request: Request) -> Response:
         async with request.state.engine.connect() as conn:
             body = await fetch_tile(conn, layer, z, x, y, options)
     except TileError as exc:
-        return _error(400, ErrorCode.BAD_USER_INPUT, str(exc), field=exc.field)
+        return json_error(400, ErrorCode.BAD_USER_INPUT, str(exc), field=exc.field)
     except BadUserInput as exc:
         return JSONResponse({"error": exc.extensions()}, status_code=400)
     except Exception as exc:
         if (outage := outage_code(exc)) is None:
             raise
         code, reason = outage
-        return _error(504 if code == ErrorCode.TIMEOUT else 503, code, reason)
+        return json_error(504 if code == ErrorCode.TIMEOUT else 503, code, reason)
     headers = {"Cache-Control": CACHE_CONTROL}
     if not body:
         return Response(status_code=204, headers=headers)
@@ -103,7 +98,7 @@ async def tilejson(request: Request) -> Response:
     """TileJSON 3.0.0 for one layer: what MapLibre, QGIS and others need to add it."""
     layer = request.path_params["layer"]
     if layer not in LAYERS:
-        return _error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
+        return json_error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
                       f"{', '.join(LAYERS)}", field="layer")
     spec = LAYERS[layer]
     base = str(request.base_url).rstrip("/")
