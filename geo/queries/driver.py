@@ -8,17 +8,22 @@ psycopg's own ``execute`` and returns psycopg's dict rows.
 Only statements whose parameters and columns need no SQLAlchemy processing qualify (numbers,
 text, arrays, dates: psycopg adapts them itself); :func:`compiled_for_driver` refuses the others
 with ``ValueError``, so a later change of a column's type cannot silently change a value.
+
+:func:`run_compiled` returns dict rows; :func:`run_compiled_as` builds a dataclass per row
+straight from psycopg's tuple (no dict, no keyword arguments: a third of the time per row).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy as sa
-from psycopg.rows import dict_row
+from psycopg.rows import BaseRowFactory, RowMaker, dict_row
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 _DIALECT = pg_psycopg.dialect()
@@ -26,6 +31,7 @@ _DIALECT = pg_psycopg.dialect()
 #: (geo.queries.nearby), so this holds as many entries as that cache.
 COMPILED_CACHE_SIZE = 256
 _FLOAT8_OID, _NUMERIC_OID = 701, 1700
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,13 +89,50 @@ def _type_oid(column_type: sa.types.TypeEngine[Any]) -> int | None:
     return None
 
 
-async def run_compiled(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
-                       values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run a compiled statement with the run-time ``values``; every parameter must be set."""
+def _missing_params(statement: DriverStatement, values: dict[str, Any]) -> dict[str, Any]:
     missing = statement.names - statement.fixed.keys() - values.keys()
     if missing:
         raise ValueError(f"no value for the parameters {sorted(missing)}")
-    params = {**statement.fixed, **{k: v for k, v in values.items() if k in statement.names}}
+    return {**statement.fixed, **{k: v for k, v in values.items() if k in statement.names}}
+
+
+async def run_compiled(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
+                       values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a compiled statement with the run-time ``values``; every parameter must be set."""
     async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(statement.sql, params)
+        await cursor.execute(statement.sql, _missing_params(statement, values))
         return await cursor.fetchall()
+
+
+async def run_compiled_as(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
+                          values: dict[str, Any], cls: type[T], *extra: str
+                          ) -> list[tuple[Any, ...]]:
+    """:func:`run_compiled`, each row as ``(cls(…), *extra columns)``: ``cls`` a dataclass built
+    from the columns named as its fields (positionally, by the names the statement selects)."""
+    async with conn.cursor(row_factory=_dataclass_rows(cls, extra)) as cursor:
+        await cursor.execute(statement.sql, _missing_params(statement, values))
+        return await cursor.fetchall()
+
+
+def _dataclass_rows(cls: type[T], extra: Sequence[str]) -> BaseRowFactory[tuple[Any, ...]]:
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    def factory(cursor: Any) -> RowMaker[tuple[Any, ...]]:
+        columns = [c.name for c in cursor.description or ()]
+        missing = [n for n in (*names, *extra) if n not in columns]
+        if missing:
+            raise ValueError(f"{cls.__name__}: the statement selects no {missing}")
+        fields_of = _picker([columns.index(n) for n in names])
+        extras = [columns.index(n) for n in extra]
+
+        def make(row: Sequence[Any]) -> tuple[Any, ...]:
+            return (cls(*fields_of(row)), *[row[i] for i in extras])
+        return make
+    return factory
+
+
+def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """The values at ``positions``, as a sequence (itemgetter of one index gives no tuple)."""
+    if len(positions) == 1:
+        return lambda row: (row[positions[0]],)
+    return itemgetter(*positions)

@@ -38,9 +38,9 @@ from geo.filters import (
 )
 from geo.queries.activities import ActivityRow, activity_columns
 from geo.queries.councils import CouncilRow, council_columns
-from geo.queries.driver import compiled_for_driver, run_compiled
+from geo.queries.driver import compiled_for_driver, run_compiled_as
 from geo.queries.points import bound_storage_point, check_finite, storage_point
-from geo.queries.rows import from_mapping, to_dataclass
+from geo.queries.rows import to_dataclass
 from geo.queries.venues import VenueRow, venue_columns
 from geo.tables import activity, county, immigrant_council, municipality, venue
 from geo.vocab import CouncilLevel
@@ -243,10 +243,8 @@ async def nearby_on_driver(conn: psycopg.AsyncConnection[Any], x: float, y: floa
     streams = []
     for kind in dict.fromkeys(kinds):
         compiled = compiled_for_driver(_kind_statement(kind, filt, after_rank))
-        rows = await run_compiled(conn, compiled, values)
-        row_type = _ROW_TYPES[kind]
-        streams.append([Hit(kind, float(row["distance"]), from_mapping(row_type, row))
-                        for row in rows])
+        rows = await run_compiled_as(conn, compiled, values, _ROW_TYPES[kind], "distance")
+        streams.append([Hit(kind, float(distance), row) for row, distance in rows])
     return _page(streams, first)
 
 

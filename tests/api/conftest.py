@@ -88,16 +88,19 @@ class StatementCounter:
 def count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
                      ) -> Iterator[StatementCounter]:
     """Every statement sent: through SQLAlchemy (its cursor event) and straight through psycopg
-    (geo.queries.driver.run_compiled, which SQLAlchemy does not see)."""
+    (geo.queries.driver's runners, which SQLAlchemy does not see)."""
     counter = StatementCounter()
-    run_compiled = driver.run_compiled
+    for name in ("run_compiled", "run_compiled_as"):
+        original = getattr(driver, name)
 
-    async def counted(conn: Any, statement: driver.DriverStatement, values: Any) -> Any:
-        counter(conn, None, statement.sql)
-        return await run_compiled(conn, statement, values)
+        async def counted(conn: Any, statement: driver.DriverStatement, *args: Any,
+                          original: Any = original) -> Any:
+            counter(conn, None, statement.sql)
+            return await original(conn, statement, *args)
 
-    for module in (driver, nearby_queries):
-        monkeypatch.setattr(module, "run_compiled", counted)
+        for module in (driver, nearby_queries):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, counted)
     sa.event.listen(engine.sync_engine, "before_cursor_execute", counter)
     yield counter
     sa.event.remove(engine.sync_engine, "before_cursor_execute", counter)

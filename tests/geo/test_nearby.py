@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from geo.db import Database, create_database, drop_database, sync_engine
 from geo.filters import DirectoryFilter, TimeWindow, activity_conditions, venue_conditions
 from geo.queries.activities import activity_columns
+from geo.queries.driver import compiled_for_driver, run_compiled_as
 from geo.queries.nearby import (
     NearbyKey,
     PlaceKind,
@@ -27,7 +28,7 @@ from geo.queries.nearby import (
     nearby,
     nearby_on_driver,
 )
-from geo.queries.venues import venue_columns
+from geo.queries.venues import VenueRow, venue_columns
 from geo.tables import activity, activity_schedule, venue, venue_availability
 
 CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "NORWEGIAN_PRACTICE"]
@@ -230,6 +231,19 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
                         break
                     after = got.hits[-1].key
     assert compared > 20  # the points lie among the generated places
+
+
+@pytest.mark.anyio
+async def test_rows_built_on_the_driver_name_what_the_statement_lacks(
+        generated_db: tuple[sa.Engine, list[Place]]) -> None:
+    """A dataclass row from a statement missing some of its fields is a ValueError naming them,
+    never a row built from the wrong columns."""
+    engine, _ = generated_db
+    statement = compiled_for_driver(sa.select(venue.c.id, venue.c.name).limit(1))
+    async with await psycopg.AsyncConnection.connect(_libpq(engine.url),
+                                                     autocommit=True) as driver:
+        with pytest.raises(ValueError, match=r"VenueRow: the statement selects no .*'x', 'y'"):
+            await run_compiled_as(driver, statement, {}, VenueRow)
 
 
 @pytest.mark.parametrize(("kind", "text"), [
