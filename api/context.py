@@ -20,6 +20,7 @@ import psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
@@ -200,24 +201,28 @@ class Context:
         self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
         *args: P.args, **kwargs: P.kwargs,
     ) -> R:
-        async with self.reader.connect() as conn:
-            pooled = await conn.get_raw_connection()
-            driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
+        # The pool's connection itself, with no Connection around it: the Connection and its
+        # async wrapper cost as much CPU as psycopg's own work on the statement. A failure to
+        # connect still goes through the engine's events (the OutageBreaker) and comes out as
+        # SQLAlchemy's OperationalError, as from connect().
+        pooled = await self.reader.raw_connection()
+        driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
+        try:
             await driver.set_autocommit(True)
-            try:
-                return await fn(driver, *args, **kwargs)
-            except psycopg.OperationalError as exc:
-                if not driver.broken:
-                    raise  # a cancelled statement, say: the connection is fine
-                # The server went away: never hand this connection out again, and drop the
-                # pool's others, made before it went (SQLAlchemy's own response to a
-                # disconnect, which it does not see here).
-                pooled.invalidate()
-                await self.reader.dispose(close=False)
-                raise _DeadConnectionError(exc) from exc
-            finally:
-                if not driver.closed:
-                    await driver.set_autocommit(False)
+            return await fn(driver, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            if not driver.broken:
+                raise  # a cancelled statement, say: the connection is fine
+            # The server went away: never hand this connection out again, and drop the
+            # pool's others, made before it went (SQLAlchemy's own response to a
+            # disconnect, which it does not see here).
+            await greenlet_spawn(pooled.invalidate)
+            await self.reader.dispose(close=False)
+            raise _DeadConnectionError(exc) from exc
+        finally:
+            if not driver.closed:
+                await driver.set_autocommit(False)
+            await greenlet_spawn(pooled.close)  # back to the pool (its reset may await)
 
     async def run_primary(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
