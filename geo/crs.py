@@ -56,6 +56,13 @@ def to_wgs84(x: float, y: float) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
+def to_wgs84_many(xs: list[float], ys: list[float]) -> list[tuple[float, float]]:
+    """:func:`to_wgs84` of many points in one call (pyproj's work per call outweighs a
+    point's)."""
+    lons, lats = _to_wgs84().transform(xs, ys)
+    return [(float(lat), float(lon)) for lat, lon in zip(lats, lons, strict=True)]
+
+
 def storage_bounds(west: float, south: float, east: float, north: float,
                    steps: int = 16) -> tuple[float, float, float, float]:
     """The EPSG:25833 bounding box (xmin, ymin, xmax, ymax) of a WGS84 lon/lat box, its edges

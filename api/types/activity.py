@@ -73,7 +73,8 @@ class Activity(DirectoryEntry):
         return str(self.db_id)
 
     @classmethod
-    def from_row(cls, row: ActivityRow) -> Activity:
+    def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
+        """The row as the API type; ``location`` when already transformed (locations_of)."""
         return cls(
             db_id=row.id, organisation_id=row.organisation_id, venue_id=row.venue_id,
             municipality_number=row.municipality_number, contact_name=row.contact_name,
@@ -87,7 +88,7 @@ class Activity(DirectoryEntry):
                       leisure_card_accepted=row.leisure_card_accepted),
             registration_required=row.registration_required,
             registration_url=row.registration_url, status=ActivityStatus[row.status],
-            url=row.url, location=location_of(row), **stamps(row))
+            url=row.url, location=location or location_of(row), **stamps(row))
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,7 +10,7 @@ import strawberry
 
 from api.relay import Node
 from api.types.geometry import LatLon
-from geo.crs import to_wgs84
+from geo.crs import to_wgs84, to_wgs84_many
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -34,6 +35,14 @@ def stamps(row: Any) -> dict[str, Any]:
 def location_of(row: Any) -> LatLon:
     lat, lon = to_wgs84(row.x, row.y)
     return LatLon(lat=round(lat, 7), lon=round(lon, 7))
+
+
+def locations_of(rows: Sequence[Any]) -> list[LatLon]:
+    """:func:`location_of` of each row, transformed in one call."""
+    if not rows:
+        return []
+    points = to_wgs84_many([row.x for row in rows], [row.y for row in rows])
+    return [LatLon(lat=round(lat, 7), lon=round(lon, 7)) for lat, lon in points]
 
 
 async def municipality_of(info: strawberry.Info[Context, None], number: str | None

@@ -12,6 +12,7 @@ from api.inputs import LatLonInput
 from api.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
+from api.types.entry import locations_of
 from api.types.filters import DirectoryFilterInput, checked_radius, to_geo_filter
 from api.types.venue import Venue
 from api.types.vocab import PlaceKind
@@ -46,14 +47,19 @@ def decode_key(text: str | None) -> NearbyKey | None:
         raise BadUserInput("not a cursor of this list", field="after") from None
 
 
-def node_of(hit: Hit) -> Activity | Venue | ImmigrantCouncil:
-    if hit.kind is GeoPlaceKind.ACTIVITY:
-        assert isinstance(hit.row, ActivityRow)
-        return Activity.from_row(hit.row)
-    if hit.kind is GeoPlaceKind.VENUE:
-        assert isinstance(hit.row, VenueRow)
-        return Venue.from_row(hit.row)
-    return ImmigrantCouncil.from_row(hit.row)  # type: ignore[arg-type]
+def nodes_of(hits: list[Hit]) -> list[Activity | Venue | ImmigrantCouncil]:
+    """The hits' places as API types, the points among them transformed in one call."""
+    placed = [hit.row for hit in hits if isinstance(hit.row, ActivityRow | VenueRow)]
+    locations = iter(locations_of(placed))
+    nodes: list[Activity | Venue | ImmigrantCouncil] = []
+    for hit in hits:
+        if isinstance(hit.row, ActivityRow):
+            nodes.append(Activity.from_row(hit.row, next(locations)))
+        elif isinstance(hit.row, VenueRow):
+            nodes.append(Venue.from_row(hit.row, next(locations)))
+        else:
+            nodes.append(ImmigrantCouncil.from_row(hit.row))
+    return nodes
 
 
 @strawberry.type(description="A place and how far it is.")
@@ -88,8 +94,8 @@ def _connection(hits: list[Hit], has_next: bool, has_previous: bool,
                 query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]
                 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
-    edges = [NearbyEdge(key=hit.key, distance_meters=round(hit.distance_m, 2),
-                        node=node_of(hit)) for hit in hits]
+    edges = [NearbyEdge(key=hit.key, distance_meters=round(hit.distance_m, 2), node=node)
+             for hit, node in zip(hits, nodes_of(hits), strict=True)]
     return NearbyConnection(
         edges=edges,
         page_info=PageInfo(has_next_page=has_next, has_previous_page=has_previous,

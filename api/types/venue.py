@@ -10,7 +10,13 @@ import strawberry
 
 from api.relay import NodeKind
 from api.types.activity import Activity
-from api.types.entry import DirectoryEntry, location_of, municipality_of, stamps
+from api.types.entry import (
+    DirectoryEntry,
+    location_of,
+    locations_of,
+    municipality_of,
+    stamps,
+)
 from api.types.geometry import LatLon
 from api.types.organisation import Organisation
 from api.types.privacy import Contact, contact_or_none, may_read_private
@@ -78,7 +84,8 @@ class Venue(DirectoryEntry):
         return str(self.db_id)
 
     @classmethod
-    def from_row(cls, row: VenueRow) -> Venue:
+    def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
+        """The row as the API type; ``location`` when already transformed (locations_of)."""
         return cls(
             db_id=row.id, owner_organisation_id=row.owner_organisation_id,
             municipality_number=row.municipality_number, contact_name=row.contact_name,
@@ -87,7 +94,7 @@ class Venue(DirectoryEntry):
             description=row.description, venue_type=VenueType[row.venue_type],
             owner_type=OwnerType[row.owner_type], address=row.address,
             postal_code=row.postal_code, postal_place=row.postal_place,
-            location=location_of(row), capacity=row.capacity,
+            location=location or location_of(row), capacity=row.capacity,
             price_model=as_enum(PriceModel, row.price_model), price_note=row.price_note,
             step_free=row.step_free, accessibility=list(row.accessibility),
             amenities=list(row.amenities),
@@ -104,7 +111,7 @@ class Venue(DirectoryEntry):
     @strawberry.field(description="The active activities held here, by title.")
     async def activities(self, info: strawberry.Info[Context, None]) -> list[Activity]:
         rows = await info.context.loaders.directory.activities_at_venue.load(self.db_id)
-        return [Activity.from_row(r) for r in rows]
+        return [Activity.from_row(r, at) for r, at in zip(rows, locations_of(rows), strict=True)]
 
     @strawberry.field(description="The organisation that owns it, when one does.")
     async def owner(self, info: strawberry.Info[Context, None]) -> Organisation | None:

@@ -10,7 +10,7 @@ import shapely
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from geo.crs import CoordinateError, check_lat_lon, to_storage, to_wgs84
+from geo.crs import CoordinateError, check_lat_lon, to_storage, to_wgs84, to_wgs84_many
 from geo.given_areas import AreaInputError, area_from_bbox, area_from_geojson
 
 FAST = settings(max_examples=150, deadline=None,
@@ -63,6 +63,15 @@ def test_storage_crs_round_trip(lat, lon):
     back_lat, back_lon = to_wgs84(x, y)
     assert math.isclose(back_lat, lat, abs_tol=1e-7)
     assert math.isclose(back_lon, lon, abs_tol=1e-7)
+
+
+@FAST
+@given(points=st.lists(st.tuples(norway_lat, norway_lon), max_size=25))
+def test_many_points_transform_as_each_alone(points):
+    """to_wgs84_many (the API's batch for a page of places) is to_wgs84 point by point."""
+    stored = [to_storage(lat, lon) for lat, lon in points]
+    assert to_wgs84_many([x for x, _ in stored], [y for _, y in stored]) == [
+        to_wgs84(x, y) for x, y in stored]
 
 
 @FAST
