@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -183,3 +186,13 @@ async def test_browsers_on_other_origins_may_call_the_api(client) -> None:
         "access-control-request-headers": "content-type"})
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_the_app_factory_leaves_the_migration_tool_unloaded() -> None:
+    """A worker only reads the revision (/readyz, which imports Alembic on first use): building
+    the app must not import it (~9 MB a worker)."""
+    code = ("import sys; from api.app import create_app; create_app(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "HVERDAG_LOG_LEVEL": "warning"})
+    assert out.stdout.strip() == "[]", out.stdout
