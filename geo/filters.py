@@ -9,6 +9,7 @@ Councils have none of these, so any filter other than text and municipality leav
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date, time
 
@@ -20,6 +21,9 @@ from geo.tables import activity, activity_schedule, immigrant_council, venue, ve
 from geo.vocab import ActivityStatus, CouncilLevel, CouncilStatus, PriceModel
 
 MAX_TEXT_LENGTH = 200
+#: The shortest word the fuzzy (trigram) text match uses (:func:`fuzzy_words`).
+MIN_FUZZY_WORD = 3
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ class DirectoryFilter:
         return bool(self.set_fields() - {"text", "municipality"})
 
 
+def fuzzy_words(query: str) -> str | None:
+    """The words of ``query`` the trigram match uses: those of :data:`MIN_FUZZY_WORD` letters or
+    digits and more (None when there are none). A shorter word's trigrams (" or", "1") are in
+    most documents, so the index would hand back nearly every row to re-check ("' OR 1=1 --"
+    took 6.7 s on a million places), and a query with no trigram at all ("!!!") cannot use the
+    index. Full-text search still gets the whole query."""
+    words = [word for word in _WORD.findall(query) if len(word) >= MIN_FUZZY_WORD]
+    return " ".join(words) or None
+
+
 def _text_matches(query: str, name: ColumnElement[str],
                   description: ColumnElement[str]) -> ColumnElement[bool]:
     """Norwegian-aware text match: stemmed Norwegian full text, or trigram word similarity on
@@ -71,9 +85,12 @@ def _text_matches(query: str, name: ColumnElement[str],
     norwegian = sa.literal_column("'norwegian'::regconfig")
     full_text = sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)).op(
         "@@")(sa.func.websearch_to_tsquery(norwegian, query))
+    words = fuzzy_words(query)
+    if words is None:
+        return full_text
     # doc %> query: word_similarity(query, doc) >= pg_trgm.word_similarity_threshold (0.6)
     fuzzy = sa.func.hverdag_search_text(name, description).op("%>")(
-        sa.func.hverdag_search_text(query, sa.null()))
+        sa.func.hverdag_search_text(words, sa.null()))
     return sa.or_(full_text, fuzzy)
 
 

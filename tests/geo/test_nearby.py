@@ -16,7 +16,13 @@ from pyproj import Transformer
 from sqlalchemy.engine import URL
 
 from geo.db import Database, create_database, drop_database, sync_engine
-from geo.filters import DirectoryFilter, TimeWindow, activity_conditions, venue_conditions
+from geo.filters import (
+    DirectoryFilter,
+    TimeWindow,
+    activity_conditions,
+    fuzzy_words,
+    venue_conditions,
+)
 from geo.queries.activities import activity_columns
 from geo.queries.driver import compiled_for_driver, run_compiled_as
 from geo.queries.nearby import (
@@ -248,7 +254,7 @@ async def test_rows_built_on_the_driver_name_what_the_statement_lacks(
 
 @pytest.mark.parametrize(("kind", "text"), [
     *((PlaceKind.ACTIVITY, t) for t in ("leksehjelp", "språkkafe", "kvinnegruppe", "fotball",
-                                        "xqzv")),
+                                        "xqzv", "' OR 1=1 --", "!!!", "fotbal i")),
     *((PlaceKind.VENUE, t) for t in ("skole", "bibliotek", "xqzv"))])
 def test_a_text_filter_finds_what_the_knn_walk_finds(loaded_conn: sa.Connection, text: str,
                                                      kind: PlaceKind) -> None:
@@ -269,4 +275,12 @@ def test_a_text_filter_finds_what_the_knn_walk_finds(loaded_conn: sa.Connection,
         assert [(r.id, round(r.distance, 6)) for r in indexed] == \
             [(r.id, round(r.distance, 6)) for r in walked]
         found += len(indexed)
-    assert found or text == "xqzv"
+    assert found or text in ("xqzv", "' OR 1=1 --", "!!!")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("leksehjelp", "leksehjelp"), ("Haugerud IF", "Haugerud"), ("fotbal i parken", "fotbal parken"),
+    ("' OR 1=1 --", None), ("!!!", None), ("🙂", None), ("språkkafé 2026", "språkkafé 2026")])
+def test_the_fuzzy_match_leaves_out_words_too_short_for_trigrams(text: str,
+                                                                  words: str | None) -> None:
+    assert fuzzy_words(text) == words
