@@ -129,10 +129,29 @@ def _row_maker(columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
         raise ValueError(f"{cls.__name__}: the statement selects no {missing}")
     fields_of = _picker([columns.index(n) for n in names])
     extras = [columns.index(n) for n in extra]
+    build = _builder(cls, names)
 
     def make(row: Sequence[Any]) -> tuple[Any, ...]:
-        return (cls(*fields_of(row)), *[row[i] for i in extras])
+        return (build(fields_of(row)), *[row[i] for i in extras])
     return make
+
+
+def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
+    """``cls`` from its fields' values, in order. A frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__`` (29 calls for an activity); filling the new instance's
+    ``__dict__`` at once makes an equal object in under half the time. Only
+    where ``__init__`` does nothing more: no ``__post_init__``, no slots, no defaults to fill."""
+    plain = (not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
+             and len(names) == len(fields(cls)))  # type: ignore[arg-type]
+    if not plain:
+        return lambda values: cls(*values)
+    new = object.__new__
+
+    def build(values: Sequence[Any]) -> T:
+        instance = new(cls)
+        instance.__dict__.update(zip(names, values, strict=True))
+        return instance
+    return build
 
 
 def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

@@ -218,7 +218,9 @@ def _bound_values(x: float, y: float, radius_m: float, first: int,
 
 
 def _page(streams: list[list[Hit]], first: int) -> NearbyPage:
-    merged = list(heapq.merge(*streams, key=lambda hit: hit.key))
+    # Each stream is in key order already: one kind's needs no merge (nor a key per hit).
+    merged = streams[0] if len(streams) == 1 else list(heapq.merge(*streams,
+                                                                   key=lambda hit: hit.key))
     return NearbyPage(hits=merged[:first], has_next=len(merged) > first)
 
 
