@@ -25,6 +25,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -271,6 +272,8 @@ class _Compiler:
     def value(self, field_type: GraphQLOutputType, nodes: list[FieldNode]) -> Render:
         """How to turn a Python value of ``field_type`` into its JSON value."""
         if isinstance(field_type, GraphQLNonNull):
+            if is_leaf_type(field_type.of_type):  # one call for the commonest field
+                return _leaf(field_type.of_type, non_null=True)  # type: ignore[arg-type]
             inner = self.value(field_type.of_type, nodes)
 
             def non_null(value: Any) -> Any:
@@ -307,22 +310,20 @@ class _Compiler:
     def object(self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
                ) -> Render:
         """A function from an object of ``parent``'s type to the selected fields' dict."""
-        parts: list[tuple[str, Render]] = []
+        parts: list[tuple[str, Render, Render]] = []  # (response key, getter, render)
         for key, nodes in self.collect(parent, selection_sets).items():
             name = nodes[0].name.value
             if name == "__typename":
                 type_name = parent.name
-                parts.append((key, lambda _value, type_name=type_name: type_name))
+                parts.append((key, lambda _value, type_name=type_name: type_name, _same))
                 continue
             if any(node.arguments for node in nodes):
                 raise _NotCompilableError(f"{parent.name}.{name} has arguments")
-            getter = self._getter(parent, name)
-            render = self.value(parent.fields[name].type, nodes)
-            parts.append((key, lambda value, getter=getter, render=render:
-                          render(getter(value))))
+            parts.append((key, self._getter(parent, name),
+                          self.value(parent.fields[name].type, nodes)))
 
         def build(value: Any) -> dict[str, Any]:
-            return {key: render(value) for key, render in parts}
+            return {key: render(getter(value)) for key, getter, render in parts}
         return build
 
     def _getter(self, parent: GraphQLObjectType, name: str) -> Render:
@@ -333,23 +334,32 @@ class _Compiler:
             raise _NotCompilableError(f"{parent.name}.{name} has field extensions")
         resolver = field.base_resolver
         if resolver is None:
-            attribute = field.python_name
-            return lambda value: getattr(value, attribute)
+            return attrgetter(field.python_name)
         if resolver.is_async or list(resolver.signature.parameters) != ["self"]:
             raise _NotCompilableError(f"{parent.name}.{name} needs a resolver")
         function = resolver.wrapped_func
         return lambda value: function(value)
 
 
-def _leaf(leaf: GraphQLLeafType) -> Render:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _leaf(leaf: GraphQLLeafType, *, non_null: bool = False) -> Render:
     """The leaf's serializer, with a shortcut for the values it returns unchanged (the common
-    case: a str for String, a finite float for Float, …) and a table for enum members."""
+    case: a str for String, a finite float for Float, …) and a table for enum members;
+    ``non_null``: a null is not the schema's answer (the normal path reports it)."""
     serialize = leaf.serialize
+    exact = _EXACT_TYPES.get(leaf.name)
     unchanged = _UNCHANGED.get(leaf.name)
     names = _enum_names(leaf)
 
     def render(value: Any) -> Any:
+        if type(value) is exact:  # str for String and ID, bool for Boolean: as they are
+            return value
         if value is None:
+            if non_null:
+                raise _NotCompilableError(f"null for a non-null {leaf.name}")
             return None
         if unchanged is not None and unchanged(value):
             return value
@@ -371,6 +381,8 @@ _UNCHANGED: dict[str, Callable[[Any], bool]] = {
     "Int": lambda v: type(v) is int and v in _INT_RANGE,
     "Float": lambda v: type(v) is float and math.isfinite(v),
 }
+#: The scalars whose every value of one type is unchanged (the first test of :func:`_leaf`).
+_EXACT_TYPES: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 
 
 def _enum_names(leaf: GraphQLLeafType) -> dict[Any, str] | None:

@@ -222,12 +222,14 @@ async def test_connections_the_server_dropped_are_replaced_without_an_error(
     ("Boolean", [True, False]), ("Int", [0, -(2**31), 2**31 - 1]),
     ("Float", [0.0, -1.5, 1e300, 59.9139])])
 def test_the_shortcut_for_built_in_scalars_is_what_graphql_core_serializes(scalar, values):
-    from api.compiled import _UNCHANGED
+    from api.compiled import _EXACT_TYPES, _UNCHANGED
     from api.schema import build_schema
 
     serialize = build_schema()._schema.get_type(scalar).serialize
     for value in values:
         assert _UNCHANGED[scalar](value)
+        if scalar in _EXACT_TYPES:  # every value of the type is unchanged
+            assert type(value) is _EXACT_TYPES[scalar]
         assert serialize(value) == value
         assert type(serialize(value)) is type(value)
     # And what it leaves to the serializer really changes or fails there.
