@@ -24,8 +24,9 @@ keep them right without knowing of them:
   takes a fresh snapshot, so a recount made after the lock sees every transaction that changed
   those cells before, and the ones after wait for this one. An update that moves nothing (most
   of a loader's re-run) costs no more than comparing old and new rows.
-- A statement that moves more than ``REBUILD_ABOVE`` rows rebuilds the layer instead (one pass
-  over the table, under a lock on tile_cell), as does the migration for existing rows.
+- A statement that moves many rows (more than ``REBUILD_ABOVE``, or an eighth of the table)
+  rebuilds the layer instead (one pass over the table, under a lock on tile_cell), as does the
+  migration for existing rows.
 - TRUNCATE empties the layer's cells.
 
 pg_restore creates triggers after it copies the data, so a restore takes ``tile_cell`` from the
@@ -52,7 +53,10 @@ LAYERS = {
 ZOOMS = (10, 13)  # each point layer's min_zoom to AGGREGATE_BELOW_ZOOM - 1
 CELL_ZOOM_OFFSET = 5  # 2**5 = 32 cells a tile side
 HALF_WORLD = 20037508.342789244  # half the width of the Web Mercator square, metres
-REBUILD_ABOVE = 10_000
+# A statement that moves more rows than this, or more than 1/REBUILD_SHARE of the table (when it
+# moves at least REBUILD_FROM), rebuilds the layer: a recount costs ~70 us a cell (four cells a
+# row), a rebuild ~35 us a row of the table (measured on the demo data).
+REBUILD_ABOVE, REBUILD_SHARE, REBUILD_FROM = 10_000, 8, 500
 EVENTS = (("insert", "INSERT", "REFERENCING NEW TABLE AS new_rows"),
           ("update", "UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
           ("delete", "DELETE", "REFERENCING OLD TABLE AS old_rows"),
@@ -100,14 +104,18 @@ $$"""
 
 def _moved(live: str, update: bool) -> str:
     """The geometries of the live rows that left a place (old) or arrived in one (new); an
-    update that keeps a row live at the same point moves nothing."""
-    old, new = live.format(r="o"), live.format(r="n")
+    update that keeps a row live at the same point moves nothing. Old and new rows are paired
+    by a full join on id (a hash join: an anti-join on the transition tables was planned as a
+    nested loop, quadratic in the rows of the statement)."""
     if not update:
-        return f"SELECT o.geom FROM old_rows AS o WHERE {old}"
-    return (f"SELECT o.geom FROM old_rows AS o WHERE {old} AND NOT EXISTS ("
-            f"SELECT FROM new_rows AS n WHERE n.id = o.id AND n.geom = o.geom AND {new}) "
-            f"UNION ALL SELECT n.geom FROM new_rows AS n WHERE {new} AND NOT EXISTS ("
-            f"SELECT FROM old_rows AS o WHERE o.id = n.id AND o.geom = n.geom AND {old})")
+        return f"SELECT o.geom FROM old_rows AS o WHERE {live.format(r='o')}"
+    was = f"(o.id IS NOT NULL AND {live.format(r='o')})"
+    is_ = f"(n.id IS NOT NULL AND {live.format(r='n')})"
+    stays = f"({was} AND {is_} AND o.geom = n.geom)"
+    return (f"SELECT m.geom FROM old_rows AS o FULL JOIN new_rows AS n ON n.id = o.id "
+            f"CROSS JOIN LATERAL (VALUES (CASE WHEN {was} AND NOT {stays} THEN o.geom END), "
+            f"(CASE WHEN {is_} AND NOT {stays} THEN n.geom END)) AS m(geom) "
+            f"WHERE m.geom IS NOT NULL")
 
 
 def _cells_of_moved(table: str, live: str, update: bool) -> str:
@@ -118,7 +126,8 @@ def _cells_of_moved(table: str, live: str, update: bool) -> str:
         IF moved = 0 THEN
             RETURN NULL;
         END IF;
-        IF moved > {REBUILD_ABOVE} THEN
+        IF moved > {REBUILD_ABOVE} OR (moved >= {REBUILD_FROM} AND moved * {REBUILD_SHARE}
+                > (SELECT reltuples FROM pg_class WHERE oid = TG_RELID)) THEN
             PERFORM hverdag_{table}_tile_cells_rebuild();
             RETURN NULL;
         END IF;
