@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 
 from geo.backup import backup, restore
 from geo.db import downgrade, drop_database, migrate, sync_engine
-from geo.tables import TILE_CELL_ZOOMS, activity, tile_cell, venue
+from geo.tables import TILE_CELL_ZOOMS, activity, venue
 from geo.vocab import Role
 from geo.writes import Actor
 from geo.writes.venues import create_venue, set_venue_archived, update_venue
@@ -88,11 +88,16 @@ def test_writes_through_geo_writes_and_a_rollback(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         set_venue_archived(conn, ADMIN, first_id, version + 1, False)
     before = _check(engine)
-    with pytest.raises(RuntimeError), engine.begin() as conn:
-        update_venue(conn, ADMIN, new_id, 3, {"lat": 59.91, "lon": 10.75})
-        conn.execute(sa.update(activity).values(status="CANCELLED"))
-        assert stored(conn) == recounted(conn)  # inside the transaction too
-        raise RuntimeError("roll back")
+
+    def move_and_cancel_then_fail() -> None:
+        with engine.begin() as conn:
+            update_venue(conn, ADMIN, new_id, 3, {"lat": 59.91, "lon": 10.75})
+            conn.execute(sa.update(activity).values(status="CANCELLED"))
+            assert stored(conn) == recounted(conn)  # inside the transaction too
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError, match="roll back"):
+        move_and_cancel_then_fail()
     assert _check(engine) == before
 
 
