@@ -13,14 +13,22 @@ and delbydeler), ``venues`` (with their price model), ``activities`` and ``cover
 population units that coverage analysis counts, with their population). Below a layer's
 ``min_zoom`` its tile is empty: a point layer at zoom 5 would be the whole country in one tile.
 
-Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`: a tile is cut into a grid of
-:data:`CELLS_PER_TILE` cells a side (16 px of a tile drawn at 512 px: room for one dot sized by
-its count), and each cell with rows in it sends one feature, its lowest-id row with that row's
-own position and properties, and a ``count`` of the cell's rows (so a cell of one row is just
-that row). The cell is computed from the stored EPSG:25833 coordinates (no transform), so the
-index still finds the rows and only one row per cell is transformed and encoded: the densest
-zoom-12 tile of central Oslo (45,000 generated activities) encodes ~900 features. From
-:data:`AGGREGATE_BELOW_ZOOM` on every row is a feature, with ``count`` 1.
+Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`, on the Web Mercator quadtree:
+the cell of a point at zoom z is the XYZ tile at zoom z + 5 that holds it, so a tile is a grid
+of :data:`CELLS_PER_TILE` cells a side (128 MVT units, 16 px of a tile drawn at 512 px: room for
+one dot sized by its count), cells align with tile edges and nest from zoom to zoom. A tile
+sends its own cells and the ring around them (:func:`cell_range`); each cell with rows in it is
+one feature, its lowest-id row with that row's own position and properties, and a ``count`` of
+the cell's rows (so a cell of one row is just that row). From :data:`AGGREGATE_BELOW_ZOOM` on
+every row is a feature, with ``count`` 1.
+
+An unfiltered tile reads its cells from ``tile_cell`` (at most 34 x 34 rows by primary key),
+which statement-level triggers on ``venue`` and ``activity`` keep in the writing transaction
+(migration 0003: what counts, how concurrent writers and big loads are handled). A filtered
+tile counts the same grid from the rows its filter keeps, each row transformed to Web Mercator
+once to find its cell with the same SQL functions the triggers use. Either way only one row per
+cell is transformed and encoded: the densest zoom-12 tile of central Oslo (45,000 generated
+activities) encodes ~900 features.
 """
 
 from __future__ import annotations
