@@ -24,11 +24,17 @@ every row is a feature, with ``count`` 1.
 
 An unfiltered tile reads its cells from ``tile_cell`` (at most 34 x 34 rows by primary key),
 which statement-level triggers on ``venue`` and ``activity`` keep in the writing transaction
-(migration 0003: what counts, how concurrent writers and big loads are handled). A filtered
-tile counts the same grid from the rows its filter keeps, each row transformed to Web Mercator
-once to find its cell with the same SQL functions the triggers use. Either way only one row per
-cell is transformed and encoded: the densest zoom-12 tile of central Oslo (45,000 generated
-activities) encodes ~900 features.
+(migration 0003: what counts, how concurrent writers and big loads are handled).
+
+A *filtered* tile (any :class:`~geo.filters.DirectoryFilter` field set) counts its cells from
+the rows the filter keeps, on a different grid: squares of :func:`cell_size_m` on the stored
+EPSG:25833 coordinates, the same size as the Mercator cells at the tile's middle latitude, over
+the rows in the tile's box (the tile and its buffer). The Mercator cell of a row needs its
+ST_Transform, which made the densest filtered tiles up to twice as slow; the squares need none,
+and only each cell's first row is transformed. So a filtered tile's dots do not sit on the same
+cells as the unfiltered tile's, and its counts add up to the rows in its box, not in a ring of
+cells. Either way only one row per cell is transformed and encoded: the densest zoom-12 tile of
+central Oslo (37,000 generated activities) encodes ~960 features.
 """
 
 from __future__ import annotations
@@ -95,7 +101,8 @@ class TileOptions:
 
     directory: DirectoryFilter = field(default_factory=DirectoryFilter)
     unit_kind: str = AreaKind.GRID_1KM.value
-    #: Count an unfiltered point tile's cells from the rows, not from ``tile_cell``.
+    #: Count a point tile's Mercator cells from the rows (those the filter keeps), not from
+    #: ``tile_cell``: what the stored cells must equal; a check, and a benchmark's reference.
     live_cells: bool = False
 
 
@@ -109,6 +116,16 @@ def simplify_tolerance_m(z: int) -> float:
     quarter of a screen pixel of a 512 px tile. Web Mercator metres are ~2x true metres at 60°N,
     so this is a little finer than it reads."""
     return tile_width_m(z) / 512 / 4
+
+
+def cell_size_m(z: int, y: int) -> float:
+    """Side of a *filtered* tile's aggregation cell, in EPSG:25833 metres, for the tiles of row
+    ``y`` at zoom ``z``: the tile's ground width at its middle latitude (Web Mercator stretches
+    by 1/cos(lat); UTM 33 is within 0.5 % of ground metres across Norway) over
+    :data:`CELLS_PER_TILE`. The grid is anchored at the CRS's origin, so the tiles of a row
+    share it and a cell in the buffer two tiles share is the same cell in both."""
+    middle = math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z)))
+    return tile_width_m(z) * math.cos(middle) / CELLS_PER_TILE
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -207,8 +224,9 @@ def _stored_cells(layer: str, tile: TileAddress) -> sa.Subquery:
 
 def _live_cells(table: sa.Table, tile: TileAddress, where: list[ColumnElement[bool]]
                 ) -> sa.Subquery:
-    """The same cells counted now from the rows a filter keeps: the rows in the box of the tile
-    and its ring of cells (the index), each transformed once to find its cell."""
+    """The stored cells' grid counted now from the rows (those ``where`` keeps): the rows in the
+    box of the tile and its ring of cells (the index), each transformed once to find its cell
+    with the functions the triggers use."""
     t = table.c
     box = storage_box(tile.z, tile.x, tile.y, margin=1 / CELLS_PER_TILE)
     assert box is not None  # the tile's own box is in the region, and this one is larger
@@ -225,13 +243,29 @@ def _live_cells(table: sa.Table, tile: TileAddress, where: list[ColumnElement[bo
             .subquery("cells"))
 
 
+def _filtered_cells(table: sa.Table, bounds: sa.CTE, tile: TileAddress,
+                    where: list[ColumnElement[bool]]) -> sa.Subquery:
+    """A filtered tile's cells: the rows in the tile's box that the filter keeps, grouped on a
+    square grid of the stored EPSG:25833 coordinates (:func:`cell_size_m`), no transform. The
+    Mercator cells counted live (:func:`_live_cells`) cost one ST_Transform a row, which doubled
+    the densest filtered tiles (docs/performance.md)."""
+    t = table.c
+    size = cell_size_m(tile.z, tile.y)
+    return (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+            .select_from(_in_tile(table, bounds)).where(*where)
+            .group_by(sa.func.floor(sa.func.ST_X(t.geom) / size),
+                      sa.func.floor(sa.func.ST_Y(t.geom) / size))
+            .subquery("cells"))
+
+
 def _points(layer: str, table: sa.Table, properties: Properties,
             conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]]
             ) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
     """The rows of a point layer: every row from :data:`AGGREGATE_BELOW_ZOOM`, one per grid cell
-    below it, each with a ``count`` of the rows it stands for: the stored cells when no filter
-    is set, else counted from the rows the filter keeps (:data:`TileOptions.live_cells` forces
-    that, to compare the two)."""
+    below it, each with a ``count`` of the rows it stands for: the stored Mercator cells when no
+    filter is set, the EPSG:25833 grid of the rows the filter keeps when one is, and the
+    Mercator cells counted from the rows with :data:`TileOptions.live_cells` (to check the
+    stored ones)."""
     def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
         t = table.c
         where = conditions(options.directory)
@@ -239,8 +273,10 @@ def _points(layer: str, table: sa.Table, properties: Properties,
             return (sa.select(t.id, *properties(t), sa.cast(1, sa.BigInteger).label("count"),
                               _mvt_point(t.geom, bounds.c.envelope))
                     .select_from(_in_tile(table, bounds)).where(*where))
-        if options.directory.set_fields() or options.live_cells:
+        if options.live_cells:
             cells = _live_cells(table, tile, where)
+        elif options.directory.set_fields():
+            cells = _filtered_cells(table, bounds, tile, where)
         else:
             cells = _stored_cells(layer, tile)
         return _representatives(cells, table, properties, bounds)

@@ -1,7 +1,7 @@
 """GET /tiles/{layer}/{z}/{x}/{y}.mvt on the demo data: decoded tiles hold the rows in the tile
 (checked against PostGIS), one feature per grid cell with the cell's count below zoom 14 (the
-stored cells equal to the cells counted live), ETag/304, 204 for empty, JSON errors, and the
-indexes are used."""
+stored Mercator cells equal to the same cells counted live; a filtered tile's squares of
+EPSG:25833), ETag/304, 204 for empty, JSON errors, and the indexes are used."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from geo.queries.tiles import (
     TileAddress,
     TileOptions,
     cell_range,
+    cell_size_m,
     simplify_tolerance_m,
     storage_box,
     tile,
@@ -138,6 +139,16 @@ def rows_in_cells(conn: sa.Connection, layer: str, z: int, x: int, y: int,
     return found
 
 
+def square_cells_of(rows: list[Any], size: float) -> dict[int, int]:
+    """{the lowest id in each cell: how many rows the cell holds}, cells of ``size`` metres on
+    the EPSG:25833 grid (a filtered tile's)."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for row_id, easting, northing, *_ in rows:
+        cells.setdefault((math.floor(easting / size), math.floor(northing / size)),
+                         []).append(row_id)
+    return {min(ids): len(ids) for ids in cells.values()}
+
+
 def cells_of(rows: list[Any]) -> dict[int, int]:
     """{the lowest id in each cell: how many rows the cell holds}."""
     cells: dict[tuple[int, int], list[int]] = {}
@@ -208,11 +219,15 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     cafe = language["activities"]["features"]
     assert cafe
     assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
-    # The filter narrows the rows before they are put in cells (counted live, on the same grid):
-    # the cells and counts are those of the language cafés alone.
-    rows = rows_in_cells(loaded_conn, "activities", z, x, y,
-                         activity.c.category == "LANGUAGE_CAFE")
-    assert {f["id"]: f["properties"]["count"] for f in cafe} == cells_of(rows)
+    # The filter narrows the rows before they are put in cells: the cells and counts are those
+    # of the language cafés alone, on a filtered tile's grid (squares of EPSG:25833) over the
+    # rows in the tile's box.
+    size = cell_size_m(z, y)
+    # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
+    assert 150 < size < 156
+    rows = rows_in_box(loaded_conn, "activities", z, x, y,
+                       activity.c.category == "LANGUAGE_CAFE")
+    assert {f["id"]: f["properties"]["count"] for f in cafe} == square_cells_of(rows, size)
     total = sum(f["properties"]["count"] for f in every["activities"]["features"])
     assert sum(f["properties"]["count"] for f in cafe) == len(rows) < total
     bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
