@@ -98,6 +98,10 @@ BEGIN
     FROM {table} AS r CROSS JOIN LATERAL hverdag_point_cells(r.geom) AS c
     WHERE {live}
     GROUP BY c.z, c.x, c.y;
+    -- Without statistics the planner reads a tile's cells by (layer, z) and the row range,
+    -- every column of the zoom, not by its 34 columns: 20-30 ms instead of 1 on a million
+    -- places, until autovacuum gets to it.
+    ANALYZE tile_cell;
 END
 $$"""
 
