@@ -15,7 +15,8 @@ from sqlalchemy.engine import URL
 
 from geo.backup import backup, restore
 from geo.db import downgrade, drop_database, migrate, sync_engine
-from geo.tables import TILE_CELL_ZOOMS, activity, venue
+from geo.queries.tiles import AGGREGATE_BELOW_ZOOM, LAYERS
+from geo.tables import TILE_CELL_LAYERS, TILE_CELL_ZOOMS, activity, venue
 from geo.vocab import Role
 from geo.writes import Actor
 from geo.writes.venues import create_venue, set_venue_archived, update_venue
@@ -55,6 +56,14 @@ def test_the_demo_loads_leave_every_cell_counted(loaded_conn: sa.Connection) -> 
             assert sum(count for count, _ in cells.values()) == live
             assert len(cells) < live
         assert live <= all_rows
+
+
+def test_the_stored_zooms_are_the_ones_tiles_aggregate(loaded_conn: sa.Connection) -> None:
+    """tile_cell holds exactly the zooms at which a point layer's tile is made of cells."""
+    for layer in TILE_CELL_LAYERS:
+        assert range(LAYERS[layer].min_zoom, AGGREGATE_BELOW_ZOOM) == TILE_CELL_ZOOMS
+    assert {(layer, z) for layer, z, *_ in stored(loaded_conn)} == {
+        (layer, z) for layer in TILE_CELL_LAYERS for z in TILE_CELL_ZOOMS}
 
 
 def test_cells_nest_in_the_zoom_above(loaded_conn: sa.Connection) -> None:
