@@ -25,8 +25,8 @@ keep them right without knowing of them:
   those cells before, and the ones after wait for this one. An update that moves nothing (most
   of a loader's re-run) costs no more than comparing old and new rows.
 - A statement that moves many rows (more than ``REBUILD_ABOVE``, or an eighth of the table)
-  rebuilds the layer instead (one pass over the table, under a lock on tile_cell), as does the
-  migration for existing rows.
+  rebuilds the layer instead (one pass over the table, under a lock on tile_cell, then ANALYZE),
+  as does the migration for existing rows.
 - TRUNCATE empties the layer's cells.
 
 pg_restore creates triggers after it copies the data, so a restore takes ``tile_cell`` from the
