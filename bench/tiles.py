@@ -12,8 +12,11 @@ places in the database; target under 50 ms.
    API runs it), ``--requests`` times per layer
    cycling through the tiles, after ``--warmup`` untimed runs; the bytes, features and rows
    per tile (below zoom 14 a feature stands for the ``count`` rows of its grid cell); EXPLAIN
-   (ANALYZE, BUFFERS) of the densest tile (the plan must scan the GiST index), and the CPU time
+   (ANALYZE, BUFFERS) of the densest tile (the plan must use an index: ``tile_cell``'s primary
+   key below zoom 14, the GiST index from 14 and for cells counted live), and the CPU time
    the PostgreSQL backend spends on it (/proc, mean of 40 runs: the machine's load aside).
+   ``--live-cells`` counts the cells from the rows instead of reading ``tile_cell`` (what a
+   filtered tile does, here with every row kept); SQL only.
 4. HTTP: ``uvicorn api.app:create_app --factory`` (1 worker, no access log) on 127.0.0.1, the same
    tiles fetched one at a time over one keep-alive connection (what a browser's map does per
    connection); every answer is a 200 or a 204, and every tile is decoded once, untimed.
@@ -46,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nearby import DATABASE, _free_port, _git, _tail, prepare_database
 
 from geo.db import Database, drop_database
-from geo.queries.tiles import NO_PARALLEL, tile_statement
+from geo.queries.tiles import NO_PARALLEL, TileOptions, tile_statement
 from geo.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +68,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests first")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--live-cells", action="store_true",
+                        help="count the cells from the rows, not tile_cell (SQL only)")
     parser.add_argument("--output", type=Path)
     return parser.parse_args(argv)
 
@@ -138,7 +143,8 @@ def densest_cpu_ms(conn: sa.Connection, statement: Any, runs: int = 40) -> float
 
 def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                args: argparse.Namespace) -> dict[str, Any]:
-    statements = {t: tile_statement(layer, *t) for t in tiles}
+    options = TileOptions(live_cells=args.live_cells)
+    statements = {t: tile_statement(layer, *t, options) for t in tiles}
     sizes: dict[str, Any] = {}
     # As the API's connections: unnamed statements (a custom plan for each tile's box), no JIT.
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
@@ -174,7 +180,8 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
             "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
             "load": load.summary(), "densest_tile": densest, "densest_backend_cpu_ms": cpu,
             "densest_plan": plan,
-            "index_scan": "_gist" in plan and f"Seq Scan on {TABLES[layer]}" not in plan}
+            "index_scan": ("_gist" in plan or "pk_tile_cell" in plan)
+            and f"Seq Scan on {TABLES[layer]}" not in plan}
 
 
 def _server(url: sa.URL, port: int, log: Path) -> Any:
@@ -283,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "benchmark": "tiles", "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "git": _git(), "zoom": args.zoom, "requests": args.requests, "warmup": args.warmup}
+        "git": _git(), "zoom": args.zoom, "requests": args.requests, "warmup": args.warmup,
+        "live_cells": args.live_cells}
     try:
         results["database"] = prepare_database(url, settings.data_dir, args.seed, args.fresh)
         tiles = oslo_tiles(args.zoom)
@@ -293,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SQL {layer} …", flush=True)
             results["sql"][layer] = sql_series(url, layer, tiles, args)
             print(f"  {results['sql'][layer]['timing']}", flush=True)
-        if not args.skip_http:
+        if not (args.skip_http or args.live_cells):
             port = _free_port()
             log = RESULTS / "tiles-uvicorn.log.tmp"
             proc = _server(url, port, log)

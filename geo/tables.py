@@ -391,6 +391,28 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
 )
 
+# Vector tiles' pre-aggregated grid (geo/queries/tiles.py): for each point layer and each zoom
+# that aggregates, the cell of a point is the XYZ tile at zoom z + 5 that holds it; a row per
+# cell with live rows in it: how many, and the lowest id. Kept by triggers on venue and activity
+# (migration 0003), in the writing transaction.
+TILE_CELL_LAYERS = ("venues", "activities")
+TILE_CELL_ZOOMS = range(10, 14)
+
+tile_cell = sa.Table(
+    "tile_cell", metadata,
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("z", sa.SmallInteger, primary_key=True),
+    sa.Column("x", sa.Integer, primary_key=True),
+    sa.Column("y", sa.Integer, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("representative_id", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(sa.column("layer").in_(TILE_CELL_LAYERS), name="layer_known"),
+    sa.CheckConstraint(f"z BETWEEN {TILE_CELL_ZOOMS[0]} AND {TILE_CELL_ZOOMS[-1]}",
+                       name="z_aggregated"),
+    # 0 only inside the writing transaction, while a cell is locked and recounted.
+    sa.CheckConstraint("count >= 0", name="count_non_negative"),
+)
+
 # Tables whose rows `changes(since:)` reports, each indexed on updated_at for that.
 DIRECTORY_TABLES = (venue, activity, organisation, immigrant_council, area_initiative)
 for _table in DIRECTORY_TABLES:

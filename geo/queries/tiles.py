@@ -13,14 +13,28 @@ and delbydeler), ``venues`` (with their price model), ``activities`` and ``cover
 population units that coverage analysis counts, with their population). Below a layer's
 ``min_zoom`` its tile is empty: a point layer at zoom 5 would be the whole country in one tile.
 
-Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`: a tile is cut into a grid of
-:data:`CELLS_PER_TILE` cells a side (16 px of a tile drawn at 512 px: room for one dot sized by
-its count), and each cell with rows in it sends one feature, its lowest-id row with that row's
-own position and properties, and a ``count`` of the cell's rows (so a cell of one row is just
-that row). The cell is computed from the stored EPSG:25833 coordinates (no transform), so the
-index still finds the rows and only one row per cell is transformed and encoded: the densest
-zoom-12 tile of central Oslo (45,000 generated activities) encodes ~900 features. From
-:data:`AGGREGATE_BELOW_ZOOM` on every row is a feature, with ``count`` 1.
+Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`, on the Web Mercator quadtree:
+the cell of a point at zoom z is the XYZ tile at zoom z + 5 that holds it, so a tile is a grid
+of :data:`CELLS_PER_TILE` cells a side (128 MVT units, 16 px of a tile drawn at 512 px: room for
+one dot sized by its count), cells align with tile edges and nest from zoom to zoom. A tile
+sends its own cells and the ring around them (:func:`cell_range`); each cell with rows in it is
+one feature, its lowest-id row with that row's own position and properties, and a ``count`` of
+the cell's rows (so a cell of one row is just that row). From :data:`AGGREGATE_BELOW_ZOOM` on
+every row is a feature, with ``count`` 1.
+
+An unfiltered tile reads its cells from ``tile_cell`` (at most 34 x 34 rows by primary key),
+which statement-level triggers on ``venue`` and ``activity`` keep in the writing transaction
+(migration 0003: what counts, how concurrent writers and big loads are handled).
+
+A *filtered* tile (any :class:`~geo.filters.DirectoryFilter` field set) counts its cells from
+the rows the filter keeps, on a different grid: squares of :func:`cell_size_m` on the stored
+EPSG:25833 coordinates, the same size as the Mercator cells at the tile's middle latitude, over
+the rows in the tile's box (the tile and its buffer). The Mercator cell of a row needs its
+ST_Transform, which made the densest filtered tiles up to twice as slow; the squares need none,
+and only each cell's first row is transformed. So a filtered tile's dots do not sit on the same
+cells as the unfiltered tile's, and its counts add up to the rows in its box, not in a ring of
+cells. Either way only one row per cell is transformed and encoded: the densest zoom-12 tile of
+central Oslo (37,000 generated activities) encodes ~960 features.
 """
 
 from __future__ import annotations
@@ -36,7 +50,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from geo.crs import STORAGE_SRID, storage_bounds
 from geo.filters import DirectoryFilter, activity_conditions, venue_conditions
-from geo.tables import activity, municipality, statistical_area, venue
+from geo.tables import activity, municipality, statistical_area, tile_cell, venue
 from geo.vocab import AreaKind
 
 WEB_MERCATOR_SRID = 3857
@@ -87,6 +101,9 @@ class TileOptions:
 
     directory: DirectoryFilter = field(default_factory=DirectoryFilter)
     unit_kind: str = AreaKind.GRID_1KM.value
+    #: Count a point tile's Mercator cells from the rows (those the filter keeps), not from
+    #: ``tile_cell``: what the stored cells must equal; a check, and a benchmark's reference.
+    live_cells: bool = False
 
 
 def tile_width_m(z: int) -> float:
@@ -102,9 +119,9 @@ def simplify_tolerance_m(z: int) -> float:
 
 
 def cell_size_m(z: int, y: int) -> float:
-    """Side of an aggregation cell, in EPSG:25833 metres, for the tiles of row ``y`` at zoom
-    ``z``: the tile's ground width at its middle latitude (Web Mercator stretches by
-    1/cos(lat); UTM 33 is within 0.5 % of ground metres across Norway) over
+    """Side of a *filtered* tile's aggregation cell, in EPSG:25833 metres, for the tiles of row
+    ``y`` at zoom ``z``: the tile's ground width at its middle latitude (Web Mercator stretches
+    by 1/cos(lat); UTM 33 is within 0.5 % of ground metres across Norway) over
     :data:`CELLS_PER_TILE`. The grid is anchored at the CRS's origin, so the tiles of a row
     share it and a cell in the buffer two tiles share is the same cell in both."""
     middle = math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z)))
@@ -171,11 +188,84 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
 Properties = Callable[[sa.ColumnCollection[str, Any]], list[ColumnElement[Any]]]
 
 
-def _points(table: sa.Table, properties: Properties,
+def _representatives(cells: sa.Subquery, table: sa.Table, properties: Properties,
+                     bounds: sa.CTE) -> sa.Select[Any]:
+    """Each cell's feature: its representative row (``cells.c.id``) by primary key, drawn where
+    that row is, with its properties and the cell's ``count``. LIMIT 1 keeps it a lookup per
+    cell: the planner cannot tell how few cells there are and would otherwise hash-join the
+    table."""
+    row = table.alias("representative")
+    representative = (sa.select(row.c.id, row.c.geom, *properties(row.c))
+                      .where(row.c.id == cells.c.id).limit(1).lateral("rep"))
+    r = representative.c
+    own = [column for column in r if column.name not in ("id", "geom")]
+    return (sa.select(r.id, *own, sa.cast(cells.c.count, sa.BigInteger).label("count"),
+                      _mvt_point(r.geom, bounds.c.envelope))
+            .select_from(cells.join(representative, sa.true()).join(bounds, sa.true())))
+
+
+def cell_range(tile: TileAddress) -> tuple[int, int, int, int]:
+    """(first x, last x, first y, last y) of the cells a tile sends: its own 32 x 32 and the ring
+    of cells around it (the tile's buffer, drawn by both neighbours)."""
+    return (CELLS_PER_TILE * tile.x - 1, CELLS_PER_TILE * tile.x + CELLS_PER_TILE,
+            CELLS_PER_TILE * tile.y - 1, CELLS_PER_TILE * tile.y + CELLS_PER_TILE)
+
+
+def _stored_cells(layer: str, tile: TileAddress) -> sa.Subquery:
+    """The tile's cells from ``tile_cell`` (kept by triggers; migration 0003). The columns as an
+    IN list, so the primary key is searched once per column with the rows' range as bounds."""
+    c = tile_cell.c
+    x0, x1, y0, y1 = cell_range(tile)
+    return (sa.select(c.representative_id.label("id"), c.count)
+            .where(c.layer == layer, c.z == tile.z, c.x.in_(range(x0, x1 + 1)),
+                   c.y.between(y0, y1))
+            .subquery("cells"))
+
+
+def _live_cells(table: sa.Table, tile: TileAddress, where: list[ColumnElement[bool]]
+                ) -> sa.Subquery:
+    """The stored cells' grid counted now from the rows (those ``where`` keeps): the rows in the
+    box of the tile and its ring of cells (the index), each transformed once to find its cell
+    with the functions the triggers use."""
+    t = table.c
+    box = storage_box(tile.z, tile.x, tile.y, margin=1 / CELLS_PER_TILE)
+    assert box is not None  # the tile's own box is in the region, and this one is larger
+    mercator = (sa.func.ST_Transform(t.geom, WEB_MERCATOR_SRID).table_valued("g")
+                .render_derived().lateral("mercator"))
+    cell_x = sa.func.hverdag_cell_x(sa.func.ST_X(mercator.c.g), tile.z)
+    cell_y = sa.func.hverdag_cell_y(sa.func.ST_Y(mercator.c.g), tile.z)
+    x0, x1, y0, y1 = cell_range(tile)
+    return (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+            .select_from(table.join(mercator, sa.true()))
+            .where(t.geom.op("&&")(sa.func.ST_MakeEnvelope(*box, STORAGE_SRID)), *where,
+                   cell_x.between(x0, x1), cell_y.between(y0, y1))
+            .group_by(cell_x, cell_y)
+            .subquery("cells"))
+
+
+def _filtered_cells(table: sa.Table, bounds: sa.CTE, tile: TileAddress,
+                    where: list[ColumnElement[bool]]) -> sa.Subquery:
+    """A filtered tile's cells: the rows in the tile's box that the filter keeps, grouped on a
+    square grid of the stored EPSG:25833 coordinates (:func:`cell_size_m`), no transform. The
+    Mercator cells counted live (:func:`_live_cells`) cost one ST_Transform a row, which doubled
+    the densest filtered tiles (docs/performance.md)."""
+    t = table.c
+    size = cell_size_m(tile.z, tile.y)
+    return (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+            .select_from(_in_tile(table, bounds)).where(*where)
+            .group_by(sa.func.floor(sa.func.ST_X(t.geom) / size),
+                      sa.func.floor(sa.func.ST_Y(t.geom) / size))
+            .subquery("cells"))
+
+
+def _points(layer: str, table: sa.Table, properties: Properties,
             conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]]
             ) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
     """The rows of a point layer: every row from :data:`AGGREGATE_BELOW_ZOOM`, one per grid cell
-    (:func:`cell_size_m`) below it, each with a ``count`` of the rows it stands for."""
+    below it, each with a ``count`` of the rows it stands for: the stored Mercator cells when no
+    filter is set, the EPSG:25833 grid of the rows the filter keeps when one is, and the
+    Mercator cells counted from the rows with :data:`TileOptions.live_cells` (to check the
+    stored ones)."""
     def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
         t = table.c
         where = conditions(options.directory)
@@ -183,21 +273,13 @@ def _points(table: sa.Table, properties: Properties,
             return (sa.select(t.id, *properties(t), sa.cast(1, sa.BigInteger).label("count"),
                               _mvt_point(t.geom, bounds.c.envelope))
                     .select_from(_in_tile(table, bounds)).where(*where))
-        size = cell_size_m(tile.z, tile.y)
-        cells = (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
-                 .select_from(_in_tile(table, bounds)).where(*where)
-                 .group_by(sa.func.floor(sa.func.ST_X(t.geom) / size),
-                           sa.func.floor(sa.func.ST_Y(t.geom) / size))
-                 .subquery("cells"))
-        # The cell's representative by primary key. LIMIT 1 keeps it a lookup per cell: the
-        # planner cannot tell how few cells there are and would otherwise hash-join the table.
-        row = table.alias("representative")
-        representative = (sa.select(row.c.id, row.c.geom, *properties(row.c))
-                          .where(row.c.id == cells.c.id).limit(1).lateral("rep"))
-        r = representative.c
-        own = [column for column in r if column.name not in ("id", "geom")]
-        return (sa.select(r.id, *own, cells.c.count, _mvt_point(r.geom, bounds.c.envelope))
-                .select_from(cells.join(representative, sa.true()).join(bounds, sa.true())))
+        if options.live_cells:
+            cells = _live_cells(table, tile, where)
+        elif options.directory.set_fields():
+            cells = _filtered_cells(table, bounds, tile, where)
+        else:
+            cells = _stored_cells(layer, tile)
+        return _representatives(cells, table, properties, bounds)
     return rows
 
 
@@ -221,9 +303,10 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
               "name, kind, population.", _areas(DISTRICT_KINDS)),
     TileLayer("venues", 10, "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
               f"MARKET, UNKNOWN), count{_AGGREGATED}.",
-              _points(venue, _venue_properties, venue_conditions)),
+              _points("venues", venue, _venue_properties, venue_conditions)),
     TileLayer("activities", 10, f"Active activities: title, category, free, venue_id, "
-              f"count{_AGGREGATED}.", _points(activity, _activity_properties, activity_conditions)),
+              f"count{_AGGREGATED}.", _points("activities", activity, _activity_properties,
+                                            activity_conditions)),
     TileLayer("coverage", 8, "Population units of coverage analysis (?unitKind=GRID_1KM by "
               "default): code, name, population, immigrant_population.", _areas(())),
 )}
@@ -241,10 +324,11 @@ def lon_lat_bounds(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
             (x + 1 + margin) / n * 360 - 180, lat(y - margin))
 
 
-def storage_box(z: int, x: int, y: int) -> tuple[float, float, float, float] | None:
-    """The tile (with its buffer) cut to :data:`REGION_LONLAT`, as an EPSG:25833 box; None when
-    the tile lies outside the region (nothing to show there)."""
-    west, south, east, north = lon_lat_bounds(z, x, y)
+def storage_box(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
+                ) -> tuple[float, float, float, float] | None:
+    """The tile grown by ``margin`` tiles each side (its buffer), cut to :data:`REGION_LONLAT`,
+    as an EPSG:25833 box; None when the tile lies outside the region (nothing to show there)."""
+    west, south, east, north = lon_lat_bounds(z, x, y, margin)
     r_west, r_south, r_east, r_north = REGION_LONLAT
     west, south, east, north = (max(west, r_west), max(south, r_south), min(east, r_east),
                                 min(north, r_north))

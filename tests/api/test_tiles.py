@@ -1,6 +1,7 @@
 """GET /tiles/{layer}/{z}/{x}/{y}.mvt on the demo data: decoded tiles hold the rows in the tile
-(checked against PostGIS), one feature per grid cell with the cell's count below zoom 14,
-ETag/304, 204 for empty, JSON errors, and the index is used."""
+(checked against PostGIS), one feature per grid cell with the cell's count below zoom 14 (the
+stored Mercator cells equal to the same cells counted live; a filtered tile's squares of
+EPSG:25833), ETag/304, 204 for empty, JSON errors, and the indexes are used."""
 
 from __future__ import annotations
 
@@ -12,15 +13,22 @@ import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 
+from geo.filters import DirectoryFilter
 from geo.queries.tiles import (
     AGGREGATE_BELOW_ZOOM,
+    CELLS_PER_TILE,
     LAYERS,
+    TileAddress,
+    TileOptions,
+    cell_range,
     cell_size_m,
     simplify_tolerance_m,
     storage_box,
+    tile,
     tile_statement,
 )
 from geo.tables import activity, venue
+from tests.geo.tile_cells_support import cell_of
 
 pytestmark = pytest.mark.anyio
 
@@ -111,9 +119,29 @@ async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_co
         "FREE", "REDUCED", "MARKET", "UNKNOWN"}
 
 
-def cells_of(rows: list[Any], size: float) -> dict[int, int]:
+def rows_in_cells(conn: sa.Connection, layer: str, z: int, x: int, y: int,
+                  *where: Any) -> list[Any]:
+    """(id, cell x, cell y, lat, lon) of the layer's rows whose cell (the XYZ tile at zoom
+    z + 5 holding the point) is one the tile sends: its own 32 x 32 and the ring around it."""
+    table, shown = SHOWN[layer]
+    wgs84 = sa.func.ST_Transform(table.c.geom, 4326)
+    mercator = sa.func.ST_Transform(table.c.geom, 3857)
+    near = sa.func.ST_MakeEnvelope(*storage_box(z, x, y, margin=0.1), 25833)
+    x0, x1, y0, y1 = cell_range(TileAddress(z, x, y))
+    found = []
+    for row_id, mx, my, lat, lon in conn.execute(sa.select(
+            table.c.id, sa.func.ST_X(mercator), sa.func.ST_Y(mercator),
+            sa.func.ST_Y(wgs84), sa.func.ST_X(wgs84)).where(
+            *shown, *where, table.c.geom.op("&&")(near))):
+        cx, cy = cell_of(mx, my, z)
+        if x0 <= cx <= x1 and y0 <= cy <= y1:
+            found.append((row_id, cx, cy, lat, lon))
+    return found
+
+
+def square_cells_of(rows: list[Any], size: float) -> dict[int, int]:
     """{the lowest id in each cell: how many rows the cell holds}, cells of ``size`` metres on
-    the EPSG:25833 grid."""
+    the EPSG:25833 grid (a filtered tile's)."""
     cells: dict[tuple[int, int], list[int]] = {}
     for row_id, easting, northing, *_ in rows:
         cells.setdefault((math.floor(easting / size), math.floor(northing / size)),
@@ -121,27 +149,39 @@ def cells_of(rows: list[Any], size: float) -> dict[int, int]:
     return {min(ids): len(ids) for ids in cells.values()}
 
 
+def cells_of(rows: list[Any]) -> dict[int, int]:
+    """{the lowest id in each cell: how many rows the cell holds}."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for row_id, cx, cy, *_ in rows:
+        cells.setdefault((cx, cy), []).append(row_id)
+    return {min(ids): len(ids) for ids in cells.values()}
+
+
 @pytest.mark.parametrize("layer", ["venues", "activities"])
 async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_conn, layer):
-    """At zoom 12 each feature is the first row of a cell of the grid, at that row's own place,
-    with the number of rows in the cell; the counts add up to every row in the tile's box."""
+    """At zoom 12 each feature is the first row of a cell of the grid (the zoom-17 tiles), at
+    that row's own place, with the number of rows in the cell; the counts add up to every row
+    in the tile's cells and the ring of cells around it."""
     z = 12
     x, y = tile_of(*OSLO_SENTRUM, z)
-    size = cell_size_m(z, y)
-    # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
-    assert 150 < size < 156
+    assert CELLS_PER_TILE == 32
     features = decode((await get_tile(client, f"{layer}/{z}/{x}/{y}.mvt")).content)[layer][
         "features"]
-    rows = rows_in_box(loaded_conn, layer, z, x, y)
+    rows = rows_in_cells(loaded_conn, layer, z, x, y)
     got = {f["id"]: f["properties"]["count"] for f in features}
     assert len(got) == len(features)
-    assert got == cells_of(rows, size)
+    assert got == cells_of(rows)
     assert sum(got.values()) == len(rows) > 100
     assert len(features) < len(rows)
     assert max(got.values()) > 1
     # The representative is drawn where it is, with its own properties.
     by_id = {row[0]: row for row in rows}
     table = SHOWN[layer][0]
+    # A cell's feature lies in the cell: within the tile, or at most 128 units (a cell) out.
+    for feature in features:
+        fx, fy = feature["geometry"]["coordinates"]
+        assert -128 <= fx <= 4096 + 128
+        assert -128 <= fy <= 4096 + 128
     for feature in features[:20]:
         _, _, _, lat, lon = by_id[feature["id"]]
         want_x, want_y = pixel(lat, lon, z, x, y)
@@ -180,10 +220,14 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     assert cafe
     assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
     # The filter narrows the rows before they are put in cells: the cells and counts are those
-    # of the language cafés alone.
+    # of the language cafés alone, on a filtered tile's grid (squares of EPSG:25833) over the
+    # rows in the tile's box.
+    size = cell_size_m(z, y)
+    # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
+    assert 150 < size < 156
     rows = rows_in_box(loaded_conn, "activities", z, x, y,
                        activity.c.category == "LANGUAGE_CAFE")
-    assert {f["id"]: f["properties"]["count"] for f in cafe} == cells_of(rows, cell_size_m(z, y))
+    assert {f["id"]: f["properties"]["count"] for f in cafe} == square_cells_of(rows, size)
     total = sum(f["properties"]["count"] for f in every["activities"]["features"])
     assert sum(f["properties"]["count"] for f in cafe) == len(rows) < total
     bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
@@ -299,21 +343,60 @@ async def test_tilejson(client):
     assert (await client.get("/tiles/rivers.json")).status_code == 404
 
 
+def _plan(conn: sa.Connection, stmt: Any) -> str:
+    sql = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+    return "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+
+
 def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
     """The && filter compares the stored column with the envelope transformed to 25833, so the
     GiST index on geom can serve it: with sequential scans off the plan is an index scan (a
-    predicate on ST_Transform(geom) could only be a sequential scan)."""
+    predicate on ST_Transform(geom) could only be a sequential scan). That is every row from
+    zoom 14, and the cells counted live for a filtered tile below it; an unfiltered tile below
+    zoom 14 reads its cells by tile_cell's primary key and never scans the layer's table."""
     loaded_conn.exec_driver_sql("SET enable_seqscan = off")
+    free = TileOptions(directory=DirectoryFilter(free_only=True))
     try:
-        for (layer, index), z in itertools.product(
-                (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")), (12, 14)):
+        for (layer, index), (z, options) in itertools.product(
+                (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")),
+                ((12, free), (14, TileOptions()))):
             x, y = tile_of(*OSLO_SENTRUM, z)
-            stmt = tile_statement(layer, z, x, y)
-            sql = stmt.compile(loaded_conn, compile_kwargs={"literal_binds": True})
-            plan = "\n".join(loaded_conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+            plan = _plan(loaded_conn, tile_statement(layer, z, x, y, options))
             assert index in plan, plan
             assert "_gist" in plan, plan
             assert "Seq Scan on venue" not in plan
             assert "Seq Scan on activity" not in plan
+        for layer, table in (("venues", "venue"), ("activities", "activity")):
+            x, y = tile_of(*OSLO_SENTRUM, 12)
+            plan = _plan(loaded_conn, tile_statement(layer, 12, x, y))
+            assert "pk_tile_cell" in plan, plan
+            assert f"pk_{table}" in plan, plan  # the representatives, by primary key
+            assert "_gist" not in plan, plan
+            assert "Seq Scan" not in plan, plan
     finally:
         loaded_conn.exec_driver_sql("RESET enable_seqscan")
+
+
+def by_id(body: bytes, layer: str) -> dict[int, Any]:
+    """A tile's features by id (the order of the features is not part of the answer)."""
+    features = decode(body)[layer]["features"] if body else []
+    found = {f["id"]: (f["geometry"], f["properties"]) for f in features}
+    assert len(found) == len(features)
+    return found
+
+
+@pytest.mark.parametrize("layer", ["venues", "activities"])
+def test_stored_cells_make_the_same_tile_as_cells_counted_live(loaded_conn, layer):
+    """Every aggregated zoom, a block of tiles over Oslo and a sparse one in Finnmark: the tile
+    from tile_cell has the same features (ids, counts, positions, properties) as the same grid
+    counted from the rows."""
+    compared = 0
+    for z in range(LAYERS[layer].min_zoom, AGGREGATE_BELOW_ZOOM):
+        for lat, lon in (OSLO_SENTRUM, (70.0, 25.0)):
+            cx, cy = tile_of(lat, lon, z)
+            for x, y in itertools.product((cx - 1, cx, cx + 1), (cy - 1, cy, cy + 1)):
+                stored = tile(loaded_conn, layer, z, x, y)
+                live = tile(loaded_conn, layer, z, x, y, TileOptions(live_cells=True))
+                assert by_id(stored, layer) == by_id(live, layer), (z, x, y)
+                compared += bool(stored)
+    assert compared > 30
