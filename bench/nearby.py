@@ -27,7 +27,9 @@ One command does it all:
    ``hverdag serve`` runs, access log included unless --no-access-log), driven by ``wrk``
    with a Lua script that cycles through the pre-generated request bodies; every response is
    checked for HTTP 200 and no "errors". Before timing, a sample of answers is compared with
-   the raw SQL's rows (same ids, same order).
+   the raw SQL's rows (same ids, same order). A few seconds into each run, how many of wrk's
+   keep-alive connections each worker holds is read from /proc: uvicorn's workers accept from
+   one shared socket, and the split (8/8 or 16/0) moves the 2-worker rate by a quarter.
 6. While the server runs, its processes' RSS (master and workers, summed) is sampled from
    /proc; before each run the machine must be quiet (other CPU use below --max-busy), and the
    CPU that other processes used during each run is recorded.
@@ -852,11 +854,18 @@ def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: 
             run_wrk(port, script, max(_ints(args.concurrency)), args.warmup)
             for connections in _ints(args.concurrency):
                 quiet = _idle_check(args.max_busy)
+                split: list[list[int]] = []
+                look = threading.Timer(min(3.0, args.duration / 2), _record_split,
+                                       (split, port, _children(proc.pid) or [proc.pid]))
+                look.start()
                 with sampler.window() as cpu:
                     result = run_wrk(port, script, connections, args.duration, cpu.load_pids)
-                out[f"c{connections}"] = {**result, "conditions": {
+                look.join()
+                out[f"c{connections}"] = {**result, "connections_per_worker": split[0] if split
+                                          else None, "conditions": {
                     **quiet, **cpu.result, "loadavg_after": _loadavg()}}
                 _print_run(f"GraphQL workers={workers} c={connections}", out[f"c{connections}"])
+                print(f"    connections per worker: {split[0] if split else '?'}", flush=True)
                 if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
                     raise RuntimeError(f"errors during the run: {result}:\n{_tail(logfile)}")
         finally:
@@ -871,6 +880,32 @@ def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: 
           f"{out['peak_rss_mb']} MB {out['peak_rss_per_process_mb']}; PSS "
           f"{out['peak_pss_mb']} MB", flush=True)
     return out
+
+
+def connections_per_worker(port: int, pids: list[int]) -> list[int]:
+    """Established connections to ``port`` that each process holds (from /proc), most first:
+    how uvicorn's workers, which accept from one shared socket, split the load generator's
+    keep-alive connections (the first worker awake may take most of them)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in pids:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held += str(fd.readlink()) in inodes
+        counts.append(held)
+    return sorted(counts, reverse=True)
+
+
+def _record_split(into: list[list[int]], port: int, pids: list[int]) -> None:
+    into.append(connections_per_worker(port, pids))
 
 
 def _loadavg() -> list[str]:
@@ -944,7 +979,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
                      f"GraphQL/SQL at c=16: {series.get('ratio_c16_vs_psycopg', 'n/a')} of "
                      f"psycopg's, {series.get('ratio_c16', 'n/a')} of pgbench's "
                      f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against pgbench "
-                     f"with its lookup)")
+                     f"with its lookup); the c=16 connections split over the workers as "
+                     f"{series.get('c16', {}).get('connections_per_worker')}")
     return "\n".join(lines)
 
 
