@@ -30,6 +30,9 @@ One command does it all:
    the raw SQL's rows (same ids, same order). A few seconds into each run, how many of wrk's
    keep-alive connections each worker holds is read from /proc: uvicorn's workers accept from
    one shared socket, and the split (8/8 or 16/0) moves the 2-worker rate by a quarter.
+   ``--instances N`` also runs N one-worker servers on their own ports with the c=16
+   connections split evenly over them (what a least-connections balancer in front of
+   one-worker containers would do, without the balancer's own cost).
 6. While the server runs, its processes' RSS (master and workers, summed) is sampled from
    /proc; before each run the machine must be quiet (other CPU use below --max-busy), and the
    CPU that other processes used during each run is recorded.
@@ -124,6 +127,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="CPU share (of all cores) other processes may use before a run")
     parser.add_argument("--no-compiled", action="store_true",
                         help="serve with HVERDAG_COMPILED_QUERIES=false (strawberry's path only)")
+    parser.add_argument("--instances", type=int, default=0,
+                        help="also run this many one-worker servers on their own ports, the "
+                             "c=16 connections split evenly over them (0: not run)")
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-graphql", action="store_true")
     parser.add_argument("--label", default="", help="a note stored with the results")
@@ -908,6 +914,55 @@ def _record_split(into: list[list[int]], port: int, pids: list[int]) -> None:
     into.append(connections_per_worker(port, pids))
 
 
+def balanced_series(url: sa.URL, instances: int, args: argparse.Namespace,
+                    points: list[QueryPoint], workdir: Path) -> dict[str, Any]:
+    """``instances`` one-worker servers on their own ports, the largest concurrency's
+    connections split evenly over them by construction: what one-worker containers behind a
+    least-connections balancer would see (the balancer's own cost not included). uvicorn's
+    ``--workers`` leaves the split to whichever worker accepts first."""
+    script = write_wrk_files(points, workdir)
+    connections = max(_ints(args.concurrency))
+    share = connections // instances
+    ports = [_free_port() for _ in range(instances)]
+    with contextlib.ExitStack() as stack:
+        procs = [stack.enter_context(server(url, 1, port, not args.no_access_log,
+                                            workdir / f"uvicorn-instance{i}.log",
+                                            compiled=not args.no_compiled))
+                 for i, port in enumerate(ports)]
+        for port in ports:
+            run_wrk(port, script, share, args.warmup)
+        sampler = Sampler(None, DATABASE)
+        sampler.start()
+        try:
+            quiet = _idle_check(args.max_busy)
+            with sampler.window() as cpu:
+                for proc in procs:  # running before the window: count from now
+                    cpu.first[proc.pid] = cpu.last[proc.pid] = _cpu_ticks(proc.pid)
+                cpu.load_pids.update(proc.pid for proc in procs)
+                runs: list[dict[str, Any]] = [{} for _ in ports]
+                threads = [threading.Thread(target=lambda i, port: runs[i].update(run_wrk(
+                    port, script, share, args.duration, cpu.load_pids)), args=(i, port))
+                    for i, port in enumerate(ports)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+        finally:
+            sampler.stop()
+        rss_mb = [round(_rss_kb(proc.pid) / 1024, 1) for proc in procs]
+    if any(r["graphql_errors"] or r["non_200"] or r["socket_errors"] for r in runs):
+        raise RuntimeError(f"errors during the balanced run: {runs}")
+    out = {"instances": instances, "connections_each": share,
+           "requests_per_s": round(sum(r["requests_per_s"] for r in runs), 1),
+           "p50_ms_each": [r["p50_ms"] for r in runs], "p99_ms_each": [r["p99_ms"] for r in runs],
+           "rss_mb_each": rss_mb, "runs": runs,
+           "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()}}
+    print(f"  {instances} one-worker servers, {share} connections each: "
+          f"{out['requests_per_s']:.1f} req/s  p99 {max(out['p99_ms_each']):.2f} ms  RSS "
+          f"{rss_mb} MB  (others used {cpu.result['others_cores']:.2f} cores)", flush=True)
+    return out
+
+
 def _loadavg() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
 
@@ -981,6 +1036,11 @@ def summary_markdown(results: dict[str, Any]) -> str:
                      f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against pgbench "
                      f"with its lookup); the c=16 connections split over the workers as "
                      f"{series.get('c16', {}).get('connections_per_worker')}")
+    if "balanced" in results:
+        b = results["balanced"]
+        lines.append(f"- {b['instances']} one-worker servers, {b['connections_each']} connections "
+                     f"each: {b['requests_per_s']:,.0f} requests/s, "
+                     f"{b.get('ratio_vs_psycopg', 'n/a')} of psycopg's at c=16")
     return "\n".join(lines)
 
 
@@ -1036,6 +1096,13 @@ def main(argv: list[str] | None = None) -> int:
                             series["c16"]["requests_per_s"]
                             / results["sql"]["psycopg_c16"]["requests_per_s"], 3)
                     results["graphql"].append(series)
+            if args.instances and not args.skip_graphql:
+                balanced = balanced_series(url, args.instances, args, points, workdir)
+                if "psycopg_c16" in results.get("sql", {}):
+                    balanced["ratio_vs_psycopg"] = round(
+                        balanced["requests_per_s"]
+                        / results["sql"]["psycopg_c16"]["requests_per_s"], 3)
+                results["balanced"] = balanced
             results["targets"] = _targets(results)
     finally:
         if not args.keep:
