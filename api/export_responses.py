@@ -1,14 +1,17 @@
-"""What the download routes (CSV/GeoJSON exports, HSDS, tiles) answer when they cannot: one JSON
-error shape, the cap on exports running at once, and a failure mapped to its status."""
+"""What the download routes (CSV/GeoJSON exports, HSDS, tiles) answer: one JSON error shape,
+the cap on exports running at once, a failure mapped to its status, and the streamed body that
+closes its database resources however it ends."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from api.errors import ErrorCode, outage_code
 
@@ -50,3 +53,32 @@ def export_failure(exc: Exception, request_id: str, what: str) -> JSONResponse:
                  extra={"request_id": request_id})
     return json_error(500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal error",
                       requestId=request_id)
+
+
+class ClosingStream(StreamingResponse):
+    """A download streamed from open database resources: ``close`` runs however the stream ends
+    (finished, failed, or the client went away), and a failure after the headers went out is
+    logged under the request id (the client can only see its connection cut)."""
+
+    def __init__(self, body: AsyncIterator[bytes], close: Callable[[], Awaitable[None]], *,
+                 what: str, media_type: str, headers: dict[str, str], request_id: str) -> None:
+        self._close = close
+        self._what = what
+        self.request_id = request_id
+        super().__init__(self._logged(body), media_type=media_type,
+                         headers={**headers, "x-request-id": request_id})
+
+    async def _logged(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in body:
+                yield chunk
+        except Exception:
+            logger.exception("%s failed mid-stream [request %s]; connection cut", self._what,
+                             self.request_id, extra={"request_id": self.request_id})
+            raise
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._close()

@@ -29,9 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from api.errors import BadUserInput, ErrorCode, Unavailable
 from api.export_formats import CsvWriter, GeoJsonWriter, Writer
@@ -44,7 +43,13 @@ from api.export_params import (
     csv_options,
     directory_filter,
 )
-from api.export_responses import export_failure, json_error, request_id_of, too_many_exports
+from api.export_responses import (
+    ClosingStream,
+    export_failure,
+    json_error,
+    request_id_of,
+    too_many_exports,
+)
 from api.hsds import hsds_routes
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
@@ -153,35 +158,11 @@ class _OpenExport:
                 self.release()
 
 
-class _ExportResponse(StreamingResponse):
-    """A StreamingResponse that closes the cursor and connection however the stream ends
-    (finished, failed, or the client went away)."""
-
-    def __init__(self, export: _OpenExport, writer: Writer, headers: dict[str, str],
-                 request_id: str) -> None:
-        self.export = export
-        self.writer = writer
-        self.request_id = request_id
-        super().__init__(self._body(), media_type=writer.media_type,
-                         headers={**headers, "x-request-id": request_id})
-
-    async def _body(self) -> AsyncIterator[bytes]:
-        writer, export = self.writer, self.export
-        try:
-            yield writer.head() + writer.rows(export.first)
-            async for batch in export.batches:
-                yield writer.rows(batch)
-            yield writer.tail()
-        except Exception:
-            logger.exception("export failed mid-stream [request %s]; connection cut",
-                             self.request_id, extra={"request_id": self.request_id})
-            raise
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self.export.close()
+async def _body(export: _OpenExport, writer: Writer) -> AsyncIterator[bytes]:
+    yield writer.head() + writer.rows(export.first)
+    async for batch in export.batches:
+        yield writer.rows(batch)
+    yield writer.tail()
 
 
 def _parse(name: str) -> tuple[str, str] | Response:
@@ -221,7 +202,10 @@ def export_routes(settings: Settings) -> list[Route]:
             if not isinstance(exc, Exception):
                 raise
             return _failure(exc, job, request_id)
-        return _ExportResponse(opened, job.writer(opened.columns), headers, request_id)
+        writer = job.writer(opened.columns)
+        return ClosingStream(_body(opened, writer), opened.close, what="export",
+                             media_type=writer.media_type, headers=headers,
+                             request_id=request_id)
 
     # /export/hsds/… first: the catch-all below would take its paths.
     return [*hsds_routes(running), Route("/export/{name:path}", export, methods=["GET"])]

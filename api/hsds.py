@@ -28,12 +28,17 @@ import anyio
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from api.errors import ErrorCode
-from api.export_responses import export_failure, json_error, request_id_of, too_many_exports
+from api.export_responses import (
+    ClosingStream,
+    export_failure,
+    json_error,
+    request_id_of,
+    too_many_exports,
+)
 from geo.queries.export import stream
 from geo.queries.hsds import RESOURCES, Resource, datapackage
 
@@ -149,31 +154,6 @@ class _Open:
                 self.release()
 
 
-class _HsdsResponse(StreamingResponse):
-    def __init__(self, opened: _Open, body: AsyncIterator[bytes], media_type: str,
-                 filename: str, request_id: str) -> None:
-        self.opened = opened
-        self.request_id = request_id
-        super().__init__(self._logged(body), media_type=media_type, headers={
-            "content-disposition": f'attachment; filename="{filename}"',
-            "x-request-id": request_id})
-
-    async def _logged(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in body:
-                yield chunk
-        except Exception:
-            logger.exception("HSDS export failed mid-stream [request %s]; connection cut",
-                             self.request_id)
-            raise
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self.opened.close()
-
-
 def _choice(name: str) -> tuple[str, str] | Response:
     stem, dot, fmt = name.rpartition(".")
     tables = ", ".join(f"{stem}.{{{'|'.join(FORMATS)}}}" for stem in RESOURCES)
@@ -243,7 +223,9 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         all_batches = _batches(first, batches)
         body = (_package_body(conn, all_batches) if stem == PACKAGE
                 else _table_body(resource, fmt, all_batches))
-        return _HsdsResponse(opened, body, _media_type(fmt), filename, request_id)
+        return ClosingStream(body, opened.close, what="HSDS export", media_type=_media_type(fmt),
+                             headers={"content-disposition": f'attachment; filename="{filename}"'},
+                             request_id=request_id)
 
     return [Route("/export/hsds/{name}", hsds, methods=["GET"])]
 
