@@ -37,6 +37,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,21 @@ def densest_cpu_ms(conn: sa.Connection, statement: Any, runs: int = 40) -> float
     return round((_process_cpu_ms(pid) - before) / runs, 1)
 
 
+def timed_rounds(tiles: list[tuple[int, int, int]], requests: int,
+                 run: Callable[[tuple[int, int, int]], object]
+                 ) -> tuple[list[float], dict[str, list[float]]]:
+    """``requests`` runs cycling through the tiles: every time in ms, and the times per tile."""
+    times: list[float] = []
+    per_tile: dict[str, list[float]] = {}
+    for i in range(requests):
+        t = tiles[i % len(tiles)]
+        started = time.perf_counter()
+        run(t)
+        times.append((time.perf_counter() - started) * 1000)
+        per_tile.setdefault("/".join(map(str, t)), []).append(times[-1])
+    return times, per_tile
+
+
 def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
                args: argparse.Namespace) -> dict[str, Any]:
     options = TileOptions(live_cells=args.live_cells)
@@ -161,15 +177,9 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
             sizes["/".join(map(str, t))] = {
                 "bytes": len(body), "features": len(features),
                 "rows": sum(f["properties"].get("count", 1) for f in features)}
-        times: list[float] = []
-        per_tile: dict[str, list[float]] = {}
         with Load() as load:
-            for i in range(args.requests):
-                t = tiles[i % len(tiles)]
-                started = time.perf_counter()
-                conn.execute(statements[t]).scalar_one()
-                times.append((time.perf_counter() - started) * 1000)
-                per_tile.setdefault("/".join(map(str, t)), []).append(times[-1])
+            times, per_tile = timed_rounds(
+                tiles, args.requests, lambda t: conn.execute(statements[t]).scalar_one())
         densest = max(sizes, key=lambda k: sizes[k]["rows"])
         z, x, y = map(int, densest.split("/"))
         cpu = densest_cpu_ms(conn, statements[(z, x, y)])
@@ -230,15 +240,8 @@ def http_series(port: int, layer: str, tiles: list[tuple[int, int, int]],
             mapbox_vector_tile.decode(body)
     for i in range(args.warmup):
         fetch(tiles[i % len(tiles)])
-    times: list[float] = []
-    per_tile: dict[str, list[float]] = {}
     with Load() as load:
-        for i in range(args.requests):
-            t = tiles[i % len(tiles)]
-            started = time.perf_counter()
-            fetch(t)
-            times.append((time.perf_counter() - started) * 1000)
-            per_tile.setdefault("/".join(map(str, t)), []).append(times[-1])
+        times, per_tile = timed_rounds(tiles, args.requests, fetch)
     conn.close()
     return {"layer": layer, "timing": _percentiles(times), "load": load.summary(),
             "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()}}

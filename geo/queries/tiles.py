@@ -373,13 +373,20 @@ def layer_fields(layer: str) -> list[str]:
     return [str(c.name) for c in rows.selected_columns if c.name not in ("id", "geom")]
 
 
+def _statement_if_any(layer: str, z: int, x: int, y: int,
+                      options: TileOptions | None) -> sa.Select[Any] | None:
+    """The tile's statement; None when the tile is empty without asking (below the layer's
+    min_zoom, or outside the region). KeyError and TileError as :func:`tile_statement`."""
+    if z < LAYERS[layer].min_zoom:
+        check_tile(z, x, y)
+        return None
+    return tile_statement(layer, z, x, y, options)
+
+
 async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
                      options: TileOptions | None = None) -> bytes:
     """:func:`tile` on an async connection."""
-    if z < LAYERS[layer].min_zoom:
-        check_tile(z, x, y)
-        return b""
-    stmt = tile_statement(layer, z, x, y, options)
+    stmt = _statement_if_any(layer, z, x, y, options)
     if stmt is None:
         return b""
     await conn.execute(NO_PARALLEL)
@@ -390,10 +397,7 @@ async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
 def tile(conn: sa.Connection, layer: str, z: int, x: int, y: int,
          options: TileOptions | None = None) -> bytes:
     """The tile's bytes; ``b""`` when it has no feature (and below the layer's min_zoom)."""
-    if z < LAYERS[layer].min_zoom:
-        check_tile(z, x, y)
-        return b""
-    stmt = tile_statement(layer, z, x, y, options)
+    stmt = _statement_if_any(layer, z, x, y, options)
     if stmt is None:
         return b""
     conn.execute(NO_PARALLEL)
