@@ -431,15 +431,23 @@ def run_psycopg_client(url: sa.URL, sql: CapturedSQL, roles: dict[str, str],
         "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False),
         "statement": sql.statement, "clients": clients, "duration_s": duration,
         "warmup_s": warmup, "params": [sql_params(sql, roles, p) for p in points]}))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sql_client.py"), str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    return _result_line([sys.executable, str(ROOT / "bench" / "sql_client.py"), str(config)],
+                        "SQL_CLIENT_RESULT", pids, "sql_client")
+
+
+def _result_line(cmd: list[str], marker: str, pids: set[int] | None,
+                 name: str) -> dict[str, Any]:
+    """Run a load tool (its pid into ``pids``, for CPU accounting) and parse the JSON it prints
+    after ``marker``."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
     if pids is not None:
         pids.add(proc.pid)
     out, err = proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f"sql_client failed:\n{err}\n{out}")
-    line = next(x for x in out.splitlines() if x.startswith("SQL_CLIENT_RESULT "))
-    return json.loads(line.removeprefix("SQL_CLIENT_RESULT "))
+        raise RuntimeError(f"{name} failed:\n{err}\n{out}")
+    line = next(x for x in out.splitlines() if x.startswith(f"{marker} "))
+    return json.loads(line.removeprefix(f"{marker} "))
 
 
 def _percentiles(ms: np.ndarray) -> dict[str, float]:
@@ -786,14 +794,7 @@ def run_wrk(port: int, script: Path, connections: int, duration: float,
             pids: set[int] | None = None) -> dict[str, Any]:
     cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(duration))}s",
            "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}/graphql"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if pids is not None:
-        pids.add(proc.pid)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk failed:\n{err}\n{out}")
-    line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT "))
-    raw = json.loads(line.removeprefix("WRK_RESULT "))
+    raw = _result_line(cmd, "WRK_RESULT", pids, "wrk")
     seconds = raw["duration_us"] / 1e6
     return {"requests_per_s": round(raw["requests"] / seconds, 1),
             "requests": raw["requests"],
