@@ -92,7 +92,9 @@ def _type_oid(column_type: sa.types.TypeEngine[Any]) -> int | None:
     return None
 
 
-def _missing_params(statement: DriverStatement, values: dict[str, Any]) -> dict[str, Any]:
+def _params(statement: DriverStatement, values: dict[str, Any]) -> dict[str, Any]:
+    """The statement's fixed values and the run-time ``values`` it names; ValueError for a
+    parameter left without one."""
     missing = statement.names - statement.fixed.keys() - values.keys()
     if missing:
         raise ValueError(f"no value for the parameters {sorted(missing)}")
@@ -103,7 +105,7 @@ async def run_compiled(conn: psycopg.AsyncConnection[Any], statement: DriverStat
                        values: dict[str, Any]) -> list[dict[str, Any]]:
     """Run a compiled statement with the run-time ``values``; every parameter must be set."""
     async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(statement.sql, _missing_params(statement, values))
+        await cursor.execute(statement.sql, _params(statement, values))
         return await cursor.fetchall()
 
 
@@ -116,7 +118,7 @@ async def run_compiled_as(conn: psycopg.AsyncConnection[Any], statement: DriverS
     per execution (a tenth of a near-me request's CPU)."""
     make = _row_maker(statement.columns, cls, extra)
     async with conn.cursor(row_factory=lambda _cursor: make) as cursor:
-        await cursor.execute(statement.sql, _missing_params(statement, values))
+        await cursor.execute(statement.sql, _params(statement, values))
         return await cursor.fetchall()
 
 
@@ -139,11 +141,9 @@ def _row_maker(columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
 def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
     """``cls`` from its fields' values, in order. A frozen dataclass's ``__init__`` sets each
     field through ``object.__setattr__`` (29 calls for an activity); filling the new instance's
-    ``__dict__`` at once makes an equal object in under half the time. Only
-    where ``__init__`` does nothing more: no ``__post_init__``, no slots, no defaults to fill."""
-    plain = (not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
-             and len(names) == len(fields(cls)))  # type: ignore[arg-type]
-    if not plain:
+    ``__dict__`` at once makes an equal object in under half the time. Only where ``__init__``
+    does nothing more (no ``__post_init__``) and the instance has a ``__dict__`` (no slots)."""
+    if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
         return lambda values: cls(*values)
     new = object.__new__
 
