@@ -47,7 +47,14 @@ from api.relay import MAX_PAGE_SIZE
 from api.schema import build_schema, compiled_queries
 from api.tiles import tile_routes
 from api.web import graphiql_html, web_routes
-from geo.db import Database, async_engine, current_revision, head_revision, read_engine
+from geo.db import (
+    Database,
+    async_engine,
+    autocommit_engine,
+    current_revision,
+    head_revision,
+    read_engine,
+)
 from geo.settings import Settings, load_settings
 
 logger = logging.getLogger("hverdag.api")
@@ -57,6 +64,8 @@ class State(TypedDict):
     engine: AsyncEngine
     #: Read-only work (GraphQL queries, exports): a replica's engine, or ``engine`` itself.
     read_engine: AsyncEngine
+    #: The near-me reads' autocommit connections to ``read_engine``'s server.
+    autocommit_engine: AsyncEngine
 
 
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
@@ -106,9 +115,7 @@ class GraphQLApp(GraphQL[Context, None]):
         plan = compiled.plan(query, name)
         if plan is None:
             return None
-        context = Context.for_request(request.state.engine, request,
-                                      read_engine=request.state.read_engine,
-                                      max_page_size=self.max_page_size)
+        context = Context.for_request(request, max_page_size=self.max_page_size)
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
             return None
@@ -125,9 +132,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
-        context = Context.for_request(request.state.engine, request,
-                                      read_engine=request.state.read_engine,
-                                      max_page_size=self.max_page_size)
+        context = Context.for_request(request, max_page_size=self.max_page_size)
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
@@ -259,13 +264,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database = Database.from_settings(settings, start=False)
         engine = async_engine(database.url, settings)
         reader = read_engine(settings, engine)
+        autocommit = autocommit_engine(settings, reader)
         if metrics is not None:
-            metrics.watch_pools({"primary": engine} if reader is engine
-                                else {"primary": engine, "read": reader})
+            metrics.watch_pools({"primary": engine, "autocommit": autocommit}
+                                if reader is engine else
+                                {"primary": engine, "read": reader, "autocommit": autocommit})
         _freeze_startup_objects()
         try:
-            yield {"engine": engine, "read_engine": reader}
+            yield {"engine": engine, "read_engine": reader, "autocommit_engine": autocommit}
         finally:
+            await autocommit.dispose()
             if reader is not engine:
                 await reader.dispose()
             await engine.dispose()

@@ -116,6 +116,9 @@ class Context:
     principal: Principal = PUBLIC
     #: The largest `first` of a page (HVERDAG_MAX_PAGE_SIZE).
     max_page_size: int = MAX_PAGE_SIZE
+    #: Where :meth:`run_on_driver` reads: autocommit connections to the read engine's server
+    #: (geo.db.autocommit_engine); without one, the read engine's own, switched for the call.
+    autocommit_engine: AsyncEngine | None = None
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -134,21 +137,19 @@ class Context:
         return _make_loaders(self)
 
     @classmethod
-    def for_request(cls, engine: AsyncEngine, request: Request,
-                    read_engine: AsyncEngine | None = None,
-                    max_page_size: int = MAX_PAGE_SIZE) -> Context:
-        """The request id the middleware chose (api.middleware), else the caller's
-        ``X-Request-ID`` when it is a sane token, else a new one; the caller's principal
-        (api.auth)."""
-        given = request.scope.get("state", {}).get("request_id") or \
-            request.headers.get("x-request-id", "")
-        principal = getattr(request.state, "principal", PUBLIC)
+    def for_request(cls, request: Request, max_page_size: int = MAX_PAGE_SIZE) -> Context:
+        """The engines the app's lifespan left in the request's state; the request id the
+        middleware chose (api.middleware), else the caller's ``X-Request-ID`` when it is a
+        sane token, else a new one; the caller's principal (api.auth)."""
+        state = request.scope.get("state", {})
+        given = state.get("request_id") or request.headers.get("x-request-id", "")
+        engines = {"engine": state["engine"], "read_engine": state.get("read_engine"),
+                   "autocommit_engine": state.get("autocommit_engine")}
+        principal = state.get("principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
-            return cls(engine=engine, request=request, request_id=given,
-                       read_engine=read_engine, principal=principal,
+            return cls(**engines, request=request, request_id=given, principal=principal,
                        max_page_size=max_page_size)
-        return cls(engine=engine, request=request, read_engine=read_engine, principal=principal,
-                   max_page_size=max_page_size)
+        return cls(**engines, request=request, principal=principal, max_page_size=max_page_size)
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
@@ -205,10 +206,13 @@ class Context:
         # async wrapper cost as much CPU as psycopg's own work on the statement. A failure to
         # connect still goes through the engine's events (the OutageBreaker) and comes out as
         # SQLAlchemy's OperationalError, as from connect().
-        pooled = await self.reader.raw_connection()
+        engine = self.autocommit_engine or self.reader
+        pooled = await engine.raw_connection()
         driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
+        switched = not driver.autocommit
         try:
-            await driver.set_autocommit(True)
+            if switched:
+                await driver.set_autocommit(True)
             return await fn(driver, *args, **kwargs)
         except psycopg.OperationalError as exc:
             if not driver.broken:
@@ -217,10 +221,10 @@ class Context:
             # pool's others, made before it went (SQLAlchemy's own response to a
             # disconnect, which it does not see here).
             await greenlet_spawn(pooled.invalidate)
-            await self.reader.dispose(close=False)
+            await engine.dispose(close=False)
             raise _DeadConnectionError(exc) from exc
         finally:
-            if not driver.closed:
+            if switched and not driver.closed:
                 await driver.set_autocommit(False)
             await greenlet_spawn(pooled.close)  # back to the pool (its reset may await)
 

@@ -47,9 +47,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds to.")
     pool_size: int = Field(
         default=20, ge=1, le=200, description=(
-            "Database connections kept per worker process; as many again are opened for a "
-            "burst and closed after it. Size it to the requests a worker has in flight: a "
-            "connection opened and closed per request costs more than the query "
+            "Database connections kept per worker process in each of its two pools "
+            "(SQLAlchemy's, and autocommit connections for the near-me reads); as many again "
+            "are opened for a burst and closed after it. Size it to the requests a worker has "
+            "in flight: a connection opened and closed per request costs more than the query "
             "(docs/performance.md)."))
     statement_timeout_ms: int = Field(
         default=5000,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from api.app import create_app
 from api.context import Context
 from geo.cluster import EmbeddedCluster
-from geo.db import async_engine, migrate, outage_breaker
+from geo.db import async_engine, autocommit_engine, migrate, outage_breaker
 from geo.queries.counties import counties
 from geo.settings import load_settings
 from tests.api.conftest import http_client
@@ -25,6 +25,9 @@ from tests.api.conftest import http_client
 pytestmark = pytest.mark.anyio
 
 QUERY = {"query": '{ county(number: "03") { name } municipalities(first: 1) { totalCount } }'}
+#: On the other pool: the compiled near-me path's autocommit connections.
+NEAR = {"query": "query($at: LatLonInput!) { nearby(at: $at) { edges { distanceMeters } } }",
+        "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +80,10 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         later = [await _timed(client, "POST", "/graphql", json=QUERY) for _ in range(5)]
         assert {_code(response) for _, response in later} == {"UNAVAILABLE"}
         assert sorted(elapsed for elapsed, _ in later)[2] < 0.2
+        # The near-me reads' own pool shares the breaker: told at once too.
+        near = [await _timed(client, "POST", "/graphql", json=NEAR) for _ in range(5)]
+        assert {_code(response) for _, response in near} == {"UNAVAILABLE"}
+        assert sorted(elapsed for elapsed, _ in near)[2] < 0.2
         assert all(r.json()["errors"][0]["extensions"]["requestId"] for _, r in answers)
         elapsed, ready = await _timed(client, "GET", "/readyz")
         assert ready.status_code == 503
@@ -94,6 +101,8 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
             assert time.monotonic() - returned < 5, "not recovered 5 s after the database"
             await asyncio.sleep(0.1)
         assert response.json()["data"]["municipalities"] == {"totalCount": 0}
+        assert (await client.post("/graphql", json=NEAR)).json() == {
+            "data": {"nearby": {"edges": []}}}
         assert (await client.get("/readyz")).status_code == 200
 
 
@@ -108,4 +117,36 @@ async def test_a_working_pooled_connection_closes_the_breaker(loaded_url):
         assert len(await context.run(counties)) > 0  # the trial, on the pooled connection
         assert not breaker.open
     finally:
+        await engine.dispose()
+
+
+async def test_near_me_reads_use_autocommit_connections_as_they_are(loaded_url):
+    """The autocommit pool's connections are used without switching them (nor a rollback on
+    return), and the read engine's pool is not touched; a context without that pool switches
+    a connection of the read engine's for the call and back after it."""
+    settings = load_settings()
+    engine = async_engine(loaded_url, settings)
+    autocommit = autocommit_engine(settings, engine)
+    seen: list = []
+
+    async def probe(conn):
+        seen.append((conn.autocommit, conn))
+        return len(seen)
+
+    try:
+        assert outage_breaker(autocommit) is outage_breaker(engine)
+        context = Context(engine=engine, autocommit_engine=autocommit)
+        assert [await context.run_on_driver(probe) for _ in range(2)] == [1, 2]
+        assert [on for on, _ in seen] == [True, True]
+        assert seen[0][1] is seen[1][1]  # one pooled connection, back in the pool
+        assert seen[0][1].autocommit  # ... as it was lent: not switched back
+        assert engine.sync_engine.pool.checkedin() == 0  # the read pool never connected
+
+        seen.clear()
+        assert await Context(engine=engine).run_on_driver(probe) == 1
+        assert seen[0][0] is True  # switched for the call
+        assert seen[0][1].autocommit is False  # and back, in the read engine's pool
+        assert engine.sync_engine.pool.checkedin() == 1
+    finally:
+        await autocommit.dispose()
         await engine.dispose()
