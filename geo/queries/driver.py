@@ -129,7 +129,9 @@ def _row_maker(columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
     missing = [n for n in (*names, *extra) if n not in columns]
     if missing:
         raise ValueError(f"{cls.__name__}: the statement selects no {missing}")
-    fields_of = _picker([columns.index(n) for n in names])
+    positions = [columns.index(n) for n in names]
+    # Fields first and in order (geo.queries.rows.in_field_order): no picking out needed.
+    fields_of = (_same if positions == list(range(len(names))) else _picker(positions))
     extras = [columns.index(n) for n in extra]
     build = _builder(cls, names)
 
@@ -139,19 +141,26 @@ def _row_maker(columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
 
 
 def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
-    """``cls`` from its fields' values, in order. A frozen dataclass's ``__init__`` sets each
-    field through ``object.__setattr__`` (29 calls for an activity); filling the new instance's
-    ``__dict__`` at once makes an equal object in under half the time. Only where ``__init__``
+    """``cls`` from its fields' values, in order (any values after them are not its). A frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (29 calls for an
+    activity); filling the new instance's ``__dict__`` at once makes an equal object in under
+    half the time. Only where ``__init__``
     does nothing more (no ``__post_init__``) and the instance has a ``__dict__`` (no slots)."""
     if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
-        return lambda values: cls(*values)
+        count = len(names)
+        return lambda values: cls(*values[:count])
     new = object.__new__
 
     def build(values: Sequence[Any]) -> T:
         instance = new(cls)
-        instance.__dict__.update(zip(names, values, strict=True))
+        # The fields' values first, maybe more after them (not its own).
+        instance.__dict__.update(zip(names, values, strict=False))
         return instance
     return build
+
+
+def _same(row: Sequence[Any]) -> Sequence[Any]:
+    return row
 
 
 def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

@@ -40,7 +40,7 @@ from geo.queries.activities import ActivityRow, activity_columns
 from geo.queries.councils import CouncilRow, council_columns
 from geo.queries.driver import compiled_for_driver, run_compiled_as
 from geo.queries.points import bound_storage_point, check_finite, storage_point
-from geo.queries.rows import to_dataclass
+from geo.queries.rows import in_field_order, to_dataclass
 from geo.queries.venues import VenueRow, venue_columns
 from geo.tables import activity, county, immigrant_council, municipality, venue
 from geo.vocab import CouncilLevel
@@ -120,7 +120,7 @@ def _knn_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
         .subquery("nearest")
     )
     return (
-        sa.select(nearest.c.distance, *columns)
+        sa.select(*columns, nearest.c.distance)
         .select_from(nearest.join(table, table.c.id == nearest.c.hit_id))
         .where(nearest.c.distance <= sa.bindparam("radius_m", type_=sa.Float))
         .order_by(nearest.c.distance, nearest.c.hit_id)
@@ -154,7 +154,7 @@ def _council_statement(filt: DirectoryFilter, after_rank: int | None) -> sa.Sele
     near = _council_distances(filt, bound_storage_point(),
                               sa.bindparam("radius_m", type_=sa.Float))
     return (
-        sa.select(near.c.distance, *council_columns())
+        sa.select(*in_field_order(CouncilRow, council_columns()), near.c.distance)
         .select_from(near.join(immigrant_council, immigrant_council.c.id == near.c.hit_id))
         .where(*_after(near.c.distance, near.c.hit_id, PlaceKind.COUNCIL, after_rank))
         .order_by(near.c.distance, near.c.hit_id)
@@ -173,7 +173,7 @@ def _text_first_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]]
     point = bound_storage_point()
     distance = table.c.geom.op("<->", return_type=sa.Float)(point)
     return (
-        sa.select(distance.label("distance"), *columns)
+        sa.select(*columns, distance.label("distance"))
         .where(*conditions,
                sa.func.ST_DWithin(table.c.geom, point, sa.bindparam("radius_m", type_=sa.Float)),
                *_after(distance, table.c.id, kind, after_rank))
@@ -186,14 +186,16 @@ def _text_first_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]]
 def _kind_statement(kind: PlaceKind, filt: DirectoryFilter,
                     after_rank: int | None) -> sa.Select[Any]:
     """One kind's statement; the point (x, y), radius_m, limit and the cursor's values are
-    bound when it runs."""
+    bound when it runs. The row's columns come first, in its fields' order, then the
+    distance."""
     if kind is PlaceKind.COUNCIL:
         return _council_statement(filt, after_rank)
     table, columns, conditions = (
         (activity, activity_columns(), activity_conditions(filt)) if kind is PlaceKind.ACTIVITY
         else (venue, venue_columns(), venue_conditions(filt)))
     shape = _text_first_statement if filt.text else _knn_statement
-    return shape(table, columns, conditions, kind, after_rank)
+    return shape(table, in_field_order(_ROW_TYPES[kind], columns), conditions, kind,
+                 after_rank)
 
 
 _ROW_TYPES: dict[PlaceKind, type[Any]] = {

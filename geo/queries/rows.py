@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
@@ -23,6 +23,14 @@ def point_xy(geom: ColumnElement[Any]) -> list[ColumnElement[float]]:
 @cache
 def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+def in_field_order(cls: type[Any], columns: Sequence[ColumnElement[Any]]
+                   ) -> list[ColumnElement[Any]]:
+    """``columns`` in the order of ``cls``'s fields, any others after them: a row selected in
+    this order builds ``cls`` from its first values as they come (geo.queries.driver)."""
+    order = {name: position for position, name in enumerate(_field_names(cls))}
+    return sorted(columns, key=lambda column: order.get(column.name, len(order)))
 
 
 def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
