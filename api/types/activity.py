@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from api.relay import NodeKind
-from api.types.entry import DirectoryEntry, location_of, municipality_of, stamps
+from api.types.entry import DirectoryEntry, filled, location_of, municipality_of, stamps
 from api.types.geometry import LatLon
 from api.types.organisation import Organisation
 from api.types.privacy import Contact, contact_or_none, may_read_private
@@ -75,20 +75,21 @@ class Activity(DirectoryEntry):
     @classmethod
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return cls(
-            db_id=row.id, organisation_id=row.organisation_id, venue_id=row.venue_id,
-            municipality_number=row.municipality_number, contact_name=row.contact_name,
-            contact_email=row.contact_email, contact_phone=row.contact_phone,
-            title=row.title,
-            description=row.description, category=ActivityCategory[row.category],
-            target_groups=[TargetGroup[g] for g in row.target_groups],
-            min_age=row.min_age, max_age=row.max_age, languages=list(row.languages),
-            cost=Cost(free=row.free,
-                      amount_nok=None if row.cost_nok is None else float(row.cost_nok),
-                      leisure_card_accepted=row.leisure_card_accepted),
-            registration_required=row.registration_required,
-            registration_url=row.registration_url, status=ActivityStatus[row.status],
-            url=row.url, location=location or location_of(row), **stamps(row))
+        return filled(cls, {
+            "db_id": row.id, "organisation_id": row.organisation_id, "venue_id": row.venue_id,
+            "municipality_number": row.municipality_number, "contact_name": row.contact_name,
+            "contact_email": row.contact_email, "contact_phone": row.contact_phone,
+            "title": row.title, "description": row.description,
+            "category": ActivityCategory[row.category],
+            "target_groups": [TargetGroup[g] for g in row.target_groups],
+            "min_age": row.min_age, "max_age": row.max_age, "languages": list(row.languages),
+            "cost": filled(Cost, {
+                "free": row.free,
+                "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
+                "leisure_card_accepted": row.leisure_card_accepted}),
+            "registration_required": row.registration_required,
+            "registration_url": row.registration_url, "status": ActivityStatus[row.status],
+            "url": row.url, "location": location or location_of(row), **stamps(row)})
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:

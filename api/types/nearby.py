@@ -12,7 +12,7 @@ from api.inputs import LatLonInput
 from api.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
-from api.types.entry import locations_of
+from api.types.entry import filled, locations_of
 from api.types.filters import DirectoryFilterInput, checked_radius, to_geo_filter
 from api.types.venue import Venue
 from api.types.vocab import PlaceKind
@@ -94,7 +94,8 @@ def _connection(hits: list[Hit], has_next: bool, has_previous: bool,
                 query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]
                 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
-    edges = [NearbyEdge(key=hit.key, distance_meters=round(hit.distance_m, 2), node=node)
+    edges = [filled(NearbyEdge, {"key": hit.key, "distance_meters": round(hit.distance_m, 2),
+                                 "node": node})
              for hit, node in zip(hits, nodes_of(hits), strict=True)]
     return NearbyConnection(
         edges=edges,

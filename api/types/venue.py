@@ -12,6 +12,7 @@ from api.relay import NodeKind
 from api.types.activity import Activity
 from api.types.entry import (
     DirectoryEntry,
+    filled,
     location_of,
     locations_of,
     municipality_of,
@@ -86,20 +87,20 @@ class Venue(DirectoryEntry):
     @classmethod
     def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return cls(
-            db_id=row.id, owner_organisation_id=row.owner_organisation_id,
-            municipality_number=row.municipality_number, contact_name=row.contact_name,
-            contact_email=row.contact_email, contact_phone=row.contact_phone,
-            name=row.name,
-            description=row.description, venue_type=VenueType[row.venue_type],
-            owner_type=OwnerType[row.owner_type], address=row.address,
-            postal_code=row.postal_code, postal_place=row.postal_place,
-            location=location or location_of(row), capacity=row.capacity,
-            price_model=as_enum(PriceModel, row.price_model), price_note=row.price_note,
-            step_free=row.step_free, accessibility=list(row.accessibility),
-            amenities=list(row.amenities),
-            suitable_categories=[ActivityCategory[c] for c in row.suitable_categories],
-            booking_url=row.booking_url, last_verified=row.last_verified, **stamps(row))
+        return filled(cls, {
+            "db_id": row.id, "owner_organisation_id": row.owner_organisation_id,
+            "municipality_number": row.municipality_number, "contact_name": row.contact_name,
+            "contact_email": row.contact_email, "contact_phone": row.contact_phone,
+            "name": row.name, "description": row.description,
+            "venue_type": VenueType[row.venue_type], "owner_type": OwnerType[row.owner_type],
+            "address": row.address, "postal_code": row.postal_code,
+            "postal_place": row.postal_place, "location": location or location_of(row),
+            "capacity": row.capacity, "price_model": as_enum(PriceModel, row.price_model),
+            "price_note": row.price_note, "step_free": row.step_free,
+            "accessibility": list(row.accessibility), "amenities": list(row.amenities),
+            "suitable_categories": [ActivityCategory[c] for c in row.suitable_categories],
+            "booking_url": row.booking_url, "last_verified": row.last_verified,
+            **stamps(row)})
 
     @strawberry.field(description="Weekly windows in which volunteers may use it.")
     async def availability(self, info: strawberry.Info[Context, None]
