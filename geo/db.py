@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -250,16 +251,46 @@ def downgrade(url: URL, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def head_revision() -> str | None:
-    from alembic.script import ScriptDirectory
+#: Where Alembic records a database's revision.
+_ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String))
 
-    return ScriptDirectory.from_config(alembic_config(make_url("postgresql://x/y"))).get_current_head()
+
+def head_revision() -> str | None:
+    """The newest migration: the revision no other migration follows, read from the files'
+    ``revision`` and ``down_revision``. Without Alembic, which /readyz would otherwise load into
+    every worker (~10 MB each); a test checks this is Alembic's own answer."""
+    parents: dict[str, tuple[str, ...]] = {}
+    for path in (resources.files("geo") / "migrations" / "versions").iterdir():
+        if path.name.endswith(".py"):
+            found = _literals(path.read_text(encoding="utf-8"), {"revision", "down_revision"})
+            down = found.get("down_revision")
+            parents[found["revision"]] = (tuple(down) if isinstance(down, tuple | list)
+                                          else () if down is None else (down,))
+    heads = set(parents) - {parent for ups in parents.values() for parent in ups}
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads: {sorted(heads)}")
+    return next(iter(heads), None)
+
+
+def _literals(source: str, names: set[str]) -> dict[str, Any]:
+    """The module-level literal values assigned to ``names`` in a Python source."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        target = (node.target if isinstance(node, ast.AnnAssign)
+                  else node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id in names and node.value is not None:
+            found[target.id] = ast.literal_eval(node.value)
+    return found
 
 
 def current_revision(conn: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(conn).get_current_revision()
+    """The database's revision, as Alembic recorded it (None before the first migration)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    versions = conn.execute(sa.select(_ALEMBIC_VERSION.c.version_num)).scalars().all()
+    if len(versions) > 1:
+        raise RuntimeError(f"the database records several revisions: {sorted(versions)}")
+    return versions[0] if versions else None
 
 
 def migrations_current(conn: Connection) -> bool:

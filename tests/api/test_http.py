@@ -188,11 +188,24 @@ async def test_browsers_on_other_origins_may_call_the_api(client) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
-def test_the_app_factory_leaves_the_migration_tool_unloaded() -> None:
-    """A worker only reads the revision (/readyz, which imports Alembic on first use): building
-    the app must not import it (~9 MB a worker)."""
-    code = ("import sys; from api.app import create_app; create_app(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**os.environ, "HVERDAG_LOG_LEVEL": "warning"})
-    assert out.stdout.strip() == "[]", out.stdout
+_READY_WITHOUT_ALEMBIC = """
+import asyncio, sys
+from api.app import create_app
+from tests.api.conftest import http_client
+
+async def ready() -> int:
+    async with http_client(create_app()) as client:
+        return (await client.get("/readyz")).status_code
+
+print(asyncio.run(ready()), sorted(m for m in sys.modules if m.split(".")[0] == "alembic"))
+"""
+
+
+def test_a_worker_never_loads_the_migration_tool(loaded_url) -> None:
+    """A worker only reads revisions (/readyz): neither building the app nor answering
+    /readyz imports Alembic (~10 MB a worker)."""
+    env = {**os.environ, "HVERDAG_LOG_LEVEL": "warning",
+           "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False)}
+    out = subprocess.run([sys.executable, "-c", _READY_WITHOUT_ALEMBIC], capture_output=True,
+                         text=True, check=True, env=env)
+    assert out.stdout.strip() == "200 []", out.stdout + out.stderr

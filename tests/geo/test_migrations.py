@@ -6,10 +6,18 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import URL
 
-from geo.db import current_revision, downgrade, head_revision, migrate, sync_engine
+from geo.db import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    migrate,
+    sync_engine,
+)
 from geo.tables import metadata
 
 POSTGIS_TABLES = {"spatial_ref_sys"}
@@ -74,6 +82,31 @@ def test_downgrade_removes_everything_and_upgrade_restores_it(fresh_url: URL) ->
     assert _tables(fresh_url) == set()
     migrate(fresh_url)
     assert _tables(fresh_url) == set(metadata.tables)
+
+
+def test_the_revisions_read_without_alembic_are_alembics(fresh_url: URL) -> None:
+    """head_revision reads the migration files and current_revision the version table
+    themselves (/readyz must not load Alembic); both agree with Alembic, at every step."""
+    config = alembic_config(fresh_url)
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    engine = sync_engine(fresh_url, poolclass=sa.pool.NullPool)
+    steps = [None, *[s.revision for s in reversed(list(
+        ScriptDirectory.from_config(config).walk_revisions()))]]
+    assert steps[-1] == head_revision()
+    try:
+        downgrade(fresh_url, "base")
+        for step in steps:
+            if step is not None:
+                migrate(fresh_url, step)
+            with engine.connect() as conn:
+                assert current_revision(conn) == step
+                assert MigrationContext.configure(conn).get_current_revision() == step
+        with engine.begin() as conn:  # no version table at all: before Alembic ever ran
+            sa.Table("alembic_version", sa.MetaData(),
+                     sa.Column("version_num", sa.String)).drop(conn)
+            assert current_revision(conn) is None
+    finally:
+        engine.dispose()
 
 
 def test_constraints_reject_bad_rows(fresh_engine: sa.Engine) -> None:
