@@ -137,6 +137,38 @@ async def test_plain_nearby_is_answered_by_the_compiled_path_as_strawberry_would
         assert data["data"]["nearby"]["edges"]
 
 
+#: Arguments mixing literals, defaults and variables (api.compiled converts the ones without
+#: variables once per plan): (query, variables, whether the compiled path answers).
+MIXED: list[tuple[str, dict[str, Any], bool]] = [
+    ("query($at: LatLonInput!, $cat: ActivityCategory!) { nearby(at: $at, radiusMeters: 4000, "
+     "first: 5, kinds: [ACTIVITY], filter: {categories: [$cat], freeOnly: true}) { edges { "
+     "distanceMeters node { ... on Activity { id category cost { free } } } } } }",
+     {"at": OSLO, "cat": "LANGUAGE_CAFE"}, True),
+    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+     "distanceMeters } } }", {}, True),
+    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+     "distanceMeters } } }", {"first": 2}, True),
+    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+     "distanceMeters } } }", {"first": None}, True),
+    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {}, False),
+    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {"cat": "SPORTS"}, True),
+    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {"cat": "NOPE"}, False),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "compiled_answers"), MIXED)
+async def test_literal_default_and_variable_arguments_give_strawberrys_answer(
+        clients, query, variables, compiled_answers):
+    compiled = clients[2]
+    before = compiled.answered
+    for _ in range(2):  # the second time from the kept plan
+        await _same(clients, query, variables)
+    assert compiled.answered == before + (2 if compiled_answers else 0)
+
+
 async def test_pages_follow_the_cursor_the_same_way(clients):
     compiled = clients[2]
     after = None
