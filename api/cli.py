@@ -234,7 +234,7 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level=settings.log_level,
                 timeout_graceful_shutdown=settings.graceful_shutdown_s,
-                **({"log_config": config} if (config := uvicorn_log_config(settings)) else {}))
+                log_config=uvicorn_log_config(settings))
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

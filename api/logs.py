@@ -37,10 +37,14 @@ class JsonLinesFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+#: hverdag's text lines, uvicorn's own (startup, access log) included.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonLinesFormatter()
-    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return logging.Formatter(TEXT_FORMAT)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -63,15 +67,17 @@ def configure_logging(settings: Settings) -> None:
         hverdag.addHandler(handler)
 
 
-def uvicorn_log_config(settings: Settings) -> dict[str, Any] | None:
-    """uvicorn's own loggers (startup, access log) in JSON lines too, when so configured."""
-    if settings.log_format != "json":
-        return None
+def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's own loggers (startup, access log) in hverdag's format: JSON lines, or text
+    lines like hverdag's, with the time (uvicorn's default access lines have none)."""
+    formatter_config: dict[str, Any] = (
+        {"()": "api.logs.JsonLinesFormatter"} if settings.log_format == "json"
+        else {"format": TEXT_FORMAT})
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "api.logs.JsonLinesFormatter"}},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "json",
+        "formatters": {"hverdag": formatter_config},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "hverdag",
                                  "stream": "ext://sys.stderr"}},
         "loggers": {name: {"handlers": ["default"], "level": settings.log_level.upper(),
                            "propagate": False}

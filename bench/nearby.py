@@ -73,6 +73,7 @@ import sqlalchemy as sa
 from psycopg.rows import dict_row
 from sqlalchemy import event
 
+from api.logs import uvicorn_log_config
 from geo.crs import to_storage, to_wgs84
 from geo.db import Database, connect, database_exists, drop_database, migrate, sync_engine
 from geo.filters import DirectoryFilter
@@ -644,9 +645,12 @@ def server(url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path
            # One client address sends everything here: a bucket it never empties, so the
            # limiter's work is still done per request (docs/reliability.md).
            "HVERDAG_RATE_LIMIT_PER_MINUTE": json.dumps({"PUBLIC": 100_000_000})}
+    # uvicorn's lines in hverdag's format, as `hverdag serve` configures them.
+    log_config = logfile.with_suffix(".log-config.json")
+    log_config.write_text(json.dumps(uvicorn_log_config(load_settings())))
     cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "api.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--log-level", "info"]
+           "--log-level", "info", "--log-config", str(log_config)]
     if not access_log:
         cmd.append("--no-access-log")
     with logfile.open("ab") as log:
