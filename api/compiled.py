@@ -24,7 +24,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -64,8 +64,8 @@ from graphql import (
 from graphql.execution.values import coerce_argument, get_variable_values
 from graphql.validation import ASTValidationRule
 from strawberry.schema.schema import validate_document
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.arguments import StrawberryArgument, convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 logger = logging.getLogger("hverdag.api.compiled")
@@ -93,6 +93,8 @@ class Plan:
     constant_kwargs: Mapping[str, Any]
     #: The others: (name, definition, node), coerced per request.
     variable_arguments: tuple[tuple[str, GraphQLArgument, ArgumentNode], ...]
+    #: Conversions of arguments of a flat input type (:func:`_flat_input`), by name.
+    flat_inputs: Mapping[str, Callable[[Any], dict[str, Any]]]
 
 
 class CompiledQueries:
@@ -153,7 +155,9 @@ class CompiledQueries:
                             None)
         converted = dict(plan.constant_kwargs)
         for name, value in graphql_args.items():
-            converted.update(self._converted(plan.field, name, value))
+            flat = plan.flat_inputs.get(name)
+            converted.update(flat(value) if flat is not None
+                             else self._converted(plan.field, name, value))
         return converted
 
     def _converted(self, field: StrawberryField, name: str, value: Any) -> dict[str, Any]:
@@ -229,9 +233,13 @@ class CompiledQueries:
         except (_NotCompilableError, GraphQLError) as reason:
             logger.debug("not compiled: %s", reason)
             return None
+        names = self._schema.config.name_converter
+        flat = {names.from_argument(argument): converter for argument in field.arguments
+                if (converter := _flat_input(argument, names)) is not None}
         return Plan(operation=operation, response_key=response_key, field_node=nodes[0],
                     field=field, resolver=self._roots[name], render=render,
-                    constant_kwargs=constant, variable_arguments=tuple(variable))
+                    constant_kwargs=constant, variable_arguments=tuple(variable),
+                    flat_inputs=flat)
 
 
 def _frozen(value: Any) -> Any:
@@ -243,6 +251,46 @@ def _frozen(value: Any) -> Any:
         return ("[", tuple(_frozen(v) for v in value))
     hash(value)
     return (type(value), value)
+
+
+_BUILT_IN_SCALARS = (str, int, float, bool)
+
+
+def _flat_input(argument: StrawberryArgument, names: Any
+                ) -> Callable[[Any], dict[str, Any]] | None:
+    """For an argument of an input type whose fields are all built-in scalars (``at``'s
+    LatLonInput): its conversion as strawberry's ``convert_arguments`` does it, without
+    resolving each field's type and name on every request (18 → 2 µs; a test compares the
+    two). None for any other argument."""
+    wrapped = argument.type
+    optional = isinstance(wrapped, StrawberryOptional)
+    input_type = wrapped.of_type if optional else wrapped
+    definition = getattr(input_type, "__strawberry_definition__", None)
+    if (definition is None or not definition.is_input or definition.from_input is not None
+            or definition.directives):
+        return None
+    pairs: list[tuple[str, str]] = []
+    implicit: dict[str, None] = {}
+    for field in definition.fields:
+        field_type = field.resolve_type(type_definition=definition)
+        leaf = field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
+        if leaf not in _BUILT_IN_SCALARS or field.directives:
+            return None
+        pairs.append((names.from_field(field), field.python_name))
+        if field.default_value is MISSING and field.default_factory is MISSING:
+            implicit[field.python_name] = None
+    python_name = argument.python_name
+    cls: Any = input_type
+
+    def convert(value: Any) -> dict[str, Any]:
+        if value is None and optional:
+            return {python_name: None}
+        values = dict(implicit)
+        for graphql_name, field_name in pairs:
+            if graphql_name in value:
+                values[field_name] = value[graphql_name]
+        return {python_name: cls(**values)}
+    return convert
 
 
 def _uses_variables(value: ValueNode) -> bool:

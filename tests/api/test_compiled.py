@@ -13,9 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import strawberry
 from sqlalchemy.engine import URL
 from starlette.applications import Starlette
 from starlette.routing import Route
+from strawberry.types.arguments import convert_arguments
+from strawberry.utils.str_converters import to_camel_case
 
 from api.app import GraphQLApp, create_app
 from api.compiled import CompiledQueries
@@ -268,3 +271,60 @@ def test_the_shortcut_for_built_in_scalars_is_what_graphql_core_serializes(scala
     assert not _UNCHANGED["Int"](2**31)
     assert not _UNCHANGED["Float"](float("nan"))
     assert not _UNCHANGED["String"](1)
+
+
+@strawberry.input
+class _Probe:
+    a: float
+    b: int | None = None
+    c: str | None
+    d: bool = True
+
+
+@strawberry.type
+class _ProbeQuery:
+    @strawberry.field
+    def probe(self, point: _Probe, given: _Probe | None = None) -> int:
+        return 0
+
+
+def _flat_cases(definition: Any) -> list[dict[str, Any]]:
+    """Values for an input type of built-in scalars: all fields, and each optional one left
+    out."""
+    samples = {float: 1.5, int: 3, str: "x", bool: False}
+    full = {}
+    for field in definition.fields:
+        field_type = field.resolve_type(type_definition=definition)
+        leaf = getattr(field_type, "of_type", field_type)
+        full[field.graphql_name or to_camel_case(field.python_name)] = samples[leaf]
+    return [full, *({k: v for k, v in full.items() if k != left} for left in full)]
+
+
+@pytest.mark.parametrize("schema_of", ["hverdag", "probe"])
+def test_flat_inputs_convert_as_strawberry_does(schema_of: str) -> None:
+    from api.compiled import _flat_input
+    from api.schema import build_schema
+
+    schema = build_schema() if schema_of == "hverdag" else strawberry.Schema(query=_ProbeQuery)
+    names = schema.config.name_converter
+    registry = schema.schema_converter.scalar_registry
+    checked = 0
+    roots = [schema.query, schema.mutation] if schema.mutation else [schema.query]
+    for root in roots:
+        for field in root.__strawberry_definition__.fields:
+            for argument in field.arguments:
+                convert = _flat_input(argument, names)
+                if convert is None:
+                    continue
+                name = names.from_argument(argument)
+                wrapped = argument.type
+                input_type = getattr(wrapped, "of_type", wrapped)
+                values = _flat_cases(input_type.__strawberry_definition__)
+                if hasattr(wrapped, "of_type"):
+                    values.append(None)
+                for value in values:
+                    expected = convert_arguments({name: value}, field.arguments,
+                                                 scalar_registry=registry, config=schema.config)
+                    assert convert(value) == expected, (field.name, name, value)
+                    checked += 1
+    assert checked >= (3 if schema_of == "hverdag" else 8)
