@@ -366,6 +366,10 @@ class _Compiler:
         if isinstance(field_type, GraphQLNonNull):
             if is_leaf_type(field_type.of_type):  # one call for the commonest field
                 return _leaf(field_type.of_type, non_null=True)  # type: ignore[arg-type]
+            if isinstance(field_type.of_type, GraphQLObjectType):  # one call for an object
+                return self.object(field_type.of_type,
+                                   [n.selection_set for n in nodes if n.selection_set],
+                                   non_null=True)
             inner = self.value(field_type.of_type, nodes)
 
             def non_null(value: Any) -> Any:
@@ -399,9 +403,10 @@ class _Compiler:
             return render(value)
         return resolve
 
-    def object(self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
-               ) -> Render:
-        """A function from an object of ``parent``'s type to the selected fields' dict."""
+    def object(self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode], *,
+               non_null: bool = False) -> Render:
+        """A function from an object of ``parent``'s type to the selected fields' dict;
+        ``non_null``: a null is not the schema's answer (the normal path reports it)."""
         parts: list[tuple[str, Render, Render]] = []  # (response key, getter, render)
         for key, nodes in self.collect(parent, selection_sets).items():
             name = nodes[0].name.value
@@ -416,7 +421,12 @@ class _Compiler:
 
         def build(value: Any) -> dict[str, Any]:
             return {key: render(getter(value)) for key, getter, render in parts}
-        return build
+
+        def build_non_null(value: Any) -> dict[str, Any]:
+            if value is None:
+                raise _NotCompilableError(f"null for a non-null {parent.name}")
+            return {key: render(getter(value)) for key, getter, render in parts}
+        return build_non_null if non_null else build
 
     def _getter(self, parent: GraphQLObjectType, name: str) -> Render:
         """The field's value from its object: an attribute, or a resolver of the object alone
@@ -445,6 +455,8 @@ def _leaf(leaf: GraphQLLeafType, *, non_null: bool = False) -> Render:
     exact = _EXACT_TYPES.get(leaf.name)
     unchanged = _UNCHANGED.get(leaf.name)
     names = _enum_names(leaf)
+    if leaf.name == "Float":
+        return _float(leaf, non_null=non_null)
 
     def render(value: Any) -> Any:
         if type(value) is exact:  # str for String and ID, bool for Boolean: as they are
@@ -460,6 +472,25 @@ def _leaf(leaf: GraphQLLeafType, *, non_null: bool = False) -> Render:
         serialized = serialize(value)
         if serialized is None:
             raise _NotCompilableError(f"{leaf.name} serialized to null")
+        return serialized
+    return render
+
+
+def _float(leaf: GraphQLLeafType, *, non_null: bool) -> Render:
+    """Float's render: a finite float as it is (most of a near-me answer's numbers: lat, lon,
+    distance), anything else through the leaf's serializer."""
+    serialize = leaf.serialize
+
+    def render(value: Any) -> Any:
+        if type(value) is float and math.isfinite(value):
+            return value
+        if value is None:
+            if non_null:
+                raise _NotCompilableError("null for a non-null Float")
+            return None
+        serialized = serialize(value)
+        if serialized is None:
+            raise _NotCompilableError("Float serialized to null")
         return serialized
     return render
 

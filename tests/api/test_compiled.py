@@ -273,6 +273,23 @@ def test_the_shortcut_for_built_in_scalars_is_what_graphql_core_serializes(scala
     assert not _UNCHANGED["String"](1)
 
 
+def test_floats_render_as_graphql_core_serializes_them() -> None:
+    from graphql import GraphQLError
+
+    from api.compiled import _float
+    from api.schema import build_schema
+
+    leaf = build_schema()._schema.get_type("Float")
+    render = _float(leaf, non_null=False)
+    for value in (0.0, -1.5, 1e300, 59.9139, 3, True, "2.5"):
+        assert render(value) == leaf.serialize(value)
+        assert type(render(value)) is type(leaf.serialize(value))
+    assert render(None) is None
+    for bad in (float("inf"), float("nan"), "north"):
+        with pytest.raises(GraphQLError):
+            render(bad)
+
+
 @strawberry.input
 class _Probe:
     a: float
