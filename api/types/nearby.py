@@ -64,7 +64,8 @@ def nodes_of(hits: list[Hit]) -> list[Activity | Venue | ImmigrantCouncil]:
 
 @strawberry.type(description="A place and how far it is.")
 class NearbyEdge:
-    key: strawberry.Private[NearbyKey]
+    #: The hit, whose key the cursor holds (made only when a cursor is asked for).
+    hit: strawberry.Private[Hit]
     distance_meters: float = strawberry.field(description=(
         "Straight-line distance in metres in the UTM 33N plane (EPSG:25833); for a council, "
         "to the area it serves (0 inside it)."))
@@ -72,7 +73,7 @@ class NearbyEdge:
 
     @strawberry.field(description="Where this edge is in the list: pass it as `after`.")
     def cursor(self) -> str:
-        return encode_cursor(_CONNECTION, encode_key(self.key))
+        return encode_cursor(_CONNECTION, encode_key(self.hit.key))
 
 
 @strawberry.type(description="Places nearest first; equally distant ones by kind, then id.")
@@ -94,7 +95,7 @@ def _connection(hits: list[Hit], has_next: bool, has_previous: bool,
                 query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]
                 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
-    edges = [filled(NearbyEdge, {"key": hit.key, "distance_meters": round(hit.distance_m, 2),
+    edges = [filled(NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2),
                                  "node": node})
              for hit, node in zip(hits, nodes_of(hits), strict=True)]
     return NearbyConnection(
