@@ -9,7 +9,7 @@ batch every key asked for in one tick into one statement.
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -109,7 +109,7 @@ class Context:
     #: The primary: writes go here.
     engine: AsyncEngine
     request: Request | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     #: Where :meth:`run` reads: a read replica when one is configured, else ``engine``.
     read_engine: AsyncEngine | None = None
     #: Who is calling (api.auth): the public unless a valid key came with the request.

@@ -84,6 +84,7 @@ class Metrics:
         self.registry.register(self.pools)
         # labels() takes a lock and hashes its arguments: keep the children.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._operation_children: dict[tuple[str, str], Any] = {}
 
     def watch_pools(self, engines: Mapping[str, AsyncEngine]) -> None:
         self.pools.engines = dict(engines)
@@ -97,6 +98,13 @@ class Metrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_operation(self, operation_type: str, field: str) -> None:
+        child = self._operation_children.get((operation_type, field))
+        if child is None:
+            child = self.operations.labels(operation_type, field)
+            self._operation_children[(operation_type, field)] = child
+        child.inc()
 
     def count_errors(self, errors: Iterable[Any], codes: Collection[str]) -> None:
         for error in errors:
@@ -164,10 +172,10 @@ def operation_counter(metrics: Metrics) -> type[SchemaExtension]:
             try:
                 kind = context.operation_type.value
             except Exception:  # no document (a syntax error) or no such operation
-                metrics.operations.labels(INVALID, INVALID).inc()
+                metrics.count_operation(INVALID, INVALID)
                 return
             for field in _root_fields(context.graphql_document, context.operation_name):
-                metrics.operations.labels(
-                    kind, field if _known(context.schema, kind, field) else INVALID).inc()
+                metrics.count_operation(
+                    kind, field if _known(context.schema, kind, field) else INVALID)
 
     return OperationMetrics

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 from typing import Any
 
 import orjson
@@ -58,7 +58,7 @@ class RequestGuard:
             return
         given = header(scope, b"x-request-id")
         request_id = (given.decode() if given and _REQUEST_ID.fullmatch(given)
-                      else uuid.uuid4().hex)
+                      else secrets.token_hex(16))
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
 
