@@ -155,6 +155,41 @@ async def test_request_timeout_cancels_the_operation_and_its_query(api_settings,
     assert sleeping == 0
 
 
+NEAR = {"query": "query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { "
+                 "distanceMeters } } }", "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}}
+
+
+async def test_a_timed_out_near_me_query_leaves_its_pooled_connection_usable(
+        api_settings, monkeypatch, loaded_conn):
+    """The near-me statement runs on the autocommit pool, whose connections are not reset on
+    return: one cancelled by the request timeout goes back idle, and the next request on the
+    same pool is answered."""
+    from geo.queries import nearby as geo_nearby
+
+    real = geo_nearby.nearby_on_driver
+    calls = []
+
+    async def slow_then_real(conn, *args, **kwargs):
+        calls.append(conn)
+        if len(calls) <= 2:  # the compiled attempt, then strawberry's own
+            await conn.execute("SELECT pg_sleep(5)")
+        return await real(conn, *args, **kwargs)
+
+    monkeypatch.setattr("api.types.nearby.nearby_on_driver", slow_then_real)
+    settings = api_settings.model_copy(update={"request_timeout_s": 0.5, "pool_size": 1})
+    async with http_client(create_app(settings)) as client:
+        timed_out = (await client.post("/graphql", json=NEAR)).json()
+        assert timed_out["errors"][0]["extensions"]["code"] == "TIMEOUT"
+        answered = (await client.post("/graphql", json=NEAR)).json()
+    assert "errors" not in answered, answered
+    assert len(answered["data"]["nearby"]["edges"]) == 2
+    assert calls[2] is calls[0]  # the one pooled connection, used again
+    sleeping = loaded_conn.execute(sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' "
+        "AND state = 'active' AND pid <> pg_backend_pid()")).scalar_one()
+    assert sleeping == 0
+
+
 async def test_error_outside_graphql_is_masked_and_logged_as_a_json_line(
         api_settings, monkeypatch, caplog):
     from api import app as app_module
