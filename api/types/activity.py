@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from api.relay import NodeKind
-from api.types.entry import DirectoryEntry, filled, location_of, municipality_of, stamps
+from api.types.entry import DirectoryEntry, location_of, municipality_of, stamps
 from api.types.geometry import LatLon
 from api.types.organisation import Organisation
 from api.types.privacy import Contact, contact_or_none, may_read_private
 from api.types.vocab import ActivityCategory, ActivityStatus, TargetGroup, Weekday, weekday_of
 from geo.queries.activities import ActivityRow
+from geo.queries.rows import filled
 
 if TYPE_CHECKING:
     from api.context import Context

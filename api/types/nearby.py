@@ -12,7 +12,7 @@ from api.inputs import LatLonInput
 from api.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
 from api.types.activity import Activity
 from api.types.council import ImmigrantCouncil
-from api.types.entry import filled, locations_of
+from api.types.entry import locations_of
 from api.types.filters import DirectoryFilterInput, checked_radius, to_geo_filter
 from api.types.venue import Venue
 from api.types.vocab import PlaceKind
@@ -20,6 +20,7 @@ from geo.filters import DirectoryFilter
 from geo.queries.activities import ActivityRow
 from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
 from geo.queries.nearby import PlaceKind as GeoPlaceKind
+from geo.queries.rows import filled
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ from api.relay import NodeKind
 from api.types.activity import Activity
 from api.types.entry import (
     DirectoryEntry,
-    filled,
     location_of,
     locations_of,
     municipality_of,
@@ -30,6 +29,7 @@ from api.types.vocab import (
     as_enum,
     weekday_of,
 )
+from geo.queries.rows import filled
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:

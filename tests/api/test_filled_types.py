@@ -1,4 +1,4 @@
-"""Types built without their constructor (api.types.entry.filled) are whole: each equals the
+"""Types built without their constructor (geo.queries.rows.filled) are whole: each equals the
 object its class's own constructor makes from the same fields, nested objects included, for
 every activity and venue of the demo data."""
 
