@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
+import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -229,12 +232,33 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
           f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)")
     from api.logs import uvicorn_log_config
 
+    if workers > 1 and not database.started_cluster:
+        _exec_uvicorn(settings, workers)  # does not return
     # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to the grace
     # period), then runs the lifespan's shutdown (docs/reliability.md).
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level=settings.log_level,
                 timeout_graceful_shutdown=settings.graceful_shutdown_s,
                 log_config=uvicorn_log_config(settings))
+
+
+def _exec_uvicorn(settings: Settings, workers: int) -> None:
+    """Become uvicorn's own command line: with several workers the process that supervises them
+    is this one, which by now holds the migration tool and the loaders (~120 MB) for nothing.
+    Only when it owns no embedded cluster it must stop on exit. The same server, the same
+    options, the logging configuration in a file (uvicorn reads it again in each worker)."""
+    from api.logs import uvicorn_log_config
+
+    handle, log_config = tempfile.mkstemp(prefix="hverdag-uvicorn-log-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        json.dump(uvicorn_log_config(settings), file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [  # noqa: S606 - a fixed argument list, no shell
+        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+        "--host", settings.host, "--port", str(settings.port), "--workers", str(workers),
+        "--log-level", settings.log_level.lower(), "--log-config", log_config,
+        "--timeout-graceful-shutdown", str(math.ceil(settings.graceful_shutdown_s))])
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
