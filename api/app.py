@@ -97,8 +97,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 response = http_error(exc.status_code, exc.reason)
         await response(scope, receive, send)
 
-    async def _compiled_response(self, request: Request, compiled: CompiledQueries
-                                 ) -> Response | None:
+    async def _compiled_response(
+        self, request: Request, compiled: CompiledQueries
+    ) -> Response | None:
         if _media_type(request.headers.get("content-type", "")) != "application/json":
             return None
         try:
@@ -107,10 +108,16 @@ class GraphQLApp(GraphQL[Context, None]):
             return None
         if not isinstance(body, dict):
             return None
-        query, name, variables = (body.get("query"), body.get("operationName"),
-                                  body.get("variables"))
-        if not (isinstance(query, str) and isinstance(name, str | None)
-                and isinstance(variables, dict | None)):
+        query, name, variables = (
+            body.get("query"),
+            body.get("operationName"),
+            body.get("variables"),
+        )
+        if not (
+            isinstance(query, str)
+            and isinstance(name, str | None)
+            and isinstance(variables, dict | None)
+        ):
             return None
         plan = compiled.plan(query, name)
         if plan is None:
@@ -121,16 +128,20 @@ class GraphQLApp(GraphQL[Context, None]):
             return None
         if self.metrics is not None:  # what operation_counter counts on strawberry's path
             self.metrics.count_operation("query", plan.field_node.name.value)
-        return Response(orjson.dumps(answer), media_type="application/json",
-                        headers={"x-request-id": context.request_id})
+        return Response(
+            orjson.dumps(answer),
+            media_type="application/json",
+            headers={"x-request-id": context.request_id},
+        )
 
     metrics: Metrics | None = None
 
     #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
     max_page_size: int = MAX_PAGE_SIZE
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
-                          ) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
         context = Context.for_request(request, max_page_size=self.max_page_size)
         if isinstance(response, Response):
@@ -150,8 +161,7 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    async def process_result(self, request: Any, result: ExecutionResult
-                             ) -> GraphQLHTTPResponse:
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         if self.metrics is not None and result.errors:
             self.metrics.count_errors(result.errors, ERROR_CODES)
         return await super().process_result(request, result)
@@ -165,8 +175,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 body = self.parse_json(await request.get_body())
                 if not isinstance(body, dict | list):
                     raise HTTPException(400, _SHAPE)
-                if isinstance(body, dict) and not isinstance(body.get("operationName"),
-                                                             str | None):
+                if isinstance(body, dict) and not isinstance(body.get("operationName"), str | None):
                     raise HTTPException(400, "`operationName` must be a string or null")
         return await super().parse_http_body(request)
 
@@ -181,8 +190,10 @@ def _media_type(content_type: str) -> str:
 def http_error(status: int, reason: str) -> Response:
     """A GraphQL-shaped JSON error for a request refused before GraphQL ran."""
     code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.BAD_USER_INPUT
-    return JSONResponse({"errors": [{"message": reason, "extensions": {
-        "code": code.value, "reason": reason}}]}, status_code=status)
+    return JSONResponse(
+        {"errors": [{"message": reason, "extensions": {"code": code.value, "reason": reason}}]},
+        status_code=status,
+    )
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -225,8 +236,10 @@ def _readyz(settings: Settings) -> Any:
             if not head:
                 head.append(await asyncio.to_thread(head_revision))
             if current != head[0]:
-                return _unready(f"migrations are not at head: the {name} is at {current}, "
-                                f"the code at {head[0]}; run `hverdag db migrate`")
+                return _unready(
+                    f"migrations are not at head: the {name} is at {current}, "
+                    f"the code at {head[0]}; run `hverdag db migrate`"
+                )
         return JSONResponse({"status": "ready", "revision": current})
 
     return readyz
@@ -273,9 +286,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         reader = read_engine(settings, engine)
         autocommit = autocommit_engine(settings, reader)
         if metrics is not None:
-            metrics.watch_pools({"primary": engine, "autocommit": autocommit}
-                                if reader is engine else
-                                {"primary": engine, "read": reader, "autocommit": autocommit})
+            metrics.watch_pools(
+                {"primary": engine, "autocommit": autocommit}
+                if reader is engine
+                else {"primary": engine, "read": reader, "autocommit": autocommit}
+            )
         _freeze_startup_objects()
         try:
             yield {"engine": engine, "read_engine": reader, "autocommit_engine": autocommit}
@@ -285,17 +300,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await reader.dispose()
             await engine.dispose()
 
-    middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                             allow_methods=["GET", "POST"],
-                             allow_headers=["content-type", "authorization", "x-request-id"],
-                             expose_headers=["x-request-id", "retry-after"], max_age=600),
-                  # docs/reliability.md. API-key authentication goes between the guard and
-                  # the rate limit: the limit reads the principal it leaves in the scope.
-                  Middleware(RequestGuard),
-                  Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s),
-                  *([Middleware(RateLimit, settings=settings)]
-                    if settings.rate_limit_enabled else []),
-                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "authorization", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        ),
+        # docs/reliability.md. API-key authentication goes between the guard and
+        # the rate limit: the limit reads the principal it leaves in the scope.
+        Middleware(RequestGuard),
+        Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s),
+        *([Middleware(RateLimit, settings=settings)] if settings.rate_limit_enabled else []),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -308,6 +328,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if metrics is not None:
         middleware.insert(0, Middleware(MetricsMiddleware, metrics=metrics))
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
-    return Starlette(middleware=middleware, routes=routes, lifespan=lifespan,
-                     exception_handlers={StarletteHTTPException: _http_exception})
-
+    return Starlette(
+        middleware=middleware,
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_exception},
+    )

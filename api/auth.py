@@ -65,17 +65,26 @@ class Principal:
         """The same caller for geo's write functions; None for the public."""
         if self.role is None:
             return None
-        return Actor(key_id=self.key_id, label=self.label or f"key {self.key_id}",
-                     role=self.role, municipality_number=self.municipality_number,
-                     organisation_id=self.organisation_id)
+        return Actor(
+            key_id=self.key_id,
+            label=self.label or f"key {self.key_id}",
+            role=self.role,
+            municipality_number=self.municipality_number,
+            organisation_id=self.organisation_id,
+        )
 
 
 PUBLIC = Principal()
 
 
 def principal_of(key: ApiKey) -> Principal:
-    return Principal(key_id=key.id, role=key.role, municipality_number=key.municipality_number,
-                     organisation_id=key.organisation_id, label=key.label)
+    return Principal(
+        key_id=key.id,
+        role=key.role,
+        municipality_number=key.municipality_number,
+        organisation_id=key.organisation_id,
+        label=key.label,
+    )
 
 
 class KeyCache:
@@ -139,12 +148,20 @@ class AuthMiddleware:
             principal = await self._lookup(state["engine"], token)
         except (SQLAlchemyError, OSError):
             logger.exception("API key lookup failed")
-            await _answer(send, 503, "UNAVAILABLE", "the key could not be checked: the "
-                                                    "database is unavailable; try again")
+            await _answer(
+                send,
+                503,
+                "UNAVAILABLE",
+                "the key could not be checked: the database is unavailable; try again",
+            )
             return
         if principal is None:
-            await _refuse(send, "the API key is unknown or revoked" if well_formed(token)
-                          else "that is not an API key of this service (hv_…)")
+            await _refuse(
+                send,
+                "the API key is unknown or revoked"
+                if well_formed(token)
+                else "that is not an API key of this service (hv_…)",
+            )
             return
         state["principal"] = principal
         await self.app(scope, receive, send)
@@ -164,17 +181,42 @@ class AuthMiddleware:
 
 
 async def _refuse(send: Send, reason: str) -> None:
-    await _answer(send, 401, "UNAUTHENTICATED", reason,
-                  [(b"www-authenticate", b'Bearer error="invalid_token"')])
+    await _answer(
+        send,
+        401,
+        "UNAUTHENTICATED",
+        reason,
+        [(b"www-authenticate", b'Bearer error="invalid_token"')],
+    )
 
 
-async def _answer(send: Send, status: int, code: str, reason: str,
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _answer(
+    send: Send,
+    status: int,
+    code: str,
+    reason: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     """A GraphQL-shaped error body, so clients read every refusal the same way."""
-    body = orjson.dumps({"errors": [{
-        "message": f"{code.capitalize()}: {reason}",
-        "extensions": {"code": code, "reason": reason}}]})
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *(headers or [])]})
+    body = orjson.dumps(
+        {
+            "errors": [
+                {
+                    "message": f"{code.capitalize()}: {reason}",
+                    "extensions": {"code": code, "reason": reason},
+                }
+            ]
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

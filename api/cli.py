@@ -39,6 +39,7 @@ class CliError(Exception):
 
 # --- database -----------------------------------------------------------------------------------
 
+
 @contextmanager
 def _database(settings: Settings, *, keep_running: bool = False) -> Iterator[Database]:
     """The resolved database, migrated; the embedded cluster is stopped on exit if we started it."""
@@ -73,8 +74,9 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{'running' if running else 'stopped'}: {cluster.base}")
         return 0 if running else 3
     elif args.action == "url":
-        print(Database.from_settings(settings, start=False).url.render_as_string(
-            hide_password=True))
+        print(
+            Database.from_settings(settings, start=False).url.render_as_string(hide_password=True)
+        )
     elif args.action == "migrate":
         database = Database.from_settings(settings)
         try:
@@ -107,13 +109,14 @@ def _backup_or_restore(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.action == "backup":
             backup(database.url, path)
-            print(f"backed up {database.url.database} to {path} "
-                  f"({path.stat().st_size:,} bytes)")
+            print(f"backed up {database.url.database} to {path} ({path.stat().st_size:,} bytes)")
             return 0
         target = database.url.set(database=args.into or f"{database.url.database}_restored")
         restore(path, target)
-        print(f"restored {path} into the new database {target.database}; to serve it, set "
-              f"HVERDAG_DATABASE_URL to it (or swap the names: docs/operations.md)")
+        print(
+            f"restored {path} into the new database {target.database}; to serve it, set "
+            f"HVERDAG_DATABASE_URL to it (or swap the names: docs/operations.md)"
+        )
         return 0
     except BackupError as error:
         raise CliError(str(error)) from None
@@ -122,6 +125,7 @@ def _backup_or_restore(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --- loaders ------------------------------------------------------------------------------------
+
 
 class ProgressBar:
     """A progress callback that shows a bar on stderr once a load has taken over a second,
@@ -135,8 +139,9 @@ class ProgressBar:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.label, unit="rec", delay=1.0,
-                            file=sys.stderr, leave=False)
+            self.bar = tqdm(
+                total=total, desc=self.label, unit="rec", delay=1.0, file=sys.stderr, leave=False
+            )
         self.bar.total = total
         self.bar.update(done - self.bar.n)
         if done >= total:
@@ -204,6 +209,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- demo and serve -----------------------------------------------------------------------------
 
+
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
     from geo.db import sync_engine
@@ -228,18 +234,26 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
     # Workers build their own app from the environment: hand them the resolved URL.
     os.environ["HVERDAG_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
     print(f"GraphQL and its explorer: http://{settings.host}:{settings.port}/graphql")
-    print(f"The map: http://{settings.host}:{settings.port}/  "
-          f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)")
+    print(
+        f"The map: http://{settings.host}:{settings.port}/  "
+        f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)"
+    )
     from api.logs import uvicorn_log_config
 
     if workers > 1 and not database.started_cluster:
         _exec_uvicorn(settings, workers)  # does not return
     # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to the grace
     # period), then runs the lifespan's shutdown (docs/reliability.md).
-    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level=settings.log_level,
-                timeout_graceful_shutdown=settings.graceful_shutdown_s,
-                log_config=uvicorn_log_config(settings))
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=settings.graceful_shutdown_s,
+        log_config=uvicorn_log_config(settings),
+    )
 
 
 def _exec_uvicorn(settings: Settings, workers: int) -> None:
@@ -254,11 +268,28 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
         json.dump(uvicorn_log_config(settings), file)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [  # noqa: S606 - a fixed argument list, no shell
-        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-        "--host", settings.host, "--port", str(settings.port), "--workers", str(workers),
-        "--log-level", settings.log_level.lower(), "--log-config", log_config,
-        "--timeout-graceful-shutdown", str(math.ceil(settings.graceful_shutdown_s))])
+    os.execv(  # noqa: S606 - a fixed argument list, no shell
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            settings.log_level.lower(),
+            "--log-config",
+            log_config,
+            "--timeout-graceful-shutdown",
+            str(math.ceil(settings.graceful_shutdown_s)),
+        ],
+    )
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -289,6 +320,7 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- API keys -----------------------------------------------------------------------------------
 
+
 def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     from geo.db import sync_engine
     from geo.keys import ApiKeyError, create_key, list_keys, revoke_key
@@ -300,19 +332,27 @@ def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                 if args.action == "create":
                     if not args.role:
                         raise CliError("keys create needs --role")
-                    secret, key = create_key(conn, args.role, label=args.label or "",
-                                             municipality_number=args.municipality,
-                                             organisation_number=args.organisation)
-                    print(f"key {key.id} ({key.role.value}, {key.label}); shown once, keep "
-                          f"it secret:\n{secret}")
+                    secret, key = create_key(
+                        conn,
+                        args.role,
+                        label=args.label or "",
+                        municipality_number=args.municipality,
+                        organisation_number=args.organisation,
+                    )
+                    print(
+                        f"key {key.id} ({key.role.value}, {key.label}); shown once, keep "
+                        f"it secret:\n{secret}"
+                    )
                 elif args.action == "list":
                     for key in list_keys(conn):
                         scope = key.municipality_number or (
-                            f"organisation {key.organisation_id}" if key.organisation_id
-                            else "-")
+                            f"organisation {key.organisation_id}" if key.organisation_id else "-"
+                        )
                         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
-                        print(f"{key.id}\t{key.prefix}…\t{key.role.value}\t{scope}\t{state}\t"
-                              f"{key.label}")
+                        print(
+                            f"{key.id}\t{key.prefix}…\t{key.role.value}\t{scope}\t{state}\t"
+                            f"{key.label}"
+                        )
                 else:
                     if not args.key:
                         raise CliError("keys revoke needs the key's id or prefix")
@@ -327,33 +367,50 @@ def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- parser -------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hverdag", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser(
-        "db", help="the database: start, stop, status, url, migrate, backup, restore")
-    db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "downgrade",
-                                       "backup", "restore"])
-    db.add_argument("revision", nargs="?", metavar="REVISION|FILE",
-                    help="for migrate/downgrade: the Alembic revision; for backup/restore: "
-                         "the dump file (pg_dump's custom format)")
-    db.add_argument("--into", metavar="NAME",
-                    help="for restore: the new database to create (default: <database>_restored)")
+        "db", help="the database: start, stop, status, url, migrate, backup, restore"
+    )
+    db.add_argument(
+        "action",
+        choices=["start", "stop", "status", "url", "migrate", "downgrade", "backup", "restore"],
+    )
+    db.add_argument(
+        "revision",
+        nargs="?",
+        metavar="REVISION|FILE",
+        help="for migrate/downgrade: the Alembic revision; for backup/restore: "
+        "the dump file (pg_dump's custom format)",
+    )
+    db.add_argument(
+        "--into",
+        metavar="NAME",
+        help="for restore: the new database to create (default: <database>_restored)",
+    )
     db.set_defaults(run=_cmd_db)
 
     load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")
     load.add_argument("kind", choices=list(LOADERS))
     load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2")
-    load.add_argument("--kind", dest="area_kind", metavar="KIND",
-                      help="for areas: GRID_250M, GRID_1KM, GRUNNKRETS, DELBYDEL or BYDEL")
+    load.add_argument(
+        "--kind",
+        dest="area_kind",
+        metavar="KIND",
+        help="for areas: GRID_250M, GRID_1KM, GRUNNKRETS, DELBYDEL or BYDEL",
+    )
     load.add_argument("--source", help="provenance stored with the rows (default: file name)")
     load.add_argument("--year", type=int, help="statistics: the year of a file that has none")
     load.set_defaults(run=_cmd_load)
 
-    for name, runner, text in (("demo", _cmd_demo, "load the bundled real data, then serve"),
-                               ("serve", _cmd_serve, "serve the API")):
+    for name, runner, text in (
+        ("demo", _cmd_demo, "load the bundled real data, then serve"),
+        ("serve", _cmd_serve, "serve the API"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
         if name == "demo":
@@ -378,8 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from loaders.report import LoadError
 

@@ -100,9 +100,17 @@ class Plan:
 class CompiledQueries:
     """Plans per query text (a bounded LRU), and answers from them."""
 
-    def __init__(self, schema: strawberry.Schema, roots: Mapping[str, RootResolver], *,
-                 rules: Sequence[type[ASTValidationRule]], max_tokens: int,
-                 max_document_bytes: int, timeout_s: float, cache_size: int) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        roots: Mapping[str, RootResolver],
+        *,
+        rules: Sequence[type[ASTValidationRule]],
+        max_tokens: int,
+        max_document_bytes: int,
+        timeout_s: float,
+        cache_size: int,
+    ) -> None:
         self._schema = schema
         self._graphql: GraphQLSchema = schema._schema
         self._roots = dict(roots)
@@ -128,8 +136,9 @@ class CompiledQueries:
             self._plans.popitem(last=False)
         return plan
 
-    async def answer(self, plan: Plan, variables: Mapping[str, Any] | None,
-                     context: Any) -> dict[str, Any] | None:
+    async def answer(
+        self, plan: Plan, variables: Mapping[str, Any] | None, context: Any
+    ) -> dict[str, Any] | None:
         """The answer's ``{"data": …}``, or None when the normal path must answer."""
         try:
             kwargs = self._arguments(plan, variables)
@@ -145,19 +154,20 @@ class CompiledQueries:
     def _arguments(self, plan: Plan, variables: Mapping[str, Any] | None) -> dict[str, Any]:
         """The resolver's arguments: the plan's constant ones, and those using variables
         coerced (graphql-core's rules, argument by argument) and converted."""
-        coerced = get_variable_values(self._graphql, plan.operation.variable_definitions or (),
-                                      dict(variables or {}))
+        coerced = get_variable_values(
+            self._graphql, plan.operation.variable_definitions or (), dict(variables or {})
+        )
         if isinstance(coerced, list):
             raise _NotCompilableError("variables do not coerce")
         graphql_args: dict[str, Any] = {}
         for name, definition, node in plan.variable_arguments:
-            coerce_argument(graphql_args, plan.field_node, name, definition, node, coerced,
-                            None)
+            coerce_argument(graphql_args, plan.field_node, name, definition, node, coerced, None)
         converted = dict(plan.constant_kwargs)
         for name, value in graphql_args.items():
             flat = plan.flat_inputs.get(name)
-            converted.update(flat(value) if flat is not None
-                             else self._converted(plan.field, name, value))
+            converted.update(
+                flat(value) if flat is not None else self._converted(plan.field, name, value)
+            )
         return converted
 
     def _converted(self, field: StrawberryField, name: str, value: Any) -> dict[str, Any]:
@@ -180,12 +190,16 @@ class CompiledQueries:
         return result
 
     def _convert(self, field: StrawberryField, values: dict[str, Any]) -> dict[str, Any]:
-        return convert_arguments(values, field.arguments,
-                                 scalar_registry=self._schema.schema_converter.scalar_registry,
-                                 config=self._schema.config)
+        return convert_arguments(
+            values,
+            field.arguments,
+            scalar_registry=self._schema.schema_converter.scalar_registry,
+            config=self._schema.config,
+        )
 
-    def _split_arguments(self, field: StrawberryField, field_def: GraphQLField,
-                         node: FieldNode) -> tuple[dict[str, Any], list[Any]]:
+    def _split_arguments(
+        self, field: StrawberryField, field_def: GraphQLField, node: FieldNode
+    ) -> tuple[dict[str, Any], list[Any]]:
         """The field's arguments that use no variable, coerced and converted now (a literal
         or a default is the same in every request: a third of the per-request work of the
         arguments), and the others, left for each request."""
@@ -216,13 +230,14 @@ class CompiledQueries:
             return None
         query_type = self._graphql.query_type
         assert query_type is not None
-        fragments = {d.name.value: d for d in document.definitions
-                     if isinstance(d, FragmentDefinitionNode)}
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         compiler = _Compiler(self._graphql, fragments, self._schema.config.name_converter)
         roots = compiler.collect(query_type, [operation.selection_set])
         if len(roots) != 1:
             return None
-        (response_key, nodes), = roots.items()
+        ((response_key, nodes),) = roots.items()
         name = nodes[0].name.value
         if name not in self._roots or len(nodes) != 1:
             return None
@@ -234,12 +249,22 @@ class CompiledQueries:
             logger.debug("not compiled: %s", reason)
             return None
         names = self._schema.config.name_converter
-        flat = {names.from_argument(argument): converter for argument in field.arguments
-                if (converter := _flat_input(argument, names)) is not None}
-        return Plan(operation=operation, response_key=response_key, field_node=nodes[0],
-                    field=field, resolver=self._roots[name], render=render,
-                    constant_kwargs=constant, variable_arguments=tuple(variable),
-                    flat_inputs=flat)
+        flat = {
+            names.from_argument(argument): converter
+            for argument in field.arguments
+            if (converter := _flat_input(argument, names)) is not None
+        }
+        return Plan(
+            operation=operation,
+            response_key=response_key,
+            field_node=nodes[0],
+            field=field,
+            resolver=self._roots[name],
+            render=render,
+            constant_kwargs=constant,
+            variable_arguments=tuple(variable),
+            flat_inputs=flat,
+        )
 
 
 def _frozen(value: Any) -> Any:
@@ -256,8 +281,7 @@ def _frozen(value: Any) -> Any:
 _BUILT_IN_SCALARS = (str, int, float, bool)
 
 
-def _flat_input(argument: StrawberryArgument, names: Any
-                ) -> Callable[[Any], dict[str, Any]] | None:
+def _flat_input(argument: StrawberryArgument, names: Any) -> Callable[[Any], dict[str, Any]] | None:
     """For an argument of an input type whose fields are all built-in scalars (``at``'s
     LatLonInput): its conversion as strawberry's ``convert_arguments`` does it, without
     resolving each field's type and name on every request (18 → 2 µs; a test compares the
@@ -266,8 +290,12 @@ def _flat_input(argument: StrawberryArgument, names: Any
     optional = isinstance(wrapped, StrawberryOptional)
     input_type = wrapped.of_type if optional else wrapped
     definition = getattr(input_type, "__strawberry_definition__", None)
-    if (definition is None or not definition.is_input or definition.from_input is not None
-            or definition.directives):
+    if (
+        definition is None
+        or not definition.is_input
+        or definition.from_input is not None
+        or definition.directives
+    ):
         return None
     pairs: list[tuple[str, str]] = []
     implicit: dict[str, None] = {}
@@ -290,6 +318,7 @@ def _flat_input(argument: StrawberryArgument, names: Any
             if graphql_name in value:
                 values[field_name] = value[graphql_name]
         return {python_name: cls(**values)}
+
     return convert
 
 
@@ -316,14 +345,16 @@ def _has_directives(document: DocumentNode) -> bool:
 
 
 class _Compiler:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 names: Any) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], names: Any
+    ) -> None:
         self._schema = schema
         self._fragments = fragments
         self._names = names
 
-    def collect(self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
-                ) -> dict[str, list[FieldNode]]:
+    def collect(
+        self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
         """Fields by response key, in document order, through fragments whose type condition
         ``parent`` meets (the document is valid, so spreads are acyclic)."""
         fields: dict[str, list[FieldNode]] = {}
@@ -334,8 +365,9 @@ class _Compiler:
                     fields.setdefault(key, []).append(selection)
                     continue
                 if isinstance(selection, FragmentSpreadNode):
-                    fragment: InlineFragmentNode | FragmentDefinitionNode = \
-                        self._fragments[selection.name.value]
+                    fragment: InlineFragmentNode | FragmentDefinitionNode = self._fragments[
+                        selection.name.value
+                    ]
                 else:
                     assert isinstance(selection, InlineFragmentNode)
                     fragment = selection
@@ -344,15 +376,15 @@ class _Compiler:
                         fields.setdefault(key, []).extend(nodes)
         return fields
 
-    def _applies(self, fragment: InlineFragmentNode | FragmentDefinitionNode,
-                 parent: GraphQLObjectType) -> bool:
+    def _applies(
+        self, fragment: InlineFragmentNode | FragmentDefinitionNode, parent: GraphQLObjectType
+    ) -> bool:
         if fragment.type_condition is None:
             return True
         condition = self._schema.get_type(fragment.type_condition.name.value)
         if condition is parent:
             return True
-        return is_abstract_type(condition) and self._schema.is_sub_type(
-            condition, parent)  # type: ignore[arg-type]
+        return is_abstract_type(condition) and self._schema.is_sub_type(condition, parent)  # type: ignore[arg-type]
 
     def strawberry_field(self, parent: GraphQLObjectType, name: str) -> StrawberryField:
         definition: StrawberryObjectDefinition = parent.extensions["strawberry-definition"]
@@ -367,15 +399,18 @@ class _Compiler:
             if is_leaf_type(field_type.of_type):  # one call for the commonest field
                 return _leaf(field_type.of_type, non_null=True)  # type: ignore[arg-type]
             if isinstance(field_type.of_type, GraphQLObjectType):  # one call for an object
-                return self.object(field_type.of_type,
-                                   [n.selection_set for n in nodes if n.selection_set],
-                                   non_null=True)
+                return self.object(
+                    field_type.of_type,
+                    [n.selection_set for n in nodes if n.selection_set],
+                    non_null=True,
+                )
             inner = self.value(field_type.of_type, nodes)
 
             def non_null(value: Any) -> Any:
                 if value is None:
                     raise _NotCompilableError("null for a non-null field")
                 return inner(value)
+
             return non_null
         if isinstance(field_type, GraphQLList):
             item = self.value(field_type.of_type, nodes)
@@ -401,10 +436,16 @@ class _Compiler:
             if render is None:
                 raise _NotCompilableError(f"no object type for {type(value).__name__}")
             return render(value)
+
         return resolve
 
-    def object(self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode], *,
-               non_null: bool = False) -> Render:
+    def object(
+        self,
+        parent: GraphQLObjectType,
+        selection_sets: list[SelectionSetNode],
+        *,
+        non_null: bool = False,
+    ) -> Render:
         """A function from an object of ``parent``'s type to the selected fields' dict;
         ``non_null``: a null is not the schema's answer (the normal path reports it)."""
         parts: list[tuple[str, Render, Render]] = []  # (response key, getter, render)
@@ -416,8 +457,9 @@ class _Compiler:
                 continue
             if any(node.arguments for node in nodes):
                 raise _NotCompilableError(f"{parent.name}.{name} has arguments")
-            parts.append((key, self._getter(parent, name),
-                          self.value(parent.fields[name].type, nodes)))
+            parts.append(
+                (key, self._getter(parent, name), self.value(parent.fields[name].type, nodes))
+            )
 
         def build(value: Any) -> dict[str, Any]:
             return {key: render(getter(value)) for key, getter, render in parts}
@@ -426,6 +468,7 @@ class _Compiler:
             if value is None:
                 raise _NotCompilableError(f"null for a non-null {parent.name}")
             return {key: render(getter(value)) for key, getter, render in parts}
+
         return build_non_null if non_null else build
 
     def _getter(self, parent: GraphQLObjectType, name: str) -> Render:
@@ -473,6 +516,7 @@ def _leaf(leaf: GraphQLLeafType, *, non_null: bool = False) -> Render:
         if serialized is None:
             raise _NotCompilableError(f"{leaf.name} serialized to null")
         return serialized
+
     return render
 
 
@@ -492,6 +536,7 @@ def _float(leaf: GraphQLLeafType, *, non_null: bool) -> Render:
         if serialized is None:
             raise _NotCompilableError("Float serialized to null")
         return serialized
+
     return render
 
 

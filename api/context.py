@@ -143,12 +143,20 @@ class Context:
         sane token, else a new one; the caller's principal (api.auth)."""
         state = request.scope.get("state", {})
         given = state.get("request_id") or request.headers.get("x-request-id", "")
-        engines = {"engine": state["engine"], "read_engine": state.get("read_engine"),
-                   "autocommit_engine": state.get("autocommit_engine")}
+        engines = {
+            "engine": state["engine"],
+            "read_engine": state.get("read_engine"),
+            "autocommit_engine": state.get("autocommit_engine"),
+        }
         principal = state.get("principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
-            return cls(**engines, request=request, request_id=given, principal=principal,
-                       max_page_size=max_page_size)
+            return cls(
+                **engines,
+                request=request,
+                request_id=given,
+                principal=principal,
+                max_page_size=max_page_size,
+            )
         return cls(**engines, request=request, principal=principal, max_page_size=max_page_size)
 
     async def run(
@@ -175,13 +183,16 @@ class Context:
     def _breaker(self) -> OutageBreaker | None:
         breaker = outage_breaker(self.reader)
         if breaker is not None and not breaker.may_try():
-            raise Unavailable("The database is unavailable; try again shortly",
-                              requestId=self.request_id)
+            raise Unavailable(
+                "The database is unavailable; try again shortly", requestId=self.request_id
+            )
         return breaker
 
     async def run_on_driver(
-        self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
-        *args: P.args, **kwargs: P.kwargs,
+        self,
+        fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
         """Run an async ``geo`` function on the pooled connection's psycopg connection, in
         autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
@@ -199,8 +210,10 @@ class Context:
         return result
 
     async def _on_driver(
-        self, fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
-        *args: P.args, **kwargs: P.kwargs,
+        self,
+        fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
         # The pool's connection itself, with no Connection around it: the Connection and its
         # async wrapper cost as much CPU as psycopg's own work on the statement. A failure to
@@ -286,9 +299,11 @@ def _make_loaders(ctx: Context) -> Loaders:
     return loaders
 
 
-def _by_key(ctx: Context, fn: Callable[..., dict[K, V]],
-            default: Callable[[], Any] = lambda: None) -> DataLoader[K, Any]:
+def _by_key(
+    ctx: Context, fn: Callable[..., dict[K, V]], default: Callable[[], Any] = lambda: None
+) -> DataLoader[K, Any]:
     """A DataLoader over a geo function that maps a list of keys to found rows."""
+
     async def load(keys: list[K]) -> list[Any]:
         found = await ctx.run(fn, keys)
         return [found.get(key, default()) for key in keys]
@@ -298,6 +313,7 @@ def _by_key(ctx: Context, fn: Callable[..., dict[K, V]],
 
 def _first_pages(ctx: Context, fn: Callable[..., dict[str, Any]]) -> DataLoader[GroupKey, Any]:
     """First pages of several municipalities' lists: one statement per distinct page size."""
+
     async def load(keys: list[GroupKey]) -> list[Any]:
         sizes: dict[int, list[str]] = defaultdict(list)
         for number, size in keys:

@@ -109,6 +109,7 @@ class Unavailable(ApiError):  # noqa: N818 - named after its code
 
 # --- validation rules that tag their errors -----------------------------------------------------
 
+
 class _TaggingContext:
     """A ValidationContext stand-in that adds ``extensions.code`` to every error reported."""
 
@@ -117,10 +118,17 @@ class _TaggingContext:
         self._code = str(code)
 
     def report_error(self, error: GraphQLError) -> None:
-        self._inner.report_error(GraphQLError(
-            error.message, error.nodes, error.source, error.positions, error.path,
-            error.original_error, {**(error.extensions or {}), "code": self._code},
-        ))
+        self._inner.report_error(
+            GraphQLError(
+                error.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                error.original_error,
+                {**(error.extensions or {}), "code": self._code},
+            )
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -142,6 +150,7 @@ def tag_rule(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule
 
 
 # --- the extension ------------------------------------------------------------------------------
+
 
 @runtime_checkable
 class _HasRequestId(Protocol):
@@ -173,8 +182,9 @@ def _outage_code(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return ErrorCode.TIMEOUT.value, "The query took too long and was cancelled"
     outage = sa_exc.TimeoutError | sa_exc.OperationalError | pg_errors.OperationalError
-    if isinstance(exc, outage) or (isinstance(exc, sa_exc.DBAPIError)
-                                   and exc.connection_invalidated):
+    if isinstance(exc, outage) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    ):
         return ErrorCode.UNAVAILABLE.value, "The database is unavailable; try again shortly"
     return None
 
@@ -198,12 +208,18 @@ def with_code(error: GraphQLError, context: object) -> GraphQLError:
             return error
         if error.path is None and any(limit in error.message for limit in _PARSER_LIMITS):
             # graphql-core's parser stopped at a limit (MaxTokensLimiter's): not a typo.
-            return _rebuild(error, error.message, {
-                "code": ErrorCode.QUERY_TOO_COMPLEX.value, "reason": error.message})
+            return _rebuild(
+                error,
+                error.message,
+                {"code": ErrorCode.QUERY_TOO_COMPLEX.value, "reason": error.message},
+            )
         if error.path is None:
             # Before execution: the document or the variables. The client's to fix.
-            return _rebuild(error, error.message, {
-                "code": ErrorCode.BAD_USER_INPUT.value, "reason": error.message})
+            return _rebuild(
+                error,
+                error.message,
+                {"code": ErrorCode.BAD_USER_INPUT.value, "reason": error.message},
+            )
     return _mask(error, original, context)
 
 
@@ -215,29 +231,47 @@ def _mask(error: GraphQLError, original: BaseException | None, context: object) 
         code, message = outage
         # An outage is not a bug: one line per request, no traceback (a stopped database
         # would otherwise write a traceback for every request until it is back).
-        logger.warning("%s [request %s] at %s: %s", code, request_id,
-                       ".".join(str(p) for p in error.path or ()) or "(operation)",
-                       str(original).splitlines()[0] if str(original) else type(original),
-                       extra={"request_id": request_id})
+        logger.warning(
+            "%s [request %s] at %s: %s",
+            code,
+            request_id,
+            ".".join(str(p) for p in error.path or ()) or "(operation)",
+            str(original).splitlines()[0] if str(original) else type(original),
+            extra={"request_id": request_id},
+        )
         return _rebuild(error, message, {"code": code, "requestId": request_id})
     logger.error(
-        "%s [request %s] at %s: %s", code, request_id,
-        ".".join(str(p) for p in error.path or ()) or "(operation)", error.message,
+        "%s [request %s] at %s: %s",
+        code,
+        request_id,
+        ".".join(str(p) for p in error.path or ()) or "(operation)",
+        error.message,
         exc_info=original if original is not None else error,
         extra={"request_id": request_id},
     )
     return _rebuild(error, message, {"code": code, "requestId": request_id})
 
 
-def limit_error(code: ErrorCode, message: str, context: object,
-                **details: Any) -> StrawberryExecutionResult:
+def limit_error(
+    code: ErrorCode, message: str, context: object, **details: Any
+) -> StrawberryExecutionResult:
     """The result of an operation refused or stopped by a limit before it could finish."""
-    extensions = {"code": code.value, "reason": message, **details,
-                  "requestId": _request_id(context)}
-    logger.info("%s [request %s]: %s", code.value, extensions["requestId"], message,
-                extra={"request_id": extensions["requestId"]})
-    return StrawberryExecutionResult(data=None, errors=[
-        GraphQLError(message, extensions=extensions)])
+    extensions = {
+        "code": code.value,
+        "reason": message,
+        **details,
+        "requestId": _request_id(context),
+    }
+    logger.info(
+        "%s [request %s]: %s",
+        code.value,
+        extensions["requestId"],
+        message,
+        extra={"request_id": extensions["requestId"]},
+    )
+    return StrawberryExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions=extensions)]
+    )
 
 
 def with_codes(errors: list[GraphQLError], context: object) -> list[GraphQLError]:

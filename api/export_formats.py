@@ -53,6 +53,7 @@ class Writer(Protocol):
 def _global_id(type_name: str) -> Convert:
     def convert(value: Any) -> str | None:
         return None if value is None else str(encode_global_id(type_name, str(value)))
+
     return convert
 
 
@@ -79,6 +80,7 @@ def _values(columns: Sequence[ExportColumn], ids: Mapping[str, str]) -> list[Con
 
 
 # --- CSV --------------------------------------------------------------------------------------
+
 
 def _text(value: str | None) -> str:
     if value is None:
@@ -139,7 +141,8 @@ class CsvWriter:
     def __post_init__(self) -> None:
         self._convert = []
         for index, (column, value) in enumerate(
-                zip(self.columns, _values(self.columns, self.ids), strict=True)):
+            zip(self.columns, _values(self.columns, self.ids), strict=True)
+        ):
             if column.name == GEOJSON_GEOMETRY:  # CSV has the WKT instead
                 continue
             cell = _csv_cell(str if column.name in self.ids else column.type, self.decimal)
@@ -167,6 +170,7 @@ class CsvWriter:
 
 # --- GeoJSON ----------------------------------------------------------------------------------
 
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
@@ -190,16 +194,20 @@ class GeoJsonWriter:
     _shaped: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._convert = [(column.name, value) for column, value
-                         in zip(self.columns, _values(self.columns, self.ids), strict=True)]
+        self._convert = [
+            (column.name, value)
+            for column, value in zip(self.columns, _values(self.columns, self.ids), strict=True)
+        ]
         self._shaped = any(column.name == GEOJSON_GEOMETRY for column in self.columns)
 
     def head(self) -> bytes:
         return b'{"type":"FeatureCollection","features":['
 
     def _feature(self, row: Row) -> bytes:
-        properties = {name: value if f is None else f(value)
-                      for (name, f), value in zip(self._convert, row, strict=True)}
+        properties = {
+            name: value if f is None else f(value)
+            for (name, f), value in zip(self._convert, row, strict=True)
+        }
         lon, lat = properties.pop("lon"), properties.pop("lat")
         geometry: Any
         if self._shaped:
@@ -207,11 +215,19 @@ class GeoJsonWriter:
             properties.pop("wkt", None)
             geometry = None if shape is None else orjson.Fragment(shape)
         else:
-            geometry = None if lon is None or lat is None else {
-                "type": "Point", "coordinates": [lon, lat]}
+            geometry = (
+                None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
+            )
         return orjson.dumps(
-            {"type": "Feature", "id": properties.get(self.id_column), "geometry": geometry,
-             "properties": properties}, default=_json_default, option=orjson.OPT_UTC_Z)
+            {
+                "type": "Feature",
+                "id": properties.get(self.id_column),
+                "geometry": geometry,
+                "properties": properties,
+            },
+            default=_json_default,
+            option=orjson.OPT_UTC_Z,
+        )
 
     def rows(self, batch: Sequence[Row]) -> bytes:
         if not batch:

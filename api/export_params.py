@@ -50,6 +50,7 @@ _WEEKDAY_ABBREVIATIONS = {member.name[:3]: member.name for member in Weekday}  #
 
 # --- text to values ---------------------------------------------------------------------------
 
+
 def _one(params: QueryParams, name: str) -> str | None:
     values = params.getlist(name)
     if len(values) > 1:
@@ -86,8 +87,7 @@ def _parsed(value: str, name: str, parse: Callable[[str], Any], example: str) ->
     try:
         return parse(value)
     except ValueError:
-        raise BadUserInput(f"{name} must look like {example}, got {value!r}",
-                           field=name) from None
+        raise BadUserInput(f"{name} must look like {example}, got {value!r}", field=name) from None
 
 
 def _lists(params: QueryParams, spec: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
@@ -122,8 +122,9 @@ def check_known(params: QueryParams, known: Collection[str]) -> None:
     """An unknown parameter is refused: a typo must not silently export everything."""
     for name in params:
         if name not in known:
-            raise BadUserInput(f"unknown parameter {name!r}; known: {', '.join(sorted(known))}",
-                               field=name)
+            raise BadUserInput(
+                f"unknown parameter {name!r}; known: {', '.join(sorted(known))}", field=name
+            )
 
 
 # --- the directory's filter -------------------------------------------------------------------
@@ -136,15 +137,24 @@ _FILTER_LISTS: dict[str, tuple[str, Any]] = {
     "ownerType": ("owner_types", OwnerType),
     "priceModel": ("price_models", PriceModel),
 }
-_FILTER_BOOLEANS = {"freeOnly": "free_only", "leisureCardAccepted": "leisure_card_accepted",
-                    "stepFree": "step_free"}
+_FILTER_BOOLEANS = {
+    "freeOnly": "free_only",
+    "leisureCardAccepted": "leisure_card_accepted",
+    "stepFree": "step_free",
+}
 _FILTER_SINGLE = ("age", "text", "municipality", "weekday", "time", "from", "to", "on")
 FILTER_PARAMETERS = frozenset({*_FILTER_LISTS, *_FILTER_BOOLEANS, *_FILTER_SINGLE})
 #: Where to_geo_filter's field paths (GraphQL names) point among the query parameters.
-_FILTER_FIELDS = {"categories": "category", "targetGroups": "targetGroup",
-                  "languages": "language", "ownerTypes": "ownerType",
-                  "priceModels": "priceModel", "openAt": "time", "during": "from",
-                  "during.to": "to"}
+_FILTER_FIELDS = {
+    "categories": "category",
+    "targetGroups": "targetGroup",
+    "languages": "language",
+    "ownerTypes": "ownerType",
+    "priceModels": "priceModel",
+    "openAt": "time",
+    "during": "from",
+    "during.to": "to",
+}
 
 
 def _weekday(value: str) -> Enum:
@@ -164,24 +174,37 @@ def _window(params: QueryParams) -> dict[str, Any]:
     day = _weekday(weekday)
     on_date = None if on is None else _parsed(on, "on", date.fromisoformat, '"2025-03-04"')
     if at is not None and (starts is not None or ends is not None):
-        raise BadUserInput("give time (running then) or from and to (running some time in "
-                           "between), not both", field="time")
+        raise BadUserInput(
+            "give time (running then) or from and to (running some time in between), not both",
+            field="time",
+        )
     if at is not None:
-        return {"open_at": OpenAtInput(weekday=day, time=_parsed(
-            at, "time", time.fromisoformat, '"18:00"'), on=on_date)}
+        return {
+            "open_at": OpenAtInput(
+                weekday=day, time=_parsed(at, "time", time.fromisoformat, '"18:00"'), on=on_date
+            )
+        }
     if starts is None or ends is None:
-        raise BadUserInput("with a weekday, give time, or both from and to",
-                           field="time" if starts is None and ends is None
-                           else "to" if ends is None else "from")
-    return {"during": WindowInput(
-        weekday=day, from_=_parsed(starts, "from", time.fromisoformat, '"17:00"'),
-        to=_parsed(ends, "to", time.fromisoformat, '"21:00"'), on=on_date)}
+        raise BadUserInput(
+            "with a weekday, give time, or both from and to",
+            field="time" if starts is None and ends is None else "to" if ends is None else "from",
+        )
+    return {
+        "during": WindowInput(
+            weekday=day,
+            from_=_parsed(starts, "from", time.fromisoformat, '"17:00"'),
+            to=_parsed(ends, "to", time.fromisoformat, '"21:00"'),
+            on=on_date,
+        )
+    }
 
 
 def filter_input(params: QueryParams) -> DirectoryFilterInput:
     """The query parameters as GraphQL's filter input (types parsed, nothing else checked)."""
-    values: dict[str, Any] = {**_lists(params, _FILTER_LISTS),
-                              **_booleans(params, _FILTER_BOOLEANS)}
+    values: dict[str, Any] = {
+        **_lists(params, _FILTER_LISTS),
+        **_booleans(params, _FILTER_BOOLEANS),
+    }
     if (age := _one(params, "age")) is not None:
         values["age"] = _parsed(age, "age", int, "12")
     for name in ("text", "municipality"):
@@ -209,15 +232,21 @@ _TARGET_LISTS: dict[str, tuple[str, Any]] = {
     "ownerType": ("owner_types", OwnerType),
 }
 _TARGET_BOOLEANS = {"freeOnly": "free_only", "eveningOrWeekend": "evening_or_weekend"}
-COVERAGE_PARAMETERS = frozenset({*_AREAS, "withinMeters", "unitKind", "target",
-                                 *_TARGET_LISTS, *_TARGET_BOOLEANS})
-_COVERAGE_FIELDS = {"area.areaInitiative": "areaInitiative", "area.municipality": "municipality",
-                    "area.bbox": "bbox", "target.targetGroups": "targetGroup",
-                    "target.languages": "language", "target.ownerTypes": "ownerType",
-                    "target.eveningOrWeekend": "eveningOrWeekend",
-                    # decode_global_id's field, for an initiative key that is neither a slug
-                    # nor a global id
-                    "id": "areaInitiative"}
+COVERAGE_PARAMETERS = frozenset(
+    {*_AREAS, "withinMeters", "unitKind", "target", *_TARGET_LISTS, *_TARGET_BOOLEANS}
+)
+_COVERAGE_FIELDS = {
+    "area.areaInitiative": "areaInitiative",
+    "area.municipality": "municipality",
+    "area.bbox": "bbox",
+    "target.targetGroups": "targetGroup",
+    "target.languages": "language",
+    "target.ownerTypes": "ownerType",
+    "target.eveningOrWeekend": "eveningOrWeekend",
+    # decode_global_id's field, for an initiative key that is neither a slug
+    # nor a global id
+    "id": "areaInitiative",
+}
 
 
 @dataclass(frozen=True)
@@ -234,8 +263,9 @@ def _bbox(value: str) -> list[float]:
     parts = value.split(",")
     numbers = [_parsed(part.strip(), "bbox", float, '"10.6,59.8,10.9,60.0"') for part in parts]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise BadUserInput("bbox is four numbers: minLon,minLat,maxLon,maxLat (WGS84)",
-                           field="bbox")
+        raise BadUserInput(
+            "bbox is four numbers: minLon,minLat,maxLon,maxLat (WGS84)", field="bbox"
+        )
     return numbers
 
 
@@ -243,37 +273,47 @@ def coverage_question(params: QueryParams) -> CoverageQuestion:
     """Area, target, reach and unit kind, checked by GraphQL's ``coverage`` code."""
     areas = {name: value for name in _AREAS if (value := _one(params, name)) is not None}
     if len(areas) != 1:
-        raise BadUserInput("give exactly one of areaInitiative, municipality, bbox",
-                           field="area")
+        raise BadUserInput("give exactly one of areaInitiative, municipality, bbox", field="area")
     ((area_name, area_value),) = areas.items()
     within, unit_kind = _one(params, "withinMeters"), _one(params, "unitKind")
     if within is None:
-        raise BadUserInput("withinMeters is required: the reach, in metres",
-                           field="withinMeters")
+        raise BadUserInput("withinMeters is required: the reach, in metres", field="withinMeters")
     if unit_kind is None:
-        raise BadUserInput("unitKind is required, one of "
-                           f"{', '.join(m.name for m in AreaKind)}",  # type: ignore[attr-defined]
-                           field="unitKind")
+        raise BadUserInput(
+            f"unitKind is required, one of {', '.join(m.name for m in AreaKind)}",  # type: ignore[attr-defined]
+            field="unitKind",
+        )
     kind = _one(params, "target")
-    area_input = CoverageAreaInput(**{
-        {"areaInitiative": "area_initiative"}.get(area_name, area_name):
-        _bbox(area_value) if area_name == "bbox" else area_value})
+    area_input = CoverageAreaInput(
+        **{
+            {"areaInitiative": "area_initiative"}.get(area_name, area_name): _bbox(area_value)
+            if area_name == "bbox"
+            else area_value
+        }
+    )
     target_input = CoverageTargetInput(
         kind=None if kind is None else _member(CoverageTargetKind, kind, "target"),
-        **_lists(params, _TARGET_LISTS), **_booleans(params, _TARGET_BOOLEANS))
+        **_lists(params, _TARGET_LISTS),
+        **_booleans(params, _TARGET_BOOLEANS),
+    )
     try:
         return CoverageQuestion(
-            area=to_area(area_input), target=to_target(target_input),
+            area=to_area(area_input),
+            target=to_target(target_input),
             within_m=checked_within(_parsed(within, "withinMeters", float, "500")),
-            unit_kind=_member(AreaKind, unit_kind, "unitKind").name, area_parameter=area_name)
+            unit_kind=_member(AreaKind, unit_kind, "unitKind").name,
+            area_parameter=area_name,
+        )
     except BadUserInput as error:
         raise _renamed(error, _COVERAGE_FIELDS, "") from None
 
 
 # --- CSV --------------------------------------------------------------------------------------
 
-_CSV_CHOICES = {"sep": ("separator", {"comma": ",", "semicolon": ";"}),
-                "decimal": ("decimal", {"point": ".", "comma": ","})}
+_CSV_CHOICES = {
+    "sep": ("separator", {"comma": ",", "semicolon": ";"}),
+    "decimal": ("decimal", {"point": ".", "comma": ","}),
+}
 CSV_PARAMETERS = frozenset(_CSV_CHOICES)
 
 
@@ -287,8 +327,7 @@ def csv_options(params: QueryParams, fmt: str) -> dict[str, str]:
         if fmt != "csv":
             raise BadUserInput(f"{name} applies to CSV only", field=name)
         if value.lower() not in choices:
-            raise BadUserInput(f"{name} is one of {', '.join(choices)}; got {value!r}",
-                               field=name)
+            raise BadUserInput(f"{name} is one of {', '.join(choices)}; got {value!r}", field=name)
         options[option] = choices[value.lower()]
     if options.get("decimal") == "," and options.get("separator", ",") == ",":
         raise BadUserInput("decimal=comma needs sep=semicolon", field="decimal")

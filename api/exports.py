@@ -74,8 +74,11 @@ EXPORTS = (*ExportKind, COVERAGE)
 FORMATS = ("csv", "geojson")
 #: Columns holding database ids, exported as the API's global ids of these types.
 GLOBAL_IDS: dict[str, dict[str, str]] = {
-    ExportKind.ACTIVITIES: {"id": Activity.NODE_TYPE, "organiser_id": Organisation.NODE_TYPE,
-                            "venue_id": Venue.NODE_TYPE},
+    ExportKind.ACTIVITIES: {
+        "id": Activity.NODE_TYPE,
+        "organiser_id": Organisation.NODE_TYPE,
+        "venue_id": Venue.NODE_TYPE,
+    },
     ExportKind.VENUES: {"id": Venue.NODE_TYPE, "owner_organisation_id": Organisation.NODE_TYPE},
     ExportKind.COUNCILS: {"id": ImmigrantCouncil.NODE_TYPE},
     COVERAGE: {},
@@ -113,15 +116,20 @@ def _job(what: str, fmt: str, params: QueryParams) -> _Job:
     if what == COVERAGE:
         check_known(params, COVERAGE_PARAMETERS | CSV_PARAMETERS)
         q = coverage_question(params)
-        return _Job(what, fmt, lambda conn: coverage_statement(
-            conn, q.area, q.target, q.within_m, q.unit_kind), csv_options(params, fmt),
-            q.area_parameter)
+        return _Job(
+            what,
+            fmt,
+            lambda conn: coverage_statement(conn, q.area, q.target, q.within_m, q.unit_kind),
+            csv_options(params, fmt),
+            q.area_parameter,
+        )
     check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS)
     filt, statement = directory_filter(params), STATEMENTS[ExportKind(what)]
     return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
 
 
 # --- responses --------------------------------------------------------------------------------
+
 
 def _bad_input(error: BadUserInput) -> JSONResponse:
     return JSONResponse({"error": error.extensions()}, status_code=400)
@@ -152,8 +160,9 @@ class _OpenExport:
                 # The database went away after the rows were sent (the pool discards the
                 # connection). Raising here would make the server cut a connection whose
                 # response is already complete, and fail the client's next request on it.
-                logger.warning("export: closing its connection failed: %s",
-                               str(exc).splitlines()[0])
+                logger.warning(
+                    "export: closing its connection failed: %s", str(exc).splitlines()[0]
+                )
             finally:
                 self.release()
 
@@ -168,11 +177,15 @@ async def _body(export: _OpenExport, writer: Writer) -> AsyncIterator[bytes]:
 def _parse(name: str) -> tuple[str, str] | Response:
     what, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS:
-        return json_error(404, ErrorCode.NOT_FOUND, f"No export {name!r}: ask for "
-                      f"/export/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}")
+        return json_error(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"No export {name!r}: ask for /export/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}",
+        )
     if what not in EXPORTS:
-        return json_error(404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are "
-                      f"{', '.join(EXPORTS)}")
+        return json_error(
+            404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are {', '.join(EXPORTS)}"
+        )
     return what, fmt
 
 
@@ -203,9 +216,14 @@ def export_routes(settings: Settings) -> list[Route]:
                 raise
             return _failure(exc, job, request_id)
         writer = job.writer(opened.columns)
-        return ClosingStream(_body(opened, writer), opened.close, what="export",
-                             media_type=writer.media_type, headers=headers,
-                             request_id=request_id)
+        return ClosingStream(
+            _body(opened, writer),
+            opened.close,
+            what="export",
+            media_type=writer.media_type,
+            headers=headers,
+            request_id=request_id,
+        )
 
     # /export/hsds/… first: the catch-all below would take its paths.
     return [*hsds_routes(running), Route("/export/{name:path}", export, methods=["GET"])]

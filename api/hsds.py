@@ -51,6 +51,7 @@ Batches = AsyncIterator[Sequence[Any]]
 
 # --- writers ------------------------------------------------------------------------------------
 
+
 def _csv_head(resource: Resource) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow([f.name for f in resource.fields])
@@ -72,12 +73,15 @@ def _csv_rows(resource: Resource, batch: Sequence[Any]) -> bytes:
 def _json_rows(resource: Resource, batch: Sequence[Any], *, first: bool) -> bytes:
     if not batch:
         return b""
-    records = (orjson.dumps({k: v for k, v in resource.record(row).items() if v is not None})
-               for row in batch)
+    records = (
+        orjson.dumps({k: v for k, v in resource.record(row).items() if v is not None})
+        for row in batch
+    )
     return (b"\n" if first else b",\n") + b",\n".join(records)
 
 
 # --- bodies -------------------------------------------------------------------------------------
+
 
 async def _batches(first: Sequence[Any], rest: Batches) -> Batches:
     yield first
@@ -130,12 +134,12 @@ async def _package_body(conn: AsyncConnection, first: Batches) -> AsyncIterator[
                 async for batch in batches:
                     member.write(_csv_rows(resource, batch))
                     yield spool.take()
-        package.writestr(f"{PACKAGE}.json", orjson.dumps(datapackage(),
-                                                         option=orjson.OPT_INDENT_2))
+        package.writestr(f"{PACKAGE}.json", orjson.dumps(datapackage(), option=orjson.OPT_INDENT_2))
     yield spool.take()
 
 
 # --- the route ----------------------------------------------------------------------------------
+
 
 class _Open:
     """A connection (one snapshot) and the cap's slot, released exactly once."""
@@ -158,22 +162,25 @@ def _choice(name: str) -> tuple[str, str] | Response:
     stem, dot, fmt = name.rpartition(".")
     tables = ", ".join(f"{stem}.{{{'|'.join(FORMATS)}}}" for stem in RESOURCES)
     known = f"{tables}, {PACKAGE}.json, {PACKAGE}.zip"
-    if dot and ((stem in RESOURCES and fmt in FORMATS)
-                or (stem == PACKAGE and fmt in ("json", "zip"))):
+    if dot and (
+        (stem in RESOURCES and fmt in FORMATS) or (stem == PACKAGE and fmt in ("json", "zip"))
+    ):
         return stem, fmt
     return json_error(404, ErrorCode.NOT_FOUND, f"No HSDS export {name!r}; there are {known}")
 
 
 def _media_type(fmt: str) -> str:
-    return {"csv": "text/csv; charset=utf-8", "json": "application/json",
-            "zip": "application/zip"}[fmt]
+    return {"csv": "text/csv; charset=utf-8", "json": "application/json", "zip": "application/zip"}[
+        fmt
+    ]
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:
     conn = await engine.connect()
     try:
-        return await conn.execution_options(isolation_level="REPEATABLE READ",
-                                            postgresql_readonly=True)
+        return await conn.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
     except BaseException:
         with anyio.CancelScope(shield=True):
             await conn.close()
@@ -190,9 +197,12 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         stem, fmt = choice
         if request.query_params:
             name = next(iter(request.query_params))
-            return json_error(400, ErrorCode.BAD_USER_INPUT,
-                          f"unknown parameter {name!r}: the HSDS exports take none",
-                          field=name)
+            return json_error(
+                400,
+                ErrorCode.BAD_USER_INPUT,
+                f"unknown parameter {name!r}: the HSDS exports take none",
+                field=name,
+            )
         filename = f"hverdag-hsds-{stem}.{fmt}"
         disposition = {"content-disposition": f'attachment; filename="{filename}"'}
         if stem == PACKAGE and fmt == "json":
@@ -221,11 +231,18 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
                 raise
             return export_failure(exc, request_id, "HSDS export")
         all_batches = _batches(first, batches)
-        body = (_package_body(conn, all_batches) if stem == PACKAGE
-                else _table_body(resource, fmt, all_batches))
-        return ClosingStream(body, opened.close, what="HSDS export", media_type=_media_type(fmt),
-                             headers={"content-disposition": f'attachment; filename="{filename}"'},
-                             request_id=request_id)
+        body = (
+            _package_body(conn, all_batches)
+            if stem == PACKAGE
+            else _table_body(resource, fmt, all_batches)
+        )
+        return ClosingStream(
+            body,
+            opened.close,
+            what="HSDS export",
+            media_type=_media_type(fmt),
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+            request_id=request_id,
+        )
 
     return [Route("/export/hsds/{name}", hsds, methods=["GET"])]
-

@@ -30,34 +30,45 @@ class LatLonInput:
             raise BadUserInput(str(exc), field=f"{field}.{name}") from exc
 
 
-@strawberry.input(name="MunicipalityFilter",
-                  description="Narrows a list of municipalities; all given conditions apply.")
+@strawberry.input(
+    name="MunicipalityFilter",
+    description="Narrows a list of municipalities; all given conditions apply.",
+)
 class MunicipalityFilterInput:
     county: str | None = strawberry.field(
-        default=None, description='Two-digit county number (fylkesnummer), e.g. "03".')
+        default=None, description='Two-digit county number (fylkesnummer), e.g. "03".'
+    )
     name_contains: str | None = strawberry.field(
+        default=None, description='Part of the name, case-insensitive (æøå included), e.g. "ås".'
+    )
+    has_council: bool | None = strawberry.field(
         default=None,
-        description="Part of the name, case-insensitive (æøå included), e.g. \"ås\".")
-    has_council: bool | None = strawberry.field(default=None, description=(
-        "true: only municipalities with an active immigrant council or a body like one "
-        "(status ACTIVE, level MUNICIPALITY or INDEPENDENT, with the municipality's number; a "
-        "county council serves no single municipality); false: only those without."))
-    min_immigrant_share: float | None = strawberry.field(default=None, description=(
-        "Only municipalities whose immigrantShare (latest immigrants over latest population) "
-        "is at least this, 0-1; one without the figures does not match."))
+        description=(
+            "true: only municipalities with an active immigrant council or a body like one "
+            "(status ACTIVE, level MUNICIPALITY or INDEPENDENT, with the municipality's number; a "
+            "county council serves no single municipality); false: only those without."
+        ),
+    )
+    min_immigrant_share: float | None = strawberry.field(
+        default=None,
+        description=(
+            "Only municipalities whose immigrantShare (latest immigrants over latest population) "
+            "is at least this, 0-1; one without the figures does not match."
+        ),
+    )
 
 
 def municipality_number(value: str, field: str = "number") -> str:
     if not MUNICIPALITY_NUMBER.fullmatch(value):
         raise BadUserInput(
-            f'A municipality number has four digits, e.g. "0301"; got {value!r}', field=field)
+            f'A municipality number has four digits, e.g. "0301"; got {value!r}', field=field
+        )
     return value
 
 
 def county_number(value: str, field: str = "county") -> str:
     if not COUNTY_NUMBER.fullmatch(value):
-        raise BadUserInput(f'A county number has two digits, e.g. "03"; got {value!r}',
-                           field=field)
+        raise BadUserInput(f'A county number has two digits, e.g. "03"; got {value!r}', field=field)
     return value
 
 
@@ -69,8 +80,9 @@ def storable_text(value: str, field: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadUserInput("text must be valid Unicode (a lone surrogate is not)",
-                           field=field) from None
+        raise BadUserInput(
+            "text must be valid Unicode (a lone surrogate is not)", field=field
+        ) from None
     return value
 
 
@@ -95,5 +107,6 @@ def simplify_meters(value: float | None, field: str = "simplifyMeters") -> float
     if not math.isfinite(value) or not 0 <= value <= MAX_SIMPLIFY_M:
         raise BadUserInput(
             f"simplifyMeters must be within [0, {MAX_SIMPLIFY_M:g}] metres, got {value!r}",
-            field=field)
+            field=field,
+        )
     return value

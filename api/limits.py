@@ -90,8 +90,7 @@ class _Estimate:
                 total += self.field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                target = (self.context.schema.get_type(condition.name.value)
-                          if condition else parent)
+                target = self.context.schema.get_type(condition.name.value) if condition else parent
                 total += self.selection_set(selection.selection_set, target or parent)
             elif isinstance(selection, FragmentSpreadNode):
                 total += self.fragment(selection.name.value)
@@ -123,13 +122,19 @@ class _Estimate:
             if node.selection_set is None:
                 factor = 1  # a leaf, even a list of scalars, is one value
             elif is_list_type(get_nullable_type(field.type)):
-                factor = (1 if parent.name.endswith("Connection") and name == "edges"
-                          else LIST_BOUNDS.get((parent.name, name), DEFAULT_LIST_BOUND))
+                factor = (
+                    1
+                    if parent.name.endswith("Connection") and name == "edges"
+                    else LIST_BOUNDS.get((parent.name, name), DEFAULT_LIST_BOUND)
+                )
             else:
                 factor = 1
         own = FIELD_WEIGHTS.get((parent.name, name), 1)
-        children = (self.selection_set(node.selection_set, get_named_type(field.type))
-                    if node.selection_set is not None else 0)
+        children = (
+            self.selection_set(node.selection_set, get_named_type(field.type))
+            if node.selection_set is not None
+            else 0
+        )
         return factor * (own + children)
 
 
@@ -164,10 +169,17 @@ def cost_limit_rule(max_objects: int, max_page: int) -> type[ValidationRule]:
             objects = min(estimate.selection_set(node.selection_set, root), MAX_SAFE_INTEGER)
             name = f"'{node.name.value}'" if node.name else "The operation"
             if objects > max_objects:
-                self.report_error(GraphQLError(
-                    f"{name} would return about {objects:,} objects; the limit is "
-                    f"{max_objects:,}. Ask for smaller pages or fewer nested lists.",
-                    node, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value,
-                                      "estimate": objects, "limit": max_objects}))
+                self.report_error(
+                    GraphQLError(
+                        f"{name} would return about {objects:,} objects; the limit is "
+                        f"{max_objects:,}. Ask for smaller pages or fewer nested lists.",
+                        node,
+                        extensions={
+                            "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                            "estimate": objects,
+                            "limit": max_objects,
+                        },
+                    )
+                )
 
     return CostLimit

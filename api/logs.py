@@ -71,15 +71,23 @@ def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
     """uvicorn's own loggers (startup, access log) in hverdag's format: JSON lines, or text
     lines like hverdag's, with the time (uvicorn's default access lines have none)."""
     formatter_config: dict[str, Any] = (
-        {"()": "api.logs.JsonLinesFormatter"} if settings.log_format == "json"
-        else {"format": TEXT_FORMAT})
+        {"()": "api.logs.JsonLinesFormatter"}
+        if settings.log_format == "json"
+        else {"format": TEXT_FORMAT}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"hverdag": formatter_config},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "hverdag",
-                                 "stream": "ext://sys.stderr"}},
-        "loggers": {name: {"handlers": ["default"], "level": settings.log_level.upper(),
-                           "propagate": False}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "hverdag",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            name: {"handlers": ["default"], "level": settings.log_level.upper(), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
     }

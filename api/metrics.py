@@ -48,14 +48,18 @@ class _PoolCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         connections = GaugeMetricFamily(
-            "hverdag_db_pool_connections", "Pooled database connections by state.",
-            labels=["engine", "state"])
-        size = GaugeMetricFamily("hverdag_db_pool_size",
-                                 "Connections the pool keeps (its size).", labels=["engine"])
+            "hverdag_db_pool_connections",
+            "Pooled database connections by state.",
+            labels=["engine", "state"],
+        )
+        size = GaugeMetricFamily(
+            "hverdag_db_pool_size", "Connections the pool keeps (its size).", labels=["engine"]
+        )
         overflow = GaugeMetricFamily(
             "hverdag_db_pool_overflow",
             "Connections open beyond the pool's size (negative: not yet opened).",
-            labels=["engine"])
+            labels=["engine"],
+        )
         for name, engine in self.engines.items():
             pool: Any = engine.sync_engine.pool
             connections.add_metric([name, "checked_out"], pool.checkedout())
@@ -70,16 +74,31 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("hverdag_http_requests", "HTTP requests answered.",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("hverdag_http_request_duration_seconds",
-                                 "Time from a request's arrival to its response's last byte.",
-                                 ["method", "route"], buckets=BUCKETS, registry=self.registry)
-        self.operations = Counter("hverdag_graphql_operations",
-                                  "GraphQL operations, by type and root field.",
-                                  ["type", "field"], registry=self.registry)
-        self.errors = Counter("hverdag_graphql_errors", "GraphQL errors, by extensions.code.",
-                              ["code"], registry=self.registry)
+        self.requests = Counter(
+            "hverdag_http_requests",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hverdag_http_request_duration_seconds",
+            "Time from a request's arrival to its response's last byte.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.operations = Counter(
+            "hverdag_graphql_operations",
+            "GraphQL operations, by type and root field.",
+            ["type", "field"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "hverdag_graphql_errors",
+            "GraphQL errors, by extensions.code.",
+            ["code"],
+            registry=self.registry,
+        )
         self.pools = _PoolCollector()
         self.registry.register(self.pools)
         # labels() takes a lock and hashes its arguments: keep the children.
@@ -93,8 +112,10 @@ class Metrics:
         key = (method, route, status)
         children = self._request_children.get(key)
         if children is None:
-            children = (self.requests.labels(method, route, str(status)),
-                        self.latency.labels(method, route))
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
@@ -139,8 +160,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
-            self.metrics.observe_request(scope["method"], route, status,
-                                         time.perf_counter() - started)
+            self.metrics.observe_request(
+                scope["method"], route, status, time.perf_counter() - started
+            )
 
 
 def _root_fields(document: Any, operation_name: str | None) -> Iterator[str]:
@@ -176,6 +198,7 @@ def operation_counter(metrics: Metrics) -> type[SchemaExtension]:
                 return
             for field in _root_fields(context.graphql_document, context.operation_name):
                 metrics.count_operation(
-                    kind, field if _known(context.schema, kind, field) else INVALID)
+                    kind, field if _known(context.schema, kind, field) else INVALID
+                )
 
     return OperationMetrics

@@ -35,13 +35,23 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def send_error(send: Send, status: int, code: ErrorCode, message: str,
-                     headers: dict[str, str] | None = None, **details: Any) -> None:
+async def send_error(
+    send: Send,
+    status: int,
+    code: ErrorCode,
+    message: str,
+    headers: dict[str, str] | None = None,
+    **details: Any,
+) -> None:
     """A GraphQL-shaped JSON error (``{"errors": [{"message", "extensions": {"code"}}]}``)."""
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {
-        "code": code.value, **details}}]})
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-           *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]
+    body = orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code.value, **details}}]}
+    )
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
@@ -57,8 +67,9 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         given = header(scope, b"x-request-id")
-        request_id = (given.decode() if given and _REQUEST_ID.fullmatch(given)
-                      else secrets.token_hex(16))
+        request_id = (
+            given.decode() if given and _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+        )
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
 
@@ -66,22 +77,31 @@ class RequestGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = [(k, v) for k, v in message.get("headers", ())
-                           if k.lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers,
-                                                  (b"x-request-id", request_id.encode())]}
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"
+                ]
+                message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception("INTERNAL_SERVER_ERROR [request %s] %s %s", request_id,
-                             scope.get("method"), scope.get("path"),
-                             extra={"request_id": request_id})
+            logger.exception(
+                "INTERNAL_SERVER_ERROR [request %s] %s %s",
+                request_id,
+                scope.get("method"),
+                scope.get("path"),
+                extra={"request_id": request_id},
+            )
             if started:
                 raise  # too late for a clean answer: the server cuts the connection
-            await send_error(send_with_id, 500, ErrorCode.INTERNAL_SERVER_ERROR,
-                             INTERNAL_MESSAGE, requestId=request_id)
+            await send_error(
+                send_with_id,
+                500,
+                ErrorCode.INTERNAL_SERVER_ERROR,
+                INTERNAL_MESSAGE,
+                requestId=request_id,
+            )
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - raised from receive, caught below
@@ -129,5 +149,12 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         reason = f"The request body is larger than {self.max_bytes:,} bytes"
-        await send_error(send, 413, ErrorCode.BAD_USER_INPUT, reason, reason=reason,
-                         limit=self.max_bytes, headers={"connection": "close"})
+        await send_error(
+            send,
+            413,
+            ErrorCode.BAD_USER_INPUT,
+            reason,
+            reason=reason,
+            limit=self.max_bytes,
+            headers={"connection": "close"},
+        )

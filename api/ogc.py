@@ -49,8 +49,11 @@ from geo.queries.features import (
 )
 
 PREFIX = "/ogc"
-JSON, GEOJSON, OPENAPI = ("application/json", "application/geo+json",
-                          "application/vnd.oai.openapi+json;version=3.0")
+JSON, GEOJSON, OPENAPI = (
+    "application/json",
+    "application/geo+json",
+    "application/vnd.oai.openapi+json;version=3.0",
+)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -71,8 +74,7 @@ class OgcError(Exception):
 
 
 def _json(body: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body, default=_default), media_type=media_type,
-                    headers=headers)
+    return Response(orjson.dumps(body, default=_default), media_type=media_type, headers=headers)
 
 
 def _default(value: Any) -> Any:
@@ -85,9 +87,17 @@ def _default(value: Any) -> Any:
 
 def _error(exc: OgcError) -> Response:
     details = {"field": exc.field} if exc.field else {}
-    return Response(orjson.dumps({"code": exc.code, "description": exc.reason,
-                                  "error": {"code": exc.code, **details, "reason": exc.reason}}),
-                    status_code=exc.status, media_type=JSON)
+    return Response(
+        orjson.dumps(
+            {
+                "code": exc.code,
+                "description": exc.reason,
+                "error": {"code": exc.code, **details, "reason": exc.reason},
+            }
+        ),
+        status_code=exc.status,
+        media_type=JSON,
+    )
 
 
 def _bad(reason: str, field: str) -> OgcError:
@@ -101,8 +111,10 @@ def _base(request: Request) -> str:
 def _check_params(request: Request, allowed: frozenset[str]) -> None:
     for name in request.query_params:
         if name not in allowed:
-            raise _bad(f"unknown parameter {name!r}; this resource takes "
-                       f"{', '.join(sorted(allowed))}", name)
+            raise _bad(
+                f"unknown parameter {name!r}; this resource takes {', '.join(sorted(allowed))}",
+                name,
+            )
     fmt = request.query_params.get("f")
     if fmt is not None and fmt != "json":
         raise _bad(f"f must be json (the only format served), got {fmt!r}", "f")
@@ -111,8 +123,12 @@ def _check_params(request: Request, allowed: frozenset[str]) -> None:
 def _collection(request: Request) -> Collection:
     cid = request.path_params["collection"]
     if cid not in COLLECTIONS:
-        raise OgcError(404, ErrorCode.NOT_FOUND, f"no collection {cid!r}; the collections are "
-                       f"{', '.join(COLLECTIONS)}", "collectionId")
+        raise OgcError(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"no collection {cid!r}; the collections are {', '.join(COLLECTIONS)}",
+            "collectionId",
+        )
     return COLLECTIONS[cid]
 
 
@@ -122,20 +138,23 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
 
 # --- landing page, conformance, API description ------------------------------------------------
 
+
 async def landing(request: Request) -> Response:
     _check_params(request, _COMMON)
     base = _base(request)
-    return _json({
-        "title": "hverdag: OGC API - Features",
-        "description": "The directory of everyday integration in Norway (venues, activities, "
-                       "immigrant councils) with municipalities and population units.",
-        "links": [
-            _link(f"{base}?f=json", "self", JSON, "This document"),
-            _link(f"{base}/api?f=json", "service-desc", OPENAPI, "The API definition"),
-            _link(f"{base}/conformance?f=json", "conformance", JSON, "Conformance classes"),
-            _link(f"{base}/collections?f=json", "data", JSON, "The feature collections"),
-        ],
-    })
+    return _json(
+        {
+            "title": "hverdag: OGC API - Features",
+            "description": "The directory of everyday integration in Norway (venues, activities, "
+            "immigrant councils) with municipalities and population units.",
+            "links": [
+                _link(f"{base}?f=json", "self", JSON, "This document"),
+                _link(f"{base}/api?f=json", "service-desc", OPENAPI, "The API definition"),
+                _link(f"{base}/conformance?f=json", "conformance", JSON, "Conformance classes"),
+                _link(f"{base}/collections?f=json", "data", JSON, "The feature collections"),
+            ],
+        }
+    )
 
 
 async def conformance(request: Request) -> Response:
@@ -149,21 +168,31 @@ async def api_definition(request: Request) -> Response:
 
 
 def _openapi(base: str) -> dict[str, Any]:
-    def param(name: str, schema: dict[str, Any], where: str = "query",
-              required: bool = False) -> dict[str, Any]:
+    def param(
+        name: str, schema: dict[str, Any], where: str = "query", required: bool = False
+    ) -> dict[str, Any]:
         return {"name": name, "in": where, "required": required, "schema": schema}
 
-    ok = {"200": {"description": "OK"}, "400": {"description": "A bad parameter"},
-          "404": {"description": "No such collection or feature"}}
-    collection_id = param("collectionId", {"type": "string", "enum": list(COLLECTIONS)},
-                          "path", True)
-    items = [collection_id, param("bbox", {"type": "array", "items": {"type": "number"}}),
-             param("bbox-crs", {"type": "string", "enum": list(CRS_SRIDS)}),
-             param("crs", {"type": "string", "enum": list(CRS_SRIDS)}),
-             param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                             "default": DEFAULT_LIMIT}),
-             param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-             param("datetime", {"type": "string"})]
+    ok = {
+        "200": {"description": "OK"},
+        "400": {"description": "A bad parameter"},
+        "404": {"description": "No such collection or feature"},
+    }
+    collection_id = param(
+        "collectionId", {"type": "string", "enum": list(COLLECTIONS)}, "path", True
+    )
+    items = [
+        collection_id,
+        param("bbox", {"type": "array", "items": {"type": "number"}}),
+        param("bbox-crs", {"type": "string", "enum": list(CRS_SRIDS)}),
+        param("crs", {"type": "string", "enum": list(CRS_SRIDS)}),
+        param(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        ),
+        param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        param("datetime", {"type": "string"}),
+    ]
     return {
         "openapi": "3.0.3",
         "info": {"title": "hverdag OGC API - Features", "version": "1.0"},
@@ -172,19 +201,29 @@ def _openapi(base: str) -> dict[str, Any]:
             "/": {"get": {"summary": "Landing page", "responses": ok}},
             "/conformance": {"get": {"summary": "Conformance classes", "responses": ok}},
             "/collections": {"get": {"summary": "The collections", "responses": ok}},
-            "/collections/{collectionId}": {"get": {
-                "summary": "One collection", "parameters": [collection_id], "responses": ok}},
-            "/collections/{collectionId}/items": {"get": {
-                "summary": "Features of a collection", "parameters": items, "responses": ok}},
-            "/collections/{collectionId}/items/{featureId}": {"get": {
-                "summary": "One feature", "responses": ok, "parameters": [
-                    collection_id, param("featureId", {"type": "string"}, "path", True),
-                    param("crs", {"type": "string", "enum": list(CRS_SRIDS)})]}},
+            "/collections/{collectionId}": {
+                "get": {"summary": "One collection", "parameters": [collection_id], "responses": ok}
+            },
+            "/collections/{collectionId}/items": {
+                "get": {"summary": "Features of a collection", "parameters": items, "responses": ok}
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                "get": {
+                    "summary": "One feature",
+                    "responses": ok,
+                    "parameters": [
+                        collection_id,
+                        param("featureId", {"type": "string"}, "path", True),
+                        param("crs", {"type": "string", "enum": list(CRS_SRIDS)}),
+                    ],
+                }
+            },
         },
     }
 
 
 # --- collections ------------------------------------------------------------------------------
+
 
 class _Extents:
     """Each collection's CRS84 extent, recomputed at most every EXTENT_TTL_S seconds."""
@@ -205,11 +244,16 @@ class _Extents:
 def _describe(base: str, collection: Collection, box: Any) -> dict[str, Any]:
     href = f"{base}/collections/{collection.id}"
     described: dict[str, Any] = {
-        "id": collection.id, "title": collection.title, "description": collection.description,
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
         "itemType": "feature",
-        "links": [_link(f"{href}?f=json", "self", JSON, collection.title),
-                  _link(f"{href}/items?f=json", "items", GEOJSON, f"{collection.title}: items")],
-        "crs": list(CRS_SRIDS), "storageCrs": STORAGE_CRS,
+        "links": [
+            _link(f"{href}?f=json", "self", JSON, collection.title),
+            _link(f"{href}/items?f=json", "items", GEOJSON, f"{collection.title}: items"),
+        ],
+        "crs": list(CRS_SRIDS),
+        "storageCrs": STORAGE_CRS,
     }
     if box is not None:
         described["extent"] = {"spatial": {"bbox": [[round(v, 6) for v in box]], "crs": CRS84}}
@@ -220,11 +264,16 @@ def _collections_views(extents: _Extents) -> tuple[Any, Any]:
     async def collections(request: Request) -> Response:
         _check_params(request, _COMMON)
         base = _base(request)
-        described = [_describe(base, c, await extents.get(request, c))
-                     for c in COLLECTIONS.values()]
-        return _json({"links": [_link(f"{base}/collections?f=json", "self", JSON,
-                                      "The collections")],
-                      "collections": described, "crs": list(CRS_SRIDS)})
+        described = [
+            _describe(base, c, await extents.get(request, c)) for c in COLLECTIONS.values()
+        ]
+        return _json(
+            {
+                "links": [_link(f"{base}/collections?f=json", "self", JSON, "The collections")],
+                "collections": described,
+                "crs": list(CRS_SRIDS),
+            }
+        )
 
     async def collection(request: Request) -> Response:
         _check_params(request, _COMMON)
@@ -235,6 +284,7 @@ def _collections_views(extents: _Extents) -> tuple[Any, Any]:
 
 
 # --- items ------------------------------------------------------------------------------------
+
 
 def _integer(request: Request, name: str, default: int, minimum: int) -> int:
     text = request.query_params.get(name)
@@ -273,14 +323,18 @@ def _bbox(request: Request) -> tuple[float, float, float, float] | None:
         raise _bad(f"bbox must be 4 (or 6) finite numbers, got {text!r}", "bbox")
     x0, y0, x1, y1 = numbers
     if x0 > x1 or y0 > y1:
-        raise _bad("bbox must be minx,miny,maxx,maxy with min <= max (no box across the "
-                   f"antimeridian), got {text!r}", "bbox")
+        raise _bad(
+            "bbox must be minx,miny,maxx,maxy with min <= max (no box across the "
+            f"antimeridian), got {text!r}",
+            "bbox",
+        )
     return x0, y0, x1, y1
 
 
 def _query(request: Request, collection: Collection) -> Query:
-    allowed = _ITEMS | (FILTER_PARAMETERS if collection.directory else frozenset(
-        collection.equality))
+    allowed = _ITEMS | (
+        FILTER_PARAMETERS if collection.directory else frozenset(collection.equality)
+    )
     _check_params(request, allowed)
     params = request.query_params
     filt = DirectoryFilter()
@@ -292,10 +346,15 @@ def _query(request: Request, collection: Collection) -> Query:
     equal = {name: params[name] for name in collection.equality if name in params}
     if "bbox-crs" in params and "bbox" not in params:
         raise _bad("bbox-crs needs a bbox", "bbox-crs")
-    return Query(directory=filt, equal=equal, bbox=_bbox(request),
-                 bbox_crs=_crs(request, "bbox-crs"), crs=_crs(request, "crs"),
-                 limit=min(_integer(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT),
-                 offset=_integer(request, "offset", 0, 0))
+    return Query(
+        directory=filt,
+        equal=equal,
+        bbox=_bbox(request),
+        bbox_crs=_crs(request, "bbox-crs"),
+        crs=_crs(request, "crs"),
+        limit=min(_integer(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT),
+        offset=_integer(request, "offset", 0, 0),
+    )
 
 
 def _items_href(request: Request, collection: Collection, **changes: Any) -> str:
@@ -307,10 +366,16 @@ def _items_href(request: Request, collection: Collection, **changes: Any) -> str
 
 def _feature_json(base: str, collection: Collection, feature: Feature) -> dict[str, Any]:
     href = f"{base}/collections/{collection.id}"
-    return {"type": "Feature", "id": feature.id, "geometry": feature.geometry,
-            "properties": feature.properties,
-            "links": [_link(f"{href}/items/{feature.id}?f=json", "self", GEOJSON, "This feature"),
-                      _link(f"{href}?f=json", "collection", JSON, collection.title)]}
+    return {
+        "type": "Feature",
+        "id": feature.id,
+        "geometry": feature.geometry,
+        "properties": feature.properties,
+        "links": [
+            _link(f"{href}/items/{feature.id}?f=json", "self", GEOJSON, "This feature"),
+            _link(f"{href}?f=json", "collection", JSON, collection.title),
+        ],
+    }
 
 
 def _content_crs(crs: str) -> dict[str, str]:
@@ -323,21 +388,47 @@ async def items(request: Request) -> Response:
     async with request.state.engine.connect() as conn:
         features, matched = await page(conn, collection, query)
     base = _base(request)
-    links = [_link(_items_href(request, collection), "self", GEOJSON, "This page"),
-             _link(f"{base}/collections/{collection.id}?f=json", "collection", JSON,
-                   collection.title)]
+    links = [
+        _link(_items_href(request, collection), "self", GEOJSON, "This page"),
+        _link(f"{base}/collections/{collection.id}?f=json", "collection", JSON, collection.title),
+    ]
     if query.offset + len(features) < matched:
-        links.append(_link(_items_href(request, collection, offset=query.offset + query.limit,
-                                       limit=query.limit), "next", GEOJSON, "Next page"))
+        links.append(
+            _link(
+                _items_href(
+                    request, collection, offset=query.offset + query.limit, limit=query.limit
+                ),
+                "next",
+                GEOJSON,
+                "Next page",
+            )
+        )
     if query.offset > 0:
-        links.append(_link(_items_href(request, collection,
-                                       offset=max(query.offset - query.limit, 0),
-                                       limit=query.limit), "prev", GEOJSON, "Previous page"))
-    return _json({"type": "FeatureCollection",
-                  "features": [_feature_json(base, collection, f) for f in features],
-                  "numberMatched": matched, "numberReturned": len(features),
-                  "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-                  "links": links}, GEOJSON, _content_crs(query.crs))
+        links.append(
+            _link(
+                _items_href(
+                    request,
+                    collection,
+                    offset=max(query.offset - query.limit, 0),
+                    limit=query.limit,
+                ),
+                "prev",
+                GEOJSON,
+                "Previous page",
+            )
+        )
+    return _json(
+        {
+            "type": "FeatureCollection",
+            "features": [_feature_json(base, collection, f) for f in features],
+            "numberMatched": matched,
+            "numberReturned": len(features),
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "links": links,
+        },
+        GEOJSON,
+        _content_crs(query.crs),
+    )
 
 
 async def item(request: Request) -> Response:
@@ -345,8 +436,12 @@ async def item(request: Request) -> Response:
     _check_params(request, frozenset({"f", "crs"}))
     crs = _crs(request, "crs")
     text = request.path_params["feature"]
-    missing = OgcError(404, ErrorCode.NOT_FOUND,
-                       f"no feature {text!r} in collection {collection.id!r}", "featureId")
+    missing = OgcError(
+        404,
+        ErrorCode.NOT_FOUND,
+        f"no feature {text!r} in collection {collection.id!r}",
+        "featureId",
+    )
     fid: Any = text
     if collection.fid_type is int:
         if not text.isdigit():
@@ -361,6 +456,7 @@ async def item(request: Request) -> Response:
 
 def _guarded(view: Any) -> Any:
     """OgcError as its JSON; a database outage as 503/504 with its code."""
+
     async def guarded(request: Request) -> Response:
         try:
             return await view(request)  # type: ignore[no-any-return]
@@ -371,14 +467,20 @@ def _guarded(view: Any) -> Any:
                 raise
             code, reason = outage
             return _error(OgcError(504 if code == ErrorCode.TIMEOUT else 503, code, reason))
+
     return guarded
 
 
 def ogc_routes() -> list[Route]:
     collections, collection = _collections_views(_Extents())
-    views = [("", landing), ("/", landing), ("/conformance", conformance),
-             ("/api", api_definition), ("/collections", collections),
-             ("/collections/{collection}", collection),
-             ("/collections/{collection}/items", items),
-             ("/collections/{collection}/items/{feature}", item)]
+    views = [
+        ("", landing),
+        ("/", landing),
+        ("/conformance", conformance),
+        ("/api", api_definition),
+        ("/collections", collections),
+        ("/collections/{collection}", collection),
+        ("/collections/{collection}/items", items),
+        ("/collections/{collection}/items/{feature}", item),
+    ]
     return [Route(f"{PREFIX}{path}", _guarded(view), methods=["GET"]) for path, view in views]

@@ -52,8 +52,9 @@ class Bucket:
 class TokenBuckets:
     """Token buckets by key, bounded in number (least recently used dropped first)."""
 
-    def __init__(self, max_buckets: int = MAX_BUCKETS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_buckets: int = MAX_BUCKETS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_buckets = max_buckets
         self.clock = clock
         self.buckets: OrderedDict[Any, Bucket] = OrderedDict()
@@ -83,8 +84,11 @@ def client_address(scope: Scope, forwarded_for_hops: int) -> str:
     address = peer[0] if peer else "unknown"
     if forwarded_for_hops <= 0:
         return str(address)
-    values = [value.decode("latin-1") for key, value in scope.get("headers", ())
-              if key == b"x-forwarded-for"]
+    values = [
+        value.decode("latin-1")
+        for key, value in scope.get("headers", ())
+        if key == b"x-forwarded-for"
+    ]
     chain = [part.strip() for value in values for part in value.split(",") if part.strip()]
     if not chain:
         return str(address)
@@ -109,8 +113,9 @@ def principal_of(scope: Scope) -> tuple[int | None, str]:
 class RateLimit:
     """429 RATE_LIMITED with Retry-After once a caller's bucket is empty."""
 
-    def __init__(self, app: ASGIApp, settings: Settings,
-                 buckets: TokenBuckets | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, buckets: TokenBuckets | None = None
+    ) -> None:
         self.app = app
         self.per_minute = settings.rate_limit_per_minute
         self.burst_s = settings.rate_limit_burst_s
@@ -130,8 +135,9 @@ class RateLimit:
         if per_minute <= 0:  # unlimited
             await self.app(scope, receive, send)
             return
-        bucket: tuple[object, ...] = ("key", key_id) if key_id is not None else \
-            ("address", client_address(scope, self.hops))
+        bucket: tuple[object, ...] = (
+            ("key", key_id) if key_id is not None else ("address", client_address(scope, self.hops))
+        )
         if path.startswith(TILES_PREFIX):
             bucket, per_minute = ("tiles", *bucket), per_minute * TILE_RATE_FACTOR
         per_second = per_minute / 60
@@ -142,10 +148,18 @@ class RateLimit:
         retry_after = max(1, math.ceil(wait))
         who = "this API key" if key_id is not None else "this address"
         request_id = (scope.get("state") or {}).get("request_id")
-        message = (f"Too many requests from {who}: {per_minute} a minute for {role}; "
-                   f"try again in {retry_after} s")
-        await send_error(send, 429, ErrorCode.RATE_LIMITED, message,
-                         headers={"retry-after": str(retry_after)},
-                         reason=message, retryAfter=retry_after, limitPerMinute=per_minute,
-                         **({"requestId": request_id} if request_id else {}))
-
+        message = (
+            f"Too many requests from {who}: {per_minute} a minute for {role}; "
+            f"try again in {retry_after} s"
+        )
+        await send_error(
+            send,
+            429,
+            ErrorCode.RATE_LIMITED,
+            message,
+            headers={"retry-after": str(retry_after)},
+            reason=message,
+            retryAfter=retry_after,
+            limitPerMinute=per_minute,
+            **({"requestId": request_id} if request_id else {}),
+        )

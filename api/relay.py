@@ -91,14 +91,17 @@ async def resolve_node(context: Context, global_id: str, kinds: Sequence[NodeKin
 
 # --- connections ---------------------------------------------------------------------------------
 
+
 @strawberry.type(description="Where a page sits in its connection.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More rows follow this page.")
     has_previous_page: bool = strawberry.field(
-        description="Rows matching the same filter sort before this page.")
+        description="Rows matching the same filter sort before this page."
+    )
     start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
     end_cursor: str | None = strawberry.field(
-        description="Cursor of the last edge: pass it as `after` for the next page.")
+        description="Cursor of the last edge: pass it as `after` for the next page."
+    )
 
 
 @strawberry.type(description="A node and its cursor.")
@@ -111,8 +114,7 @@ class Edge(Generic[NodeT]):
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo
-    total_count: int = strawberry.field(
-        description="How many rows match the filter, on all pages.")
+    total_count: int = strawberry.field(description="How many rows match the filter, on all pages.")
 
 
 def page_size(first: int | None, maximum: int = MAX_PAGE_SIZE) -> int:
@@ -125,7 +127,9 @@ def page_size(first: int | None, maximum: int = MAX_PAGE_SIZE) -> int:
     if first > maximum:
         raise BadUserInput(
             f"first must be at most {maximum}, got {first}; page with `after`",
-            field="first", maximum=maximum)
+            field="first",
+            maximum=maximum,
+        )
     return first
 
 
@@ -139,8 +143,10 @@ def decode_cursor(cursor: str | None, connection: str, key_pattern: re.Pattern[s
         return None
     decoded = _b64decode(cursor)
     prefix = f"{_CURSOR_PREFIX}:{connection}:"
-    if decoded is None or not decoded.startswith(prefix) or not key_pattern.fullmatch(
-        key := decoded[len(prefix):]
+    if (
+        decoded is None
+        or not decoded.startswith(prefix)
+        or not key_pattern.fullmatch(key := decoded[len(prefix) :])
     ):
         raise BadUserInput(f"{cursor!r} is not a cursor of this list", field="after")
     return key

@@ -76,81 +76,124 @@ MAX_TOKENS = Settings.model_fields["max_tokens"].default
 #: Entries of the process-wide parse and validation caches (distinct query texts).
 CACHE_SIZE = Settings.model_fields["query_cache_size"].default
 
-NODE_KINDS: tuple[NodeKind, ...] = (MUNICIPALITY_NODE, COUNTY_NODE, ACTIVITY_NODE, VENUE_NODE,
-                                    ORGANISATION_NODE, COUNCIL_NODE, INITIATIVE_NODE)
+NODE_KINDS: tuple[NodeKind, ...] = (
+    MUNICIPALITY_NODE,
+    COUNTY_NODE,
+    ACTIVITY_NODE,
+    VENUE_NODE,
+    ORGANISATION_NODE,
+    COUNCIL_NODE,
+    INITIATIVE_NODE,
+)
 
 
-@strawberry.type(description=(
-    "Read queries: where a point is, what is near it, the directory, municipalities and "
-    "counties, the venue-access survey and council coverage."))
+@strawberry.type(
+    description=(
+        "Read queries: where a point is, what is near it, the directory, municipalities and "
+        "counties, the venue-access survey and council coverage."
+    )
+)
 class Query:
     where_am_i: WhereAmIResult = strawberry.field(
         resolver=resolve_where_am_i,
-        description="The municipality and county at a point (null for each at sea or abroad).")
+        description="The municipality and county at a point (null for each at sea or abroad).",
+    )
     municipality: Municipality | None = strawberry.field(
         resolver=resolve_municipality,
         description="One municipality by number; null when none has that number. A number "
-                    "that is not four digits is a BAD_USER_INPUT.")
+        "that is not four digits is a BAD_USER_INPUT.",
+    )
     municipalities = strawberry.field(
         resolver=resolve_municipalities,
-        description="Municipalities ordered by number, a page at a time.")
+        description="Municipalities ordered by number, a page at a time.",
+    )
     counties: list[County] = strawberry.field(
-        resolver=resolve_counties, description="Every county, ordered by number.")
+        resolver=resolve_counties, description="Every county, ordered by number."
+    )
     county: County | None = strawberry.field(
-        resolver=resolve_county, description="One county by number; null when none has it.")
+        resolver=resolve_county, description="One county by number; null when none has it."
+    )
     nearby: NearbyConnection = strawberry.field(
-        resolver=resolve_nearby, description=(
+        resolver=resolve_nearby,
+        description=(
             "Activities, venues and councils nearest a point within a radius (straight "
-            "line), nearest first, each edge with distanceMeters."))
+            "line), nearest first, each edge with distanceMeters."
+        ),
+    )
     activities: DirectoryConnection[Activity] = strawberry.field(
-        resolver=resolve_activities, description=(
-            "Active activities matching the filter: nearest first with `near`, else by title."))
+        resolver=resolve_activities,
+        description=(
+            "Active activities matching the filter: nearest first with `near`, else by title."
+        ),
+    )
     venues: DirectoryConnection[Venue] = strawberry.field(
-        resolver=resolve_venues, description=(
-            "Venues matching the filter: nearest first with `near`, else by name."))
+        resolver=resolve_venues,
+        description=("Venues matching the filter: nearest first with `near`, else by name."),
+    )
     changes: ChangeConnection = strawberry.field(
-        resolver=resolve_changes, description=(
+        resolver=resolve_changes,
+        description=(
             "Every directory row created, updated or archived since a time, in order; "
             "archived rows as tombstones. Ask again from a minute before your last "
-            "updatedAt and keep the highest version per id."))
+            "updatedAt and keep the highest version per id."
+        ),
+    )
     area_initiatives: list[AreaInitiative] = strawberry.field(
         resolver=resolve_area_initiatives,
-        description="The area initiatives (områdesatsinger), by name.")
+        description="The area initiatives (områdesatsinger), by name.",
+    )
     area_initiative: AreaInitiative | None = strawberry.field(
         resolver=resolve_area_initiative,
-        description="One area initiative by global id or slug; null when unknown.")
+        description="One area initiative by global id or slug; null when unknown.",
+    )
     coverage: CoverageReport = strawberry.field(
-        resolver=resolve_coverage, description=(
+        resolver=resolve_coverage,
+        description=(
             "Who lives within reach of an activity or venue in an area, and the gaps: the "
             "total and covered population of the area's population units and the uncovered "
             "units, largest first. Straight-line distance (not along roads or transit). A unit "
             "is in the area when its interior point is; it is covered when a target lies "
             "within withinMeters of any part of it (a target inside covers it). A unit kind "
-            "with no units in the area gives an empty report with a note, not an error."))
+            "with no units in the area gives an empty report with a note, not an error."
+        ),
+    )
     venue_access: list[VenueAccessGroup] = strawberry.field(
-        resolver=resolve_venue_access, description=(
+        resolver=resolve_venue_access,
+        description=(
             "The venue-access survey (KUD): per group, venues, free, reduced, available in "
             "the evening or at the weekend, state-owned, per capita, and what volunteers "
             "reported (outcomes, share granted, mean suitability, most named barriers). "
-            "Every group of the filtered area, zeros included, in key order."))
+            "Every group of the filtered area, zeros included, in key order."
+        ),
+    )
     venue_access_total: VenueAccessGroup = strawberry.field(
-        resolver=resolve_venue_access_total, description=(
+        resolver=resolve_venue_access_total,
+        description=(
             "The venue-access survey over everything the filter lets through, as one group "
-            '(key "ALL"): its counts are the sums of any grouping\'s.'))
+            '(key "ALL"): its counts are the sums of any grouping\'s.'
+        ),
+    )
     council_coverage: list[CouncilCoverageGroup] = strawberry.field(
-        resolver=resolve_council_coverage, description=(
+        resolver=resolve_council_coverage,
+        description=(
             "Immigrant-council coverage (IMDi): per group, municipalities with an active "
             "council or a body like one, without, the share, and the population and "
             "immigrants living where there is one. List the gaps with "
-            "`municipalities(filter: {hasCouncil: false})`."))
+            "`municipalities(filter: {hasCouncil: false})`."
+        ),
+    )
     council_coverage_total: CouncilCoverageGroup = strawberry.field(
         resolver=resolve_council_coverage_total,
-        description='Council coverage over every municipality (key "ALL").')
+        description='Council coverage over every municipality (key "ALL").',
+    )
 
     audit_log: list[AuditEntry] = strawberry.field(
-        resolver=resolve_audit_log, description=(
+        resolver=resolve_audit_log,
+        description=(
             "Every write of one row, oldest first (ADMIN keys only: UNAUTHENTICATED without a "
-            "key, FORBIDDEN with another)."))
+            "key, FORBIDDEN with another)."
+        ),
+    )
 
     @strawberry.field(description="Any object with a global id; null when it no longer exists.")
     async def node(
@@ -184,19 +227,33 @@ class HverdagSchema(strawberry.Schema):
         the result."""
         size = len(query.encode("utf-8", "replace")) if query is not None else 0
         if size > self.max_document_bytes:
-            return limit_error(ErrorCode.QUERY_TOO_COMPLEX, (
-                f"The document is {size:,} bytes; the limit is {self.max_document_bytes:,}"),
-                context_value, limit=self.max_document_bytes)
+            return limit_error(
+                ErrorCode.QUERY_TOO_COMPLEX,
+                (f"The document is {size:,} bytes; the limit is {self.max_document_bytes:,}"),
+                context_value,
+                limit=self.max_document_bytes,
+            )
         try:
             async with asyncio.timeout(self.request_timeout_s):
                 result = await super().execute(
-                    query, variable_values, context_value, root_value, operation_name,
-                    allowed_operation_types, operation_extensions)
+                    query,
+                    variable_values,
+                    context_value,
+                    root_value,
+                    operation_name,
+                    allowed_operation_types,
+                    operation_extensions,
+                )
         except TimeoutError:
-            return limit_error(ErrorCode.TIMEOUT, (
-                f"The operation took longer than {self.request_timeout_s:g} s and was "
-                "cancelled; ask for less, or try again later"), context_value,
-                limit=self.request_timeout_s)
+            return limit_error(
+                ErrorCode.TIMEOUT,
+                (
+                    f"The operation took longer than {self.request_timeout_s:g} s and was "
+                    "cancelled; ask for less, or try again later"
+                ),
+                context_value,
+                limit=self.request_timeout_s,
+            )
         if result.errors:
             result.errors = with_codes(result.errors, context_value)
         return result
@@ -215,16 +272,18 @@ def _validation_rules(settings: Settings) -> list[Any]:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    rules = [*(tag_rule(tolerant_rule(rule), ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
-             cost_limit_rule(settings.max_query_cost, settings.max_page_size)]
+    rules = [
+        *(tag_rule(tolerant_rule(rule), ErrorCode.QUERY_TOO_COMPLEX) for rule in limits),
+        cost_limit_rule(settings.max_query_cost, settings.max_page_size),
+    ]
     if not settings.graphql_introspection:
         rules.append(tag_rule(NoSchemaIntrospectionCustomRule, ErrorCode.FORBIDDEN))
     return rules
 
 
-def build_schema(settings: Settings | None = None,
-                 extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
-                 ) -> HverdagSchema:
+def build_schema(
+    settings: Settings | None = None, extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
+) -> HverdagSchema:
     """The schema with the limits of ``settings`` (the defaults when not given);
     ``extra_extensions`` run outermost (the app's metrics, say)."""
     settings = settings if settings is not None else Settings.model_construct()
@@ -239,23 +298,28 @@ def build_schema(settings: Settings | None = None,
         lambda: ParserCache(maxsize=cache_size),
         lambda: ValidationCache(maxsize=cache_size),
     ]
-    schema = HverdagSchema(query=Query, mutation=Mutation, extensions=extensions,
-                           types=[Activity, Venue, Organisation, ImmigrantCouncil,
-                                  AreaInitiative])
+    schema = HverdagSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        types=[Activity, Venue, Organisation, ImmigrantCouncil, AreaInitiative],
+    )
     schema.added_rules = tuple(rules)
     schema.max_document_bytes = settings.max_document_bytes
     schema.request_timeout_s = settings.request_timeout_s
     return schema
 
 
-def compiled_queries(schema: HverdagSchema, settings: Settings | None = None
-                     ) -> CompiledQueries:
+def compiled_queries(schema: HverdagSchema, settings: Settings | None = None) -> CompiledQueries:
     """The compiled path (api.compiled) for ``schema``, within the same limits: its
     validation rules, tokens, document size and time."""
     settings = settings if settings is not None else Settings.model_construct()
-    return CompiledQueries(schema, {"nearby": nearby_connection},
-                           rules=(*specified_rules, *schema.added_rules),
-                           max_tokens=settings.max_tokens,
-                           max_document_bytes=settings.max_document_bytes,
-                           timeout_s=settings.request_timeout_s,
-                           cache_size=settings.query_cache_size)
+    return CompiledQueries(
+        schema,
+        {"nearby": nearby_connection},
+        rules=(*specified_rules, *schema.added_rules),
+        max_tokens=settings.max_tokens,
+        max_document_bytes=settings.max_document_bytes,
+        timeout_s=settings.request_timeout_s,
+        cache_size=settings.query_cache_size,
+    )

@@ -33,8 +33,11 @@ from geo.vocab import AreaKind
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 #: Tiles change when the directory does; five minutes of staleness is fine for a map.
 CACHE_CONTROL = "public, max-age=300"
-_PARAMETERS = {"venues": FILTER_PARAMETERS, "activities": FILTER_PARAMETERS,
-               "coverage": frozenset({"unitKind"})}
+_PARAMETERS = {
+    "venues": FILTER_PARAMETERS,
+    "activities": FILTER_PARAMETERS,
+    "coverage": frozenset({"unitKind"}),
+}
 
 
 def _coordinate(value: str, name: str) -> int:
@@ -49,8 +52,10 @@ def _options(layer: str, request: Request) -> TileOptions:
     if layer == "coverage":
         kind = params.get("unitKind", AreaKind.GRID_1KM.value)
         if kind not in AreaKind.__members__:
-            raise BadUserInput(f"unitKind must be one of {', '.join(AreaKind.__members__)}, "
-                               f"got {kind!r}", field="unitKind")
+            raise BadUserInput(
+                f"unitKind must be one of {', '.join(AreaKind.__members__)}, got {kind!r}",
+                field="unitKind",
+            )
         return TileOptions(unit_kind=kind)
     if layer in ("venues", "activities"):
         return TileOptions(directory=directory_filter(params))
@@ -68,8 +73,12 @@ async def tile(request: Request) -> Response:
     p = request.path_params
     layer = p["layer"]
     if layer not in LAYERS:
-        return json_error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
-                      f"{', '.join(LAYERS)}", field="layer")
+        return json_error(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"no tile layer {layer!r}; the layers are {', '.join(LAYERS)}",
+            field="layer",
+        )
     try:
         z, x, y = (_coordinate(p[name], name) for name in ("z", "x", "y"))
         options = _options(layer, request)
@@ -98,20 +107,38 @@ async def tilejson(request: Request) -> Response:
     """TileJSON 3.0.0 for one layer: what MapLibre, QGIS and others need to add it."""
     layer = request.path_params["layer"]
     if layer not in LAYERS:
-        return json_error(404, ErrorCode.NOT_FOUND, f"no tile layer {layer!r}; the layers are "
-                      f"{', '.join(LAYERS)}", field="layer")
+        return json_error(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"no tile layer {layer!r}; the layers are {', '.join(LAYERS)}",
+            field="layer",
+        )
     spec = LAYERS[layer]
     base = str(request.base_url).rstrip("/")
     query = f"?{request.url.query}" if request.url.query else ""
-    return JSONResponse({
-        "tilejson": "3.0.0", "name": f"hverdag {layer}", "description": spec.description,
-        "tiles": [f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt{query}"],
-        "minzoom": spec.min_zoom, "maxzoom": MAX_ZOOM, "bounds": list(REGION_LONLAT),
-        "vector_layers": [{"id": layer, "description": spec.description,
-                           "fields": dict.fromkeys(layer_fields(layer), "")}],
-    }, headers={"Cache-Control": CACHE_CONTROL})
+    return JSONResponse(
+        {
+            "tilejson": "3.0.0",
+            "name": f"hverdag {layer}",
+            "description": spec.description,
+            "tiles": [f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt{query}"],
+            "minzoom": spec.min_zoom,
+            "maxzoom": MAX_ZOOM,
+            "bounds": list(REGION_LONLAT),
+            "vector_layers": [
+                {
+                    "id": layer,
+                    "description": spec.description,
+                    "fields": dict.fromkeys(layer_fields(layer), ""),
+                }
+            ],
+        },
+        headers={"Cache-Control": CACHE_CONTROL},
+    )
 
 
 def tile_routes() -> list[Route]:
-    return [Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"]),
-            Route("/tiles/{layer}.json", tilejson, methods=["GET"])]
+    return [
+        Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"]),
+        Route("/tiles/{layer}.json", tilejson, methods=["GET"]),
+    ]

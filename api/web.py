@@ -49,19 +49,30 @@ async def vendor(request: Request) -> Response:
     name = request.path_params["name"]
     path = vendor_path(name)
     if path is None:
-        return JSONResponse({"error": {"code": "NOT_FOUND", "reason": f"no vendor file {name!r}"}},
-                            status_code=404)
+        return JSONResponse(
+            {"error": {"code": "NOT_FOUND", "reason": f"no vendor file {name!r}"}}, status_code=404
+        )
     if not path.is_file():
-        return JSONResponse({"error": {"code": "NOT_FOUND", "reason": (
-            f"{name} is not installed: run ./scripts/bootstrap.sh (npm ci in web/)")}},
-            status_code=404)
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "NOT_FOUND",
+                    "reason": (
+                        f"{name} is not installed: run ./scripts/bootstrap.sh (npm ci in web/)"
+                    ),
+                }
+            },
+            status_code=404,
+        )
     return FileResponse(path, headers={"Cache-Control": VENDOR_CACHE})
 
 
 def _page(template: str, settings: Settings) -> str:
-    config = {"basemapUrl": settings.basemap_url,
-              "basemapAttribution": settings.basemap_attribution,
-              "graphqlUrl": "/graphql"}
+    config = {
+        "basemapUrl": settings.basemap_url,
+        "basemapAttribution": settings.basemap_attribution,
+        "graphqlUrl": "/graphql",
+    }
     # JSON inside <script>: escape "</" so no value can close the element.
     text = json.dumps(config).replace("</", "<\\/")
     return (_static_dir() / template).read_text(encoding="utf-8").replace("{{CONFIG}}", text)
@@ -70,16 +81,19 @@ def _page(template: str, settings: Settings) -> str:
 def map_page(settings: Settings) -> Route:
     async def index(request: Request) -> Response:
         """The map page (Norwegian bokmål; ?lang=en for English)."""
-        return HTMLResponse(_page("index.html", settings),
-                            headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(_page("index.html", settings), headers={"Cache-Control": "no-cache"})
+
     return Route("/", index, methods=["GET"])
 
 
 def graphiql_html(title: str = "hverdag GraphQL") -> str:
     """The explorer page, loading GraphiQL and React from /vendor/ (strawberry's own page loads
     them from a CDN)."""
-    return (_static_dir() / "graphiql.html").read_text(encoding="utf-8").replace(
-        "{{TITLE}}", html.escape(title))
+    return (
+        (_static_dir() / "graphiql.html")
+        .read_text(encoding="utf-8")
+        .replace("{{TITLE}}", html.escape(title))
+    )
 
 
 def web_routes(settings: Settings) -> list[Route | Mount]:

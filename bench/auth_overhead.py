@@ -16,8 +16,12 @@ from geo.keys import ApiKey, hash_key
 from geo.vocab import Role
 
 SECRET = "hv_" + "A" * 43
-HEADERS = [(b"host", b"hverdag.test"), (b"content-type", b"application/json"),
-           (b"accept", b"*/*"), (b"user-agent", b"bench")]
+HEADERS = [
+    (b"host", b"hverdag.test"),
+    (b"content-type", b"application/json"),
+    (b"accept", b"*/*"),
+    (b"user-agent", b"bench"),
+]
 
 
 async def _app(scope, receive, send) -> None:
@@ -43,10 +47,12 @@ async def main(calls: int) -> None:
     rows = {
         "no middleware": bare,
         "public (no header)": await _time(middleware, HEADERS, calls),
-        "cached key": await _time(middleware, [*HEADERS, (b"authorization",
-                                                          f"Bearer {SECRET}".encode())], calls),
-        "malformed key (401)": await _time(middleware, [*HEADERS, (b"authorization",
-                                                                   b"Bearer nope")], calls),
+        "cached key": await _time(
+            middleware, [*HEADERS, (b"authorization", f"Bearer {SECRET}".encode())], calls
+        ),
+        "malformed key (401)": await _time(
+            middleware, [*HEADERS, (b"authorization", b"Bearer nope")], calls
+        ),
     }
     for name, micros in rows.items():
         print(f"{name:22} {micros:7.2f} µs/request")

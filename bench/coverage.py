@@ -59,8 +59,9 @@ from loaders.synthetic.grids import NATIONAL_SOURCE, national_1km_grid, split_1k
 DATABASE = "bench_coverage"
 VENUES, ACTIVITIES, SEED = 400_000, 600_000, 1
 RESULTS = Path(__file__).resolve().parent / "results"
-LANGUAGE = Target(TargetKind.ACTIVITY,
-                  DirectoryFilter(categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE")))
+LANGUAGE = Target(
+    TargetKind.ACTIVITY, DirectoryFilter(categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE"))
+)
 CAFES = Target(TargetKind.ACTIVITY, DirectoryFilter(categories=("LANGUAGE_CAFE",)))
 GAPS_QUERY = """
 query Gaps($area: CoverageAreaInput!, $kind: AreaKind!) {
@@ -83,12 +84,17 @@ class Case:
 
 
 CASES = (
-    Case("Groruddalen, 250 m cells", InitiativeArea(slug="groruddalen"),
-         {"areaInitiative": "groruddalen"}, "GRID_250M", 300.0),
-    Case("Oslo, 1 km cells", MunicipalityArea("0301"), {"municipality": "0301"}, "GRID_1KM",
-         300.0),
-    Case("Oslo, 250 m cells", MunicipalityArea("0301"), {"municipality": "0301"}, "GRID_250M",
-         None),
+    Case(
+        "Groruddalen, 250 m cells",
+        InitiativeArea(slug="groruddalen"),
+        {"areaInitiative": "groruddalen"},
+        "GRID_250M",
+        300.0,
+    ),
+    Case("Oslo, 1 km cells", MunicipalityArea("0301"), {"municipality": "0301"}, "GRID_1KM", 300.0),
+    Case(
+        "Oslo, 250 m cells", MunicipalityArea("0301"), {"municipality": "0301"}, "GRID_250M", None
+    ),
 )
 
 
@@ -98,22 +104,28 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true", help="rebuild the database")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--national-repeat", type=int, default=5)
-    parser.add_argument("--per-unit", action="store_true",
-                        help="also time the national run with a probe per unit (about a minute)")
+    parser.add_argument(
+        "--per-unit",
+        action="store_true",
+        help="also time the national run with a probe per unit (about a minute)",
+    )
     return parser.parse_args(argv)
 
 
 # --- the data ------------------------------------------------------------------------------------
 
+
 def _counts(url: sa.URL) -> dict[str, int]:
     with connect(url) as conn:
         a = statistical_area.c
         kinds = dict(conn.execute(sa.select(a.kind, sa.func.count()).group_by(a.kind)).all())
-        national = conn.execute(sa.select(sa.func.count()).where(
-            a.source == NATIONAL_SOURCE)).scalar_one()
+        national = conn.execute(
+            sa.select(sa.func.count()).where(a.source == NATIONAL_SOURCE)
+        ).scalar_one()
         return {
-            "activities": conn.execute(sa.select(sa.func.count()).select_from(activity)
-                                       ).scalar_one(),
+            "activities": conn.execute(
+                sa.select(sa.func.count()).select_from(activity)
+            ).scalar_one(),
             "venues": conn.execute(sa.select(sa.func.count()).select_from(venue)).scalar_one(),
             "grid_250m_cells": kinds.get("GRID_250M", 0),
             "grid_1km_cells": kinds.get("GRID_1KM", 0),
@@ -122,8 +134,12 @@ def _counts(url: sa.URL) -> dict[str, int]:
 
 
 def _complete(counts: dict[str, int]) -> bool:
-    return (counts["activities"] >= ACTIVITIES and counts["venues"] >= VENUES
-            and counts["grid_250m_cells"] > 0 and counts["national_1km_cells"] > 0)
+    return (
+        counts["activities"] >= ACTIVITIES
+        and counts["venues"] >= VENUES
+        and counts["grid_250m_cells"] > 0
+        and counts["national_1km_cells"] > 0
+    )
 
 
 def _build(url: sa.URL, data_dir: Path) -> None:
@@ -133,16 +149,20 @@ def _build(url: sa.URL, data_dir: Path) -> None:
     migrate(url)
     steps: list[tuple[str, Callable[[sa.Connection], Any]]] = [
         ("bundled data", lambda c: load_bundled(c, data_dir)),
-        (f"{VENUES + ACTIVITIES:,} generated places",
-         lambda c: generate(c, venues=VENUES, activities=ACTIVITIES, seed=SEED)),
+        (
+            f"{VENUES + ACTIVITIES:,} generated places",
+            lambda c: generate(c, venues=VENUES, activities=ACTIVITIES, seed=SEED),
+        ),
         ("250 m cells", split_1km_grid),
         ("national 1 km grid", national_1km_grid),
     ]
     for label, step in steps:
         started = time.perf_counter()
         with connect(url) as conn:
-            if label == "bundled data" and conn.execute(sa.text(
-                    "SELECT count(*) FROM municipality")).scalar_one():
+            if (
+                label == "bundled data"
+                and conn.execute(sa.text("SELECT count(*) FROM municipality")).scalar_one()
+            ):
                 continue
             step(conn)
         print(f"{label}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -155,6 +175,7 @@ def _build(url: sa.URL, data_dir: Path) -> None:
 
 
 # --- measuring -----------------------------------------------------------------------------------
+
 
 def _cpu_times() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
@@ -179,10 +200,13 @@ class Load:
 
 def _summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"median_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1),
-            "runs": len(ordered)}
+    return {
+        "median_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+        "runs": len(ordered),
+    }
 
 
 def _timed(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> tuple[list[float], Any]:
@@ -199,19 +223,24 @@ def _timed(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> tuple[list[fl
 
 def _geo_case(engine: sa.Engine, case: Case, repeat: int) -> dict[str, Any]:
     with engine.connect() as conn, Load() as load:
-        samples, report = _timed(lambda: coverage(conn, case.area, LANGUAGE, 1000,
-                                                  case.unit_kind, first=20), repeat)
+        samples, report = _timed(
+            lambda: coverage(conn, case.area, LANGUAGE, 1000, case.unit_kind, first=20), repeat
+        )
         resolved = coverage_module._resolve(conn, case.area)
         assert resolved.geom is not None
-        _, from_targets = coverage_module._plan(conn, resolved.geom, LANGUAGE, 1000,
-                                                case.unit_kind)
+        _, from_targets = coverage_module._plan(conn, resolved.geom, LANGUAGE, 1000, case.unit_kind)
     strategy = "from the targets" if from_targets else "per unit"
     s = report.summary
-    return {**_summary(samples), "units": s.unit_count, "population": s.population,
-            "covered_population": s.covered_population, "gaps": s.gap_count,
-            "strategy": strategy,
-            "machine_busy_share": round(load.busy_share, 2),
-            "load_average_1m": round(load.load_average, 2)}
+    return {
+        **_summary(samples),
+        "units": s.unit_count,
+        "population": s.population,
+        "covered_population": s.covered_population,
+        "gaps": s.gap_count,
+        "strategy": strategy,
+        "machine_busy_share": round(load.busy_share, 2),
+        "load_average_1m": round(load.load_average, 2),
+    }
 
 
 def _graphql_case(url: sa.URL, case: Case, repeat: int) -> dict[str, Any]:
@@ -219,17 +248,20 @@ def _graphql_case(url: sa.URL, case: Case, repeat: int) -> dict[str, Any]:
     from api.schema import build_schema  # noqa: TID251
     from geo.db import async_engine
 
-    settings = load_settings(database_url=url.render_as_string(hide_password=False),
-                             statement_timeout_ms=60_000)
+    settings = load_settings(
+        database_url=url.render_as_string(hide_password=False), statement_timeout_ms=60_000
+    )
     schema = build_schema()
     variables = {"area": case.graphql_area, "kind": case.unit_kind}
 
     async def run() -> dict[str, float]:
         engine = async_engine(url, settings)
         try:
+
             async def once() -> None:
-                result = await schema.execute(GAPS_QUERY, variable_values=variables,
-                                              context_value=Context(engine=engine))
+                result = await schema.execute(
+                    GAPS_QUERY, variable_values=variables, context_value=Context(engine=engine)
+                )
                 assert result.errors is None, result.errors
 
             for _ in range(3):
@@ -248,26 +280,34 @@ def _graphql_case(url: sa.URL, case: Case, repeat: int) -> dict[str, Any]:
 
 def _national(engine: sa.Engine, repeat: int) -> dict[str, Any]:
     with engine.connect() as conn, Load() as load:
-        samples, rows = _timed(lambda: coverage_by_municipality(conn, CAFES, 2000, "GRID_1KM"),
-                               repeat, warmup=1)
+        samples, rows = _timed(
+            lambda: coverage_by_municipality(conn, CAFES, 2000, "GRID_1KM"), repeat, warmup=1
+        )
     people = sum(r.population for r in rows)
     covered = sum(r.covered_population for r in rows)
     shares = sorted((r.covered_share or 0.0, r.number, r.name) for r in rows)
-    return {**_summary(samples), "municipalities": len(rows),
-            "units": sum(r.unit_count for r in rows), "population": people,
-            "covered_population": covered, "covered_share": round(covered / people, 4),
-            "lowest_shares": [{"number": n, "name": m, "share": round(s, 3)}
-                              for s, n, m in shares[:5]],
-            "machine_busy_share": round(load.busy_share, 2),
-            "load_average_1m": round(load.load_average, 2)}
+    return {
+        **_summary(samples),
+        "municipalities": len(rows),
+        "units": sum(r.unit_count for r in rows),
+        "population": people,
+        "covered_population": covered,
+        "covered_share": round(covered / people, 4),
+        "lowest_shares": [{"number": n, "name": m, "share": round(s, 3)} for s, n, m in shares[:5]],
+        "machine_busy_share": round(load.busy_share, 2),
+        "load_average_1m": round(load.load_average, 2),
+    }
 
 
 def _national_per_unit(engine: sa.Engine) -> dict[str, Any]:
     """The same national question with a probe per unit (the small-area strategy)."""
     u = statistical_area.c
     covered = coverage_module._covered(CAFES, u.geom, 2000)
-    stmt = sa.select(u.municipality_number, sa.func.sum(u.population).filter(covered)).where(
-        u.kind == "GRID_1KM", u.municipality_number.is_not(None)).group_by(u.municipality_number)
+    stmt = (
+        sa.select(u.municipality_number, sa.func.sum(u.population).filter(covered))
+        .where(u.kind == "GRID_1KM", u.municipality_number.is_not(None))
+        .group_by(u.municipality_number)
+    )
     with engine.connect() as conn:
         started = time.perf_counter()
         rows = conn.execute(stmt).all()
@@ -277,19 +317,26 @@ def _national_per_unit(engine: sa.Engine) -> dict[str, Any]:
 
 # --- main ----------------------------------------------------------------------------------------
 
+
 def _markdown(results: dict[str, Any]) -> str:
-    lines = ["| question | units | strategy | geo median (p95) | GraphQL median (p95) | target |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| question | units | strategy | geo median (p95) | GraphQL median (p95) | target |",
+        "|---|---|---|---|---|---|",
+    ]
     for case in results["cases"]:
         geo, gql = case["geo"], case["graphql"]
         target = f"< {case['target_ms']:g} ms" if case["target_ms"] else "—"
-        lines.append(f"| {case['name']} | {geo['units']:,} | {geo['strategy']} | "
-                     f"{geo['median_ms']:g} ms ({geo['p95_ms']:g}) | "
-                     f"{gql['median_ms']:g} ms ({gql['p95_ms']:g}) | {target} |")
+        lines.append(
+            f"| {case['name']} | {geo['units']:,} | {geo['strategy']} | "
+            f"{geo['median_ms']:g} ms ({geo['p95_ms']:g}) | "
+            f"{gql['median_ms']:g} ms ({gql['p95_ms']:g}) | {target} |"
+        )
     national = results["national"]
-    lines.append(f"| every municipality, language café within 2 km | {national['units']:,} | "
-                 f"from the targets | {national['median_ms'] / 1000:.2f} s "
-                 f"({national['p95_ms'] / 1000:.2f}) | — | < 10 s |")
+    lines.append(
+        f"| every municipality, language café within 2 km | {national['units']:,} | "
+        f"from the targets | {national['median_ms'] / 1000:.2f} s "
+        f"({national['p95_ms'] / 1000:.2f}) | — | < 10 s |"
+    )
     return "\n".join(lines)
 
 
@@ -312,10 +359,15 @@ def main(argv: list[str] | None = None) -> int:
             cases = []
             for case in CASES:
                 print(f"{case.name} ...", file=sys.stderr)
-                cases.append({"name": case.name, "unit_kind": case.unit_kind,
-                              "target_ms": case.target_ms,
-                              "geo": _geo_case(engine, case, args.repeat),
-                              "graphql": _graphql_case(url, case, args.repeat)})
+                cases.append(
+                    {
+                        "name": case.name,
+                        "unit_kind": case.unit_kind,
+                        "target_ms": case.target_ms,
+                        "geo": _geo_case(engine, case, args.repeat),
+                        "graphql": _graphql_case(url, case, args.repeat),
+                    }
+                )
             print("national run ...", file=sys.stderr)
             national = _national(engine, args.national_repeat)
             if args.per_unit:
@@ -324,12 +376,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             engine.dispose()
         results = {
-            "benchmark": "coverage", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "benchmark": "coverage",
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": "python bench/coverage.py " + " ".join(argv or sys.argv[1:]),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version(), "postgresql": version,
-                        "postgis": postgis},
-            "data": counts, "cases": cases, "national": national,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "postgresql": version,
+                "postgis": postgis,
+            },
+            "data": counts,
+            "cases": cases,
+            "national": national,
         }
         RESULTS.mkdir(exist_ok=True)
         out = RESULTS / f"coverage-{datetime.now(UTC):%Y-%m-%d}.json"

@@ -54,22 +54,24 @@ def _run(url: sa.URL, args: argparse.Namespace, data_dir: object) -> None:
     _ensure_municipalities(url, data_dir)
     started = time.perf_counter()
     with connect(url) as conn:
-        report = generate(conn, venues=args.venues, activities=args.activities, seed=args.seed,
-                          progress=_progress)
+        report = generate(
+            conn, venues=args.venues, activities=args.activities, seed=args.seed, progress=_progress
+        )
         generated = time.perf_counter()
     committed = time.perf_counter()
     rows = args.venues + args.activities
     print(f"\n{report.summary()}")
     for warning in report.warnings:
         print(f"  warning: {warning}")
-    print(f"generate: {generated - started:.1f} s, commit: {committed - generated:.1f} s, "
-          f"total {committed - started:.1f} s ({rows / (committed - started):,.0f} rows/s)")
+    print(
+        f"generate: {generated - started:.1f} s, commit: {committed - generated:.1f} s, "
+        f"total {committed - started:.1f} s ({rows / (committed - started):,.0f} rows/s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    settings = load_settings(**({"database_url": args.database_url} if args.database_url
-                                else {}))
+    settings = load_settings(**({"database_url": args.database_url} if args.database_url else {}))
     server = Database.from_settings(settings)
     scratch = not args.database_url
     url = server.with_database(SCRATCH).url if scratch else server.url

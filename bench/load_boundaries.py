@@ -45,13 +45,13 @@ def main() -> None:
             try:
                 for label in ("empty database", "same file again"):
                     seconds, summary = _timed(
-                        engine, lambda c: load_municipalities(c, MUNICIPALITIES))
+                        engine, lambda c: load_municipalities(c, MUNICIPALITIES)
+                    )
                     print(f"round {round_}, {label}: {seconds:.2f} s  ({summary})")
                 started = time.perf_counter()
                 with engine.begin() as conn:
                     load_bundled(conn, DATA)
-                print(f"round {round_}, whole bundle on top: "
-                      f"{time.perf_counter() - started:.2f} s")
+                print(f"round {round_}, whole bundle on top: {time.perf_counter() - started:.2f} s")
             finally:
                 engine.dispose()
                 drop_database(url)

@@ -30,13 +30,16 @@ from api.schema import build_schema  # noqa: TID251
 from geo.db import Database
 from geo.settings import load_settings
 
-QUERY = ('{ nearby(at: {lat: 59.9155, lon: 10.772}, radiusMeters: 2000, first: 20, '
-         'kinds: [ACTIVITY]) { totalCount edges { distanceMeters node { ... on Activity '
-         '{ id title category } } } } }')
+QUERY = (
+    "{ nearby(at: {lat: 59.9155, lon: 10.772}, radiusMeters: 2000, first: 20, "
+    "kinds: [ACTIVITY]) { totalCount edges { distanceMeters node { ... on Activity "
+    "{ id title category } } } } }"
+)
 
 
 async def _round(app: Any, requests: int) -> tuple[float, float]:
     async with app.router.lifespan_context(app) as state:
+
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
             scope["state"] = dict(state or {})
             await app(scope, receive, send)
@@ -49,13 +52,16 @@ async def _round(app: Any, requests: int) -> tuple[float, float]:
             for _ in range(requests):
                 response = await client.post("/graphql", json={"query": QUERY})
                 assert response.status_code == 200, response.text
-            return ((time.process_time() - cpu) / requests * 1e3,
-                    (time.perf_counter() - wall) / requests * 1e3)
+            return (
+                (time.process_time() - cpu) / requests * 1e3,
+                (time.perf_counter() - wall) / requests * 1e3,
+            )
 
 
 async def _wrapped(repeat: int = 50_000) -> dict[str, float]:
     """The middleware around a do-nothing ASGI app, and the extension around ``{ __typename }``
     (strawberry's own work for the extension included), each against the bare thing."""
+
     async def bare(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -78,8 +84,10 @@ async def _wrapped(repeat: int = 50_000) -> dict[str, float]:
         for _ in range(repeat // 10):
             await schema.execute("{ __typename }")
         timings[name] = (time.perf_counter() - started) / (repeat // 10) * 1e6
-    return {"middleware_us": round(timings["middleware"] - timings["bare"], 2),
-            "extension_us": round(timings["schema_with_extension"] - timings["schema"], 2)}
+    return {
+        "middleware_us": round(timings["middleware"] - timings["bare"], 2),
+        "extension_us": round(timings["schema_with_extension"] - timings["schema"], 2),
+    }
 
 
 def _pieces(repeat: int = 200_000) -> dict[str, float]:
@@ -105,8 +113,10 @@ async def main() -> None:
     database = Database.from_settings(load_settings())
     try:
         url = database.url.render_as_string(hide_password=False)
-        apps = {"on": create_app(load_settings(database_url=url, metrics=True)),
-                "off": create_app(load_settings(database_url=url, metrics=False))}
+        apps = {
+            "on": create_app(load_settings(database_url=url, metrics=True)),
+            "off": create_app(load_settings(database_url=url, metrics=False)),
+        }
         cpu: dict[str, list[float]] = {"on": [], "off": []}
         wall: dict[str, list[float]] = {"on": [], "off": []}
         for index in range(args.rounds):
@@ -118,7 +128,8 @@ async def main() -> None:
         cpu_diff = [on - off for on, off in zip(cpu["on"], cpu["off"], strict=True)]
         wall_diff = [on - off for on, off in zip(wall["on"], wall["off"], strict=True)]
         result = {
-            "rounds": args.rounds, "requests_per_round": args.requests,
+            "rounds": args.rounds,
+            "requests_per_round": args.requests,
             "cpu_ms_per_request": {k: round(statistics.median(v), 3) for k, v in cpu.items()},
             "wall_ms_per_request": {k: round(statistics.median(v), 3) for k, v in wall.items()},
             "cpu_ms_difference_median": round(statistics.median(cpu_diff), 3),

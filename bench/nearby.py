@@ -92,9 +92,11 @@ FIRST = 20
 #: A mix of common and rarer categories (16 %, 13 %, 12 % and 4 % of generated activities).
 CATEGORIES = ("LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "WOMENS_GROUP")
 #: EXPLAIN points: central Oslo (dense) and Kautokeino (sparse north).
-EXPLAIN_POINTS = {"dense: Oslo sentrum": (59.9127, 10.7461),
-                  "sparse: Mo i Rana": (66.3128, 14.1428),
-                  "sparse, none within 5 km: Kautokeino": (69.0117, 23.0415)}
+EXPLAIN_POINTS = {
+    "dense: Oslo sentrum": (59.9127, 10.7461),
+    "sparse: Mo i Rana": (66.3128, 14.1428),
+    "sparse, none within 5 km: Kautokeino": (69.0117, 23.0415),
+}
 KNN_INDEX = "ix_activity_category_geom_gist"
 EXPLAIN_CATEGORY = "LANGUAGE_CAFE"
 PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
@@ -112,8 +114,9 @@ QUERY = """query Nearby($at: LatLonInput!, $cat: ActivityCategory!) {
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true",
-                        help=f"keep the {DATABASE} database (and reuse it next time)")
+    parser.add_argument(
+        "--keep", action="store_true", help=f"keep the {DATABASE} database (and reuse it next time)"
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the database even if kept")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
     parser.add_argument("--concurrency", default="1,16")
@@ -122,15 +125,29 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
-    parser.add_argument("--no-access-log", action="store_true",
-                        help="run uvicorn without its access log (hverdag serve keeps it)")
-    parser.add_argument("--max-busy", type=float, default=0.25,
-                        help="CPU share (of all cores) other processes may use before a run")
-    parser.add_argument("--no-compiled", action="store_true",
-                        help="serve with HVERDAG_COMPILED_QUERIES=false (strawberry's path only)")
-    parser.add_argument("--instances", type=int, default=0,
-                        help="also run this many one-worker servers on their own ports, the "
-                             "c=16 connections split evenly over them (0: not run)")
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="run uvicorn without its access log (hverdag serve keeps it)",
+    )
+    parser.add_argument(
+        "--max-busy",
+        type=float,
+        default=0.25,
+        help="CPU share (of all cores) other processes may use before a run",
+    )
+    parser.add_argument(
+        "--no-compiled",
+        action="store_true",
+        help="serve with HVERDAG_COMPILED_QUERIES=false (strawberry's path only)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=0,
+        help="also run this many one-worker servers on their own ports, the "
+        "c=16 connections split evenly over them (0: not run)",
+    )
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-graphql", action="store_true")
     parser.add_argument("--label", default="", help="a note stored with the results")
@@ -144,11 +161,17 @@ def _ints(text: str) -> list[int]:
 
 # --- the database --------------------------------------------------------------------------------
 
+
 def _counts(url: sa.URL) -> tuple[int, int]:
     with connect(url) as conn:
-        return tuple(int(conn.execute(sa.select(sa.func.count()).select_from(t)
-                                      .where(t.c.source == SOURCE)).scalar_one())
-                     for t in (venue, activity))  # type: ignore[return-value]
+        return tuple(
+            int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(t).where(t.c.source == SOURCE)
+                ).scalar_one()
+            )
+            for t in (venue, activity)
+        )  # type: ignore[return-value]
 
 
 def prepare_database(url: sa.URL, data_dir: Path, seed: int, fresh: bool) -> dict[str, Any]:
@@ -182,14 +205,20 @@ def prepare_database(url: sa.URL, data_dir: Path, seed: int, fresh: bool) -> dic
     finally:
         engine.dispose()
     done = time.perf_counter()
-    print(f"\ngenerated in {generated - bundled:.0f} s, VACUUM ANALYZE {done - generated:.0f} s",
-          flush=True)
-    return {"reused": False, "bundled_s": round(bundled - started, 1),
-            "generated_s": round(generated - bundled, 1), "vacuum_analyze_s": round(
-                done - generated, 1)}
+    print(
+        f"\ngenerated in {generated - bundled:.0f} s, VACUUM ANALYZE {done - generated:.0f} s",
+        flush=True,
+    )
+    return {
+        "reused": False,
+        "bundled_s": round(bundled - started, 1),
+        "generated_s": round(generated - bundled, 1),
+        "vacuum_analyze_s": round(done - generated, 1),
+    }
 
 
 # --- query points --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QueryPoint:
@@ -206,7 +235,9 @@ def draw_points(url: sa.URL, n: int, seed: int) -> list[QueryPoint]:
     with connect(url) as conn:
         rows = conn.execute(
             sa.select(sa.func.ST_X(activity.c.geom), sa.func.ST_Y(activity.c.geom))
-            .where(activity.c.source == SOURCE).order_by(activity.c.id)).all()
+            .where(activity.c.source == SOURCE)
+            .order_by(activity.c.id)
+        ).all()
     rng = np.random.default_rng([seed, 3])
     picks = rng.choice(len(rows), size=n, replace=False)
     categories = rng.integers(0, len(CATEGORIES), size=n)
@@ -234,6 +265,7 @@ def _point_regions(points: list[QueryPoint]) -> dict[str, int]:
 
 # --- the API's SQL -------------------------------------------------------------------------------
 
+
 @dataclass
 class CapturedSQL:
     """The statement the API sends for one nearby() call, with psycopg placeholders."""
@@ -254,8 +286,15 @@ def capture_sql(url: sa.URL, point: QueryPoint) -> CapturedSQL:
     event.listen(engine, "before_cursor_execute", before)
     try:
         with engine.connect() as conn:
-            nearby(conn, point.x, point.y, radius_m=RADIUS_M, kinds=(PlaceKind.ACTIVITY,),
-                   filt=DirectoryFilter(categories=(point.category,)), first=FIRST)
+            nearby(
+                conn,
+                point.x,
+                point.y,
+                radius_m=RADIUS_M,
+                kinds=(PlaceKind.ACTIVITY,),
+                filt=DirectoryFilter(categories=(point.category,)),
+                first=FIRST,
+            )
     finally:
         engine.dispose()
     if len(captured) != 1:
@@ -280,12 +319,15 @@ def _variable_roles(sql: CapturedSQL, point: QueryPoint) -> dict[str, str]:
 
 def sql_params(sql: CapturedSQL, roles: dict[str, str], point: QueryPoint) -> dict[str, Any]:
     values = {"x": point.x, "y": point.y, "category": point.category}
-    return {name: values[roles[name]] if name in roles else value
-            for name, value in sql.parameters.items()}
+    return {
+        name: values[roles[name]] if name in roles else value
+        for name, value in sql.parameters.items()
+    }
 
 
-def run_sql(conn: psycopg.Connection[Any], sql: CapturedSQL, roles: dict[str, str],
-            point: QueryPoint) -> list[tuple[Any, ...]]:
+def run_sql(
+    conn: psycopg.Connection[Any], sql: CapturedSQL, roles: dict[str, str], point: QueryPoint
+) -> list[tuple[Any, ...]]:
     return conn.execute(sql.statement, sql_params(sql, roles, point)).fetchall()
 
 
@@ -298,17 +340,27 @@ def explain(url: sa.URL, sql: CapturedSQL, roles: dict[str, str]) -> dict[str, A
             point = QueryPoint(lat, lon, x, y, EXPLAIN_CATEGORY)
             run_sql(conn, sql, roles, point)  # warm
             rows = run_sql(conn, sql, roles, point)
-            plan = "\n".join(r[0] for r in conn.execute(
-                "EXPLAIN (ANALYZE, BUFFERS) " + sql.statement,
-                sql_params(sql, roles, point)).fetchall())
-            out[label] = {"lat": lat, "lon": lon, "category": EXPLAIN_CATEGORY,
-                          "rows_returned": len(rows), **_plan_summary(plan), "plan": plan}
+            plan = "\n".join(
+                r[0]
+                for r in conn.execute(
+                    "EXPLAIN (ANALYZE, BUFFERS) " + sql.statement, sql_params(sql, roles, point)
+                ).fetchall()
+            )
+            out[label] = {
+                "lat": lat,
+                "lon": lon,
+                "category": EXPLAIN_CATEGORY,
+                "rows_returned": len(rows),
+                **_plan_summary(plan),
+                "plan": plan,
+            }
     return out
 
 
 def _plan_summary(plan: str) -> dict[str, Any]:
-    index_scan = re.search(r"Index Scan using (\w+) on activity.*?\(actual time=[^)]*rows=(\d+)",
-                           plan)
+    index_scan = re.search(
+        r"Index Scan using (\w+) on activity.*?\(actual time=[^)]*rows=(\d+)", plan
+    )
     knn = re.search(r"Order By: \(geom <-> ", plan) is not None
     execution = re.search(r"Execution Time: ([0-9.]+) ms", plan)
     planning = re.search(r"Planning Time: ([0-9.]+) ms", plan)
@@ -320,10 +372,15 @@ def _plan_summary(plan: str) -> dict[str, Any]:
     return {
         # the KNN scan of the (category, geom) index, stopped after the limit (and its ties);
         # no bitmap or sequential scan, no sort but the incremental one of the last few rows
-        "plan_ok": (index_name == KNN_INDEX and knn and index_rows is not None
-                    and index_rows <= 2 * (FIRST + 1) and "Bitmap" not in plan
-                    and "Seq Scan" not in plan
-                    and all(n == "Incremental Sort" for n in sorts)),
+        "plan_ok": (
+            index_name == KNN_INDEX
+            and knn
+            and index_rows is not None
+            and index_rows <= 2 * (FIRST + 1)
+            and "Bitmap" not in plan
+            and "Seq Scan" not in plan
+            and all(n == "Incremental Sort" for n in sorts)
+        ),
         "index": index_name,
         "index_rows": index_rows,
         "knn_order_by": knn,
@@ -340,12 +397,14 @@ def _plan_summary(plan: str) -> dict[str, Any]:
 def _psycopg(url: sa.URL) -> Iterator[psycopg.Connection[Any]]:
     """A plain psycopg connection, configured as the API's (jit off, no server-side prepare)."""
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, options="-c jit=off -c timezone=UTC", prepare_threshold=None,
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        dsn, options="-c jit=off -c timezone=UTC", prepare_threshold=None, autocommit=True
+    ) as conn:
         yield conn
 
 
 # --- pgbench -------------------------------------------------------------------------------------
+
 
 def _libpq_args(url: sa.URL) -> list[str]:
     args = ["-U", str(url.username or "postgres")]
@@ -360,8 +419,10 @@ def _libpq_args(url: sa.URL) -> list[str]:
 def write_point_table(url: sa.URL, points: list[QueryPoint]) -> None:
     with _psycopg(url) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_point")
-        conn.execute("CREATE TABLE bench_point (i int PRIMARY KEY, x float8 NOT NULL, "
-                     "y float8 NOT NULL, category text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE bench_point (i int PRIMARY KEY, x float8 NOT NULL, "
+            "y float8 NOT NULL, category text NOT NULL)"
+        )
         with conn.cursor().copy("COPY bench_point (i, x, y, category) FROM STDIN") as copy:
             for i, p in enumerate(points):
                 copy.write_row((i, p.x, p.y, p.category))
@@ -376,29 +437,53 @@ def pgbench_script(sql: CapturedSQL, roles: dict[str, str], n_points: int) -> tu
     if "%" in body.replace("%%", ""):
         raise RuntimeError("unexpected placeholder left in the statement")
     body = " ".join(body.replace("%%", "%").split())
-    script = (f"\\set i random(0, {n_points - 1})\n"
-              "SELECT x, y, category FROM bench_point WHERE i = :i \\gset\n"
-              f"{body};\n")
+    script = (
+        f"\\set i random(0, {n_points - 1})\n"
+        "SELECT x, y, category FROM bench_point WHERE i = :i \\gset\n"
+        f"{body};\n"
+    )
     return script, constants
 
 
-def run_pgbench(url: sa.URL, script: str, constants: dict[str, Any], clients: int,
-                duration: float, workdir: Path, pids: set[int] | None = None, *,
-                log: bool = True) -> dict[str, Any]:
+def run_pgbench(
+    url: sa.URL,
+    script: str,
+    constants: dict[str, Any],
+    clients: int,
+    duration: float,
+    workdir: Path,
+    pids: set[int] | None = None,
+    *,
+    log: bool = True,
+) -> dict[str, Any]:
     script_file = workdir / "nearby.pgbench"
     script_file.write_text(script)
     logdir = workdir / f"pgbench-c{clients}-{time.monotonic_ns()}"
     logdir.mkdir()
-    cmd = [str(PGBENCH), "-n", "-M", "extended", "-c", str(clients), "-j", "1",
-           "-T", str(max(1, round(duration))), "-r", "-f", str(script_file)]
+    cmd = [
+        str(PGBENCH),
+        "-n",
+        "-M",
+        "extended",
+        "-c",
+        str(clients),
+        "-j",
+        "1",
+        "-T",
+        str(max(1, round(duration))),
+        "-r",
+        "-f",
+        str(script_file),
+    ]
     for name, value in constants.items():
         cmd += ["-D", f"{name}={value}"]
     if log:
         cmd += ["--log", f"--log-prefix={logdir}/tx"]
     cmd += _libpq_args(url)
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=logdir)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=logdir
+    )
     if pids is not None:
         pids.add(proc.pid)
     out, err = proc.communicate()
@@ -408,9 +493,12 @@ def run_pgbench(url: sa.URL, script: str, constants: dict[str, Any], clients: in
     tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     failed = int(re.search(r"number of failed transactions: (\d+)", out).group(1))  # type: ignore[union-attr]
     statement_ms = [float(v) for v in re.findall(r"^\s+([0-9.]+)\s+\d+\s+\S", out, re.MULTILINE)]
-    result: dict[str, Any] = {"requests_per_s": round(tps, 1), "failed": failed,
-                              "wall_s": round(elapsed, 1),
-                              "statement_mean_ms": statement_ms}
+    result: dict[str, Any] = {
+        "requests_per_s": round(tps, 1),
+        "failed": failed,
+        "wall_s": round(elapsed, 1),
+        "statement_mean_ms": statement_ms,
+    }
     if log:
         latencies = []
         for path in logdir.glob("tx*"):
@@ -422,26 +510,46 @@ def run_pgbench(url: sa.URL, script: str, constants: dict[str, Any], clients: in
     return result
 
 
-def run_psycopg_client(url: sa.URL, sql: CapturedSQL, roles: dict[str, str],
-                       points: list[QueryPoint], clients: int, duration: float, warmup: float,
-                       workdir: Path, pids: set[int] | None = None) -> dict[str, Any]:
+def run_psycopg_client(
+    url: sa.URL,
+    sql: CapturedSQL,
+    roles: dict[str, str],
+    points: list[QueryPoint],
+    clients: int,
+    duration: float,
+    warmup: float,
+    workdir: Path,
+    pids: set[int] | None = None,
+) -> dict[str, Any]:
     """The statement through psycopg (bench/sql_client.py, its own process): the issue's
     "same query as raw SQL through psycopg", driven like the API drives it."""
     config = workdir / f"sql-client-c{clients}.json"
-    config.write_text(json.dumps({
-        "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False),
-        "statement": sql.statement, "clients": clients, "duration_s": duration,
-        "warmup_s": warmup, "params": [sql_params(sql, roles, p) for p in points]}))
-    return _result_line([sys.executable, str(ROOT / "bench" / "sql_client.py"), str(config)],
-                        "SQL_CLIENT_RESULT", pids, "sql_client")
+    config.write_text(
+        json.dumps(
+            {
+                "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False),
+                "statement": sql.statement,
+                "clients": clients,
+                "duration_s": duration,
+                "warmup_s": warmup,
+                "params": [sql_params(sql, roles, p) for p in points],
+            }
+        )
+    )
+    return _result_line(
+        [sys.executable, str(ROOT / "bench" / "sql_client.py"), str(config)],
+        "SQL_CLIENT_RESULT",
+        pids,
+        "sql_client",
+    )
 
 
-def _result_line(cmd: list[str], marker: str, pids: set[int] | None,
-                 name: str) -> dict[str, Any]:
+def _result_line(cmd: list[str], marker: str, pids: set[int] | None, name: str) -> dict[str, Any]:
     """Run a load tool (its pid into ``pids``, for CPU accounting) and parse the JSON it prints
     after ``marker``."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     if pids is not None:
         pids.add(proc.pid)
     out, err = proc.communicate()
@@ -452,14 +560,17 @@ def _result_line(cmd: list[str], marker: str, pids: set[int] | None,
 
 
 def _percentiles(ms: np.ndarray) -> dict[str, float]:
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p90_ms": round(float(np.percentile(ms, 90)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "max_ms": round(float(ms.max()), 2),
-            "mean_ms": round(float(ms.mean()), 3)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p90_ms": round(float(np.percentile(ms, 90)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "mean_ms": round(float(ms.mean()), 3),
+    }
 
 
 # --- the server ----------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -569,8 +680,9 @@ class Sampler:
             for pid, kb in per.items():
                 self.peak_per_process_kb[pid] = max(self.peak_per_process_kb.get(pid, 0), kb)
             if self._window is not None:
-                self._window.observe([*pids, *_bench_backends(self.database),
-                                      *self._window.load_pids])
+                self._window.observe(
+                    [*pids, *_bench_backends(self.database), *self._window.load_pids]
+                )
 
     @contextlib.contextmanager
     def window(self) -> Iterator[CpuWindow]:
@@ -616,8 +728,11 @@ class CpuWindow:
         all_busy = (busy1 - self.busy0) / max(1, total1 - self.total0) * cores
         ours_ticks = sum(self.last[p] - self.first[p] for p in self.last)
         ours = ours_ticks / os.sysconf("SC_CLK_TCK") / (time.perf_counter() - self.started)
-        self.result = {"cores_busy": round(all_busy, 2), "ours_cores": round(ours, 2),
-                       "others_cores": round(max(0.0, all_busy - ours), 2)}
+        self.result = {
+            "cores_busy": round(all_busy, 2),
+            "ours_cores": round(ours, 2),
+            "others_cores": round(max(0.0, all_busy - ours), 2),
+        }
 
 
 def _idle_check(max_busy: float, waited_max: float = 300.0) -> dict[str, Any]:
@@ -630,27 +745,48 @@ def _idle_check(max_busy: float, waited_max: float = 300.0) -> dict[str, Any]:
         share = (busy1 - busy0) / max(1, total1 - total0)
         load = Path("/proc/loadavg").read_text().split()[:3]
         if share <= max_busy or time.monotonic() > deadline:
-            return {"busy_before": round(share, 2), "loadavg_before": load,
-                    "waited_out": share > max_busy}
-        print(f"  machine busy ({share:.0%} of all cores, load {' '.join(load)}); waiting …",
-              flush=True)
+            return {
+                "busy_before": round(share, 2),
+                "loadavg_before": load,
+                "waited_out": share > max_busy,
+            }
+        print(
+            f"  machine busy ({share:.0%} of all cores, load {' '.join(load)}); waiting …",
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
-def server(url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path,
-           compiled: bool = True) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
-           "HVERDAG_GRAPHQL_EXPLORER": "false",
-           "HVERDAG_COMPILED_QUERIES": "true" if compiled else "false",
-           # One client address sends everything here: a bucket it never empties, so the
-           # limiter's work is still done per request (docs/reliability.md).
-           "HVERDAG_RATE_LIMIT_PER_MINUTE": json.dumps({"PUBLIC": 100_000_000})}
+def server(
+    url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path, compiled: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
+        "HVERDAG_GRAPHQL_EXPLORER": "false",
+        "HVERDAG_COMPILED_QUERIES": "true" if compiled else "false",
+        # One client address sends everything here: a bucket it never empties, so the
+        # limiter's work is still done per request (docs/reliability.md).
+        "HVERDAG_RATE_LIMIT_PER_MINUTE": json.dumps({"PUBLIC": 100_000_000}),
+    }
     # uvicorn's lines in hverdag's format, as `hverdag serve` configures them.
     log_config = logfile.with_suffix(".log-config.json")
     log_config.write_text(json.dumps(uvicorn_log_config(load_settings())))
-    cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "api.app:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--log-level", "info", "--log-config", str(log_config)]
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "uvicorn"),
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "info",
+        "--log-config",
+        str(log_config),
+    ]
     if not access_log:
         cmd.append("--no-access-log")
     with logfile.open("ab") as log:
@@ -667,8 +803,9 @@ def server(url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn not ready after 60 s:\n{_tail(logfile)}\n"
-                                   f"{_readyz_answer(port)}")
+                raise RuntimeError(
+                    f"uvicorn not ready after 60 s:\n{_tail(logfile)}\n{_readyz_answer(port)}"
+                )
             time.sleep(0.2)
         yield proc
     finally:
@@ -695,21 +832,32 @@ def _readyz_answer(port: int) -> str:
 
 
 def _post(port: int, body: bytes) -> dict[str, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as r:
         return json.loads(r.read())
 
 
 def request_body(point: QueryPoint) -> bytes:
-    return json.dumps({"query": QUERY, "operationName": "Nearby",
-                       "variables": {"at": {"lat": point.lat, "lon": point.lon},
-                                     "cat": point.category}},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "query": QUERY,
+            "operationName": "Nearby",
+            "variables": {"at": {"lat": point.lat, "lon": point.lon}, "cat": point.category},
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
-def check_answers(url: sa.URL, port: int, sql: CapturedSQL, roles: dict[str, str],
-                  points: list[QueryPoint], sample: int = 50) -> dict[str, Any]:
+def check_answers(
+    url: sa.URL,
+    port: int,
+    sql: CapturedSQL,
+    roles: dict[str, str],
+    points: list[QueryPoint],
+    sample: int = 50,
+) -> dict[str, Any]:
     """The API's answers are the raw SQL's rows: same ids, same order, for ``sample`` points."""
     edges = 0
     with _psycopg(url) as conn:
@@ -718,8 +866,10 @@ def check_answers(url: sa.URL, port: int, sql: CapturedSQL, roles: dict[str, str
             answer = _post(port, request_body(point))
             if "errors" in answer:
                 raise RuntimeError(f"GraphQL errors: {answer['errors']}")
-            got = [int(base64.b64decode(e["node"]["id"]).decode().split(":")[1])
-                   for e in answer["data"]["nearby"]["edges"]]
+            got = [
+                int(base64.b64decode(e["node"]["id"]).decode().split(":")[1])
+                for e in answer["data"]["nearby"]["edges"]
+            ]
             rows = run_sql(conn, sql, roles, point)
             expected = [r["id"] for r in rows][:FIRST]  # type: ignore[call-overload]
             if got != expected:
@@ -794,70 +944,130 @@ def write_wrk_files(points: list[QueryPoint], workdir: Path) -> Path:
     return script
 
 
-def run_wrk(port: int, script: Path, connections: int, duration: float,
-            pids: set[int] | None = None) -> dict[str, Any]:
-    cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-           "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}/graphql"]
+def run_wrk(
+    port: int, script: Path, connections: int, duration: float, pids: set[int] | None = None
+) -> dict[str, Any]:
+    cmd = [
+        "wrk",
+        "-t",
+        "1",
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/graphql",
+    ]
     raw = _result_line(cmd, "WRK_RESULT", pids, "wrk")
     seconds = raw["duration_us"] / 1e6
-    return {"requests_per_s": round(raw["requests"] / seconds, 1),
-            "requests": raw["requests"],
-            "p50_ms": round(raw["p50_us"] / 1000, 2), "p90_ms": round(raw["p90_us"] / 1000, 2),
-            "p99_ms": round(raw["p99_us"] / 1000, 2), "max_ms": round(raw["max_us"] / 1000, 2),
-            "mean_ms": round(raw["mean_us"] / 1000, 3),
-            "graphql_errors": raw["graphql_errors"], "non_200": raw["non_200"],
-            "socket_errors": raw["socket_errors"]}
+    return {
+        "requests_per_s": round(raw["requests"] / seconds, 1),
+        "requests": raw["requests"],
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "mean_ms": round(raw["mean_us"] / 1000, 3),
+        "graphql_errors": raw["graphql_errors"],
+        "non_200": raw["non_200"],
+        "socket_errors": raw["socket_errors"],
+    }
 
 
 # --- the runs ------------------------------------------------------------------------------------
 
-def sql_series(url: sa.URL, script: str, constants: dict[str, Any], args: argparse.Namespace,
-               workdir: Path, sql: CapturedSQL, roles: dict[str, str],
-               points: list[QueryPoint]) -> dict[str, Any]:
+
+def sql_series(
+    url: sa.URL,
+    script: str,
+    constants: dict[str, Any],
+    args: argparse.Namespace,
+    workdir: Path,
+    sql: CapturedSQL,
+    roles: dict[str, str],
+    points: list[QueryPoint],
+) -> dict[str, Any]:
     sampler = Sampler(None, DATABASE)
     sampler.start()
     out: dict[str, Any] = {}
     try:
-        run_pgbench(url, script, constants, max(_ints(args.concurrency)), args.warmup, workdir,
-                    log=False)
+        run_pgbench(
+            url, script, constants, max(_ints(args.concurrency)), args.warmup, workdir, log=False
+        )
         for clients in _ints(args.concurrency):
             quiet = _idle_check(args.max_busy)
             with sampler.window() as cpu:
-                result = run_pgbench(url, script, constants, clients, args.duration, workdir,
-                                     cpu.load_pids)
+                result = run_pgbench(
+                    url, script, constants, clients, args.duration, workdir, cpu.load_pids
+                )
             # The point lookup's share, from a run of the lookup alone: time (or CPU) per
             # transaction adds up, so 1/rate(query) = 1/rate(both) - 1/rate(lookup).
             lookup_script = "\n".join(script.splitlines()[:2]) + "\n"
-            lookup = run_pgbench(url, lookup_script, constants, clients,
-                                 max(5.0, args.duration / 2), workdir, log=False)
+            lookup = run_pgbench(
+                url,
+                lookup_script,
+                constants,
+                clients,
+                max(5.0, args.duration / 2),
+                workdir,
+                log=False,
+            )
             result["lookup_only_per_s"] = lookup["requests_per_s"]
             result["requests_per_s_without_lookup"] = round(
-                1 / (1 / result["requests_per_s"] - 1 / lookup["requests_per_s"]), 1)
-            out[f"c{clients}"] = {**result, "conditions": {**quiet, **cpu.result,
-                                                           "loadavg_after": _loadavg()}}
+                1 / (1 / result["requests_per_s"] - 1 / lookup["requests_per_s"]), 1
+            )
+            out[f"c{clients}"] = {
+                **result,
+                "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()},
+            }
             _print_run(f"SQL (pgbench) c={clients}", out[f"c{clients}"])
-            print(f"    without the point lookup: {result['requests_per_s_without_lookup']:.1f} "
-                  f"req/s (lookup alone: {lookup['requests_per_s']:.0f}/s)", flush=True)
+            print(
+                f"    without the point lookup: {result['requests_per_s_without_lookup']:.1f} "
+                f"req/s (lookup alone: {lookup['requests_per_s']:.0f}/s)",
+                flush=True,
+            )
             quiet = _idle_check(args.max_busy)
             with sampler.window() as cpu:
-                client = run_psycopg_client(url, sql, roles, points, clients, args.duration,
-                                            min(args.warmup, 3.0), workdir, cpu.load_pids)
-            out[f"psycopg_c{clients}"] = {**client, "conditions": {
-                **quiet, **cpu.result, "loadavg_after": _loadavg()}}
+                client = run_psycopg_client(
+                    url,
+                    sql,
+                    roles,
+                    points,
+                    clients,
+                    args.duration,
+                    min(args.warmup, 3.0),
+                    workdir,
+                    cpu.load_pids,
+                )
+            out[f"psycopg_c{clients}"] = {
+                **client,
+                "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()},
+            }
             _print_run(f"SQL (psycopg) c={clients}", out[f"psycopg_c{clients}"])
     finally:
         sampler.stop()
     return out
 
 
-def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: list[QueryPoint],
-                   sql: CapturedSQL, roles: dict[str, str], workdir: Path) -> dict[str, Any]:
+def graphql_series(
+    url: sa.URL,
+    workers: int,
+    args: argparse.Namespace,
+    points: list[QueryPoint],
+    sql: CapturedSQL,
+    roles: dict[str, str],
+    workdir: Path,
+) -> dict[str, Any]:
     port = args.port or _free_port()
     script = write_wrk_files(points, workdir)
     logfile = workdir / f"uvicorn-w{workers}.log"
     out: dict[str, Any] = {"workers": workers}
-    with server(url, workers, port, not args.no_access_log, logfile,
-                compiled=not args.no_compiled) as proc:
+    with server(
+        url, workers, port, not args.no_access_log, logfile, compiled=not args.no_compiled
+    ) as proc:
         sampler = Sampler(proc.pid, DATABASE)
         sampler.start()
         try:
@@ -866,15 +1076,20 @@ def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: 
             for connections in _ints(args.concurrency):
                 quiet = _idle_check(args.max_busy)
                 split: list[list[int]] = []
-                look = threading.Timer(min(3.0, args.duration / 2), _record_split,
-                                       (split, port, _children(proc.pid) or [proc.pid]))
+                look = threading.Timer(
+                    min(3.0, args.duration / 2),
+                    _record_split,
+                    (split, port, _children(proc.pid) or [proc.pid]),
+                )
                 look.start()
                 with sampler.window() as cpu:
                     result = run_wrk(port, script, connections, args.duration, cpu.load_pids)
                 look.join()
-                out[f"c{connections}"] = {**result, "connections_per_worker": split[0] if split
-                                          else None, "conditions": {
-                    **quiet, **cpu.result, "loadavg_after": _loadavg()}}
+                out[f"c{connections}"] = {
+                    **result,
+                    "connections_per_worker": split[0] if split else None,
+                    "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()},
+                }
                 _print_run(f"GraphQL workers={workers} c={connections}", out[f"c{connections}"])
                 print(f"    connections per worker: {split[0] if split else '?'}", flush=True)
                 if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
@@ -886,10 +1101,14 @@ def graphql_series(url: sa.URL, workers: int, args: argparse.Namespace, points: 
     out["peak_rss_mb"] = round(sampler.peak_rss_kb / 1024, 1)
     out["peak_pss_mb"] = round(sampler.peak_pss_kb / 1024, 1)
     out["peak_rss_per_process_mb"] = sorted(
-        (round(kb / 1024, 1) for kb in sampler.peak_per_process_kb.values()), reverse=True)
-    print(f"  server peak RSS (sum of {len(sampler.peak_per_process_kb)} processes): "
-          f"{out['peak_rss_mb']} MB {out['peak_rss_per_process_mb']}; PSS "
-          f"{out['peak_pss_mb']} MB", flush=True)
+        (round(kb / 1024, 1) for kb in sampler.peak_per_process_kb.values()), reverse=True
+    )
+    print(
+        f"  server peak RSS (sum of {len(sampler.peak_per_process_kb)} processes): "
+        f"{out['peak_rss_mb']} MB {out['peak_rss_per_process_mb']}; PSS "
+        f"{out['peak_pss_mb']} MB",
+        flush=True,
+    )
     return out
 
 
@@ -919,8 +1138,9 @@ def _record_split(into: list[list[int]], port: int, pids: list[int]) -> None:
     into.append(connections_per_worker(port, pids))
 
 
-def balanced_series(url: sa.URL, instances: int, args: argparse.Namespace,
-                    points: list[QueryPoint], workdir: Path) -> dict[str, Any]:
+def balanced_series(
+    url: sa.URL, instances: int, args: argparse.Namespace, points: list[QueryPoint], workdir: Path
+) -> dict[str, Any]:
     """``instances`` one-worker servers on their own ports, the largest concurrency's
     connections split evenly over them by construction: what one-worker containers behind a
     least-connections balancer would see (the balancer's own cost not included). uvicorn's
@@ -930,10 +1150,19 @@ def balanced_series(url: sa.URL, instances: int, args: argparse.Namespace,
     share = connections // instances
     ports = [_free_port() for _ in range(instances)]
     with contextlib.ExitStack() as stack:
-        procs = [stack.enter_context(server(url, 1, port, not args.no_access_log,
-                                            workdir / f"uvicorn-instance{i}.log",
-                                            compiled=not args.no_compiled))
-                 for i, port in enumerate(ports)]
+        procs = [
+            stack.enter_context(
+                server(
+                    url,
+                    1,
+                    port,
+                    not args.no_access_log,
+                    workdir / f"uvicorn-instance{i}.log",
+                    compiled=not args.no_compiled,
+                )
+            )
+            for i, port in enumerate(ports)
+        ]
         for port in ports:
             run_wrk(port, script, share, args.warmup)
         sampler = Sampler(None, DATABASE)
@@ -945,9 +1174,15 @@ def balanced_series(url: sa.URL, instances: int, args: argparse.Namespace,
                     cpu.first[proc.pid] = cpu.last[proc.pid] = _cpu_ticks(proc.pid)
                 cpu.load_pids.update(proc.pid for proc in procs)
                 runs: list[dict[str, Any]] = [{} for _ in ports]
-                threads = [threading.Thread(target=lambda i, port: runs[i].update(run_wrk(
-                    port, script, share, args.duration, cpu.load_pids)), args=(i, port))
-                    for i, port in enumerate(ports)]
+                threads = [
+                    threading.Thread(
+                        target=lambda i, port: runs[i].update(
+                            run_wrk(port, script, share, args.duration, cpu.load_pids)
+                        ),
+                        args=(i, port),
+                    )
+                    for i, port in enumerate(ports)
+                ]
                 for thread in threads:
                     thread.start()
                 for thread in threads:
@@ -957,14 +1192,22 @@ def balanced_series(url: sa.URL, instances: int, args: argparse.Namespace,
         rss_mb = [round(_rss_kb(proc.pid) / 1024, 1) for proc in procs]
     if any(r["graphql_errors"] or r["non_200"] or r["socket_errors"] for r in runs):
         raise RuntimeError(f"errors during the balanced run: {runs}")
-    out = {"instances": instances, "connections_each": share,
-           "requests_per_s": round(sum(r["requests_per_s"] for r in runs), 1),
-           "p50_ms_each": [r["p50_ms"] for r in runs], "p99_ms_each": [r["p99_ms"] for r in runs],
-           "rss_mb_each": rss_mb, "runs": runs,
-           "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()}}
-    print(f"  {instances} one-worker servers, {share} connections each: "
-          f"{out['requests_per_s']:.1f} req/s  p99 {max(out['p99_ms_each']):.2f} ms  RSS "
-          f"{rss_mb} MB  (others used {cpu.result['others_cores']:.2f} cores)", flush=True)
+    out = {
+        "instances": instances,
+        "connections_each": share,
+        "requests_per_s": round(sum(r["requests_per_s"] for r in runs), 1),
+        "p50_ms_each": [r["p50_ms"] for r in runs],
+        "p99_ms_each": [r["p99_ms"] for r in runs],
+        "rss_mb_each": rss_mb,
+        "runs": runs,
+        "conditions": {**quiet, **cpu.result, "loadavg_after": _loadavg()},
+    }
+    print(
+        f"  {instances} one-worker servers, {share} connections each: "
+        f"{out['requests_per_s']:.1f} req/s  p99 {max(out['p99_ms_each']):.2f} ms  RSS "
+        f"{rss_mb} MB  (others used {cpu.result['others_cores']:.2f} cores)",
+        flush=True,
+    )
     return out
 
 
@@ -974,49 +1217,82 @@ def _loadavg() -> list[str]:
 
 def _print_run(label: str, r: dict[str, Any]) -> None:
     c = r["conditions"]
-    print(f"  {label:<28} {r['requests_per_s']:>8.1f} req/s  p50 {r['p50_ms']:.2f}  "
-          f"p90 {r['p90_ms']:.2f}  p99 {r['p99_ms']:.2f} ms   (others used "
-          f"{c['others_cores']:.2f} cores; load {' '.join(c['loadavg_before'])})", flush=True)
+    print(
+        f"  {label:<28} {r['requests_per_s']:>8.1f} req/s  p50 {r['p50_ms']:.2f}  "
+        f"p90 {r['p90_ms']:.2f}  p99 {r['p99_ms']:.2f} ms   (others used "
+        f"{c['others_cores']:.2f} cores; load {' '.join(c['loadavg_before'])})",
+        flush=True,
+    )
 
 
 def _machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 ** 2, 1),
-            "kernel": platform.release(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024**2, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
 
 
 def _versions(url: sa.URL) -> dict[str, str]:
-    out = {name: metadata.version(name) for name in (
-        "strawberry-graphql", "graphql-core", "starlette", "uvicorn", "SQLAlchemy", "psycopg",
-        "orjson", "pyproj")}
+    out = {
+        name: metadata.version(name)
+        for name in (
+            "strawberry-graphql",
+            "graphql-core",
+            "starlette",
+            "uvicorn",
+            "SQLAlchemy",
+            "psycopg",
+            "orjson",
+            "pyproj",
+        )
+    }
     with _psycopg(url) as conn:
         out["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
         out["postgis"] = conn.execute("SELECT postgis_lib_version()").fetchone()[0]
-    out["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True,
-                                check=False).stdout.split("[")[0].strip()
+    out["wrk"] = (
+        subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+        .stdout.split("[")[0]
+        .strip()
+    )
     return out
 
 
 def _git() -> dict[str, Any]:
     def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(
+            ["git", *a], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
-    return {"commit": git("rev-parse", "HEAD"),
-            "dirty_api_geo": bool(git("status", "--porcelain", "--", "api", "geo"))}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty_api_geo": bool(git("status", "--porcelain", "--", "api", "geo")),
+    }
 
 
 def summary_markdown(results: dict[str, Any]) -> str:
-    lines = ["| run | requests/s | p50 ms | p90 ms | p99 ms | others' CPU (cores) |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| run | requests/s | p50 ms | p90 ms | p99 ms | others' CPU (cores) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
 
     def row(label: str, r: dict[str, Any]) -> None:
-        lines.append(f"| {label} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | "
-                     f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
-                     f"{r['conditions']['others_cores']:.2f} |")
+        lines.append(
+            f"| {label} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['conditions']['others_cores']:.2f} |"
+        )
 
     for key, r in results.get("sql", {}).items():
         if key.startswith("psycopg_"):
@@ -1025,27 +1301,32 @@ def summary_markdown(results: dict[str, Any]) -> str:
             row(f"raw SQL (pgbench), {key.replace('c', 'c=')}", r)
     for series in results.get("graphql", []):
         for key in (k for k in series if re.fullmatch(r"c\d+", k)):
-            row(f"GraphQL, {series['workers']} worker(s), {key.replace('c', 'c=')}",
-                series[key])
+            row(f"GraphQL, {series['workers']} worker(s), {key.replace('c', 'c=')}", series[key])
     lines.append("")
     for key, r in results.get("sql", {}).items():
         if "requests_per_s_without_lookup" in r:
-            lines.append(f"- raw SQL (pgbench) at {key.replace('c', 'c=')} without the point "
-                         f"lookup: {r['requests_per_s_without_lookup']:,.0f} requests/s")
+            lines.append(
+                f"- raw SQL (pgbench) at {key.replace('c', 'c=')} without the point "
+                f"lookup: {r['requests_per_s_without_lookup']:,.0f} requests/s"
+            )
     for series in results.get("graphql", []):
-        lines.append(f"- {series['workers']} worker(s): peak server RSS {series['peak_rss_mb']} "
-                     f"MB (per process {series['peak_rss_per_process_mb']}; PSS "
-                     f"{series['peak_pss_mb']} MB); "
-                     f"GraphQL/SQL at c=16: {series.get('ratio_c16_vs_psycopg', 'n/a')} of "
-                     f"psycopg's, {series.get('ratio_c16', 'n/a')} of pgbench's "
-                     f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against pgbench "
-                     f"with its lookup); the c=16 connections split over the workers as "
-                     f"{series.get('c16', {}).get('connections_per_worker')}")
+        lines.append(
+            f"- {series['workers']} worker(s): peak server RSS {series['peak_rss_mb']} "
+            f"MB (per process {series['peak_rss_per_process_mb']}; PSS "
+            f"{series['peak_pss_mb']} MB); "
+            f"GraphQL/SQL at c=16: {series.get('ratio_c16_vs_psycopg', 'n/a')} of "
+            f"psycopg's, {series.get('ratio_c16', 'n/a')} of pgbench's "
+            f"({series.get('ratio_c16_vs_sql_with_lookup', 'n/a')} against pgbench "
+            f"with its lookup); the c=16 connections split over the workers as "
+            f"{series.get('c16', {}).get('connections_per_worker')}"
+        )
     if "balanced" in results:
         b = results["balanced"]
-        lines.append(f"- {b['instances']} one-worker servers, {b['connections_each']} connections "
-                     f"each: {b['requests_per_s']:,.0f} requests/s, "
-                     f"{b.get('ratio_vs_psycopg', 'n/a')} of psycopg's at c=16")
+        lines.append(
+            f"- {b['instances']} one-worker servers, {b['connections_each']} connections "
+            f"each: {b['requests_per_s']:,.0f} requests/s, "
+            f"{b.get('ratio_vs_psycopg', 'n/a')} of psycopg's at c=16"
+        )
     return "\n".join(lines)
 
 
@@ -1054,37 +1335,50 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     server_db = Database.from_settings(settings)
     url = server_db.with_database(DATABASE).url
-    results: dict[str, Any] = {"benchmark": "nearby", "label": args.label,
-                               "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "command": " ".join(["bench/nearby.py", *(argv or sys.argv[1:])]),
-                               "machine": _machine(), "git": _git()}
+    results: dict[str, Any] = {
+        "benchmark": "nearby",
+        "label": args.label,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["bench/nearby.py", *(argv or sys.argv[1:])]),
+        "machine": _machine(),
+        "git": _git(),
+    }
     try:
         with tempfile.TemporaryDirectory(prefix="bench-nearby-") as tmp:
             workdir = Path(tmp)
-            results["database"] = prepare_database(url, settings.data_dir, args.seed,
-                                                   args.fresh)
+            results["database"] = prepare_database(url, settings.data_dir, args.seed, args.fresh)
             results["versions"] = _versions(url)
             points = draw_points(url, args.points, args.seed)
             results["dataset"] = {
-                "venues": VENUES, "activities": ACTIVITIES, "seed": args.seed,
-                "points": len(points), "point_regions": _point_regions(points),
-                "categories": list(CATEGORIES), "radius_m": RADIUS_M, "first": FIRST}
+                "venues": VENUES,
+                "activities": ACTIVITIES,
+                "seed": args.seed,
+                "points": len(points),
+                "point_regions": _point_regions(points),
+                "categories": list(CATEGORIES),
+                "radius_m": RADIUS_M,
+                "first": FIRST,
+            }
             sql = capture_sql(url, points[0])
             roles = _variable_roles(sql, points[0])
             results["sql_statement"] = sql.statement
             results["explain"] = explain(url, sql, roles)
             for label, e in results["explain"].items():
-                print(f"  EXPLAIN {label}: {'ok' if e['plan_ok'] else 'NOT THE KNN PLAN'}: "
-                      f"index {e['index']} read {e['index_rows']} rows, "
-                      f"knn={e['knn_order_by']} bitmap={e['bitmap_scan']} "
-                      f"sorts={e['sort_nodes']} {e['execution_ms']} ms", flush=True)
+                print(
+                    f"  EXPLAIN {label}: {'ok' if e['plan_ok'] else 'NOT THE KNN PLAN'}: "
+                    f"index {e['index']} read {e['index_rows']} rows, "
+                    f"knn={e['knn_order_by']} bitmap={e['bitmap_scan']} "
+                    f"sorts={e['sort_nodes']} {e['execution_ms']} ms",
+                    flush=True,
+                )
             write_point_table(url, points)
             script, constants = pgbench_script(sql, roles, len(points))
             results["pgbench_script"] = script
             results["pgbench_constants"] = {k: str(v) for k, v in constants.items()}
             if not args.skip_sql:
-                results["sql"] = sql_series(url, script, constants, args, workdir, sql, roles,
-                                            points)
+                results["sql"] = sql_series(
+                    url, script, constants, args, workdir, sql, roles, points
+                )
             results["graphql"] = []
             if not args.skip_graphql:
                 for workers in _ints(args.workers):
@@ -1093,20 +1387,27 @@ def main(argv: list[str] | None = None) -> int:
                         sql16 = results["sql"]["c16"]
                         series["ratio_c16"] = round(
                             series["c16"]["requests_per_s"]
-                            / sql16["requests_per_s_without_lookup"], 3)
+                            / sql16["requests_per_s_without_lookup"],
+                            3,
+                        )
                         series["ratio_c16_vs_sql_with_lookup"] = round(
-                            series["c16"]["requests_per_s"] / sql16["requests_per_s"], 3)
+                            series["c16"]["requests_per_s"] / sql16["requests_per_s"], 3
+                        )
                     if "c16" in series and "psycopg_c16" in results.get("sql", {}):
                         series["ratio_c16_vs_psycopg"] = round(
                             series["c16"]["requests_per_s"]
-                            / results["sql"]["psycopg_c16"]["requests_per_s"], 3)
+                            / results["sql"]["psycopg_c16"]["requests_per_s"],
+                            3,
+                        )
                     results["graphql"].append(series)
             if args.instances and not args.skip_graphql:
                 balanced = balanced_series(url, args.instances, args, points, workdir)
                 if "psycopg_c16" in results.get("sql", {}):
                     balanced["ratio_vs_psycopg"] = round(
                         balanced["requests_per_s"]
-                        / results["sql"]["psycopg_c16"]["requests_per_s"], 3)
+                        / results["sql"]["psycopg_c16"]["requests_per_s"],
+                        3,
+                    )
                 results["balanced"] = balanced
             results["targets"] = _targets(results)
     finally:

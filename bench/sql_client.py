@@ -23,11 +23,18 @@ import numpy as np
 import psycopg
 
 
-async def _client(conninfo: str, statement: str, params: itertools.cycle[dict[str, Any]],
-                  until: float, record_from: float, latencies: list[float],
-                  rows: list[int]) -> None:
-    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True,
-                                                     prepare_threshold=None) as conn:
+async def _client(
+    conninfo: str,
+    statement: str,
+    params: itertools.cycle[dict[str, Any]],
+    until: float,
+    record_from: float,
+    latencies: list[float],
+    rows: list[int],
+) -> None:
+    async with await psycopg.AsyncConnection.connect(
+        conninfo, autocommit=True, prepare_threshold=None
+    ) as conn:
         while (start := time.perf_counter()) < until:
             cursor = await conn.execute(statement, next(params))
             found = await cursor.fetchall()
@@ -44,16 +51,25 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     until = record_from + config["duration_s"]
     latencies: list[float] = []
     rows: list[int] = []
-    await asyncio.gather(*(
-        _client(config["conninfo"], config["statement"], params, until, record_from,
-                latencies, rows) for _ in range(config["clients"])))
+    await asyncio.gather(
+        *(
+            _client(
+                config["conninfo"], config["statement"], params, until, record_from, latencies, rows
+            )
+            for _ in range(config["clients"])
+        )
+    )
     ms = np.array(latencies) * 1000
-    return {"requests": len(ms), "requests_per_s": round(len(ms) / config["duration_s"], 1),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p90_ms": round(float(np.percentile(ms, 90)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "max_ms": round(float(ms.max()), 2), "mean_ms": round(float(ms.mean()), 3),
-            "mean_rows": round(float(np.mean(rows)), 2)}
+    return {
+        "requests": len(ms),
+        "requests_per_s": round(len(ms) / config["duration_s"], 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p90_ms": round(float(np.percentile(ms, 90)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "mean_ms": round(float(ms.mean()), 3),
+        "mean_rows": round(float(np.mean(rows)), 2),
+    }
 
 
 def main() -> int:

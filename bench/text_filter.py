@@ -23,8 +23,17 @@ from geo.filters import DirectoryFilter
 from geo.queries.nearby import PlaceKind, count_nearby, nearby
 from geo.settings import load_settings
 
-TEXTS = ("zqxv", "leksehjelp", "kafe", "!!!", "🙂", "' OR 1=1 --", "IF", "a b c d e",
-         "fotbal for alle")
+TEXTS = (
+    "zqxv",
+    "leksehjelp",
+    "kafe",
+    "!!!",
+    "🙂",
+    "' OR 1=1 --",
+    "IF",
+    "a b c d e",
+    "fotbal for alle",
+)
 OSLO = (10.7522, 59.9139)
 
 

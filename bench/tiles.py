@@ -69,16 +69,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests first")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--live-cells", action="store_true",
-                        help="count the cells from the rows, not tile_cell (SQL only)")
+    parser.add_argument(
+        "--live-cells",
+        action="store_true",
+        help="count the cells from the rows, not tile_cell (SQL only)",
+    )
     parser.add_argument("--output", type=Path)
     return parser.parse_args(argv)
 
 
 def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
     n = 2**z
-    return (int((lon + 180) / 360 * n),
-            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+    return (
+        int((lon + 180) / 360 * n),
+        int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n),
+    )
 
 
 def oslo_tiles(z: int) -> list[tuple[int, int, int]]:
@@ -90,10 +95,14 @@ def oslo_tiles(z: int) -> list[tuple[int, int, int]]:
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
     a = np.asarray(ms)
-    return {"n": len(ms), "median_ms": round(float(np.median(a)), 2),
-            "p95_ms": round(float(np.percentile(a, 95)), 2),
-            "p99_ms": round(float(np.percentile(a, 99)), 2),
-            "min_ms": round(float(a.min()), 2), "max_ms": round(float(a.max()), 2)}
+    return {
+        "n": len(ms),
+        "median_ms": round(float(np.median(a)), 2),
+        "p95_ms": round(float(np.percentile(a, 95)), 2),
+        "p99_ms": round(float(np.percentile(a, 99)), 2),
+        "min_ms": round(float(a.min()), 2),
+        "max_ms": round(float(a.max()), 2),
+    }
 
 
 def _cpu() -> tuple[int, int]:
@@ -117,9 +126,12 @@ class Load:
         self.loadavg_after = os.getloadavg()[0]
 
     def summary(self) -> dict[str, float]:
-        return {"loadavg_1m_before": round(self.loadavg, 2),
-                "loadavg_1m_after": round(self.loadavg_after, 2),
-                "machine_busy_share": round(self.busy_share, 3), "cpus": os.cpu_count() or 0}
+        return {
+            "loadavg_1m_before": round(self.loadavg, 2),
+            "loadavg_1m_after": round(self.loadavg_after, 2),
+            "machine_busy_share": round(self.busy_share, 3),
+            "cpus": os.cpu_count() or 0,
+        }
 
 
 def _process_cpu_ms(pid: int) -> float:
@@ -142,9 +154,9 @@ def densest_cpu_ms(conn: sa.Connection, statement: Any, runs: int = 40) -> float
     return round((_process_cpu_ms(pid) - before) / runs, 1)
 
 
-def timed_rounds(tiles: list[tuple[int, int, int]], requests: int,
-                 run: Callable[[tuple[int, int, int]], object]
-                 ) -> tuple[list[float], dict[str, list[float]]]:
+def timed_rounds(
+    tiles: list[tuple[int, int, int]], requests: int, run: Callable[[tuple[int, int, int]], object]
+) -> tuple[list[float], dict[str, list[float]]]:
     """``requests`` runs cycling through the tiles: every time in ms, and the times per tile."""
     times: list[float] = []
     per_tile: dict[str, list[float]] = {}
@@ -157,14 +169,18 @@ def timed_rounds(tiles: list[tuple[int, int, int]], requests: int,
     return times, per_tile
 
 
-def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
-               args: argparse.Namespace) -> dict[str, Any]:
+def sql_series(
+    url: sa.URL, layer: str, tiles: list[tuple[int, int, int]], args: argparse.Namespace
+) -> dict[str, Any]:
     options = TileOptions(live_cells=args.live_cells)
     statements = {t: tile_statement(layer, *t, options) for t in tiles}
     sizes: dict[str, Any] = {}
     # As the API's connections: unnamed statements (a custom plan for each tile's box), no JIT.
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
-        "prepare_threshold": None, "options": "-c jit=off"})
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.NullPool,
+        connect_args={"prepare_threshold": None, "options": "-c jit=off"},
+    )
     with engine.begin() as conn:
         conn.execute(NO_PARALLEL)  # as the API runs a tile (one transaction: it holds)
         for i in range(args.warmup):
@@ -175,35 +191,61 @@ def sql_series(url: sa.URL, layer: str, tiles: list[tuple[int, int, int]],
             features = decoded.get(layer, {}).get("features", [])
             # Below zoom 14 a feature stands for the ``count`` rows of its grid cell.
             sizes["/".join(map(str, t))] = {
-                "bytes": len(body), "features": len(features),
-                "rows": sum(f["properties"].get("count", 1) for f in features)}
+                "bytes": len(body),
+                "features": len(features),
+                "rows": sum(f["properties"].get("count", 1) for f in features),
+            }
         with Load() as load:
             times, per_tile = timed_rounds(
-                tiles, args.requests, lambda t: conn.execute(statements[t]).scalar_one())
+                tiles, args.requests, lambda t: conn.execute(statements[t]).scalar_one()
+            )
         densest = max(sizes, key=lambda k: sizes[k]["rows"])
         z, x, y = map(int, densest.split("/"))
         cpu = densest_cpu_ms(conn, statements[(z, x, y)])
         sql = statements[(z, x, y)].compile(conn, compile_kwargs={"literal_binds": True})
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars())
     engine.dispose()
-    return {"layer": layer, "tiles": sizes, "timing": _percentiles(times),
-            "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
-            "load": load.summary(), "densest_tile": densest, "densest_backend_cpu_ms": cpu,
-            "densest_plan": plan,
-            "index_scan": ("_gist" in plan or "pk_tile_cell" in plan)
-            and f"Seq Scan on {TABLES[layer]}" not in plan}
+    return {
+        "layer": layer,
+        "tiles": sizes,
+        "timing": _percentiles(times),
+        "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
+        "load": load.summary(),
+        "densest_tile": densest,
+        "densest_backend_cpu_ms": cpu,
+        "densest_plan": plan,
+        "index_scan": ("_gist" in plan or "pk_tile_cell" in plan)
+        and f"Seq Scan on {TABLES[layer]}" not in plan,
+    }
 
 
 def _server(url: sa.URL, port: int, log: Path) -> Any:
     import subprocess
 
-    env = {**os.environ, "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
-           "HVERDAG_GRAPHQL_EXPLORER": "false"}
+    env = {
+        **os.environ,
+        "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
+        "HVERDAG_GRAPHQL_EXPLORER": "false",
+    }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "uvicorn"), "api.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                str(ROOT / ".venv" / "bin" / "uvicorn"),
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait_ready(port: int, proc: Any, log: Path) -> None:
@@ -222,8 +264,9 @@ def _wait_ready(port: int, proc: Any, log: Path) -> None:
     raise RuntimeError(f"uvicorn not ready:\n{_tail(log)}")
 
 
-def http_series(port: int, layer: str, tiles: list[tuple[int, int, int]],
-                args: argparse.Namespace) -> dict[str, Any]:
+def http_series(
+    port: int, layer: str, tiles: list[tuple[int, int, int]], args: argparse.Namespace
+) -> dict[str, Any]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def fetch(t: tuple[int, int, int]) -> bytes:
@@ -243,45 +286,65 @@ def http_series(port: int, layer: str, tiles: list[tuple[int, int, int]],
     with Load() as load:
         times, per_tile = timed_rounds(tiles, args.requests, fetch)
     conn.close()
-    return {"layer": layer, "timing": _percentiles(times), "load": load.summary(),
-            "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()}}
+    return {
+        "layer": layer,
+        "timing": _percentiles(times),
+        "load": load.summary(),
+        "per_tile_median_ms": {k: round(float(np.median(v)), 2) for k, v in per_tile.items()},
+    }
 
 
 def summary_markdown(results: dict[str, Any]) -> str:
-    lines = [f"Zoom {results['zoom']}, {len(results['tiles'])} tiles over Oslo's core, "
-             f"{results['requests']} requests per series (median / p95 / max, ms):", "",
-             "| layer | rows per tile (min-max) | features per tile (min-max) | KiB per tile (max) "
-             "| SQL | HTTP | load avg / machine busy |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Zoom {results['zoom']}, {len(results['tiles'])} tiles over Oslo's core, "
+        f"{results['requests']} requests per series (median / p95 / max, ms):",
+        "",
+        "| layer | rows per tile (min-max) | features per tile (min-max) | KiB per tile (max) "
+        "| SQL | HTTP | load avg / machine busy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for layer in LAYERS:
         sql = results["sql"][layer]
         feats = [t["features"] for t in sql["tiles"].values()]
         rows = [t.get("rows", t["features"]) for t in sql["tiles"].values()]
         kib = max(t["bytes"] for t in sql["tiles"].values()) / 1024
         h = results.get("http", {}).get(layer)
-        http_text = (f"{h['timing']['median_ms']} / {h['timing']['p95_ms']} / "
-                     f"{h['timing']['max_ms']}") if h else "-"
+        http_text = (
+            (f"{h['timing']['median_ms']} / {h['timing']['p95_ms']} / {h['timing']['max_ms']}")
+            if h
+            else "-"
+        )
         load = (h or sql)["load"]
-        lines.append(f"| {layer} | {min(rows):,}-{max(rows):,} | {min(feats):,}-{max(feats):,} | "
-                     f"{kib:.0f} | "
-                     f"{sql['timing']['median_ms']} / {sql['timing']['p95_ms']} / "
-                     f"{sql['timing']['max_ms']} | {http_text} | "
-                     f"{load['loadavg_1m_before']} / {load['machine_busy_share']:.0%} |")
-    cpu = ", ".join(f"{layer} {results['sql'][layer].get('densest_backend_cpu_ms')}"
-                    for layer in LAYERS)
+        lines.append(
+            f"| {layer} | {min(rows):,}-{max(rows):,} | {min(feats):,}-{max(feats):,} | "
+            f"{kib:.0f} | "
+            f"{sql['timing']['median_ms']} / {sql['timing']['p95_ms']} / "
+            f"{sql['timing']['max_ms']} | {http_text} | "
+            f"{load['loadavg_1m_before']} / {load['machine_busy_share']:.0%} |"
+        )
+    cpu = ", ".join(
+        f"{layer} {results['sql'][layer].get('densest_backend_cpu_ms')}" for layer in LAYERS
+    )
     lines += ["", f"PostgreSQL backend CPU per run of the densest tile (ms, mean of 40): {cpu}"]
-    lines += ["", "Per tile (median ms over its requests), the densest and the median tile:", "",
-              "| layer | tile | rows | features | KiB | SQL | HTTP |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per tile (median ms over its requests), the densest and the median tile:",
+        "",
+        "| layer | tile | rows | features | KiB | SQL | HTTP |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for layer in LAYERS:
         sql = results["sql"][layer]
         by_size = sorted(sql["tiles"], key=lambda k: sql["tiles"][k].get("rows", 0))
         h = results.get("http", {}).get(layer, {}).get("per_tile_median_ms", {})
         for label, tile in (("densest", by_size[-1]), ("median", by_size[len(by_size) // 2])):
             info = sql["tiles"][tile]
-            lines.append(f"| {layer} | {label} {tile} | {info.get('rows', 0):,} | "
-                         f"{info['features']:,} | "
-                         f"{info['bytes'] / 1024:.0f} | {sql['per_tile_median_ms'][tile]} | "
-                         f"{h.get(tile, '-')} |")
+            lines.append(
+                f"| {layer} | {label} {tile} | {info.get('rows', 0):,} | "
+                f"{info['features']:,} | "
+                f"{info['bytes'] / 1024:.0f} | {sql['per_tile_median_ms'][tile]} | "
+                f"{h.get(tile, '-')} |"
+            )
     return "\n".join(lines)
 
 
@@ -291,10 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     database = Database.from_settings(settings)
     url = database.with_database(DATABASE).url
     results: dict[str, Any] = {
-        "benchmark": "tiles", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "benchmark": "tiles",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "git": _git(), "zoom": args.zoom, "requests": args.requests, "warmup": args.warmup,
-        "live_cells": args.live_cells}
+        "git": _git(),
+        "zoom": args.zoom,
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "live_cells": args.live_cells,
+    }
     try:
         results["database"] = prepare_database(url, settings.data_dir, args.seed, args.fresh)
         tiles = oslo_tiles(args.zoom)

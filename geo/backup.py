@@ -38,8 +38,13 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
 
 def _run(tool: str, *args: str, url: URL) -> None:
     conninfo, env = _libpq(url)
-    result = subprocess.run([str(pg_binary(tool)), f"--dbname={conninfo}", *args],
-                            capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [str(pg_binary(tool)), f"--dbname={conninfo}", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if result.returncode != 0:
         raise BackupError(f"{tool} failed: {result.stderr.strip()}")
 
@@ -48,8 +53,7 @@ def backup(url: URL, path: Path) -> None:
     """Dump ``url``'s database to ``path`` (custom format, compressed; one consistent
     snapshot, taken while the service runs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _run("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={path}",
-         url=url)
+    _run("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={path}", url=url)
 
 
 def restore(path: Path, url: URL) -> None:
@@ -57,12 +61,21 @@ def restore(path: Path, url: URL) -> None:
     if not path.is_file():
         raise BackupError(f"no such dump: {path}")
     if database_exists(url):
-        raise BackupError(f"database {url.database!r} exists; a restore only creates a new "
-                          "one (drop it, or choose another name)")
+        raise BackupError(
+            f"database {url.database!r} exists; a restore only creates a new "
+            "one (drop it, or choose another name)"
+        )
     create_database(url, template="template0")  # empty, as pg_restore expects
     try:
-        _run("pg_restore", "--exit-on-error", "--single-transaction", "--no-owner",
-             "--no-privileges", str(path), url=url)
+        _run(
+            "pg_restore",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-owner",
+            "--no-privileges",
+            str(path),
+            url=url,
+        )
     except BaseException:
         drop_database(url)
         raise

@@ -16,24 +16,36 @@ def _ids(ids: Iterable[int]) -> sa.BindParameter[list[int]]:
     return sa.literal(sorted(ids), ARRAY(sa.BigInteger))
 
 
-def sync_children(conn: sa.Connection, table: sa.Table, parent: str, columns: Sequence[str],
-                  wanted: dict[int, list[tuple[Any, ...]]]) -> set[int]:
+def sync_children(
+    conn: sa.Connection,
+    table: sa.Table,
+    parent: str,
+    columns: Sequence[str],
+    wanted: dict[int, list[tuple[Any, ...]]],
+) -> set[int]:
     """Make each parent's child rows equal ``wanted[parent]`` (tuples of ``columns``), touching
     only the parents whose rows differ; returns those parents' ids."""
     if not wanted:
         return set()
     parent_column = table.c[parent]
     have: dict[int, Counter[tuple[Any, ...]]] = {}
-    rows = conn.execute(sa.select(parent_column, *(table.c[c] for c in columns))
-                        .where(parent_column == sa.any_(_ids(wanted))))
+    rows = conn.execute(
+        sa.select(parent_column, *(table.c[c] for c in columns)).where(
+            parent_column == sa.any_(_ids(wanted))
+        )
+    )
     for row in rows:
         have.setdefault(row[0], Counter())[tuple(row[1:])] += 1
-    changed = {pid for pid, children in wanted.items()
-               if Counter(children) != have.get(pid, Counter())}
+    changed = {
+        pid for pid, children in wanted.items() if Counter(children) != have.get(pid, Counter())
+    }
     if changed:
         conn.execute(sa.delete(table).where(parent_column == sa.any_(_ids(changed))))
-        inserts = [{parent: pid, **dict(zip(columns, child, strict=True))}
-                   for pid in sorted(changed) for child in wanted[pid]]
+        inserts = [
+            {parent: pid, **dict(zip(columns, child, strict=True))}
+            for pid in sorted(changed)
+            for child in wanted[pid]
+        ]
         if inserts:
             conn.execute(sa.insert(table), inserts)
     return changed
@@ -47,5 +59,6 @@ def touch(conn: sa.Connection, table: sa.Table, ids: set[int]) -> int:
     result = conn.execute(
         sa.update(table)
         .where(table.c.id == sa.any_(_ids(ids)), table.c.updated_at != sa.func.now())
-        .values(version=table.c.version + 1, updated_at=sa.func.now()))
+        .values(version=table.c.version + 1, updated_at=sa.func.now())
+    )
     return int(result.rowcount)

@@ -52,16 +52,22 @@ def pg_binary(name: str) -> Path:
     installed version."""
     path = _pg_bindir() / name
     if not path.exists():
-        raise ClusterError(f"{name} not found beside {path.parent}; install PostgreSQL's "
-                           "client programs (Debian/Ubuntu: apt-get install postgresql-client)")
+        raise ClusterError(
+            f"{name} not found beside {path.parent}; install PostgreSQL's "
+            "client programs (Debian/Ubuntu: apt-get install postgresql-client)"
+        )
     return path
 
 
 def postgis_installed(bindir: Path) -> bool:
     """Whether the PostGIS extension files exist for this server version."""
-    sharedir = subprocess.run(
-        [str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
-    ).stdout.strip() if (bindir / "pg_config").exists() else ""
+    sharedir = (
+        subprocess.run(
+            [str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if (bindir / "pg_config").exists()
+        else ""
+    )
     version = bindir.parent.name
     places = [Path(sharedir)] if sharedir else []
     places.append(Path("/usr/share/postgresql") / version)
@@ -176,8 +182,14 @@ class EmbeddedCluster:
             )
         self._prepare_folders()
         result = self._run(
-            "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
         )
         if result.returncode != 0:
             raise ClusterError(f"initdb failed:\n{result.stderr.strip()}")

@@ -45,8 +45,10 @@ def to_storage(lat: float, lon: float) -> tuple[float, float]:
     if not (math.isfinite(x) and math.isfinite(y)):
         # Transverse Mercator has no image for points 90° of longitude from its meridian
         # (15°E) near the equator: pyproj answers inf, which no query can use.
-        raise CoordinateError(f"lon {lon!r} at lat {lat!r} is too far from Norway to place in "
-                              f"EPSG:{STORAGE_SRID} (UTM 33N)")
+        raise CoordinateError(
+            f"lon {lon!r} at lat {lat!r} is too far from Norway to place in "
+            f"EPSG:{STORAGE_SRID} (UTM 33N)"
+        )
     return float(x), float(y)
 
 
@@ -63,8 +65,9 @@ def to_wgs84_many(xs: list[float], ys: list[float]) -> list[tuple[float, float]]
     return [(float(lat), float(lon)) for lat, lon in zip(lats, lons, strict=True)]
 
 
-def storage_bounds(west: float, south: float, east: float, north: float,
-                   steps: int = 16) -> tuple[float, float, float, float]:
+def storage_bounds(
+    west: float, south: float, east: float, north: float, steps: int = 16
+) -> tuple[float, float, float, float]:
     """The EPSG:25833 bounding box (xmin, ymin, xmax, ymax) of a WGS84 lon/lat box, its edges
     densified (``steps`` points each) so the curved edges in UTM are covered; computed here, so
     the database never transforms it while planning (a vector tile's filter box)."""

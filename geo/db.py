@@ -38,8 +38,11 @@ class Database:
             return cls(url=make_url(settings.database_url))
         cluster = EmbeddedCluster(settings.home)
         started = cluster.start() if start else False
-        return cls(url=make_url(cluster.url(settings.database_name)), cluster=cluster,
-                   started_cluster=started)
+        return cls(
+            url=make_url(cluster.url(settings.database_name)),
+            cluster=cluster,
+            started_cluster=started,
+        )
 
     def with_database(self, name: str) -> Database:
         return Database(url=self.url.set(database=name), cluster=self.cluster)
@@ -68,8 +71,9 @@ def _connect_args(settings: Settings | None, *, api: bool) -> dict[str, object]:
 
 def sync_engine(url: URL | str, settings: Settings | None = None, **kwargs: object) -> Engine:
     """An engine for loaders, migrations and the CLI (no statement timeout: loads may be long)."""
-    return sa.create_engine(url, connect_args=_connect_args(settings, api=False),
-                            pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    return sa.create_engine(
+        url, connect_args=_connect_args(settings, api=False), pool_pre_ping=True, **kwargs
+    )  # type: ignore[arg-type]
 
 
 class OutageBreaker:
@@ -83,8 +87,7 @@ class OutageBreaker:
     failure of the database.
     """
 
-    def __init__(self, retry_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, retry_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.retry_s = retry_s
         self.clock = clock
         self.down_since: float | None = None
@@ -135,8 +138,13 @@ def _watch(engine: Engine, breaker: OutageBreaker) -> None:
     _BREAKERS[engine] = breaker
 
 
-def async_engine(url: URL | str, settings: Settings, *, autocommit: bool = False,
-                 breaker: OutageBreaker | None = None) -> AsyncEngine:
+def async_engine(
+    url: URL | str,
+    settings: Settings,
+    *,
+    autocommit: bool = False,
+    breaker: OutageBreaker | None = None,
+) -> AsyncEngine:
     """The API's engine: bounded pool, statement timeout, quick failure when the DB is down
     (connect timeout, and an :class:`OutageBreaker` once an attempt has failed: ``breaker``,
     to share one with another engine on the same server).
@@ -144,8 +152,9 @@ def async_engine(url: URL | str, settings: Settings, *, autocommit: bool = False
     ``autocommit``: connections that stay in autocommit, for single statements that need no
     transaction (:func:`autocommit_engine`)."""
     # A connection that never holds a transaction has nothing to roll back when it returns.
-    modes: dict[str, Any] = ({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
-                             if autocommit else {})
+    modes: dict[str, Any] = (
+        {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
+    )
     engine = create_async_engine(
         make_url(url).set(drivername="postgresql+psycopg_async"),
         connect_args=_connect_args(settings, api=True),
@@ -168,8 +177,7 @@ def autocommit_engine(settings: Settings, reader: AsyncEngine) -> AsyncEngine:
     connection of ``reader``'s pool would have to be switched to autocommit and back, and
     rolled back on return: ~0.1 ms, a tenth of the worker's CPU for a near-me request
     (docs/performance.md)."""
-    return async_engine(reader.url, settings, autocommit=True,
-                        breaker=outage_breaker(reader))
+    return async_engine(reader.url, settings, autocommit=True, breaker=outage_breaker(reader))
 
 
 def read_engine(settings: Settings, primary: AsyncEngine) -> AsyncEngine:
@@ -189,7 +197,8 @@ def database_exists(url: URL) -> bool:
     try:
         with engine.connect() as conn:
             found = conn.execute(
-                sa.select(sa.literal(1)).select_from(sa.table("pg_database", sa.column("datname")))
+                sa.select(sa.literal(1))
+                .select_from(sa.table("pg_database", sa.column("datname")))
                 .where(sa.column("datname") == url.database)
             ).first()
         return found is not None
@@ -199,8 +208,7 @@ def database_exists(url: URL) -> bool:
 
 def create_database(url: URL, *, template: str | None = None) -> None:
     """CREATE DATABASE (optionally from a template); identifiers quoted by the dialect."""
-    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool,
-                         isolation_level="AUTOCOMMIT")
+    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             preparer = conn.dialect.identifier_preparer
@@ -213,8 +221,7 @@ def create_database(url: URL, *, template: str | None = None) -> None:
 
 
 def drop_database(url: URL) -> None:
-    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool,
-                         isolation_level="AUTOCOMMIT")
+    engine = sync_engine(_admin_url(url), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             name = conn.dialect.identifier_preparer.quote(str(url.database))
@@ -226,13 +233,15 @@ def drop_database(url: URL) -> None:
 # Alembic is imported where it is used: the API's workers only ever read the revision (/readyz),
 # and importing it at start costs each worker ~9 MB.
 
+
 def alembic_config(url: URL) -> Config:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("geo") / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False)
-                           .replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     return config
 
 
@@ -264,8 +273,9 @@ def head_revision() -> str | None:
         if path.name.endswith(".py"):
             found = _literals(path.read_text(encoding="utf-8"), {"revision", "down_revision"})
             down = found.get("down_revision")
-            parents[found["revision"]] = (tuple(down) if isinstance(down, tuple | list)
-                                          else () if down is None else (down,))
+            parents[found["revision"]] = (
+                tuple(down) if isinstance(down, tuple | list) else () if down is None else (down,)
+            )
     heads = set(parents) - {parent for ups in parents.values() for parent in ups}
     if len(heads) > 1:
         raise RuntimeError(f"the migrations have several heads: {sorted(heads)}")
@@ -276,8 +286,13 @@ def _literals(source: str, names: set[str]) -> dict[str, Any]:
     """The module-level literal values assigned to ``names`` in a Python source."""
     found: dict[str, Any] = {}
     for node in ast.parse(source).body:
-        target = (node.target if isinstance(node, ast.AnnAssign)
-                  else node.targets[0] if isinstance(node, ast.Assign) else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else node.targets[0]
+            if isinstance(node, ast.Assign)
+            else None
+        )
         if isinstance(target, ast.Name) and target.id in names and node.value is not None:
             found[target.id] = ast.literal_eval(node.value)
     return found

@@ -54,13 +54,17 @@ class DirectoryFilter:
     text: str | None = None
     municipality: str | None = None
     activity_only: frozenset[str] = field(
-        default=frozenset({"target_groups", "age", "languages", "leisure_card"}), repr=False)
+        default=frozenset({"target_groups", "age", "languages", "leisure_card"}), repr=False
+    )
 
     def set_fields(self) -> set[str]:
         """Names of the filters that are in use: those that differ from their default (so
         ``step_free=False``, "not step-free", is in use; ``free_only=False`` is not)."""
-        return {f.name for f in fields(self) if f.name != "activity_only"
-                and getattr(self, f.name) != f.default}
+        return {
+            f.name
+            for f in fields(self)
+            if f.name != "activity_only" and getattr(self, f.name) != f.default
+        }
 
     def excludes_councils(self) -> bool:
         return bool(self.set_fields() - {"text", "municipality"})
@@ -76,21 +80,24 @@ def fuzzy_words(query: str) -> str | None:
     return " ".join(words) or None
 
 
-def _text_matches(query: str, name: ColumnElement[str],
-                  description: ColumnElement[str]) -> ColumnElement[bool]:
+def _text_matches(
+    query: str, name: ColumnElement[str], description: ColumnElement[str]
+) -> ColumnElement[bool]:
     """Norwegian-aware text match: stemmed Norwegian full text, or trigram word similarity on
     lower-cased, unaccented text (which copes with compound words, æøå typed as a/o, and small
     typos). Both are the exact expressions of migration 0002's GIN indexes, so PostgreSQL can
     find a rare word's few rows through them instead of reading the table."""
     norwegian = sa.literal_column("'norwegian'::regconfig")
     full_text = sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)).op(
-        "@@")(sa.func.websearch_to_tsquery(norwegian, query))
+        "@@"
+    )(sa.func.websearch_to_tsquery(norwegian, query))
     words = fuzzy_words(query)
     if words is None:
         return full_text
     # doc %> query: word_similarity(query, doc) >= pg_trgm.word_similarity_threshold (0.6)
     fuzzy = sa.func.hverdag_search_text(name, description).op("%>")(
-        sa.func.hverdag_search_text(words, sa.null()))
+        sa.func.hverdag_search_text(words, sa.null())
+    )
     return sa.or_(full_text, fuzzy)
 
 
@@ -98,8 +105,9 @@ def _overlaps(column: ColumnElement[list[str]], values: tuple[str, ...]) -> Colu
     return column.op("&&")(sa.literal(list(values), ARRAY(sa.Text)))
 
 
-def _in_window(table: sa.Table, key: ColumnElement[int], window: TimeWindow,
-               *, dated: bool) -> ColumnElement[bool]:
+def _in_window(
+    table: sa.Table, key: ColumnElement[int], window: TimeWindow, *, dated: bool
+) -> ColumnElement[bool]:
     """EXISTS a weekly window on that weekday overlapping the asked span (a point in time when
     starts == ends)."""
     if window.starts == window.ends:
@@ -117,8 +125,10 @@ def _in_window(table: sa.Table, key: ColumnElement[int], window: TimeWindow,
 
 def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     a = activity.c
-    where: list[ColumnElement[bool]] = [a.archived_at.is_(None),
-                                        a.status == ActivityStatus.ACTIVE.value]
+    where: list[ColumnElement[bool]] = [
+        a.archived_at.is_(None),
+        a.status == ActivityStatus.ACTIVE.value,
+    ]
     if len(f.categories) == 1:  # plain equality lets the (category, geom) GiST index serve KNN
         where.append(a.category == f.categories[0])
     elif f.categories:
@@ -126,8 +136,10 @@ def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.target_groups:
         where.append(_overlaps(a.target_groups, f.target_groups))
     if f.age is not None:
-        where += [sa.or_(a.min_age.is_(None), a.min_age <= f.age),
-                  sa.or_(a.max_age.is_(None), a.max_age >= f.age)]
+        where += [
+            sa.or_(a.min_age.is_(None), a.min_age <= f.age),
+            sa.or_(a.max_age.is_(None), a.max_age >= f.age),
+        ]
     if f.languages:
         where.append(_overlaps(a.languages, f.languages))
     if f.free_only:
@@ -135,8 +147,11 @@ def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.leisure_card:
         where.append(a.leisure_card_accepted.is_(True))
     if f.window is not None:
-        where.append(_in_window(activity_schedule, activity_schedule.c.activity_id == a.id,
-                                f.window, dated=True))
+        where.append(
+            _in_window(
+                activity_schedule, activity_schedule.c.activity_id == a.id, f.window, dated=True
+            )
+        )
     if f.municipality:
         where.append(a.municipality_number == f.municipality)
     if f.text:
@@ -167,8 +182,11 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.free_only:
         where.append(v.price_model == PriceModel.FREE.value)
     if f.window is not None:
-        where.append(_in_window(venue_availability, venue_availability.c.venue_id == v.id,
-                                f.window, dated=False))
+        where.append(
+            _in_window(
+                venue_availability, venue_availability.c.venue_id == v.id, f.window, dated=False
+            )
+        )
     if f.owner_types:
         where.append(v.owner_type.in_(f.owner_types))
     if f.price_models:
@@ -186,8 +204,10 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
 
 def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     c = immigrant_council.c
-    where: list[ColumnElement[bool]] = [c.archived_at.is_(None),
-                                        c.status == CouncilStatus.ACTIVE.value]
+    where: list[ColumnElement[bool]] = [
+        c.archived_at.is_(None),
+        c.status == CouncilStatus.ACTIVE.value,
+    ]
     if f.municipality:
         where.append(c.municipality_number == f.municipality)
     if f.text:
@@ -210,14 +230,16 @@ def evening_or_weekend(venue_id: ColumnElement[int] | None = None) -> ColumnElem
     w = venue_availability.c
     return sa.exists().where(
         w.venue_id == (venue.c.id if venue_id is None else venue_id),
-        sa.or_(sa.and_(w.weekday.between(1, 5), w.ends > EVENING_AFTER),
-               w.weekday.between(6, 7)))
+        sa.or_(sa.and_(w.weekday.between(1, 5), w.ends > EVENING_AFTER), w.weekday.between(6, 7)),
+    )
 
 
 #: Council levels that can serve one municipality: its own council, or an independent body
 #: with a municipality number. A county council (level COUNTY) serves no single municipality.
-COUNCIL_LEVELS_SERVING_A_MUNICIPALITY = (CouncilLevel.MUNICIPALITY.value,
-                                         CouncilLevel.INDEPENDENT.value)
+COUNCIL_LEVELS_SERVING_A_MUNICIPALITY = (
+    CouncilLevel.MUNICIPALITY.value,
+    CouncilLevel.INDEPENDENT.value,
+)
 
 
 def has_active_council(number: ColumnElement[str]) -> ColumnElement[bool]:
@@ -226,6 +248,8 @@ def has_active_council(number: ColumnElement[str]) -> ColumnElement[bool]:
     municipality number."""
     c = immigrant_council.c
     return sa.exists().where(
-        c.municipality_number == number, c.archived_at.is_(None),
+        c.municipality_number == number,
+        c.archived_at.is_(None),
         c.status == CouncilStatus.ACTIVE.value,
-        c.level.in_(COUNCIL_LEVELS_SERVING_A_MUNICIPALITY))
+        c.level.in_(COUNCIL_LEVELS_SERVING_A_MUNICIPALITY),
+    )

@@ -67,8 +67,10 @@ def _position(value: Any, where: str) -> tuple[float, float]:
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise AreaInputError(f"{where}: {name} must be a number, got {_short(number)}")
         if not math.isfinite(number) or not -limit <= number <= limit:
-            raise AreaInputError(f"{where}: {name} must be within [-{limit:g}, {limit:g}] "
-                                 f"(GeoJSON positions are [lon, lat]), got {number!r}")
+            raise AreaInputError(
+                f"{where}: {name} must be within [-{limit:g}, {limit:g}] "
+                f"(GeoJSON positions are [lon, lat]), got {number!r}"
+            )
     return float(lon), float(lat)
 
 
@@ -87,28 +89,35 @@ def _rings(polygon: Any, where: str, counted: list[int]) -> list[list[tuple[floa
             raise AreaInputError(f"{ring_where} must be a list of positions")
         counted[0] += len(ring)
         if counted[0] > MAX_VERTICES:
-            raise AreaInputError(f"the polygon has more than {MAX_VERTICES:,} vertices (the "
-                                 f"limit); simplify it first")
+            raise AreaInputError(
+                f"the polygon has more than {MAX_VERTICES:,} vertices (the "
+                f"limit); simplify it first"
+            )
         positions = [_position(p, f"{ring_where} position {i}") for i, p in enumerate(ring)]
         if len(positions) < 4:
-            raise AreaInputError(f"{ring_where} has {len(positions)} positions; a ring needs "
-                                 f"at least 4 (the first repeated as the last)")
+            raise AreaInputError(
+                f"{ring_where} has {len(positions)} positions; a ring needs "
+                f"at least 4 (the first repeated as the last)"
+            )
         if positions[0] != positions[-1]:
-            raise AreaInputError(f"{ring_where} is not closed: its last position must repeat "
-                                 f"its first")
+            raise AreaInputError(
+                f"{ring_where} is not closed: its last position must repeat its first"
+            )
         rings.append(positions)
     return rings
 
 
 def _geometry_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise AreaInputError(f"a GeoJSON Polygon or MultiPolygon object is expected, got "
-                             f"{_short(value)}")
+        raise AreaInputError(
+            f"a GeoJSON Polygon or MultiPolygon object is expected, got {_short(value)}"
+        )
     if value.get("type") == "Feature":
         return _geometry_object(value.get("geometry"))
     if value.get("type") not in ("Polygon", "MultiPolygon"):
-        raise AreaInputError(f"a GeoJSON Polygon or MultiPolygon is expected, got type "
-                             f"{_short(value.get('type'))}")
+        raise AreaInputError(
+            f"a GeoJSON Polygon or MultiPolygon is expected, got type {_short(value.get('type'))}"
+        )
     if "coordinates" not in value:
         raise AreaInputError("the GeoJSON geometry has no coordinates")
     return value
@@ -149,18 +158,23 @@ def _repaired(geom: MultiPolygon) -> tuple[MultiPolygon, list[str]]:
     try:
         areal = make_areal(geom)
     except GeometryError as error:
-        raise AreaInputError(f"the polygon is invalid ({reason}) and repairing it leaves "
-                             f"nothing areal: {error}") from None
-    return areal.geom, [f"The polygon was invalid ({reason}); it was repaired with "
-                        f"MakeValid (structure method) and the repaired area was used."]
+        raise AreaInputError(
+            f"the polygon is invalid ({reason}) and repairing it leaves nothing areal: {error}"
+        ) from None
+    return areal.geom, [
+        f"The polygon was invalid ({reason}); it was repaired with "
+        f"MakeValid (structure method) and the repaired area was used."
+    ]
 
 
 def _to_storage(geom: BaseGeometry, label: str, notes: list[str]) -> GivenArea:
     region = box(*REGION)
     if not region.covers(geom):
         clipped = geom.intersection(region)
-        notes.append(f"The area was clipped to lon {REGION[0]:g}..{REGION[2]:g}, lat "
-                     f"{REGION[1]:g}..{REGION[3]:g}, the region around Norway where units lie.")
+        notes.append(
+            f"The area was clipped to lon {REGION[0]:g}..{REGION[2]:g}, lat "
+            f"{REGION[1]:g}..{REGION[3]:g}, the region around Norway where units lie."
+        )
         geom = clipped
         if shapely.area(geom) <= 0:
             return GivenArea(None, label, tuple(notes))
@@ -186,19 +200,23 @@ def area_from_geojson(value: Any) -> GivenArea:
 def area_from_bbox(values: Sequence[float]) -> GivenArea:
     """``[minLon, minLat, maxLon, maxLat]`` as a storable area; AreaInputError when refused."""
     if len(values) != 4:
-        raise AreaInputError(f"a bbox is [minLon, minLat, maxLon, maxLat]: four numbers, got "
-                             f"{len(values)}")
+        raise AreaInputError(
+            f"a bbox is [minLon, minLat, maxLon, maxLat]: four numbers, got {len(values)}"
+        )
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in values)
-    for name, number, limit in (("minLon", min_lon, 180.0), ("minLat", min_lat, 90.0),
-                                ("maxLon", max_lon, 180.0), ("maxLat", max_lat, 90.0)):
+    for name, number, limit in (
+        ("minLon", min_lon, 180.0),
+        ("minLat", min_lat, 90.0),
+        ("maxLon", max_lon, 180.0),
+        ("maxLat", max_lat, 90.0),
+    ):
         if not math.isfinite(number) or not -limit <= number <= limit:
-            raise AreaInputError(f"bbox {name} must be within [-{limit:g}, {limit:g}], got "
-                                 f"{number!r}")
+            raise AreaInputError(
+                f"bbox {name} must be within [-{limit:g}, {limit:g}], got {number!r}"
+            )
     if not min_lon < max_lon:
-        raise AreaInputError(f"bbox minLon ({min_lon:g}) must be less than maxLon "
-                             f"({max_lon:g})")
+        raise AreaInputError(f"bbox minLon ({min_lon:g}) must be less than maxLon ({max_lon:g})")
     if not min_lat < max_lat:
-        raise AreaInputError(f"bbox minLat ({min_lat:g}) must be less than maxLat "
-                             f"({max_lat:g})")
+        raise AreaInputError(f"bbox minLat ({min_lat:g}) must be less than maxLat ({max_lat:g})")
     label = f"bbox [{min_lon:g}, {min_lat:g}, {max_lon:g}, {max_lat:g}]"
     return _to_storage(box(min_lon, min_lat, max_lon, max_lat), label, [])

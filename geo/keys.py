@@ -59,62 +59,90 @@ def well_formed(secret: str) -> bool:
 
 def _row(row: sa.Row[object]) -> ApiKey:
     m = row._mapping
-    return ApiKey(id=m["id"], prefix=m["prefix"], role=Role(m["role"]),
-                  municipality_number=m["municipality_number"],
-                  organisation_id=m["organisation_id"], label=m["label"],
-                  created_at=m["created_at"], revoked_at=m["revoked_at"],
-                  last_used_at=m["last_used_at"])
+    return ApiKey(
+        id=m["id"],
+        prefix=m["prefix"],
+        role=Role(m["role"]),
+        municipality_number=m["municipality_number"],
+        organisation_id=m["organisation_id"],
+        label=m["label"],
+        created_at=m["created_at"],
+        revoked_at=m["revoked_at"],
+        last_used_at=m["last_used_at"],
+    )
 
 
 _PUBLIC_COLUMNS = [c for c in api_key.c if c.name != "key_hash"]
 
 
-def _scope(conn: sa.Connection, role: Role, municipality_number: str | None,
-           organisation_number: str | None) -> tuple[str | None, int | None]:
+def _scope(
+    conn: sa.Connection,
+    role: Role,
+    municipality_number: str | None,
+    organisation_number: str | None,
+) -> tuple[str | None, int | None]:
     """The (municipality, organisation id) a role's key is bound to; each role has its own."""
     if role is Role.MUNICIPALITY_EDITOR:
         if not municipality_number or organisation_number:
-            raise ApiKeyError("a MUNICIPALITY_EDITOR key needs --municipality (and no "
-                            "--organisation)")
+            raise ApiKeyError(
+                "a MUNICIPALITY_EDITOR key needs --municipality (and no --organisation)"
+            )
         number = v.municipality_number(municipality_number, "municipality")
-        found = conn.execute(sa.select(municipality.c.number)
-                             .where(municipality.c.number == number)).scalar()
+        found = conn.execute(
+            sa.select(municipality.c.number).where(municipality.c.number == number)
+        ).scalar()
         if found is None:
             raise ApiKeyError(f"no municipality {number} is loaded")
         return number, None
     if role is Role.ORGANISATION_EDITOR:
         if not organisation_number or municipality_number:
-            raise ApiKeyError("an ORGANISATION_EDITOR key needs --organisation (and no "
-                            "--municipality)")
+            raise ApiKeyError(
+                "an ORGANISATION_EDITOR key needs --organisation (and no --municipality)"
+            )
         number = v.organisation_number(organisation_number, "organisation")
-        found = conn.execute(sa.select(organisation.c.id)
-                             .where(organisation.c.organisation_number == number)).scalar()
+        found = conn.execute(
+            sa.select(organisation.c.id).where(organisation.c.organisation_number == number)
+        ).scalar()
         if found is None:
             raise ApiKeyError(f"no organisation with number {number} is loaded")
         return None, int(found)
     if municipality_number or organisation_number:
-        raise ApiKeyError(f"a {role.value} key has no scope: leave out --municipality and "
-                        "--organisation")
+        raise ApiKeyError(
+            f"a {role.value} key has no scope: leave out --municipality and --organisation"
+        )
     return None, None
 
 
-def create_key(conn: sa.Connection, role: Role | str, *, label: str,
-               municipality_number: str | None = None,
-               organisation_number: str | None = None) -> tuple[str, ApiKey]:
+def create_key(
+    conn: sa.Connection,
+    role: Role | str,
+    *,
+    label: str,
+    municipality_number: str | None = None,
+    organisation_number: str | None = None,
+) -> tuple[str, ApiKey]:
     """A new key: (the secret, to show once; what is stored)."""
     try:
         role = v.vocabulary(Role, role, "role")
         label = v.required_text(label, "label", max_length=MAX_LABEL)
-        municipality_no, organisation_id = _scope(conn, role, municipality_number,
-                                                  organisation_number)
+        municipality_no, organisation_id = _scope(
+            conn, role, municipality_number, organisation_number
+        )
     except v.FieldError as error:
         raise ApiKeyError(str(error)) from None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = conn.execute(
-        sa.insert(api_key).values(key_hash=hash_key(secret), prefix=secret[:SHOWN],
-                                  role=role.value, municipality_number=municipality_no,
-                                  organisation_id=organisation_id, label=label)
-        .returning(*_PUBLIC_COLUMNS)).one()
+        sa.insert(api_key)
+        .values(
+            key_hash=hash_key(secret),
+            prefix=secret[:SHOWN],
+            role=role.value,
+            municipality_number=municipality_no,
+            organisation_id=organisation_id,
+            label=label,
+        )
+        .returning(*_PUBLIC_COLUMNS)
+    ).one()
     return secret, _row(row)
 
 
@@ -133,9 +161,11 @@ def revoke_key(conn: sa.Connection, key: str) -> ApiKey:
     if len(rows) > 1:
         raise ApiKeyError(f"{len(rows)} keys have the prefix {key!r}: revoke by id")
     row = conn.execute(
-        sa.update(api_key).where(api_key.c.id == rows[0].id)
+        sa.update(api_key)
+        .where(api_key.c.id == rows[0].id)
         .values(revoked_at=sa.func.coalesce(api_key.c.revoked_at, sa.func.now()))
-        .returning(*_PUBLIC_COLUMNS)).one()
+        .returning(*_PUBLIC_COLUMNS)
+    ).one()
     return _row(row)
 
 
@@ -148,7 +178,8 @@ def find_key(conn: sa.Connection, secret: str) -> ApiKey | None:
         sa.update(api_key)
         .where(api_key.c.key_hash == digest, api_key.c.revoked_at.is_(None))
         .values(last_used_at=sa.func.now())
-        .returning(api_key.c.key_hash, *_PUBLIC_COLUMNS)).first()
+        .returning(api_key.c.key_hash, *_PUBLIC_COLUMNS)
+    ).first()
     # The index found it by equality; compare once more in constant time all the same.
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None

@@ -56,8 +56,9 @@ def _transformer(crs: str) -> Transformer:
         # always_xy: OGR hands coordinates over in x/y (lon/lat) order whatever the CRS's axes.
         return Transformer.from_crs(source, STORAGE_SRID, always_xy=True)
     except (ProjCRSError, ProjError) as error:
-        raise CRSError(f"no transformation from {_crs_name(crs)} to EPSG:{STORAGE_SRID} "
-                       f"({error})") from error
+        raise CRSError(
+            f"no transformation from {_crs_name(crs)} to EPSG:{STORAGE_SRID} ({error})"
+        ) from error
 
 
 def _crs_name(crs: str) -> str:
@@ -74,7 +75,8 @@ def to_storage(geoms: np.ndarray, crs: str) -> np.ndarray:
     transformer = _transformer(crs)
     flat = shapely.force_2d(geoms)
     if transformer.source_crs is not None and transformer.source_crs.equals(
-            CRS.from_epsg(STORAGE_SRID)):
+        CRS.from_epsg(STORAGE_SRID)
+    ):
         return flat
 
     def project(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +92,11 @@ def _areal_parts(geom: BaseGeometry) -> list[Polygon]:
     """Every non-empty polygon inside ``geom``, collections flattened (ST_CollectionExtract)."""
     parts = [geom]
     while any(p.geom_type in _MULTI_PART_TYPES for p in parts):
-        parts = [q for p in parts for q in (
-            shapely.get_parts(p) if p.geom_type in _MULTI_PART_TYPES else [p])]
+        parts = [
+            q
+            for p in parts
+            for q in (shapely.get_parts(p) if p.geom_type in _MULTI_PART_TYPES else [p])
+        ]
     return [p for p in parts if isinstance(p, Polygon) and not p.is_empty]
 
 
@@ -114,8 +119,7 @@ def make_areal(geom: BaseGeometry | None) -> Areal:
     if geom is None or geom.is_empty:
         raise GeometryError("EMPTY_GEOMETRY", "the geometry is empty")
     if not np.isfinite(shapely.get_coordinates(geom)).all():
-        raise GeometryError("BAD_COORDINATES",
-                            "coordinates outside the range of the declared CRS")
+        raise GeometryError("BAD_COORDINATES", "coordinates outside the range of the declared CRS")
     polygons = _areal_parts(geom)
     if not polygons:
         raise GeometryError("NOT_AREAL", f"a {geom.geom_type}, not a polygon")

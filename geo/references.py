@@ -34,15 +34,17 @@ def external_ref(text: str, default_source: str, field_name: str) -> Ref:
     return Ref(field_name, text, tuple(keys))
 
 
-def organisation_ref(record: Fields, number_field: str, external_field: str,
-                     default_source: str) -> Ref | None:
+def organisation_ref(
+    record: Fields, number_field: str, external_field: str, default_source: str
+) -> Ref | None:
     """By a mod-11 checked organisation number, else by an external id; None when neither."""
     number = record.get(number_field)
     if number:
         checked = v.organisation_number(number, number_field)
         return Ref(number_field, checked, number=checked)
-    text = v.optional_text(record.get(external_field), external_field,
-                           max_length=2 * MAX_EXTERNAL_ID)
+    text = v.optional_text(
+        record.get(external_field), external_field, max_length=2 * MAX_EXTERNAL_ID
+    )
     return external_ref(text, default_source, external_field) if text else None
 
 
@@ -57,18 +59,24 @@ class Resolved:
         return next((self.rows[k] for k in ref.keys if k in self.rows), None)
 
 
-def resolve(conn: sa.Connection, table: sa.Table, columns: Sequence[sa.ColumnElement[Any]],
-            refs: Sequence[Ref]) -> Resolved:
+def resolve(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[sa.ColumnElement[Any]],
+    refs: Sequence[Ref],
+) -> Resolved:
     """One query per kind of key for all references: the rows (with ``columns``) they name."""
     found = Resolved()
     keys = sorted({k for r in refs for k in r.keys})
     if keys:
         stmt = sa.select(table.c.source, table.c.external_id, *columns).where(
-            sa.tuple_(table.c.source, table.c.external_id).in_(keys))
+            sa.tuple_(table.c.source, table.c.external_id).in_(keys)
+        )
         found.rows = {(r.source, r.external_id): r for r in conn.execute(stmt)}
     numbers = sorted({r.number for r in refs if r.number})
     if numbers:
         stmt = sa.select(table.c.organisation_number, *columns).where(
-            table.c.organisation_number.in_(numbers))
+            table.c.organisation_number.in_(numbers)
+        )
         found.by_number = {r.organisation_number: r for r in conn.execute(stmt)}
     return found

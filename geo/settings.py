@@ -46,12 +46,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds to.")
     pool_size: int = Field(
-        default=20, ge=1, le=200, description=(
+        default=20,
+        ge=1,
+        le=200,
+        description=(
             "Database connections kept per worker process in each of its two pools "
             "(SQLAlchemy's, and autocommit connections for the near-me reads); as many again "
             "are opened for a burst and closed after it. Size it to the requests a worker has "
             "in flight: a connection opened and closed per request costs more than the query "
-            "(docs/performance.md)."))
+            "(docs/performance.md)."
+        ),
+    )
     statement_timeout_ms: int = Field(
         default=5000,
         ge=100,
@@ -61,23 +66,30 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="How long the API waits for a database connection."
     )
     pool_timeout_s: float = Field(
-        default=5.0, gt=0, description="How long a request waits for a pooled connection "
+        default=5.0,
+        gt=0,
+        description="How long a request waits for a pooled connection "
         "while all are busy (overload). A database that is down is told sooner: the first "
-        "failed connection attempt makes the others fail at once until it is back.")
+        "failed connection attempt makes the others fail at once until it is back.",
+    )
     graphql_explorer: bool = Field(
         default=True, description="Serve the GraphiQL explorer at /graphql to browsers."
     )
     compiled_queries: bool = Field(
-        default=True, description=(
+        default=True,
+        description=(
             "Answer `nearby` queries that ask for plain fields through the compiled path "
             "(api/compiled.py), which skips per-field resolution; false: every query takes "
-            "strawberry's path. The answers are the same."))
+            "strawberry's path. The answers are the same."
+        ),
+    )
     basemap_url: str | None = Field(
         default=None,
         description=(
             "Raster basemap tile URL for the map page at / (an XYZ template such as "
             "https://tiles.example/{z}/{x}/{y}.png); unset: the map shows only hverdag's own "
-            "layers (municipalities, districts, points)."),
+            "layers (municipalities, districts, points)."
+        ),
     )
     basemap_attribution: str = Field(
         default="", description="Attribution shown on the map for the basemap (HTML allowed)."
@@ -87,14 +99,17 @@ class Settings(BaseSettings):
         default=["*"],
         description=(
             'Browser origins allowed to call the API, as JSON (["https://app.example"]); '
-            '["*"]: any, as suits open data (no cookies are used).'),
+            '["*"]: any, as suits open data (no cookies are used).'
+        ),
     )
     auth_cache_s: float = Field(
-        default=30.0, ge=0,
+        default=30.0,
+        ge=0,
         description=(
             "Seconds a worker remembers an API key lookup (0: ask the database every request). "
             "A revoked key is refused by every worker at most this long after `hverdag keys "
-            "revoke`."),
+            "revoke`."
+        ),
     )
 
     metrics: bool = Field(
@@ -104,55 +119,95 @@ class Settings(BaseSettings):
 
     # --- limits on what one request may ask for (docs/reliability.md) --------------------------
     max_query_depth: int = Field(
-        default=10, ge=1, description="Deepest selection a GraphQL operation may nest.")
-    max_aliases: int = Field(
-        default=20, ge=0, description="Most aliases in one GraphQL document.")
+        default=10, ge=1, description="Deepest selection a GraphQL operation may nest."
+    )
+    max_aliases: int = Field(default=20, ge=0, description="Most aliases in one GraphQL document.")
     max_tokens: int = Field(
-        default=2000, ge=100, description="Most tokens in one GraphQL document (parsing stops "
-        "there).")
+        default=2000,
+        ge=100,
+        description="Most tokens in one GraphQL document (parsing stops there).",
+    )
     max_document_bytes: int = Field(
-        default=20_000, ge=1000, description="Largest GraphQL document (the query text), in "
-        "bytes; checked before parsing.")
+        default=20_000,
+        ge=1000,
+        description="Largest GraphQL document (the query text), in bytes; checked before parsing.",
+    )
     max_page_size: int = Field(
-        default=100, ge=1, le=10_000, description="Largest `first` of a connection page.")
+        default=100, ge=1, le=10_000, description="Largest `first` of a connection page."
+    )
     max_query_cost: int = Field(
-        default=20_000, ge=1, description="Most objects an operation may be estimated to return "
+        default=20_000,
+        ge=1,
+        description="Most objects an operation may be estimated to return "
         "(the product of page sizes along nested lists); above it: QUERY_TOO_COMPLEX with the "
-        "estimate.")
+        "estimate.",
+    )
     max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, description="Largest request body, in bytes; larger bodies "
-        "get a 413 before they are read whole.")
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body, in bytes; larger bodies "
+        "get a 413 before they are read whole.",
+    )
     request_timeout_s: float = Field(
-        default=10.0, gt=0, description="Longest a GraphQL operation may run; then it is "
-        "cancelled with a TIMEOUT error.")
+        default=10.0,
+        gt=0,
+        description="Longest a GraphQL operation may run; then it is "
+        "cancelled with a TIMEOUT error.",
+    )
     query_cache_size: int = Field(
-        default=256, ge=0, description="Entries of the per-process caches of parsed and "
-        "validated GraphQL documents (distinct query texts).")
+        default=256,
+        ge=0,
+        description="Entries of the per-process caches of parsed and "
+        "validated GraphQL documents (distinct query texts).",
+    )
     graphql_introspection: bool = Field(
-        default=True, description="Answer introspection queries (open data: on; false hides "
-        "the schema from clients, and the explorer cannot work).")
+        default=True,
+        description="Answer introspection queries (open data: on; false hides "
+        "the schema from clients, and the explorer cannot work).",
+    )
     # --- rate limiting (api/ratelimit.py) --------------------------------------------------------
     rate_limit_enabled: bool = Field(
-        default=True, description="Limit requests per API key and per client address (token "
-        "buckets, per process).")
+        default=True,
+        description="Limit requests per API key and per client address (token "
+        "buckets, per process).",
+    )
     rate_limit_per_minute: dict[str, int] = Field(
-        default={"PUBLIC": 600, "ORGANISATION_EDITOR": 1200, "MUNICIPALITY_EDITOR": 1200,
-                 "ANALYST": 1200, "ADMIN": 6000},
+        default={
+            "PUBLIC": 600,
+            "ORGANISATION_EDITOR": 1200,
+            "MUNICIPALITY_EDITOR": 1200,
+            "ANALYST": 1200,
+            "ADMIN": 6000,
+        },
         description="Sustained requests per minute per bucket, by role (PUBLIC: callers "
-        "without a key), as JSON; 0 means unlimited. A role not listed gets PUBLIC's.")
+        "without a key), as JSON; 0 means unlimited. A role not listed gets PUBLIC's.",
+    )
     rate_limit_burst_s: float = Field(
-        default=10.0, gt=0, description="Bucket size in seconds of the sustained rate: a "
-        "caller may send this many seconds' worth of requests at once.")
+        default=10.0,
+        gt=0,
+        description="Bucket size in seconds of the sustained rate: a "
+        "caller may send this many seconds' worth of requests at once.",
+    )
     forwarded_for_hops: int = Field(
-        default=0, ge=0, le=10, description="Trusted proxies in front of the API: 0 uses the "
+        default=0,
+        ge=0,
+        le=10,
+        description="Trusted proxies in front of the API: 0 uses the "
         "TCP peer's address as the client's; N takes the Nth address from the right of "
-        "X-Forwarded-For. Set it only behind proxies that overwrite that header.")
+        "X-Forwarded-For. Set it only behind proxies that overwrite that header.",
+    )
     log_format: str = Field(
-        default="text", pattern="^(text|json)$", description="Log lines as text, or as JSON "
-        "lines (time, level, logger, request_id, message, exception) for a log collector.")
+        default="text",
+        pattern="^(text|json)$",
+        description="Log lines as text, or as JSON "
+        "lines (time, level, logger, request_id, message, exception) for a log collector.",
+    )
     graceful_shutdown_s: float = Field(
-        default=30.0, ge=0, description="On SIGTERM `hverdag serve` stops accepting and waits "
-        "this long for in-flight requests before closing them.")
+        default=30.0,
+        ge=0,
+        description="On SIGTERM `hverdag serve` stops accepting and waits "
+        "this long for in-flight requests before closing them.",
+    )
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -190,6 +245,7 @@ def settings_table() -> str:
     """The README's table of settings, rendered from the fields' own documentation."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        lines.append(f"| `HVERDAG_{name.upper()}` | {_shown_default(field.default)} | "
-                     f"{field.description} |")
+        lines.append(
+            f"| `HVERDAG_{name.upper()}` | {_shown_default(field.default)} | {field.description} |"
+        )
     return "\n".join(lines)

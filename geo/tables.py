@@ -63,10 +63,12 @@ def _vocab_array(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstra
 def _lifecycle() -> list[sa.Column]:
     """created_at, updated_at, archived_at, version: what `changes(since:)` and edits rely on."""
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("archived_at", sa.DateTime(timezone=True)),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     ]
@@ -85,7 +87,8 @@ def _gist(table: str, *columns: str) -> sa.Index:
 
 
 county = sa.Table(
-    "county", metadata,
+    "county",
+    metadata,
     sa.Column("number", sa.CHAR(2), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("geom", _multipolygon(), nullable=False),
@@ -96,12 +99,14 @@ county = sa.Table(
 )
 
 municipality = sa.Table(
-    "municipality", metadata,
+    "municipality",
+    metadata,
     sa.Column("number", sa.CHAR(4), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     # The county is the number's first two digits; no foreign key so that either may load first.
-    sa.Column("county_number", sa.CHAR(2), sa.Computed("left(number, 2)", persisted=True),
-              nullable=False),
+    sa.Column(
+        "county_number", sa.CHAR(2), sa.Computed("left(number, 2)", persisted=True), nullable=False
+    ),
     sa.Column("geom", _multipolygon(), nullable=False),
     *_provenance(),
     *_lifecycle(),
@@ -112,9 +117,14 @@ municipality = sa.Table(
 
 # Figures per municipality and year as the publisher gave them; a loader may fill some columns.
 municipality_statistics = sa.Table(
-    "municipality_statistics", metadata,
-    sa.Column("municipality_number", sa.CHAR(4),
-              sa.ForeignKey("municipality.number", ondelete="CASCADE"), primary_key=True),
+    "municipality_statistics",
+    metadata,
+    sa.Column(
+        "municipality_number",
+        sa.CHAR(4),
+        sa.ForeignKey("municipality.number", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("year", sa.SmallInteger, primary_key=True),
     sa.Column("population", sa.Integer),
     sa.Column("immigrants", sa.Integer),
@@ -123,16 +133,20 @@ municipality_statistics = sa.Table(
     sa.Column("family_immigrants", sa.Integer),
     sa.Column("education_immigrants", sa.Integer),
     sa.Column("source", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.now()),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.CheckConstraint("year BETWEEN 1800 AND 2200", name="year_range"),
     sa.CheckConstraint(
         "coalesce(population, 0) >= 0 AND coalesce(immigrants, 0) >= 0 "
-        "AND coalesce(refugees, 0) >= 0", name="non_negative"),
+        "AND coalesce(refugees, 0) >= 0",
+        name="non_negative",
+    ),
 )
 
 statistical_area = sa.Table(
-    "statistical_area", metadata,
+    "statistical_area",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("code", sa.Text, nullable=False),
@@ -151,7 +165,8 @@ statistical_area = sa.Table(
 )
 
 area_initiative = sa.Table(
-    "area_initiative", metadata,
+    "area_initiative",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("slug", sa.Text, nullable=False, unique=True),
     sa.Column("name", sa.Text, nullable=False),
@@ -162,13 +177,16 @@ area_initiative = sa.Table(
     sa.Column("period_end", sa.Date),
     *_provenance(),
     *_lifecycle(),
-    sa.CheckConstraint("period_end IS NULL OR period_start IS NULL OR period_end >= period_start",
-                       name="period_order"),
+    sa.CheckConstraint(
+        "period_end IS NULL OR period_start IS NULL OR period_end >= period_start",
+        name="period_order",
+    ),
     _gist("area_initiative", "geom"),
 )
 
 organisation = sa.Table(
-    "organisation", metadata,
+    "organisation",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("organisation_number", sa.CHAR(9), unique=True),
@@ -180,13 +198,15 @@ organisation = sa.Table(
     *_provenance(),
     *_lifecycle(),
     _vocab("kind", OrganisationKind, "kind_vocab"),
-    sa.CheckConstraint(sa.column("organisation_number").regexp_match("^[0-9]{9}$"),
-                       name="orgnr_digits"),
+    sa.CheckConstraint(
+        sa.column("organisation_number").regexp_match("^[0-9]{9}$"), name="orgnr_digits"
+    ),
     sa.UniqueConstraint("source", "external_id"),
 )
 
 venue = sa.Table(
-    "venue", metadata,
+    "venue",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("description", sa.Text),
@@ -226,10 +246,12 @@ venue = sa.Table(
 
 # Weekly windows in which volunteers may use a venue (Europe/Oslo local time; ISO weekday).
 venue_availability = sa.Table(
-    "venue_availability", metadata,
+    "venue_availability",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("venue_id", sa.BigInteger, sa.ForeignKey("venue.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "venue_id", sa.BigInteger, sa.ForeignKey("venue.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("weekday", sa.SmallInteger, nullable=False),
     sa.Column("starts", sa.Time, nullable=False),
     sa.Column("ends", sa.Time, nullable=False),
@@ -239,7 +261,8 @@ venue_availability = sa.Table(
 )
 
 immigrant_council = sa.Table(
-    "immigrant_council", metadata,
+    "immigrant_council",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
@@ -258,14 +281,17 @@ immigrant_council = sa.Table(
     _vocab("status", CouncilStatus, "status_vocab"),
     sa.CheckConstraint(
         "(level <> 'MUNICIPALITY' OR municipality_number IS NOT NULL) AND "
-        "(level <> 'COUNTY' OR county_number IS NOT NULL)", name="level_has_place"),
+        "(level <> 'COUNTY' OR county_number IS NOT NULL)",
+        name="level_has_place",
+    ),
     sa.CheckConstraint("members IS NULL OR members > 0", name="members_positive"),
     sa.UniqueConstraint("source", "external_id"),
     sa.Index("ix_immigrant_council_municipality_number", "municipality_number"),
 )
 
 activity = sa.Table(
-    "activity", metadata,
+    "activity",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text),
@@ -295,8 +321,9 @@ activity = sa.Table(
     _vocab("status", ActivityStatus, "status_vocab"),
     _vocab_array("target_groups", TargetGroup, "target_groups_vocab"),
     sa.CheckConstraint("min_age IS NULL OR min_age >= 0", name="min_age_range"),
-    sa.CheckConstraint("max_age IS NULL OR min_age IS NULL OR max_age >= min_age",
-                       name="age_order"),
+    sa.CheckConstraint(
+        "max_age IS NULL OR min_age IS NULL OR max_age >= min_age", name="age_order"
+    ),
     sa.CheckConstraint("free OR cost_nok IS NOT NULL", name="cost_when_not_free"),
     sa.CheckConstraint("cost_nok IS NULL OR cost_nok >= 0", name="cost_non_negative"),
     sa.UniqueConstraint("source", "external_id"),
@@ -310,10 +337,15 @@ activity = sa.Table(
 
 # Recurring weekly sessions (Europe/Oslo local time), each valid within an optional date range.
 activity_schedule = sa.Table(
-    "activity_schedule", metadata,
+    "activity_schedule",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("activity_id", sa.BigInteger, sa.ForeignKey("activity.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "activity_id",
+        sa.BigInteger,
+        sa.ForeignKey("activity.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("weekday", sa.SmallInteger, nullable=False),
     sa.Column("starts", sa.Time, nullable=False),
     sa.Column("ends", sa.Time, nullable=False),
@@ -321,17 +353,23 @@ activity_schedule = sa.Table(
     sa.Column("valid_to", sa.Date),
     sa.CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday_iso"),
     sa.CheckConstraint("ends > starts", name="session_order"),
-    sa.CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
-                       name="validity_order"),
+    sa.CheckConstraint(
+        "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="validity_order"
+    ),
     sa.Index("ix_activity_schedule_activity_id", "activity_id"),
 )
 
 # Dates on which a recurring activity does not take place (or moves).
 activity_exception = sa.Table(
-    "activity_exception", metadata,
+    "activity_exception",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("activity_id", sa.BigInteger, sa.ForeignKey("activity.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "activity_id",
+        sa.BigInteger,
+        sa.ForeignKey("activity.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("on_date", sa.Date, nullable=False),
     sa.Column("cancelled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("note", sa.Text),
@@ -339,7 +377,8 @@ activity_exception = sa.Table(
 )
 
 venue_access_report = sa.Table(
-    "venue_access_report", metadata,
+    "venue_access_report",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("venue_id", sa.BigInteger, sa.ForeignKey("venue.id"), nullable=False),
     sa.Column("organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
@@ -352,14 +391,16 @@ venue_access_report = sa.Table(
     *_lifecycle(),
     _vocab("outcome", AccessOutcome, "outcome_vocab"),
     _vocab_array("barriers", AccessBarrier, "barriers_vocab"),
-    sa.CheckConstraint("suitability IS NULL OR suitability BETWEEN 1 AND 5",
-                       name="suitability_range"),
+    sa.CheckConstraint(
+        "suitability IS NULL OR suitability BETWEEN 1 AND 5", name="suitability_range"
+    ),
     sa.UniqueConstraint("source", "external_id"),
     sa.Index("ix_venue_access_report_venue_id", "venue_id"),
 )
 
 api_key = sa.Table(
-    "api_key", metadata,
+    "api_key",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("prefix", sa.Text, nullable=False),
@@ -367,18 +408,22 @@ api_key = sa.Table(
     sa.Column("municipality_number", sa.CHAR(4)),
     sa.Column("organisation_id", sa.BigInteger, sa.ForeignKey("organisation.id")),
     sa.Column("label", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     _vocab("role", Role, "role_vocab"),
     sa.CheckConstraint(
         "(role <> 'MUNICIPALITY_EDITOR' OR municipality_number IS NOT NULL) AND "
-        "(role <> 'ORGANISATION_EDITOR' OR organisation_id IS NOT NULL)", name="role_has_scope"),
+        "(role <> 'ORGANISATION_EDITOR' OR organisation_id IS NOT NULL)",
+        name="role_has_scope",
+    ),
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("actor_key_id", sa.BigInteger, sa.ForeignKey("api_key.id")),
     sa.Column("actor", sa.Text, nullable=False),
@@ -399,7 +444,8 @@ TILE_CELL_LAYERS = ("venues", "activities")
 TILE_CELL_ZOOMS = range(10, 14)
 
 tile_cell = sa.Table(
-    "tile_cell", metadata,
+    "tile_cell",
+    metadata,
     sa.Column("layer", sa.Text, primary_key=True),
     sa.Column("z", sa.SmallInteger, primary_key=True),
     sa.Column("x", sa.Integer, primary_key=True),
@@ -407,8 +453,9 @@ tile_cell = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("representative_id", sa.BigInteger, nullable=False),
     sa.CheckConstraint(sa.column("layer").in_(TILE_CELL_LAYERS), name="layer_known"),
-    sa.CheckConstraint(f"z BETWEEN {TILE_CELL_ZOOMS[0]} AND {TILE_CELL_ZOOMS[-1]}",
-                       name="z_aggregated"),
+    sa.CheckConstraint(
+        f"z BETWEEN {TILE_CELL_ZOOMS[0]} AND {TILE_CELL_ZOOMS[-1]}", name="z_aggregated"
+    ),
     # 0 only inside the writing transaction, while a cell is locked and recounted.
     sa.CheckConstraint("count >= 0", name="count_non_negative"),
 )
@@ -421,11 +468,19 @@ for _table in DIRECTORY_TABLES:
 # The text filter's indexes (migration 0002; geo/filters.py uses the same expressions):
 # trigram word similarity on lower-cased, unaccented text, and Norwegian full text.
 for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
-    sa.Index(f"ix_{_table.name}_search_trgm",
-             sa.func.hverdag_search_text(_name, _table.c.description).label("search_text"),
-             postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"})
+    sa.Index(
+        f"ix_{_table.name}_search_trgm",
+        sa.func.hverdag_search_text(_name, _table.c.description).label("search_text"),
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    )
     # Bound to its table explicitly: the leading literal hides the columns from Index.
-    sa.Index(f"ix_{_table.name}_search_fts",
-             sa.func.to_tsvector(sa.literal_column("'norwegian'::regconfig"),
-                                 sa.func.hverdag_document(_name, _table.c.description)),
-             postgresql_using="gin", _table=_table)
+    sa.Index(
+        f"ix_{_table.name}_search_fts",
+        sa.func.to_tsvector(
+            sa.literal_column("'norwegian'::regconfig"),
+            sa.func.hverdag_document(_name, _table.c.description),
+        ),
+        postgresql_using="gin",
+        _table=_table,
+    )

@@ -27,15 +27,19 @@ class UpsertCounts:
     ids: list[int] = field(default_factory=list)
 
 
-def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
-           key: Sequence[str] = EXTERNAL_KEY) -> UpsertCounts:
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str] = EXTERNAL_KEY,
+) -> UpsertCounts:
     """Insert new rows, update changed ones (bumping ``version``), leave equal ones alone.
 
     ``key`` names the columns of a unique constraint; rows must not repeat a key.
     """
     counts = UpsertCounts()
     for start in range(0, len(rows), BATCH):
-        _upsert_batch(conn, table, rows[start:start + BATCH], tuple(key), counts)
+        _upsert_batch(conn, table, rows[start : start + BATCH], tuple(key), counts)
     return counts
 
 
@@ -43,19 +47,31 @@ def _key_of(row: Any, key: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(row[k] for k in key)
 
 
-def _upsert_batch(conn: sa.Connection, table: sa.Table, batch: Sequence[dict[str, Any]],
-                  key: tuple[str, ...], counts: UpsertCounts) -> None:
+def _upsert_batch(
+    conn: sa.Connection,
+    table: sa.Table,
+    batch: Sequence[dict[str, Any]],
+    key: tuple[str, ...],
+    counts: UpsertCounts,
+) -> None:
     stmt = insert(table).values(list(batch))
     written = [c for c in batch[0] if c not in key]
     differs = sa.tuple_(*(table.c[c] for c in written)).is_distinct_from(
-        sa.tuple_(*(stmt.excluded[c] for c in written)))
+        sa.tuple_(*(stmt.excluded[c] for c in written))
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in key],
-        set_={**{c: stmt.excluded[c] for c in written},
-              "version": table.c.version + 1, "updated_at": sa.func.now()},
+        set_={
+            **{c: stmt.excluded[c] for c in written},
+            "version": table.c.version + 1,
+            "updated_at": sa.func.now(),
+        },
         where=differs,
-    ).returning(table.c.id, *(table.c[k] for k in key),
-                (sa.column("xmax", sa.Integer) == 0).label("inserted"))
+    ).returning(
+        table.c.id,
+        *(table.c[k] for k in key),
+        (sa.column("xmax", sa.Integer) == 0).label("inserted"),
+    )
     returned = {_key_of(row._mapping, key): row for row in conn.execute(stmt)}
     missing = [_key_of(r, key) for r in batch if _key_of(r, key) not in returned]
     existing = _ids_of(conn, table, key, missing)
@@ -70,8 +86,9 @@ def _upsert_batch(conn: sa.Connection, table: sa.Table, batch: Sequence[dict[str
             counts.ids.append(hit.id)
 
 
-def _ids_of(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
-            keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+def _ids_of(
+    conn: sa.Connection, table: sa.Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], int]:
     if not keys:
         return {}
     columns = [table.c[k] for k in key]

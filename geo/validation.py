@@ -74,8 +74,9 @@ def language(value: object, field: str = "languages") -> str:
     return code
 
 
-def optional_int(value: object, field: str, *, minimum: int | None = None,
-                 maximum: int | None = None) -> int | None:
+def optional_int(
+    value: object, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     if value is None or str(value).strip() == "":
         return None
     try:
@@ -116,15 +117,20 @@ LIST_SEPARATOR = "|"
 _TRUE = frozenset({"ja", "j", "yes", "y", "true", "t", "1", "sann"})
 _FALSE = frozenset({"nei", "n", "no", "false", "f", "0", "usann"})
 _WEEKDAYS: dict[str, int] = {
-    name: number for number, names in enumerate((
-        ("mon", "monday", "man", "mandag"),
-        ("tue", "tuesday", "tir", "tirsdag"),
-        ("wed", "wednesday", "ons", "onsdag"),
-        ("thu", "thursday", "tor", "torsdag"),
-        ("fri", "friday", "fre", "fredag"),
-        ("sat", "saturday", "lør", "lor", "lørdag", "lordag"),
-        ("sun", "sunday", "søn", "son", "søndag", "sondag"),
-    ), start=1) for name in names
+    name: number
+    for number, names in enumerate(
+        (
+            ("mon", "monday", "man", "mandag"),
+            ("tue", "tuesday", "tir", "tirsdag"),
+            ("wed", "wednesday", "ons", "onsdag"),
+            ("thu", "thursday", "tor", "torsdag"),
+            ("fri", "friday", "fre", "fredag"),
+            ("sat", "saturday", "lør", "lor", "lørdag", "lordag"),
+            ("sun", "sunday", "søn", "son", "søndag", "sondag"),
+        ),
+        start=1,
+    )
+    for name in names
 }
 WEEKDAY_NAMES = "MON TUE WED THU FRI SAT SUN (or man tir ons tor fre lør søn)"
 _TIME = re.compile(r"^([0-9]{1,2})[:.]([0-9]{2})$")
@@ -159,8 +165,7 @@ def vocabulary_list(enum: type[E], value: object, field: str) -> list[str]:
 
 def tokens(value: object, field: str) -> list[str]:
     """A ``|``-separated list of free words as upper-case tokens ("step free" -> STEP_FREE)."""
-    return list(dict.fromkeys(re.sub(r"[\s-]+", "_", item).upper()
-                              for item in items(value, field)))
+    return list(dict.fromkeys(re.sub(r"[\s-]+", "_", item).upper() for item in items(value, field)))
 
 
 def languages(value: object, field: str = "languages") -> list[str]:
@@ -201,7 +206,7 @@ def clock_time(value: object, field: str) -> time:
 
 
 def time_range(value: object, field: str) -> tuple[time, time]:
-    """"17:00-21:00": a start and a later end on the same day."""
+    """ "17:00-21:00": a start and a later end on the same day."""
     parts = _RANGE_DASH.split(_text(value))
     if len(parts) != 2:
         raise FieldError(field, f"{value!r} is not a time range like 17:00-21:00")
@@ -223,7 +228,7 @@ def optional_date(value: object, field: str) -> date | None:
 
 
 def date_range(value: object, field: str) -> tuple[date | None, date | None]:
-    """"2026-08-15..2026-12-20", open at either end ("2026-08-15..", "..2026-12-20")."""
+    """ "2026-08-15..2026-12-20", open at either end ("2026-08-15..", "..2026-12-20")."""
     text = _text(value)
     if ".." not in text:
         raise FieldError(field, f"{value!r} is not a date range like 2026-08-15..2026-12-20")
@@ -235,7 +240,7 @@ def date_range(value: object, field: str) -> tuple[date | None, date | None]:
 
 
 def weekly_window(value: object, field: str) -> tuple[int, time, time]:
-    """"MON 17:00-21:00": ISO weekday, start, end (Europe/Oslo local time)."""
+    """ "MON 17:00-21:00": ISO weekday, start, end (Europe/Oslo local time)."""
     parts = _text(value).split(None, 1)
     if len(parts) != 2:
         raise FieldError(field, f"{value!r} is not a weekly window like MON 17:00-21:00")
@@ -243,11 +248,12 @@ def weekly_window(value: object, field: str) -> tuple[int, time, time]:
 
 
 def session(value: object, field: str) -> tuple[int, time, time, date | None, date | None]:
-    """"TUE 18:00-20:00 2026-08-15..2026-12-20": a weekly session, optionally valid in a range."""
+    """ "TUE 18:00-20:00 2026-08-15..2026-12-20": a weekly session, optionally valid in a range."""
     parts = _text(value).split()
     if len(parts) not in (2, 3):
-        raise FieldError(field, f"{value!r} is not a session like TUE 18:00-20:00 "
-                                "[2026-08-15..2026-12-20]")
+        raise FieldError(
+            field, f"{value!r} is not a session like TUE 18:00-20:00 [2026-08-15..2026-12-20]"
+        )
     day, starts, ends = weekly_window(" ".join(parts[:2]), field)
     valid_from, valid_to = date_range(parts[2], field) if len(parts) == 3 else (None, None)
     return day, starts, ends, valid_from, valid_to

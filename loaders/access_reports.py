@@ -37,8 +37,17 @@ from loaders.report import LoadError, LoadReport
 
 OSLO = ZoneInfo("Europe/Oslo")
 REQUIRED = {"external_id", "outcome", "reported_on"}
-COLUMNS = REQUIRED | {"venue_source", "venue_external_id", "venue_id", "organisation_number",
-                      "organisation_external_id", "suitability", "barriers", "note", "source"}
+COLUMNS = REQUIRED | {
+    "venue_source",
+    "venue_external_id",
+    "venue_id",
+    "organisation_number",
+    "organisation_external_id",
+    "suitability",
+    "barriers",
+    "note",
+    "source",
+}
 
 
 @dataclass
@@ -56,8 +65,9 @@ def today() -> date:
 
 
 def _venue(record: Record, row_source: str) -> tuple[Ref | None, int | None]:
-    text = v.optional_text(record.get("venue_external_id"), "venue_external_id",
-                           max_length=2 * MAX_EXTERNAL_ID)
+    text = v.optional_text(
+        record.get("venue_external_id"), "venue_external_id", max_length=2 * MAX_EXTERNAL_ID
+    )
     number = v.optional_int(record.get("venue_id"), "venue_id", minimum=1)
     if text and number is not None:
         raise v.FieldError("venue_id", "give venue_id or venue_external_id, not both")
@@ -71,27 +81,42 @@ def _venue(record: Record, row_source: str) -> tuple[Ref | None, int | None]:
     return external_ref(text, row_source, "venue_external_id"), None
 
 
-def parse_report(record: Record, source: str | None, default_source: str,
-                 latest: date) -> ParsedReport:
+def parse_report(
+    record: Record, source: str | None, default_source: str, latest: date
+) -> ParsedReport:
     """One record as a report row and its references; FieldError on the first bad field."""
     row_source = source_of(record, source, default_source)
     fields = report_fields(record, latest)
     venue_ref, venue_id = _venue(record, row_source)
     row = {"source": row_source, "external_id": external_id(record), **fields}
-    organisation = organisation_ref(record, "organisation_number", "organisation_external_id",
-                                    row_source)
+    organisation = organisation_ref(
+        record, "organisation_number", "organisation_external_id", row_source
+    )
     return ParsedReport(record.label, row, venue_ref, venue_id, organisation)
 
 
-def _resolve_venues(conn: sa.Connection, items: list[ParsedReport], file_name: str,
-                    report: LoadReport) -> None:
+def _resolve_venues(
+    conn: sa.Connection, items: list[ParsedReport], file_name: str, report: LoadReport
+) -> None:
     """Each report's venue id; an unknown venue is refused, an archived one named in a warning
     (its reports are kept but do not count in the survey)."""
-    found = resolve(conn, venue, [venue.c.id, venue.c.archived_at],
-                    [i.venue for i in items if i.venue is not None])
+    found = resolve(
+        conn,
+        venue,
+        [venue.c.id, venue.c.archived_at],
+        [i.venue for i in items if i.venue is not None],
+    )
     ids = sorted({i.venue_id for i in items if i.venue_id is not None})
-    by_id = {r.id: r for r in conn.execute(
-        sa.select(venue.c.id, venue.c.archived_at).where(venue.c.id.in_(ids)))} if ids else {}
+    by_id = (
+        {
+            r.id: r
+            for r in conn.execute(
+                sa.select(venue.c.id, venue.c.archived_at).where(venue.c.id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
     for item in items:
         hit = found.find(item.venue) if item.venue is not None else by_id.get(item.venue_id)
         if hit is None:
@@ -100,32 +125,46 @@ def _resolve_venues(conn: sa.Connection, items: list[ParsedReport], file_name: s
                 what = f"no venue {item.venue.text!r} in source {sources} is loaded"
             else:
                 what = f"no venue with id {item.venue_id}"
-            raise LoadError(f"{what}; load the venues first", record=item.label,
-                            field="venue_external_id" if item.venue else "venue_id",
-                            code="UNKNOWN_VENUE", path=file_name)
+            raise LoadError(
+                f"{what}; load the venues first",
+                record=item.label,
+                field="venue_external_id" if item.venue else "venue_id",
+                code="UNKNOWN_VENUE",
+                path=file_name,
+            )
         if hit.archived_at is not None:
-            report.warnings.append(f"{item.label}: venue {hit.id} is archived; the report is "
-                                   "kept but does not count in the survey")
+            report.warnings.append(
+                f"{item.label}: venue {hit.id} is archived; the report is "
+                "kept but does not count in the survey"
+            )
         item.row["venue_id"] = hit.id
 
 
-def read_reports(conn: sa.Connection, path: Path, source: str | None,
-                 report: LoadReport) -> list[ParsedReport]:
+def read_reports(
+    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+) -> list[ParsedReport]:
     """Every report of the file, checked against the database; LoadError on the first bad one."""
     file = read_point_file(path, label_fields=("external_id",))
     if file.vector:
-        raise LoadError("access reports are a CSV file (see docs/loaders.md)",
-                        code="UNKNOWN_FORMAT", path=path.name)
+        raise LoadError(
+            "access reports are a CSV file (see docs/loaders.md)",
+            code="UNKNOWN_FORMAT",
+            path=path.name,
+        )
     require_columns(file, REQUIRED, point=False)
     if not file.columns & {"venue_external_id", "venue_id"}:
-        raise LoadError("missing columns: venue_external_id (with venue_source) or venue_id",
-                        code="BAD_HEADER", path=path.name)
+        raise LoadError(
+            "missing columns: venue_external_id (with venue_source) or venue_id",
+            code="BAD_HEADER",
+            path=path.name,
+        )
     unused = unused_columns(file, COLUMNS)
     if unused:
         report.warnings.append(f"columns not used: {', '.join(unused)}")
     latest = today()
     items, pending = parse_records(
-        file.records, lambda r: parse_report(r, source, path.name, latest), path.name)
+        file.records, lambda r: parse_report(r, source, path.name, latest), path.name
+    )
     check_duplicates(items, path.name)
     _resolve_venues(conn, items, path.name, report)
     resolve_organisations(conn, items, "organisation", "organisation_id", path.name)
@@ -134,8 +173,13 @@ def read_reports(conn: sa.Connection, path: Path, source: str | None,
     return items
 
 
-def load_access_reports(conn: sa.Connection, path: Path, *, source: str | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_access_reports(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     """Load a report file in the caller's transaction; nothing is written if a record is bad.
 
     ``source`` overrides the file's ``source`` column and the default (the file name).
@@ -144,8 +188,11 @@ def load_access_reports(conn: sa.Connection, path: Path, *, source: str | None =
     items = read_reports(conn, path, source, report)
     if items:
         counts = upsert(conn, venue_access_report, [i.row for i in items])
-        report.inserted, report.updated, report.unchanged = (counts.inserted, counts.updated,
-                                                             counts.unchanged)
+        report.inserted, report.updated, report.unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
     if progress:
         progress(len(items), len(items))
     return report

@@ -48,10 +48,29 @@ from loaders.report import LoadError, LoadReport
 
 REQUIRED = {"external_id", "title", "category"}
 COLUMNS = REQUIRED | {
-    "description", "organisation_number", "organisation_external_id", "venue_external_id",
-    "lat", "lon", "target_groups", "min_age", "max_age", "languages", "free", "cost_nok",
-    "leisure_card_accepted", "registration_required", "registration_url", "status", "url",
-    "contact_name", "contact_email", "contact_phone", "schedule", "exceptions", "source",
+    "description",
+    "organisation_number",
+    "organisation_external_id",
+    "venue_external_id",
+    "lat",
+    "lon",
+    "target_groups",
+    "min_age",
+    "max_age",
+    "languages",
+    "free",
+    "cost_nok",
+    "leisure_card_accepted",
+    "registration_required",
+    "registration_url",
+    "status",
+    "url",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "schedule",
+    "exceptions",
+    "source",
 }
 
 
@@ -68,8 +87,9 @@ class ParsedActivity:
 
 
 def _venue_ref(record: Record, source: str) -> Ref | None:
-    text = v.optional_text(record.get("venue_external_id"), "venue_external_id",
-                           max_length=2 * MAX_EXTERNAL_ID)
+    text = v.optional_text(
+        record.get("venue_external_id"), "venue_external_id", max_length=2 * MAX_EXTERNAL_ID
+    )
     return external_ref(text, source, "venue_external_id") if text else None
 
 
@@ -78,25 +98,46 @@ def parse_activity(record: Record, source: str | None, default_source: str) -> P
     row_source = source_of(record, source, default_source)
     row = {"source": row_source, "external_id": external_id(record), **activity_fields(record)}
     sessions = schedule_sessions(record.get("schedule"))
-    exceptions = [v.optional_date(d, "exceptions") for d in v.items(record.get("exceptions"),
-                                                                    "exceptions")]
-    organiser = organisation_ref(record, "organisation_number", "organisation_external_id",
-                                 row_source)
+    exceptions = [
+        v.optional_date(d, "exceptions") for d in v.items(record.get("exceptions"), "exceptions")
+    ]
+    organiser = organisation_ref(
+        record, "organisation_number", "organisation_external_id", row_source
+    )
     venue_ref = _venue_ref(record, row_source)
     point = point_of(record)
     if venue_ref is None and point is None:
-        raise v.FieldError("venue_external_id", "an activity needs a venue_external_id or its "
-                                                "own point (lat and lon, or a point geometry)")
-    return ParsedActivity(record.label, row, None if venue_ref else point, point_field(record),
-                          venue_ref, organiser, sessions,
-                          [(d,) for d in dict.fromkeys(exceptions) if d is not None])
+        raise v.FieldError(
+            "venue_external_id",
+            "an activity needs a venue_external_id or its "
+            "own point (lat and lon, or a point geometry)",
+        )
+    return ParsedActivity(
+        record.label,
+        row,
+        None if venue_ref else point,
+        point_field(record),
+        venue_ref,
+        organiser,
+        sessions,
+        [(d,) for d in dict.fromkeys(exceptions) if d is not None],
+    )
 
 
 def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name: str) -> None:
     """An activity at a venue gets the venue's id and exactly its point."""
     refs = [i.venue for i in items if i.venue is not None]
-    found = resolve(conn, venue, [venue.c.id, venue.c.geom, sa.func.ST_X(venue.c.geom).label("x"),
-                                  sa.func.ST_Y(venue.c.geom).label("y")], refs)
+    found = resolve(
+        conn,
+        venue,
+        [
+            venue.c.id,
+            venue.c.geom,
+            sa.func.ST_X(venue.c.geom).label("x"),
+            sa.func.ST_Y(venue.c.geom).label("y"),
+        ],
+        refs,
+    )
     for item in items:
         if item.venue is None:
             item.row["venue_id"] = None
@@ -104,22 +145,29 @@ def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name
         hit = found.find(item.venue)
         if hit is None:
             sources = " or ".join(repr(k[0]) for k in item.venue.keys)
-            raise LoadError(f"no venue {item.venue.text!r} in source {sources} is loaded; "
-                            "load the venues first", record=item.label,
-                            field="venue_external_id", code="UNKNOWN_VENUE", path=file_name)
+            raise LoadError(
+                f"no venue {item.venue.text!r} in source {sources} is loaded; "
+                "load the venues first",
+                record=item.label,
+                field="venue_external_id",
+                code="UNKNOWN_VENUE",
+                path=file_name,
+            )
         item.row["venue_id"], item.row["geom"] = hit.id, hit.geom
         item.point, item.point_field = (hit.x, hit.y), "venue_external_id"
 
 
-def read_activities(conn: sa.Connection, path: Path, source: str | None,
-                    report: LoadReport) -> list[ParsedActivity]:
+def read_activities(
+    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+) -> list[ParsedActivity]:
     """Every activity of the file, checked against the database; LoadError on the first bad one."""
     file = read_point_file(path, label_fields=("title", "external_id"))
     require_columns(file, REQUIRED, point=False)
     if unused(file, COLUMNS):
         report.warnings.append(f"columns not used: {', '.join(unused(file, COLUMNS))}")
     items, pending = parse_records(
-        file.records, lambda r: parse_activity(r, source, path.name), path.name)
+        file.records, lambda r: parse_activity(r, source, path.name), path.name
+    )
     check_duplicates(items, path.name)
     resolve_organisations(conn, items, "organiser", "organisation_id", path.name)
     _place_at_venues(conn, items, path.name)
@@ -133,8 +181,13 @@ def read_activities(conn: sa.Connection, path: Path, source: str | None,
     return items
 
 
-def load_activities(conn: sa.Connection, path: Path, *, source: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_activities(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     """Load an activity file in the caller's transaction; nothing is written if a record is bad.
 
     ``source`` overrides the file's ``source`` column and the default (the file name).
@@ -148,14 +201,23 @@ def load_activities(conn: sa.Connection, path: Path, *, source: str | None = Non
     return report
 
 
-def write_activities(conn: sa.Connection, items: list[ParsedActivity],
-                     report: LoadReport) -> None:
+def write_activities(conn: sa.Connection, items: list[ParsedActivity], report: LoadReport) -> None:
     counts = upsert(conn, activity, [item.row for item in items])
     pairs = list(zip(counts.ids, items, strict=True))
-    changed = sync_children(conn, activity_schedule, "activity_id", SESSION_COLUMNS,
-                            {aid: item.sessions for aid, item in pairs})
-    changed |= sync_children(conn, activity_exception, "activity_id", ("on_date",),
-                             {aid: item.exceptions for aid, item in pairs})
+    changed = sync_children(
+        conn,
+        activity_schedule,
+        "activity_id",
+        SESSION_COLUMNS,
+        {aid: item.sessions for aid, item in pairs},
+    )
+    changed |= sync_children(
+        conn,
+        activity_exception,
+        "activity_id",
+        ("on_date",),
+        {aid: item.exceptions for aid, item in pairs},
+    )
     touched = touch(conn, activity, changed)
     report.inserted = counts.inserted
     report.updated = counts.updated + touched

@@ -36,10 +36,23 @@ from loaders.vector import VectorFile, read_vector
 
 # SSB's district numbers for Oslo (bydel, 2004-): the districts file names them only.
 OSLO_DISTRICTS = {
-    "gamle oslo": "01", "grünerløkka": "02", "sagene": "03", "st. hanshaugen": "04",
-    "frogner": "05", "ullern": "06", "vestre aker": "07", "nordre aker": "08", "bjerke": "09",
-    "grorud": "10", "stovner": "11", "alna": "12", "østensjø": "13", "nordstrand": "14",
-    "søndre nordstrand": "15", "sentrum": "16", "marka": "17",
+    "gamle oslo": "01",
+    "grünerløkka": "02",
+    "sagene": "03",
+    "st. hanshaugen": "04",
+    "frogner": "05",
+    "ullern": "06",
+    "vestre aker": "07",
+    "nordre aker": "08",
+    "bjerke": "09",
+    "grorud": "10",
+    "stovner": "11",
+    "alna": "12",
+    "østensjø": "13",
+    "nordstrand": "14",
+    "søndre nordstrand": "15",
+    "sentrum": "16",
+    "marka": "17",
 }
 
 
@@ -53,14 +66,18 @@ class _Fields:
 
 
 FIELDS = {
-    AreaKind.BYDEL: _Fields(code=("bydelsnummer", "code"),
-                            name=("bnavn", "bydelsnavn", "navn", "name")),
-    AreaKind.DELBYDEL: _Fields(code=("DELBYDEL", "delbydelsnummer", "code"),
-                               name=("DELBYDELSN", "delbydelsnavn", "navn", "name")),
+    AreaKind.BYDEL: _Fields(
+        code=("bydelsnummer", "code"), name=("bnavn", "bydelsnavn", "navn", "name")
+    ),
+    AreaKind.DELBYDEL: _Fields(
+        code=("DELBYDEL", "delbydelsnummer", "code"),
+        name=("DELBYDELSN", "delbydelsnavn", "navn", "name"),
+    ),
     AreaKind.GRID_1KM: _Fields(code=("ssbid1000M", "ssbid", "code"), name=()),
     AreaKind.GRID_250M: _Fields(code=("ssbid250M", "ssbid", "code"), name=()),
-    AreaKind.GRUNNKRETS: _Fields(code=("grunnkretsnummer", "code"),
-                                 name=("grunnkretsnavn", "navn", "name")),
+    AreaKind.GRUNNKRETS: _Fields(
+        code=("grunnkretsnummer", "code"), name=("grunnkretsnavn", "navn", "name")
+    ),
 }
 
 
@@ -95,8 +112,9 @@ def _count(raw: Any, field: str, record: str, path: Path) -> int | None:
     try:
         number = int(float(raw))
     except ValueError:
-        raise LoadError(f"not a number: {raw!r}", record=record, field=field,
-                        path=path.name) from None
+        raise LoadError(
+            f"not a number: {raw!r}", record=record, field=field, path=path.name
+        ) from None
     if number < 0:
         raise LoadError(f"negative: {number}", record=record, field=field, path=path.name)
     return number
@@ -108,8 +126,9 @@ def _municipality_of_code(kind: AreaKind, code: str) -> str | None:
     return None
 
 
-def read_areas(path: Path, kind: AreaKind, source: str,
-               report: LoadReport) -> tuple[list[dict[str, Any]], list[tuple[float, float]]]:
+def read_areas(
+    path: Path, kind: AreaKind, source: str, report: LoadReport
+) -> tuple[list[dict[str, Any]], list[tuple[float, float]]]:
     """Every feature as a row for ``statistical_area``, with an interior point of each;
     LoadError on the first bad one."""
     data = read_vector(path)
@@ -127,25 +146,39 @@ def read_areas(path: Path, kind: AreaKind, source: str,
         try:
             areal = make_areal(geoms[index])
         except GeometryError as error:
-            raise LoadError(str(error), record=f"{record} {code}", field="geometry",
-                            code=error.code, path=path.name) from None
+            raise LoadError(
+                str(error),
+                record=f"{record} {code}",
+                field="geometry",
+                code=error.code,
+                path=path.name,
+            ) from None
         if areal.repair:
             report.repaired += 1
-            report.warnings.append(f"repaired invalid geometry of {kind.value} {code}: "
-                                   f"{areal.repair}")
+            report.warnings.append(
+                f"repaired invalid geometry of {kind.value} {code}: {areal.repair}"
+            )
         inside = areal.geom.representative_point()
         interiors.append((inside.x, inside.y))
         year = _count(_value(data, spec.year, index), "year", record, path)
-        rows.append({
-            "kind": kind.value, "code": code, "name": str(name) if name else None,
-            "municipality_number": _municipality_of_code(kind, code),
-            "geom": from_shape(areal.geom, srid=STORAGE_SRID),
-            "population": _count(_value(data, spec.population, index), "population", record,
-                                 path),
-            "immigrant_population": _count(_value(data, spec.immigrants, index), "immigrants",
-                                           record, path),
-            "year": year, "source": source, "external_id": code,
-        })
+        rows.append(
+            {
+                "kind": kind.value,
+                "code": code,
+                "name": str(name) if name else None,
+                "municipality_number": _municipality_of_code(kind, code),
+                "geom": from_shape(areal.geom, srid=STORAGE_SRID),
+                "population": _count(
+                    _value(data, spec.population, index), "population", record, path
+                ),
+                "immigrant_population": _count(
+                    _value(data, spec.immigrants, index), "immigrants", record, path
+                ),
+                "year": year,
+                "source": source,
+                "external_id": code,
+            }
+        )
     _check_unique(rows, path)
     return rows, interiors
 
@@ -154,13 +187,19 @@ def _check_unique(rows: list[dict[str, Any]], path: Path) -> None:
     seen: set[str] = set()
     for index, row in enumerate(rows, start=1):
         if row["code"] in seen:
-            raise LoadError(f"code {row['code']} appears twice", record=f"feature {index}",
-                            field="code", code="DUPLICATE", path=path.name)
+            raise LoadError(
+                f"code {row['code']} appears twice",
+                record=f"feature {index}",
+                field="code",
+                code="DUPLICATE",
+                path=path.name,
+            )
         seen.add(row["code"])
 
 
-def _join_municipalities(conn: sa.Connection, rows: list[dict[str, Any]],
-                         interiors: list[tuple[float, float]]) -> None:
+def _join_municipalities(
+    conn: sa.Connection, rows: list[dict[str, Any]], interiors: list[tuple[float, float]]
+) -> None:
     """Units whose code does not say their municipality get the one covering their interior."""
     unknown = [i for i, row in enumerate(rows) if row["municipality_number"] is None]
     found = municipalities_of_points(conn, [interiors[i] for i in unknown])
@@ -168,16 +207,24 @@ def _join_municipalities(conn: sa.Connection, rows: list[dict[str, Any]],
         rows[i]["municipality_number"] = number
 
 
-def load_areas(conn: sa.Connection, path: Path, *, kind: AreaKind | str,
-               source: str | None = None,
-               progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_areas(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    kind: AreaKind | str,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     kind = AreaKind(str(kind).upper())
     report = LoadReport(f"areas ({kind.value})")
     rows, interiors = read_areas(path, kind, source or path.name, report)
     _join_municipalities(conn, rows, interiors)
     counts = upsert(conn, statistical_area, rows, key=("kind", "code"))
-    report.inserted, report.updated, report.unchanged = (counts.inserted, counts.updated,
-                                                         counts.unchanged)
+    report.inserted, report.updated, report.unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     if progress:
         progress(len(rows), len(rows))
     return report

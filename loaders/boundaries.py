@@ -41,13 +41,19 @@ class _Kind:
 
 
 MUNICIPALITIES = _Kind(
-    what="municipalities", noun="municipality", table=municipality, digits=4,
+    what="municipalities",
+    noun="municipality",
+    table=municipality,
+    digits=4,
     # "kommunenum" is "kommunenummer" cut to a shapefile's 10 characters.
     number_fields=("kommunenummer", "kommunenr", "kommunenum", "komm", "knr", "number"),
     name_fields=("navn", "kommunenavn", "name"),
 )
 COUNTIES = _Kind(
-    what="counties", noun="county", table=county, digits=2,
+    what="counties",
+    noun="county",
+    table=county,
+    digits=2,
     number_fields=("fylkesnummer", "fylkesnr", "fylkesnumm", "fylke", "fnr", "number"),
     name_fields=("navn", "fylkesnavn", "name"),
 )
@@ -68,33 +74,58 @@ class Boundary:
     wkb: bytes
 
     def same_as(self, name: str, wkb: bytes) -> bool:
-        return name == self.name and (wkb == self.wkb or bool(shapely.equals_exact(
-            shapely.from_wkb(wkb), self.geom, tolerance=SAME_GEOMETRY_TOLERANCE_M)))
+        return name == self.name and (
+            wkb == self.wkb
+            or bool(
+                shapely.equals_exact(
+                    shapely.from_wkb(wkb), self.geom, tolerance=SAME_GEOMETRY_TOLERANCE_M
+                )
+            )
+        )
 
 
-def load_municipalities(conn: sa.Connection, path: Path, *, source: str | None = None,
-                        progress: Progress | None = None,
-                        layer: str | None = None) -> LoadReport:
+def load_municipalities(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Progress | None = None,
+    layer: str | None = None,
+) -> LoadReport:
     """Load municipality boundaries (``kommunenummer``, ``navn``) from ``path``."""
     return _load(conn, path, MUNICIPALITIES, source=source, progress=progress, layer=layer)
 
 
-def load_counties(conn: sa.Connection, path: Path, *, source: str | None = None,
-                  progress: Progress | None = None, layer: str | None = None) -> LoadReport:
+def load_counties(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Progress | None = None,
+    layer: str | None = None,
+) -> LoadReport:
     """Load county boundaries (``fylkesnummer``, ``navn``) from ``path``."""
     return _load(conn, path, COUNTIES, source=source, progress=progress, layer=layer)
 
 
-def _load(conn: sa.Connection, path: Path, kind: _Kind, *, source: str | None,
-          progress: Progress | None, layer: str | None) -> LoadReport:
+def _load(
+    conn: sa.Connection,
+    path: Path,
+    kind: _Kind,
+    *,
+    source: str | None,
+    progress: Progress | None,
+    layer: str | None,
+) -> LoadReport:
     report = LoadReport(kind.what)
     boundaries = read_boundaries(path, kind, report, layer=layer)
     _upsert(conn, kind, boundaries, source or path.name, report, progress)
     return report
 
 
-def read_boundaries(path: Path, kind: _Kind, report: LoadReport, *,
-                    layer: str | None = None) -> list[Boundary]:
+def read_boundaries(
+    path: Path, kind: _Kind, report: LoadReport, *, layer: str | None = None
+) -> list[Boundary]:
     """Every feature checked and repaired, or a LoadError naming the first bad one."""
     data = read_vector(path, layer=layer)
     number_field = _required_field(data, kind.number_fields, path)
@@ -111,12 +142,18 @@ def read_boundaries(path: Path, kind: _Kind, report: LoadReport, *,
         label = _label(index, raw_number, name, kind)
         number = _number(raw_number, kind, label, number_field, path)
         if number in seen:
-            raise LoadError(f"number {number} is also used by {seen[number]}", record=label,
-                            field=number_field, code="DUPLICATE_NUMBER", path=str(path))
+            raise LoadError(
+                f"number {number} is also used by {seen[number]}",
+                record=label,
+                field=number_field,
+                code="DUPLICATE_NUMBER",
+                path=str(path),
+            )
         seen[number] = label
         if not name:
-            raise LoadError("no name", record=label, field=name_field, code="MISSING_NAME",
-                            path=str(path))
+            raise LoadError(
+                "no name", record=label, field=name_field, code="MISSING_NAME", path=str(path)
+            )
         boundaries.append(_boundary(number, name, geometries[index], label, path, report))
     if not boundaries:
         raise LoadError("the file has no features", code="EMPTY_FILE", path=str(path))
@@ -129,7 +166,10 @@ def _required_field(data: VectorFile, candidates: Sequence[str], path: Path) -> 
         raise LoadError(
             f"none of the fields {', '.join(candidates)} is in layer {data.layer!r} "
             f"(its fields: {', '.join(data.fields) or 'none'})",
-            field=candidates[0], code="MISSING_FIELD", path=str(path))
+            field=candidates[0],
+            code="MISSING_FIELD",
+            path=str(path),
+        )
     return found
 
 
@@ -163,22 +203,38 @@ def _number(raw: object, kind: _Kind, label: str, field: str, path: Path) -> str
     try:
         return normalise_number(raw, kind.digits)
     except NumberError as error:
-        raise LoadError(str(error), record=label, field=field,
-                        code="MISSING_NUMBER" if error.missing else "BAD_NUMBER",
-                        path=str(path)) from error
+        raise LoadError(
+            str(error),
+            record=label,
+            field=field,
+            code="MISSING_NUMBER" if error.missing else "BAD_NUMBER",
+            path=str(path),
+        ) from error
 
 
-def _boundary(number: str, name: str, geom: shapely.Geometry | None, label: str, path: Path,
-              report: LoadReport) -> Boundary:
+def _boundary(
+    number: str,
+    name: str,
+    geom: shapely.Geometry | None,
+    label: str,
+    path: Path,
+    report: LoadReport,
+) -> Boundary:
     try:
         areal = make_areal(geom)
     except GeometryError as error:
-        raise LoadError(str(error), record=label, field="geometry", code=error.code,
-                        path=str(path)) from error
+        raise LoadError(
+            str(error), record=label, field="geometry", code=error.code, path=str(path)
+        ) from error
     if outside_norway(areal.geom):
-        raise LoadError("lies outside Norway once transformed to EPSG:25833; does the file "
-                        "declare the right CRS?", record=label, field="geometry",
-                        code="OUTSIDE_NORWAY", path=str(path))
+        raise LoadError(
+            "lies outside Norway once transformed to EPSG:25833; does the file "
+            "declare the right CRS?",
+            record=label,
+            field="geometry",
+            code="OUTSIDE_NORWAY",
+            path=str(path),
+        )
     if areal.repair:
         report.repaired += 1
         report.warnings.append(f"repaired invalid geometry of {number} {name}: {areal.repair}")
@@ -192,31 +248,50 @@ def _existing(conn: sa.Connection, table: sa.Table, numbers: list[str]) -> dict[
     return {number: (name, bytes(data)) for number, name, data in conn.execute(query)}
 
 
-def _upsert(conn: sa.Connection, kind: _Kind, boundaries: list[Boundary], source: str,
-            report: LoadReport, progress: Progress | None) -> None:
+def _upsert(
+    conn: sa.Connection,
+    kind: _Kind,
+    boundaries: list[Boundary],
+    source: str,
+    report: LoadReport,
+    progress: Progress | None,
+) -> None:
     table = kind.table
     existing = _existing(conn, table, [b.number for b in boundaries])
     new = [b for b in boundaries if b.number not in existing]
-    changed = [b for b in boundaries
-               if b.number in existing and not b.same_as(*existing[b.number])]
+    changed = [b for b in boundaries if b.number in existing and not b.same_as(*existing[b.number])]
     report.inserted, report.updated = len(new), len(changed)
     report.unchanged = len(boundaries) - len(new) - len(changed)
     _note_absent(conn, kind, {b.number for b in boundaries}, report)
     geom = sa.func.ST_GeomFromWKB(sa.bindparam("b_wkb", type_=sa.LargeBinary), STORAGE_SRID)
     insert = sa.insert(table).values(
-        number=sa.bindparam("b_number"), name=sa.bindparam("b_name"), geom=geom,
-        source=sa.bindparam("b_source"))
+        number=sa.bindparam("b_number"),
+        name=sa.bindparam("b_name"),
+        geom=geom,
+        source=sa.bindparam("b_source"),
+    )
     update = (
-        sa.update(table).where(table.c.number == sa.bindparam("b_number"))
-        .values(name=sa.bindparam("b_name"), geom=geom, source=sa.bindparam("b_source"),
-                version=table.c.version + 1, updated_at=sa.func.now())
+        sa.update(table)
+        .where(table.c.number == sa.bindparam("b_number"))
+        .values(
+            name=sa.bindparam("b_name"),
+            geom=geom,
+            source=sa.bindparam("b_source"),
+            version=table.c.version + 1,
+            updated_at=sa.func.now(),
+        )
     )
     done, total = report.unchanged, len(boundaries)
     for statement, rows in ((insert, new), (update, changed)):
         for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start:start + _CHUNK]
-            conn.execute(statement, [{"b_number": b.number, "b_name": b.name, "b_wkb": b.wkb,
-                                      "b_source": source} for b in chunk])
+            chunk = rows[start : start + _CHUNK]
+            conn.execute(
+                statement,
+                [
+                    {"b_number": b.number, "b_name": b.name, "b_wkb": b.wkb, "b_source": source}
+                    for b in chunk
+                ],
+            )
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -224,8 +299,7 @@ def _upsert(conn: sa.Connection, kind: _Kind, boundaries: list[Boundary], source
         progress(total, total)
 
 
-def _note_absent(conn: sa.Connection, kind: _Kind, numbers: set[str],
-                 report: LoadReport) -> None:
+def _note_absent(conn: sa.Connection, kind: _Kind, numbers: set[str], report: LoadReport) -> None:
     """Stored rows the file does not have are kept (the file may cover one county); say so."""
     table = kind.table
     absent = conn.execute(
@@ -234,4 +308,5 @@ def _note_absent(conn: sa.Connection, kind: _Kind, numbers: set[str],
     if absent:
         report.warnings.append(
             f"{absent} {kind.what if absent != 1 else kind.noun} already stored "
-            f"but not in this file: left as they are")
+            f"but not in this file: left as they are"
+        )

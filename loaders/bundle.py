@@ -72,8 +72,9 @@ BUNDLE: tuple[tuple[str, Loader], ...] = (
 )
 
 
-def load_bundled(conn: sa.Connection, data_dir: Path,
-                 progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+def load_bundled(
+    conn: sa.Connection, data_dir: Path, progress_factory: ProgressFactory | None = None
+) -> list[LoadReport]:
     """Load the bundled files in order, in the caller's transaction; one report per file.
 
     ``progress_factory(file_name)`` may return a ``progress(done, total)`` callback per file.
@@ -98,28 +99,39 @@ def bundled_loaded(conn: sa.Connection) -> bool:
         (area_initiative.c.source, INITIATIVES_FILE),
         (immigrant_council.c.source, COUNCILS_FILE),
     )
-    return all(conn.execute(sa.select(sa.exists().where(column == name))).scalar()
-               for column, name in checks)
+    return all(
+        conn.execute(sa.select(sa.exists().where(column == name))).scalar()
+        for column, name in checks
+    )
 
 
-def load_demo(conn: sa.Connection, data_dir: Path,
-              progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+def load_demo(
+    conn: sa.Connection, data_dir: Path, progress_factory: ProgressFactory | None = None
+) -> list[LoadReport]:
     """The bundled data, the strategy's organisations and activities, and generated places."""
     return load_bundled(conn, data_dir, progress_factory) + load_demo_extras(
-        conn, data_dir, progress_factory)
+        conn, data_dir, progress_factory
+    )
 
 
-def load_demo_extras(conn: sa.Connection, data_dir: Path,
-                     progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+def load_demo_extras(
+    conn: sa.Connection, data_dir: Path, progress_factory: ProgressFactory | None = None
+) -> list[LoadReport]:
     """What the demo adds to the real data: the strategy's directory, generated places and
     generated venue-access reports on them."""
     reports = load_demo_directory(conn, data_dir, progress_factory)
     progress = progress_factory("generated") if progress_factory else None
-    reports.append(generate(conn, venues=DEMO_VENUES, activities=DEMO_ACTIVITIES,
-                            seed=DEMO_SEED, progress=progress))
+    reports.append(
+        generate(
+            conn, venues=DEMO_VENUES, activities=DEMO_ACTIVITIES, seed=DEMO_SEED, progress=progress
+        )
+    )
     progress = progress_factory("generated access reports") if progress_factory else None
-    reports.append(generate_access_reports(conn, reports=DEMO_ACCESS_REPORTS, seed=DEMO_SEED,
-                                           progress=progress))
+    reports.append(
+        generate_access_reports(
+            conn, reports=DEMO_ACCESS_REPORTS, seed=DEMO_SEED, progress=progress
+        )
+    )
     return reports
 
 
@@ -128,5 +140,9 @@ def demo_loaded(conn: sa.Connection) -> bool:
     generated = sa.select(sa.exists().where(activity.c.source == "generated"))
     strategy = sa.select(sa.exists().where(venue.c.source == DEMO_SOURCE))
     reports = sa.select(sa.exists().where(venue_access_report.c.source == "generated"))
-    return bundled_loaded(conn) and bool(conn.execute(strategy).scalar()) and bool(
-        conn.execute(generated).scalar()) and bool(conn.execute(reports).scalar())
+    return (
+        bundled_loaded(conn)
+        and bool(conn.execute(strategy).scalar())
+        and bool(conn.execute(generated).scalar())
+        and bool(conn.execute(reports).scalar())
+    )

@@ -29,24 +29,38 @@ def _parse(record: dict[str, str], source: str) -> dict[str, Any]:
     return {**row, "source": source, "external_id": council_key(row)}
 
 
-def _check_places(conn: sa.Connection, rows: list[dict[str, Any]],
-                  lines: list[int], path: Path) -> None:
+def _check_places(
+    conn: sa.Connection, rows: list[dict[str, Any]], lines: list[int], path: Path
+) -> None:
     """Every council's municipality (or county) must be loaded: no orphans."""
     known_m = set(conn.execute(sa.select(municipality.c.number)).scalars())
     known_c = set(conn.execute(sa.select(county.c.number)).scalars())
     for row, line in zip(rows, lines, strict=True):
         if row["municipality_number"] and row["municipality_number"] not in known_m:
-            raise LoadError(f"municipality {row['municipality_number']} is not loaded",
-                            record=f"line {line}", field="kommunenummer", path=path.name,
-                            code="UNKNOWN_MUNICIPALITY")
+            raise LoadError(
+                f"municipality {row['municipality_number']} is not loaded",
+                record=f"line {line}",
+                field="kommunenummer",
+                path=path.name,
+                code="UNKNOWN_MUNICIPALITY",
+            )
         if row["level"] == CouncilLevel.COUNTY and row["county_number"] not in known_c:
-            raise LoadError(f"county {row['county_number']} is not loaded",
-                            record=f"line {line}", field="fylkesnummer", path=path.name,
-                            code="UNKNOWN_COUNTY")
+            raise LoadError(
+                f"county {row['county_number']} is not loaded",
+                record=f"line {line}",
+                field="fylkesnummer",
+                path=path.name,
+                code="UNKNOWN_COUNTY",
+            )
 
 
-def load_councils(conn: sa.Connection, path: Path, *, source: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_councils(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     records = read_csv(path, required=REQUIRED)
     source = source or path.name
     rows = parse_records(records, lambda r: _parse(r, source), path)
@@ -56,8 +70,9 @@ def load_councils(conn: sa.Connection, path: Path, *, source: str | None = None,
     counts = upsert(conn, immigrant_council, rows)
     if progress:
         progress(len(rows), len(rows))
-    return LoadReport("councils", inserted=counts.inserted, updated=counts.updated,
-                      unchanged=counts.unchanged)
+    return LoadReport(
+        "councils", inserted=counts.inserted, updated=counts.updated, unchanged=counts.unchanged
+    )
 
 
 def _check_duplicates(rows: list[dict[str, Any]], lines: list[int], path: Path) -> None:
@@ -65,6 +80,11 @@ def _check_duplicates(rows: list[dict[str, Any]], lines: list[int], path: Path) 
     for row, line in zip(rows, lines, strict=True):
         key = row["external_id"]
         if key in seen:
-            raise LoadError(f"the same council as line {seen[key]}", record=f"line {line}",
-                            field="name", path=path.name, code="DUPLICATE")
+            raise LoadError(
+                f"the same council as line {seen[key]}",
+                record=f"line {line}",
+                field="name",
+                path=path.name,
+                code="DUPLICATE",
+            )
         seen[key] = line

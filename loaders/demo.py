@@ -28,8 +28,9 @@ DEMO_FILES: tuple[tuple[str, Callable[..., LoadReport]], ...] = (
 )
 
 
-def load_demo_directory(conn: sa.Connection, data_dir: Path,
-                        progress_factory: ProgressFactory | None = None) -> list[LoadReport]:
+def load_demo_directory(
+    conn: sa.Connection, data_dir: Path, progress_factory: ProgressFactory | None = None
+) -> list[LoadReport]:
     """Load the three demo files in order, in the caller's transaction; one report per file."""
     reports = []
     for name, loader in DEMO_FILES:

@@ -27,8 +27,9 @@ class Parsed(Protocol):
 P = TypeVar("P", bound=Parsed)
 
 
-def parse_records(records: Iterable[Record], parse: Callable[[Record], P | None],
-                  file_name: str) -> tuple[list[P], LoadError | None]:
+def parse_records(
+    records: Iterable[Record], parse: Callable[[Record], P | None], file_name: str
+) -> tuple[list[P], LoadError | None]:
     """Parse records until the first bad one: the good ones before it, and its LoadError.
 
     The caller checks the good ones against the database too, so that the error it reports is
@@ -39,8 +40,9 @@ def parse_records(records: Iterable[Record], parse: Callable[[Record], P | None]
         try:
             item = parse(record)
         except v.FieldError as error:
-            return parsed, LoadError(error.reason, record=record.label, field=error.field,
-                                     path=file_name)
+            return parsed, LoadError(
+                error.reason, record=record.label, field=error.field, path=file_name
+            )
         if item is not None:
             parsed.append(item)
     return parsed, None
@@ -61,9 +63,13 @@ def check_duplicates(items: Sequence[Parsed], file_name: str) -> None:
     for item in items:
         key = (item.row["source"], item.row["external_id"])
         if key in seen:
-            raise LoadError(f"external_id {key[1]!r} appears on {seen[key]} and on {item.label}",
-                            record=item.label, field="external_id", code="DUPLICATE",
-                            path=file_name)
+            raise LoadError(
+                f"external_id {key[1]!r} appears on {seen[key]} and on {item.label}",
+                record=item.label,
+                field="external_id",
+                code="DUPLICATE",
+                path=file_name,
+            )
         seen[key] = item.label
 
 
@@ -72,26 +78,41 @@ def check_duplicate_values(items: Sequence[Parsed], column: str, file_name: str)
     for item in items:
         value = item.row.get(column)
         if value is not None and value in seen:
-            raise LoadError(f"{column} {value} appears on {seen[value]} and on {item.label}",
-                            record=item.label, field=column, code="DUPLICATE", path=file_name)
+            raise LoadError(
+                f"{column} {value} appears on {seen[value]} and on {item.label}",
+                record=item.label,
+                field=column,
+                code="DUPLICATE",
+                path=file_name,
+            )
         seen.setdefault(value, item.label)
 
 
-def join_municipalities(conn: sa.Connection, items: Sequence[Parsed],
-                        points: Sequence[tuple[float, float]], fields: Sequence[str],
-                        file_name: str) -> None:
+def join_municipalities(
+    conn: sa.Connection,
+    items: Sequence[Parsed],
+    points: Sequence[tuple[float, float]],
+    fields: Sequence[str],
+    file_name: str,
+) -> None:
     """Set each row's municipality from its point; a point outside all of them is an error."""
     numbers = municipalities_of_points(conn, list(points))
     for item, number, point_field in zip(items, numbers, fields, strict=True):
         if number is None:
-            raise LoadError("the point lies outside every loaded municipality (at sea, abroad, "
-                            "or lat and lon swapped?)", record=item.label, field=point_field,
-                            code="OUTSIDE_MUNICIPALITIES", path=file_name)
+            raise LoadError(
+                "the point lies outside every loaded municipality (at sea, abroad, "
+                "or lat and lon swapped?)",
+                record=item.label,
+                field=point_field,
+                code="OUTSIDE_MUNICIPALITIES",
+                path=file_name,
+            )
         item.row["municipality_number"] = number
 
 
-def resolve_organisations(conn: sa.Connection, items: Sequence[Any], attribute: str,
-                          column: str, file_name: str) -> None:
+def resolve_organisations(
+    conn: sa.Connection, items: Sequence[Any], attribute: str, column: str, file_name: str
+) -> None:
     """Set ``row[column]`` to the id of the organisation each item's ``attribute`` names."""
     refs = [getattr(i, attribute) for i in items if getattr(i, attribute) is not None]
     found = resolve(conn, organisation, [organisation.c.id], refs)
@@ -99,10 +120,17 @@ def resolve_organisations(conn: sa.Connection, items: Sequence[Any], attribute: 
         ref = getattr(item, attribute)
         hit = found.find(ref) if ref is not None else None
         if ref is not None and hit is None:
-            what = (f"no organisation with number {ref.number}" if ref.number
-                    else f"no organisation {ref.text!r} in source "
-                         f"{' or '.join(repr(k[0]) for k in ref.keys)}")
-            raise LoadError(f"{what} is loaded; load the organisations first",
-                            record=item.label, field=ref.field, code="UNKNOWN_ORGANISATION",
-                            path=file_name)
+            what = (
+                f"no organisation with number {ref.number}"
+                if ref.number
+                else f"no organisation {ref.text!r} in source "
+                f"{' or '.join(repr(k[0]) for k in ref.keys)}"
+            )
+            raise LoadError(
+                f"{what} is loaded; load the organisations first",
+                record=item.label,
+                field=ref.field,
+                code="UNKNOWN_ORGANISATION",
+                path=file_name,
+            )
         item.row[column] = hit.id if hit is not None else None

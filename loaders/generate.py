@@ -63,35 +63,71 @@ def _col(name: str, type_: Any) -> sa.Column[Any]:
 
 _TEXTS = ARRAY(sa.Text)
 venue_stage = _temp(
-    "gen_venue_stage", _col("ord", sa.BigInteger), _col("external_id", sa.Text),
-    _col("name", sa.Text), _col("description", sa.Text), _col("owner_type", sa.Text),
-    _col("venue_type", sa.Text), _col("address", sa.Text), _col("x", sa.Double),
-    _col("y", sa.Double), _col("municipality_number", sa.CHAR(4)), _col("capacity", sa.Integer),
-    _col("price_model", sa.Text), _col("price_note", sa.Text), _col("step_free", sa.Boolean),
-    _col("accessibility", _TEXTS), _col("amenities", _TEXTS),
-    _col("suitable_categories", _TEXTS), _col("last_verified", sa.Date),
+    "gen_venue_stage",
+    _col("ord", sa.BigInteger),
+    _col("external_id", sa.Text),
+    _col("name", sa.Text),
+    _col("description", sa.Text),
+    _col("owner_type", sa.Text),
+    _col("venue_type", sa.Text),
+    _col("address", sa.Text),
+    _col("x", sa.Double),
+    _col("y", sa.Double),
+    _col("municipality_number", sa.CHAR(4)),
+    _col("capacity", sa.Integer),
+    _col("price_model", sa.Text),
+    _col("price_note", sa.Text),
+    _col("step_free", sa.Boolean),
+    _col("accessibility", _TEXTS),
+    _col("amenities", _TEXTS),
+    _col("suitable_categories", _TEXTS),
+    _col("last_verified", sa.Date),
 )
 window_stage = _temp(
-    "gen_window_stage", _col("venue_ord", sa.BigInteger), _col("seq", sa.SmallInteger),
-    _col("weekday", sa.SmallInteger), _col("starts", sa.Time), _col("ends", sa.Time),
+    "gen_window_stage",
+    _col("venue_ord", sa.BigInteger),
+    _col("seq", sa.SmallInteger),
+    _col("weekday", sa.SmallInteger),
+    _col("starts", sa.Time),
+    _col("ends", sa.Time),
 )
 activity_stage = _temp(
-    "gen_activity_stage", _col("ord", sa.BigInteger), _col("external_id", sa.Text),
-    _col("title", sa.Text), _col("description", sa.Text), _col("category", sa.Text),
-    _col("venue_external_id", sa.Text), _col("x", sa.Double), _col("y", sa.Double),
-    _col("municipality_number", sa.CHAR(4)), _col("target_groups", _TEXTS),
-    _col("min_age", sa.SmallInteger), _col("max_age", sa.SmallInteger),
-    _col("languages", _TEXTS), _col("free", sa.Boolean), _col("cost_nok", sa.Numeric(10, 2)),
-    _col("leisure_card_accepted", sa.Boolean), _col("registration_required", sa.Boolean),
+    "gen_activity_stage",
+    _col("ord", sa.BigInteger),
+    _col("external_id", sa.Text),
+    _col("title", sa.Text),
+    _col("description", sa.Text),
+    _col("category", sa.Text),
+    _col("venue_external_id", sa.Text),
+    _col("x", sa.Double),
+    _col("y", sa.Double),
+    _col("municipality_number", sa.CHAR(4)),
+    _col("target_groups", _TEXTS),
+    _col("min_age", sa.SmallInteger),
+    _col("max_age", sa.SmallInteger),
+    _col("languages", _TEXTS),
+    _col("free", sa.Boolean),
+    _col("cost_nok", sa.Numeric(10, 2)),
+    _col("leisure_card_accepted", sa.Boolean),
+    _col("registration_required", sa.Boolean),
     _col("status", sa.Text),
 )
 session_stage = _temp(
-    "gen_session_stage", _col("activity_ord", sa.BigInteger), _col("seq", sa.SmallInteger),
-    _col("weekday", sa.SmallInteger), _col("starts", sa.Time), _col("ends", sa.Time),
-    _col("valid_from", sa.Date), _col("valid_to", sa.Date),
+    "gen_session_stage",
+    _col("activity_ord", sa.BigInteger),
+    _col("seq", sa.SmallInteger),
+    _col("weekday", sa.SmallInteger),
+    _col("starts", sa.Time),
+    _col("ends", sa.Time),
+    _col("valid_from", sa.Date),
+    _col("valid_to", sa.Date),
 )
-STAGED = ((venue_stage, ven.VenueRow), (window_stage, ven.WindowRow),
-          (activity_stage, act.ActivityRow), (session_stage, act.SessionRow))
+STAGED = (
+    (venue_stage, ven.VenueRow),
+    (window_stage, ven.WindowRow),
+    (activity_stage, act.ActivityRow),
+    (session_stage, act.SessionRow),
+)
 
 
 def _raw(conn: sa.Connection) -> psycopg.Connection[Any]:
@@ -111,6 +147,7 @@ def _copy(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -
 
 
 # --- upserts ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Upserted:
@@ -133,51 +170,67 @@ def _ord(external: str) -> int:
     return int(external.rsplit("-", 1)[1])
 
 
-def _upsert(conn: sa.Connection, target: sa.Table, stage: sa.Table,
-            values: Mapping[str, ColumnElement[Any]]) -> Upserted:
+def _upsert(
+    conn: sa.Connection, target: sa.Table, stage: sa.Table, values: Mapping[str, ColumnElement[Any]]
+) -> Upserted:
     """INSERT the staged rows in order; on a (source, external_id) conflict UPDATE the row only
     where something differs, so unchanged rows keep their updated_at and version."""
     names = list(values)
     source = sa.select(*(v.label(k) for k, v in values.items())).order_by(stage.c.ord)
     stmt = pg_insert(target).from_select(names, source)
     differs = sa.tuple_(*(target.c[n] for n in names)).is_distinct_from(
-        sa.tuple_(*(stmt.excluded[n] for n in names)))
+        sa.tuple_(*(stmt.excluded[n] for n in names))
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[target.c.source, target.c.external_id],
-        set_={**{n: stmt.excluded[n] for n in names},
-              "updated_at": sa.func.now(), "version": target.c.version + 1},
+        set_={
+            **{n: stmt.excluded[n] for n in names},
+            "updated_at": sa.func.now(),
+            "version": target.c.version + 1,
+        },
         where=differs,
-    ).returning(target.c.id, target.c.external_id,
-                sa.cast(sa.column("xmax"), sa.Text) == "0")  # xmax 0: a new row version
+    ).returning(
+        target.c.id, target.c.external_id, sa.cast(sa.column("xmax"), sa.Text) == "0"
+    )  # xmax 0: a new row version
     result = Upserted()
     for row_id, external, fresh in conn.execute(stmt):
         (result.inserted if fresh else result.updated).append((row_id, _ord(external)))
     return result
 
 
-def _replace_children(conn: sa.Connection, target: sa.Table, parent_key: str,
-                      stage: sa.Table, upserted: Upserted) -> None:
+def _replace_children(
+    conn: sa.Connection, target: sa.Table, parent_key: str, stage: sa.Table, upserted: Upserted
+) -> None:
     """Delete the children of updated parents, then insert the staged children of every
     inserted or updated parent (the staging table's columns: parent ord, seq, the values)."""
     if upserted.updated:
-        conn.execute(sa.delete(target).where(
-            target.c[parent_key] == sa.any_(_bigints([i for i, _ in upserted.updated]))))
+        conn.execute(
+            sa.delete(target).where(
+                target.c[parent_key] == sa.any_(_bigints([i for i, _ in upserted.updated]))
+            )
+        )
     changed = upserted.inserted + upserted.updated
     if not changed:
         return
     parent_ord, seq, *payload = stage.c
-    parents = sa.func.unnest(_bigints([i for i, _ in changed]), _bigints([o for _, o in changed])
-                             ).table_valued("id", "ord").render_derived("parent")
-    rows = (sa.select(parents.c.id, *payload)
-            .select_from(stage.join(parents, parents.c.ord == parent_ord))
-            .order_by(parent_ord, seq))
+    parents = (
+        sa.func.unnest(_bigints([i for i, _ in changed]), _bigints([o for _, o in changed]))
+        .table_valued("id", "ord")
+        .render_derived("parent")
+    )
+    rows = (
+        sa.select(parents.c.id, *payload)
+        .select_from(stage.join(parents, parents.c.ord == parent_ord))
+        .order_by(parent_ord, seq)
+    )
     conn.execute(sa.insert(target).from_select([parent_key, *(c.name for c in payload)], rows))
 
 
 def _venue_values() -> dict[str, ColumnElement[Any]]:
     s = venue_stage.c
     values: dict[str, ColumnElement[Any]] = {
-        name: s[name] for name in ven.VenueRow._fields if name not in ("ord", "x", "y")}
+        name: s[name] for name in ven.VenueRow._fields if name not in ("ord", "x", "y")
+    }
     return values | {"geom": _point(venue_stage), "source": sa.literal(SOURCE)}
 
 
@@ -185,16 +238,24 @@ def _activity_values() -> dict[str, ColumnElement[Any]]:
     s = activity_stage.c
     skip = ("ord", "x", "y", "venue_external_id")
     values: dict[str, ColumnElement[Any]] = {
-        name: s[name] for name in act.ActivityRow._fields if name not in skip}
+        name: s[name] for name in act.ActivityRow._fields if name not in skip
+    }
     # A scalar subquery: one probe of the (source, external_id) index per row, whatever the
     # planner thinks of the never-analysed staging table.
-    venue_id = sa.select(venue.c.id).where(
-        venue.c.source == SOURCE, venue.c.external_id == s.venue_external_id).scalar_subquery()
-    return values | {"geom": _point(activity_stage), "venue_id": venue_id,
-                     "source": sa.literal(SOURCE)}
+    venue_id = (
+        sa.select(venue.c.id)
+        .where(venue.c.source == SOURCE, venue.c.external_id == s.venue_external_id)
+        .scalar_subquery()
+    )
+    return values | {
+        "geom": _point(activity_stage),
+        "venue_id": venue_id,
+        "source": sa.literal(SOURCE),
+    }
 
 
 # --- rows ------------------------------------------------------------------------------------
+
 
 @dataclass
 class VenueMemory:
@@ -213,27 +274,35 @@ def _rng(seed: int, stream: int, batch: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, stream, batch]))
 
 
-def _venue_batch(seed: int, batch: int, start: int, n: int, areas: Areas,
-                 memory: VenueMemory) -> tuple[list[ven.VenueRow], list[ven.WindowRow]]:
+def _venue_batch(
+    seed: int, batch: int, start: int, n: int, areas: Areas, memory: VenueMemory
+) -> tuple[list[ven.VenueRow], list[ven.WindowRow]]:
     rng = _rng(seed, _VENUE_STREAM, batch)
     which, xy = place(rng, areas, n)
     uniforms = rng.random((n, ven.UNIFORMS)).tolist()
     rows, windows = [], []
     for i, (index, (x, y)) in enumerate(zip(which.tolist(), xy.tolist(), strict=True)):
         area = areas.items[index]
-        row, row_windows = ven.make_venue(Dice(uniforms[i]), start + i,
-                                          external_id(seed, "venue", start + i),
-                                          area.number, area.name, x, y)
+        row, row_windows = ven.make_venue(
+            Dice(uniforms[i]),
+            start + i,
+            external_id(seed, "venue", start + i),
+            area.number,
+            area.name,
+            x,
+            y,
+        )
         rows.append(row)
         windows.extend(row_windows)
-    memory.which[start:start + n] = which
-    memory.xy[start:start + n] = xy
+    memory.which[start : start + n] = which
+    memory.xy[start : start + n] = xy
     memory.names.extend(ven.short_name(row.name) for row in rows)
     return rows, windows
 
 
-def _places(rng: np.random.Generator, seed: int, n: int, areas: Areas,
-            memory: VenueMemory) -> list[act.Place]:
+def _places(
+    rng: np.random.Generator, seed: int, n: int, areas: Areas, memory: VenueMemory
+) -> list[act.Place]:
     """Where each of ``n`` activities happens: at a generated venue, or at its own point."""
     venues = len(memory.names)
     at_venue = (rng.random(n) < act.AT_VENUE_SHARE) if venues else np.zeros(n, dtype=bool)
@@ -245,8 +314,11 @@ def _places(rng: np.random.Generator, seed: int, n: int, areas: Areas,
         if here:
             area = areas.items[int(memory.which[k])]
             x, y = memory.xy[k].tolist()
-            places.append(act.Place(area.number, area.name, x, y,
-                                    external_id(seed, "venue", k), memory.names[k]))
+            places.append(
+                act.Place(
+                    area.number, area.name, x, y, external_id(seed, "venue", k), memory.names[k]
+                )
+            )
         else:
             index, (x, y) = next(own)
             area = areas.items[index]
@@ -254,15 +326,17 @@ def _places(rng: np.random.Generator, seed: int, n: int, areas: Areas,
     return places
 
 
-def _activity_batch(seed: int, batch: int, start: int, n: int, areas: Areas,
-                    memory: VenueMemory) -> tuple[list[act.ActivityRow], list[act.SessionRow]]:
+def _activity_batch(
+    seed: int, batch: int, start: int, n: int, areas: Areas, memory: VenueMemory
+) -> tuple[list[act.ActivityRow], list[act.SessionRow]]:
     rng = _rng(seed, _ACTIVITY_STREAM, batch)
     places = _places(rng, seed, n, areas, memory)
     uniforms = rng.random((n, act.UNIFORMS)).tolist()
     rows, sessions = [], []
     for i, where in enumerate(places):
-        row, row_sessions = act.make_activity(Dice(uniforms[i]), start + i,
-                                              external_id(seed, "activity", start + i), where)
+        row, row_sessions = act.make_activity(
+            Dice(uniforms[i]), start + i, external_id(seed, "activity", start + i), where
+        )
         rows.append(row)
         sessions.extend(row_sessions)
     return rows, sessions
@@ -294,10 +368,18 @@ class _Kind:
         return upserted
 
 
-VENUES = _Kind(_venue_batch, venue_stage, venue, _venue_values,
-               window_stage, venue_availability, "venue_id")
-ACTIVITIES = _Kind(_activity_batch, activity_stage, activity, _activity_values, session_stage,
-                   activity_schedule, "activity_id")
+VENUES = _Kind(
+    _venue_batch, venue_stage, venue, _venue_values, window_stage, venue_availability, "venue_id"
+)
+ACTIVITIES = _Kind(
+    _activity_batch,
+    activity_stage,
+    activity,
+    _activity_values,
+    session_stage,
+    activity_schedule,
+    "activity_id",
+)
 
 
 @dataclass(frozen=True)
@@ -310,9 +392,11 @@ class _Batch:
 
 def _plan(venues: int, activities: int) -> list[_Batch]:
     """Venues first (activities refer to them), in batches of at most BATCH rows."""
-    return [_Batch(kind, number, start, min(BATCH, count - start))
-            for kind, count in ((VENUES, venues), (ACTIVITIES, activities))
-            for number, start in enumerate(range(0, count, BATCH))]
+    return [
+        _Batch(kind, number, start, min(BATCH, count - start))
+        for kind, count in ((VENUES, venues), (ACTIVITIES, activities))
+        for number, start in enumerate(range(0, count, BATCH))
+    ]
 
 
 def _count(report: LoadReport, upserted: Upserted, batch_size: int) -> None:
@@ -330,13 +414,21 @@ def _check(venues: int, activities: int, seed: int) -> None:
 def _load_areas(conn: sa.Connection, seed: int) -> Areas:
     areas = load_areas(conn, seed)
     if not areas.items:
-        raise LoadError("no municipalities loaded; load the municipality boundaries first "
-                        "(hverdag demo loads the bundled ones)", code="NO_MUNICIPALITIES")
+        raise LoadError(
+            "no municipalities loaded; load the municipality boundaries first "
+            "(hverdag demo loads the bundled ones)",
+            code="NO_MUNICIPALITIES",
+        )
     return areas
 
 
-def _write(conn: sa.Connection, batches: list[_Batch], build: Callable[[_Batch], Built],
-           report: LoadReport, progress: Progress | None) -> None:
+def _write(
+    conn: sa.Connection,
+    batches: list[_Batch],
+    build: Callable[[_Batch], Built],
+    report: LoadReport,
+    progress: Progress | None,
+) -> None:
     """Build batch k+1 in a worker thread while the server writes batch k. Batches are built
     one after the other, in order, so the result does not depend on the timing."""
     total, done = sum(b.size for b in batches), 0
@@ -352,8 +444,14 @@ def _write(conn: sa.Connection, batches: list[_Batch], build: Callable[[_Batch],
                 progress(done, total)
 
 
-def generate(conn: sa.Connection, *, venues: int, activities: int, seed: int = 1,
-             progress: Progress | None = None) -> LoadReport:
+def generate(
+    conn: sa.Connection,
+    *,
+    venues: int,
+    activities: int,
+    seed: int = 1,
+    progress: Progress | None = None,
+) -> LoadReport:
     """Generate ``venues`` venues and ``activities`` activities for ``seed`` (see the module's
     docstring); ``progress(done, total)`` is called after each batch. The report counts venues
     and activities (their windows and sessions go with them)."""

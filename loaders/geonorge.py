@@ -75,8 +75,14 @@ class _Fields:
 
     def nested(self, prefix: str, suffix: str) -> str:
         """The first field under ``prefix`` (a nested object) that ends with ``suffix``."""
-        return next((value for key, value in self.flat.items()
-                     if key.startswith(prefix) and key.endswith(suffix) and key != prefix), "")
+        return next(
+            (
+                value
+                for key, value in self.flat.items()
+                if key.startswith(prefix) and key.endswith(suffix) and key != prefix
+            ),
+            "",
+        )
 
     def number(self, suffix: str) -> int | None:
         text = self.get(suffix) or self.nested("", suffix)
@@ -101,12 +107,16 @@ class _Fields:
         }
 
     def contact(self) -> dict[str, str]:
-        mail = (self.nested("kontaktinformasjon", "epostadresse")
-                or self.get("epost", "epostadresse"))
-        phone = (self.nested("kontaktinformasjon", "telefonnummer")
-                 or self.get("telefon", "telefonnummer"))
-        return {"contact_email": mail if mail and _valid_email(mail) else "",
-                "contact_phone": phone}
+        mail = self.nested("kontaktinformasjon", "epostadresse") or self.get(
+            "epost", "epostadresse"
+        )
+        phone = self.nested("kontaktinformasjon", "telefonnummer") or self.get(
+            "telefon", "telefonnummer"
+        )
+        return {
+            "contact_email": mail if mail and _valid_email(mail) else "",
+            "contact_phone": phone,
+        }
 
 
 def _valid_email(text: str) -> bool:
@@ -128,14 +138,21 @@ def venue_cells(record: Record, kind: str, layer: str) -> tuple[dict[str, str] |
     fields = _Fields(record.cells)
     name_field = "skolenavn" if kind == SCHOOLS else "barnehagenavn"
     name = v.required_text(fields.get(name_field, "navn"), name_field)
-    number = v.organisation_number(fields.get("organisasjonsnummer", "orgnr"),
-                                   "organisasjonsnummer")
+    number = v.organisation_number(
+        fields.get("organisasjonsnummer", "orgnr"), "organisasjonsnummer"
+    )
     if not in_operation(fields):
         return None, f"{record.label}: {name} is not in operation; skipped"
-    cells = {"external_id": number, "name": name, "owner_organisation_number": "",
-             **fields.address(), **fields.contact()}
-    kind_cells, note = _school(fields, layer, name) if kind == SCHOOLS else _kindergarten(
-        fields, name)
+    cells = {
+        "external_id": number,
+        "name": name,
+        "owner_organisation_number": "",
+        **fields.address(),
+        **fields.contact(),
+    }
+    kind_cells, note = (
+        _school(fields, layer, name) if kind == SCHOOLS else _kindergarten(fields, name)
+    )
     return {**cells, **kind_cells}, (f"{record.label}: {note}" if note else None)
 
 
@@ -151,8 +168,7 @@ def _school_levels(fields: _Fields, layer: str) -> tuple[bool, bool]:
     lowest, highest = fields.number("lavestetrinn"), fields.number("hoyestetrinn")
     if lowest is None and highest is None:
         return True, False
-    return ((lowest or 1) <= _LAST_PRIMARY_GRADE,
-            (highest or lowest or 1) > _LAST_PRIMARY_GRADE)
+    return ((lowest or 1) <= _LAST_PRIMARY_GRADE, (highest or lowest or 1) > _LAST_PRIMARY_GRADE)
 
 
 def _level_name(primary: bool, upper: bool, lowest: int | None, highest: int | None) -> str:
@@ -178,12 +194,16 @@ def _school(fields: _Fields, layer: str, name: str) -> tuple[dict[str, str], str
         parts.append(f"{pupils} elever")
     public = OwnerType.COUNTY if upper and not primary else OwnerType.MUNICIPALITY
     owner, note = _owner(fields, public, name, ("eroffentligskole", "erprivatskole"))
-    return {"venue_type": VenueType.SCHOOL.value, "owner_type": owner,
-            "description": ", ".join(parts) + "."}, note
+    return {
+        "venue_type": VenueType.SCHOOL.value,
+        "owner_type": owner,
+        "description": ", ".join(parts) + ".",
+    }, note
 
 
-def _owner(fields: _Fields, public: OwnerType, name: str,
-           flags: tuple[str, str]) -> tuple[str, str | None]:
+def _owner(
+    fields: _Fields, public: OwnerType, name: str, flags: tuple[str, str]
+) -> tuple[str, str | None]:
     """PRIVATE or ``public`` from ``eierforhold`` (or the register's flags, or the owner's
     name); a note when it had to be guessed."""
     ownership = fold(fields.get("eierforhold", "eierform"))
@@ -197,13 +217,15 @@ def _owner(fields: _Fields, public: OwnerType, name: str,
         return OwnerType.COUNTY.value, None
     if owner_name.endswith("kommune"):
         return OwnerType.MUNICIPALITY.value, None
-    return OwnerType.PRIVATE.value, (f"{name}: ownership {fields.get('eierforhold')!r} "
-                                     "taken as PRIVATE")
+    return OwnerType.PRIVATE.value, (
+        f"{name}: ownership {fields.get('eierforhold')!r} taken as PRIVATE"
+    )
 
 
 def _kindergarten(fields: _Fields, name: str) -> tuple[dict[str, str], str | None]:
-    owner, note = _owner(fields, OwnerType.MUNICIPALITY, name,
-                         ("eroffentligbarnehage", "erprivatbarnehage"))
+    owner, note = _owner(
+        fields, OwnerType.MUNICIPALITY, name, ("eroffentligbarnehage", "erprivatbarnehage")
+    )
     parts = ["Barnehage"]
     children = fields.number("antallbarn")
     if children:
@@ -211,5 +233,8 @@ def _kindergarten(fields: _Fields, name: str) -> tuple[dict[str, str], str | Non
     youngest, oldest = fields.number("lavestealder"), fields.number("hoyestealder")
     if youngest is not None and oldest is not None:
         parts.append(f"{youngest}–{oldest} år")
-    return {"venue_type": VenueType.OTHER.value, "owner_type": owner,
-            "description": ", ".join(parts) + "."}, note
+    return {
+        "venue_type": VenueType.OTHER.value,
+        "owner_type": owner,
+        "description": ", ".join(parts) + ".",
+    }, note

@@ -35,21 +35,28 @@ def _entries(path: Path) -> list[dict[str, Any]]:
 
 def _district_codes(conn: sa.Connection, municipality_number: str) -> dict[str, str]:
     area = statistical_area.c
-    rows = conn.execute(sa.select(area.name, area.code).where(
-        area.kind == AreaKind.BYDEL.value, area.municipality_number == municipality_number,
-        area.archived_at.is_(None)))
+    rows = conn.execute(
+        sa.select(area.name, area.code).where(
+            area.kind == AreaKind.BYDEL.value,
+            area.municipality_number == municipality_number,
+            area.archived_at.is_(None),
+        )
+    )
     return {str(r.name).lower(): r.code for r in rows if r.name}
 
 
 def _union_of(codes: list[str]) -> sa.ScalarSelect[Any]:
     area = statistical_area.c
-    return (sa.select(sa.func.ST_Multi(sa.func.ST_CollectionExtract(
-        sa.func.ST_Union(area.geom), 3)))
-        .where(area.kind == AreaKind.BYDEL.value, area.code.in_(codes)).scalar_subquery())
+    return (
+        sa.select(sa.func.ST_Multi(sa.func.ST_CollectionExtract(sa.func.ST_Union(area.geom), 3)))
+        .where(area.kind == AreaKind.BYDEL.value, area.code.in_(codes))
+        .scalar_subquery()
+    )
 
 
-def _row(conn: sa.Connection, entry: dict[str, Any], index: int, path: Path,
-         source: str) -> dict[str, Any]:
+def _row(
+    conn: sa.Connection, entry: dict[str, Any], index: int, path: Path, source: str
+) -> dict[str, Any]:
     record = f"initiative {index} ({entry.get('slug', '?')})"
     try:
         slug = v.required_text(entry.get("slug"), "slug", max_length=100)
@@ -62,23 +69,39 @@ def _row(conn: sa.Connection, entry: dict[str, Any], index: int, path: Path,
     known = _district_codes(conn, number)
     missing = [d for d in districts if str(d).lower() not in known]
     if missing:
-        raise LoadError(f"districts not loaded for {number}: {missing}", record=record,
-                        field="districts", code="UNKNOWN_DISTRICT", path=path.name)
+        raise LoadError(
+            f"districts not loaded for {number}: {missing}",
+            record=record,
+            field="districts",
+            code="UNKNOWN_DISTRICT",
+            path=path.name,
+        )
     return {
-        "slug": slug, "name": v.required_text(entry.get("name"), "name"),
+        "slug": slug,
+        "name": v.required_text(entry.get("name"), "name"),
         "description": v.optional_text(entry.get("description"), "description"),
         "municipality_number": number,
         "geom": _union_of([known[str(d).lower()] for d in districts]),
-        "source": source, "external_id": slug,
+        "source": source,
+        "external_id": slug,
     }
 
 
-def load_initiatives(conn: sa.Connection, path: Path, *, source: str | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_initiatives(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     entries = _entries(path)
     rows = [_row(conn, e, i, path, source or path.name) for i, e in enumerate(entries, 1)]
     counts = upsert(conn, area_initiative, rows, key=("slug",))
     if progress:
         progress(len(rows), len(rows))
-    return LoadReport("area initiatives", inserted=counts.inserted, updated=counts.updated,
-                      unchanged=counts.unchanged)
+    return LoadReport(
+        "area initiatives",
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+    )

@@ -18,16 +18,16 @@ from numbers import Integral, Real
 # County reorganisations, as (earlier numbers, later numbers). Counties in one connected group
 # share their municipalities across vintages, so a name is looked up in the whole group.
 COUNTY_CHANGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("01", "02", "06"), ("30",)),   # 2020: Viken
-    (("04", "05"), ("34",)),         # 2020: Innlandet
-    (("07", "08"), ("38",)),         # 2020: Vestfold og Telemark
-    (("09", "10"), ("42",)),         # 2020: Agder
-    (("12", "14"), ("46",)),         # 2020: Vestland
-    (("16", "17"), ("50",)),         # 2018: Trøndelag
-    (("19", "20"), ("54",)),         # 2020: Troms og Finnmark
-    (("30",), ("31", "32", "33")),   # 2024: Østfold, Akershus, Buskerud
-    (("38",), ("39", "40")),         # 2024: Vestfold, Telemark
-    (("54",), ("55", "56")),         # 2024: Troms, Finnmark
+    (("01", "02", "06"), ("30",)),  # 2020: Viken
+    (("04", "05"), ("34",)),  # 2020: Innlandet
+    (("07", "08"), ("38",)),  # 2020: Vestfold og Telemark
+    (("09", "10"), ("42",)),  # 2020: Agder
+    (("12", "14"), ("46",)),  # 2020: Vestland
+    (("16", "17"), ("50",)),  # 2018: Trøndelag
+    (("19", "20"), ("54",)),  # 2020: Troms og Finnmark
+    (("30",), ("31", "32", "33")),  # 2024: Østfold, Akershus, Buskerud
+    (("38",), ("39", "40")),  # 2024: Vestfold, Telemark
+    (("54",), ("55", "56")),  # 2024: Troms, Finnmark
 )
 
 # Municipalities split off another one: new number -> the number of the municipality whose

@@ -44,8 +44,11 @@ def _units(path: Path) -> list[dict[str, Any]]:
     elif isinstance(document, dict) and "organisasjonsnummer" in document:
         document = [document]
     if not isinstance(document, list) or not all(isinstance(u, dict) for u in document):
-        raise LoadError("expected Enhetsregisteret units (an /enheter response or a list)",
-                        code="BAD_FORMAT", path=path.name)
+        raise LoadError(
+            "expected Enhetsregisteret units (an /enheter response or a list)",
+            code="BAD_FORMAT",
+            path=path.name,
+        )
     return document
 
 
@@ -55,8 +58,10 @@ def _kind(unit: dict[str, Any], name: str) -> str:
     if (unit.get("organisasjonsform") or {}).get("kode") in {"KOMM", "FYLK", "STAT", "ORGL"}:
         return OrganisationKind.PUBLIC_BODY.value
     nace = (unit.get("naeringskode1") or {}).get("kode", "")
-    return next((k.value for prefix, k in _KIND_BY_NACE if nace.startswith(prefix)),
-                OrganisationKind.OTHER.value)
+    return next(
+        (k.value for prefix, k in _KIND_BY_NACE if nace.startswith(prefix)),
+        OrganisationKind.OTHER.value,
+    )
 
 
 def _parse(unit: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +77,9 @@ def _parse(unit: dict[str, Any]) -> dict[str, Any]:
         "organisation_number": number,
         "kind": _kind(unit, name),
         "in_voluntary_register": bool(unit.get("registrertIFrivillighetsregisteret")),
-        "municipality_number": (v.municipality_number(municipality_no, "kommunenummer")
-                                if municipality_no else None),
+        "municipality_number": (
+            v.municipality_number(municipality_no, "kommunenummer") if municipality_no else None
+        ),
         "website": website,
         "source": SOURCE,
         "external_id": number,
@@ -88,42 +94,61 @@ def _parse_all(units: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
         try:
             row = _parse(unit)
         except v.FieldError as error:
-            raise LoadError(error.reason, record=record, field=error.field,
-                            path=path.name) from None
+            raise LoadError(
+                error.reason, record=record, field=error.field, path=path.name
+            ) from None
         if row["external_id"] in seen:
-            raise LoadError(f"the same organisation number as unit {seen[row['external_id']]}",
-                            record=record, field="organisasjonsnummer", path=path.name,
-                            code="DUPLICATE")
+            raise LoadError(
+                f"the same organisation number as unit {seen[row['external_id']]}",
+                record=record,
+                field="organisasjonsnummer",
+                path=path.name,
+                code="DUPLICATE",
+            )
         seen[row["external_id"]] = index
         rows.append(row)
     return rows
 
 
-def _drop_unknown_municipalities(conn: sa.Connection, rows: list[dict[str, Any]],
-                                 report: LoadReport) -> None:
+def _drop_unknown_municipalities(
+    conn: sa.Connection, rows: list[dict[str, Any]], report: LoadReport
+) -> None:
     """A number from another numbering than the loaded boundaries is kept out, with a warning."""
     known = set(conn.execute(sa.select(municipality.c.number)).scalars())
     for row in rows:
         number = row["municipality_number"]
         if number and number not in known:
-            report.warnings.append(f"{row['organisation_number']} {row['name']}: municipality "
-                                   f"{number} is not among the loaded municipalities; left empty")
+            report.warnings.append(
+                f"{row['organisation_number']} {row['name']}: municipality "
+                f"{number} is not among the loaded municipalities; left empty"
+            )
             row["municipality_number"] = None
 
 
 def _check_other_sources(conn: sa.Connection, rows: list[dict[str, Any]], path: Path) -> None:
     numbers = [r["organisation_number"] for r in rows]
-    clash = conn.execute(sa.select(organisation.c.organisation_number, organisation.c.source)
-                         .where(organisation.c.organisation_number.in_(numbers),
-                                organisation.c.source != SOURCE)).first()
+    clash = conn.execute(
+        sa.select(organisation.c.organisation_number, organisation.c.source).where(
+            organisation.c.organisation_number.in_(numbers), organisation.c.source != SOURCE
+        )
+    ).first()
     if clash:
-        raise LoadError(f"already in the directory from source {clash.source!r}",
-                        record=f"organisation {clash.organisation_number}",
-                        field="organisasjonsnummer", path=path.name, code="DUPLICATE")
+        raise LoadError(
+            f"already in the directory from source {clash.source!r}",
+            record=f"organisation {clash.organisation_number}",
+            field="organisasjonsnummer",
+            path=path.name,
+            code="DUPLICATE",
+        )
 
 
-def load_organisations(conn: sa.Connection, path: Path, *, source: str | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_organisations(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     """``source`` is ignored for JSON: units are keyed by organisation number under source
     "brreg". A ``.csv`` file is read by :func:`load_organisation_csv`, with ``source``."""
     if path.suffix.lower() == ".csv":
@@ -135,8 +160,11 @@ def load_organisations(conn: sa.Connection, path: Path, *, source: str | None = 
     _drop_unknown_municipalities(conn, rows, report)
     _check_other_sources(conn, rows, path)
     counts = upsert(conn, organisation, rows)
-    report.inserted, report.updated, report.unchanged = (counts.inserted, counts.updated,
-                                                         counts.unchanged)
+    report.inserted, report.updated, report.unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     if progress:
         progress(len(rows), len(rows))
     return report

@@ -23,8 +23,9 @@ from loaders.tabular import read_csv_table
 from loaders.vector import read_vector
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-VECTOR_SUFFIXES = frozenset({".geojson", ".json", ".gpkg", ".shp", ".gml", ".fgb", ".sqlite",
-                             ".kml", ".zip"})
+VECTOR_SUFFIXES = frozenset(
+    {".geojson", ".json", ".gpkg", ".shp", ".gml", ".fgb", ".sqlite", ".kml", ".zip"}
+)
 _VECTOR_MAGIC = (b"{", b"SQLite format 3", b"<")
 _POINT_COLUMNS = frozenset({"lat", "lon"})
 
@@ -73,8 +74,9 @@ def read_point_file(path: Path, *, label_fields: tuple[str, ...] = ("name",)) ->
 
 def _read_csv(path: Path) -> PointFile:
     header, rows = read_csv_table(path, required=set())  # refuses non-UTF-8, empty, no columns
-    records = [Record(f"line {line}", {k.lower(): value for k, value in row.items()})
-               for line, row in rows]
+    records = [
+        Record(f"line {line}", {k.lower(): value for k, value in row.items()}) for line, row in rows
+    ]
     columns = frozenset(c.lower() for c in header if c)
     return PointFile(path, False, "", columns, records)
 
@@ -91,8 +93,15 @@ def _read_vector(path: Path, label_fields: tuple[str, ...]) -> PointFile:
         cells = {lower: _cell(data.fields[name][index]) for lower, name in names.items()}
         label = next((cells[f] for f in label_fields if cells.get(f)), "")
         point, problem = _point(geom)
-        records.append(Record(f"feature {index + 1}" + (f" ({label})" if label else ""), cells,
-                              point, problem, vector=True))
+        records.append(
+            Record(
+                f"feature {index + 1}" + (f" ({label})" if label else ""),
+                cells,
+                point,
+                problem,
+                vector=True,
+            )
+        )
     return PointFile(path, True, data.layer, frozenset(names), records)
 
 
@@ -133,8 +142,11 @@ def require_columns(file: PointFile, required: set[str], *, point: bool) -> None
     needed = required | (_POINT_COLUMNS if point and not file.vector else set())
     missing = sorted(needed - file.columns)
     if missing:
-        raise LoadError(f"missing columns {missing}; found {sorted(file.columns)}",
-                        code="BAD_HEADER", path=file.path.name)
+        raise LoadError(
+            f"missing columns {missing}; found {sorted(file.columns)}",
+            code="BAD_HEADER",
+            path=file.path.name,
+        )
 
 
 def unused_columns(file: PointFile, known: set[str]) -> list[str]:

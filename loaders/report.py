@@ -12,8 +12,15 @@ class LoadError(Exception):
     ``field`` which field, ``reason`` what is wrong, ``code`` a stable machine-readable code.
     """
 
-    def __init__(self, reason: str, *, record: str | None = None, field: str | None = None,
-                 code: str = "INVALID_RECORD", path: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        record: str | None = None,
+        field: str | None = None,
+        code: str = "INVALID_RECORD",
+        path: str | None = None,
+    ) -> None:
         self.reason = reason
         self.record = record
         self.field = field
@@ -23,11 +30,13 @@ class LoadError(Exception):
 
     def __str__(self) -> str:
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 self.path,
                 self.record,
                 f"field {self.field!r}" if self.field else None,
-            ) if part
+            )
+            if part
         )
         return f"{self.code}: {where}: {self.reason}" if where else f"{self.code}: {self.reason}"
 
@@ -49,8 +58,10 @@ class LoadReport:
         return self.inserted + self.updated + self.unchanged
 
     def summary(self) -> str:
-        line = (f"{self.what}: {self.inserted} inserted, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {self.repaired} repaired")
+        line = (
+            f"{self.what}: {self.inserted} inserted, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.repaired} repaired"
+        )
         if self.skipped:
             line += f", {self.skipped} skipped"
         return line

@@ -36,12 +36,27 @@ import numpy as np
 from loaders.numbering import NOT_MUNICIPALITY, NumberError, normalise_number
 from loaders.report import LoadError
 
-COLUMNS = ("population", "immigrants", "refugees", "labour_immigrants", "family_immigrants",
-           "education_immigrants")
+COLUMNS = (
+    "population",
+    "immigrants",
+    "refugees",
+    "labour_immigrants",
+    "family_immigrants",
+    "education_immigrants",
+)
 
 _MISSING = {"", ".", "..", "...", ":"}  # SSB's symbols for "no figure"; "-" is SSB's zero
-_TOTALS = {"alle", "i alt", "begge kjønn", "total", "totalt", "alle aldre", "alle land",
-           "hele landet", "alle innvandringsgrunner"}
+_TOTALS = {
+    "alle",
+    "i alt",
+    "begge kjønn",
+    "total",
+    "totalt",
+    "alle aldre",
+    "alle land",
+    "hele landet",
+    "alle innvandringsgrunner",
+}
 # "Ã¸" for "ø": UTF-8 bytes that were decoded as Latin-1 and saved again as UTF-8.
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf]")
 # A municipality's region code; 3 digits when a spreadsheet dropped the leading zero.
@@ -80,6 +95,7 @@ def _error(path: Path, reason: str, code: str, **where: str) -> LoadError:
 
 # --- reading the bytes ------------------------------------------------------------------------
 
+
 def read_statistics(path: Path, *, year: int | None = None) -> StatisticsFile:
     """Detect the format from the content and parse it; LoadError for anything else."""
     if not path.is_file():
@@ -91,8 +107,12 @@ def read_statistics(path: Path, *, year: int | None = None) -> StatisticsFile:
     elif _looks_like_csv(text):
         parsed = parse_statbank_csv(text, path)
     else:
-        raise _error(path, "neither CSV nor JSON: expected an SSB StatBank CSV, JSON-stat 2.0 "
-                           "or a JSON array of municipalities", "UNKNOWN_FORMAT")
+        raise _error(
+            path,
+            "neither CSV nor JSON: expected an SSB StatBank CSV, JSON-stat 2.0 "
+            "or a JSON array of municipalities",
+            "UNKNOWN_FORMAT",
+        )
     return _only_year(parsed, year, path) if year is not None and start != "[" else parsed
 
 
@@ -101,7 +121,8 @@ def _decode(data: bytes, path: Path) -> str:
     SSB's CSV encoding. UTF-16 and text converted to UTF-8 twice are refused."""
     head = data[:4096]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
-            head[1::2].count(0) > len(head) // 4):
+        head[1::2].count(0) > len(head) // 4
+    ):
         raise _error(path, "the file is UTF-16; save it as ISO-8859-1 or UTF-8", "BAD_ENCODING")
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     if controls > len(head) // 20:
@@ -112,11 +133,15 @@ def _decode(data: bytes, path: Path) -> str:
         text = data.decode("latin-1")
     found = _MOJIBAKE.search(text)
     if found:
-        line = text[:found.start()].count("\n") + 1
-        snippet = text[max(0, found.start() - 10):found.end() + 10].strip()
-        raise _error(path, f"line {line} reads {snippet!r}: the text was converted to UTF-8 "
-                           "twice (or read with the wrong encoding); use the file as SSB "
-                           "published it (ISO-8859-1)", "BAD_ENCODING")
+        line = text[: found.start()].count("\n") + 1
+        snippet = text[max(0, found.start() - 10) : found.end() + 10].strip()
+        raise _error(
+            path,
+            f"line {line} reads {snippet!r}: the text was converted to UTF-8 "
+            "twice (or read with the wrong encoding); use the file as SSB "
+            "published it (ISO-8859-1)",
+            "BAD_ENCODING",
+        )
     return text
 
 
@@ -135,10 +160,15 @@ def _parse_json(text: str, path: Path, year: int | None) -> StatisticsFile:
     if doc.get("class") == "dataset" or "dimension" in doc:
         return parse_jsonstat(doc, path)
     if doc.get("type") in ("FeatureCollection", "Feature"):
-        raise _error(path, "a GeoJSON file: load it as boundaries, not statistics",
-                     "UNKNOWN_FORMAT")
-    raise _error(path, "a JSON object that is not a JSON-stat 2.0 dataset (class 'dataset', "
-                       "version '2.0'); JSON-stat 1.x bundles are not read", "UNKNOWN_FORMAT")
+        raise _error(
+            path, "a GeoJSON file: load it as boundaries, not statistics", "UNKNOWN_FORMAT"
+        )
+    raise _error(
+        path,
+        "a JSON object that is not a JSON-stat 2.0 dataset (class 'dataset', "
+        "version '2.0'); JSON-stat 1.x bundles are not read",
+        "UNKNOWN_FORMAT",
+    )
 
 
 def _only_year(parsed: StatisticsFile, year: int, path: Path) -> StatisticsFile:
@@ -150,6 +180,7 @@ def _only_year(parsed: StatisticsFile, year: int, path: Path) -> StatisticsFile:
 
 
 # --- values -----------------------------------------------------------------------------------
+
 
 def parse_count(value: object) -> int | None:
     """A count of persons: SSB's "." / ".." / ":" and empty are no figure, "-" is zero."""
@@ -178,12 +209,16 @@ def parse_count(value: object) -> int | None:
 
 # --- which figures go where (shared by CSV and JSON-stat) --------------------------------------
 
+
 def _role(dimension: Dimension) -> str:
     key = f"{dimension.key} {dimension.label}".casefold()
-    roles = (("reason", ("innvandringsgrunn", "innvgrunn", "innvandrgrunn")),
-             ("category", ("innvandrkat", "innvandringskategori")),
-             ("sex", ("kjønn", "kjonn")), ("age", ("alder",)),
-             ("contents", ("contentscode", "statistikkvariabel", "enhet", "contents")))
+    roles = (
+        ("reason", ("innvandringsgrunn", "innvgrunn", "innvandrgrunn")),
+        ("category", ("innvandrkat", "innvandringskategori")),
+        ("sex", ("kjønn", "kjonn")),
+        ("age", ("alder",)),
+        ("contents", ("contentscode", "statistikkvariabel", "enhet", "contents")),
+    )
     return next((role for role, words in roles if any(w in key for w in words)), "other")
 
 
@@ -196,8 +231,12 @@ def _reason_column(label: str) -> str | None:
     text = label.casefold().strip()
     if _is_total(text):
         return "immigrants"
-    prefixes = (("flykt", "refugees"), ("arbeid", "labour_immigrants"),
-                ("famil", "family_immigrants"), ("utdanning", "education_immigrants"))
+    prefixes = (
+        ("flykt", "refugees"),
+        ("arbeid", "labour_immigrants"),
+        ("famil", "family_immigrants"),
+        ("utdanning", "education_immigrants"),
+    )
     return next((column for prefix, column in prefixes if text.startswith(prefix)), None)
 
 
@@ -227,14 +266,30 @@ def _choose(dimension: Dimension, fail: Callable[[str], LoadError]) -> _Choice:
     role = _role(dimension)
     cats = dimension.categories
     if role == "reason":
-        return _Choice(role, tuple((i, _reason_column(lab)) for i, (_, lab) in enumerate(cats)
-                                   if _reason_column(lab)))
+        return _Choice(
+            role,
+            tuple(
+                (i, _reason_column(lab)) for i, (_, lab) in enumerate(cats) if _reason_column(lab)
+            ),
+        )
     if role == "category":
-        return _Choice(role, tuple((i, "immigrants") for i, (_, lab) in enumerate(cats)
-                                   if lab.casefold().strip() == "innvandrere"))
+        return _Choice(
+            role,
+            tuple(
+                (i, "immigrants")
+                for i, (_, lab) in enumerate(cats)
+                if lab.casefold().strip() == "innvandrere"
+            ),
+        )
     if role == "contents":
-        return _Choice(role, tuple((i, _contents_kind(c, lab)) for i, (c, lab) in enumerate(cats)
-                                   if _contents_kind(c, lab)))
+        return _Choice(
+            role,
+            tuple(
+                (i, _contents_kind(c, lab))
+                for i, (c, lab) in enumerate(cats)
+                if _contents_kind(c, lab)
+            ),
+        )
     totals = [i for i, (_, lab) in enumerate(cats) if _is_total(lab)]
     if totals:
         return _Choice(role, ((totals[0], None),))
@@ -242,8 +297,10 @@ def _choose(dimension: Dimension, fail: Callable[[str], LoadError]) -> _Choice:
         return _Choice(role, ((0, None),))
     if role in ("sex", "age"):  # a partition: its categories add up to the whole
         return _Choice(role, tuple((i, None) for i in range(len(cats))), summed=True)
-    raise fail(f"dimension {dimension.key!r} has {len(cats)} categories and no total "
-               "category; select one category or the total when downloading")
+    raise fail(
+        f"dimension {dimension.key!r} has {len(cats)} categories and no total "
+        "category; select one category or the total when downloading"
+    )
 
 
 def _column(choices: Sequence[_Choice], picks: Sequence[str | None]) -> str | None:
@@ -258,8 +315,9 @@ def _column(choices: Sequence[_Choice], picks: Sequence[str | None]) -> str | No
     return "population" if kind == "persons" else kind
 
 
-def plan_columns(dimensions: Sequence[Dimension],
-                 fail: Callable[[str], LoadError]) -> dict[tuple[int, ...], str]:
+def plan_columns(
+    dimensions: Sequence[Dimension], fail: Callable[[str], LoadError]
+) -> dict[tuple[int, ...], str]:
     """Which category combinations (positions, one per dimension) feed which column.
 
     Several combinations may feed one column only when they differ in a summed dimension;
@@ -278,8 +336,10 @@ def plan_columns(dimensions: Sequence[Dimension],
             raise fail(f"two different figures would both be stored as {column}")
         plan[positions] = column
     if not plan:
-        raise fail("no figures this loader stores (population, immigrants by reason); "
-                   f"dimensions: {', '.join(d.key for d in dimensions) or 'none'}")
+        raise fail(
+            "no figures this loader stores (population, immigrants by reason); "
+            f"dimensions: {', '.join(d.key for d in dimensions) or 'none'}"
+        )
     return plan
 
 
@@ -309,7 +369,7 @@ def _year(code: str, fail: Callable[[str], LoadError]) -> int:
 
 
 def region_number(code: str) -> str | None:
-    """"K-0301", "K0301", "0301" -> "0301"; None for regions that are no municipality."""
+    """ "K-0301", "K0301", "0301" -> "0301"; None for regions that are no municipality."""
     found = _REGION.match(code.strip())
     if not found:
         return None
@@ -319,8 +379,18 @@ def region_number(code: str) -> str | None:
 
 # --- SSB StatBank CSV -------------------------------------------------------------------------
 
-_KNOWN_KEYS = ("region", "navn", "innvandringsgrunn", "kjønn", "enhet", "år", "tid",
-               "statistikkvariabel", "alder", "innvandringskategori")
+_KNOWN_KEYS = (
+    "region",
+    "navn",
+    "innvandringsgrunn",
+    "kjønn",
+    "enhet",
+    "år",
+    "tid",
+    "statistikkvariabel",
+    "alder",
+    "innvandringskategori",
+)
 
 
 @dataclass(frozen=True)
@@ -338,18 +408,29 @@ def parse_statbank_csv(text: str, path: Path) -> StatisticsFile:
     ``K3001;Halden;992;…`` rows (code and name may also share one column: "3001 Halden")."""
     delimiter = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
     table = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
-    count = next((i for i, row in enumerate(table) if row[0].strip()
-                  and not row[0].strip().casefold().startswith("region")), len(table))
+    count = next(
+        (
+            i
+            for i, row in enumerate(table)
+            if row[0].strip() and not row[0].strip().casefold().startswith("region")
+        ),
+        len(table),
+    )
     header = table[:count]
     _check_decoded(header, path)
     if not header or not header[0][0].strip().casefold().startswith("region"):
         first = table[0][0] if table else ""
-        raise _error(path, f"the first column's header is {first!r}, not 'Region': not an SSB "
-                           "StatBank CSV with one header row per dimension", "BAD_HEADER")
+        raise _error(
+            path,
+            f"the first column's header is {first!r}, not 'Region': not an SSB "
+            "StatBank CSV with one header row per dimension",
+            "BAD_HEADER",
+        )
     layout = _csv_layout(header, path)
     plan = plan_columns(layout.dimensions, lambda reason: _error(path, reason, "BAD_HEADER"))
-    rows = [_csv_row(line, count + n + 1, layout, plan, path)
-            for n, line in enumerate(table[count:])]
+    rows = [
+        _csv_row(line, count + n + 1, layout, plan, path) for n, line in enumerate(table[count:])
+    ]
     return StatisticsFile("SSB StatBank CSV", frozenset(plan.values()), rows)
 
 
@@ -364,10 +445,15 @@ def _check_decoded(header: list[list[str]], path: Path) -> None:
         for cell in row:
             key = cell.split(":", 1)[0].strip()
             garbled = any("\u0080" <= ch <= "\u009f" or ch == "\ufffd" for ch in cell) or (
-                key.casefold() not in _KNOWN_KEYS and _skeleton(key) in known)
+                key.casefold() not in _KNOWN_KEYS and _skeleton(key) in known
+            )
             if garbled:
-                raise _error(path, f"the header {cell!r} is garbled: the file is neither "
-                                   "ISO-8859-1 (as SSB publishes it) nor UTF-8", "BAD_ENCODING")
+                raise _error(
+                    path,
+                    f"the header {cell!r} is garbled: the file is neither "
+                    "ISO-8859-1 (as SSB publishes it) nor UTF-8",
+                    "BAD_ENCODING",
+                )
 
 
 def _csv_layout(header: list[list[str]], path: Path) -> _CsvLayout:
@@ -378,35 +464,54 @@ def _csv_layout(header: list[list[str]], path: Path) -> _CsvLayout:
         pairs = [cell.split(":", 1) if ":" in cell else ["", cell] for cell in row[first:]]
         keys = {key.strip() for key, _ in pairs}
         if len(keys) != 1:
-            raise _error(path, f"header row {number} mixes dimensions "
-                               f"({', '.join(sorted(keys))}); expected 'Dimension: value' in "
-                               "every column", "BAD_HEADER")
+            raise _error(
+                path,
+                f"header row {number} mixes dimensions "
+                f"({', '.join(sorted(keys))}); expected 'Dimension: value' in "
+                "every column",
+                "BAD_HEADER",
+            )
         rows.append((keys.pop(), [value.strip() for _, value in pairs]))
-    times = [i for i, (key, values) in enumerate(rows) if key.casefold() in ("år", "tid")
-             or (not key and all(re.fullmatch(r"\d{4}", v) for v in values))]
+    times = [
+        i
+        for i, (key, values) in enumerate(rows)
+        if key.casefold() in ("år", "tid")
+        or (not key and all(re.fullmatch(r"\d{4}", v) for v in values))
+    ]
     if len(times) != 1:
         raise _error(path, "no header row gives the year ('År: 2021')", "BAD_HEADER")
     years = [_year(v, lambda r: _error(path, r, "BAD_HEADER")) for v in rows[times[0]][1]]
     others = [row for i, row in enumerate(rows) if i != times[0]]
     categories = [list(dict.fromkeys(values)) for _, values in others]
-    dimensions = [Dimension(key, key, tuple((c, c) for c in cats))
-                  for (key, _), cats in zip(others, categories, strict=True)]
-    positions = [tuple(cats.index(values[column])
-                       for (_, values), cats in zip(others, categories, strict=True))
-                 for column in range(len(years))]
+    dimensions = [
+        Dimension(key, key, tuple((c, c) for c in cats))
+        for (key, _), cats in zip(others, categories, strict=True)
+    ]
+    positions = [
+        tuple(
+            cats.index(values[column]) for (_, values), cats in zip(others, categories, strict=True)
+        )
+        for column in range(len(years))
+    ]
     return _CsvLayout(first, dimensions, years, positions)
 
 
-def _csv_row(line: list[str], line_number: int, layout: _CsvLayout,
-             plan: dict[tuple[int, ...], str], path: Path) -> SourceRow:
+def _csv_row(
+    line: list[str],
+    line_number: int,
+    layout: _CsvLayout,
+    plan: dict[tuple[int, ...], str],
+    path: Path,
+) -> SourceRow:
     code = line[0].strip()
     found = _REGION.match(code)
     name = line[1].strip() if layout.first == 2 else (found.group(2) or "" if found else "")
     record = f"row {line_number} ({code}{' ' + name if layout.first == 2 else ''})"
     if len(line) != layout.first + len(layout.years):
         expected = layout.first + len(layout.years)
-        raise _error(path, f"has {len(line)} columns, the header {expected}", "BAD_ROW",
-                     record=record)
+        raise _error(
+            path, f"has {len(line)} columns, the header {expected}", "BAD_ROW", record=record
+        )
     figures = _Figures()
     for column, (year, positions) in enumerate(zip(layout.years, layout.positions, strict=True)):
         target = plan.get(positions)
@@ -416,28 +521,43 @@ def _csv_row(line: list[str], line_number: int, layout: _CsvLayout,
         try:
             figures.add(year, target, parse_count(cell))
         except ValueError as error:
-            raise _error(path, str(error), "BAD_VALUE", record=record,
-                         field=" / ".join(f"{d.key}: {d.categories[p][1]}" for d, p in
-                                          zip(layout.dimensions, positions, strict=True))
-                         + f" / {year}") from error
+            raise _error(
+                path,
+                str(error),
+                "BAD_VALUE",
+                record=record,
+                field=" / ".join(
+                    f"{d.key}: {d.categories[p][1]}"
+                    for d, p in zip(layout.dimensions, positions, strict=True)
+                )
+                + f" / {year}",
+            ) from error
     return SourceRow(record, region_number(code), (name,) if name else (), figures.present())
 
 
 # --- JSON-stat 2.0 ----------------------------------------------------------------------------
 
+
 def parse_jsonstat(doc: dict[str, Any], path: Path) -> StatisticsFile:
     """A JSON-stat 2.0 dataset (SSB's API): values row-major over ``id``/``size``."""
+
     def fail(reason: str) -> LoadError:
         return _error(path, reason, "BAD_JSONSTAT")
 
     if doc.get("version") != "2.0" or doc.get("class") != "dataset":
         raise fail("not a JSON-stat 2.0 dataset: needs version '2.0' and class 'dataset'")
     ids, sizes = doc.get("id"), doc.get("size")
-    if not (isinstance(ids, list) and isinstance(sizes, list) and len(ids) == len(sizes)
-            and all(isinstance(s, int) and s >= 0 for s in sizes)):
+    if not (
+        isinstance(ids, list)
+        and isinstance(sizes, list)
+        and len(ids) == len(sizes)
+        and all(isinstance(s, int) and s >= 0 for s in sizes)
+    ):
         raise fail("'id' and 'size' must be lists of the same length")
-    dimensions = [_jsonstat_dimension(doc.get("dimension", {}), key, size, fail)
-                  for key, size in zip(ids, sizes, strict=True)]
+    dimensions = [
+        _jsonstat_dimension(doc.get("dimension", {}), key, size, fail)
+        for key, size in zip(ids, sizes, strict=True)
+    ]
     cube = _jsonstat_values(doc.get("value"), sizes, fail)
     region, time = _jsonstat_axes(doc, ids, fail)
     cube = np.moveaxis(cube, (region, time), (0, 1))
@@ -453,15 +573,22 @@ def parse_jsonstat(doc: dict[str, Any], path: Path) -> StatisticsFile:
                 try:
                     figures.add(year, column, parse_count(value))
                 except ValueError as error:
-                    raise _error(path, str(error), "BAD_VALUE", record=f"region {code} ({label})",
-                                 field=f"{column} {year}") from error
-        rows.append(SourceRow(f"region {code} ({label})", region_number(code), (label,),
-                              figures.present()))
+                    raise _error(
+                        path,
+                        str(error),
+                        "BAD_VALUE",
+                        record=f"region {code} ({label})",
+                        field=f"{column} {year}",
+                    ) from error
+        rows.append(
+            SourceRow(f"region {code} ({label})", region_number(code), (label,), figures.present())
+        )
     return StatisticsFile("JSON-stat 2.0", frozenset(plan.values()), rows)
 
 
-def _jsonstat_dimension(dimensions: dict[str, Any], key: str, size: int,
-                        fail: Callable[[str], LoadError]) -> Dimension:
+def _jsonstat_dimension(
+    dimensions: dict[str, Any], key: str, size: int, fail: Callable[[str], LoadError]
+) -> Dimension:
     dim = dimensions.get(key) if isinstance(dimensions, dict) else None
     if not isinstance(dim, dict) or not isinstance(dim.get("category", {}), dict):
         raise fail(f"dimension {key!r} is listed in 'id' but not described in 'dimension'")
@@ -477,12 +604,16 @@ def _jsonstat_dimension(dimensions: dict[str, Any], key: str, size: int,
         codes = [str(code) for code in labels]  # a single category may omit its index
     if len(codes) != size:
         raise fail(f"dimension {key!r} has {len(codes)} categories but size says {size}")
-    return Dimension(key, str(dim.get("label", key)),
-                     tuple((code, str(labels.get(code, code))) for code in codes))
+    return Dimension(
+        key,
+        str(dim.get("label", key)),
+        tuple((code, str(labels.get(code, code))) for code in codes),
+    )
 
 
-def _jsonstat_values(value: object, sizes: list[int],
-                     fail: Callable[[str], LoadError]) -> np.ndarray:
+def _jsonstat_values(
+    value: object, sizes: list[int], fail: Callable[[str], LoadError]
+) -> np.ndarray:
     expected = math.prod(sizes)
     if isinstance(value, dict):  # the sparse form: {"position": value}
         cells: list[object] = [None] * expected
@@ -501,19 +632,23 @@ def _jsonstat_values(value: object, sizes: list[int],
     return cube.reshape(sizes)
 
 
-def _jsonstat_axes(doc: dict[str, Any], ids: list[str],
-                   fail: Callable[[str], LoadError]) -> tuple[int, int]:
+def _jsonstat_axes(
+    doc: dict[str, Any], ids: list[str], fail: Callable[[str], LoadError]
+) -> tuple[int, int]:
     """The region and time dimensions: by ``role`` when given, else by SSB's names."""
     role = doc.get("role") if isinstance(doc.get("role"), dict) else {}
 
     def find(kind: str, names: tuple[str, ...]) -> int:
         declared = [k for k in role.get(kind, []) if k in ids]
-        named = [k for k in ids if k.casefold() in names
-                 or (kind == "geo" and "region" in k.casefold())]
+        named = [
+            k for k in ids if k.casefold() in names or (kind == "geo" and "region" in k.casefold())
+        ]
         found = (declared or named or [None])[0]
         if found is None:
-            raise fail(f"no {'region' if kind == 'geo' else 'time'} dimension "
-                       f"(looked for role.{kind} and {', '.join(names)})")
+            raise fail(
+                f"no {'region' if kind == 'geo' else 'time'} dimension "
+                f"(looked for role.{kind} and {', '.join(names)})"
+            )
         return ids.index(found)
 
     return find("geo", ("region",)), find("time", ("tid", "år", "time", "year"))
@@ -543,8 +678,11 @@ def parse_municipality_array(items: list[Any], path: Path, year: int | None) -> 
 def _year_from_name(path: Path) -> int:
     found = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", path.stem)
     if len(found) != 1:
-        raise _error(path, "the file does not say which year its figures are for; give the "
-                           "year (year=2024)", "MISSING_YEAR")
+        raise _error(
+            path,
+            "the file does not say which year its figures are for; give the year (year=2024)",
+            "MISSING_YEAR",
+        )
     return int(found[0])
 
 
@@ -559,16 +697,21 @@ def _array_row(item: dict[str, Any], index: int, year: int, path: Path) -> Sourc
     try:
         number = normalise_number(raw_id)
     except NumberError as error:
-        raise _error(path, str(error), "MISSING_NUMBER" if error.missing else "BAD_NUMBER",
-                     record=record, field=id_key or _ID_KEYS[0]) from error
+        raise _error(
+            path,
+            str(error),
+            "MISSING_NUMBER" if error.missing else "BAD_NUMBER",
+            record=record,
+            field=id_key or _ID_KEYS[0],
+        ) from error
     population_key, raw_population = _first(item, _POPULATION_KEYS)
     if population_key is None:
-        raise _error(path, "no population", "MISSING_FIELD", record=record,
-                     field=_POPULATION_KEYS[0])
+        raise _error(
+            path, "no population", "MISSING_FIELD", record=record, field=_POPULATION_KEYS[0]
+        )
     try:
         population = parse_count(raw_population)
     except ValueError as error:
-        raise _error(path, str(error), "BAD_VALUE", record=record,
-                     field=population_key) from error
+        raise _error(path, str(error), "BAD_VALUE", record=record, field=population_key) from error
     values = {} if population is None else {(year, "population"): population}
     return SourceRow(record, number, names, values)

@@ -45,9 +45,11 @@ class StatisticsReport(LoadReport):
     matched: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return (f"{super().summary()}; rows matched by number {self.by_number}, by name "
-                f"{self.by_name}, as split-off parts {self.by_split}; {self.summed} "
-                f"municipalities summed from several rows")
+        return (
+            f"{super().summary()}; rows matched by number {self.by_number}, by name "
+            f"{self.by_name}, as split-off parts {self.by_split}; {self.summed} "
+            f"municipalities summed from several rows"
+        )
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,14 @@ class _Loaded:
     by_name: dict[tuple[str, str], list[str]]
 
 
-def load_statistics(conn: sa.Connection, path: Path, *, source: str | None = None,
-                    progress: Progress | None = None,
-                    year: int | None = None) -> StatisticsReport:
+def load_statistics(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Progress | None = None,
+    year: int | None = None,
+) -> StatisticsReport:
     """Load an SSB StatBank CSV, a JSON-stat 2.0 dataset or a JSON array of municipalities.
 
     ``year``: the year of a JSON array's figures (default: the year in its file name); for
@@ -77,8 +84,11 @@ def load_statistics(conn: sa.Connection, path: Path, *, source: str | None = Non
 def _loaded(conn: sa.Connection, path: Path) -> _Loaded:
     rows = conn.execute(sa.select(municipality.c.number, municipality.c.name)).all()
     if not rows:
-        raise LoadError("no municipalities in the database: load municipalities first",
-                        code="NO_MUNICIPALITIES", path=str(path))
+        raise LoadError(
+            "no municipalities in the database: load municipalities first",
+            code="NO_MUNICIPALITIES",
+            path=str(path),
+        )
     by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
     for number, name in rows:
         for key in name_keys([name]):
@@ -95,22 +105,37 @@ def _target(row: SourceRow, loaded: _Loaded, path: Path) -> tuple[str, str] | No
         return None
     counties = related_counties(row.number[:2])
     keys = name_keys(row.names)
-    found = sorted({number for county in counties for key in keys
-                    for number in loaded.by_name.get((county, key), [])})
+    found = sorted(
+        {
+            number
+            for county in counties
+            for key in keys
+            for number in loaded.by_name.get((county, key), [])
+        }
+    )
     if len(found) > 1:
-        raise LoadError(f"its name matches several municipalities: {', '.join(found)}",
-                        record=row.record, code="AMBIGUOUS", path=str(path))
+        raise LoadError(
+            f"its name matches several municipalities: {', '.join(found)}",
+            record=row.record,
+            code="AMBIGUOUS",
+            path=str(path),
+        )
     if found:
         return found[0], "name"
     if SPLIT_FROM.get(row.number) in loaded.names:
         return SPLIT_FROM[row.number], "split"
     raise LoadError(
         f"matches no loaded municipality, by number nor by name in counties "
-        f"{', '.join(sorted(counties))}", record=row.record, code="UNMATCHED", path=str(path))
+        f"{', '.join(sorted(counties))}",
+        record=row.record,
+        code="UNMATCHED",
+        path=str(path),
+    )
 
 
-def _match(rows: list[SourceRow], loaded: _Loaded, report: StatisticsReport,
-           path: Path) -> dict[Key, dict[str, int]]:
+def _match(
+    rows: list[SourceRow], loaded: _Loaded, report: StatisticsReport, path: Path
+) -> dict[Key, dict[str, int]]:
     """The figures per (loaded municipality, year), summed where several rows land on one."""
     figures: dict[Key, dict[str, int]] = defaultdict(dict)
     sources: dict[Key, list[str]] = defaultdict(list)
@@ -123,8 +148,12 @@ def _match(rows: list[SourceRow], loaded: _Loaded, report: StatisticsReport,
                 regions.append(row.record)
             continue
         if row.number in seen:
-            raise LoadError(f"number {row.number} is also used by {seen[row.number]}",
-                            record=row.record, code="DUPLICATE_NUMBER", path=str(path))
+            raise LoadError(
+                f"number {row.number} is also used by {seen[row.number]}",
+                record=row.record,
+                code="DUPLICATE_NUMBER",
+                path=str(path),
+            )
         seen[row.number] = row.record
         target = _target(row, loaded, path)
         if target is None:
@@ -140,28 +169,31 @@ def _match(rows: list[SourceRow], loaded: _Loaded, report: StatisticsReport,
     if regions:
         shown = "; ".join(regions[:5]) + ("; …" if len(regions) > 5 else "")
         what = "1 region that is" if len(regions) == 1 else f"{len(regions)} regions that are"
-        report.warnings.append(f"skipped {what} no municipality (the country, counties, "
-                               f"Svalbard): {shown}")
+        report.warnings.append(
+            f"skipped {what} no municipality (the country, counties, Svalbard): {shown}"
+        )
     return dict(figures)
 
 
-def _count_match(row: SourceRow, target: tuple[str, str], loaded: _Loaded,
-                 report: StatisticsReport) -> None:
+def _count_match(
+    row: SourceRow, target: tuple[str, str], loaded: _Loaded, report: StatisticsReport
+) -> None:
     number, how = target
     report.matched[row.number or ""] = number
     if how == "number":
         report.by_number += 1
         if row.names and not name_keys(row.names) & name_keys([loaded.names[number]]):
-            report.warnings.append(f"{row.record}: number {number} is {loaded.names[number]} "
-                                   "in the database; stored there by number")
+            report.warnings.append(
+                f"{row.record}: number {number} is {loaded.names[number]} "
+                "in the database; stored there by number"
+            )
     elif how == "name":
         report.by_name += 1
     else:
         report.by_split += 1
 
 
-def _note_sums(sources: dict[Key, list[str]], loaded: _Loaded,
-               report: StatisticsReport) -> None:
+def _note_sums(sources: dict[Key, list[str]], loaded: _Loaded, report: StatisticsReport) -> None:
     summed: dict[str, dict[tuple[str, ...], list[int]]] = defaultdict(lambda: defaultdict(list))
     for (number, year), records in sources.items():
         if len(records) > 1:
@@ -172,44 +204,70 @@ def _note_sums(sources: dict[Key, list[str]], loaded: _Loaded,
             span = f"{min(years)}" if len(years) == 1 else f"{min(years)}-{max(years)}"
             report.warnings.append(
                 f"municipality {number} {loaded.names[number]}: summed {len(records)} rows "
-                f"for {span} ({'; '.join(records)})")
+                f"for {span} ({'; '.join(records)})"
+            )
 
 
-def _existing(conn: sa.Connection, columns: list[str],
-              numbers: set[str]) -> dict[Key, dict[str, int | None]]:
+def _existing(
+    conn: sa.Connection, columns: list[str], numbers: set[str]
+) -> dict[Key, dict[str, int | None]]:
     table = municipality_statistics
-    query = sa.select(table.c.municipality_number, table.c.year,
-                      *(table.c[c] for c in columns)).where(
-        table.c.municipality_number.in_(sorted(numbers)))
-    return {(row[0], row[1]): dict(zip(columns, row[2:], strict=True))
-            for row in conn.execute(query)}
+    query = sa.select(
+        table.c.municipality_number, table.c.year, *(table.c[c] for c in columns)
+    ).where(table.c.municipality_number.in_(sorted(numbers)))
+    return {
+        (row[0], row[1]): dict(zip(columns, row[2:], strict=True)) for row in conn.execute(query)
+    }
 
 
-def _upsert(conn: sa.Connection, figures: dict[Key, dict[str, int]], columns: list[str],
-            source: str, report: LoadReport, progress: Progress | None) -> None:
+def _upsert(
+    conn: sa.Connection,
+    figures: dict[Key, dict[str, int]],
+    columns: list[str],
+    source: str,
+    report: LoadReport,
+    progress: Progress | None,
+) -> None:
     existing = _existing(conn, columns, {number for number, _ in figures})
     new = [key for key in figures if key not in existing]
-    changed = [key for key in figures if key in existing and any(
-        existing[key][c] != v for c, v in figures[key].items())]
+    changed = [
+        key
+        for key in figures
+        if key in existing and any(existing[key][c] != v for c, v in figures[key].items())
+    ]
     report.inserted, report.updated = len(new), len(changed)
     report.unchanged = len(figures) - len(new) - len(changed)
     table = municipality_statistics
     insert = sa.insert(table)
     # COALESCE: a figure this file lacks keeps the stored one.
-    update = sa.update(table).where(
-        table.c.municipality_number == sa.bindparam("b_number"),
-        table.c.year == sa.bindparam("b_year"),
-    ).values({c: sa.func.coalesce(sa.bindparam(f"b_{c}", type_=sa.Integer), table.c[c])
-              for c in columns} | {"source": sa.bindparam("b_source"),
-                                   "updated_at": sa.func.now()})
-    inserts = [{"municipality_number": n, "year": y, "source": source}
-               | {c: figures[(n, y)].get(c) for c in columns} for n, y in new]
-    updates = [{"b_number": n, "b_year": y, "b_source": source}
-               | {f"b_{c}": figures[(n, y)].get(c) for c in columns} for n, y in changed]
+    update = (
+        sa.update(table)
+        .where(
+            table.c.municipality_number == sa.bindparam("b_number"),
+            table.c.year == sa.bindparam("b_year"),
+        )
+        .values(
+            {
+                c: sa.func.coalesce(sa.bindparam(f"b_{c}", type_=sa.Integer), table.c[c])
+                for c in columns
+            }
+            | {"source": sa.bindparam("b_source"), "updated_at": sa.func.now()}
+        )
+    )
+    inserts = [
+        {"municipality_number": n, "year": y, "source": source}
+        | {c: figures[(n, y)].get(c) for c in columns}
+        for n, y in new
+    ]
+    updates = [
+        {"b_number": n, "b_year": y, "b_source": source}
+        | {f"b_{c}": figures[(n, y)].get(c) for c in columns}
+        for n, y in changed
+    ]
     done, total = report.unchanged, len(figures)
     for statement, params in ((insert, inserts), (update, updates)):
         for start in range(0, len(params), _CHUNK):
-            chunk = params[start:start + _CHUNK]
+            chunk = params[start : start + _CHUNK]
             conn.execute(statement, chunk)
             done += len(chunk)
             if progress:

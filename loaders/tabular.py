@@ -21,15 +21,18 @@ def read_csv(path: Path, *, required: set[str]) -> list[tuple[int, dict[str, str
     return read_csv_table(path, required=required)[1]
 
 
-def read_csv_table(path: Path, *, required: set[str]
-                   ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_csv_table(
+    path: Path, *, required: set[str]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and the (line number, row) pairs, as :func:`read_csv`."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise LoadError(
-            f"not UTF-8 (byte {error.start}): save the file as UTF-8", code="BAD_ENCODING",
-            path=path.name) from None
+            f"not UTF-8 (byte {error.start}): save the file as UTF-8",
+            code="BAD_ENCODING",
+            path=path.name,
+        ) from None
     try:
         names, rows = csv_rows(text)
     except FieldError as error:
@@ -37,19 +40,26 @@ def read_csv_table(path: Path, *, required: set[str]
     header = set(names)
     missing = required - header
     if missing:
-        raise LoadError(f"missing columns {sorted(missing)}; found {sorted(header)}",
-                        code="BAD_HEADER", path=path.name)
+        raise LoadError(
+            f"missing columns {sorted(missing)}; found {sorted(header)}",
+            code="BAD_HEADER",
+            path=path.name,
+        )
     return names, rows
 
 
-def parse_records(records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],
-                  parse: Callable[[dict[str, str]], T], path: Path) -> list[T]:
+def parse_records(
+    records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],
+    parse: Callable[[dict[str, str]], T],
+    path: Path,
+) -> list[T]:
     """Apply ``parse`` to every record; the first FieldError becomes a LoadError naming its line."""
     parsed = []
     for line, record in records:
         try:
             parsed.append(parse(record))
         except FieldError as error:
-            raise LoadError(error.reason, record=f"line {line}", field=error.field,
-                            path=path.name) from None
+            raise LoadError(
+                error.reason, record=f"line {line}", field=error.field, path=path.name
+            ) from None
     return parsed

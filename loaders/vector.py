@@ -22,9 +22,14 @@ from loaders.report import LoadError
 # GeoJSON without a CRS is WGS84 by RFC 7946; other formats must declare theirs.
 _DEFAULT_CRS = {"GeoJSON": "OGC:CRS84", "GeoJSONSeq": "OGC:CRS84"}
 _AREAL_TYPES = ("Polygon", "MultiPolygon", "Surface", "MultiSurface", "CurvePolygon")
-_PYOGRIO_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-                   pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
-                   pyogrio.errors.FeatureError, pyogrio.errors.CRSError)
+_PYOGRIO_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.CRSError,
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ def _choose_layer(path: Path, layer: str | None) -> str:
     layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
     if layer is not None:
         if layer not in {name for name, _ in layers}:
-            raise LoadError(f"no layer {layer!r}; layers: {', '.join(n for n, _ in layers)}",
-                            code="UNKNOWN_LAYER", path=str(path))
+            raise LoadError(
+                f"no layer {layer!r}; layers: {', '.join(n for n, _ in layers)}",
+                code="UNKNOWN_LAYER",
+                path=str(path),
+            )
         return layer
     areal = [name for name, kind in layers if kind.replace("3D ", "").startswith(_AREAL_TYPES)]
     with_geometry = [name for name, kind in layers if kind not in ("None", "")]
@@ -81,9 +89,12 @@ def read_vector(path: Path, *, layer: str | None = None) -> VectorFile:
         raise _unknown_format(path, f"not a vector format GDAL reads ({error})") from error
     crs = meta["crs"] or _DEFAULT_CRS.get(info["driver"])
     if crs is None:
-        raise LoadError(f"the {info['driver']} file declares no coordinate reference system; "
-                        "add one (a .prj file, an srsName) or convert the file to GeoJSON",
-                        code="UNKNOWN_CRS", path=str(path))
+        raise LoadError(
+            f"the {info['driver']} file declares no coordinate reference system; "
+            "add one (a .prj file, an srsName) or convert the file to GeoJSON",
+            code="UNKNOWN_CRS",
+            path=str(path),
+        )
     return VectorFile(
         driver=str(info["driver"]),
         layer=name,

@@ -48,11 +48,28 @@ from loaders.report import LoadReport
 
 REQUIRED = {"external_id", "name", "owner_type", "venue_type"}
 COLUMNS = REQUIRED | {
-    "description", "address", "postal_code", "postal_place", "lat", "lon", "capacity",
-    "price_model", "price_note", "step_free", "accessibility", "amenities",
-    "suitable_categories", "booking_url", "contact_name", "contact_email", "contact_phone",
-    "last_verified", "availability", "owner_organisation_number",
-    "owner_organisation_external_id", "source",
+    "description",
+    "address",
+    "postal_code",
+    "postal_place",
+    "lat",
+    "lon",
+    "capacity",
+    "price_model",
+    "price_note",
+    "step_free",
+    "accessibility",
+    "amenities",
+    "suitable_categories",
+    "booking_url",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "last_verified",
+    "availability",
+    "owner_organisation_number",
+    "owner_organisation_external_id",
+    "source",
 }
 
 
@@ -71,17 +88,21 @@ def parse_venue(record: Record, source: str | None, default_source: str) -> Pars
     row_source = source_of(record, source, default_source)
     row = {"source": row_source, "external_id": external_id(record), **venue_fields(record)}
     windows = availability_windows(record.get("availability"))
-    owner = organisation_ref(record, "owner_organisation_number",
-                             "owner_organisation_external_id", row_source)
+    owner = organisation_ref(
+        record, "owner_organisation_number", "owner_organisation_external_id", row_source
+    )
     point = point_of(record)
     if point is None:
-        raise v.FieldError(point_field(record), "is required: a venue needs its point "
-                                                "(lat and lon, or a point geometry)")
+        raise v.FieldError(
+            point_field(record),
+            "is required: a venue needs its point (lat and lon, or a point geometry)",
+        )
     return ParsedVenue(record.label, row, point, point_field(record), windows, owner)
 
 
-def _parser(file: PointFile, source: str | None,
-            report: LoadReport) -> Callable[[Record], ParsedVenue | None]:
+def _parser(
+    file: PointFile, source: str | None, report: LoadReport
+) -> Callable[[Record], ParsedVenue | None]:
     """Documented columns, or a Geonorge publication translated to them first."""
     kind = geonorge.publication(file.columns) if file.vector else None
     if kind is None:
@@ -100,19 +121,21 @@ def _parser(file: PointFile, source: str | None,
             return None
         translated = Record(record.label, cells, record.point, record.geometry_error, True)
         return parse_venue(translated, source, geonorge.SOURCES[kind])
+
     return parse
 
 
-def read_venues(conn: sa.Connection, path: Path, source: str | None,
-                report: LoadReport) -> list[ParsedVenue]:
+def read_venues(
+    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+) -> list[ParsedVenue]:
     """Every venue of the file, checked against the database; LoadError on the first bad one."""
-    file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn",
-                                               "external_id"))
+    file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn", "external_id"))
     venues, pending = parse_records(file.records, _parser(file, source, report), path.name)
     check_duplicates(venues, path.name)
     resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name)
-    join_municipalities(conn, venues, [p.point for p in venues],
-                        [p.point_field for p in venues], path.name)
+    join_municipalities(
+        conn, venues, [p.point for p in venues], [p.point_field for p in venues], path.name
+    )
     if pending is not None:
         raise pending
     for item in venues:
@@ -120,8 +143,13 @@ def read_venues(conn: sa.Connection, path: Path, source: str | None,
     return venues
 
 
-def load_venues(conn: sa.Connection, path: Path, *, source: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def load_venues(
+    conn: sa.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     """Load a venue file in the caller's transaction; nothing is written if a record is bad.
 
     ``source`` overrides the file's ``source`` column and the default (the file name, or
@@ -139,8 +167,9 @@ def load_venues(conn: sa.Connection, path: Path, *, source: str | None = None,
 def write_venues(conn: sa.Connection, venues: list[ParsedVenue], report: LoadReport) -> None:
     counts = upsert(conn, venue, [item.row for item in venues])
     wanted = {vid: item.windows for vid, item in zip(counts.ids, venues, strict=True)}
-    touched = touch(conn, venue, sync_children(conn, venue_availability, "venue_id",
-                                               WINDOW_COLUMNS, wanted))
+    touched = touch(
+        conn, venue, sync_children(conn, venue_availability, "venue_id", WINDOW_COLUMNS, wanted)
+    )
     report.inserted = counts.inserted
     report.updated = counts.updated + touched
     report.unchanged = counts.unchanged - touched

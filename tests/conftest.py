@@ -58,8 +58,9 @@ def _clone(server: Database, template: URL, kind: str) -> URL:
     return url
 
 
-def _filled_clone(server: Database, template: URL, kind: str,
-                  fill: Callable[[sa.Connection], object]) -> URL:
+def _filled_clone(
+    server: Database, template: URL, kind: str, fill: Callable[[sa.Connection], object]
+) -> URL:
     """A clone of ``template`` with ``fill`` run on it in one transaction."""
     url = _clone(server, template, kind)
     engine = sync_engine(url, poolclass=sa.pool.NullPool)
@@ -75,8 +76,9 @@ def _filled_clone(server: Database, template: URL, kind: str,
 def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
     from loaders.bundle import load_bundled
 
-    url = _filled_clone(server, template_url, "loaded_tpl",
-                        lambda conn: load_bundled(conn, DATA_DIR))
+    url = _filled_clone(
+        server, template_url, "loaded_tpl", lambda conn: load_bundled(conn, DATA_DIR)
+    )
     yield url
     drop_database(url)
 
@@ -85,8 +87,9 @@ def loaded_template_url(server: Database, template_url: URL) -> Iterator[URL]:
 def demo_template_url(server: Database, loaded_template_url: URL) -> Iterator[URL]:
     from loaders.bundle import load_demo_extras
 
-    url = _filled_clone(server, loaded_template_url, "demo_tpl",
-                        lambda conn: load_demo_extras(conn, DATA_DIR))
+    url = _filled_clone(
+        server, loaded_template_url, "demo_tpl", lambda conn: load_demo_extras(conn, DATA_DIR)
+    )
     yield url
     drop_database(url)
 

@@ -19,6 +19,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
     assert "./scripts/test.sh" in README
     assert "./scripts/demo.sh" in README
-    commands = [line for line in ci.splitlines() if line and not line.startswith(("#", "set ",
-                                                                                 "cd "))]
+    commands = [
+        line for line in ci.splitlines() if line and not line.startswith(("#", "set ", "cd "))
+    ]
     assert commands == ["exec scripts/test.sh"]

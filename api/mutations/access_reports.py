@@ -19,10 +19,13 @@ if TYPE_CHECKING:
     from api.context import Context
 
 
-@strawberry.input(description=(
-    "A report on one request to use a venue. An organisation editor reports for its own "
-    "organisation; an admin may name one. `note` is private: only analysts, admins and the "
-    "reporting organisation's editors read it back."))
+@strawberry.input(
+    description=(
+        "A report on one request to use a venue. An organisation editor reports for its own "
+        "organisation; an admin may name one. `note` is private: only analysts, admins and the "
+        "reporting organisation's editors read it back."
+    )
+)
 class VenueAccessReportInput:
     venue: strawberry.ID
     outcome: AccessOutcome  # type: ignore[valid-type]
@@ -31,7 +34,8 @@ class VenueAccessReportInput:
     note: str | None = None
     reported_on: date | None = strawberry.field(default=None, description="Default: today.")
     organisation: strawberry.ID | None = strawberry.field(
-        default=None, description="Admins only: the reporting organisation.")
+        default=None, description="Admins only: the reporting organisation."
+    )
 
 
 @strawberry.type(description="An organisation's report on a request to use a venue.")
@@ -50,9 +54,12 @@ class VenueAccessReport:
     def id(self) -> strawberry.ID:
         return encode_global_id("VenueAccessReport", str(self.db_id))
 
-    @strawberry.field(description=(
-        "The reporter's free text. Private: null unless the caller is an analyst, an admin or "
-        "an editor of the reporting organisation."))
+    @strawberry.field(
+        description=(
+            "The reporter's free text. Private: null unless the caller is an analyst, an admin or "
+            "an editor of the reporting organisation."
+        )
+    )
     def note(self, info: strawberry.Info[Context, None]) -> str | None:
         if may_read_private(info.context.principal, organisation_id=self.organisation_id):
             return self.private_note
@@ -70,22 +77,31 @@ class VenueAccessReportPayload:
     report: VenueAccessReport
 
 
-async def resolve_report_venue_access(info: strawberry.Info[Context, None],
-                                      input: VenueAccessReportInput
-                                      ) -> VenueAccessReportPayload:
+async def resolve_report_venue_access(
+    info: strawberry.Info[Context, None], input: VenueAccessReportInput
+) -> VenueAccessReportPayload:
     actor_of(info.context)
     special: dict[str, Any] = {
         "venue": lambda value: {},
         "organisation": lambda value: {
-            "organisation_id": None if value is None
-            else db_id(value, "Organisation", "input.organisation")}}
+            "organisation_id": None
+            if value is None
+            else db_id(value, "Organisation", "input.organisation")
+        },
+    }
     venue_id = db_id(input.venue, "Venue", "input.venue")
-    report_id = await write(info.context, report_venue_access, venue_id,
-                            record_of(input, special))
+    report_id = await write(info.context, report_venue_access, venue_id, record_of(input, special))
     row = await info.context.run_primary(report_record, report_id)
-    return VenueAccessReportPayload(report=VenueAccessReport(
-        db_id=row["id"], venue_id=row["venue_id"], organisation_id=row["organisation_id"],
-        private_note=row["note"], outcome=as_enum(AccessOutcome, row["outcome"]),
-        suitability=row["suitability"],
-        barriers=[AccessBarrier[b] for b in row["barriers"]],  # type: ignore[index]
-        reported_on=row["reported_on"], version=row["version"]))
+    return VenueAccessReportPayload(
+        report=VenueAccessReport(
+            db_id=row["id"],
+            venue_id=row["venue_id"],
+            organisation_id=row["organisation_id"],
+            private_note=row["note"],
+            outcome=as_enum(AccessOutcome, row["outcome"]),
+            suitability=row["suitability"],
+            barriers=[AccessBarrier[b] for b in row["barriers"]],  # type: ignore[index]
+            reported_on=row["reported_on"],
+            version=row["version"],
+        )
+    )

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 UNSET: Any = strawberry.UNSET
 
 
-@strawberry.input(description="A weekly session (Europe/Oslo local time), optionally only "
-                              "within dates.")
+@strawberry.input(
+    description="A weekly session (Europe/Oslo local time), optionally only within dates."
+)
 class SessionInput:
     weekday: Weekday  # type: ignore[valid-type]
     start: str = strawberry.field(description='"HH:MM".')
@@ -43,18 +44,25 @@ def _schedule(value: list[SessionInput] | None) -> dict[str, Any]:
 def _ref(type_name: str, column: str, field: str) -> Any:
     def cells(value: strawberry.ID | None) -> dict[str, Any]:
         return {column: None if value is None else db_id(value, type_name, field)}
+
     return cells
 
 
-_SPECIAL = {"location": location_cells, "schedule": _schedule,
-            "venue": _ref("Venue", "venue_id", "input.venue"),
-            "organiser": _ref("Organisation", "organisation_id", "input.organiser")}
+_SPECIAL = {
+    "location": location_cells,
+    "schedule": _schedule,
+    "venue": _ref("Venue", "venue_id", "input.venue"),
+    "organiser": _ref("Organisation", "organisation_id", "input.organiser"),
+}
 
 
-@strawberry.input(description=(
-    "A new activity: at a `venue` (it takes the venue's point) or at its own `location`. An "
-    "organisation editor's activity is its organisation's (leave `organiser` out or give its "
-    "own). Contact fields are private."))
+@strawberry.input(
+    description=(
+        "A new activity: at a `venue` (it takes the venue's point) or at its own `location`. An "
+        "organisation editor's activity is its organisation's (leave `organiser` out or give its "
+        "own). Contact fields are private."
+    )
+)
 class ActivityInput:
     title: str
     category: ActivityCategory  # type: ignore[valid-type]
@@ -79,8 +87,10 @@ class ActivityInput:
     schedule: list[SessionInput] | None = None
 
 
-@strawberry.input(description="Changes to an activity: only the fields given change; "
-                              "`schedule`, when given, replaces every session.")
+@strawberry.input(
+    description="Changes to an activity: only the fields given change; "
+    "`schedule`, when given, replaces every session."
+)
 class ActivityChangesInput:
     title: str | None = UNSET
     category: ActivityCategory | None = UNSET  # type: ignore[valid-type]
@@ -115,39 +125,55 @@ async def _payload(context: Context, activity_id: int) -> ActivityPayload:
     return ActivityPayload(activity=Activity.from_row(rows[activity_id]))
 
 
-ActivityId = Annotated[strawberry.ID, strawberry.argument(
-    description="The activity's global id.")]
-Version = Annotated[int, strawberry.argument(
-    description="The version you read; a stale one is a CONFLICT with `currentVersion`.")]
+ActivityId = Annotated[strawberry.ID, strawberry.argument(description="The activity's global id.")]
+Version = Annotated[
+    int,
+    strawberry.argument(
+        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
+    ),
+]
 
 
-async def resolve_create_activity(info: strawberry.Info[Context, None],
-                                  input: ActivityInput) -> ActivityPayload:
+async def resolve_create_activity(
+    info: strawberry.Info[Context, None], input: ActivityInput
+) -> ActivityPayload:
     actor_of(info.context)
     activity_id = await write(info.context, create_activity, record_of(input, _SPECIAL))
     return await _payload(info.context, activity_id)
 
 
-async def resolve_update_activity(info: strawberry.Info[Context, None], id: ActivityId,
-                                  version: Version, input: ActivityChangesInput
-                                  ) -> ActivityPayload:
+async def resolve_update_activity(
+    info: strawberry.Info[Context, None],
+    id: ActivityId,
+    version: Version,
+    input: ActivityChangesInput,
+) -> ActivityPayload:
     actor_of(info.context)
-    activity_id = await write(info.context, update_activity, db_id(id, "Activity", "id"),
-                              version, record_of(input, _SPECIAL))
+    activity_id = await write(
+        info.context,
+        update_activity,
+        db_id(id, "Activity", "id"),
+        version,
+        record_of(input, _SPECIAL),
+    )
     return await _payload(info.context, activity_id)
 
 
-async def resolve_archive_activity(info: strawberry.Info[Context, None], id: ActivityId,
-                                   version: Version) -> ActivityPayload:
+async def resolve_archive_activity(
+    info: strawberry.Info[Context, None], id: ActivityId, version: Version
+) -> ActivityPayload:
     actor_of(info.context)
-    activity_id = await write(info.context, set_activity_archived,
-                              db_id(id, "Activity", "id"), version, True)
+    activity_id = await write(
+        info.context, set_activity_archived, db_id(id, "Activity", "id"), version, True
+    )
     return await _payload(info.context, activity_id)
 
 
-async def resolve_restore_activity(info: strawberry.Info[Context, None], id: ActivityId,
-                                   version: Version) -> ActivityPayload:
+async def resolve_restore_activity(
+    info: strawberry.Info[Context, None], id: ActivityId, version: Version
+) -> ActivityPayload:
     actor_of(info.context)
-    activity_id = await write(info.context, set_activity_archived,
-                              db_id(id, "Activity", "id"), version, False)
+    activity_id = await write(
+        info.context, set_activity_archived, db_id(id, "Activity", "id"), version, False
+    )
     return await _payload(info.context, activity_id)

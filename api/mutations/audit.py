@@ -26,25 +26,36 @@ class AuditEntity(Enum):
     VENUE_ACCESS_REPORT = "VenueAccessReport"
 
 
-@strawberry.type(description="One write: who (the API key), when, what, and the row before "
-                             "and after (JSON, the loader's column names; null before a "
-                             "create).")
+@strawberry.type(
+    description="One write: who (the API key), when, what, and the row before "
+    "and after (JSON, the loader's column names; null before a "
+    "create)."
+)
 class AuditEntry:
     at: datetime
     actor_key_id: int | None = strawberry.field(description="The API key's id (`keys list`).")
     actor: str = strawberry.field(description="The API key's label.")
-    action: str = strawberry.field(
-        description="create, update, archive, restore or import.")
+    action: str = strawberry.field(description="create, update, archive, restore or import.")
     before: JSON | None
     after: JSON | None
 
 
 async def resolve_audit_log(
-    info: strawberry.Info[Context, None], entity: AuditEntity,
+    info: strawberry.Info[Context, None],
+    entity: AuditEntity,
     id: Annotated[strawberry.ID, strawberry.argument(description="The row's global id.")],
 ) -> list[AuditEntry]:
     if actor_of(info.context).role is not Role.ADMIN:
         raise Forbidden("the audit log is for ADMIN keys", reason="not an admin key")
     entries = await info.context.run(audit_trail, entity.value, db_id(id, entity.value, "id"))
-    return [AuditEntry(at=e.at, actor_key_id=e.actor_key_id, actor=e.actor, action=e.action,
-                       before=e.before, after=e.after) for e in entries]
+    return [
+        AuditEntry(
+            at=e.at,
+            actor_key_id=e.actor_key_id,
+            actor=e.actor,
+            action=e.action,
+            before=e.before,
+            after=e.after,
+        )
+        for e in entries
+    ]

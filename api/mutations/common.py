@@ -24,9 +24,14 @@ R = TypeVar("R")
 
 #: Where a loader column's value sits in the GraphQL input, when it is not its camelCase name.
 _INPUT_PATHS = {
-    "lat": "input.location.lat", "lon": "input.location.lon", "location": "input.location",
-    "kommunenummer": "input.municipality", "fylkesnummer": "input.county",
-    "source": "input.website", "venue": "input.venue", "organisation": "input.organiser",
+    "lat": "input.location.lat",
+    "lon": "input.location.lon",
+    "location": "input.location",
+    "kommunenummer": "input.municipality",
+    "fylkesnummer": "input.county",
+    "source": "input.website",
+    "venue": "input.venue",
+    "organisation": "input.organiser",
 }
 
 
@@ -43,7 +48,8 @@ def actor_of(context: Context) -> Actor:
     if actor is None:
         raise Unauthenticated(
             "This operation needs an API key: send `Authorization: Bearer <key>`",
-            reason="no API key was sent")
+            reason="no API key was sent",
+        )
     return actor
 
 
@@ -56,8 +62,9 @@ def api_error(error: WriteError, *, paths: bool = True) -> ApiError:
     return ApiError(error.message, error.code, **details)
 
 
-async def write(context: Context, fn: Callable[Concatenate[Any, Actor, P], R],
-                *args: P.args, **kwargs: P.kwargs) -> R:
+async def write(
+    context: Context, fn: Callable[Concatenate[Any, Actor, P], R], *args: P.args, **kwargs: P.kwargs
+) -> R:
     """``fn(conn, actor, …)`` in one transaction; a refusal becomes its coded error."""
     actor = actor_of(context)
     try:
@@ -84,8 +91,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_of(given: Any, special: dict[str, Callable[[Any], dict[str, Any]]] | None = None
-              ) -> dict[str, Any]:
+def record_of(
+    given: Any, special: dict[str, Callable[[Any], dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The fields given in a strawberry input (UNSET ones left out) by their Python names, which
     are the loader's column names; ``special`` turns a field into other columns."""
     record: dict[str, Any] = {}

@@ -18,14 +18,19 @@ if TYPE_CHECKING:
 UNSET: Any = strawberry.UNSET
 
 #: The loader's column for each field the API names otherwise (data/innvandrerrad.csv).
-_SPECIAL = {"municipality": lambda value: {"kommunenummer": value},
-            "county": lambda value: {"fylkesnummer": value},
-            "website": lambda value: {"source": value}}
+_SPECIAL = {
+    "municipality": lambda value: {"kommunenummer": value},
+    "county": lambda value: {"fylkesnummer": value},
+    "website": lambda value: {"source": value},
+}
 
 
-@strawberry.input(description=(
-    "A new immigrant council. A MUNICIPALITY or INDEPENDENT council of a municipality is that "
-    "municipality's editor's to write; a COUNTY council an admin's."))
+@strawberry.input(
+    description=(
+        "A new immigrant council. A MUNICIPALITY or INDEPENDENT council of a municipality is that "
+        "municipality's editor's to write; a COUNTY council an admin's."
+    )
+)
 class CouncilInput:
     name: str
     kind: CouncilKind  # type: ignore[valid-type]
@@ -64,37 +69,53 @@ async def _payload(context: Context, council_id: int) -> CouncilPayload:
 
 
 CouncilId = Annotated[strawberry.ID, strawberry.argument(description="The council's global id.")]
-Version = Annotated[int, strawberry.argument(
-    description="The version you read; a stale one is a CONFLICT with `currentVersion`.")]
+Version = Annotated[
+    int,
+    strawberry.argument(
+        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
+    ),
+]
 
 
-async def resolve_create_council(info: strawberry.Info[Context, None],
-                                 input: CouncilInput) -> CouncilPayload:
+async def resolve_create_council(
+    info: strawberry.Info[Context, None], input: CouncilInput
+) -> CouncilPayload:
     council_id = await write(info.context, create_council, record_of(input, _SPECIAL))
     return await _payload(info.context, council_id)
 
 
-async def resolve_update_council(info: strawberry.Info[Context, None], id: CouncilId,
-                                 version: Version, input: CouncilChangesInput
-                                 ) -> CouncilPayload:
+async def resolve_update_council(
+    info: strawberry.Info[Context, None],
+    id: CouncilId,
+    version: Version,
+    input: CouncilChangesInput,
+) -> CouncilPayload:
     actor_of(info.context)
-    council_id = await write(info.context, update_council,
-                             db_id(id, "ImmigrantCouncil", "id"), version,
-                             record_of(input, _SPECIAL))
+    council_id = await write(
+        info.context,
+        update_council,
+        db_id(id, "ImmigrantCouncil", "id"),
+        version,
+        record_of(input, _SPECIAL),
+    )
     return await _payload(info.context, council_id)
 
 
-async def resolve_archive_council(info: strawberry.Info[Context, None], id: CouncilId,
-                                  version: Version) -> CouncilPayload:
+async def resolve_archive_council(
+    info: strawberry.Info[Context, None], id: CouncilId, version: Version
+) -> CouncilPayload:
     actor_of(info.context)
-    council_id = await write(info.context, set_council_archived,
-                             db_id(id, "ImmigrantCouncil", "id"), version, True)
+    council_id = await write(
+        info.context, set_council_archived, db_id(id, "ImmigrantCouncil", "id"), version, True
+    )
     return await _payload(info.context, council_id)
 
 
-async def resolve_restore_council(info: strawberry.Info[Context, None], id: CouncilId,
-                                  version: Version) -> CouncilPayload:
+async def resolve_restore_council(
+    info: strawberry.Info[Context, None], id: CouncilId, version: Version
+) -> CouncilPayload:
     actor_of(info.context)
-    council_id = await write(info.context, set_council_archived,
-                             db_id(id, "ImmigrantCouncil", "id"), version, False)
+    council_id = await write(
+        info.context, set_council_archived, db_id(id, "ImmigrantCouncil", "id"), version, False
+    )
     return await _payload(info.context, council_id)

@@ -28,7 +28,8 @@ class Cost:
     free: bool = strawberry.field(description="Free of charge.")
     amount_nok: float | None = strawberry.field(description="Price in NOK when not free.")
     leisure_card_accepted: bool = strawberry.field(
-        description="Fritidskortet (the leisure card for children and youth) is accepted.")
+        description="Fritidskortet (the leisure card for children and youth) is accepted."
+    )
 
 
 @strawberry.type(description="A weekly session, in Europe/Oslo local time.")
@@ -58,14 +59,16 @@ class Activity(DirectoryEntry):
     min_age: int | None = strawberry.field(description="Youngest age welcome; null: no limit.")
     max_age: int | None = strawberry.field(description="Oldest age welcome; null: no limit.")
     languages: list[str] = strawberry.field(
-        description="Languages spoken, ISO 639-1 (prs: Dari, ISO 639-3).")
+        description="Languages spoken, ISO 639-1 (prs: Dari, ISO 639-3)."
+    )
     cost: Cost
     registration_required: bool
     registration_url: str | None
     status: ActivityStatus  # type: ignore[valid-type]
     url: str | None
     location: LatLon = strawberry.field(
-        description="Where it happens (WGS84): its venue's point when it has a venue.")
+        description="Where it happens (WGS84): its venue's point when it has a venue."
+    )
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -76,27 +79,53 @@ class Activity(DirectoryEntry):
     @classmethod
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return filled(cls, {
-            "db_id": row.id, "organisation_id": row.organisation_id, "venue_id": row.venue_id,
-            "municipality_number": row.municipality_number, "contact_name": row.contact_name,
-            "contact_email": row.contact_email, "contact_phone": row.contact_phone,
-            "title": row.title, "description": row.description,
-            "category": ActivityCategory[row.category],
-            "target_groups": [TargetGroup[g] for g in row.target_groups],
-            "min_age": row.min_age, "max_age": row.max_age, "languages": list(row.languages),
-            "cost": filled(Cost, {
-                "free": row.free,
-                "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
-                "leisure_card_accepted": row.leisure_card_accepted}),
-            "registration_required": row.registration_required,
-            "registration_url": row.registration_url, "status": ActivityStatus[row.status],
-            "url": row.url, "location": location or location_of(row), **stamps(row)})
+        return filled(
+            cls,
+            {
+                "db_id": row.id,
+                "organisation_id": row.organisation_id,
+                "venue_id": row.venue_id,
+                "municipality_number": row.municipality_number,
+                "contact_name": row.contact_name,
+                "contact_email": row.contact_email,
+                "contact_phone": row.contact_phone,
+                "title": row.title,
+                "description": row.description,
+                "category": ActivityCategory[row.category],
+                "target_groups": [TargetGroup[g] for g in row.target_groups],
+                "min_age": row.min_age,
+                "max_age": row.max_age,
+                "languages": list(row.languages),
+                "cost": filled(
+                    Cost,
+                    {
+                        "free": row.free,
+                        "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
+                        "leisure_card_accepted": row.leisure_card_accepted,
+                    },
+                ),
+                "registration_required": row.registration_required,
+                "registration_url": row.registration_url,
+                "status": ActivityStatus[row.status],
+                "url": row.url,
+                "location": location or location_of(row),
+                **stamps(row),
+            },
+        )
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:
         rows = await info.context.loaders.directory.schedules.load(self.db_id)
-        return [Session(weekday=weekday_of(r.weekday), start=r.starts, end=r.ends,
-                        valid_from=r.valid_from, valid_to=r.valid_to) for r in rows]
+        return [
+            Session(
+                weekday=weekday_of(r.weekday),
+                start=r.starts,
+                end=r.ends,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Who runs it.")
     async def organiser(self, info: strawberry.Info[Context, None]) -> Organisation | None:
@@ -106,8 +135,9 @@ class Activity(DirectoryEntry):
         return None if row is None else Organisation.from_row(row)
 
     @strawberry.field(description="Where it is held, when at a venue.")
-    async def venue(self, info: strawberry.Info[Context, None]
-                    ) -> Annotated[Venue, strawberry.lazy("api.types.venue")] | None:
+    async def venue(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Venue, strawberry.lazy("api.types.venue")] | None:
         from api.types.venue import Venue
 
         if self.venue_id is None:
@@ -115,17 +145,21 @@ class Activity(DirectoryEntry):
         row = await info.context.loaders.directory.venue.load(self.venue_id)
         return None if row is None else Venue.from_row(row)
 
-    @strawberry.field(description=(
-        "The contact person. Private (a person's name, e-mail and phone): null for the public "
-        "and for other editors; given to analysts, admins and the row's own editor."))
+    @strawberry.field(
+        description=(
+            "The contact person. Private (a person's name, e-mail and phone): null for the public "
+            "and for other editors; given to analysts, admins and the row's own editor."
+        )
+    )
     def contact(self, info: strawberry.Info[Context, None]) -> Contact | None:
         if not may_read_private(info.context.principal, organisation_id=self.organisation_id):
             return None
         return contact_or_none(self.contact_name, self.contact_email, self.contact_phone)
 
     @strawberry.field(description="The municipality its point lies in.")
-    async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[
-            Municipality, strawberry.lazy("api.types.municipality")] | None:
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.types.municipality")] | None:
         return await municipality_of(info, self.municipality_number)
 
 

@@ -73,12 +73,16 @@ def _parse_key(text: str | None) -> ChangeKey | None:
 
 async def resolve_changes(
     info: strawberry.Info[Context, None],
-    since: Annotated[datetime, strawberry.argument(
-        description="ISO 8601 with a time zone, e.g. \"2026-11-01T00:00:00Z\".")],
-    first: Annotated[int | None, strawberry.argument(
-        description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
-    after: Annotated[str | None, strawberry.argument(
-        description="`endCursor` of the previous page.")] = None,
+    since: Annotated[
+        datetime,
+        strawberry.argument(description='ISO 8601 with a time zone, e.g. "2026-11-01T00:00:00Z".'),
+    ],
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size, at most 100.")
+    ] = DEFAULT_PAGE_SIZE,
+    after: Annotated[
+        str | None, strawberry.argument(description="`endCursor` of the previous page.")
+    ] = None,
 ) -> ChangeConnection:
     if since.tzinfo is None:
         raise BadUserInput("since needs a time zone, e.g. 2026-11-01T00:00:00Z", field="since")
@@ -87,10 +91,17 @@ async def resolve_changes(
     rows, has_next = await info.context.run(changes, since, first=size, after=after_key)
     # Together, so each kind's DataLoader loads the page's rows in one statement.
     nodes = await asyncio.gather(*(_node(info.context, c) for c in rows))
-    edges = [ChangeEdge(cursor=encode_cursor(_CONNECTION, _key(c)), node=node)
-             for c, node in zip(rows, nodes, strict=True)]
+    edges = [
+        ChangeEdge(cursor=encode_cursor(_CONNECTION, _key(c)), node=node)
+        for c, node in zip(rows, nodes, strict=True)
+    ]
     return ChangeConnection(
-        edges=edges, since=since,
-        page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None))
+        edges=edges,
+        since=since,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -42,15 +42,25 @@ class ImmigrantCouncil(DirectoryEntry):
 
     @classmethod
     def from_row(cls, row: CouncilRow) -> ImmigrantCouncil:
-        return cls(db_id=row.id, municipality_number=row.municipality_number,
-                   county_number=row.county_number, name=row.name,
-                   kind=CouncilKind[row.kind], level=CouncilLevel[row.level],
-                   status=CouncilStatus[row.status], established=row.established,
-                   members=row.members, website=row.website, note=row.note, **stamps(row))
+        return cls(
+            db_id=row.id,
+            municipality_number=row.municipality_number,
+            county_number=row.county_number,
+            name=row.name,
+            kind=CouncilKind[row.kind],
+            level=CouncilLevel[row.level],
+            status=CouncilStatus[row.status],
+            established=row.established,
+            members=row.members,
+            website=row.website,
+            note=row.note,
+            **stamps(row),
+        )
 
     @strawberry.field(description="The municipality it serves or sits in.")
-    async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[
-            Municipality, strawberry.lazy("api.types.municipality")] | None:
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.types.municipality")] | None:
         return await municipality_of(info, self.municipality_number)
 
     @strawberry.field(description="Its county.")

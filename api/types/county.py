@@ -34,8 +34,10 @@ class County(Node):
     def from_geo(cls, county: GeoCounty) -> County:
         return cls(number=county.number, name=county.name)
 
-    @strawberry.field(description="The county's municipalities, ordered by number. Loaded for "
-                                  "every county of the response in one query.")
+    @strawberry.field(
+        description="The county's municipalities, ordered by number. Loaded for "
+        "every county of the response in one query."
+    )
     async def municipalities(
         self, info: strawberry.Info[Context, None]
     ) -> list[Annotated[Municipality, strawberry.lazy("api.types.municipality")]]:
@@ -62,5 +64,6 @@ async def _fetch_node(context: Context, key: str) -> County | None:
     return None if found is None else County.from_geo(found)
 
 
-COUNTY_NODE = NodeKind(type_name=County.NODE_TYPE, key_pattern=re.compile(COUNTY_NUMBER.pattern),
-                       fetch=_fetch_node)
+COUNTY_NODE = NodeKind(
+    type_name=County.NODE_TYPE, key_pattern=re.compile(COUNTY_NUMBER.pattern), fetch=_fetch_node
+)

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from api.types.municipality import Municipality
 
 
-@strawberry.interface(description=(
-    "A row of the directory (activity, venue, organisation, council, area initiative): what "
-    "`changes(since:)` reports. Archived rows stay, as tombstones, with `archived: true`."))
+@strawberry.interface(
+    description=(
+        "A row of the directory (activity, venue, organisation, council, area initiative): what "
+        "`changes(since:)` reports. Archived rows stay, as tombstones, with `archived: true`."
+    )
+)
 class DirectoryEntry(Node):
     updated_at: datetime = strawberry.field(description="When the row last changed (UTC).")
     archived: bool = strawberry.field(description="Archived (soft-deleted): a tombstone.")
@@ -29,8 +32,11 @@ class DirectoryEntry(Node):
 
 def stamps(row: Any) -> dict[str, Any]:
     """The DirectoryEntry fields of a geo row."""
-    return {"updated_at": row.updated_at, "archived": row.archived_at is not None,
-            "version": row.version}
+    return {
+        "updated_at": row.updated_at,
+        "archived": row.archived_at is not None,
+        "version": row.version,
+    }
 
 
 def location_of(row: Any) -> LatLon:
@@ -46,9 +52,9 @@ def locations_of(rows: Sequence[Any]) -> list[LatLon]:
     return [filled(LatLon, {"lat": round(lat, 7), "lon": round(lon, 7)}) for lat, lon in points]
 
 
-async def municipality_of(info: strawberry.Info[Context, None], number: str | None
-                          ) -> Annotated[Municipality, strawberry.lazy(
-                              "api.types.municipality")] | None:
+async def municipality_of(
+    info: strawberry.Info[Context, None], number: str | None
+) -> Annotated[Municipality, strawberry.lazy("api.types.municipality")] | None:
     from api.types.municipality import Municipality
 
     if number is None:

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
-@strawberry.type(description=(
-    "An area initiative (områdesatsing): a part of a city where the state and the "
-    "municipality work together on living conditions, e.g. Groruddalen."))
+@strawberry.type(
+    description=(
+        "An area initiative (områdesatsing): a part of a city where the state and the "
+        "municipality work together on living conditions, e.g. Groruddalen."
+    )
+)
 class AreaInitiative(DirectoryEntry):
     NODE_TYPE: ClassVar[str] = "AreaInitiative"
 
@@ -44,28 +47,41 @@ class AreaInitiative(DirectoryEntry):
 
     @classmethod
     def from_row(cls, row: InitiativeRow) -> AreaInitiative:
-        return cls(db_id=row.id, municipality_number=row.municipality_number, slug=row.slug,
-                   name=row.name, description=row.description, period_start=row.period_start,
-                   period_end=row.period_end, **stamps(row))
+        return cls(
+            db_id=row.id,
+            municipality_number=row.municipality_number,
+            slug=row.slug,
+            name=row.name,
+            description=row.description,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            **stamps(row),
+        )
 
     @strawberry.field(description="The municipality it lies in.")
-    async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[
-            Municipality, strawberry.lazy("api.types.municipality")] | None:
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.types.municipality")] | None:
         return await municipality_of(info, self.municipality_number)
 
     @strawberry.field(description="Its area as GeoJSON (RFC 7946), the union of its districts.")
     async def boundary(
-        self, info: strawberry.Info[Context, None],
-        simplify_meters: Annotated[float | None, strawberry.argument(
-            description="Simplify first, with this tolerance in metres (0-10000).")] = None,
+        self,
+        info: strawberry.Info[Context, None],
+        simplify_meters: Annotated[
+            float | None,
+            strawberry.argument(
+                description="Simplify first, with this tolerance in metres (0-10000)."
+            ),
+        ] = None,
     ) -> JSON | None:
-        shapes = await info.context.run(initiative_boundaries, [self.db_id],
-                                        checked_tolerance(simplify_meters))
+        shapes = await info.context.run(
+            initiative_boundaries, [self.db_id], checked_tolerance(simplify_meters)
+        )
         return shapes.get(self.db_id)
 
 
-async def resolve_area_initiatives(info: strawberry.Info[Context, None]
-                                   ) -> list[AreaInitiative]:
+async def resolve_area_initiatives(info: strawberry.Info[Context, None]) -> list[AreaInitiative]:
     return [AreaInitiative.from_row(r) for r in await info.context.run(all_initiatives)]
 
 
@@ -81,8 +97,10 @@ async def find_initiative(context: Context, key: str) -> InitiativeRow | None:
 
 async def resolve_area_initiative(
     info: strawberry.Info[Context, None],
-    id: Annotated[strawberry.ID, strawberry.argument(
-        description='A global id, or the slug, e.g. "groruddalen".')],
+    id: Annotated[
+        strawberry.ID,
+        strawberry.argument(description='A global id, or the slug, e.g. "groruddalen".'),
+    ],
 ) -> AreaInitiative | None:
     row = await find_initiative(info.context, str(id))
     return None if row is None else AreaInitiative.from_row(row)

@@ -18,23 +18,35 @@ if TYPE_CHECKING:
     from api.context import Context
 
 
-@strawberry.type(description=(
-    "The places that contain a point. Each is null where there is none: at sea, abroad, or on "
-    "Svalbard and Jan Mayen, which belong to no municipality or county."))
+@strawberry.type(
+    description=(
+        "The places that contain a point. Each is null where there is none: at sea, abroad, or on "
+        "Svalbard and Jan Mayen, which belong to no municipality or county."
+    )
+)
 class WhereAmIResult:
     at: LatLon = strawberry.field(description="The point asked about.")
     municipality: Municipality | None = strawberry.field(
-        description="The municipality whose boundary covers the point.")
-    county: County | None = strawberry.field(description=(
-        "The county: the municipality's county when there is a municipality, else the county "
-        "whose boundary covers the point."))
-    district: District | None = strawberry.field(description=(
-        "The city district (bydel) covering the point, where districts are loaded (the "
-        "bundled data: Oslo's)."))
+        description="The municipality whose boundary covers the point."
+    )
+    county: County | None = strawberry.field(
+        description=(
+            "The county: the municipality's county when there is a municipality, else the county "
+            "whose boundary covers the point."
+        )
+    )
+    district: District | None = strawberry.field(
+        description=(
+            "The city district (bydel) covering the point, where districts are loaded (the "
+            "bundled data: Oslo's)."
+        )
+    )
     sub_district: District | None = strawberry.field(
-        description="The sub-district (delbydel) covering the point, where loaded.")
+        description="The sub-district (delbydel) covering the point, where loaded."
+    )
     area_initiatives: list[AreaInitiative] = strawberry.field(
-        description="The area initiatives (områdesatsinger) covering the point.")
+        description="The area initiatives (områdesatsinger) covering the point."
+    )
 
 
 @strawberry.type(description="A city district (bydel) or sub-district (delbydel).")
@@ -62,7 +74,8 @@ async def resolve_where_am_i(
         sub_district=District.from_geo(around.sub_district),
         area_initiatives=[AreaInitiative.from_row(r) for r in around.initiatives],
         at=LatLon(lat=at.lat, lon=at.lon),
-        municipality=None if found.municipality is None
+        municipality=None
+        if found.municipality is None
         else Municipality.from_geo(found.municipality),
         county=None if found.county is None else County.from_geo(found.county),
     )

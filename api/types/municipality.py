@@ -40,34 +40,55 @@ if TYPE_CHECKING:
 _CONNECTION = "municipalities"
 
 
-@strawberry.type(description=(
-    "A municipality (kommune), in the numbering of the loaded boundaries (the bundled data: "
-    "2020). Statistics are each field's latest year; the *Year fields say which."))
+@strawberry.type(
+    description=(
+        "A municipality (kommune), in the numbering of the loaded boundaries (the bundled data: "
+        "2020). Statistics are each field's latest year; the *Year fields say which."
+    )
+)
 class Municipality(Node):
     NODE_TYPE: ClassVar[str] = "Municipality"
 
     number: str = strawberry.field(
-        description='Four-digit municipality number (kommunenummer), e.g. "0301".')
+        description='Four-digit municipality number (kommunenummer), e.g. "0301".'
+    )
     name: str = strawberry.field(description="Name, as the publisher spells it.")
     population: int | None = strawberry.field(
-        description="Residents in the latest year with a population figure (populationYear).")
+        description="Residents in the latest year with a population figure (populationYear)."
+    )
     population_year: int | None = strawberry.field(description="The year of `population`.")
-    immigrant_population: int | None = strawberry.field(description=(
-        "Immigrants (born abroad to foreign-born parents; not their Norwegian-born children) "
-        "in the latest year with an immigrant figure (statisticsYear)."))
-    immigrant_share: float | None = strawberry.field(description=(
-        "immigrantPopulation / population, 0-1. The two figures are each their latest year, "
-        "which may differ (bundled data: 2021 immigrants over 2024 population). Null when "
-        "either is missing."))
-    refugee_population: int | None = strawberry.field(description=(
-        "Immigrants who came as refugees, and their family immigrants, in statisticsYear."))
+    immigrant_population: int | None = strawberry.field(
+        description=(
+            "Immigrants (born abroad to foreign-born parents; not their Norwegian-born children) "
+            "in the latest year with an immigrant figure (statisticsYear)."
+        )
+    )
+    immigrant_share: float | None = strawberry.field(
+        description=(
+            "immigrantPopulation / population, 0-1. The two figures are each their latest year, "
+            "which may differ (bundled data: 2021 immigrants over 2024 population). Null when "
+            "either is missing."
+        )
+    )
+    refugee_population: int | None = strawberry.field(
+        description=(
+            "Immigrants who came as refugees, and their family immigrants, in statisticsYear."
+        )
+    )
     statistics_year: int | None = strawberry.field(
-        description="The year of `immigrantPopulation` and `refugeePopulation`.")
-    area_km2: float = strawberry.field(description=(
-        "Area in km², measured in the UTM zone 33N plane (EPSG:25833), the national "
-        "statistics grid's CRS; includes inland water."))
-    centroid: LatLon = strawberry.field(description=(
-        "Geometric centre of the boundary (WGS84). For ragged coasts it may lie in the sea."))
+        description="The year of `immigrantPopulation` and `refugeePopulation`."
+    )
+    area_km2: float = strawberry.field(
+        description=(
+            "Area in km², measured in the UTM zone 33N plane (EPSG:25833), the national "
+            "statistics grid's CRS; includes inland water."
+        )
+    )
+    centroid: LatLon = strawberry.field(
+        description=(
+            "Geometric centre of the boundary (WGS84). For ragged coasts it may lie in the sea."
+        )
+    )
     county_data: strawberry.Private[County | None]
 
     def node_type_name(self) -> str:
@@ -92,44 +113,62 @@ class Municipality(Node):
             county_data=None if m.county is None else County.from_geo(m.county),
         )
 
-    @strawberry.field(description="The county this municipality belongs to (null if its "
-                                   "county is not loaded).")
+    @strawberry.field(
+        description="The county this municipality belongs to (null if its county is not loaded)."
+    )
     def county(self) -> County | None:
         return self.county_data
 
-    @strawberry.field(description=(
-        "The boundary as a GeoJSON geometry (RFC 7946: WGS84, [lon, lat], exterior rings "
-        "counter-clockwise, 6 decimals)."))
+    @strawberry.field(
+        description=(
+            "The boundary as a GeoJSON geometry (RFC 7946: WGS84, [lon, lat], exterior rings "
+            "counter-clockwise, 6 decimals)."
+        )
+    )
     async def boundary(
         self,
         info: strawberry.Info[Context, None],
-        simplify_meters: Annotated[float | None, strawberry.argument(description=(
-            "Simplify first, keeping topology, with this tolerance in metres (0-10000) in "
-            "the UTM 33N plane. Omit for the full boundary."))] = None,
+        simplify_meters: Annotated[
+            float | None,
+            strawberry.argument(
+                description=(
+                    "Simplify first, keeping topology, with this tolerance in metres (0-10000) in "
+                    "the UTM 33N plane. Omit for the full boundary."
+                )
+            ),
+        ] = None,
     ) -> JSON | None:
         tolerance = checked_tolerance(simplify_meters)
         return await info.context.loaders.boundary.load((self.number, tolerance))
 
-
-    @strawberry.field(description=(
-        "Venues in the municipality, by name. The first page of every municipality in a "
-        "response loads in one query."))
+    @strawberry.field(
+        description=(
+            "Venues in the municipality, by name. The first page of every municipality in a "
+            "response loads in one query."
+        )
+    )
     async def venues(
-        self, info: strawberry.Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(
-            description="`endCursor` of the previous page.")] = None,
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = DEFAULT_PAGE_SIZE,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
     ) -> DirectoryConnection[Venue]:
         return await municipality_list(info, VENUES, self.number, first, after)
 
     @strawberry.field(description="Active activities in the municipality, by title.")
     async def activities(
-        self, info: strawberry.Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size, at most 100.")] = DEFAULT_PAGE_SIZE,
-        after: Annotated[str | None, strawberry.argument(
-            description="`endCursor` of the previous page.")] = None,
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = DEFAULT_PAGE_SIZE,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
     ) -> DirectoryConnection[Activity]:
         return await municipality_list(info, ACTIVITIES, self.number, first, after)
 
@@ -141,8 +180,12 @@ class Municipality(Node):
 
 async def resolve_municipality(
     info: strawberry.Info[Context, None],
-    number: Annotated[str, strawberry.argument(
-        description='Four digits, e.g. "0301". Null when no such municipality is loaded.')],
+    number: Annotated[
+        str,
+        strawberry.argument(
+            description='Four digits, e.g. "0301". Null when no such municipality is loaded.'
+        ),
+    ],
 ) -> Municipality | None:
     found = await info.context.loaders.municipality.load(municipality_number(number))
     return None if found is None else Municipality.from_geo(found)
@@ -151,20 +194,26 @@ async def resolve_municipality(
 async def resolve_municipalities(
     info: strawberry.Info[Context, None],
     filter: MunicipalityFilterInput | None = None,  # the contract's name
-    first: Annotated[int | None, strawberry.argument(
-        description="Page size, at most 100 (more is an error, not clamped).")] = DEFAULT_PAGE_SIZE,
-    after: Annotated[str | None, strawberry.argument(
-        description="`endCursor` of the previous page.")] = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(description="Page size, at most 100 (more is an error, not clamped)."),
+    ] = DEFAULT_PAGE_SIZE,
+    after: Annotated[
+        str | None, strawberry.argument(description="`endCursor` of the previous page.")
+    ] = None,
 ) -> Connection[Municipality]:
     size = page_size(first, info.context.max_page_size)
     after_key = decode_cursor(after, _CONNECTION, MUNICIPALITY_NUMBER)
     geo_filter = MunicipalityFilter(
-        county=None if filter is None or filter.county is None
+        county=None
+        if filter is None or filter.county is None
         else county_number(filter.county, field="filter.county"),
-        name_contains=None if filter is None or filter.name_contains is None
+        name_contains=None
+        if filter is None or filter.name_contains is None
         else name_fragment(filter.name_contains),
         has_council=None if filter is None else filter.has_council,
-        min_immigrant_share=None if filter is None
+        min_immigrant_share=None
+        if filter is None
         else share(filter.min_immigrant_share, field="filter.minImmigrantShare"),
     )
     page = await info.context.run(list_municipalities, geo_filter, size, after_key)
@@ -184,5 +233,6 @@ async def _fetch_node(context: Context, key: str) -> Municipality | None:
     return None if found is None else Municipality.from_geo(found)
 
 
-MUNICIPALITY_NODE = NodeKind(type_name=Municipality.NODE_TYPE, key_pattern=MUNICIPALITY_NUMBER,
-                             fetch=_fetch_node)
+MUNICIPALITY_NODE = NodeKind(
+    type_name=Municipality.NODE_TYPE, key_pattern=MUNICIPALITY_NUMBER, fetch=_fetch_node
+)

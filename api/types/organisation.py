@@ -25,10 +25,12 @@ class Organisation(DirectoryEntry):
     municipality_number: strawberry.Private[str | None]
     name: str
     organisation_number: str | None = strawberry.field(
-        description="Organisasjonsnummer in Enhetsregisteret (nine digits), if it has one.")
+        description="Organisasjonsnummer in Enhetsregisteret (nine digits), if it has one."
+    )
     kind: OrganisationKind  # type: ignore[valid-type]
     in_voluntary_register: bool = strawberry.field(
-        description="Registered in Frivillighetsregisteret.")
+        description="Registered in Frivillighetsregisteret."
+    )
     website: str | None
     description: str | None
 
@@ -40,15 +42,22 @@ class Organisation(DirectoryEntry):
 
     @classmethod
     def from_row(cls, row: OrganisationRow) -> Organisation:
-        return cls(db_id=row.id, municipality_number=row.municipality_number, name=row.name,
-                   organisation_number=row.organisation_number,
-                   kind=as_enum(OrganisationKind, row.kind),
-                   in_voluntary_register=row.in_voluntary_register, website=row.website,
-                   description=row.description, **stamps(row))
+        return cls(
+            db_id=row.id,
+            municipality_number=row.municipality_number,
+            name=row.name,
+            organisation_number=row.organisation_number,
+            kind=as_enum(OrganisationKind, row.kind),
+            in_voluntary_register=row.in_voluntary_register,
+            website=row.website,
+            description=row.description,
+            **stamps(row),
+        )
 
     @strawberry.field(description="The municipality of its business address, if loaded.")
-    async def municipality(self, info: strawberry.Info[Context, None]) -> Annotated[
-            Municipality, strawberry.lazy("api.types.municipality")] | None:
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.types.municipality")] | None:
         return await municipality_of(info, self.municipality_number)
 
 

@@ -16,14 +16,19 @@ if TYPE_CHECKING:
 _READERS = frozenset({Role.ANALYST, Role.ADMIN})
 
 
-def may_read_private(principal: Principal, *, municipality_number: str | None = None,
-                     organisation_id: int | None = None) -> bool:
+def may_read_private(
+    principal: Principal,
+    *,
+    municipality_number: str | None = None,
+    organisation_id: int | None = None,
+) -> bool:
     """Analysts and admins; the editor of the row's municipality or organisation."""
     if principal.role in _READERS:
         return True
     if principal.role is Role.MUNICIPALITY_EDITOR:
-        return municipality_number is not None \
-            and municipality_number == principal.municipality_number
+        return (
+            municipality_number is not None and municipality_number == principal.municipality_number
+        )
     if principal.role is Role.ORGANISATION_EDITOR:
         return organisation_id is not None and organisation_id == principal.organisation_id
     return False

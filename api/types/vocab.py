@@ -14,16 +14,18 @@ from geo.queries.nearby import PlaceKind as GeoPlaceKind
 def _graphql_enum(source: type[StrEnum], description: str) -> type[Enum]:
     """A strawberry enum with the same names and values, described in Norwegian per value."""
     members = {
-        member.name: strawberry.enum_value(member.value,
-                                           description=vocab.NORWEGIAN.get(member.name))
+        member.name: strawberry.enum_value(
+            member.value, description=vocab.NORWEGIAN.get(member.name)
+        )
         for member in source
     }
     return strawberry.enum(Enum(source.__name__, members), description=description)  # type: ignore[misc]
 
 
 ActivityCategory = _graphql_enum(vocab.ActivityCategory, "What an activity is for.")
-TargetGroup = _graphql_enum(vocab.TargetGroup, "Whom an activity is for (children 6-12, "
-                                                "youth 13-19, …).")
+TargetGroup = _graphql_enum(
+    vocab.TargetGroup, "Whom an activity is for (children 6-12, youth 13-19, …)."
+)
 OwnerType = _graphql_enum(vocab.OwnerType, "Who owns a venue.")
 VenueType = _graphql_enum(vocab.VenueType, "What kind of premises a venue is.")
 PriceModel = _graphql_enum(vocab.PriceModel, "What volunteers pay for a venue.")
@@ -36,8 +38,11 @@ Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
 PlaceKind = _graphql_enum(GeoPlaceKind, "The kinds of place `nearby` returns.")
 AccessOutcome = _graphql_enum(vocab.AccessOutcome, "What came of a request to use a venue.")
 AccessBarrier = _graphql_enum(vocab.AccessBarrier, "What stood in the way of using a venue.")
-AreaKind = _graphql_enum(vocab.AreaKind, "Kinds of population unit (statistical area): SSB's "
-                                         "grid cells, grunnkretser, Oslo's districts.")
+AreaKind = _graphql_enum(
+    vocab.AreaKind,
+    "Kinds of population unit (statistical area): SSB's "
+    "grid cells, grunnkretser, Oslo's districts.",
+)
 CoverageTargetKind = _graphql_enum(GeoTargetKind, "What `coverage` counts as within reach.")
 
 WEEKDAYS = list(vocab.Weekday)

@@ -11,8 +11,9 @@ from geo.tables import metadata
 config = context.config
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
-                    compare_to: object) -> bool:
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # PostGIS's own tables (spatial_ref_sys, topology) are not ours to manage.
     if type_ == "table" and name in {"spatial_ref_sys", "layer", "topology"}:
         return False
@@ -20,8 +21,7 @@ def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
 
 
 def run_migrations_online() -> None:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"),
-                              poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
             context.configure(

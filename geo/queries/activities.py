@@ -62,42 +62,65 @@ def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, Acti
     return {row.id: to_dataclass(ActivityRow, row) for row in rows}
 
 
-def schedules_by_activity(conn: sa.Connection,
-                          activity_ids: Iterable[int]) -> dict[int, list[ScheduleRow]]:
+def schedules_by_activity(
+    conn: sa.Connection, activity_ids: Iterable[int]
+) -> dict[int, list[ScheduleRow]]:
     s = activity_schedule.c
     return grouped(
         conn,
         sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
         .where(s.activity_id.in_(list(activity_ids)))
         .order_by(s.activity_id, s.weekday, s.starts),
-        ScheduleRow, "activity_id")
+        ScheduleRow,
+        "activity_id",
+    )
 
 
-def activities_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
-                       after: NameKey | None = None) -> tuple[list[ActivityRow], bool]:
-    return page_by_name(conn, ActivityRow, activity, activity.c.title, activity_columns(),
-                        activity_conditions(filt), first=first, after=after)
+def activities_by_name(
+    conn: sa.Connection, filt: DirectoryFilter, *, first: int, after: NameKey | None = None
+) -> tuple[list[ActivityRow], bool]:
+    return page_by_name(
+        conn,
+        ActivityRow,
+        activity,
+        activity.c.title,
+        activity_columns(),
+        activity_conditions(filt),
+        first=first,
+        after=after,
+    )
 
 
 def count_activities(conn: sa.Connection, filt: DirectoryFilter) -> int:
     return count_where(conn, activity, activity_conditions(filt))
 
 
-def activities_by_venue(conn: sa.Connection,
-                        venue_ids: Iterable[int]) -> dict[int, list[ActivityRow]]:
+def activities_by_venue(
+    conn: sa.Connection, venue_ids: Iterable[int]
+) -> dict[int, list[ActivityRow]]:
     """The active activities held at each venue, by title."""
     return grouped(
         conn,
         sa.select(*activity_columns())
-        .where(activity.c.venue_id.in_(list(venue_ids)),
-               *activity_conditions(DirectoryFilter()))
+        .where(activity.c.venue_id.in_(list(venue_ids)), *activity_conditions(DirectoryFilter()))
         .order_by(activity.c.venue_id, activity.c.title, activity.c.id),
-        ActivityRow, "venue_id")
+        ActivityRow,
+        "venue_id",
+    )
 
 
-def activities_of_municipalities(conn: sa.Connection, numbers: Sequence[str],
-                                 first: int) -> dict[str, GroupPage[ActivityRow]]:
+def activities_of_municipalities(
+    conn: sa.Connection, numbers: Sequence[str], first: int
+) -> dict[str, GroupPage[ActivityRow]]:
     """Each municipality's first ``first`` activities by title, with counts, in one statement."""
-    return first_rows_per_group(conn, ActivityRow, activity, activity.c.municipality_number,
-                                numbers, (activity.c.title, activity.c.id), activity_columns(),
-                                activity_conditions(DirectoryFilter()), first=first)
+    return first_rows_per_group(
+        conn,
+        ActivityRow,
+        activity,
+        activity.c.municipality_number,
+        numbers,
+        (activity.c.title, activity.c.id),
+        activity_columns(),
+        activity_conditions(DirectoryFilter()),
+        first=first,
+    )

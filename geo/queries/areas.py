@@ -52,8 +52,11 @@ def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, District]
     a = statistical_area.c
     rows = conn.execute(
         sa.select(a.kind, a.code, a.name, a.municipality_number)
-        .where(a.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
-               a.archived_at.is_(None), sa.func.ST_Covers(a.geom, storage_point(x, y)))
+        .where(
+            a.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
+            a.archived_at.is_(None),
+            sa.func.ST_Covers(a.geom, storage_point(x, y)),
+        )
         .order_by(a.kind, a.code)
     )
     found: dict[str, District] = {}
@@ -64,34 +67,44 @@ def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, District]
 
 def initiatives_at(conn: sa.Connection, x: float, y: float) -> list[InitiativeRow]:
     i = area_initiative.c
-    rows = conn.execute(sa.select(*_initiative_columns()).where(
-        i.archived_at.is_(None), sa.func.ST_Covers(i.geom, storage_point(x, y))).order_by(i.name))
+    rows = conn.execute(
+        sa.select(*_initiative_columns())
+        .where(i.archived_at.is_(None), sa.func.ST_Covers(i.geom, storage_point(x, y)))
+        .order_by(i.name)
+    )
     return [to_dataclass(InitiativeRow, r) for r in rows]
 
 
 def all_initiatives(conn: sa.Connection) -> list[InitiativeRow]:
     i = area_initiative.c
-    rows = conn.execute(sa.select(*_initiative_columns()).where(i.archived_at.is_(None))
-                        .order_by(i.name))
+    rows = conn.execute(
+        sa.select(*_initiative_columns()).where(i.archived_at.is_(None)).order_by(i.name)
+    )
     return [to_dataclass(InitiativeRow, r) for r in rows]
 
 
-def initiatives_by_keys(conn: sa.Connection, *, ids: Iterable[int] = (),
-                        slugs: Iterable[str] = ()) -> list[InitiativeRow]:
+def initiatives_by_keys(
+    conn: sa.Connection, *, ids: Iterable[int] = (), slugs: Iterable[str] = ()
+) -> list[InitiativeRow]:
     i = area_initiative.c
-    rows = conn.execute(sa.select(*_initiative_columns()).where(
-        sa.or_(i.id.in_(list(ids)), i.slug.in_(list(slugs)))))
+    rows = conn.execute(
+        sa.select(*_initiative_columns()).where(
+            sa.or_(i.id.in_(list(ids)), i.slug.in_(list(slugs)))
+        )
+    )
     return [to_dataclass(InitiativeRow, r) for r in rows]
 
 
-def initiative_boundaries(conn: sa.Connection, ids: Iterable[int],
-                          simplify_m: float | None = None) -> dict[int, dict[str, Any]]:
+def initiative_boundaries(
+    conn: sa.Connection, ids: Iterable[int], simplify_m: float | None = None
+) -> dict[int, dict[str, Any]]:
     """GeoJSON (RFC 7946: WGS84, lon/lat, exterior rings counter-clockwise) of each initiative."""
     i = area_initiative.c
     geom: sa.ColumnElement[Any] = i.geom
     if simplify_m:
         geom = sa.func.ST_MakeValid(sa.func.ST_SimplifyPreserveTopology(geom, simplify_m))
-    shape = sa.func.ST_AsGeoJSON(sa.func.ST_ForcePolygonCCW(
-        sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS)
+    shape = sa.func.ST_AsGeoJSON(
+        sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS
+    )
     rows = conn.execute(sa.select(i.id, shape.label("shape")).where(i.id.in_(list(ids))))
     return {r.id: orjson.loads(r.shape) for r in rows}

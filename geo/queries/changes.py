@@ -41,9 +41,13 @@ class Change:
 
 def _changed_rows(since: datetime) -> sa.Subquery:
     legs = [
-        sa.select(sa.literal(table.name).label("entity"), table.c.id, table.c.updated_at,
-                  table.c.archived_at.is_not(None).label("archived"), table.c.version)
-        .where(table.c.updated_at >= since)
+        sa.select(
+            sa.literal(table.name).label("entity"),
+            table.c.id,
+            table.c.updated_at,
+            table.c.archived_at.is_not(None).label("archived"),
+            table.c.version,
+        ).where(table.c.updated_at >= since)
         for table in DIRECTORY_TABLES
     ]
     return sa.union_all(*legs).subquery("changed")
@@ -62,24 +66,37 @@ def _after(table: sa.Table, after: ChangeKey | None) -> list[sa.ColumnElement[bo
     return [sa.tuple_(table.c.updated_at, table.c.id) > sa.tuple_(stamp, sa.literal(after.id))]
 
 
-def changes(conn: sa.Connection, since: datetime, *, first: int,
-            after: ChangeKey | None = None) -> tuple[list[Change], bool]:
+def changes(
+    conn: sa.Connection, since: datetime, *, first: int, after: ChangeKey | None = None
+) -> tuple[list[Change], bool]:
     """The ``first`` changes at or after ``since`` that follow ``after``; and whether more exist.
 
     Each table gives its next ``first + 1`` rows from its (updated_at, id) index; the sorted
     streams are merged here, so a page costs the same however many rows changed in all."""
     streams = []
     for table in DIRECTORY_TABLES:
-        stmt = (sa.select(table.c.id, table.c.updated_at,
-                          table.c.archived_at.is_not(None).label("archived"), table.c.version)
-                .where(table.c.updated_at >= since, *_after(table, after))
-                .order_by(table.c.updated_at, table.c.id).limit(first + 1))
-        streams.append([Change(table.name, r.id, r.updated_at, r.archived, r.version)
-                        for r in conn.execute(stmt)])
-    rows = list(heapq.merge(*streams, key=lambda change: change.key))[:first + 1]
+        stmt = (
+            sa.select(
+                table.c.id,
+                table.c.updated_at,
+                table.c.archived_at.is_not(None).label("archived"),
+                table.c.version,
+            )
+            .where(table.c.updated_at >= since, *_after(table, after))
+            .order_by(table.c.updated_at, table.c.id)
+            .limit(first + 1)
+        )
+        streams.append(
+            [
+                Change(table.name, r.id, r.updated_at, r.archived, r.version)
+                for r in conn.execute(stmt)
+            ]
+        )
+    rows = list(heapq.merge(*streams, key=lambda change: change.key))[: first + 1]
     return rows[:first], len(rows) > first
 
 
 def count_changes(conn: sa.Connection, since: datetime) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(_changed_rows(since)))
-               .scalar_one())
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(_changed_rows(since))).scalar_one()
+    )

@@ -31,13 +31,13 @@ def council_columns() -> list[sa.ColumnElement[object]]:
 
 
 def councils_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, CouncilRow]:
-    rows = conn.execute(sa.select(*council_columns())
-                        .where(immigrant_council.c.id.in_(list(ids))))
+    rows = conn.execute(sa.select(*council_columns()).where(immigrant_council.c.id.in_(list(ids))))
     return {row.id: to_dataclass(CouncilRow, row) for row in rows}
 
 
-def councils_by_municipality(conn: sa.Connection,
-                             numbers: Iterable[str]) -> dict[str, list[CouncilRow]]:
+def councils_by_municipality(
+    conn: sa.Connection, numbers: Iterable[str]
+) -> dict[str, list[CouncilRow]]:
     """Every council (active or disbanded, not archived) of each municipality, by name."""
     c = immigrant_council.c
     return grouped(
@@ -45,4 +45,6 @@ def councils_by_municipality(conn: sa.Connection,
         sa.select(*council_columns())
         .where(c.municipality_number.in_(list(numbers)), c.archived_at.is_(None))
         .order_by(c.municipality_number, c.name),
-        CouncilRow, "municipality_number")
+        CouncilRow,
+        "municipality_number",
+    )

@@ -185,6 +185,7 @@ class CoverageReport:
 
 # --- the area ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _ResolvedArea:
     geom: ColumnElement[Any] | None  # None: nothing of it in the region (an empty area)
@@ -199,8 +200,8 @@ def _resolve(conn: sa.Connection, area: AreaSelector) -> _ResolvedArea:
             return _ResolvedArea(None, None, area.notes)
         wkb = shapely.to_wkb(area.geom)
         return _ResolvedArea(
-            sa.func.ST_GeomFromWKB(sa.literal(wkb, sa.LargeBinary), STORAGE_SRID), None,
-            area.notes)
+            sa.func.ST_GeomFromWKB(sa.literal(wkb, sa.LargeBinary), STORAGE_SRID), None, area.notes
+        )
     if isinstance(area, MunicipalityArea):
         m = municipality.c
         where: list[ColumnElement[bool]] = [m.number == area.number, m.archived_at.is_(None)]
@@ -224,26 +225,40 @@ def _units(area_geom: ColumnElement[Any], unit_kind: str) -> sa.CTE:
     u = statistical_area.c
     shape = sa.select(area_geom.label("geom")).cte("area")
     return (
-        sa.select(u.id, u.code, u.name, u.municipality_number, u.population,
-                  u.immigrant_population, u.year, u.geom)
-        .select_from(statistical_area.join(
-            shape, sa.and_(u.geom.op("&&")(shape.c.geom),
-                           sa.func.ST_Intersects(shape.c.geom,
-                                                 sa.func.ST_PointOnSurface(u.geom)))))
+        sa.select(
+            u.id,
+            u.code,
+            u.name,
+            u.municipality_number,
+            u.population,
+            u.immigrant_population,
+            u.year,
+            u.geom,
+        )
+        .select_from(
+            statistical_area.join(
+                shape,
+                sa.and_(
+                    u.geom.op("&&")(shape.c.geom),
+                    sa.func.ST_Intersects(shape.c.geom, sa.func.ST_PointOnSurface(u.geom)),
+                ),
+            )
+        )
         .where(u.kind == unit_kind, u.archived_at.is_(None))
-        .cte("units").prefix_with("MATERIALIZED")
+        .cte("units")
+        .prefix_with("MATERIALIZED")
     )
 
 
 def _reach(units: sa.CTE, within_m: float) -> ColumnElement[Any]:
     """The units' bounding box grown by the reach: every target that can cover one lies in it."""
     grown = sa.func.ST_Expand(sa.func.ST_Extent(units.c.geom), within_m)
-    return sa.select(sa.func.ST_SetSRID(sa.cast(grown, Geometry), STORAGE_SRID)
-                     ).scalar_subquery()
+    return sa.select(sa.func.ST_SetSRID(sa.cast(grown, Geometry), STORAGE_SRID)).scalar_subquery()
 
 
-def _covered_ids(target: Target, within_m: float, unit_kind: str,
-                 reach: ColumnElement[Any] | None) -> sa.CTE:
+def _covered_ids(
+    target: Target, within_m: float, unit_kind: str, reach: ColumnElement[Any] | None
+) -> sa.CTE:
     """Ids of the units of ``unit_kind`` with a target within ``within_m`` of their polygon
     (targets inside ``reach`` only, when given).
 
@@ -261,17 +276,29 @@ def _covered_ids(target: Target, within_m: float, unit_kind: str,
     clusters = (
         sa.select(sa.func.ST_Collect(table.c.geom).label("geom"))
         .where(*where)
-        .group_by(sa.func.floor(sa.func.ST_X(table.c.geom) / size),
-                  sa.func.floor(sa.func.ST_Y(table.c.geom) / size))
-        .cte("clusters").prefix_with("MATERIALIZED")
+        .group_by(
+            sa.func.floor(sa.func.ST_X(table.c.geom) / size),
+            sa.func.floor(sa.func.ST_Y(table.c.geom) / size),
+        )
+        .cte("clusters")
+        .prefix_with("MATERIALIZED")
     )
     u = statistical_area.alias("reached")
     return (
-        sa.select(u.c.id).distinct()
-        .select_from(clusters.join(u, sa.and_(
-            u.c.kind == unit_kind, u.c.archived_at.is_(None),
-            sa.func.ST_DWithin(u.c.geom, clusters.c.geom, within_m))))
-        .cte("covered").prefix_with("MATERIALIZED")
+        sa.select(u.c.id)
+        .distinct()
+        .select_from(
+            clusters.join(
+                u,
+                sa.and_(
+                    u.c.kind == unit_kind,
+                    u.c.archived_at.is_(None),
+                    sa.func.ST_DWithin(u.c.geom, clusters.c.geom, within_m),
+                ),
+            )
+        )
+        .cte("covered")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -290,8 +317,13 @@ def _nearest(target: Target, unit_geom: ColumnElement[Any]) -> ColumnElement[flo
     the gaps of one page only."""
     table = target.table
     distance = table.c.geom.op("<->", return_type=sa.Float)(unit_geom)
-    return (sa.select(distance).where(*_probe_conditions(target)).order_by(distance).limit(1)
-            .scalar_subquery())
+    return (
+        sa.select(distance)
+        .where(*_probe_conditions(target))
+        .order_by(distance)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _probe_conditions(target: Target) -> list[ColumnElement[bool]]:
@@ -305,40 +337,56 @@ def _probe_conditions(target: Target) -> list[ColumnElement[bool]]:
     filt = target.filter
     if target.kind is not TargetKind.ACTIVITY or not filt.categories:
         return target.conditions()
-    return [*Target(target.kind, replace(filt, categories=())).conditions(),
-            activity.c.category.concat("").in_(filt.categories)]
+    return [
+        *Target(target.kind, replace(filt, categories=())).conditions(),
+        activity.c.category.concat("").in_(filt.categories),
+    ]
 
 
-def _covered(target: Target, unit_geom: ColumnElement[Any],
-             within_m: float) -> ColumnElement[bool]:
+def _covered(target: Target, unit_geom: ColumnElement[Any], within_m: float) -> ColumnElement[bool]:
     """A target lies within ``within_m`` of the unit, probed from the unit: ``EXISTS`` with
     ``ST_DWithin``, an index scan that stops at the first match."""
-    return sa.exists().where(*_probe_conditions(target),
-                             sa.func.ST_DWithin(target.table.c.geom, unit_geom, within_m))
+    return sa.exists().where(
+        *_probe_conditions(target), sa.func.ST_DWithin(target.table.c.geom, unit_geom, within_m)
+    )
 
 
-def _plan(conn: sa.Connection, area_geom: ColumnElement[Any], target: Target,
-          within_m: float, unit_kind: str) -> tuple[int, bool]:
+def _plan(
+    conn: sa.Connection,
+    area_geom: ColumnElement[Any],
+    target: Target,
+    within_m: float,
+    unit_kind: str,
+) -> tuple[int, bool]:
     """How many units the area has, and whether to find the covered ones from the targets'
     side: when at most :data:`TARGETS_PER_UNIT` targets per unit lie in reach (counted up to
     that many, by an index scan that stops there)."""
     units = _units(area_geom, unit_kind)
     unit_count = sa.select(sa.func.count()).select_from(units).scalar_subquery()
     table = target.table
-    in_reach = (sa.select(sa.literal(1).label("one"))
-                .where(*_probe_conditions(target),
-                       table.c.geom.op("&&")(_reach(units, within_m)))
-                .limit(unit_count * TARGETS_PER_UNIT + 1)
-                .subquery("in_reach"))
-    row = conn.execute(sa.select(
-        unit_count.label("units"),
-        sa.select(sa.func.count()).select_from(in_reach).scalar_subquery().label("targets"),
-    )).one()
+    in_reach = (
+        sa.select(sa.literal(1).label("one"))
+        .where(*_probe_conditions(target), table.c.geom.op("&&")(_reach(units, within_m)))
+        .limit(unit_count * TARGETS_PER_UNIT + 1)
+        .subquery("in_reach")
+    )
+    row = conn.execute(
+        sa.select(
+            unit_count.label("units"),
+            sa.select(sa.func.count()).select_from(in_reach).scalar_subquery().label("targets"),
+        )
+    ).one()
     return int(row.units), int(row.targets) <= int(row.units) * TARGETS_PER_UNIT
 
 
-def _flagged(area_geom: ColumnElement[Any], target: Target, within_m: float, unit_kind: str,
-             *, from_targets: bool) -> sa.CTE:
+def _flagged(
+    area_geom: ColumnElement[Any],
+    target: Target,
+    within_m: float,
+    unit_kind: str,
+    *,
+    from_targets: bool,
+) -> sa.CTE:
     """The area's units, each with ``covered``: probed per unit (few units), or found from the
     targets' side (many units; :func:`_covered_ids`). MATERIALIZED, so that the planner does not
     copy the probe into every aggregate that reads ``covered``."""
@@ -347,8 +395,9 @@ def _flagged(area_geom: ColumnElement[Any], target: Target, within_m: float, uni
         flagged = sa.select(*units.c, _covered(target, units.c.geom, within_m).label("covered"))
     else:
         covered = _covered_ids(target, within_m, unit_kind, _reach(units, within_m))
-        flagged = (sa.select(*units.c, covered.c.id.is_not(None).label("covered"))
-                   .select_from(units.outerjoin(covered, covered.c.id == units.c.id)))
+        flagged = sa.select(*units.c, covered.c.id.is_not(None).label("covered")).select_from(
+            units.outerjoin(covered, covered.c.id == units.c.id)
+        )
     return flagged.cte("flagged").prefix_with("MATERIALIZED")
 
 
@@ -359,6 +408,7 @@ def _check(within_m: float, unit_kind: str) -> str:
 
 
 # --- the summary ---------------------------------------------------------------------------------
+
 
 def _kinds_in_area(conn: sa.Connection, area_geom: ColumnElement[Any]) -> list[str]:
     """Which unit kinds have units in the area (for the note on an empty answer)."""
@@ -374,22 +424,27 @@ def _empty_note(conn: sa.Connection, area: _ResolvedArea, unit_kind: str) -> str
     if area.geom is None:
         return "No units: the area lies outside the region around Norway."
     others = [k for k in _kinds_in_area(conn, area.geom) if k != unit_kind]
-    there = (f"; units of {', '.join(others)} are" if others else "; no units of any kind are")
+    there = f"; units of {', '.join(others)} are" if others else "; no units of any kind are"
     return f"No {unit_kind} units are loaded in this area{there}."
 
 
-def coverage_summary(conn: sa.Connection, area: AreaSelector, target: Target, within_m: float,
-                     unit_kind: str) -> CoverageSummary:
+def coverage_summary(
+    conn: sa.Connection, area: AreaSelector, target: Target, within_m: float, unit_kind: str
+) -> CoverageSummary:
     """Total and covered population of the area's units (see the module's rule)."""
     unit_kind = _check(within_m, unit_kind)
     resolved = _resolve(conn, area)
     notes = list(resolved.notes)
-    count, from_targets = (0, False) if resolved.geom is None else _plan(
-        conn, resolved.geom, target, within_m, unit_kind)
+    count, from_targets = (
+        (0, False)
+        if resolved.geom is None
+        else _plan(conn, resolved.geom, target, within_m, unit_kind)
+    )
     if resolved.geom is None or count == 0:
         notes.append(_empty_note(conn, resolved, unit_kind))
-        return CoverageSummary(resolved.name, unit_kind, within_m, 0, 0, 0, 0, 0, None, None,
-                               (), tuple(notes))
+        return CoverageSummary(
+            resolved.name, unit_kind, within_m, 0, 0, 0, 0, 0, None, None, (), tuple(notes)
+        )
     f = _flagged(resolved.geom, target, within_m, unit_kind, from_targets=from_targets).c
     pop = sa.func.coalesce(f.population, 0)
     stmt = sa.select(
@@ -401,32 +456,43 @@ def coverage_summary(conn: sa.Connection, area: AreaSelector, target: Target, wi
         sa.func.count().filter(f.population.is_(None)).label("no_population"),
         sa.func.count(f.immigrant_population).label("with_immigrants"),
         sa.func.sum(f.immigrant_population).label("immigrants"),
-        sa.func.coalesce(sa.func.sum(f.immigrant_population).filter(f.covered), 0)
-        .label("covered_immigrants"),
+        sa.func.coalesce(sa.func.sum(f.immigrant_population).filter(f.covered), 0).label(
+            "covered_immigrants"
+        ),
         sa.func.array_agg(sa.distinct(f.year)).filter(f.year.is_not(None)).label("years"),
     )
     row = conn.execute(stmt).one()
     if row.no_population:
-        notes.append(f"{row.no_population} of {row.units} units have no population figure "
-                     f"and count as 0.")
+        notes.append(
+            f"{row.no_population} of {row.units} units have no population figure and count as 0."
+        )
     every_immigrant = row.with_immigrants == row.units
     if not every_immigrant:
         notes.append(
             "Immigrant population is not known for these units (SSB's population grid, for "
             "one, gives totals only), so the immigrant figures are null."
-            if row.with_immigrants == 0 else
-            f"Immigrant population is known for {row.with_immigrants} of {row.units} units "
-            f"only, so no total is given.")
+            if row.with_immigrants == 0
+            else f"Immigrant population is known for {row.with_immigrants} of {row.units} units "
+            f"only, so no total is given."
+        )
     return CoverageSummary(
-        area_name=resolved.name, unit_kind=unit_kind, within_m=within_m, unit_count=row.units,
-        covered_unit_count=row.covered_units, population=int(row.population),
-        covered_population=int(row.covered_population), gap_count=row.gaps,
+        area_name=resolved.name,
+        unit_kind=unit_kind,
+        within_m=within_m,
+        unit_count=row.units,
+        covered_unit_count=row.covered_units,
+        population=int(row.population),
+        covered_population=int(row.covered_population),
+        gap_count=row.gaps,
         immigrant_population=int(row.immigrants) if every_immigrant else None,
         covered_immigrant_population=int(row.covered_immigrants) if every_immigrant else None,
-        population_years=tuple(sorted(row.years or ())), notes=tuple(notes))
+        population_years=tuple(sorted(row.years or ())),
+        notes=tuple(notes),
+    )
 
 
 # --- the gaps ------------------------------------------------------------------------------------
+
 
 @cache
 def _to_wgs84() -> Transformer:
@@ -447,9 +513,16 @@ def _geojson(wkb: bytes) -> dict[str, Any]:
     return orjson.loads(shapely.to_geojson(oriented))  # type: ignore[no-any-return]
 
 
-def coverage_gaps(conn: sa.Connection, area: AreaSelector, target: Target, within_m: float,
-                  unit_kind: str, *, first: int = 20,
-                  after: GapKey | None = None) -> tuple[list[Gap], bool]:
+def coverage_gaps(
+    conn: sa.Connection,
+    area: AreaSelector,
+    target: Target,
+    within_m: float,
+    unit_kind: str,
+    *,
+    first: int = 20,
+    after: GapKey | None = None,
+) -> tuple[list[Gap], bool]:
     """One page of gaps after ``after`` (largest population first, then code), and whether
     more follow."""
     unit_kind = _check(within_m, unit_kind)
@@ -464,11 +537,16 @@ def coverage_gaps(conn: sa.Connection, area: AreaSelector, target: Target, withi
     u = _flagged(resolved.geom, target, within_m, unit_kind, from_targets=from_targets).c
     position: list[ColumnElement[bool]] = []
     if after is not None:
-        position.append(sa.or_(u.population < after.population,
-                               sa.and_(u.population == after.population, u.code > after.code)))
+        position.append(
+            sa.or_(
+                u.population < after.population,
+                sa.and_(u.population == after.population, u.code > after.code),
+            )
+        )
     page = (
-        sa.select(u.code, u.name, u.municipality_number, u.population, u.immigrant_population,
-                  u.geom)
+        sa.select(
+            u.code, u.name, u.municipality_number, u.population, u.immigrant_population, u.geom
+        )
         .where(u.population > 0, sa.not_(u.covered), *position)
         .order_by(u.population.desc(), u.code)
         .limit(first + 1)
@@ -476,31 +554,51 @@ def coverage_gaps(conn: sa.Connection, area: AreaSelector, target: Target, withi
     )
     # The nearest target only for the page's units (at most 101 KNN scans).
     rows = conn.execute(
-        sa.select(page.c.code, page.c.name, page.c.municipality_number, page.c.population,
-                  page.c.immigrant_population, sa.func.ST_AsBinary(page.c.geom).label("wkb"),
-                  _nearest(target, page.c.geom).label("distance"))
-        .order_by(page.c.population.desc(), page.c.code)
+        sa.select(
+            page.c.code,
+            page.c.name,
+            page.c.municipality_number,
+            page.c.population,
+            page.c.immigrant_population,
+            sa.func.ST_AsBinary(page.c.geom).label("wkb"),
+            _nearest(target, page.c.geom).label("distance"),
+        ).order_by(page.c.population.desc(), page.c.code)
     ).all()
-    gaps = [Gap(code=r.code, name=r.name, municipality_number=r.municipality_number,
-                population=r.population, immigrant_population=r.immigrant_population,
-                nearest_distance_m=None if r.distance is None else float(r.distance),
-                geometry=_geojson(bytes(r.wkb)))
-            for r in rows[:first]]
+    gaps = [
+        Gap(
+            code=r.code,
+            name=r.name,
+            municipality_number=r.municipality_number,
+            population=r.population,
+            immigrant_population=r.immigrant_population,
+            nearest_distance_m=None if r.distance is None else float(r.distance),
+            geometry=_geojson(bytes(r.wkb)),
+        )
+        for r in rows[:first]
+    ]
     return gaps, len(rows) > first
 
 
-def coverage(conn: sa.Connection, area: AreaSelector, target: Target, within_m: float,
-             unit_kind: str, *, first: int = 20, after: GapKey | None = None) -> CoverageReport:
+def coverage(
+    conn: sa.Connection,
+    area: AreaSelector,
+    target: Target,
+    within_m: float,
+    unit_kind: str,
+    *,
+    first: int = 20,
+    after: GapKey | None = None,
+) -> CoverageReport:
     """The summary and one page of gaps."""
     summary = coverage_summary(conn, area, target, within_m, unit_kind)
     if summary.unit_count == 0:
         return CoverageReport(summary, [], False)
-    gaps, more = coverage_gaps(conn, area, target, within_m, unit_kind, first=first,
-                               after=after)
+    gaps, more = coverage_gaps(conn, area, target, within_m, unit_kind, first=first, after=after)
     return CoverageReport(summary, gaps, more)
 
 
 # --- every municipality at once ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MunicipalityCoverage:
@@ -515,49 +613,70 @@ class MunicipalityCoverage:
         return self.covered_population / self.population if self.population else None
 
 
-def coverage_by_municipality(conn: sa.Connection, target: Target, within_m: float,
-                             unit_kind: str,
-                             numbers: Sequence[str] | None = None) -> list[MunicipalityCoverage]:
+def coverage_by_municipality(
+    conn: sa.Connection,
+    target: Target,
+    within_m: float,
+    unit_kind: str,
+    numbers: Sequence[str] | None = None,
+) -> list[MunicipalityCoverage]:
     """Coverage of every municipality (or of ``numbers``) in one statement, by municipality
     number. A unit belongs to the municipality its row names (loaders set it from the code or
     from the unit's interior point, the same rule as above); the covered rule is the same."""
     unit_kind = _check(within_m, unit_kind)
     u = statistical_area.c
-    where: list[ColumnElement[bool]] = [u.kind == unit_kind, u.archived_at.is_(None),
-                                        u.municipality_number.is_not(None)]
+    where: list[ColumnElement[bool]] = [
+        u.kind == unit_kind,
+        u.archived_at.is_(None),
+        u.municipality_number.is_not(None),
+    ]
     if numbers is not None:
         where.append(u.municipality_number.in_(list(numbers)))
     covered = _covered_ids(target, within_m, unit_kind, None)
     flagged = (
-        sa.select(u.municipality_number, sa.func.coalesce(u.population, 0).label("population"),
-                  covered.c.id.is_not(None).label("covered"))
+        sa.select(
+            u.municipality_number,
+            sa.func.coalesce(u.population, 0).label("population"),
+            covered.c.id.is_not(None).label("covered"),
+        )
         .select_from(statistical_area.outerjoin(covered, covered.c.id == u.id))
         .where(*where)
         .subquery("flagged")
     )
     f = flagged.c
     totals = (
-        sa.select(f.municipality_number, sa.func.count().label("units"),
-                  sa.func.sum(f.population).label("population"),
-                  sa.func.coalesce(sa.func.sum(f.population).filter(f.covered), 0)
-                  .label("covered_population"))
+        sa.select(
+            f.municipality_number,
+            sa.func.count().label("units"),
+            sa.func.sum(f.population).label("population"),
+            sa.func.coalesce(sa.func.sum(f.population).filter(f.covered), 0).label(
+                "covered_population"
+            ),
+        )
         .group_by(f.municipality_number)
         .subquery("totals")
     )
     rows = conn.execute(
         sa.select(totals, municipality.c.name)
-        .select_from(totals.outerjoin(municipality,
-                                      municipality.c.number == totals.c.municipality_number))
+        .select_from(
+            totals.outerjoin(municipality, municipality.c.number == totals.c.municipality_number)
+        )
         .order_by(totals.c.municipality_number)
     )
-    return [MunicipalityCoverage(r.municipality_number, r.name, r.units, int(r.population),
-                                 int(r.covered_population)) for r in rows]
+    return [
+        MunicipalityCoverage(
+            r.municipality_number, r.name, r.units, int(r.population), int(r.covered_population)
+        )
+        for r in rows
+    ]
 
 
 # --- every unit, for the exports -----------------------------------------------------------------
 
-def coverage_units(conn: sa.Connection, area: AreaSelector, target: Target, within_m: float,
-                   unit_kind: str) -> sa.Select[Any]:
+
+def coverage_units(
+    conn: sa.Connection, area: AreaSelector, target: Target, within_m: float, unit_kind: str
+) -> sa.Select[Any]:
     """Every unit of the area by code, judged by the same rule as :func:`coverage_summary`: its
     code, name, municipality_number, population, immigrant_population, year, ``covered``, the
     straight-line metres from its polygon to the nearest target anywhere
@@ -566,12 +685,23 @@ def coverage_units(conn: sa.Connection, area: AreaSelector, target: Target, with
     is not loaded."""
     unit_kind = _check(within_m, unit_kind)
     resolved = _resolve(conn, area)
-    area_geom = (resolved.geom if resolved.geom is not None
-                 else sa.cast(sa.null(), Geometry(srid=STORAGE_SRID)))
-    _, from_targets = ((0, False) if resolved.geom is None
-                       else _plan(conn, area_geom, target, within_m, unit_kind))
+    area_geom = (
+        resolved.geom
+        if resolved.geom is not None
+        else sa.cast(sa.null(), Geometry(srid=STORAGE_SRID))
+    )
+    _, from_targets = (
+        (0, False) if resolved.geom is None else _plan(conn, area_geom, target, within_m, unit_kind)
+    )
     f = _flagged(area_geom, target, within_m, unit_kind, from_targets=from_targets).c
-    return (sa.select(f.code, f.name, f.municipality_number, f.population,
-                      f.immigrant_population, f.year, f.covered,
-                      _nearest(target, f.geom).label("nearest_distance_m"), f.geom)
-            .order_by(f.code))
+    return sa.select(
+        f.code,
+        f.name,
+        f.municipality_number,
+        f.population,
+        f.immigrant_population,
+        f.year,
+        f.covered,
+        _nearest(target, f.geom).label("nearest_distance_m"),
+        f.geom,
+    ).order_by(f.code)

@@ -67,11 +67,15 @@ def compiled_for_driver(stmt: sa.Select[Any]) -> DriverStatement:
             raise ValueError(f"parameter {name!r} needs SQLAlchemy's processing")
     for column in stmt.selected_columns:
         if _needs_processing(column.type):
-            raise ValueError(f"column {column.name!r} ({column.type}) needs SQLAlchemy's "
-                             "processing")
-    return DriverStatement(sql=expanded.statement, fixed=fixed,
-                           names=frozenset(expanded.parameters),
-                           columns=tuple(str(c.name) for c in stmt.selected_columns))
+            raise ValueError(
+                f"column {column.name!r} ({column.type}) needs SQLAlchemy's processing"
+            )
+    return DriverStatement(
+        sql=expanded.statement,
+        fixed=fixed,
+        names=frozenset(expanded.parameters),
+        columns=tuple(str(c.name) for c in stmt.selected_columns),
+    )
 
 
 def _needs_processing(column_type: sa.types.TypeEngine[Any]) -> bool:
@@ -103,17 +107,22 @@ def _params(statement: DriverStatement, values: dict[str, Any]) -> dict[str, Any
     return {**statement.fixed, **{k: v for k, v in values.items() if k in statement.names}}
 
 
-async def run_compiled(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
-                       values: dict[str, Any]) -> list[dict[str, Any]]:
+async def run_compiled(
+    conn: psycopg.AsyncConnection[Any], statement: DriverStatement, values: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Run a compiled statement with the run-time ``values``; every parameter must be set."""
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(statement.sql, _params(statement, values))
         return await cursor.fetchall()
 
 
-async def run_compiled_as(conn: psycopg.AsyncConnection[Any], statement: DriverStatement,
-                          values: dict[str, Any], cls: type[T], *extra: str
-                          ) -> list[tuple[Any, ...]]:
+async def run_compiled_as(
+    conn: psycopg.AsyncConnection[Any],
+    statement: DriverStatement,
+    values: dict[str, Any],
+    cls: type[T],
+    *extra: str,
+) -> list[tuple[Any, ...]]:
     """:func:`run_compiled`, each row as ``(cls(…), *extra columns)``: ``cls`` a dataclass built
     from the columns named as its fields, positionally. The positions come from the compiled
     statement's columns, once: psycopg's ``cursor.description`` would build 30 column objects
@@ -125,20 +134,22 @@ async def run_compiled_as(conn: psycopg.AsyncConnection[Any], statement: DriverS
 
 
 @lru_cache(maxsize=COMPILED_CACHE_SIZE)
-def _row_maker(columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
-               ) -> RowMaker[tuple[Any, ...]]:
+def _row_maker(
+    columns: tuple[str, ...], cls: type[T], extra: tuple[str, ...]
+) -> RowMaker[tuple[Any, ...]]:
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     missing = [n for n in (*names, *extra) if n not in columns]
     if missing:
         raise ValueError(f"{cls.__name__}: the statement selects no {missing}")
     positions = [columns.index(n) for n in names]
     # Fields first and in order (geo.queries.rows.in_field_order): no picking out needed.
-    fields_of = (_same if positions == list(range(len(names))) else _picker(positions))
+    fields_of = _same if positions == list(range(len(names))) else _picker(positions)
     extras = [columns.index(n) for n in extra]
     build = _builder(cls, names)
 
     def make(row: Sequence[Any]) -> tuple[Any, ...]:
         return (build(fields_of(row)), *[row[i] for i in extras])
+
     return make
 
 
@@ -154,6 +165,7 @@ def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
     def build(values: Sequence[Any]) -> T:
         # The fields' values first, maybe more after them (not its own).
         return filled(cls, zip(names, values, strict=False))
+
     return build
 
 

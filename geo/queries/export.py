@@ -74,23 +74,38 @@ def _hhmm(column: ColumnElement[Any]) -> ColumnElement[str]:
     return sa.func.to_char(column, "HH24:MI")
 
 
-def _weekly_text(table: sa.Table, key: ColumnElement[bool], *,
-                 dated: bool) -> ColumnElement[str]:
+def _weekly_text(table: sa.Table, key: ColumnElement[bool], *, dated: bool) -> ColumnElement[str]:
     """A row's weekly windows as ``"MON 16:00-22:00; SAT 10:00-14:00"`` (null when none), a
     correlated scalar subquery; ``dated`` adds ``" (from..to)"`` when a window has dates."""
     t = table.c
     parts: list[ColumnElement[Any]] = [
         sa.case({i + 1: day for i, day in enumerate(_WEEKDAYS)}, value=t.weekday),
-        sa.literal(" "), _hhmm(t.starts), sa.literal("-"), _hhmm(t.ends)]
+        sa.literal(" "),
+        _hhmm(t.starts),
+        sa.literal("-"),
+        _hhmm(t.ends),
+    ]
     if dated:
-        parts.append(sa.case(
-            (sa.or_(t.valid_from.isnot(None), t.valid_to.isnot(None)),
-             sa.func.concat(" (", sa.func.coalesce(sa.cast(t.valid_from, sa.Text), ""), "..",
-                            sa.func.coalesce(sa.cast(t.valid_to, sa.Text), ""), ")")),
-            else_=""))
-    text = sa.func.string_agg(sa.func.concat(*parts),
-                              aggregate_order_by(sa.literal("; "), t.weekday, t.starts),
-                              type_=sa.Text)
+        parts.append(
+            sa.case(
+                (
+                    sa.or_(t.valid_from.isnot(None), t.valid_to.isnot(None)),
+                    sa.func.concat(
+                        " (",
+                        sa.func.coalesce(sa.cast(t.valid_from, sa.Text), ""),
+                        "..",
+                        sa.func.coalesce(sa.cast(t.valid_to, sa.Text), ""),
+                        ")",
+                    ),
+                ),
+                else_="",
+            )
+        )
+    text = sa.func.string_agg(
+        sa.func.concat(*parts),
+        aggregate_order_by(sa.literal("; "), t.weekday, t.starts),
+        type_=sa.Text,
+    )
     return sa.select(text).where(key).scalar_subquery()
 
 
@@ -104,23 +119,40 @@ def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
     org = organisation.alias("organiser")
     place = venue.alias("held_at")
     muni = municipality.alias("activity_municipality")
-    schedule = _weekly_text(activity_schedule, activity_schedule.c.activity_id == a.id,
-                            dated=True)
+    schedule = _weekly_text(activity_schedule, activity_schedule.c.activity_id == a.id, dated=True)
     return (
         sa.select(
-            a.id, a.title, a.description, a.category,
-            org.c.id.label("organiser_id"), org.c.name.label("organiser_name"),
-            place.c.id.label("venue_id"), place.c.name.label("venue_name"),
-            a.municipality_number, muni.c.name.label("municipality_name"),
-            a.target_groups, a.min_age, a.max_age, a.languages,
-            a.free, a.cost_nok, a.leisure_card_accepted,
-            a.registration_required, a.registration_url, a.url, a.status,
-            schedule.label("schedule"), a.updated_at, a.version,
-            *_lon_lat(a.geom))
-        .select_from(activity
-                     .outerjoin(org, org.c.id == a.organisation_id)
-                     .outerjoin(place, place.c.id == a.venue_id)
-                     .outerjoin(muni, muni.c.number == a.municipality_number))
+            a.id,
+            a.title,
+            a.description,
+            a.category,
+            org.c.id.label("organiser_id"),
+            org.c.name.label("organiser_name"),
+            place.c.id.label("venue_id"),
+            place.c.name.label("venue_name"),
+            a.municipality_number,
+            muni.c.name.label("municipality_name"),
+            a.target_groups,
+            a.min_age,
+            a.max_age,
+            a.languages,
+            a.free,
+            a.cost_nok,
+            a.leisure_card_accepted,
+            a.registration_required,
+            a.registration_url,
+            a.url,
+            a.status,
+            schedule.label("schedule"),
+            a.updated_at,
+            a.version,
+            *_lon_lat(a.geom),
+        )
+        .select_from(
+            activity.outerjoin(org, org.c.id == a.organisation_id)
+            .outerjoin(place, place.c.id == a.venue_id)
+            .outerjoin(muni, muni.c.number == a.municipality_number)
+        )
         .where(*activity_conditions(filt))
         .order_by(a.id)
     )
@@ -130,22 +162,42 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
     v = venue.c
     owner = organisation.alias("owner")
     muni = municipality.alias("venue_municipality")
-    availability = _weekly_text(venue_availability, venue_availability.c.venue_id == v.id,
-                                dated=False)
+    availability = _weekly_text(
+        venue_availability, venue_availability.c.venue_id == v.id, dated=False
+    )
     return (
         sa.select(
-            v.id, v.name, v.description, v.venue_type, v.owner_type,
+            v.id,
+            v.name,
+            v.description,
+            v.venue_type,
+            v.owner_type,
             owner.c.id.label("owner_organisation_id"),
             owner.c.name.label("owner_organisation_name"),
-            v.address, v.postal_code, v.postal_place,
-            v.municipality_number, muni.c.name.label("municipality_name"),
-            v.capacity, v.price_model, v.price_note, v.step_free,
-            v.accessibility, v.amenities, v.suitable_categories, v.booking_url,
-            availability.label("availability"), v.last_verified, v.updated_at, v.version,
-            *_lon_lat(v.geom))
-        .select_from(venue
-                     .outerjoin(owner, owner.c.id == v.owner_organisation_id)
-                     .outerjoin(muni, muni.c.number == v.municipality_number))
+            v.address,
+            v.postal_code,
+            v.postal_place,
+            v.municipality_number,
+            muni.c.name.label("municipality_name"),
+            v.capacity,
+            v.price_model,
+            v.price_note,
+            v.step_free,
+            v.accessibility,
+            v.amenities,
+            v.suitable_categories,
+            v.booking_url,
+            availability.label("availability"),
+            v.last_verified,
+            v.updated_at,
+            v.version,
+            *_lon_lat(v.geom),
+        )
+        .select_from(
+            venue.outerjoin(owner, owner.c.id == v.owner_organisation_id).outerjoin(
+                muni, muni.c.number == v.municipality_number
+            )
+        )
         .where(*venue_conditions(filt))
         .order_by(v.id)
     )
@@ -156,21 +208,38 @@ def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.
     c = immigrant_council.c
     muni = municipality.alias("council_municipality")
     fylke = county.alias("council_county")
-    point = sa.func.coalesce(sa.func.ST_PointOnSurface(muni.c.geom),
-                             sa.func.ST_PointOnSurface(fylke.c.geom))
+    point = sa.func.coalesce(
+        sa.func.ST_PointOnSurface(muni.c.geom), sa.func.ST_PointOnSurface(fylke.c.geom)
+    )
     county_number = sa.func.coalesce(c.county_number, muni.c.county_number)
     return (
         sa.select(
-            c.id, c.name, c.kind, c.level, c.status,
-            c.municipality_number, muni.c.name.label("municipality_name"),
-            county_number.label("county_number"), fylke.c.name.label("county_name"),
-            c.established, c.members, c.website, c.note, c.updated_at, c.version,
-            sa.case((muni.c.number.isnot(None), "municipality"),
-                    (fylke.c.number.isnot(None), "county")).label("point_of"),
-            *_lon_lat(point), *([point.label("geom")] if with_geom else []))
-        .select_from(immigrant_council
-                     .outerjoin(muni, muni.c.number == c.municipality_number)
-                     .outerjoin(fylke, fylke.c.number == county_number))
+            c.id,
+            c.name,
+            c.kind,
+            c.level,
+            c.status,
+            c.municipality_number,
+            muni.c.name.label("municipality_name"),
+            county_number.label("county_number"),
+            fylke.c.name.label("county_name"),
+            c.established,
+            c.members,
+            c.website,
+            c.note,
+            c.updated_at,
+            c.version,
+            sa.case(
+                (muni.c.number.isnot(None), "municipality"), (fylke.c.number.isnot(None), "county")
+            ).label("point_of"),
+            *_lon_lat(point),
+            *([point.label("geom")] if with_geom else []),
+        )
+        .select_from(
+            immigrant_council.outerjoin(muni, muni.c.number == c.municipality_number).outerjoin(
+                fylke, fylke.c.number == county_number
+            )
+        )
         .where(*council_conditions(filt))
         .order_by(c.id)
     )
@@ -205,8 +274,9 @@ def columns(kind: ExportKind) -> list[str]:
     return [column.name for column in export_columns(kind)]
 
 
-def iter_rows(conn: sa.Connection, kind: ExportKind, filt: DirectoryFilter,
-              batch_size: int = BATCH_SIZE) -> Iterator[Sequence[sa.Row[Any]]]:
+def iter_rows(
+    conn: sa.Connection, kind: ExportKind, filt: DirectoryFilter, batch_size: int = BATCH_SIZE
+) -> Iterator[Sequence[sa.Row[Any]]]:
     """Batches of rows (tuples in :func:`columns` order) from a server-side cursor: at most
     ``batch_size`` rows in memory at once."""
     result = conn.execute(STATEMENTS[kind](filt).execution_options(yield_per=batch_size))
@@ -238,8 +308,9 @@ def iter_councils(conn: sa.Connection, filt: DirectoryFilter) -> Iterator[Row]:
     return _dicts(conn, ExportKind.COUNCILS, filt)
 
 
-async def stream(conn: AsyncConnection, stmt: sa.Select[Any],
-                 batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+async def stream(
+    conn: AsyncConnection, stmt: sa.Select[Any], batch_size: int = BATCH_SIZE
+) -> AsyncIterator[Sequence[sa.Row[Any]]]:
     """Batches of ``stmt``'s rows on an async connection (``AsyncConnection.stream``: a
     server-side cursor, each batch one ``FETCH``). The connection's transaction must stay open
     while the caller iterates; close the iterator (``aclose``) to end early."""
@@ -251,16 +322,19 @@ async def stream(conn: AsyncConnection, stmt: sa.Select[Any],
         await result.close()
 
 
-def stream_export(conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter,
-                  batch_size: int = BATCH_SIZE) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+def stream_export(
+    conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter, batch_size: int = BATCH_SIZE
+) -> AsyncIterator[Sequence[sa.Row[Any]]]:
     """The export's batches on an async connection (see :func:`stream`)."""
     return stream(conn, STATEMENTS[kind](filt), batch_size)
 
 
 # --- coverage ------------------------------------------------------------------------------------
 
-def coverage_statement(conn: sa.Connection, area: AreaSelector, target: Target,
-                       within_m: float, unit_kind: str) -> sa.Select[Any]:
+
+def coverage_statement(
+    conn: sa.Connection, area: AreaSelector, target: Target, within_m: float, unit_kind: str
+) -> sa.Select[Any]:
     """Every population unit of the area with whether it is covered and how far the nearest
     target is (:func:`geo.queries.coverage.coverage_units`: the same rule as the coverage
     report), by code. The unit's polygon comes as GeoJSON (``geometry``) and as WKT (``wkt``),
@@ -270,14 +344,18 @@ def coverage_statement(conn: sa.Connection, area: AreaSelector, target: Target,
     unit = coverage_units(conn, area, target, within_m, unit_kind).subquery("unit")
     u = unit.c
     wgs84 = sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(u.geom, WGS84_SRID))
-    return (
-        sa.select(u.code, u.name, u.municipality_number, u.population, u.immigrant_population,
-                  u.year, u.covered,
-                  sa.func.round(sa.cast(u.nearest_distance_m, sa.Numeric), 1,
-                                type_=sa.Numeric).label("nearest_distance_m"),
-                  *_lon_lat(sa.func.ST_PointOnSurface(u.geom)),
-                  sa.func.ST_AsGeoJSON(wgs84, COORDINATE_DECIMALS, type_=sa.Text)
-                  .label("geometry"),
-                  sa.func.ST_AsText(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("wkt"))
-        .order_by(u.code)
-    )
+    return sa.select(
+        u.code,
+        u.name,
+        u.municipality_number,
+        u.population,
+        u.immigrant_population,
+        u.year,
+        u.covered,
+        sa.func.round(sa.cast(u.nearest_distance_m, sa.Numeric), 1, type_=sa.Numeric).label(
+            "nearest_distance_m"
+        ),
+        *_lon_lat(sa.func.ST_PointOnSurface(u.geom)),
+        sa.func.ST_AsGeoJSON(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("geometry"),
+        sa.func.ST_AsText(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("wkt"),
+    ).order_by(u.code)

@@ -78,75 +78,149 @@ class Collection:
     fid_type: type = int
 
 
-def _directory(statement: Callable[[DirectoryFilter], sa.Select[Any]], table: sa.Table,
-               geom: Callable[[], ColumnElement[Any]]) -> Callable[..., sa.Select[Any]]:
+def _directory(
+    statement: Callable[[DirectoryFilter], sa.Select[Any]],
+    table: sa.Table,
+    geom: Callable[[], ColumnElement[Any]],
+) -> Callable[..., sa.Select[Any]]:
     """An export statement without its WGS84 lon/lat, with ``fid`` and the storage ``geom``."""
+
     def select(filt: DirectoryFilter) -> sa.Select[Any]:
         stmt = statement(filt)
         kept = [c for c in stmt.selected_columns if c.name not in ("lon", "lat")]
-        return stmt.with_only_columns(table.c.id.label("fid"), *kept, geom().label("geom"),
-                                      maintain_column_froms=True)
+        return stmt.with_only_columns(
+            table.c.id.label("fid"), *kept, geom().label("geom"), maintain_column_froms=True
+        )
+
     return select
 
 
 def _councils(filt: DirectoryFilter) -> sa.Select[Any]:
     stmt = councils_statement(filt, with_geom=True)
     kept = [c for c in stmt.selected_columns if c.name not in ("lon", "lat")]
-    return stmt.with_only_columns(immigrant_council.c.id.label("fid"), *kept,
-                                  maintain_column_froms=True)
+    return stmt.with_only_columns(
+        immigrant_council.c.id.label("fid"), *kept, maintain_column_froms=True
+    )
 
 
 def _municipalities(filt: DirectoryFilter) -> sa.Select[Any]:
     m = municipality.c
-    return (sa.select(m.number.label("fid"), m.number, m.name, m.county_number,
-                      latest_figure(m.number, "population").label("population"),
-                      latest_figure(m.number, "immigrants").label("immigrant_population"),
-                      m.geom)
-            .where(m.archived_at.is_(None)).order_by(m.number))
+    return (
+        sa.select(
+            m.number.label("fid"),
+            m.number,
+            m.name,
+            m.county_number,
+            latest_figure(m.number, "population").label("population"),
+            latest_figure(m.number, "immigrants").label("immigrant_population"),
+            m.geom,
+        )
+        .where(m.archived_at.is_(None))
+        .order_by(m.number)
+    )
 
 
 def _areas(filt: DirectoryFilter) -> sa.Select[Any]:
     a = statistical_area.c
-    return (sa.select(a.id.label("fid"), a.kind, a.code, a.name, a.municipality_number,
-                      a.population, a.immigrant_population, a.year, a.geom)
-            .where(a.archived_at.is_(None)).order_by(a.id))
+    return (
+        sa.select(
+            a.id.label("fid"),
+            a.kind,
+            a.code,
+            a.name,
+            a.municipality_number,
+            a.population,
+            a.immigrant_population,
+            a.year,
+            a.geom,
+        )
+        .where(a.archived_at.is_(None))
+        .order_by(a.id)
+    )
 
 
 def _initiatives(filt: DirectoryFilter) -> sa.Select[Any]:
     i = area_initiative.c
-    return (sa.select(i.slug.label("fid"), i.slug, i.name, i.description,
-                      i.municipality_number, i.period_start, i.period_end, i.geom)
-            .where(i.archived_at.is_(None)).order_by(i.slug))
+    return (
+        sa.select(
+            i.slug.label("fid"),
+            i.slug,
+            i.name,
+            i.description,
+            i.municipality_number,
+            i.period_start,
+            i.period_end,
+            i.geom,
+        )
+        .where(i.archived_at.is_(None))
+        .order_by(i.slug)
+    )
 
 
-COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
-    Collection("municipalities", "Municipalities (kommuner)",
-               "Municipality boundaries with their latest population and immigrant figures.",
-               "MultiPolygon", _municipalities,
-               {"county": lambda: municipality.c.county_number,
-                "number": lambda: municipality.c.number}, fid_type=str),
-    Collection("venues", "Venues (lokaler)",
-               "Premises volunteers can use: owner, price model, availability, accessibility.",
-               "Point", _directory(venues_statement, venue, lambda: venue.c.geom),
-               directory=True),
-    Collection("activities", "Activities (aktiviteter)",
-               "Active volunteer activities for newcomers: category, target groups, languages, "
-               "cost, weekly schedule.",
-               "Point", _directory(activities_statement, activity, lambda: activity.c.geom),
-               directory=True),
-    Collection("councils", "Immigrant councils (innvandrerråd)",
-               "Active immigrant councils and similar bodies; the point is one inside their "
-               "municipality (point_of says which).", "Point", _councils, directory=True),
-    Collection("areas", "Population units (statistiske områder)",
-               "Districts, sub-districts, grunnkretser and SSB grid cells with population.",
-               "MultiPolygon", _areas,
-               {"kind": lambda: statistical_area.c.kind,
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection(
+            "municipalities",
+            "Municipalities (kommuner)",
+            "Municipality boundaries with their latest population and immigrant figures.",
+            "MultiPolygon",
+            _municipalities,
+            {
+                "county": lambda: municipality.c.county_number,
+                "number": lambda: municipality.c.number,
+            },
+            fid_type=str,
+        ),
+        Collection(
+            "venues",
+            "Venues (lokaler)",
+            "Premises volunteers can use: owner, price model, availability, accessibility.",
+            "Point",
+            _directory(venues_statement, venue, lambda: venue.c.geom),
+            directory=True,
+        ),
+        Collection(
+            "activities",
+            "Activities (aktiviteter)",
+            "Active volunteer activities for newcomers: category, target groups, languages, "
+            "cost, weekly schedule.",
+            "Point",
+            _directory(activities_statement, activity, lambda: activity.c.geom),
+            directory=True,
+        ),
+        Collection(
+            "councils",
+            "Immigrant councils (innvandrerråd)",
+            "Active immigrant councils and similar bodies; the point is one inside their "
+            "municipality (point_of says which).",
+            "Point",
+            _councils,
+            directory=True,
+        ),
+        Collection(
+            "areas",
+            "Population units (statistiske områder)",
+            "Districts, sub-districts, grunnkretser and SSB grid cells with population.",
+            "MultiPolygon",
+            _areas,
+            {
+                "kind": lambda: statistical_area.c.kind,
                 "municipality": lambda: statistical_area.c.municipality_number,
-                "code": lambda: statistical_area.c.code}),
-    Collection("initiatives", "Area initiatives (områdesatsinger)",
-               "Named area initiatives such as Groruddalen.", "MultiPolygon", _initiatives,
-               {"municipality": lambda: area_initiative.c.municipality_number}, fid_type=str),
-)}
+                "code": lambda: statistical_area.c.code,
+            },
+        ),
+        Collection(
+            "initiatives",
+            "Area initiatives (områdesatsinger)",
+            "Named area initiatives such as Groruddalen.",
+            "MultiPolygon",
+            _initiatives,
+            {"municipality": lambda: area_initiative.c.municipality_number},
+            fid_type=str,
+        ),
+    )
+}
 
 
 def _box(bbox: tuple[float, float, float, float], crs: str) -> ColumnElement[Any]:
@@ -175,7 +249,8 @@ def _geojson(geom: ColumnElement[Any], crs: str) -> ColumnElement[Any]:
     srid, lat_first = CRS_SRIDS[crs]
     # Exterior rings counter-clockwise (RFC 7946); a point is left as it is.
     out = sa.func.ST_ForcePolygonCCW(
-        geom if srid == STORAGE_SRID else sa.func.ST_Transform(geom, srid))
+        geom if srid == STORAGE_SRID else sa.func.ST_Transform(geom, srid)
+    )
     if lat_first:
         out = sa.func.ST_FlipCoordinates(out)
     # Options 0: no "crs" member (the Content-Crs header says it), no bbox.
@@ -186,16 +261,18 @@ def _page_statement(collection: Collection, query: Query, fid: Any = None) -> sa
     stmt = _filtered(collection, query)
     geom = stmt.selected_columns.geom
     columns = [c for c in stmt.selected_columns if c.name != "geom"]
-    stmt = stmt.with_only_columns(*columns, _geojson(geom, query.crs).label("geometry"),
-                                  maintain_column_froms=True)
+    stmt = stmt.with_only_columns(
+        *columns, _geojson(geom, query.crs).label("geometry"), maintain_column_froms=True
+    )
     if fid is not None:
         return stmt.where(stmt.selected_columns.fid == fid)
     return stmt.limit(query.limit).offset(query.offset)
 
 
 def _count_statement(collection: Collection, query: Query) -> sa.Select[Any]:
-    return sa.select(sa.func.count()).select_from(_filtered(collection, query)
-                                                  .order_by(None).subquery())
+    return sa.select(sa.func.count()).select_from(
+        _filtered(collection, query).order_by(None).subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -212,16 +289,16 @@ def _feature(row: sa.Row[Any]) -> Feature:
     return Feature(fid, orjson.loads(geometry) if geometry else None, values)
 
 
-async def page(conn: AsyncConnection, collection: Collection, query: Query
-               ) -> tuple[list[Feature], int]:
+async def page(
+    conn: AsyncConnection, collection: Collection, query: Query
+) -> tuple[list[Feature], int]:
     """One page of features and the number of all that match."""
     rows = (await conn.execute(_page_statement(collection, query))).all()
     matched = (await conn.execute(_count_statement(collection, query))).scalar_one()
     return [_feature(row) for row in rows], int(matched)
 
 
-async def one(conn: AsyncConnection, collection: Collection, fid: Any, crs: str
-              ) -> Feature | None:
+async def one(conn: AsyncConnection, collection: Collection, fid: Any, crs: str) -> Feature | None:
     row = (await conn.execute(_page_statement(collection, Query(crs=crs), fid))).first()
     return _feature(row) if row is not None else None
 
@@ -231,12 +308,14 @@ def _extent_statement(collection: Collection) -> sa.Select[Any]:
     # a scan, so the caller caches it.
     stmt = collection.select(DirectoryFilter()).order_by(None).subquery()
     box = sa.func.ST_Extent(sa.func.ST_Transform(stmt.c.geom, 4326))
-    return sa.select(sa.func.ST_XMin(box), sa.func.ST_YMin(box), sa.func.ST_XMax(box),
-                     sa.func.ST_YMax(box))
+    return sa.select(
+        sa.func.ST_XMin(box), sa.func.ST_YMin(box), sa.func.ST_XMax(box), sa.func.ST_YMax(box)
+    )
 
 
-async def extent(conn: AsyncConnection, collection: Collection
-                 ) -> tuple[float, float, float, float] | None:
+async def extent(
+    conn: AsyncConnection, collection: Collection
+) -> tuple[float, float, float, float] | None:
     """The collection's bounding box in CRS84 (lon/lat), or None when it is empty."""
     row = (await conn.execute(_extent_statement(collection))).one()
     return None if row[0] is None else (row[0], row[1], row[2], row[3])

@@ -119,6 +119,7 @@ def _value(f: Field, value: Any) -> Any:
 
 # --- building blocks ----------------------------------------------------------------------------
 
+
 def _key(entity: str, *parts: ColumnElement[Any]) -> ColumnElement[str]:
     pieces: list[Any] = [f"{entity}/"]
     for index, part in enumerate(parts):
@@ -149,8 +150,9 @@ def _byday(weekday: ColumnElement[int]) -> ColumnElement[str]:
     return sa.case({i + 1: day for i, day in enumerate(BYDAY)}, value=weekday)
 
 
-def _labelled(fields: Sequence[Field], columns: Sequence[ColumnElement[Any]]
-              ) -> list[ColumnElement[Any]]:
+def _labelled(
+    fields: Sequence[Field], columns: Sequence[ColumnElement[Any]]
+) -> list[ColumnElement[Any]]:
     return [column.label(f.name) for f, column in zip(fields, columns, strict=True)]
 
 
@@ -166,29 +168,53 @@ def _venue_of(a: Any, v: sa.Table) -> ColumnElement[bool]:
 # --- organizations ------------------------------------------------------------------------------
 
 ORGANIZATION_FIELDS = (
-    Field("id", required=True, uuid=True), Field("name", required=True),
-    Field("description", required=True), Field("website"), Field("uri"),
+    Field("id", required=True, uuid=True),
+    Field("name", required=True),
+    Field("description", required=True),
+    Field("website"),
+    Field("uri"),
 )
 
 
 def organizations_statement() -> sa.Select[Any]:
     o = organisation.c
-    known = sa.select(*_labelled(ORGANIZATION_FIELDS, [
-        _key("organisation", o.id), o.name, sa.func.coalesce(o.description, ""), o.website,
-        _null()])).where(_live(organisation))
+    known = sa.select(
+        *_labelled(
+            ORGANIZATION_FIELDS,
+            [
+                _key("organisation", o.id),
+                o.name,
+                sa.func.coalesce(o.description, ""),
+                o.website,
+                _null(),
+            ],
+        )
+    ).where(_live(organisation))
     a = activity.c
-    unknown = sa.select(*_labelled(ORGANIZATION_FIELDS, [
-        sa.literal(UNKNOWN_ORGANISER), sa.literal("Arrangør ikke oppgitt"),
-        sa.literal("Stands in for the organiser of the activities whose organiser is not "
-                   "recorded in hverdag."), _null(), _null()])).where(
-        sa.exists().where(_live(activity), a.organisation_id.is_(None)))
+    unknown = sa.select(
+        *_labelled(
+            ORGANIZATION_FIELDS,
+            [
+                sa.literal(UNKNOWN_ORGANISER),
+                sa.literal("Arrangør ikke oppgitt"),
+                sa.literal(
+                    "Stands in for the organiser of the activities whose organiser is not "
+                    "recorded in hverdag."
+                ),
+                _null(),
+                _null(),
+            ],
+        )
+    ).where(sa.exists().where(_live(activity), a.organisation_id.is_(None)))
     union = sa.union_all(known, unknown).subquery("organizations")
     return sa.select(*union.c).order_by(union.c.id)
 
 
 ORGANIZATION_IDENTIFIER_FIELDS = (
-    Field("id", required=True, uuid=True), Field("organization_id", uuid=True),
-    Field("identifier_scheme"), Field("identifier_type", required=True),
+    Field("id", required=True, uuid=True),
+    Field("organization_id", uuid=True),
+    Field("identifier_scheme"),
+    Field("identifier_type", required=True),
     Field("identifier", required=True),
 )
 
@@ -196,20 +222,38 @@ ORGANIZATION_IDENTIFIER_FIELDS = (
 def organization_identifiers_statement() -> sa.Select[Any]:
     """Organisation numbers from Brønnøysundregistrene (org-id.guide scheme ``NO-BRC``)."""
     o = organisation.c
-    return sa.select(*_labelled(ORGANIZATION_IDENTIFIER_FIELDS, [
-        _key("organisation-number", o.id), _key("organisation", o.id), sa.literal("NO-BRC"),
-        sa.literal("organisasjonsnummer"), sa.cast(o.organisation_number, sa.Text)])).where(
-        _live(organisation), o.organisation_number.isnot(None)).order_by(o.id)
+    return (
+        sa.select(
+            *_labelled(
+                ORGANIZATION_IDENTIFIER_FIELDS,
+                [
+                    _key("organisation-number", o.id),
+                    _key("organisation", o.id),
+                    sa.literal("NO-BRC"),
+                    sa.literal("organisasjonsnummer"),
+                    sa.cast(o.organisation_number, sa.Text),
+                ],
+            )
+        )
+        .where(_live(organisation), o.organisation_number.isnot(None))
+        .order_by(o.id)
+    )
 
 
 # --- services -----------------------------------------------------------------------------------
 
 SERVICE_FIELDS = (
-    Field("id", required=True, uuid=True), Field("organization_id", uuid=True),
-    Field("name", required=True), Field("description"), Field("url"),
-    Field("status", required=True), Field("eligibility_description"),
-    Field("minimum_age", "number"), Field("maximum_age", "number"),
-    Field("fees_description"), Field("application_process"),
+    Field("id", required=True, uuid=True),
+    Field("organization_id", uuid=True),
+    Field("name", required=True),
+    Field("description"),
+    Field("url"),
+    Field("status", required=True),
+    Field("eligibility_description"),
+    Field("minimum_age", "number"),
+    Field("maximum_age", "number"),
+    Field("fees_description"),
+    Field("application_process"),
 )
 
 
@@ -219,47 +263,90 @@ def services_statement() -> sa.Select[Any]:
     groups = sa.func.nullif(sa.func.array_to_string(a.target_groups, ", "), "")
     fees = sa.case(
         (a.free, sa.literal("Gratis (free)")),
-        else_=sa.func.concat(sa.cast(a.cost_nok, sa.Text), " NOK",
-                             sa.case((a.leisure_card_accepted, "; Fritidskortet accepted"),
-                                     else_="")))
+        else_=sa.func.concat(
+            sa.cast(a.cost_nok, sa.Text),
+            " NOK",
+            sa.case((a.leisure_card_accepted, "; Fritidskortet accepted"), else_=""),
+        ),
+    )
     application = sa.case(
-        (a.registration_required, sa.func.concat(
-            "Registration required", sa.case((a.registration_url.isnot(None),
-                                               sa.func.concat(": ", a.registration_url)),
-                                              else_=""))),
-        else_=sa.literal("No registration needed"))
-    return sa.select(*_labelled(SERVICE_FIELDS, [
-        _key("activity", a.id),
-        sa.case((a.organisation_id.isnot(None), _key("organisation", a.organisation_id)),
-                else_=sa.literal(UNKNOWN_ORGANISER)),
-        a.title, a.description, a.url, status,
-        sa.case((groups.isnot(None), sa.func.concat("Target groups: ", groups))),
-        a.min_age, a.max_age, fees, application])).where(_live(activity)).order_by(a.id)
+        (
+            a.registration_required,
+            sa.func.concat(
+                "Registration required",
+                sa.case(
+                    (a.registration_url.isnot(None), sa.func.concat(": ", a.registration_url)),
+                    else_="",
+                ),
+            ),
+        ),
+        else_=sa.literal("No registration needed"),
+    )
+    return (
+        sa.select(
+            *_labelled(
+                SERVICE_FIELDS,
+                [
+                    _key("activity", a.id),
+                    sa.case(
+                        (a.organisation_id.isnot(None), _key("organisation", a.organisation_id)),
+                        else_=sa.literal(UNKNOWN_ORGANISER),
+                    ),
+                    a.title,
+                    a.description,
+                    a.url,
+                    status,
+                    sa.case((groups.isnot(None), sa.func.concat("Target groups: ", groups))),
+                    a.min_age,
+                    a.max_age,
+                    fees,
+                    application,
+                ],
+            )
+        )
+        .where(_live(activity))
+        .order_by(a.id)
+    )
 
 
 LANGUAGE_FIELDS = (
-    Field("id", required=True, uuid=True), Field("service_id", uuid=True), Field("code"),
+    Field("id", required=True, uuid=True),
+    Field("service_id", uuid=True),
+    Field("code"),
 )
 
 
 def languages_statement() -> sa.Select[Any]:
     """The languages an activity is held in (ISO 639-1 codes), one row per language."""
     a = activity.c
-    spoken = (sa.select(a.id.label("activity_id"),
-                        sa.func.unnest(a.languages).label("code"))
-              .where(_live(activity)).subquery("spoken"))
+    spoken = (
+        sa.select(a.id.label("activity_id"), sa.func.unnest(a.languages).label("code"))
+        .where(_live(activity))
+        .subquery("spoken")
+    )
     s = spoken.c
-    return sa.select(*_labelled(LANGUAGE_FIELDS, [
-        _key("activity-language", s.activity_id, s.code), _key("activity", s.activity_id),
-        s.code])).order_by(s.activity_id, s.code)
+    return sa.select(
+        *_labelled(
+            LANGUAGE_FIELDS,
+            [
+                _key("activity-language", s.activity_id, s.code),
+                _key("activity", s.activity_id),
+                s.code,
+            ],
+        )
+    ).order_by(s.activity_id, s.code)
 
 
 # --- locations ----------------------------------------------------------------------------------
 
 LOCATION_FIELDS = (
-    Field("id", required=True, uuid=True), Field("location_type", required=True),
-    Field("organization_id", uuid=True), Field("name"), Field("description"),
-    Field("latitude", "number"), Field("longitude", "number"),
+    Field("id", required=True, uuid=True),
+    Field("location_type", required=True),
+    Field("organization_id", uuid=True),
+    Field("name"),
+    Field("description"),
+    Field("latitude", "number"),
+    Field("longitude", "number"),
 )
 
 
@@ -272,26 +359,57 @@ def _own_place() -> tuple[sa.Table, ColumnElement[bool]]:
 def locations_statement() -> sa.Select[Any]:
     """Venues, and the own points of activities that have no (live) venue."""
     v, a = venue.c, activity.c
-    venues = sa.select(*_labelled(LOCATION_FIELDS, [
-        _key("venue", v.id), sa.literal("physical"),
-        sa.case((v.owner_organisation_id.isnot(None),
-                 _key("organisation", v.owner_organisation_id))),
-        v.name, v.description, *_lat_lon(v.geom)])).where(_live(venue))
+    venues = sa.select(
+        *_labelled(
+            LOCATION_FIELDS,
+            [
+                _key("venue", v.id),
+                sa.literal("physical"),
+                sa.case(
+                    (
+                        v.owner_organisation_id.isnot(None),
+                        _key("organisation", v.owner_organisation_id),
+                    )
+                ),
+                v.name,
+                v.description,
+                *_lat_lon(v.geom),
+            ],
+        )
+    ).where(_live(venue))
     held_at, own_place = _own_place()
-    places = sa.select(*_labelled(LOCATION_FIELDS, [
-        _key("activity-place", a.id), sa.literal("physical"),
-        sa.case((a.organisation_id.isnot(None), _key("organisation", a.organisation_id))),
-        a.title, _null(), *_lat_lon(a.geom)])).select_from(
-        activity.outerjoin(held_at, _venue_of(a, held_at))).where(own_place)
+    places = (
+        sa.select(
+            *_labelled(
+                LOCATION_FIELDS,
+                [
+                    _key("activity-place", a.id),
+                    sa.literal("physical"),
+                    sa.case(
+                        (a.organisation_id.isnot(None), _key("organisation", a.organisation_id))
+                    ),
+                    a.title,
+                    _null(),
+                    *_lat_lon(a.geom),
+                ],
+            )
+        )
+        .select_from(activity.outerjoin(held_at, _venue_of(a, held_at)))
+        .where(own_place)
+    )
     union = sa.union_all(venues, places).subquery("locations")
     return sa.select(*union.c).order_by(union.c.id)
 
 
 ADDRESS_FIELDS = (
-    Field("id", required=True, uuid=True), Field("location_id", uuid=True),
-    Field("address_1", required=True), Field("city", required=True),
-    Field("state_province", required=True), Field("postal_code", required=True),
-    Field("country", required=True), Field("address_type", required=True),
+    Field("id", required=True, uuid=True),
+    Field("location_id", uuid=True),
+    Field("address_1", required=True),
+    Field("city", required=True),
+    Field("state_province", required=True),
+    Field("postal_code", required=True),
+    Field("country", required=True),
+    Field("address_type", required=True),
 )
 
 
@@ -302,48 +420,77 @@ def addresses_statement() -> sa.Select[Any]:
     muni = municipality.alias("address_municipality")
     fylke = county.alias("address_county")
     return (
-        sa.select(*_labelled(ADDRESS_FIELDS, [
-            _key("venue-address", v.id), _key("venue", v.id), v.address,
-            sa.func.coalesce(v.postal_place, muni.c.name, ""),
-            sa.func.coalesce(fylke.c.name, ""),
-            sa.func.coalesce(sa.cast(v.postal_code, sa.Text), ""), sa.literal("NO"),
-            sa.literal("physical")]))
-        .select_from(venue.outerjoin(muni, muni.c.number == v.municipality_number)
-                     .outerjoin(fylke, fylke.c.number == muni.c.county_number))
+        sa.select(
+            *_labelled(
+                ADDRESS_FIELDS,
+                [
+                    _key("venue-address", v.id),
+                    _key("venue", v.id),
+                    v.address,
+                    sa.func.coalesce(v.postal_place, muni.c.name, ""),
+                    sa.func.coalesce(fylke.c.name, ""),
+                    sa.func.coalesce(sa.cast(v.postal_code, sa.Text), ""),
+                    sa.literal("NO"),
+                    sa.literal("physical"),
+                ],
+            )
+        )
+        .select_from(
+            venue.outerjoin(muni, muni.c.number == v.municipality_number).outerjoin(
+                fylke, fylke.c.number == muni.c.county_number
+            )
+        )
         .where(_live(venue), v.address.isnot(None))
         .order_by(v.id)
     )
 
 
 SERVICE_AT_LOCATION_FIELDS = (
-    Field("id", required=True, uuid=True), Field("service_id", uuid=True),
+    Field("id", required=True, uuid=True),
+    Field("service_id", uuid=True),
     Field("location_id", uuid=True),
 )
 
 
 def _activity_location(a: Any, held_at: sa.Table) -> ColumnElement[str]:
-    return sa.case((held_at.c.id.isnot(None), _key("venue", held_at.c.id)),
-                   else_=_key("activity-place", a.id))
+    return sa.case(
+        (held_at.c.id.isnot(None), _key("venue", held_at.c.id)), else_=_key("activity-place", a.id)
+    )
 
 
 def service_at_locations_statement() -> sa.Select[Any]:
     """Where each activity is held: its venue, or its own point."""
     a = activity.c
     held_at = venue.alias("held_at")
-    return (sa.select(*_labelled(SERVICE_AT_LOCATION_FIELDS, [
-        _key("activity-at", a.id), _key("activity", a.id), _activity_location(a, held_at)]))
+    return (
+        sa.select(
+            *_labelled(
+                SERVICE_AT_LOCATION_FIELDS,
+                [_key("activity-at", a.id), _key("activity", a.id), _activity_location(a, held_at)],
+            )
+        )
         .select_from(activity.outerjoin(held_at, _venue_of(a, held_at)))
-        .where(_live(activity)).order_by(a.id))
+        .where(_live(activity))
+        .order_by(a.id)
+    )
 
 
 # --- schedules ----------------------------------------------------------------------------------
 
 SCHEDULE_FIELDS = (
-    Field("id", required=True, uuid=True), Field("service_id", uuid=True),
-    Field("location_id", uuid=True), Field("service_at_location_id", uuid=True),
-    Field("valid_from", "date"), Field("valid_to", "date"), Field("freq"),
-    Field("interval", "number"), Field("byday"), Field("opens_at", "time"),
-    Field("closes_at", "time"), Field("description"), Field("notes"),
+    Field("id", required=True, uuid=True),
+    Field("service_id", uuid=True),
+    Field("location_id", uuid=True),
+    Field("service_at_location_id", uuid=True),
+    Field("valid_from", "date"),
+    Field("valid_to", "date"),
+    Field("freq"),
+    Field("interval", "number"),
+    Field("byday"),
+    Field("opens_at", "time"),
+    Field("closes_at", "time"),
+    Field("description"),
+    Field("notes"),
 )
 
 
@@ -351,46 +498,119 @@ def schedules_statement() -> sa.Select[Any]:
     """Activities' weekly sessions (schedules of the service at its location), then venues'
     windows for volunteers (schedules of the location)."""
     s, a, w, v = activity_schedule.c, activity.c, venue_availability.c, venue.c
-    sessions = (sa.select(*_labelled(SCHEDULE_FIELDS, [
-        _key("activity-schedule", s.id), _key("activity", a.id), _null(),
-        _key("activity-at", a.id), s.valid_from, s.valid_to, sa.literal("WEEKLY"),
-        sa.literal(1), _byday(s.weekday), _hhmm(s.starts), _hhmm(s.ends), _null(),
-        sa.literal(LOCAL_TIME_NOTE)]))
+    sessions = (
+        sa.select(
+            *_labelled(
+                SCHEDULE_FIELDS,
+                [
+                    _key("activity-schedule", s.id),
+                    _key("activity", a.id),
+                    _null(),
+                    _key("activity-at", a.id),
+                    s.valid_from,
+                    s.valid_to,
+                    sa.literal("WEEKLY"),
+                    sa.literal(1),
+                    _byday(s.weekday),
+                    _hhmm(s.starts),
+                    _hhmm(s.ends),
+                    _null(),
+                    sa.literal(LOCAL_TIME_NOTE),
+                ],
+            )
+        )
         .select_from(activity_schedule.join(activity, a.id == s.activity_id))
-        .where(_live(activity)))
-    windows = (sa.select(*_labelled(SCHEDULE_FIELDS, [
-        _key("venue-availability", w.id), _null(), _key("venue", v.id), _null(),
-        _null(sa.Date), _null(sa.Date), sa.literal("WEEKLY"), sa.literal(1),
-        _byday(w.weekday), _hhmm(w.starts), _hhmm(w.ends), sa.literal(VOLUNTEER_WINDOW),
-        sa.literal(LOCAL_TIME_NOTE)]))
+        .where(_live(activity))
+    )
+    windows = (
+        sa.select(
+            *_labelled(
+                SCHEDULE_FIELDS,
+                [
+                    _key("venue-availability", w.id),
+                    _null(),
+                    _key("venue", v.id),
+                    _null(),
+                    _null(sa.Date),
+                    _null(sa.Date),
+                    sa.literal("WEEKLY"),
+                    sa.literal(1),
+                    _byday(w.weekday),
+                    _hhmm(w.starts),
+                    _hhmm(w.ends),
+                    sa.literal(VOLUNTEER_WINDOW),
+                    sa.literal(LOCAL_TIME_NOTE),
+                ],
+            )
+        )
         .select_from(venue_availability.join(venue, v.id == w.venue_id))
-        .where(_live(venue)))
+        .where(_live(venue))
+    )
     union = sa.union_all(sessions, windows).subquery("schedules")
     return sa.select(*union.c).order_by(union.c.id)
 
 
 # --- the package --------------------------------------------------------------------------------
 
-RESOURCES: dict[str, Resource] = {r.stem: r for r in (
-    Resource("organization", "organizations.csv", ORGANIZATION_FIELDS, organizations_statement),
-    Resource("organization_identifier", "organization_identifiers.csv",
-             ORGANIZATION_IDENTIFIER_FIELDS, organization_identifiers_statement,
-             (("organization_id", "organization"),)),
-    Resource("service", "services.csv", SERVICE_FIELDS, services_statement,
-             (("organization_id", "organization"),)),
-    Resource("location", "locations.csv", LOCATION_FIELDS, locations_statement,
-             (("organization_id", "organization"),)),
-    Resource("address", "addresses.csv", ADDRESS_FIELDS, addresses_statement,
-             (("location_id", "location"),)),
-    Resource("service_at_location", "service_at_location.csv", SERVICE_AT_LOCATION_FIELDS,
-             service_at_locations_statement,
-             (("service_id", "service"), ("location_id", "location"))),
-    Resource("schedule", "schedules.csv", SCHEDULE_FIELDS, schedules_statement,
-             (("service_id", "service"), ("location_id", "location"),
-              ("service_at_location_id", "service_at_location"))),
-    Resource("language", "languages.csv", LANGUAGE_FIELDS, languages_statement,
-             (("service_id", "service"),)),
-)}
+RESOURCES: dict[str, Resource] = {
+    r.stem: r
+    for r in (
+        Resource("organization", "organizations.csv", ORGANIZATION_FIELDS, organizations_statement),
+        Resource(
+            "organization_identifier",
+            "organization_identifiers.csv",
+            ORGANIZATION_IDENTIFIER_FIELDS,
+            organization_identifiers_statement,
+            (("organization_id", "organization"),),
+        ),
+        Resource(
+            "service",
+            "services.csv",
+            SERVICE_FIELDS,
+            services_statement,
+            (("organization_id", "organization"),),
+        ),
+        Resource(
+            "location",
+            "locations.csv",
+            LOCATION_FIELDS,
+            locations_statement,
+            (("organization_id", "organization"),),
+        ),
+        Resource(
+            "address",
+            "addresses.csv",
+            ADDRESS_FIELDS,
+            addresses_statement,
+            (("location_id", "location"),),
+        ),
+        Resource(
+            "service_at_location",
+            "service_at_location.csv",
+            SERVICE_AT_LOCATION_FIELDS,
+            service_at_locations_statement,
+            (("service_id", "service"), ("location_id", "location")),
+        ),
+        Resource(
+            "schedule",
+            "schedules.csv",
+            SCHEDULE_FIELDS,
+            schedules_statement,
+            (
+                ("service_id", "service"),
+                ("location_id", "location"),
+                ("service_at_location_id", "service_at_location"),
+            ),
+        ),
+        Resource(
+            "language",
+            "languages.csv",
+            LANGUAGE_FIELDS,
+            languages_statement,
+            (("service_id", "service"),),
+        ),
+    )
+}
 
 
 def _table_schema(resource: Resource) -> dict[str, Any]:
@@ -407,8 +627,10 @@ def _table_schema(resource: Resource) -> dict[str, Any]:
     return {
         "fields": fields,
         "primaryKey": "id",
-        "foreignKeys": [{"fields": column, "reference": {"resource": target, "fields": "id"}}
-                        for column, target in resource.references],
+        "foreignKeys": [
+            {"fields": column, "reference": {"resource": target, "fields": "id"}}
+            for column, target in resource.references
+        ],
     }
 
 
@@ -417,13 +639,19 @@ def datapackage() -> dict[str, Any]:
     return {
         "name": "hverdag-hsds",
         "title": "hverdag: activities, organisations and venues for everyday integration in "
-                 "Norway, as Open Referral HSDS",
+        "Norway, as Open Referral HSDS",
         "profile": "tabular-data-package",
         "hsds_version": HSDS_VERSION,
         "resources": [
-            {"name": r.name, "path": r.path, "profile": "tabular-data-resource",
-             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
-             "schema": _table_schema(r)}
+            {
+                "name": r.name,
+                "path": r.path,
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": _table_schema(r),
+            }
             for r in RESOURCES.values()
         ],
     }

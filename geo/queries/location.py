@@ -45,6 +45,8 @@ class Surroundings:
 
 def surroundings(conn: Connection, x: float, y: float) -> Surroundings:
     found = districts_at(conn, x, y)
-    return Surroundings(district=found.get(AreaKind.BYDEL.value),
-                        sub_district=found.get(AreaKind.DELBYDEL.value),
-                        initiatives=initiatives_at(conn, x, y))
+    return Surroundings(
+        district=found.get(AreaKind.BYDEL.value),
+        sub_district=found.get(AreaKind.DELBYDEL.value),
+        initiatives=initiatives_at(conn, x, y),
+    )

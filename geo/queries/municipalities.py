@@ -79,8 +79,9 @@ class MunicipalityFilter:
             raise ValueError(f"min_immigrant_share must be within [0, 1], got {share!r}")
 
 
-def _latest(number: sa.ColumnElement[str], figure: str, *columns: str,
-            alias: str) -> sa.Select[Any]:
+def _latest(
+    number: sa.ColumnElement[str], figure: str, *columns: str, alias: str
+) -> sa.Select[Any]:
     """``columns`` of the statistics row of the latest year in which ``figure`` is not null:
     the one rule behind every "latest" figure, in _select and in SQL conditions."""
     s = municipality_statistics.alias(alias)
@@ -101,19 +102,22 @@ def latest_figure(number: sa.ColumnElement[str], figure: str) -> sa.ColumnElemen
 def immigrant_share_sql(number: sa.ColumnElement[str]) -> sa.ColumnElement[float]:
     """:attr:`Municipality.immigrant_share` in SQL: latest immigrants over latest population
     (each its own latest year), null when either is missing or the population is zero."""
-    return (sa.cast(latest_figure(number, "immigrants"), sa.Float)
-            / sa.func.nullif(latest_figure(number, "population"), 0))
+    return sa.cast(latest_figure(number, "immigrants"), sa.Float) / sa.func.nullif(
+        latest_figure(number, "population"), 0
+    )
 
 
 def _select() -> sa.Select[Any]:
     m = municipality
     pop = _latest(m.c.number, "population", "year", "population", alias="s_pop").lateral("pop")
-    imm = _latest(m.c.number, "immigrants", "year", "immigrants", "refugees",
-                  alias="s_imm").lateral("imm")
+    imm = _latest(
+        m.c.number, "immigrants", "year", "immigrants", "refugees", alias="s_imm"
+    ).lateral("imm")
     centroid = sa.func.ST_Centroid(m.c.geom)
     joined = (
-        m.outerjoin(county, sa.and_(county.c.number == m.c.county_number,
-                                    county.c.archived_at.is_(None)))
+        m.outerjoin(
+            county, sa.and_(county.c.number == m.c.county_number, county.c.archived_at.is_(None))
+        )
         .outerjoin(pop, sa.true())
         .outerjoin(imm, sa.true())
     )
@@ -176,11 +180,7 @@ def municipalities_by_county(
     found: dict[str, list[Municipality]] = {number: [] for number in wanted}
     if not wanted:
         return found
-    stmt = (
-        _select()
-        .where(municipality.c.county_number.in_(wanted))
-        .order_by(municipality.c.number)
-    )
+    stmt = _select().where(municipality.c.county_number.in_(wanted)).order_by(municipality.c.number)
     for row in conn.execute(stmt):
         item = _from_row(row)
         found[item.county_number].append(item)
@@ -208,14 +208,14 @@ def _conditions(filter_: MunicipalityFilter | None) -> list[sa.ColumnElement[boo
         if filter_.county is not None:
             conditions.append(municipality.c.county_number == filter_.county)
         if filter_.name_contains:
-            conditions.append(municipality.c.name.icontains(filter_.name_contains,
-                                                            autoescape=True))
+            conditions.append(municipality.c.name.icontains(filter_.name_contains, autoescape=True))
         if filter_.has_council is not None:
             served = has_active_council(municipality.c.number)
             conditions.append(served if filter_.has_council else sa.not_(served))
         if filter_.min_immigrant_share is not None:
-            conditions.append(immigrant_share_sql(municipality.c.number)
-                              >= filter_.min_immigrant_share)
+            conditions.append(
+                immigrant_share_sql(municipality.c.number) >= filter_.min_immigrant_share
+            )
     return conditions
 
 
@@ -238,8 +238,11 @@ def list_municipalities(
         page_stmt = page_stmt.where(municipality.c.number > after_key)
     rows = conn.execute(page_stmt.order_by(municipality.c.number).limit(first + 1)).all()
 
-    before = (sa.func.count().filter(municipality.c.number <= after_key)
-              if after_key is not None else sa.literal(0))
+    before = (
+        sa.func.count().filter(municipality.c.number <= after_key)
+        if after_key is not None
+        else sa.literal(0)
+    )
     counts = conn.execute(
         sa.select(sa.func.count().label("total"), before.label("before"))
         .select_from(municipality)
@@ -268,9 +271,12 @@ def municipality_boundaries(
     if simplify_m:
         # Each ring keeps its topology, but the parts of a multipolygon may come to overlap
         # (an island and the mainland): repair, keeping only the areal parts.
-        geom = sa.func.ST_CollectionExtract(sa.func.ST_MakeValid(
-            sa.func.ST_SimplifyPreserveTopology(geom, sa.literal(float(simplify_m), sa.Float))
-        ), 3)
+        geom = sa.func.ST_CollectionExtract(
+            sa.func.ST_MakeValid(
+                sa.func.ST_SimplifyPreserveTopology(geom, sa.literal(float(simplify_m), sa.Float))
+            ),
+            3,
+        )
     geojson = sa.func.ST_AsGeoJSON(
         sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS
     )

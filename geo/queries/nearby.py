@@ -1,4 +1,4 @@
-""""What is near me": activities, venues and councils, nearest first, filtered, paginated.
+""" "What is near me": activities, venues and councils, nearest first, filtered, paginated.
 
 Shape (PERFORMANCE-NOTES.md): per kind, a KNN scan (``ORDER BY geom <-> point FETCH FIRST n
 ROWS WITH TIES``) with the equality filters inside and the radius outside the limit, so the GiST
@@ -91,8 +91,12 @@ class NearbyPage:
     has_next: bool
 
 
-def _after(distance: ColumnElement[float], row_id: ColumnElement[int], kind: PlaceKind,
-           after_rank: int | None) -> list[ColumnElement[bool]]:
+def _after(
+    distance: ColumnElement[float],
+    row_id: ColumnElement[int],
+    kind: PlaceKind,
+    after_rank: int | None,
+) -> list[ColumnElement[bool]]:
     """Rows of ``kind`` that come after the cursor in (distance, kind rank, id) order; the
     cursor's distance and id are the bound values ``after_distance`` and ``after_id``."""
     if after_rank is None:
@@ -102,14 +106,23 @@ def _after(distance: ColumnElement[float], row_id: ColumnElement[int], kind: Pla
         return [distance >= after_distance]
     if kind.rank < after_rank:
         return [distance > after_distance]
-    return [sa.or_(distance > after_distance,
-                   sa.and_(distance == after_distance,
-                           row_id > sa.bindparam("after_id", type_=sa.BigInteger)))]
+    return [
+        sa.or_(
+            distance > after_distance,
+            sa.and_(
+                distance == after_distance, row_id > sa.bindparam("after_id", type_=sa.BigInteger)
+            ),
+        )
+    ]
 
 
-def _knn_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
-                   conditions: list[ColumnElement[bool]], kind: PlaceKind,
-                   after_rank: int | None) -> sa.Select[Any]:
+def _knn_statement(
+    table: sa.Table,
+    columns: Sequence[ColumnElement[Any]],
+    conditions: list[ColumnElement[bool]],
+    kind: PlaceKind,
+    after_rank: int | None,
+) -> sa.Select[Any]:
     distance = table.c.geom.op("<->", return_type=sa.Float)(bound_storage_point())
     limit = sa.bindparam("limit", type_=sa.Integer)
     nearest = (
@@ -128,8 +141,9 @@ def _knn_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
     )
 
 
-def _council_distances(filt: DirectoryFilter, point: ColumnElement[Any],
-                       radius_m: float | ColumnElement[float]) -> sa.Subquery:
+def _council_distances(
+    filt: DirectoryFilter, point: ColumnElement[Any], radius_m: float | ColumnElement[float]
+) -> sa.Subquery:
     """Each active council within the radius of the area it serves, with that distance: its
     municipality, or its county when it is a county council or has no municipality (an
     independent body serving a county)."""
@@ -138,21 +152,21 @@ def _council_distances(filt: DirectoryFilter, point: ColumnElement[Any],
     county_level = c.level == CouncilLevel.COUNTY.value
     legs = []
     for area, key, serves in (
-            (municipality, c.municipality_number, ~county_level),
-            (county, c.county_number, county_level | c.municipality_number.is_(None))):
+        (municipality, c.municipality_number, ~county_level),
+        (county, c.county_number, county_level | c.municipality_number.is_(None)),
+    ):
         legs.append(
-            sa.select(c.id.label("hit_id"),
-                      sa.func.ST_Distance(area.c.geom, point).label("distance"))
+            sa.select(
+                c.id.label("hit_id"), sa.func.ST_Distance(area.c.geom, point).label("distance")
+            )
             .select_from(immigrant_council.join(area, area.c.number == key))
-            .where(serves, sa.func.ST_DWithin(area.c.geom, point, radius_m),
-                   *conditions)
+            .where(serves, sa.func.ST_DWithin(area.c.geom, point, radius_m), *conditions)
         )
     return sa.union_all(*legs).subquery("council_distance")
 
 
 def _council_statement(filt: DirectoryFilter, after_rank: int | None) -> sa.Select[Any]:
-    near = _council_distances(filt, bound_storage_point(),
-                              sa.bindparam("radius_m", type_=sa.Float))
+    near = _council_distances(filt, bound_storage_point(), sa.bindparam("radius_m", type_=sa.Float))
     return (
         sa.select(*in_field_order(CouncilRow, council_columns()), near.c.distance)
         .select_from(near.join(immigrant_council, immigrant_council.c.id == near.c.hit_id))
@@ -162,9 +176,13 @@ def _council_statement(filt: DirectoryFilter, after_rank: int | None) -> sa.Sele
     )
 
 
-def _text_first_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]],
-                          conditions: list[ColumnElement[bool]], kind: PlaceKind,
-                          after_rank: int | None) -> sa.Select[Any]:
+def _text_first_statement(
+    table: sa.Table,
+    columns: Sequence[ColumnElement[Any]],
+    conditions: list[ColumnElement[bool]],
+    kind: PlaceKind,
+    after_rank: int | None,
+) -> sa.Select[Any]:
     """With a text filter the KNN walk is the wrong shape: few rows match a word, so the walk
     reads outward until it has found n of them, often the whole table (5 s, the statement
     timeout, on a million places). Here the text's GIN indexes and the radius's GiST index
@@ -174,46 +192,65 @@ def _text_first_statement(table: sa.Table, columns: Sequence[ColumnElement[Any]]
     distance = table.c.geom.op("<->", return_type=sa.Float)(point)
     return (
         sa.select(*columns, distance.label("distance"))
-        .where(*conditions,
-               sa.func.ST_DWithin(table.c.geom, point, sa.bindparam("radius_m", type_=sa.Float)),
-               *_after(distance, table.c.id, kind, after_rank))
+        .where(
+            *conditions,
+            sa.func.ST_DWithin(table.c.geom, point, sa.bindparam("radius_m", type_=sa.Float)),
+            *_after(distance, table.c.id, kind, after_rank),
+        )
         .order_by(distance, table.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _kind_statement(kind: PlaceKind, filt: DirectoryFilter,
-                    after_rank: int | None) -> sa.Select[Any]:
+def _kind_statement(
+    kind: PlaceKind, filt: DirectoryFilter, after_rank: int | None
+) -> sa.Select[Any]:
     """One kind's statement; the point (x, y), radius_m, limit and the cursor's values are
     bound when it runs. The row's columns come first, in its fields' order, then the
     distance."""
     if kind is PlaceKind.COUNCIL:
         return _council_statement(filt, after_rank)
     table, columns, conditions = (
-        (activity, activity_columns(), activity_conditions(filt)) if kind is PlaceKind.ACTIVITY
-        else (venue, venue_columns(), venue_conditions(filt)))
+        (activity, activity_columns(), activity_conditions(filt))
+        if kind is PlaceKind.ACTIVITY
+        else (venue, venue_columns(), venue_conditions(filt))
+    )
     shape = _text_first_statement if filt.text else _knn_statement
-    return shape(table, in_field_order(_ROW_TYPES[kind], columns), conditions, kind,
-                 after_rank)
+    return shape(table, in_field_order(_ROW_TYPES[kind], columns), conditions, kind, after_rank)
 
 
 _ROW_TYPES: dict[PlaceKind, type[Any]] = {
-    PlaceKind.ACTIVITY: ActivityRow, PlaceKind.VENUE: VenueRow, PlaceKind.COUNCIL: CouncilRow}
+    PlaceKind.ACTIVITY: ActivityRow,
+    PlaceKind.VENUE: VenueRow,
+    PlaceKind.COUNCIL: CouncilRow,
+}
 
 
-def _kind_hits(conn: sa.Connection, kind: PlaceKind, filt: DirectoryFilter,
-               values: dict[str, Any], after_rank: int | None) -> list[Hit]:
+def _kind_hits(
+    conn: sa.Connection,
+    kind: PlaceKind,
+    filt: DirectoryFilter,
+    values: dict[str, Any],
+    after_rank: int | None,
+) -> list[Hit]:
     row_type = _ROW_TYPES[kind]
-    return [Hit(kind, float(row.distance), to_dataclass(row_type, row))
-            for row in conn.execute(_kind_statement(kind, filt, after_rank), values)]
+    return [
+        Hit(kind, float(row.distance), to_dataclass(row_type, row))
+        for row in conn.execute(_kind_statement(kind, filt, after_rank), values)
+    ]
 
 
-def _bound_values(x: float, y: float, radius_m: float, first: int,
-                  after: NearbyKey | None) -> dict[str, Any]:
+def _bound_values(
+    x: float, y: float, radius_m: float, first: int, after: NearbyKey | None
+) -> dict[str, Any]:
     check_finite(x, y)
-    values: dict[str, Any] = {"x": float(x), "y": float(y), "radius_m": radius_m,
-                              "limit": first + 1}
+    values: dict[str, Any] = {
+        "x": float(x),
+        "y": float(y),
+        "radius_m": radius_m,
+        "limit": first + 1,
+    }
     if after is not None:
         values.update(after_distance=after.distance, after_id=after.id)
     return values
@@ -221,24 +258,42 @@ def _bound_values(x: float, y: float, radius_m: float, first: int,
 
 def _page(streams: list[list[Hit]], first: int) -> NearbyPage:
     # Each stream is in key order already: one kind's needs no merge (nor a key per hit).
-    merged = streams[0] if len(streams) == 1 else list(heapq.merge(*streams,
-                                                                   key=lambda hit: hit.key))
+    merged = (
+        streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=lambda hit: hit.key))
+    )
     return NearbyPage(hits=merged[:first], has_next=len(merged) > first)
 
 
-def nearby(conn: sa.Connection, x: float, y: float, *, radius_m: float,
-           kinds: Sequence[PlaceKind], filt: DirectoryFilter, first: int,
-           after: NearbyKey | None = None) -> NearbyPage:
+def nearby(
+    conn: sa.Connection,
+    x: float,
+    y: float,
+    *,
+    radius_m: float,
+    kinds: Sequence[PlaceKind],
+    filt: DirectoryFilter,
+    first: int,
+    after: NearbyKey | None = None,
+) -> NearbyPage:
     """The ``first`` nearest hits after ``after`` within ``radius_m`` of (x, y) in EPSG:25833."""
     values = _bound_values(x, y, radius_m, first, after)
     after_rank = None if after is None else after.rank
-    return _page([_kind_hits(conn, kind, filt, values, after_rank)
-                  for kind in dict.fromkeys(kinds)], first)
+    return _page(
+        [_kind_hits(conn, kind, filt, values, after_rank) for kind in dict.fromkeys(kinds)], first
+    )
 
 
-async def nearby_on_driver(conn: psycopg.AsyncConnection[Any], x: float, y: float, *,
-                           radius_m: float, kinds: Sequence[PlaceKind], filt: DirectoryFilter,
-                           first: int, after: NearbyKey | None = None) -> NearbyPage:
+async def nearby_on_driver(
+    conn: psycopg.AsyncConnection[Any],
+    x: float,
+    y: float,
+    *,
+    radius_m: float,
+    kinds: Sequence[PlaceKind],
+    filt: DirectoryFilter,
+    first: int,
+    after: NearbyKey | None = None,
+) -> NearbyPage:
     """:func:`nearby` run straight on psycopg: the same statements, compiled by SQLAlchemy once
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
     request; docs/performance.md)."""
@@ -252,8 +307,15 @@ async def nearby_on_driver(conn: psycopg.AsyncConnection[Any], x: float, y: floa
     return _page(streams, first)
 
 
-def count_nearby(conn: sa.Connection, x: float, y: float, *, radius_m: float,
-                 kinds: Sequence[PlaceKind], filt: DirectoryFilter) -> int:
+def count_nearby(
+    conn: sa.Connection,
+    x: float,
+    y: float,
+    *,
+    radius_m: float,
+    kinds: Sequence[PlaceKind],
+    filt: DirectoryFilter,
+) -> int:
     """How many hits lie within the radius in all (the index-backed ST_DWithin count)."""
     point = storage_point(x, y)
     total = 0
@@ -263,9 +325,13 @@ def count_nearby(conn: sa.Connection, x: float, y: float, *, radius_m: float,
             stmt = sa.select(sa.func.count()).select_from(near)
         else:
             table = activity if kind is PlaceKind.ACTIVITY else venue
-            conditions = (activity_conditions(filt) if kind is PlaceKind.ACTIVITY
-                          else venue_conditions(filt))
-            stmt = sa.select(sa.func.count()).select_from(table).where(
-                sa.func.ST_DWithin(table.c.geom, point, radius_m), *conditions)
+            conditions = (
+                activity_conditions(filt) if kind is PlaceKind.ACTIVITY else venue_conditions(filt)
+            )
+            stmt = (
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(sa.func.ST_DWithin(table.c.geom, point, radius_m), *conditions)
+            )
         total += int(conn.execute(stmt).scalar_one())
     return total

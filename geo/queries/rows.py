@@ -25,8 +25,9 @@ def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-def in_field_order(cls: type[Any], columns: Sequence[ColumnElement[Any]]
-                   ) -> list[ColumnElement[Any]]:
+def in_field_order(
+    cls: type[Any], columns: Sequence[ColumnElement[Any]]
+) -> list[ColumnElement[Any]]:
     """``columns`` in the order of ``cls``'s fields, any others after them: a row selected in
     this order builds ``cls`` from its first values as they come (geo.queries.driver)."""
     order = {name: position for position, name in enumerate(_field_names(cls))}
@@ -66,8 +67,9 @@ class Lifecycle:
     version: int
 
 
-def grouped(conn: sa.Connection, stmt: sa.Select[Any], cls: type[T],
-            key: str) -> dict[Any, list[T]]:
+def grouped(
+    conn: sa.Connection, stmt: sa.Select[Any], cls: type[T], key: str
+) -> dict[Any, list[T]]:
     """The statement's rows as ``cls``, grouped by the column ``key`` (in the rows' order)."""
     groups: dict[Any, list[T]] = defaultdict(list)
     for row in conn.execute(stmt):

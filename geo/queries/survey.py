@@ -177,11 +177,17 @@ def _area(filt: AccessFilter) -> sa.CTE:
         where.append(m.county_number == filt.county)
     if filt.municipality is not None:
         where.append(m.number == filt.municipality)
-    return sa.select(
-        m.number, m.county_number, m.name,
-        latest_figure(m.number, "population").label("population"),
-        latest_figure(m.number, "immigrants").label("immigrants"),
-    ).where(*where).cte("area")
+    return (
+        sa.select(
+            m.number,
+            m.county_number,
+            m.name,
+            latest_figure(m.number, "population").label("population"),
+            latest_figure(m.number, "immigrants").label("immigrants"),
+        )
+        .where(*where)
+        .cte("area")
+    )
 
 
 def _group_key(group_by: AccessGroupBy | None, area: sa.CTE) -> sa.ColumnElement[Any]:
@@ -199,13 +205,19 @@ def _group_key(group_by: AccessGroupBy | None, area: sa.CTE) -> sa.ColumnElement
 def _scope(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> sa.CTE:
     """The counted venues, each with its group key."""
     v = venue.c
-    where = venue_conditions(DirectoryFilter(owner_types=filt.owner_types,
-                                             price_models=filt.price_models))
+    where = venue_conditions(
+        DirectoryFilter(owner_types=filt.owner_types, price_models=filt.price_models)
+    )
     if filt.venue_types:
         where.append(v.venue_type.in_(filt.venue_types))
     return (
-        sa.select(v.id, _group_key(group_by, area).label("key"), v.owner_type, v.price_model,
-                  evening_or_weekend(v.id).label("evening_or_weekend"))
+        sa.select(
+            v.id,
+            _group_key(group_by, area).label("key"),
+            v.owner_type,
+            v.price_model,
+            evening_or_weekend(v.id).label("evening_or_weekend"),
+        )
         .select_from(venue.join(area, area.c.number == v.municipality_number))
         .where(*where)
         .cte("scope")
@@ -216,45 +228,68 @@ def _keys(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> s
     """Every group (key, name, population, immigrants), nothing in it or not."""
     a = area.c
     if group_by is AccessGroupBy.MUNICIPALITY:
-        return sa.select(sa.cast(a.number, sa.Text).label("key"), a.name,
-                         a.population, a.immigrants).subquery("keys")
+        return sa.select(
+            sa.cast(a.number, sa.Text).label("key"), a.name, a.population, a.immigrants
+        ).subquery("keys")
     if group_by is AccessGroupBy.COUNTY:
         name = sa.func.coalesce(sa.func.min(county.c.name), sa.cast(a.county_number, sa.Text))
         return (
-            sa.select(sa.cast(a.county_number, sa.Text).label("key"), name.label("name"),
-                      sa.func.sum(a.population).label("population"),
-                      sa.func.sum(a.immigrants).label("immigrants"))
-            .select_from(area.outerjoin(county, sa.and_(county.c.number == a.county_number,
-                                                        county.c.archived_at.is_(None))))
+            sa.select(
+                sa.cast(a.county_number, sa.Text).label("key"),
+                name.label("name"),
+                sa.func.sum(a.population).label("population"),
+                sa.func.sum(a.immigrants).label("immigrants"),
+            )
+            .select_from(
+                area.outerjoin(
+                    county,
+                    sa.and_(county.c.number == a.county_number, county.c.archived_at.is_(None)),
+                )
+            )
             .group_by(a.county_number)
             .subquery("keys")
         )
-    totals = sa.select(sa.func.sum(a.population).label("population"),
-                       sa.func.sum(a.immigrants).label("immigrants")).subquery("totals")
+    totals = sa.select(
+        sa.func.sum(a.population).label("population"), sa.func.sum(a.immigrants).label("immigrants")
+    ).subquery("totals")
     if group_by is None:
         values: list[str] = [TOTAL_KEY]
     elif group_by is AccessGroupBy.OWNER_TYPE:
         values = list(filt.owner_types) or [o.value for o in OwnerType]
     else:
         values = list(filt.venue_types) or [t.value for t in VenueType]
-    listed = sa.func.unnest(sa.literal(sorted(set(values)), ARRAY(sa.Text))).table_valued(
-        "key").render_derived("listed")
-    return sa.select(listed.c.key, sa.cast(sa.null(), sa.Text).label("name"),
-                     totals.c.population, totals.c.immigrants
-                     ).select_from(listed.join(totals, sa.true())).subquery("keys")
+    listed = (
+        sa.func.unnest(sa.literal(sorted(set(values)), ARRAY(sa.Text)))
+        .table_valued("key")
+        .render_derived("listed")
+    )
+    return (
+        sa.select(
+            listed.c.key,
+            sa.cast(sa.null(), sa.Text).label("name"),
+            totals.c.population,
+            totals.c.immigrants,
+        )
+        .select_from(listed.join(totals, sa.true()))
+        .subquery("keys")
+    )
 
 
 def _venue_stats(scope: sa.CTE) -> sa.Subquery:
     s = scope.c
     count = sa.func.count
-    return sa.select(
-        s.key,
-        count().label("venues"),
-        count().filter(s.price_model == PriceModel.FREE.value).label("free_venues"),
-        count().filter(s.price_model == PriceModel.REDUCED.value).label("reduced_venues"),
-        count().filter(s.evening_or_weekend).label("evening_or_weekend_venues"),
-        count().filter(s.owner_type == OwnerType.STATE.value).label("state_owned"),
-    ).group_by(s.key).subquery("venue_stats")
+    return (
+        sa.select(
+            s.key,
+            count().label("venues"),
+            count().filter(s.price_model == PriceModel.FREE.value).label("free_venues"),
+            count().filter(s.price_model == PriceModel.REDUCED.value).label("reduced_venues"),
+            count().filter(s.evening_or_weekend).label("evening_or_weekend_venues"),
+            count().filter(s.owner_type == OwnerType.STATE.value).label("state_owned"),
+        )
+        .group_by(s.key)
+        .subquery("venue_stats")
+    )
 
 
 def _reports(filt: AccessFilter, scope: sa.CTE) -> sa.CTE:
@@ -274,12 +309,20 @@ def _reports(filt: AccessFilter, scope: sa.CTE) -> sa.CTE:
 
 def _report_stats(reports: sa.CTE) -> sa.Subquery:
     r = reports.c
-    by_outcome = [sa.func.count().filter(r.outcome == outcome.value).label(name)
-                  for outcome, name in _OUTCOME_FIELDS.items()]
-    return sa.select(
-        r.key, sa.func.count().label("reports"), *by_outcome,
-        sa.cast(sa.func.avg(r.suitability), sa.Float).label("mean_suitability"),
-    ).group_by(r.key).subquery("report_stats")
+    by_outcome = [
+        sa.func.count().filter(r.outcome == outcome.value).label(name)
+        for outcome, name in _OUTCOME_FIELDS.items()
+    ]
+    return (
+        sa.select(
+            r.key,
+            sa.func.count().label("reports"),
+            *by_outcome,
+            sa.cast(sa.func.avg(r.suitability), sa.Float).label("mean_suitability"),
+        )
+        .group_by(r.key)
+        .subquery("report_stats")
+    )
 
 
 def _top_barriers(reports: sa.CTE) -> sa.Subquery:
@@ -292,13 +335,19 @@ def _top_barriers(reports: sa.CTE) -> sa.Subquery:
         .subquery("counted")
     )
     ranked = sa.select(
-        counted.c.key, counted.c.barrier,
-        sa.func.row_number().over(partition_by=counted.c.key,
-                                  order_by=(counted.c.n.desc(), counted.c.barrier)).label("rank"),
+        counted.c.key,
+        counted.c.barrier,
+        sa.func.row_number()
+        .over(partition_by=counted.c.key, order_by=(counted.c.n.desc(), counted.c.barrier))
+        .label("rank"),
     ).subquery("ranked")
     return (
-        sa.select(ranked.c.key, sa.func.array_agg(
-            aggregate_order_by(ranked.c.barrier, ranked.c.rank)).label("top_barriers"))
+        sa.select(
+            ranked.c.key,
+            sa.func.array_agg(aggregate_order_by(ranked.c.barrier, ranked.c.rank)).label(
+                "top_barriers"
+            ),
+        )
         .where(ranked.c.rank <= TOP_BARRIERS)
         .group_by(ranked.c.key)
         .subquery("top")
@@ -315,24 +364,44 @@ def _group_name(group_by: AccessGroupBy | None, key: str, name: str | None) -> s
     return name or key
 
 
-def _venue_access(conn: Connection, group_by: AccessGroupBy | None,
-                  filt: AccessFilter) -> list[AccessGroup]:
+def _venue_access(
+    conn: Connection, group_by: AccessGroupBy | None, filt: AccessFilter
+) -> list[AccessGroup]:
     area = _area(filt)
     scope = _scope(filt, group_by, area)
     reports = _reports(filt, scope)
     keys = _keys(filt, group_by, area)
     vs, rs, top = _venue_stats(scope), _report_stats(reports), _top_barriers(reports)
     zero = sa.literal(0)
-    counts = [sa.func.coalesce(vs.c[name], zero).label(name) for name in (
-        "venues", "free_venues", "reduced_venues", "evening_or_weekend_venues", "state_owned")]
-    counts += [sa.func.coalesce(rs.c[name], zero).label(name)
-               for name in ("reports", *_OUTCOME_FIELDS.values())]
+    counts = [
+        sa.func.coalesce(vs.c[name], zero).label(name)
+        for name in (
+            "venues",
+            "free_venues",
+            "reduced_venues",
+            "evening_or_weekend_venues",
+            "state_owned",
+        )
+    ]
+    counts += [
+        sa.func.coalesce(rs.c[name], zero).label(name)
+        for name in ("reports", *_OUTCOME_FIELDS.values())
+    ]
     stmt = (
-        sa.select(keys.c.key, keys.c.name, keys.c.population, keys.c.immigrants, *counts,
-                  rs.c.mean_suitability, top.c.top_barriers)
-        .select_from(keys.outerjoin(vs, vs.c.key == keys.c.key)
-                     .outerjoin(rs, rs.c.key == keys.c.key)
-                     .outerjoin(top, top.c.key == keys.c.key))
+        sa.select(
+            keys.c.key,
+            keys.c.name,
+            keys.c.population,
+            keys.c.immigrants,
+            *counts,
+            rs.c.mean_suitability,
+            top.c.top_barriers,
+        )
+        .select_from(
+            keys.outerjoin(vs, vs.c.key == keys.c.key)
+            .outerjoin(rs, rs.c.key == keys.c.key)
+            .outerjoin(top, top.c.key == keys.c.key)
+        )
         .order_by(keys.c.key.collate("C"))  # byte order, whatever the database's locale
     )
     groups = []
@@ -346,8 +415,9 @@ def _venue_access(conn: Connection, group_by: AccessGroupBy | None,
     return groups
 
 
-def venue_access(conn: Connection, group_by: AccessGroupBy,
-                 filt: AccessFilter | None = None) -> list[AccessGroup]:
+def venue_access(
+    conn: Connection, group_by: AccessGroupBy, filt: AccessFilter | None = None
+) -> list[AccessGroup]:
     """The venue-access survey per group (see the module's docstring for every rule)."""
     return _venue_access(conn, AccessGroupBy(group_by), filt or AccessFilter())
 
@@ -361,21 +431,31 @@ def venue_access_total(conn: Connection, filt: AccessFilter | None = None) -> Ac
 
 # --- council coverage ---------------------------------------------------------------------------
 
+
 def _council_coverage(conn: Connection, by_county: bool) -> list[CouncilGroup]:
     m = municipality.c
-    per = sa.select(
-        m.number, m.county_number,
-        latest_figure(m.number, "population").label("population"),
-        latest_figure(m.number, "immigrants").label("immigrants"),
-        has_active_council(m.number).label("covered"),
-    ).where(m.archived_at.is_(None)).cte("covered")
+    per = (
+        sa.select(
+            m.number,
+            m.county_number,
+            latest_figure(m.number, "population").label("population"),
+            latest_figure(m.number, "immigrants").label("immigrants"),
+            has_active_council(m.number).label("covered"),
+        )
+        .where(m.archived_at.is_(None))
+        .cte("covered")
+    )
     p = per.c
     key = sa.cast(p.county_number, sa.Text) if by_county else sa.literal(TOTAL_KEY, sa.Text)
-    name = (sa.func.coalesce(sa.func.min(county.c.name), key) if by_county
-            else sa.literal(TOTAL_NAME, sa.Text))
+    name = (
+        sa.func.coalesce(sa.func.min(county.c.name), key)
+        if by_county
+        else sa.literal(TOTAL_NAME, sa.Text)
+    )
     stmt = (
         sa.select(
-            key.label("key"), name.label("name"),
+            key.label("key"),
+            name.label("name"),
             sa.func.count().label("municipalities"),
             sa.func.count().filter(p.covered).label("with_council"),
             sa.func.sum(p.population).label("population"),
@@ -383,28 +463,38 @@ def _council_coverage(conn: Connection, by_county: bool) -> list[CouncilGroup]:
             sa.func.sum(p.immigrants).label("immigrants"),
             sa.func.sum(p.immigrants).filter(p.covered).label("immigrants_with_council"),
         )
-        .select_from(per.outerjoin(county, sa.and_(county.c.number == p.county_number,
-                                                   county.c.archived_at.is_(None))))
+        .select_from(
+            per.outerjoin(
+                county, sa.and_(county.c.number == p.county_number, county.c.archived_at.is_(None))
+            )
+        )
         .group_by(key)
         .order_by(key.collate("C"))
     )
     groups = []
     for row in conn.execute(stmt):
+
         def total(value: Any, whole: Any) -> int | None:
             return None if whole is None else int(value or 0)
-        groups.append(CouncilGroup(
-            key=row.key, name=row.name, municipalities=row.municipalities,
-            with_council=row.with_council,
-            population=total(row.population, row.population),
-            population_with_council=total(row.population_with_council, row.population),
-            immigrants=total(row.immigrants, row.immigrants),
-            immigrants_with_council=total(row.immigrants_with_council, row.immigrants),
-        ))
+
+        groups.append(
+            CouncilGroup(
+                key=row.key,
+                name=row.name,
+                municipalities=row.municipalities,
+                with_council=row.with_council,
+                population=total(row.population, row.population),
+                population_with_council=total(row.population_with_council, row.population),
+                immigrants=total(row.immigrants, row.immigrants),
+                immigrants_with_council=total(row.immigrants_with_council, row.immigrants),
+            )
+        )
     return groups
 
 
-def council_coverage(conn: Connection,
-                     group_by: CouncilGroupBy = CouncilGroupBy.COUNTY) -> list[CouncilGroup]:
+def council_coverage(
+    conn: Connection, group_by: CouncilGroupBy = CouncilGroupBy.COUNTY
+) -> list[CouncilGroup]:
     """Per county: its municipalities, those with an active council or a body like one
     (:func:`geo.filters.has_active_council`), and the population and immigrants (each
     municipality's latest figures) living in them; in county-number order."""
@@ -415,5 +505,4 @@ def council_coverage(conn: Connection,
 def council_coverage_total(conn: Connection) -> CouncilGroup:
     """The same over every loaded municipality (key "ALL"); None-safe on an empty database."""
     found = _council_coverage(conn, by_county=False)
-    return found[0] if found else CouncilGroup(TOTAL_KEY, TOTAL_NAME, 0, 0, None, None, None,
-                                               None)
+    return found[0] if found else CouncilGroup(TOTAL_KEY, TOTAL_NAME, 0, 0, None, None, None, None)

@@ -134,14 +134,15 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise TileError(f"z must be within [0, {MAX_ZOOM}], got {z}", "z")
     for name, value in (("x", x), ("y", y)):
         if not 0 <= value < 2**z:
-            raise TileError(f"{name} must be within [0, {2**z - 1}] at zoom {z}, got {value}",
-                            name)
+            raise TileError(f"{name} must be within [0, {2**z - 1}] at zoom {z}, got {value}", name)
 
 
-def _mvt_geom(geom: ColumnElement[Any], envelope: ColumnElement[Any], clip: bool = True
-              ) -> ColumnElement[Any]:
-    return sa.func.ST_AsMVTGeom(sa.func.ST_Transform(geom, WEB_MERCATOR_SRID), envelope,
-                                EXTENT, BUFFER, clip).label("geom")
+def _mvt_geom(
+    geom: ColumnElement[Any], envelope: ColumnElement[Any], clip: bool = True
+) -> ColumnElement[Any]:
+    return sa.func.ST_AsMVTGeom(
+        sa.func.ST_Transform(geom, WEB_MERCATOR_SRID), envelope, EXTENT, BUFFER, clip
+    ).label("geom")
 
 
 def _mvt_point(geom: ColumnElement[Any], envelope: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -164,9 +165,16 @@ def _municipalities(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> 
     # simplifies a few hundred vertices, not the whole boundary.
     clipped = sa.func.ST_ClipByBox2D(m.geom, box)
     simplified = sa.func.ST_SimplifyPreserveTopology(clipped, simplify_tolerance_m(z))
-    return (sa.select(sa.cast(m.number, sa.Integer).label("id"), m.number, m.name,
-                      _mvt_geom(simplified, envelope))
-            .select_from(_in_tile(municipality, bounds)).where(m.archived_at.is_(None)))
+    return (
+        sa.select(
+            sa.cast(m.number, sa.Integer).label("id"),
+            m.number,
+            m.name,
+            _mvt_geom(simplified, envelope),
+        )
+        .select_from(_in_tile(municipality, bounds))
+        .where(m.archived_at.is_(None))
+    )
 
 
 def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
@@ -175,12 +183,24 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
         envelope, box = bounds.c.envelope, bounds.c.box
         chosen = kinds or (options.unit_kind,)
         kind = a.kind == chosen[0] if len(chosen) == 1 else a.kind.in_(chosen)
-        geom = sa.func.ST_SimplifyPreserveTopology(sa.func.ST_ClipByBox2D(a.geom, box),
-                                                   simplify_tolerance_m(tile.z))
-        return (sa.select(a.id, a.code, a.name, a.kind, a.municipality_number, a.population,
-                          a.immigrant_population, _mvt_geom(geom, envelope))
-                .select_from(_in_tile(statistical_area, bounds))
-                .where(kind, a.archived_at.is_(None)))
+        geom = sa.func.ST_SimplifyPreserveTopology(
+            sa.func.ST_ClipByBox2D(a.geom, box), simplify_tolerance_m(tile.z)
+        )
+        return (
+            sa.select(
+                a.id,
+                a.code,
+                a.name,
+                a.kind,
+                a.municipality_number,
+                a.population,
+                a.immigrant_population,
+                _mvt_geom(geom, envelope),
+            )
+            .select_from(_in_tile(statistical_area, bounds))
+            .where(kind, a.archived_at.is_(None))
+        )
+
     return rows
 
 
@@ -188,27 +208,39 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
 Properties = Callable[[sa.ColumnCollection[str, Any]], list[ColumnElement[Any]]]
 
 
-def _representatives(cells: sa.Subquery, table: sa.Table, properties: Properties,
-                     bounds: sa.CTE) -> sa.Select[Any]:
+def _representatives(
+    cells: sa.Subquery, table: sa.Table, properties: Properties, bounds: sa.CTE
+) -> sa.Select[Any]:
     """Each cell's feature: its representative row (``cells.c.id``) by primary key, drawn where
     that row is, with its properties and the cell's ``count``. LIMIT 1 keeps it a lookup per
     cell: the planner cannot tell how few cells there are and would otherwise hash-join the
     table."""
     row = table.alias("representative")
-    representative = (sa.select(row.c.id, row.c.geom, *properties(row.c))
-                      .where(row.c.id == cells.c.id).limit(1).lateral("rep"))
+    representative = (
+        sa.select(row.c.id, row.c.geom, *properties(row.c))
+        .where(row.c.id == cells.c.id)
+        .limit(1)
+        .lateral("rep")
+    )
     r = representative.c
     own = [column for column in r if column.name not in ("id", "geom")]
-    return (sa.select(r.id, *own, sa.cast(cells.c.count, sa.BigInteger).label("count"),
-                      _mvt_point(r.geom, bounds.c.envelope))
-            .select_from(cells.join(representative, sa.true()).join(bounds, sa.true())))
+    return sa.select(
+        r.id,
+        *own,
+        sa.cast(cells.c.count, sa.BigInteger).label("count"),
+        _mvt_point(r.geom, bounds.c.envelope),
+    ).select_from(cells.join(representative, sa.true()).join(bounds, sa.true()))
 
 
 def cell_range(tile: TileAddress) -> tuple[int, int, int, int]:
     """(first x, last x, first y, last y) of the cells a tile sends: its own 32 x 32 and the ring
     of cells around it (the tile's buffer, drawn by both neighbours)."""
-    return (CELLS_PER_TILE * tile.x - 1, CELLS_PER_TILE * tile.x + CELLS_PER_TILE,
-            CELLS_PER_TILE * tile.y - 1, CELLS_PER_TILE * tile.y + CELLS_PER_TILE)
+    return (
+        CELLS_PER_TILE * tile.x - 1,
+        CELLS_PER_TILE * tile.x + CELLS_PER_TILE,
+        CELLS_PER_TILE * tile.y - 1,
+        CELLS_PER_TILE * tile.y + CELLS_PER_TILE,
+    )
 
 
 def _stored_cells(layer: str, tile: TileAddress) -> sa.Subquery:
@@ -216,63 +248,91 @@ def _stored_cells(layer: str, tile: TileAddress) -> sa.Subquery:
     IN list, so the primary key is searched once per column with the rows' range as bounds."""
     c = tile_cell.c
     x0, x1, y0, y1 = cell_range(tile)
-    return (sa.select(c.representative_id.label("id"), c.count)
-            .where(c.layer == layer, c.z == tile.z, c.x.in_(range(x0, x1 + 1)),
-                   c.y.between(y0, y1))
-            .subquery("cells"))
+    return (
+        sa.select(c.representative_id.label("id"), c.count)
+        .where(c.layer == layer, c.z == tile.z, c.x.in_(range(x0, x1 + 1)), c.y.between(y0, y1))
+        .subquery("cells")
+    )
 
 
-def _live_cells(table: sa.Table, tile: TileAddress, where: list[ColumnElement[bool]]
-                ) -> sa.Subquery:
+def _live_cells(
+    table: sa.Table, tile: TileAddress, where: list[ColumnElement[bool]]
+) -> sa.Subquery:
     """The stored cells' grid counted now from the rows (those ``where`` keeps): the rows in the
     box of the tile and its ring of cells (the index), each transformed once to find its cell
     with the functions the triggers use."""
     t = table.c
     box = storage_box(tile.z, tile.x, tile.y, margin=1 / CELLS_PER_TILE)
     assert box is not None  # the tile's own box is in the region, and this one is larger
-    mercator = (sa.func.ST_Transform(t.geom, WEB_MERCATOR_SRID).table_valued("g")
-                .render_derived().lateral("mercator"))
+    mercator = (
+        sa.func.ST_Transform(t.geom, WEB_MERCATOR_SRID)
+        .table_valued("g")
+        .render_derived()
+        .lateral("mercator")
+    )
     cell_x = sa.func.hverdag_cell_x(sa.func.ST_X(mercator.c.g), tile.z)
     cell_y = sa.func.hverdag_cell_y(sa.func.ST_Y(mercator.c.g), tile.z)
     x0, x1, y0, y1 = cell_range(tile)
-    return (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
-            .select_from(table.join(mercator, sa.true()))
-            .where(t.geom.op("&&")(sa.func.ST_MakeEnvelope(*box, STORAGE_SRID)), *where,
-                   cell_x.between(x0, x1), cell_y.between(y0, y1))
-            .group_by(cell_x, cell_y)
-            .subquery("cells"))
+    return (
+        sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+        .select_from(table.join(mercator, sa.true()))
+        .where(
+            t.geom.op("&&")(sa.func.ST_MakeEnvelope(*box, STORAGE_SRID)),
+            *where,
+            cell_x.between(x0, x1),
+            cell_y.between(y0, y1),
+        )
+        .group_by(cell_x, cell_y)
+        .subquery("cells")
+    )
 
 
-def _filtered_cells(table: sa.Table, bounds: sa.CTE, tile: TileAddress,
-                    where: list[ColumnElement[bool]]) -> sa.Subquery:
+def _filtered_cells(
+    table: sa.Table, bounds: sa.CTE, tile: TileAddress, where: list[ColumnElement[bool]]
+) -> sa.Subquery:
     """A filtered tile's cells: the rows in the tile's box that the filter keeps, grouped on a
     square grid of the stored EPSG:25833 coordinates (:func:`cell_size_m`), no transform. The
     Mercator cells counted live (:func:`_live_cells`) cost one ST_Transform a row, which doubled
     the densest filtered tiles (docs/performance.md)."""
     t = table.c
     size = cell_size_m(tile.z, tile.y)
-    return (sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
-            .select_from(_in_tile(table, bounds)).where(*where)
-            .group_by(sa.func.floor(sa.func.ST_X(t.geom) / size),
-                      sa.func.floor(sa.func.ST_Y(t.geom) / size))
-            .subquery("cells"))
+    return (
+        sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+        .select_from(_in_tile(table, bounds))
+        .where(*where)
+        .group_by(
+            sa.func.floor(sa.func.ST_X(t.geom) / size), sa.func.floor(sa.func.ST_Y(t.geom) / size)
+        )
+        .subquery("cells")
+    )
 
 
-def _points(layer: str, table: sa.Table, properties: Properties,
-            conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]]
-            ) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
+def _points(
+    layer: str,
+    table: sa.Table,
+    properties: Properties,
+    conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]],
+) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
     """The rows of a point layer: every row from :data:`AGGREGATE_BELOW_ZOOM`, one per grid cell
     below it, each with a ``count`` of the rows it stands for: the stored Mercator cells when no
     filter is set, the EPSG:25833 grid of the rows the filter keeps when one is, and the
     Mercator cells counted from the rows with :data:`TileOptions.live_cells` (to check the
     stored ones)."""
+
     def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
         t = table.c
         where = conditions(options.directory)
         if tile.z >= AGGREGATE_BELOW_ZOOM:
-            return (sa.select(t.id, *properties(t), sa.cast(1, sa.BigInteger).label("count"),
-                              _mvt_point(t.geom, bounds.c.envelope))
-                    .select_from(_in_tile(table, bounds)).where(*where))
+            return (
+                sa.select(
+                    t.id,
+                    *properties(t),
+                    sa.cast(1, sa.BigInteger).label("count"),
+                    _mvt_point(t.geom, bounds.c.envelope),
+                )
+                .select_from(_in_tile(table, bounds))
+                .where(*where)
+            )
         if options.live_cells:
             cells = _live_cells(table, tile, where)
         elif options.directory.set_fields():
@@ -280,65 +340,106 @@ def _points(layer: str, table: sa.Table, properties: Properties,
         else:
             cells = _stored_cells(layer, tile)
         return _representatives(cells, table, properties, bounds)
+
     return rows
 
 
 def _venue_properties(v: sa.ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
-    return [v.name, v.venue_type, v.owner_type,
-            sa.func.coalesce(v.price_model, "UNKNOWN").label("price_model"),
-            v.municipality_number]
+    return [
+        v.name,
+        v.venue_type,
+        v.owner_type,
+        sa.func.coalesce(v.price_model, "UNKNOWN").label("price_model"),
+        v.municipality_number,
+    ]
 
 
 def _activity_properties(a: sa.ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
     return [a.title, a.category, a.free, a.venue_id, a.municipality_number]
 
 
-_AGGREGATED = (f" (below zoom {AGGREGATE_BELOW_ZOOM} a feature is the first of the count rows "
-               f"in its cell of {EXTENT // CELLS_PER_TILE} tile units)")
+_AGGREGATED = (
+    f" (below zoom {AGGREGATE_BELOW_ZOOM} a feature is the first of the count rows "
+    f"in its cell of {EXTENT // CELLS_PER_TILE} tile units)"
+)
 
-LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
-    TileLayer("municipalities", 0, "Municipality boundaries (number, name), simplified by zoom.",
-              _municipalities),
-    TileLayer("districts", 8, "Oslo's districts and sub-districts (BYDEL, DELBYDEL): code, "
-              "name, kind, population.", _areas(DISTRICT_KINDS)),
-    TileLayer("venues", 10, "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
-              f"MARKET, UNKNOWN), count{_AGGREGATED}.",
-              _points("venues", venue, _venue_properties, venue_conditions)),
-    TileLayer("activities", 10, f"Active activities: title, category, free, venue_id, "
-              f"count{_AGGREGATED}.", _points("activities", activity, _activity_properties,
-                                            activity_conditions)),
-    TileLayer("coverage", 8, "Population units of coverage analysis (?unitKind=GRID_1KM by "
-              "default): code, name, population, immigrant_population.", _areas(())),
-)}
+LAYERS: dict[str, TileLayer] = {
+    layer.name: layer
+    for layer in (
+        TileLayer(
+            "municipalities",
+            0,
+            "Municipality boundaries (number, name), simplified by zoom.",
+            _municipalities,
+        ),
+        TileLayer(
+            "districts",
+            8,
+            "Oslo's districts and sub-districts (BYDEL, DELBYDEL): code, name, kind, population.",
+            _areas(DISTRICT_KINDS),
+        ),
+        TileLayer(
+            "venues",
+            10,
+            "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
+            f"MARKET, UNKNOWN), count{_AGGREGATED}.",
+            _points("venues", venue, _venue_properties, venue_conditions),
+        ),
+        TileLayer(
+            "activities",
+            10,
+            f"Active activities: title, category, free, venue_id, count{_AGGREGATED}.",
+            _points("activities", activity, _activity_properties, activity_conditions),
+        ),
+        TileLayer(
+            "coverage",
+            8,
+            "Population units of coverage analysis (?unitKind=GRID_1KM by "
+            "default): code, name, population, immigrant_population.",
+            _areas(()),
+        ),
+    )
+}
 
 
-def lon_lat_bounds(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
-                   ) -> tuple[float, float, float, float]:
+def lon_lat_bounds(
+    z: int, x: int, y: int, margin: float = BUFFER / EXTENT
+) -> tuple[float, float, float, float]:
     """(west, south, east, north) in degrees of the tile grown by ``margin`` tiles each side."""
     n = 2**z
 
     def lat(row: float) -> float:
         return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
 
-    return ((x - margin) / n * 360 - 180, lat(y + 1 + margin),
-            (x + 1 + margin) / n * 360 - 180, lat(y - margin))
+    return (
+        (x - margin) / n * 360 - 180,
+        lat(y + 1 + margin),
+        (x + 1 + margin) / n * 360 - 180,
+        lat(y - margin),
+    )
 
 
-def storage_box(z: int, x: int, y: int, margin: float = BUFFER / EXTENT
-                ) -> tuple[float, float, float, float] | None:
+def storage_box(
+    z: int, x: int, y: int, margin: float = BUFFER / EXTENT
+) -> tuple[float, float, float, float] | None:
     """The tile grown by ``margin`` tiles each side (its buffer), cut to :data:`REGION_LONLAT`,
     as an EPSG:25833 box; None when the tile lies outside the region (nothing to show there)."""
     west, south, east, north = lon_lat_bounds(z, x, y, margin)
     r_west, r_south, r_east, r_north = REGION_LONLAT
-    west, south, east, north = (max(west, r_west), max(south, r_south), min(east, r_east),
-                                min(north, r_north))
+    west, south, east, north = (
+        max(west, r_west),
+        max(south, r_south),
+        min(east, r_east),
+        min(north, r_north),
+    )
     if west >= east or south >= north:
         return None
     return storage_bounds(west, south, east, north)
 
 
-def tile_statement(layer: str, z: int, x: int, y: int,
-                   options: TileOptions | None = None) -> sa.Select[Any] | None:
+def tile_statement(
+    layer: str, z: int, x: int, y: int, options: TileOptions | None = None
+) -> sa.Select[Any] | None:
     """One row, one column: the tile's MVT bytes (empty when nothing is in it); None when the
     tile is outside the region. KeyError for an unknown layer, TileError for a tile outside the
     grid."""
@@ -349,15 +450,19 @@ def tile_statement(layer: str, z: int, x: int, y: int,
         return None
     # The filter box is computed in Python (no ST_Transform while planning); as a one-row CTE
     # the planner folds it into a constant for the index.
-    bounds = sa.select(sa.func.ST_TileEnvelope(z, x, y).label("envelope"),
-                       sa.func.ST_MakeEnvelope(*box, STORAGE_SRID).label("box")).cte("bounds")
+    bounds = sa.select(
+        sa.func.ST_TileEnvelope(z, x, y).label("envelope"),
+        sa.func.ST_MakeEnvelope(*box, STORAGE_SRID).label("box"),
+    ).cte("bounds")
     # ST_AsMVTGeom gives null for a geometry that vanishes at this zoom (a sliver), and ST_AsMVT
     # leaves such rows out. Filtering them here would compute every ST_AsMVTGeom twice (the
     # planner pushes the filter down beside the select list).
     mvt = spec.rows(bounds, TileAddress(z, x, y), options or TileOptions()).subquery("mvt")
-    return (sa.select(sa.func.ST_AsMVT(mvt.table_valued(), layer, EXTENT, "geom", "id",
-                                       type_=sa.LargeBinary).label("tile"))
-            .select_from(mvt))
+    return sa.select(
+        sa.func.ST_AsMVT(
+            mvt.table_valued(), layer, EXTENT, "geom", "id", type_=sa.LargeBinary
+        ).label("tile")
+    ).select_from(mvt)
 
 
 #: A tile's query runs in one backend: PostgreSQL would often plan a parallel worker for it
@@ -373,8 +478,9 @@ def layer_fields(layer: str) -> list[str]:
     return [str(c.name) for c in rows.selected_columns if c.name not in ("id", "geom")]
 
 
-def _statement_if_any(layer: str, z: int, x: int, y: int,
-                      options: TileOptions | None) -> sa.Select[Any] | None:
+def _statement_if_any(
+    layer: str, z: int, x: int, y: int, options: TileOptions | None
+) -> sa.Select[Any] | None:
     """The tile's statement; None when the tile is empty without asking (below the layer's
     min_zoom, or outside the region). KeyError and TileError as :func:`tile_statement`."""
     if z < LAYERS[layer].min_zoom:
@@ -383,8 +489,9 @@ def _statement_if_any(layer: str, z: int, x: int, y: int,
     return tile_statement(layer, z, x, y, options)
 
 
-async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
-                     options: TileOptions | None = None) -> bytes:
+async def fetch_tile(
+    conn: AsyncConnection, layer: str, z: int, x: int, y: int, options: TileOptions | None = None
+) -> bytes:
     """:func:`tile` on an async connection."""
     stmt = _statement_if_any(layer, z, x, y, options)
     if stmt is None:
@@ -394,8 +501,9 @@ async def fetch_tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int,
     return bytes(result.scalar_one() or b"")
 
 
-def tile(conn: sa.Connection, layer: str, z: int, x: int, y: int,
-         options: TileOptions | None = None) -> bytes:
+def tile(
+    conn: sa.Connection, layer: str, z: int, x: int, y: int, options: TileOptions | None = None
+) -> bytes:
     """The tile's bytes; ``b""`` when it has no feature (and below the layer's min_zoom)."""
     stmt = _statement_if_any(layer, z, x, y, options)
     if stmt is None:

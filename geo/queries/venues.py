@@ -59,30 +59,51 @@ def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow
     return {row.id: to_dataclass(VenueRow, row) for row in rows}
 
 
-def availability_by_venue(conn: sa.Connection,
-                          venue_ids: Iterable[int]) -> dict[int, list[AvailabilityRow]]:
+def availability_by_venue(
+    conn: sa.Connection, venue_ids: Iterable[int]
+) -> dict[int, list[AvailabilityRow]]:
     a = venue_availability.c
     return grouped(
         conn,
         sa.select(a.venue_id, a.weekday, a.starts, a.ends)
         .where(a.venue_id.in_(list(venue_ids)))
         .order_by(a.venue_id, a.weekday, a.starts),
-        AvailabilityRow, "venue_id")
+        AvailabilityRow,
+        "venue_id",
+    )
 
 
-def venues_by_name(conn: sa.Connection, filt: DirectoryFilter, *, first: int,
-                   after: NameKey | None = None) -> tuple[list[VenueRow], bool]:
-    return page_by_name(conn, VenueRow, venue, venue.c.name, venue_columns(),
-                        venue_conditions(filt), first=first, after=after)
+def venues_by_name(
+    conn: sa.Connection, filt: DirectoryFilter, *, first: int, after: NameKey | None = None
+) -> tuple[list[VenueRow], bool]:
+    return page_by_name(
+        conn,
+        VenueRow,
+        venue,
+        venue.c.name,
+        venue_columns(),
+        venue_conditions(filt),
+        first=first,
+        after=after,
+    )
 
 
 def count_venues(conn: sa.Connection, filt: DirectoryFilter) -> int:
     return count_where(conn, venue, venue_conditions(filt))
 
 
-def venues_of_municipalities(conn: sa.Connection, numbers: Sequence[str],
-                             first: int) -> dict[str, GroupPage[VenueRow]]:
+def venues_of_municipalities(
+    conn: sa.Connection, numbers: Sequence[str], first: int
+) -> dict[str, GroupPage[VenueRow]]:
     """Each municipality's first ``first`` venues by name, with counts, in one statement."""
-    return first_rows_per_group(conn, VenueRow, venue, venue.c.municipality_number, numbers,
-                                (venue.c.name, venue.c.id), venue_columns(),
-                                venue_conditions(DirectoryFilter()), first=first)
+    return first_rows_per_group(
+        conn,
+        VenueRow,
+        venue,
+        venue.c.municipality_number,
+        numbers,
+        (venue.c.name, venue.c.id),
+        venue_columns(),
+        venue_conditions(DirectoryFilter()),
+        first=first,
+    )

@@ -34,18 +34,23 @@ def csv_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         dialect = csv.Sniffer().sniff(lines[0], delimiters=";,\t")
     except csv.Error:
-        raise FieldError("content", "the first line names no columns separated by ';', ',' "
-                         "or a tab: is this a CSV file?") from None
+        raise FieldError(
+            "content",
+            "the first line names no columns separated by ';', ',' or a tab: is this a CSV file?",
+        ) from None
     reader = csv.DictReader(lines, dialect=dialect)
     header = [name.strip() for name in reader.fieldnames or []]
-    return header, [(number, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-                    for number, row in enumerate(reader, start=2)]
+    return header, [
+        (number, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+        for number, row in enumerate(reader, start=2)
+    ]
 
 
 def csv_records(text: str) -> list[TextRecord]:
     _, rows = csv_rows(_checked(text))
-    return [TextRecord(f"line {line}", {k.lower(): v for k, v in row.items()})
-            for line, row in rows]
+    return [
+        TextRecord(f"line {line}", {k.lower(): v for k, v in row.items()}) for line, row in rows
+    ]
 
 
 def geojson_records(text: str) -> list[TextRecord]:
@@ -54,8 +59,11 @@ def geojson_records(text: str) -> list[TextRecord]:
         document = json.loads(_checked(text))
     except json.JSONDecodeError as error:
         raise FieldError("content", f"is not JSON: {error}") from None
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection" \
-            or not isinstance(document.get("features"), list):
+    if (
+        not isinstance(document, dict)
+        or document.get("type") != "FeatureCollection"
+        or not isinstance(document.get("features"), list)
+    ):
         raise FieldError("content", "is not a GeoJSON FeatureCollection")
     records = []
     for number, feature in enumerate(document["features"], start=1):
@@ -70,8 +78,11 @@ def geojson_records(text: str) -> list[TextRecord]:
 
 def _checked(text: str) -> str:
     if len(text) > MAX_CONTENT:
-        raise FieldError("content", f"is longer than {MAX_CONTENT} characters; load larger "
-                                    "files with `hverdag load venues`")
+        raise FieldError(
+            "content",
+            f"is longer than {MAX_CONTENT} characters; load larger "
+            "files with `hverdag load venues`",
+        )
     return text
 
 
@@ -86,8 +97,12 @@ def _lat_lon(geometry: Any) -> dict[str, Any]:
     if geometry is None:
         return {}
     coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
-    if not (isinstance(geometry, dict) and geometry.get("type") == "Point"
-            and isinstance(coordinates, list) and len(coordinates) >= 2
-            and all(isinstance(c, int | float) and math.isfinite(c) for c in coordinates[:2])):
+    if not (
+        isinstance(geometry, dict)
+        and geometry.get("type") == "Point"
+        and isinstance(coordinates, list)
+        and len(coordinates) >= 2
+        and all(isinstance(c, int | float) and math.isfinite(c) for c in coordinates[:2])
+    ):
         return {"lat": "not a point", "lon": "not a point"}
     return {"lon": coordinates[0], "lat": coordinates[1]}

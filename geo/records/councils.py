@@ -33,8 +33,9 @@ def council_fields(record: Fields) -> dict[str, Any]:
         "municipality_number": number,
         "county_number": county_no or (number[:2] if number else None),
         "status": v.vocabulary(CouncilStatus, record.get("status"), "status").value,
-        "established": v.optional_int(record.get("established"), "established",
-                                      minimum=1900, maximum=2100),
+        "established": v.optional_int(
+            record.get("established"), "established", minimum=1900, maximum=2100
+        ),
         "members": v.optional_int(record.get("members"), "members", minimum=1, maximum=500),
         "website": v.optional_text(record.get("source"), "source", max_length=500),
         "note": v.optional_text(record.get("note"), "note"),
@@ -43,5 +44,6 @@ def council_fields(record: Fields) -> dict[str, Any]:
 
 def council_key(row: dict[str, Any]) -> str:
     """The external id a council is upserted by: its level, place and name."""
-    return f"{row['level']}:{row['municipality_number'] or row['county_number'] or '-'}:" \
-           f"{row['name']}"
+    return (
+        f"{row['level']}:{row['municipality_number'] or row['county_number'] or '-'}:{row['name']}"
+    )

@@ -62,4 +62,6 @@ class Conflict(WriteError):  # noqa: N818 - named after its code
         super().__init__(
             f"{entity} {entity_id} is at version {current}, not {given}: read it again, "
             "apply your change to what is there now, and send that version",
-            currentVersion=current, givenVersion=given)
+            currentVersion=current,
+            givenVersion=given,
+        )

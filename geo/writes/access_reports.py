@@ -22,13 +22,13 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 
 def report_record(conn: sa.Connection, report_id: int) -> dict[str, Any]:
-    row = conn.execute(sa.select(venue_access_report)
-                       .where(venue_access_report.c.id == report_id)).one()
+    row = conn.execute(
+        sa.select(venue_access_report).where(venue_access_report.c.id == report_id)
+    ).one()
     return dict(row._mapping)
 
 
-def report_venue_access(conn: sa.Connection, actor: Actor, venue_id: int,
-                        record: Fields) -> int:
+def report_venue_access(conn: sa.Connection, actor: Actor, venue_id: int, record: Fields) -> int:
     """A new report on ``venue_id`` by the actor's organisation (an admin names one, or none)."""
     today = datetime.now(OSLO).date()
     try:
@@ -40,16 +40,24 @@ def report_venue_access(conn: sa.Connection, actor: Actor, venue_id: int,
     scope.organisation_row(actor, organisation_id, "access reports")
     found = conn.execute(sa.select(venue.c.archived_at).where(venue.c.id == venue_id)).first()
     if found is None or found.archived_at is not None:
-        raise Invalid("venue", f"no venue with id {venue_id}"
-                      + (" (it is archived)" if found is not None else ""))
-    if organisation_id is not None and conn.execute(sa.select(organisation.c.id).where(
-            organisation.c.id == organisation_id)).first() is None:
+        raise Invalid(
+            "venue",
+            f"no venue with id {venue_id}" + (" (it is archived)" if found is not None else ""),
+        )
+    if (
+        organisation_id is not None
+        and conn.execute(
+            sa.select(organisation.c.id).where(organisation.c.id == organisation_id)
+        ).first()
+        is None
+    ):
         raise Invalid("organisation", f"no organisation with id {organisation_id}")
-    report_id = int(conn.execute(
-        sa.insert(venue_access_report).values(**values, venue_id=venue_id,
-                                              organisation_id=organisation_id,
-                                              source=API_SOURCE)
-        .returning(venue_access_report.c.id)).scalar_one())
-    record_change(conn, actor, ENTITY, report_id, "create", None,
-                  report_record(conn, report_id))
+    report_id = int(
+        conn.execute(
+            sa.insert(venue_access_report)
+            .values(**values, venue_id=venue_id, organisation_id=organisation_id, source=API_SOURCE)
+            .returning(venue_access_report.c.id)
+        ).scalar_one()
+    )
+    record_change(conn, actor, ENTITY, report_id, "create", None, report_record(conn, report_id))
     return report_id

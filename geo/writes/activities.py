@@ -44,9 +44,13 @@ def activity_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[
     if not ids:
         return {}
     columns = [c for c in activity.c if c.name not in {"geom", "created_at"}]
-    rows = conn.execute(sa.select(*columns, sa.func.ST_X(activity.c.geom).label("x"),
-                                  sa.func.ST_Y(activity.c.geom).label("y"))
-                        .where(activity.c.id.in_(ids)))
+    rows = conn.execute(
+        sa.select(
+            *columns,
+            sa.func.ST_X(activity.c.geom).label("x"),
+            sa.func.ST_Y(activity.c.geom).label("y"),
+        ).where(activity.c.id.in_(ids))
+    )
     records: dict[int, dict[str, Any]] = {}
     for row in rows:
         record = {k: val for k, val in row._mapping.items() if k not in {"x", "y"}}
@@ -54,10 +58,11 @@ def activity_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[
         record["schedule"] = []
         records[row.id] = record
     s = activity_schedule.c
-    for session in conn.execute(sa.select(s.activity_id, s.weekday, s.starts, s.ends,
-                                          s.valid_from, s.valid_to)
-                                .where(s.activity_id.in_(ids))
-                                .order_by(s.activity_id, s.weekday, s.starts)):
+    for session in conn.execute(
+        sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
+        .where(s.activity_id.in_(ids))
+        .order_by(s.activity_id, s.weekday, s.starts)
+    ):
         records[session.activity_id]["schedule"].append(_session_text(session))
     return records
 
@@ -84,15 +89,23 @@ def _check(conn: sa.Connection, record: Fields) -> _Checked:
     except v.FieldError as error:
         raise Invalid(error.field, error.reason) from None
     venue_id, organisation_id = record.get("venue_id"), record.get("organisation_id")
-    if organisation_id is not None and conn.execute(sa.select(organisation.c.id).where(
-            organisation.c.id == organisation_id)).first() is None:
+    if (
+        organisation_id is not None
+        and conn.execute(
+            sa.select(organisation.c.id).where(organisation.c.id == organisation_id)
+        ).first()
+        is None
+    ):
         raise Invalid("organisation", f"no organisation with id {organisation_id}")
     if venue_id is not None:
-        found = conn.execute(sa.select(venue.c.geom, venue.c.archived_at)
-                             .where(venue.c.id == venue_id)).first()
+        found = conn.execute(
+            sa.select(venue.c.geom, venue.c.archived_at).where(venue.c.id == venue_id)
+        ).first()
         if found is None or found.archived_at is not None:
-            raise Invalid("venue", f"no venue with id {venue_id}"
-                          + (" (it is archived)" if found is not None else ""))
+            raise Invalid(
+                "venue",
+                f"no venue with id {venue_id}" + (" (it is archived)" if found is not None else ""),
+            )
         geom: Any = found.geom
         point = conn.execute(sa.select(sa.func.ST_X(geom), sa.func.ST_Y(geom))).one()
     elif lat_lon is not None:
@@ -102,16 +115,15 @@ def _check(conn: sa.Connection, record: Fields) -> _Checked:
         raise Invalid("location", "an activity needs a venue or its own location")
     (number,) = municipalities_of_points(conn, [tuple(point)])
     if number is None:
-        raise Invalid("venue" if venue_id else "location",
-                      "lies outside every loaded municipality")
-    values.update(geom=geom, municipality_number=number, venue_id=venue_id,
-                  organisation_id=organisation_id)
+        raise Invalid("venue" if venue_id else "location", "lies outside every loaded municipality")
+    values.update(
+        geom=geom, municipality_number=number, venue_id=venue_id, organisation_id=organisation_id
+    )
     return _Checked(values, sessions)
 
 
 def _replace_sessions(conn: sa.Connection, activity_id: int, sessions: list[Session]) -> None:
-    sync_children(conn, activity_schedule, "activity_id", SESSION_COLUMNS,
-                  {activity_id: sessions})
+    sync_children(conn, activity_schedule, "activity_id", SESSION_COLUMNS, {activity_id: sessions})
 
 
 def create_activity(conn: sa.Connection, actor: Actor, record: Mapping[str, Any]) -> int:
@@ -121,22 +133,26 @@ def create_activity(conn: sa.Connection, actor: Actor, record: Mapping[str, Any]
         record = {**record, "organisation_id": actor.organisation_id}
     checked = _check(conn, record)
     scope.organisation_row(actor, checked.values["organisation_id"], WHAT)
-    activity_id = int(conn.execute(
-        sa.insert(activity).values(**checked.values, source=API_SOURCE)
-        .returning(activity.c.id)).scalar_one())
+    activity_id = int(
+        conn.execute(
+            sa.insert(activity).values(**checked.values, source=API_SOURCE).returning(activity.c.id)
+        ).scalar_one()
+    )
     _replace_sessions(conn, activity_id, checked.sessions)
     record_change(conn, actor, ENTITY, activity_id, "create", None, _record(conn, activity_id))
     return activity_id
 
 
-def update_activity(conn: sa.Connection, actor: Actor, activity_id: int, version: int,
-                    changes: Mapping[str, Any]) -> int:
+def update_activity(
+    conn: sa.Connection, actor: Actor, activity_id: int, version: int, changes: Mapping[str, Any]
+) -> int:
     before = _record(conn, activity_id)
     scope.organisation_row(actor, before["organisation_id"], WHAT)
     check_version(conn, activity, ENTITY, activity_id, version)
     if before["archived_at"] is not None:
-        raise WriteError(f"activity {activity_id} is archived: restore it before changing it",
-                         reason="archived")
+        raise WriteError(
+            f"activity {activity_id} is archived: restore it before changing it", reason="archived"
+        )
     merged = {**before, **changes}
     if "venue_id" not in changes and ("lat" in changes or "lon" in changes):
         merged["venue_id"] = None  # a new point of its own moves it away from its venue
@@ -144,21 +160,36 @@ def update_activity(conn: sa.Connection, actor: Actor, activity_id: int, version
     scope.organisation_row(actor, checked.values["organisation_id"], WHAT)
     update_at_version(conn, activity, ENTITY, activity_id, version, checked.values)
     _replace_sessions(conn, activity_id, checked.sessions)
-    record_change(conn, actor, ENTITY, activity_id, "update", before,
-                  _record(conn, activity_id))
+    record_change(conn, actor, ENTITY, activity_id, "update", before, _record(conn, activity_id))
     return activity_id
 
 
-def set_activity_archived(conn: sa.Connection, actor: Actor, activity_id: int, version: int,
-                          archived: bool) -> int:
+def set_activity_archived(
+    conn: sa.Connection, actor: Actor, activity_id: int, version: int, archived: bool
+) -> int:
     before = _record(conn, activity_id)
     scope.organisation_row(actor, before["organisation_id"], WHAT)
     check_version(conn, activity, ENTITY, activity_id, version)
     if (before["archived_at"] is not None) == archived:
-        raise WriteError(f"activity {activity_id} is {'already' if archived else 'not'} "
-                         "archived", reason="archived" if archived else "not archived")
-    update_at_version(conn, activity, ENTITY, activity_id, version,
-                      {"archived_at": sa.func.now() if archived else None})
-    record_change(conn, actor, ENTITY, activity_id, "archive" if archived else "restore",
-                  before, _record(conn, activity_id))
+        raise WriteError(
+            f"activity {activity_id} is {'already' if archived else 'not'} archived",
+            reason="archived" if archived else "not archived",
+        )
+    update_at_version(
+        conn,
+        activity,
+        ENTITY,
+        activity_id,
+        version,
+        {"archived_at": sa.func.now() if archived else None},
+    )
+    record_change(
+        conn,
+        actor,
+        ENTITY,
+        activity_id,
+        "archive" if archived else "restore",
+        before,
+        _record(conn, activity_id),
+    )
     return activity_id

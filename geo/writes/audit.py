@@ -27,12 +27,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def record_change(conn: sa.Connection, actor: Actor, entity: str, entity_id: int, action: str,
-                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    conn.execute(sa.insert(audit_log).values(
-        actor_key_id=actor.key_id, actor=actor.label, entity=entity, entity_id=str(entity_id),
-        action=action, before=None if before is None else jsonable(before),
-        after=None if after is None else jsonable(after)))
+def record_change(
+    conn: sa.Connection,
+    actor: Actor,
+    entity: str,
+    entity_id: int,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    conn.execute(
+        sa.insert(audit_log).values(
+            actor_key_id=actor.key_id,
+            actor=actor.label,
+            entity=entity,
+            entity_id=str(entity_id),
+            action=action,
+            before=None if before is None else jsonable(before),
+            after=None if after is None else jsonable(after),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,9 @@ class AuditEntry:
 def audit_trail(conn: sa.Connection, entity: str, entity_id: int) -> list[AuditEntry]:
     """Every recorded write of one row, oldest first."""
     a = audit_log.c
-    rows = conn.execute(sa.select(audit_log)
-                        .where(a.entity == entity, a.entity_id == str(entity_id))
-                        .order_by(a.at, a.id))
+    rows = conn.execute(
+        sa.select(audit_log)
+        .where(a.entity == entity, a.entity_id == str(entity_id))
+        .order_by(a.at, a.id)
+    )
     return [AuditEntry(**r._mapping) for r in rows]

@@ -21,14 +21,20 @@ ENTITY = "ImmigrantCouncil"
 WHAT = "councils"
 API_SOURCE = "api"
 #: The loader's column names for the fields the API names otherwise.
-_LOADER_NAMES = {"municipality_number": "kommunenummer", "county_number": "fylkesnummer",
-                 "website": "source"}
+_LOADER_NAMES = {
+    "municipality_number": "kommunenummer",
+    "county_number": "fylkesnummer",
+    "website": "source",
+}
 
 
 def council_record(conn: sa.Connection, council_id: int) -> dict[str, Any]:
     """A council as a record in the loader's column names, with id, version and stamps."""
-    row = conn.execute(sa.select(*(c for c in immigrant_council.c if c.name != "created_at"))
-                       .where(immigrant_council.c.id == council_id)).first()
+    row = conn.execute(
+        sa.select(*(c for c in immigrant_council.c if c.name != "created_at")).where(
+            immigrant_council.c.id == council_id
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no council with id {council_id}")
     record = dict(row._mapping)
@@ -43,11 +49,19 @@ def _check(conn: sa.Connection, record: Fields) -> dict[str, Any]:
     except v.FieldError as error:
         raise Invalid(error.field, error.reason) from None
     number, county_no = values["municipality_number"], values["county_number"]
-    if number and conn.execute(sa.select(municipality.c.number)
-                               .where(municipality.c.number == number)).first() is None:
+    if (
+        number
+        and conn.execute(
+            sa.select(municipality.c.number).where(municipality.c.number == number)
+        ).first()
+        is None
+    ):
         raise Invalid("kommunenummer", f"municipality {number} is not loaded")
-    if county_no and conn.execute(sa.select(county.c.number)
-                                  .where(county.c.number == county_no)).first() is None:
+    if (
+        county_no
+        and conn.execute(sa.select(county.c.number).where(county.c.number == county_no)).first()
+        is None
+    ):
         raise Invalid("fylkesnummer", f"county {county_no} is not loaded")
     return values
 
@@ -55,40 +69,62 @@ def _check(conn: sa.Connection, record: Fields) -> dict[str, Any]:
 def create_council(conn: sa.Connection, actor: Actor, record: Fields) -> int:
     values = _check(conn, record)
     scope.municipality_row(actor, values["municipality_number"], WHAT)
-    council_id = int(conn.execute(
-        sa.insert(immigrant_council).values(**values, source=API_SOURCE)
-        .returning(immigrant_council.c.id)).scalar_one())
-    record_change(conn, actor, ENTITY, council_id, "create", None,
-                  council_record(conn, council_id))
+    council_id = int(
+        conn.execute(
+            sa.insert(immigrant_council)
+            .values(**values, source=API_SOURCE)
+            .returning(immigrant_council.c.id)
+        ).scalar_one()
+    )
+    record_change(conn, actor, ENTITY, council_id, "create", None, council_record(conn, council_id))
     return council_id
 
 
-def update_council(conn: sa.Connection, actor: Actor, council_id: int, version: int,
-                   changes: Mapping[str, Any]) -> int:
+def update_council(
+    conn: sa.Connection, actor: Actor, council_id: int, version: int, changes: Mapping[str, Any]
+) -> int:
     before = council_record(conn, council_id)
     scope.municipality_row(actor, before["municipality_number"], WHAT)
     check_version(conn, immigrant_council, ENTITY, council_id, version)
     if before["archived_at"] is not None:
-        raise WriteError(f"council {council_id} is archived: restore it before changing it",
-                         reason="archived")
+        raise WriteError(
+            f"council {council_id} is archived: restore it before changing it", reason="archived"
+        )
     values = _check(conn, {**before, **changes})
     scope.municipality_row(actor, values["municipality_number"], WHAT)
     update_at_version(conn, immigrant_council, ENTITY, council_id, version, values)
-    record_change(conn, actor, ENTITY, council_id, "update", before,
-                  council_record(conn, council_id))
+    record_change(
+        conn, actor, ENTITY, council_id, "update", before, council_record(conn, council_id)
+    )
     return council_id
 
 
-def set_council_archived(conn: sa.Connection, actor: Actor, council_id: int, version: int,
-                         archived: bool) -> int:
+def set_council_archived(
+    conn: sa.Connection, actor: Actor, council_id: int, version: int, archived: bool
+) -> int:
     before = council_record(conn, council_id)
     scope.municipality_row(actor, before["municipality_number"], WHAT)
     check_version(conn, immigrant_council, ENTITY, council_id, version)
     if (before["archived_at"] is not None) == archived:
-        raise WriteError(f"council {council_id} is {'already' if archived else 'not'} "
-                         "archived", reason="archived" if archived else "not archived")
-    update_at_version(conn, immigrant_council, ENTITY, council_id, version,
-                      {"archived_at": sa.func.now() if archived else None})
-    record_change(conn, actor, ENTITY, council_id, "archive" if archived else "restore",
-                  before, council_record(conn, council_id))
+        raise WriteError(
+            f"council {council_id} is {'already' if archived else 'not'} archived",
+            reason="archived" if archived else "not archived",
+        )
+    update_at_version(
+        conn,
+        immigrant_council,
+        ENTITY,
+        council_id,
+        version,
+        {"archived_at": sa.func.now() if archived else None},
+    )
+    record_change(
+        conn,
+        actor,
+        ENTITY,
+        council_id,
+        "archive" if archived else "restore",
+        before,
+        council_record(conn, council_id),
+    )
     return council_id

@@ -16,12 +16,16 @@ def municipality_row(actor: Actor, number: str | None, what: str) -> None:
     if actor.role is Role.ANALYST:
         raise Forbidden(_READ_ONLY)
     if actor.role is not Role.MUNICIPALITY_EDITOR:
-        raise Forbidden(f"{what} are written by their municipality's editor, not by a "
-                        f"{actor.role.value} key")
+        raise Forbidden(
+            f"{what} are written by their municipality's editor, not by a {actor.role.value} key"
+        )
     if number != actor.municipality_number:
         where = f"municipality {number}" if number else "no municipality"
-        raise Forbidden(f"this key edits {what} of municipality {actor.municipality_number}; "
-                        f"this one is in {where}", municipality=number)
+        raise Forbidden(
+            f"this key edits {what} of municipality {actor.municipality_number}; "
+            f"this one is in {where}",
+            municipality=number,
+        )
 
 
 def organisation_row(actor: Actor, organisation_id: int | None, what: str) -> None:
@@ -31,8 +35,9 @@ def organisation_row(actor: Actor, organisation_id: int | None, what: str) -> No
     if actor.role is Role.ANALYST:
         raise Forbidden(_READ_ONLY)
     if actor.role is not Role.ORGANISATION_EDITOR:
-        raise Forbidden(f"{what} are written by their organisation's editor, not by a "
-                        f"{actor.role.value} key")
+        raise Forbidden(
+            f"{what} are written by their organisation's editor, not by a {actor.role.value} key"
+        )
     if organisation_id != actor.organisation_id:
         raise Forbidden(f"this key edits {what} of its own organisation only")
 

@@ -47,9 +47,11 @@ def venue_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str
     if not ids:
         return {}
     columns = [c for c in venue.c if c.name not in {"geom", "created_at"}]
-    rows = conn.execute(sa.select(*columns, sa.func.ST_X(venue.c.geom).label("x"),
-                                  sa.func.ST_Y(venue.c.geom).label("y"))
-                        .where(venue.c.id.in_(ids)))
+    rows = conn.execute(
+        sa.select(
+            *columns, sa.func.ST_X(venue.c.geom).label("x"), sa.func.ST_Y(venue.c.geom).label("y")
+        ).where(venue.c.id.in_(ids))
+    )
     records: dict[int, dict[str, Any]] = {}
     for row in rows:
         record = {k: val for k, val in row._mapping.items() if k not in {"x", "y"}}
@@ -57,11 +59,14 @@ def venue_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str
         record["availability"] = []
         records[row.id] = record
     w = venue_availability.c
-    for window in conn.execute(sa.select(w.venue_id, w.weekday, w.starts, w.ends)
-                               .where(w.venue_id.in_(ids))
-                               .order_by(w.venue_id, w.weekday, w.starts)):
+    for window in conn.execute(
+        sa.select(w.venue_id, w.weekday, w.starts, w.ends)
+        .where(w.venue_id.in_(ids))
+        .order_by(w.venue_id, w.weekday, w.starts)
+    ):
         records[window.venue_id]["availability"].append(
-            _window_text(window.weekday, window.starts, window.ends))
+            _window_text(window.weekday, window.starts, window.ends)
+        )
     return records
 
 
@@ -98,8 +103,10 @@ def _geom(point: tuple[float, float]) -> sa.ColumnElement[Any]:
 def _municipality_of(conn: sa.Connection, point: tuple[float, float]) -> str:
     (number,) = municipalities_of_points(conn, [point])
     if number is None:
-        raise Invalid("location", "lies outside every loaded municipality (at sea, abroad, "
-                                  "or lat and lon swapped?)")
+        raise Invalid(
+            "location",
+            "lies outside every loaded municipality (at sea, abroad, or lat and lon swapped?)",
+        )
     return number
 
 
@@ -112,51 +119,79 @@ def create_venue(conn: sa.Connection, actor: Actor, record: Fields) -> int:
     checked = _check(record)
     number = _municipality_of(conn, checked.point)
     scope.municipality_row(actor, number, WHAT)
-    venue_id = int(conn.execute(
-        sa.insert(venue).values(**checked.values, geom=_geom(checked.point),
-                                municipality_number=number, source=API_SOURCE)
-        .returning(venue.c.id)).scalar_one())
+    venue_id = int(
+        conn.execute(
+            sa.insert(venue)
+            .values(
+                **checked.values,
+                geom=_geom(checked.point),
+                municipality_number=number,
+                source=API_SOURCE,
+            )
+            .returning(venue.c.id)
+        ).scalar_one()
+    )
     _replace_windows(conn, venue_id, checked.windows)
     record_change(conn, actor, ENTITY, venue_id, "create", None, _record(conn, venue_id))
     return venue_id
 
 
-def update_venue(conn: sa.Connection, actor: Actor, venue_id: int, version: int,
-                 changes: Mapping[str, Any]) -> int:
+def update_venue(
+    conn: sa.Connection, actor: Actor, venue_id: int, version: int, changes: Mapping[str, Any]
+) -> int:
     """Apply ``changes`` (only the fields given; None clears one) at ``version``."""
     before = _record(conn, venue_id)
     scope.municipality_row(actor, before["municipality_number"], WHAT)
     check_version(conn, venue, ENTITY, venue_id, version)
     if before["archived_at"] is not None:
-        raise WriteError(f"venue {venue_id} is archived: restore it before changing it",
-                         reason="archived")
+        raise WriteError(
+            f"venue {venue_id} is archived: restore it before changing it", reason="archived"
+        )
     checked = _check({**before, **changes})
     number = _municipality_of(conn, checked.point)
     scope.municipality_row(actor, number, WHAT)
-    update_at_version(conn, venue, ENTITY, venue_id, version, {
-        **checked.values, "geom": _geom(checked.point), "municipality_number": number})
+    update_at_version(
+        conn,
+        venue,
+        ENTITY,
+        venue_id,
+        version,
+        {**checked.values, "geom": _geom(checked.point), "municipality_number": number},
+    )
     _replace_windows(conn, venue_id, checked.windows)
     record_change(conn, actor, ENTITY, venue_id, "update", before, _record(conn, venue_id))
     return venue_id
 
 
-def set_venue_archived(conn: sa.Connection, actor: Actor, venue_id: int, version: int,
-                       archived: bool) -> int:
+def set_venue_archived(
+    conn: sa.Connection, actor: Actor, venue_id: int, version: int, archived: bool
+) -> int:
     """Archive (a tombstone: never deleted) or restore a venue at ``version``."""
     before = _record(conn, venue_id)
     scope.municipality_row(actor, before["municipality_number"], WHAT)
     check_version(conn, venue, ENTITY, venue_id, version)
     if (before["archived_at"] is not None) == archived:
-        raise WriteError(f"venue {venue_id} is {'already' if archived else 'not'} archived",
-                         reason="archived" if archived else "not archived")
-    update_at_version(conn, venue, ENTITY, venue_id, version,
-                      {"archived_at": sa.func.now() if archived else None})
-    record_change(conn, actor, ENTITY, venue_id, "archive" if archived else "restore", before,
-                  _record(conn, venue_id))
+        raise WriteError(
+            f"venue {venue_id} is {'already' if archived else 'not'} archived",
+            reason="archived" if archived else "not archived",
+        )
+    update_at_version(
+        conn, venue, ENTITY, venue_id, version, {"archived_at": sa.func.now() if archived else None}
+    )
+    record_change(
+        conn,
+        actor,
+        ENTITY,
+        venue_id,
+        "archive" if archived else "restore",
+        before,
+        _record(conn, venue_id),
+    )
     return venue_id
 
 
 # --- import -------------------------------------------------------------------------------------
+
 
 class ImportRecord(Fields, Protocol):
     """A row or feature of an uploaded file: its label ("line 3", "feature 2") and fields."""
@@ -187,60 +222,74 @@ class _Item:
     point: tuple[float, float]
 
 
-def _parse_rows(records: Sequence[ImportRecord], source: str,
-                problems: list[Problem]) -> tuple[list[_Item], list[Any]]:
+def _parse_rows(
+    records: Sequence[ImportRecord], source: str, problems: list[Problem]
+) -> tuple[list[_Item], list[Any]]:
     items, owners = [], []
     seen: dict[str, str] = {}
     for record in records:
         try:
-            external_id = v.required_text(record.get("external_id"), "external_id",
-                                          max_length=MAX_EXTERNAL_ID)
+            external_id = v.required_text(
+                record.get("external_id"), "external_id", max_length=MAX_EXTERNAL_ID
+            )
             if external_id in seen:
-                raise v.FieldError("external_id", f"{external_id!r} is also on "
-                                                  f"{seen[external_id]}")
+                raise v.FieldError("external_id", f"{external_id!r} is also on {seen[external_id]}")
             seen[external_id] = record.label
             checked = _check(record)
-            owner = organisation_ref(record, "owner_organisation_number",
-                                     "owner_organisation_external_id", source)
+            owner = organisation_ref(
+                record, "owner_organisation_number", "owner_organisation_external_id", source
+            )
         except v.FieldError as error:
             problems.append(Problem(record.label, error.field, error.reason))
             continue
         except Invalid as error:
-            problems.append(Problem(record.label, error.details["field"],
-                                    error.details["reason"]))
+            problems.append(Problem(record.label, error.details["field"], error.details["reason"]))
             continue
-        items.append(_Item(record.label, {**checked.values, "source": source,
-                                          "external_id": external_id},
-                           checked.windows, checked.point))
+        items.append(
+            _Item(
+                record.label,
+                {**checked.values, "source": source, "external_id": external_id},
+                checked.windows,
+                checked.point,
+            )
+        )
         owners.append(owner)
     return items, owners
 
 
-def _resolve_owners(conn: sa.Connection, items: list[_Item], owners: list[Any],
-                    problems: list[Problem]) -> None:
+def _resolve_owners(
+    conn: sa.Connection, items: list[_Item], owners: list[Any], problems: list[Problem]
+) -> None:
     found = resolve(conn, organisation, [organisation.c.id], [o for o in owners if o])
     for item, owner in zip(items, owners, strict=True):
         hit = found.find(owner) if owner is not None else None
         if owner is not None and hit is None:
-            problems.append(Problem(item.label, owner.field,
-                                    f"no organisation {owner.text!r} is loaded"))
+            problems.append(
+                Problem(item.label, owner.field, f"no organisation {owner.text!r} is loaded")
+            )
         item.row["owner_organisation_id"] = hit.id if hit is not None else None
 
 
-def _check_places(conn: sa.Connection, actor: Actor, items: list[_Item], source: str,
-                  problems: list[Problem]) -> list[Problem]:
+def _check_places(
+    conn: sa.Connection, actor: Actor, items: list[_Item], source: str, problems: list[Problem]
+) -> list[Problem]:
     """Set each row's municipality; the rows out of the actor's scope (by the new point, or
     by the municipality of the row the same external id already names)."""
     numbers = municipalities_of_points(conn, [i.point for i in items])
-    existing = dict(conn.execute(
-        sa.select(venue.c.external_id, venue.c.municipality_number)
-        .where(venue.c.source == source,
-               venue.c.external_id.in_([i.row["external_id"] for i in items]))).all())
+    existing = dict(
+        conn.execute(
+            sa.select(venue.c.external_id, venue.c.municipality_number).where(
+                venue.c.source == source,
+                venue.c.external_id.in_([i.row["external_id"] for i in items]),
+            )
+        ).all()
+    )
     refused: list[Problem] = []
     for item, number in zip(items, numbers, strict=True):
         if number is None:
-            problems.append(Problem(item.label, "lat", "the point lies outside every loaded "
-                                                       "municipality"))
+            problems.append(
+                Problem(item.label, "lat", "the point lies outside every loaded municipality")
+            )
             continue
         item.row["municipality_number"] = number
         for place in (number, existing.get(item.row["external_id"], number)):
@@ -252,8 +301,9 @@ def _check_places(conn: sa.Connection, actor: Actor, items: list[_Item], source:
     return refused
 
 
-def import_venues(conn: sa.Connection, actor: Actor, records: Sequence[ImportRecord],
-                  source: str) -> ImportResult:
+def import_venues(
+    conn: sa.Connection, actor: Actor, records: Sequence[ImportRecord], source: str
+) -> ImportResult:
     """Upsert every row by (source, external_id), all or nothing: one bad row and nothing is
     written; the error lists every bad row (``problems``) with its field and reason."""
     scope.municipality_row(actor, actor.municipality_number, WHAT)
@@ -264,19 +314,22 @@ def import_venues(conn: sa.Connection, actor: Actor, records: Sequence[ImportRec
     if not records:
         raise Invalid("content", "has no rows")
     if len(records) > MAX_IMPORT_ROWS:
-        raise Invalid("content", f"has {len(records)} rows; at most {MAX_IMPORT_ROWS} per "
-                                 "import")
+        raise Invalid("content", f"has {len(records)} rows; at most {MAX_IMPORT_ROWS} per import")
     problems: list[Problem] = []
     items, owners = _parse_rows(records, source, problems)
     _resolve_owners(conn, items, owners, problems)
     refused = _check_places(conn, actor, items, source, problems)
     if refused:
-        raise Forbidden(f"{_rows(refused)} outside this key's municipality; nothing was "
-                        "imported", problems=_listed(refused))
+        raise Forbidden(
+            f"{_rows(refused)} outside this key's municipality; nothing was imported",
+            problems=_listed(refused),
+        )
     if problems:
-        raise WriteError(f"{_rows(problems)} invalid; nothing was imported",
-                         reason=f"{problems[0].row}, {problems[0].field}: {problems[0].reason}",
-                         problems=_listed(problems))
+        raise WriteError(
+            f"{_rows(problems)} invalid; nothing was imported",
+            reason=f"{problems[0].row}, {problems[0].field}: {problems[0].reason}",
+            problems=_listed(problems),
+        )
     return _write_import(conn, actor, items)
 
 
@@ -290,20 +343,36 @@ def _listed(problems: list[Problem]) -> list[dict[str, str]]:
 
 def _write_import(conn: sa.Connection, actor: Actor, items: list[_Item]) -> ImportResult:
     keys = [(i.row["source"], i.row["external_id"]) for i in items]
-    matched = dict(conn.execute(sa.select(venue.c.external_id, venue.c.id).where(
-        sa.tuple_(venue.c.source, venue.c.external_id).in_(keys))).all())
+    matched = dict(
+        conn.execute(
+            sa.select(venue.c.external_id, venue.c.id).where(
+                sa.tuple_(venue.c.source, venue.c.external_id).in_(keys)
+            )
+        ).all()
+    )
     before = venue_records(conn, matched.values())
     for item in items:
         item.row["geom"] = _geom(item.point)
     counts = upsert(conn, venue, [i.row for i in items])
-    touched = touch(conn, venue, sync_children(
-        conn, venue_availability, "venue_id", WINDOW_COLUMNS,
-        {vid: i.windows for vid, i in zip(counts.ids, items, strict=True)}))
+    touched = touch(
+        conn,
+        venue,
+        sync_children(
+            conn,
+            venue_availability,
+            "venue_id",
+            WINDOW_COLUMNS,
+            {vid: i.windows for vid, i in zip(counts.ids, items, strict=True)},
+        ),
+    )
     after = venue_records(conn, counts.ids)
     for vid in counts.ids:
         old = before.get(vid)
         if old is None or old["version"] != after[vid]["version"]:
-            record_change(conn, actor, ENTITY, vid, "import" if old else "create", old,
-                          after[vid])
-    return ImportResult(inserted=counts.inserted, updated=counts.updated + touched,
-                        unchanged=counts.unchanged - touched, ids=counts.ids)
+            record_change(conn, actor, ENTITY, vid, "import" if old else "create", old, after[vid])
+    return ImportResult(
+        inserted=counts.inserted,
+        updated=counts.updated + touched,
+        unchanged=counts.unchanged - touched,
+        ids=counts.ids,
+    )

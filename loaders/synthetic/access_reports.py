@@ -41,8 +41,13 @@ UNIFORMS = 16  # per report; enough for every draw below
 REPORTED_FROM = date(2025, 1, 6)
 REPORTED_DAYS = 540  # up to the end of June 2026: never in the future
 
-BASE: dict[str, float] = {A.GRANTED: 50, A.REFUSED: 14, A.NO_RESPONSE: 12,
-                          A.TOO_EXPENSIVE: 12, A.UNSUITABLE: 12}
+BASE: dict[str, float] = {
+    A.GRANTED: 50,
+    A.REFUSED: 14,
+    A.NO_RESPONSE: 12,
+    A.TOO_EXPENSIVE: 12,
+    A.UNSUITABLE: 12,
+}
 PRICE_FACTORS: dict[str | None, dict[str, float]] = {
     PriceModel.FREE: {A.GRANTED: 1.4, A.TOO_EXPENSIVE: 0.1},
     PriceModel.REDUCED: {A.TOO_EXPENSIVE: 0.9},
@@ -61,8 +66,11 @@ FREE_MUNICIPAL_SCHOOL = {A.GRANTED: 1.5}
 NO_EVENING_OR_WEEKEND = {A.REFUSED: 1.6}
 # How often each kind of venue is asked about (schools and community centres most).
 VENUE_TYPE_WEIGHT: dict[str, float] = {
-    VenueType.SCHOOL: 1.5, VenueType.COMMUNITY_CENTRE: 1.3, VenueType.LIBRARY: 1.2,
-    VenueType.CULTURE_HOUSE: 1.1, VenueType.OUTDOOR: 0.5,
+    VenueType.SCHOOL: 1.5,
+    VenueType.COMMUNITY_CENTRE: 1.3,
+    VenueType.LIBRARY: 1.2,
+    VenueType.CULTURE_HOUSE: 1.1,
+    VenueType.OUTDOOR: 0.5,
 }
 
 SUITABILITY: dict[str, Weighted[int | None]] = {
@@ -72,23 +80,42 @@ SUITABILITY: dict[str, Weighted[int | None]] = {
     A.TOO_EXPENSIVE: Weighted([(2, 15), (3, 35), (4, 35), (5, 10), (None, 5)]),
     A.UNSUITABLE: Weighted([(1, 45), (2, 40), (3, 12), (None, 3)]),
 }
-MINOR = Weighted([(B.BOOKING_PROCESS, 35), (B.OPENING_HOURS, 25), (B.INSURANCE_OR_KEYS, 25),
-                  (B.EQUIPMENT, 15)])
-REFUSAL = Weighted([(B.OPENING_HOURS, 30), (B.RULES, 30), (B.BOOKING_PROCESS, 20),
-                    (B.INSURANCE_OR_KEYS, 20)])
+MINOR = Weighted(
+    [(B.BOOKING_PROCESS, 35), (B.OPENING_HOURS, 25), (B.INSURANCE_OR_KEYS, 25), (B.EQUIPMENT, 15)]
+)
+REFUSAL = Weighted(
+    [(B.OPENING_HOURS, 30), (B.RULES, 30), (B.BOOKING_PROCESS, 20), (B.INSURANCE_OR_KEYS, 20)]
+)
 UNFIT = Weighted([(B.SIZE, 30), (B.EQUIPMENT, 25), (B.ACCESSIBILITY, 20), (B.LOCATION, 25)])
 NOTES: dict[str, tuple[str, ...]] = {
-    A.GRANTED: ("Fikk låne lokalet gratis på kveldstid.", "Fast avtale for hele semesteret.",
-                "Greit samarbeid med vaktmesteren.", "Må hente nøkkel på servicetorget."),
-    A.REFUSED: ("Lokalet er bare ledig på dagtid.", "Utleie bare til lag i idrettsrådet.",
-                "Fikk nei uten begrunnelse.", "Krav om ansvarlig voksen med nøkkelkort."),
-    A.NO_RESPONSE: ("Sendte e-post to ganger uten svar.", "Fant ingen kontaktperson.",
-                    "Bookingskjemaet ble aldri besvart."),
-    A.TOO_EXPENSIVE: ("Leien er for høy for en liten frivillig gruppe.",
-                      "Krav om betalt vakt gjør det for dyrt.",
-                      "Rabatten gjelder bare registrerte lag."),
-    A.UNSUITABLE: ("For lite til språkkafé med barn.", "Mangler kjøkken.",
-                   "Ikke trinnfri adkomst.", "For langt fra der deltakerne bor."),
+    A.GRANTED: (
+        "Fikk låne lokalet gratis på kveldstid.",
+        "Fast avtale for hele semesteret.",
+        "Greit samarbeid med vaktmesteren.",
+        "Må hente nøkkel på servicetorget.",
+    ),
+    A.REFUSED: (
+        "Lokalet er bare ledig på dagtid.",
+        "Utleie bare til lag i idrettsrådet.",
+        "Fikk nei uten begrunnelse.",
+        "Krav om ansvarlig voksen med nøkkelkort.",
+    ),
+    A.NO_RESPONSE: (
+        "Sendte e-post to ganger uten svar.",
+        "Fant ingen kontaktperson.",
+        "Bookingskjemaet ble aldri besvart.",
+    ),
+    A.TOO_EXPENSIVE: (
+        "Leien er for høy for en liten frivillig gruppe.",
+        "Krav om betalt vakt gjør det for dyrt.",
+        "Rabatten gjelder bare registrerte lag.",
+    ),
+    A.UNSUITABLE: (
+        "For lite til språkkafé med barn.",
+        "Mangler kjøkken.",
+        "Ikke trinnfri adkomst.",
+        "For langt fra der deltakerne bor.",
+    ),
 }
 NOTE_SHARE = 0.6
 LOCAL_REPORTER = 0.5  # when the venue's municipality has a demo organisation
@@ -114,12 +141,16 @@ class Reporters:
 
 
 @cache
-def outcome_weights(owner_type: str, venue_type: str, price_model: str | None,
-                    evening: bool) -> Weighted[str]:
+def outcome_weights(
+    owner_type: str, venue_type: str, price_model: str | None, evening: bool
+) -> Weighted[str]:
     weights = dict(BASE)
     factors = [PRICE_FACTORS.get(price_model, {}), OWNER_FACTORS.get(owner_type, {})]
-    if (owner_type, venue_type, price_model) == (OwnerType.MUNICIPALITY, VenueType.SCHOOL,
-                                                 PriceModel.FREE):
+    if (owner_type, venue_type, price_model) == (
+        OwnerType.MUNICIPALITY,
+        VenueType.SCHOOL,
+        PriceModel.FREE,
+    ):
         factors.append(FREE_MUNICIPAL_SCHOOL)
     if not evening:
         factors.append(NO_EVENING_OR_WEEKEND)
@@ -165,19 +196,26 @@ def _reporter(dice: Dice, facts: VenueFacts, reporters: Reporters) -> int | None
     return None
 
 
-def make_report(dice: Dice, n: int, seed: int, facts: VenueFacts,
-                reporters: Reporters) -> dict[str, Any]:
+def make_report(
+    dice: Dice, n: int, seed: int, facts: VenueFacts, reporters: Reporters
+) -> dict[str, Any]:
     """One report on ``facts``' venue; reads at most :data:`UNIFORMS` numbers from ``dice``."""
-    outcome = outcome_weights(facts.owner_type, facts.venue_type, facts.price_model,
-                              facts.evening_or_weekend).pick(dice.u())
+    outcome = outcome_weights(
+        facts.owner_type, facts.venue_type, facts.price_model, facts.evening_or_weekend
+    ).pick(dice.u())
     suitability = SUITABILITY[outcome].pick(dice.u())
     barriers = _barriers(dice, outcome, facts)
     organisation_id = _reporter(dice, facts, reporters)
     note = dice.item(NOTES[outcome]) if dice.chance(NOTE_SHARE) else None
     return {
-        "source": SOURCE, "external_id": f"gen-{seed}-report-{n}", "venue_id": facts.id,
-        "organisation_id": organisation_id, "outcome": outcome, "suitability": suitability,
-        "barriers": barriers, "note": note,
+        "source": SOURCE,
+        "external_id": f"gen-{seed}-report-{n}",
+        "venue_id": facts.id,
+        "organisation_id": organisation_id,
+        "outcome": outcome,
+        "suitability": suitability,
+        "barriers": barriers,
+        "note": note,
         "reported_on": REPORTED_FROM + timedelta(days=dice.integer(0, REPORTED_DAYS)),
     }
 
@@ -186,22 +224,42 @@ def _venues(conn: sa.Connection, seed: int) -> list[VenueFacts]:
     """The seed's generated venues in generation order (by the n of their external id)."""
     v = venue.c
     rows = conn.execute(
-        sa.select(v.id, v.external_id, v.municipality_number, v.owner_type, v.venue_type,
-                  v.price_model, evening_or_weekend(v.id).label("evening"), v.step_free)
-        .where(v.source == SOURCE, v.external_id.startswith(f"gen-{seed}-venue-",
-                                                            autoescape=True),
-               v.archived_at.is_(None))
+        sa.select(
+            v.id,
+            v.external_id,
+            v.municipality_number,
+            v.owner_type,
+            v.venue_type,
+            v.price_model,
+            evening_or_weekend(v.id).label("evening"),
+            v.step_free,
+        ).where(
+            v.source == SOURCE,
+            v.external_id.startswith(f"gen-{seed}-venue-", autoescape=True),
+            v.archived_at.is_(None),
+        )
     ).all()
     rows.sort(key=lambda r: int(r.external_id.rsplit("-", 1)[1]))
-    return [VenueFacts(r.id, r.municipality_number, r.owner_type, r.venue_type, r.price_model,
-                       bool(r.evening), r.step_free) for r in rows]
+    return [
+        VenueFacts(
+            r.id,
+            r.municipality_number,
+            r.owner_type,
+            r.venue_type,
+            r.price_model,
+            bool(r.evening),
+            r.step_free,
+        )
+        for r in rows
+    ]
 
 
 def _reporters(conn: sa.Connection) -> Reporters:
     o = organisation.c
     rows = conn.execute(
         sa.select(o.id, o.kind, o.municipality_number)
-        .where(o.source == DEMO_SOURCE, o.archived_at.is_(None)).order_by(o.external_id)
+        .where(o.source == DEMO_SOURCE, o.archived_at.is_(None))
+        .order_by(o.external_id)
     ).all()
     local: dict[str, list[int]] = {}
     national = []
@@ -213,8 +271,13 @@ def _reporters(conn: sa.Connection) -> Reporters:
     return Reporters(local, national)
 
 
-def generate_access_reports(conn: sa.Connection, *, reports: int, seed: int = 1,
-                            progress: Callable[[int, int], None] | None = None) -> LoadReport:
+def generate_access_reports(
+    conn: sa.Connection,
+    *,
+    reports: int,
+    seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
     """``reports`` reports on the generated venues of ``seed`` (see the module's docstring)."""
     if not isinstance(reports, int) or isinstance(reports, bool) or reports < 0:
         raise ValueError(f"reports must be a non-negative integer, got {reports!r}")
@@ -229,11 +292,15 @@ def generate_access_reports(conn: sa.Connection, *, reports: int, seed: int = 1,
     picks = rng.choice(len(venues), size=reports, p=weights / weights.sum()).tolist()
     uniforms = rng.random((reports, UNIFORMS)).tolist()
     reporters = _reporters(conn)
-    rows = [make_report(Dice(uniforms[n]), n, seed, venues[k], reporters)
-            for n, k in enumerate(picks)]
+    rows = [
+        make_report(Dice(uniforms[n]), n, seed, venues[k], reporters) for n, k in enumerate(picks)
+    ]
     counts = upsert(conn, venue_access_report, rows)
-    report.inserted, report.updated, report.unchanged = (counts.inserted, counts.updated,
-                                                         counts.unchanged)
+    report.inserted, report.updated, report.unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     if progress:
         progress(reports, reports)
     return report

@@ -62,32 +62,53 @@ def _cell(x: float, y: float, size: float) -> MultiPolygon:
     return MultiPolygon([box(x, y, x + size, y + size)])
 
 
-def _row(kind: AreaKind, x: float, y: float, size: float, population: int, year: int | None,
-         number: str | None, source: str) -> dict[str, Any]:
+def _row(
+    kind: AreaKind,
+    x: float,
+    y: float,
+    size: float,
+    population: int,
+    year: int | None,
+    number: str | None,
+    source: str,
+) -> dict[str, Any]:
     code = ssb_code(x, y)
-    return {"kind": kind.value, "code": code, "name": None, "municipality_number": number,
-            "geom": from_shape(_cell(x, y, size), srid=STORAGE_SRID), "population": population,
-            "immigrant_population": None, "year": year, "source": source,
-            "external_id": code}
+    return {
+        "kind": kind.value,
+        "code": code,
+        "name": None,
+        "municipality_number": number,
+        "geom": from_shape(_cell(x, y, size), srid=STORAGE_SRID),
+        "population": population,
+        "immigrant_population": None,
+        "year": year,
+        "source": source,
+        "external_id": code,
+    }
 
 
 def _write(conn: sa.Connection, rows: list[dict[str, Any]], report: LoadReport) -> LoadReport:
     counts = upsert(conn, statistical_area, rows, key=("kind", "code"))
-    report.inserted, report.updated, report.unchanged = (counts.inserted, counts.updated,
-                                                         counts.unchanged)
+    report.inserted, report.updated, report.unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     return report
 
 
-def split_1km_grid(conn: sa.Connection, *, source: str = SPLIT_SOURCE,
-                   numbers: list[str] | None = None) -> LoadReport:
+def split_1km_grid(
+    conn: sa.Connection, *, source: str = SPLIT_SOURCE, numbers: list[str] | None = None
+) -> LoadReport:
     """GRID_250M cells from every loaded GRID_1KM cell (of ``numbers`` only, when given)."""
     report = LoadReport("areas (GRID_250M split from GRID_1KM)")
     a = statistical_area.c
     where = [a.kind == AreaKind.GRID_1KM.value, a.archived_at.is_(None)]
     if numbers is not None:
         where.append(a.municipality_number.in_(numbers))
-    cells = conn.execute(sa.select(a.code, a.geom, a.population, a.year).where(*where)
-                         .order_by(a.code)).all()
+    cells = conn.execute(
+        sa.select(a.code, a.geom, a.population, a.year).where(*where).order_by(a.code)
+    ).all()
     rows: list[dict[str, Any]] = []
     centres: list[tuple[float, float]] = []
     for cell in cells:
@@ -98,8 +119,10 @@ def split_1km_grid(conn: sa.Connection, *, source: str = SPLIT_SOURCE,
             continue
         shares = even_split(cell.population or 0, 16)
         corners = [(min_x + 250 * i, min_y + 250 * j) for i in range(4) for j in range(4)]
-        rows += [_row(AreaKind.GRID_250M, x, y, 250, share, cell.year, None, source)
-                 for (x, y), share in zip(corners, shares, strict=True)]
+        rows += [
+            _row(AreaKind.GRID_250M, x, y, 250, share, cell.year, None, source)
+            for (x, y), share in zip(corners, shares, strict=True)
+        ]
         centres += [(x + 125, y + 125) for x, y in corners]
     for row, number in zip(rows, municipalities_of_points(conn, centres), strict=True):
         row["municipality_number"] = number
@@ -113,7 +136,8 @@ def _latest_population(conn: sa.Connection) -> dict[str, tuple[int, int]]:
         sa.select(s.municipality_number, s.population, s.year)
         .where(s.population.is_not(None))
         .distinct(s.municipality_number)
-        .order_by(s.municipality_number, s.year.desc()))
+        .order_by(s.municipality_number, s.year.desc())
+    )
     return {r.municipality_number: (r.population, r.year) for r in rows}
 
 
@@ -125,23 +149,27 @@ def _centres_inside(geom: MultiPolygon) -> Iterator[tuple[float, float]]:
     grid_x, grid_y = np.meshgrid(xs, ys, indexing="ij")
     shapely.prepare(geom)
     inside = shapely.contains_xy(geom, grid_x.ravel() + 500, grid_y.ravel() + 500)
-    yield from zip(grid_x.ravel()[inside].tolist(), grid_y.ravel()[inside].tolist(),
-                   strict=True)
+    yield from zip(grid_x.ravel()[inside].tolist(), grid_y.ravel()[inside].tolist(), strict=True)
 
 
-def national_1km_grid(conn: sa.Connection, *, source: str = NATIONAL_SOURCE,
-                      progress: Progress | None = None) -> LoadReport:
+def national_1km_grid(
+    conn: sa.Connection, *, source: str = NATIONAL_SOURCE, progress: Progress | None = None
+) -> LoadReport:
     """GRID_1KM cells for every municipality without any (see the module's docstring)."""
     report = LoadReport("areas (GRID_1KM spread over every municipality)")
     a = statistical_area.c
-    real = conn.execute(sa.select(a.code, a.municipality_number).where(
-        a.kind == AreaKind.GRID_1KM.value, a.source != source)).all()
+    real = conn.execute(
+        sa.select(a.code, a.municipality_number).where(
+            a.kind == AreaKind.GRID_1KM.value, a.source != source
+        )
+    ).all()
     taken = {r.code for r in real}
     gridded = {r.municipality_number for r in real}
     populations = _latest_population(conn)
     m = municipality.c
-    municipalities = conn.execute(sa.select(m.number, m.geom).where(m.archived_at.is_(None))
-                                  .order_by(m.number)).all()
+    municipalities = conn.execute(
+        sa.select(m.number, m.geom).where(m.archived_at.is_(None)).order_by(m.number)
+    ).all()
     rows: list[dict[str, Any]] = []
     for done, row in enumerate(municipalities, start=1):
         if progress:
@@ -154,16 +182,18 @@ def national_1km_grid(conn: sa.Connection, *, source: str = NATIONAL_SOURCE,
         corners = [c for c in _centres_inside(geom) if ssb_code(*c) not in taken]
         if not corners:  # too small for any cell centre: the cell around its interior point
             inside = geom.representative_point()
-            corner = (float(np.floor(inside.x / 1000) * 1000),
-                      float(np.floor(inside.y / 1000) * 1000))
+            corner = (
+                float(np.floor(inside.x / 1000) * 1000),
+                float(np.floor(inside.y / 1000) * 1000),
+            )
             if ssb_code(*corner) in taken:
-                report.warnings.append(f"municipality {row.number}: no free cell for its "
-                                       f"{population} people")
+                report.warnings.append(
+                    f"municipality {row.number}: no free cell for its {population} people"
+                )
                 continue
             corners = [corner]
         for (x, y), share in zip(corners, even_split(population, len(corners)), strict=True):
             if share > 0:
-                rows.append(_row(AreaKind.GRID_1KM, x, y, 1000, share, year, row.number,
-                                 source))
+                rows.append(_row(AreaKind.GRID_1KM, x, y, 1000, share, year, row.number, source))
                 taken.add(ssb_code(x, y))
     return _write(conn, rows, report)

@@ -61,7 +61,8 @@ def load_areas(conn: sa.Connection, seed: int) -> Areas:
     m = municipality.c
     rows = conn.execute(
         sa.select(m.number, m.name, sa.func.ST_AsBinary(m.geom, type_=sa.LargeBinary))
-        .where(m.archived_at.is_(None)).order_by(m.number)
+        .where(m.archived_at.is_(None))
+        .order_by(m.number)
     ).all()
     numbers = [str(row[0]) for row in rows]
     geoms = shapely.from_wkb([bytes(row[2]) for row in rows])
@@ -84,19 +85,24 @@ def _population_grids(conn: sa.Connection) -> dict[str, list[tuple[float, float,
     a = statistical_area.c
     point = sa.func.ST_PointOnSurface(a.geom)
     rows = conn.execute(
-        sa.select(a.municipality_number, sa.func.ST_X(point), sa.func.ST_Y(point),
-                  a.population)
-        .where(a.kind == AreaKind.GRID_1KM.value, a.population > 0,
-               a.municipality_number.is_not(None), a.archived_at.is_(None))
-        .order_by(a.municipality_number, a.code))
+        sa.select(a.municipality_number, sa.func.ST_X(point), sa.func.ST_Y(point), a.population)
+        .where(
+            a.kind == AreaKind.GRID_1KM.value,
+            a.population > 0,
+            a.municipality_number.is_not(None),
+            a.archived_at.is_(None),
+        )
+        .order_by(a.municipality_number, a.code)
+    )
     grids: dict[str, list[tuple[float, float, int]]] = {}
     for number, x, y, population in rows:
         grids.setdefault(str(number), []).append((float(x), float(y), int(population)))
     return grids
 
 
-def _grid_area(number: str, name: str, geom: shapely.Geometry,
-               cells: list[tuple[float, float, int]]) -> Area:
+def _grid_area(
+    number: str, name: str, geom: shapely.Geometry, cells: list[tuple[float, float, int]]
+) -> Area:
     """Where a population grid says where people live, the centres are its cells, weighted by
     their residents (Groruddalen gets its share, not just the fjord side)."""
     shapely.prepare(geom)
@@ -107,18 +113,26 @@ def _grid_area(number: str, name: str, geom: shapely.Geometry,
 
 # --- weights ---------------------------------------------------------------------------------
 
+
 def _latest(conn: sa.Connection, column: str) -> dict[str, float]:
     """Each municipality's figure in the latest year it has one."""
     s = municipality_statistics.c
-    latest = (sa.select(s.municipality_number, sa.func.max(s.year).label("year"))
-              .where(s[column].is_not(None)).group_by(s.municipality_number).subquery())
-    stmt = sa.select(s.municipality_number, s[column]).join(latest, sa.and_(
-        latest.c.municipality_number == s.municipality_number, latest.c.year == s.year))
+    latest = (
+        sa.select(s.municipality_number, sa.func.max(s.year).label("year"))
+        .where(s[column].is_not(None))
+        .group_by(s.municipality_number)
+        .subquery()
+    )
+    stmt = sa.select(s.municipality_number, s[column]).join(
+        latest,
+        sa.and_(latest.c.municipality_number == s.municipality_number, latest.c.year == s.year),
+    )
     return {str(number): float(value) for number, value in conn.execute(stmt)}
 
 
-def _weights(conn: sa.Connection, numbers: list[str],
-             areas_m2: np.ndarray) -> tuple[np.ndarray, str, list[str]]:
+def _weights(
+    conn: sa.Connection, numbers: list[str], areas_m2: np.ndarray
+) -> tuple[np.ndarray, str, list[str]]:
     warnings: list[str] = []
     for basis in BASES:
         figures = _latest(conn, basis)
@@ -128,8 +142,10 @@ def _weights(conn: sa.Connection, numbers: list[str],
             continue
         missing = [n for n in numbers if figures.get(n, 0) <= 0]
         if missing:
-            warnings.append(f"{len(missing)} municipalities without {basis} figures "
-                            f"weighted as the smallest one ({', '.join(missing[:5])}…)")
+            warnings.append(
+                f"{len(missing)} municipalities without {basis} figures "
+                f"weighted as the smallest one ({', '.join(missing[:5])}…)"
+            )
         floor = min(known)
         values = np.array([figures[n] if figures.get(n, 0) > 0 else floor for n in numbers])
         return values / values.sum(), basis, warnings
@@ -137,6 +153,7 @@ def _weights(conn: sa.Connection, numbers: list[str],
 
 
 # --- centres ---------------------------------------------------------------------------------
+
 
 def _national_edge(geoms: np.ndarray) -> tuple[shapely.Geometry | None, list[str]]:
     """The outline of all municipalities together: the coast and the national border."""
@@ -158,8 +175,13 @@ def spread(area_m2: float) -> float:
     return float(np.clip(math.sqrt(area_m2) / 10, 500.0, 3_000.0))
 
 
-def _area(rng: np.random.Generator, number: str, name: str, geom: shapely.Geometry,
-          edge: shapely.Geometry | None) -> Area:
+def _area(
+    rng: np.random.Generator,
+    number: str,
+    name: str,
+    geom: shapely.Geometry,
+    edge: shapely.Geometry | None,
+) -> Area:
     shapely.prepare(geom)
     coast = _coast_points(rng, geom, edge)
     centres = np.array([_centre(rng, geom, coast) for _ in range(centre_count(geom.area))])
@@ -167,8 +189,9 @@ def _area(rng: np.random.Generator, number: str, name: str, geom: shapely.Geomet
     return Area(number, name, geom, centres, (1 / ranks) / (1 / ranks).sum(), spread(geom.area))
 
 
-def _coast_points(rng: np.random.Generator, geom: shapely.Geometry,
-                  edge: shapely.Geometry | None) -> np.ndarray:
+def _coast_points(
+    rng: np.random.Generator, geom: shapely.Geometry, edge: shapely.Geometry | None
+) -> np.ndarray:
     """Points on the municipality's boundary that lie on the national edge."""
     if edge is None:
         return np.empty((0, 2))
@@ -190,6 +213,7 @@ def _centre(rng: np.random.Generator, geom: shapely.Geometry, coast: np.ndarray)
 
 
 # --- points ----------------------------------------------------------------------------------
+
 
 def uniform_points(rng: np.random.Generator, geom: shapely.Geometry, n: int) -> np.ndarray:
     """``n`` points spread evenly over the polygon (rejection sampling in its bounding box)."""
@@ -231,7 +255,7 @@ def place(rng: np.random.Generator, areas: Areas, n: int) -> tuple[np.ndarray, n
     order = np.argsort(which, kind="stable")
     starts = np.searchsorted(which[order], np.arange(len(areas.items) + 1))
     for index in np.flatnonzero(np.diff(starts)):
-        rows = order[starts[index]:starts[index + 1]]
+        rows = order[starts[index] : starts[index + 1]]
         area = areas.items[index]
         if area.grid is None:
             xy[rows] = sample_points(rng, area, len(rows))

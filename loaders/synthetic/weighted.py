@@ -39,8 +39,7 @@ class Weighted(Generic[T]):
             return []
         count = min(count, len(self.values))
         log, u = math.log, dice.u
-        keys = [log(u() or _TINY) * inverse if inverse else -math.inf
-                for inverse in self._inverse]
+        keys = [log(u() or _TINY) * inverse if inverse else -math.inf for inverse in self._inverse]
         chosen = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)[:count]
         return [self.values[i] for i in sorted(chosen)]
 

@@ -41,8 +41,11 @@ def schema() -> strawberry.Schema:
 def api_settings(loaded_url: URL) -> Settings:
     # No rate limit: the tests call many times a second from one address (test_ratelimit
     # tests the limit).
-    return load_settings(database_url=loaded_url.render_as_string(hide_password=False),
-                         graphql_explorer=True, rate_limit_enabled=False)
+    return load_settings(
+        database_url=loaded_url.render_as_string(hide_password=False),
+        graphql_explorer=True,
+        rate_limit_enabled=False,
+    )
 
 
 @pytest.fixture
@@ -60,10 +63,12 @@ class Executor:
         self.schema = schema
         self.engine = engine
 
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None
-                       ) -> strawberry.types.ExecutionResult:
-        return await self.schema.execute(query, variable_values=variables,
-                                         context_value=Context(engine=self.engine))
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> strawberry.types.ExecutionResult:
+        return await self.schema.execute(
+            query, variable_values=variables, context_value=Context(engine=self.engine)
+        )
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         result = await self(query, variables)
@@ -85,16 +90,18 @@ class StatementCounter:
 
 
 @pytest.fixture
-def count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-                     ) -> Iterator[StatementCounter]:
+def count_statements(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StatementCounter]:
     """Every statement sent: through SQLAlchemy (its cursor event) and straight through psycopg
     (geo.queries.driver's runners, which SQLAlchemy does not see)."""
     counter = StatementCounter()
     for name in ("run_compiled", "run_compiled_as"):
         original = getattr(driver, name)
 
-        async def counted(conn: Any, statement: driver.DriverStatement, *args: Any,
-                          original: Any = original) -> Any:
+        async def counted(
+            conn: Any, statement: driver.DriverStatement, *args: Any, original: Any = original
+        ) -> Any:
             counter(conn, None, statement.sql)
             return await original(conn, statement, *args)
 
@@ -111,13 +118,15 @@ async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client for ``app`` with its lifespan run, as a server would run it: the state
     the lifespan yields goes into every request's scope."""
     async with app.router.lifespan_context(app) as state:
+
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
             scope["state"] = dict(state or {})
             await app(scope, receive, send)
 
         transport = httpx.ASGITransport(app=with_state, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hverdag.test",
-                                     timeout=10) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://hverdag.test", timeout=10
+        ) as client:
             yield client
 
 
@@ -140,6 +149,7 @@ def bad_input(result: Any) -> dict[str, Any]:
 
 
 # --- the write API: a writable clone of the demo data per test module, and a key per role ---
+
 
 @pytest.fixture(scope="module")
 def write_url(server: Any, demo_template_url: URL) -> Iterator[URL]:

@@ -58,8 +58,9 @@ def plane_distance(lat: float, lon: float, other: dict[str, float]) -> float:
     return float(((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5)
 
 
-async def walk(gql: Any, query: str, variables: dict[str, Any], field: str,
-               size: int, *, limit: int = 500) -> tuple[list[dict[str, Any]], list[int]]:
+async def walk(
+    gql: Any, query: str, variables: dict[str, Any], field: str, size: int, *, limit: int = 500
+) -> tuple[list[dict[str, Any]], list[int]]:
     """Every edge of a connection, a page of ``size`` at a time; and each page's length.
 
     ``query`` takes ``$first`` and ``$after``; ``field`` is the connection's root field.
@@ -85,24 +86,36 @@ async def walk(gql: Any, query: str, variables: dict[str, Any], field: str,
 def plain(text: str | None) -> str:
     """Lower case without accents: "Språkkafé" -> "sprakkafe"."""
     decomposed = unicodedata.normalize("NFKD", (text or "").lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ø", "o") \
+    return (
+        "".join(c for c in decomposed if not unicodedata.combining(c))
+        .replace("ø", "o")
         .replace("æ", "ae")
+    )
 
 
 def text_matches(query: str, *texts: str | None) -> bool:
     """A word of the texts begins with, contains or nearly equals the query (one typo)."""
     wanted = plain(query)
     words = " ".join(plain(t) for t in texts).replace("-", " ").split()
-    return any(wanted in word or difflib.SequenceMatcher(None, wanted, word).ratio() >= 0.85
-               for word in words)
+    return any(
+        wanted in word or difflib.SequenceMatcher(None, wanted, word).ratio() >= 0.85
+        for word in words
+    )
 
 
 def _at(value: str) -> time:
     return time.fromisoformat(value)
 
 
-def _in_window(windows: list[dict[str, Any]], weekday: str, starts: time, ends: time,
-               on: date | None, first: str, last: str) -> bool:
+def _in_window(
+    windows: list[dict[str, Any]],
+    weekday: str,
+    starts: time,
+    ends: time,
+    on: date | None,
+    first: str,
+    last: str,
+) -> bool:
     """A window on that weekday covering the moment (starts == ends) or overlapping the span,
     valid on ``on`` (sessions have validFrom/validTo; availability windows have not)."""
     for w in windows:
@@ -112,8 +125,10 @@ def _in_window(windows: list[dict[str, Any]], weekday: str, starts: time, ends: 
         if not (begin <= starts < finish if starts == ends else begin < ends and finish > starts):
             continue
         valid_from, valid_to = w.get("validFrom"), w.get("validTo")
-        if on is not None and ((valid_from and date.fromisoformat(valid_from) > on)
-                               or (valid_to and date.fromisoformat(valid_to) < on)):
+        if on is not None and (
+            (valid_from and date.fromisoformat(valid_from) > on)
+            or (valid_to and date.fromisoformat(valid_to) < on)
+        ):
             continue
         return True
     return False
@@ -127,9 +142,10 @@ def matches(node: dict[str, Any], filt: dict[str, Any], *, today: date | None = 
     if kind == "ImmigrantCouncil":
         if set(filt) - {"text", "municipality"}:
             return False
-        return (("text" not in filt or text_matches(filt["text"], node["name"], node["note"]))
-                and ("municipality" not in filt
-                     or (node["municipality"] or {}).get("number") == filt["municipality"]))
+        return ("text" not in filt or text_matches(filt["text"], node["name"], node["note"])) and (
+            "municipality" not in filt
+            or (node["municipality"] or {}).get("number") == filt["municipality"]
+        )
     return all(_condition(kind, node, name, value, today) for name, value in filt.items())
 
 
@@ -141,17 +157,21 @@ def _venue_attribute(kind: str, node: dict[str, Any], attribute: str) -> tuple[b
     return venue is not None, None if venue is None else venue[attribute]
 
 
-def _condition(kind: str, node: dict[str, Any], name: str, value: Any,
-               today: date | None) -> bool:
+def _condition(kind: str, node: dict[str, Any], name: str, value: Any, today: date | None) -> bool:
     activity = kind == "Activity"
     if name == "categories":
-        return (node["category"] in value if activity
-                else bool(set(node["suitableCategories"]) & set(value)))
+        return (
+            node["category"] in value
+            if activity
+            else bool(set(node["suitableCategories"]) & set(value))
+        )
     if name == "targetGroups":
         return not activity or bool(set(node["targetGroups"]) & set(value))
     if name == "age":
-        return not activity or ((node["minAge"] is None or node["minAge"] <= value)
-                                and (node["maxAge"] is None or node["maxAge"] >= value))
+        return not activity or (
+            (node["minAge"] is None or node["minAge"] <= value)
+            and (node["maxAge"] is None or node["maxAge"] >= value)
+        )
     if name == "languages":
         return not activity or bool(set(node["languages"]) & set(value))
     if name == "freeOnly":
@@ -165,13 +185,14 @@ def _condition(kind: str, node: dict[str, Any], name: str, value: Any,
         else:
             starts, ends = _at(value["from"]), _at(value["to"])
         if activity:
-            return _in_window(node["schedule"], value["weekday"], starts, ends, on,
-                              "start", "end")
-        return _in_window(node["availability"], value["weekday"], starts, ends, None,
-                          "from", "to")
+            return _in_window(node["schedule"], value["weekday"], starts, ends, on, "start", "end")
+        return _in_window(node["availability"], value["weekday"], starts, ends, None, "from", "to")
     if name in ("ownerTypes", "priceModels", "stepFree"):
-        attribute = {"ownerTypes": "ownerType", "priceModels": "priceModel",
-                     "stepFree": "stepFree"}[name]
+        attribute = {
+            "ownerTypes": "ownerType",
+            "priceModels": "priceModel",
+            "stepFree": "stepFree",
+        }[name]
         has_venue, found = _venue_attribute(kind, node, attribute)
         return has_venue and (found is value if name == "stepFree" else found in value)
     if name == "text":

@@ -17,9 +17,11 @@ from tests.api.writes_support import OSLO
 
 pytestmark = pytest.mark.anyio
 
-CREATE = {"query": "mutation ($n: String!, $p: LatLonInput!) { createVenue(input: {name: $n, "
-                   "venueType: LIBRARY, ownerType: MUNICIPALITY, location: $p}) "
-                   "{ venue { id municipality { number } } } }"}
+CREATE = {
+    "query": "mutation ($n: String!, $p: LatLonInput!) { createVenue(input: {name: $n, "
+    "venueType: LIBRARY, ownerType: MUNICIPALITY, location: $p}) "
+    "{ venue { id municipality { number } } } }"
+}
 READ = {"query": "{ counties { number } }"}
 
 
@@ -46,22 +48,29 @@ async def test_a_key_writes_and_no_key_is_unauthenticated(write_url, write_engin
         assert error["extensions"]["code"] == "UNAUTHENTICATED"
         assert _count(write_engine, "no key") == 0
         assert (await client.post("/graphql", json=READ)).json()["data"]["counties"]
-        answer = await client.post("/graphql", json=_create("with key"),
-                                   headers={"Authorization": f"Bearer {secret}"})
+        answer = await client.post(
+            "/graphql", json=_create("with key"), headers={"Authorization": f"Bearer {secret}"}
+        )
         assert answer.status_code == 200
-        assert answer.json()["data"]["createVenue"]["venue"]["municipality"] == {
-            "number": "0301"}
+        assert answer.json()["data"]["createVenue"]["venue"]["municipality"] == {"number": "0301"}
         assert _count(write_engine, "with key") == 1
     with write_engine.connect() as conn:
-        used = conn.execute(sa.select(api_key.c.last_used_at).where(
-            api_key.c.id == keys["oslo"][1].key_id)).scalar_one()
+        used = conn.execute(
+            sa.select(api_key.c.last_used_at).where(api_key.c.id == keys["oslo"][1].key_id)
+        ).scalar_one()
     assert used is not None
 
 
-@pytest.mark.parametrize("header", [
-    "Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-key", "hv_" + "a" * 43,
-    "Bearer hv_" + "a" * 43,  # well-formed, unknown
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer not-a-key",
+        "hv_" + "a" * 43,
+        "Bearer hv_" + "a" * 43,  # well-formed, unknown
+    ],
+)
 async def test_a_bad_key_is_refused_with_401(write_url, write_engine, header):
     name = f"bad key {header[:12]}"
     async with http_client(_app(write_url)) as client:
@@ -82,8 +91,9 @@ async def test_a_revoked_key_is_refused(write_url, write_engine):
         secret, key = create_key(conn, Role.ADMIN, label="to revoke")
     async with http_client(_app(write_url)) as client:
         headers = {"Authorization": f"Bearer {secret}"}
-        assert (await client.post("/graphql", json=_create("before revoke"),
-                                  headers=headers)).status_code == 200
+        assert (
+            await client.post("/graphql", json=_create("before revoke"), headers=headers)
+        ).status_code == 200
         with write_engine.begin() as conn:
             revoke_key(conn, key.prefix)
         answer = await client.post("/graphql", json=_create("after revoke"), headers=headers)
@@ -135,6 +145,7 @@ def test_the_cache_forgets_after_its_ttl():
 async def test_no_header_is_public_with_no_database_work():
     """The middleware never touches the engine without a header (an engine that fails on any
     use proves it)."""
+
     class NoEngine:
         def __getattr__(self, name: str):
             raise AssertionError(f"database used: {name}")
@@ -145,33 +156,35 @@ async def test_no_header_is_public_with_no_database_work():
         seen.append(scope["state"]["principal"])
 
     middleware = AuthMiddleware(app, cache_seconds=30)
-    await middleware({"type": "http", "headers": [], "state": {"engine": NoEngine()}},
-                     None, None)
+    await middleware({"type": "http", "headers": [], "state": {"engine": NoEngine()}}, None, None)
     assert seen == [PUBLIC]
 
 
 def test_the_keys_table_holds_no_plaintext_key(write_engine, keys):
     """Every column of every key row, and the audit log, as text: no key in it, only hashes."""
     with write_engine.connect() as conn:
-        dumped = "\n".join(conn.execute(sa.text(
-            "SELECT t::text FROM api_key t UNION ALL SELECT a::text FROM audit_log a")).scalars())
+        dumped = "\n".join(
+            conn.execute(
+                sa.text("SELECT t::text FROM api_key t UNION ALL SELECT a::text FROM audit_log a")
+            ).scalars()
+        )
     assert dumped
     for secret, _ in keys.values():
         assert secret not in dumped
         assert secret[SHOWN:] not in dumped  # not even the part after the listed prefix
-        assert secret[:SHOWN] in dumped      # the listed prefix is there: the grep can find
+        assert secret[:SHOWN] in dumped  # the listed prefix is there: the grep can find
         assert hash_key(secret).hex() in dumped
 
 
 async def test_a_key_that_cannot_be_checked_is_a_503(write_url):
     """The database is gone: a request with a key is UNAVAILABLE (never a bare 500), and a
     public read still reaches the app (which answers with its own error)."""
-    gone = write_url.set(database="hverdag_no_such_database").render_as_string(
-        hide_password=False)
+    gone = write_url.set(database="hverdag_no_such_database").render_as_string(hide_password=False)
     app = create_app(load_settings(database_url=gone, auth_cache_s=0))
     async with http_client(app) as client:
-        answer = await client.post("/graphql", json=READ,
-                                   headers={"Authorization": "Bearer hv_" + "b" * 43})
+        answer = await client.post(
+            "/graphql", json=READ, headers={"Authorization": "Bearer hv_" + "b" * 43}
+        )
         assert answer.status_code == 503
         assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
         public = await client.post("/graphql", json=READ)

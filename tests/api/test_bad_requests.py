@@ -31,11 +31,19 @@ def database_checksum(url: URL) -> dict[str, tuple[int, str]]:
             for name in sorted(sa.inspect(conn).get_table_names(schema="public")):
                 table = sa.table(name)
                 text = sa.cast(table.table_valued(), sa.Text)
-                count, digest = conn.execute(sa.select(
-                    sa.func.count(),
-                    sa.func.md5(sa.func.coalesce(sa.func.string_agg(
-                        text, aggregate_order_by(sa.literal("\n"), text)), "")),
-                ).select_from(table)).one()
+                count, digest = conn.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.md5(
+                            sa.func.coalesce(
+                                sa.func.string_agg(
+                                    text, aggregate_order_by(sa.literal("\n"), text)
+                                ),
+                                "",
+                            )
+                        ),
+                    ).select_from(table)
+                ).one()
                 sums[name] = (count, digest)
     finally:
         engine.dispose()
@@ -45,14 +53,17 @@ def database_checksum(url: URL) -> dict[str, tuple[int, str]]:
 async def _send(client: Any, case: Case) -> Any:
     if case.content is not None:
         headers = {"content-type": case.content_type} if case.content_type else {}
-        return await client.request(case.method, case.path, content=case.content,
-                                    headers={**headers, **case.headers})
+        return await client.request(
+            case.method, case.path, content=case.content, headers={**headers, **case.headers}
+        )
     if case.json is not None:  # escaped to ASCII: a lone surrogate goes as "\ud800"
-        return await client.request(case.method, case.path, content=json.dumps(case.json),
-                                    headers={"content-type": "application/json",
-                                             **case.headers})
-    return await client.request(case.method, case.path, params=case.params,
-                                headers=case.headers)
+        return await client.request(
+            case.method,
+            case.path,
+            content=json.dumps(case.json),
+            headers={"content-type": "application/json", **case.headers},
+        )
+    return await client.request(case.method, case.path, params=case.params, headers=case.headers)
 
 
 def _problems(case: Case, response: Any) -> list[str]:
@@ -93,8 +104,9 @@ def test_the_corpus_is_large_and_named_uniquely():
 
 async def test_bad_requests_get_their_documented_errors(fresh_demo_url):
     before = database_checksum(fresh_demo_url)
-    settings = load_settings(database_url=fresh_demo_url.render_as_string(hide_password=False),
-                             rate_limit_enabled=False)
+    settings = load_settings(
+        database_url=fresh_demo_url.render_as_string(hide_password=False), rate_limit_enabled=False
+    )
     failures: dict[str, list[str]] = {}
     async with http_client(create_app(settings)) as client:
         for case in corpus():
@@ -102,11 +114,11 @@ async def test_bad_requests_get_their_documented_errors(fresh_demo_url):
             if problems := _problems(case, response):
                 failures[case.name] = problems
         # The server still answers normally after the whole corpus.
-        healthy = await client.post("/graphql", json={"query": '{ county(number: "03") '
-                                                               "{ name } }"})
+        healthy = await client.post("/graphql", json={"query": '{ county(number: "03") { name } }'})
         assert healthy.json() == {"data": {"county": {"name": "Oslo"}}}
-    assert not failures, "\n".join(f"{name}: {'; '.join(problems)}"
-                                    for name, problems in failures.items())
+    assert not failures, "\n".join(
+        f"{name}: {'; '.join(problems)}" for name, problems in failures.items()
+    )
     assert database_checksum(fresh_demo_url) == before
     # And the checksum does see a change of one row.
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)

@@ -13,10 +13,22 @@ from geo.keys import find_key
 
 
 def test_keys_create_list_revoke(fresh_demo_url, monkeypatch, capsys):
-    monkeypatch.setenv("HVERDAG_DATABASE_URL", fresh_demo_url.render_as_string(
-        hide_password=False))
-    assert main(["keys", "create", "--role", "ORGANISATION_EDITOR", "--organisation",
-                 "864 139 442", "--label", "Røde Kors Oslo"]) == 0
+    monkeypatch.setenv("HVERDAG_DATABASE_URL", fresh_demo_url.render_as_string(hide_password=False))
+    assert (
+        main(
+            [
+                "keys",
+                "create",
+                "--role",
+                "ORGANISATION_EDITOR",
+                "--organisation",
+                "864 139 442",
+                "--label",
+                "Røde Kors Oslo",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     (secret,) = re.findall(r"hv_[A-Za-z0-9_-]{43}", printed)
     assert main(["keys", "list"]) == 0
@@ -24,8 +36,12 @@ def test_keys_create_list_revoke(fresh_demo_url, monkeypatch, capsys):
     assert secret not in listed
     (line,) = listed.splitlines()
     key_id, prefix, role, scope, state, label = line.split("\t")
-    assert (prefix, role, state, label) == (secret[:9] + "…", "ORGANISATION_EDITOR", "live",
-                                            "Røde Kors Oslo")
+    assert (prefix, role, state, label) == (
+        secret[:9] + "…",
+        "ORGANISATION_EDITOR",
+        "live",
+        "Røde Kors Oslo",
+    )
     assert scope.startswith("organisation ")
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     try:

@@ -63,23 +63,39 @@ query Shapes($at: LatLonInput!) {
 #: directive, a second root field, introspection, errors of every kind.
 FALLBACKS: list[tuple[str, dict[str, Any]]] = [
     ("query($at: LatLonInput!) { nearby(at: $at, first: 3) { totalCount } }", {"at": OSLO}),
-    ("query($at: LatLonInput!) { nearby(at: $at, first: 3, kinds: [ACTIVITY]) { edges { node "
-     "{ ... on Activity { title schedule { weekday start } } } } } }", {"at": OSLO}),
-    ("query($at: LatLonInput!, $no: Boolean!) { nearby(at: $at, first: 2) { edges "
-     "{ cursor @skip(if: $no) distanceMeters } } }", {"at": OSLO, "no": True}),
-    ("query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { distanceMeters } } "
-     "counties { number } }", {"at": OSLO}),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 3, kinds: [ACTIVITY]) { edges { node "
+        "{ ... on Activity { title schedule { weekday start } } } } } }",
+        {"at": OSLO},
+    ),
+    (
+        "query($at: LatLonInput!, $no: Boolean!) { nearby(at: $at, first: 2) { edges "
+        "{ cursor @skip(if: $no) distanceMeters } } }",
+        {"at": OSLO, "no": True},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { distanceMeters } } "
+        "counties { number } }",
+        {"at": OSLO},
+    ),
     ("{ __schema { queryType { name } } }", {}),
-    ("query($at: LatLonInput!) { nearby(at: $at, radiusMeters: -5) { edges { cursor } } }",
-     {"at": OSLO}),
-    ("query($at: LatLonInput!) { nearby(at: $at, first: 101) { edges { cursor } } }",
-     {"at": OSLO}),
-    ("query($at: LatLonInput!) { nearby(at: $at, after: \"bm9wZQ==\") { edges { cursor } } }",
-     {"at": OSLO}),
-    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
-     {"at": {"lat": 95, "lon": 10}}),
-    ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
-     {"at": {"lat": "north", "lon": 10}}),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, radiusMeters: -5) { edges { cursor } } }",
+        {"at": OSLO},
+    ),
+    ("query($at: LatLonInput!) { nearby(at: $at, first: 101) { edges { cursor } } }", {"at": OSLO}),
+    (
+        'query($at: LatLonInput!) { nearby(at: $at, after: "bm9wZQ==") { edges { cursor } } }',
+        {"at": OSLO},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
+        {"at": {"lat": 95, "lon": 10}},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }",
+        {"at": {"lat": "north", "lon": 10}},
+    ),
     ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } } }", {}),
     ("query($at: LatLonInput!) { nearby(at: $at) { edges { nope } } }", {"at": OSLO}),
     ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } ", {"at": OSLO}),
@@ -87,8 +103,9 @@ FALLBACKS: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-async def clients(api_settings: Settings
-                  ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries]]:
+async def clients(
+    api_settings: Settings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries]]:
     on = create_app(api_settings.model_copy(update={"compiled_queries": True}))
     off = create_app(api_settings.model_copy(update={"compiled_queries": False}))
     async with http_client(on) as compiled, http_client(off) as plain:
@@ -102,35 +119,50 @@ def _compiled_of(app: Starlette) -> CompiledQueries:
     raise AssertionError("the app has no compiled path")
 
 
-async def _both(clients: tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries],
-                query: str, variables: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+async def _both(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries],
+    query: str,
+    variables: dict[str, Any],
+) -> tuple[httpx.Response, httpx.Response]:
     compiled, plain, _ = clients
     body = {"query": query, "variables": variables}
     headers = {"x-request-id": "compare-1"}
-    return (await compiled.post("/graphql", json=body, headers=headers),
-            await plain.post("/graphql", json=body, headers=headers))
+    return (
+        await compiled.post("/graphql", json=body, headers=headers),
+        await plain.post("/graphql", json=body, headers=headers),
+    )
 
 
 async def _same(clients: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     fast, slow = await _both(clients, query, variables)
-    assert (fast.status_code, fast.headers["content-type"]) == \
-        (slow.status_code, slow.headers["content-type"])
+    assert (fast.status_code, fast.headers["content-type"]) == (
+        slow.status_code,
+        slow.headers["content-type"],
+    )
     assert fast.headers.get("x-request-id") == slow.headers.get("x-request-id") == "compare-1"
     assert fast.content == slow.content
     return fast.json()
 
 
-@pytest.mark.parametrize("variables", [
-    {"at": OSLO, "first": 20},
-    {"at": GRORUD, "first": 5, "kinds": ["VENUE", "COUNCIL"]},
-    {"at": OSLO, "first": 10, "kinds": ["ACTIVITY"], "filter": {"categories": ["LANGUAGE_CAFE"],
-                                                                "freeOnly": True}},
-    {"at": OSLO, "first": 10, "filter": {"text": "leksehjelp"}},
-    {"at": {"lat": 69.65, "lon": 18.96}, "first": 3},
-    {"at": {"lat": 71.0, "lon": 25.0}, "first": 3},  # nothing within 3 km
-])
-async def test_plain_nearby_is_answered_by_the_compiled_path_as_strawberry_would(clients,
-                                                                                 variables):
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"at": OSLO, "first": 20},
+        {"at": GRORUD, "first": 5, "kinds": ["VENUE", "COUNCIL"]},
+        {
+            "at": OSLO,
+            "first": 10,
+            "kinds": ["ACTIVITY"],
+            "filter": {"categories": ["LANGUAGE_CAFE"], "freeOnly": True},
+        },
+        {"at": OSLO, "first": 10, "filter": {"text": "leksehjelp"}},
+        {"at": {"lat": 69.65, "lon": 18.96}, "first": 3},
+        {"at": {"lat": 71.0, "lon": 25.0}, "first": 3},  # nothing within 3 km
+    ],
+)
+async def test_plain_nearby_is_answered_by_the_compiled_path_as_strawberry_would(
+    clients, variables
+):
     compiled = clients[2]
     before = compiled.answered
     data = await _same(clients, PLAIN, variables)
@@ -143,28 +175,56 @@ async def test_plain_nearby_is_answered_by_the_compiled_path_as_strawberry_would
 #: Arguments mixing literals, defaults and variables (api.compiled converts the ones without
 #: variables once per plan): (query, variables, whether the compiled path answers).
 MIXED: list[tuple[str, dict[str, Any], bool]] = [
-    ("query($at: LatLonInput!, $cat: ActivityCategory!) { nearby(at: $at, radiusMeters: 4000, "
-     "first: 5, kinds: [ACTIVITY], filter: {categories: [$cat], freeOnly: true}) { edges { "
-     "distanceMeters node { ... on Activity { id category cost { free } } } } } }",
-     {"at": OSLO, "cat": "LANGUAGE_CAFE"}, True),
-    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
-     "distanceMeters } } }", {}, True),
-    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
-     "distanceMeters } } }", {"first": 2}, True),
-    ("query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
-     "distanceMeters } } }", {"first": None}, True),
-    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
-     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {}, False),
-    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
-     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {"cat": "SPORTS"}, True),
-    ("query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
-     "filter: {categories: [$cat]}) { edges { distanceMeters } } }", {"cat": "NOPE"}, False),
+    (
+        "query($at: LatLonInput!, $cat: ActivityCategory!) { nearby(at: $at, radiusMeters: 4000, "
+        "first: 5, kinds: [ACTIVITY], filter: {categories: [$cat], freeOnly: true}) { edges { "
+        "distanceMeters node { ... on Activity { id category cost { free } } } } } }",
+        {"at": OSLO, "cat": "LANGUAGE_CAFE"},
+        True,
+    ),
+    (
+        "query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+        "distanceMeters } } }",
+        {},
+        True,
+    ),
+    (
+        "query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+        "distanceMeters } } }",
+        {"first": 2},
+        True,
+    ),
+    (
+        "query($first: Int) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: $first) { edges { "
+        "distanceMeters } } }",
+        {"first": None},
+        True,
+    ),
+    (
+        "query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+        "filter: {categories: [$cat]}) { edges { distanceMeters } } }",
+        {},
+        False,
+    ),
+    (
+        "query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+        "filter: {categories: [$cat]}) { edges { distanceMeters } } }",
+        {"cat": "SPORTS"},
+        True,
+    ),
+    (
+        "query($cat: ActivityCategory!) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 2, "
+        "filter: {categories: [$cat]}) { edges { distanceMeters } } }",
+        {"cat": "NOPE"},
+        False,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("query", "variables", "compiled_answers"), MIXED)
 async def test_literal_default_and_variable_arguments_give_strawberrys_answer(
-        clients, query, variables, compiled_answers):
+    clients, query, variables, compiled_answers
+):
     compiled = clients[2]
     before = compiled.answered
     for _ in range(2):  # the second time from the kept plan
@@ -194,8 +254,9 @@ async def test_aliases_fragments_and_repeated_fields(clients):
 
 
 @pytest.mark.parametrize(("query", "variables"), FALLBACKS)
-async def test_what_the_compiled_path_leaves_to_strawberry_is_answered_the_same(clients, query,
-                                                                                variables):
+async def test_what_the_compiled_path_leaves_to_strawberry_is_answered_the_same(
+    clients, query, variables
+):
     compiled = clients[2]
     await _same(clients, query, variables)
     assert compiled.answered == 0
@@ -210,8 +271,10 @@ async def test_plans_are_kept_per_query_text_within_the_cache(clients):
     assert compiled.plan(PLAIN, "Elsewhere") is None  # no operation of that name
 
 
-NEAR = ('query($at: LatLonInput!) { nearby(at: $at, first: 3) { edges { distanceMeters } } }',
-        {"at": OSLO})
+NEAR = (
+    "query($at: LatLonInput!) { nearby(at: $at, first: 3) { edges { distanceMeters } } }",
+    {"at": OSLO},
+)
 MUNICIPALITY = ('{ municipality(number: "0301") { name } }', {})
 
 
@@ -221,41 +284,55 @@ def _terminate_backends(url: URL) -> int:
     activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("datname"))
     try:
         with engine.connect() as conn:
-            return len(conn.execute(
-                sa.select(sa.func.pg_terminate_backend(activity.c.pid))
-                .where(activity.c.datname == url.database,
-                       activity.c.pid != sa.func.pg_backend_pid())).all())
+            return len(
+                conn.execute(
+                    sa.select(sa.func.pg_terminate_backend(activity.c.pid)).where(
+                        activity.c.datname == url.database,
+                        activity.c.pid != sa.func.pg_backend_pid(),
+                    )
+                ).all()
+            )
     finally:
         engine.dispose()
 
 
 async def test_connections_the_server_dropped_are_replaced_without_an_error(
-        api_settings: Settings, fresh_demo_url: URL):
+    api_settings: Settings, fresh_demo_url: URL
+):
     """No ping before each checkout: a dead pooled connection fails on use, and the read is
     tried once more on a new one, on both ways to the database (SQLAlchemy and psycopg)."""
-    settings = api_settings.model_copy(update={
-        "database_url": fresh_demo_url.render_as_string(hide_password=False)})
+    settings = api_settings.model_copy(
+        update={"database_url": fresh_demo_url.render_as_string(hide_password=False)}
+    )
     app = create_app(settings)
     async with http_client(app) as client:
         for query, variables in (NEAR, MUNICIPALITY) * 2:  # two pooled connections
-            answer = (await client.post("/graphql", json={"query": query,
-                                                          "variables": variables})).json()
+            answer = (
+                await client.post("/graphql", json={"query": query, "variables": variables})
+            ).json()
             assert "errors" not in answer, answer
         compiled = _compiled_of(app)
         for query, variables in (MUNICIPALITY, NEAR):  # each way first on a dead connection
             assert _terminate_backends(fresh_demo_url) >= 1
             answered = compiled.answered
-            answer = (await client.post("/graphql", json={"query": query,
-                                                          "variables": variables})).json()
+            answer = (
+                await client.post("/graphql", json={"query": query, "variables": variables})
+            ).json()
             assert "errors" not in answer, answer
             # The compiled path answered itself, not through strawberry's after a failure.
             assert compiled.answered == answered + (query == NEAR[0])
 
 
-@pytest.mark.parametrize(("scalar", "values"), [
-    ("String", ["", "Språkkafé", "x" * 300]), ("ID", ["QWN0aXZpdHk6MQ=="]),
-    ("Boolean", [True, False]), ("Int", [0, -(2**31), 2**31 - 1]),
-    ("Float", [0.0, -1.5, 1e300, 59.9139])])
+@pytest.mark.parametrize(
+    ("scalar", "values"),
+    [
+        ("String", ["", "Språkkafé", "x" * 300]),
+        ("ID", ["QWN0aXZpdHk6MQ=="]),
+        ("Boolean", [True, False]),
+        ("Int", [0, -(2**31), 2**31 - 1]),
+        ("Float", [0.0, -1.5, 1e300, 59.9139]),
+    ],
+)
 def test_the_shortcut_for_built_in_scalars_is_what_graphql_core_serializes(scalar, values):
     from api.compiled import _EXACT_TYPES, _UNCHANGED
     from api.schema import build_schema
@@ -340,8 +417,12 @@ def test_flat_inputs_convert_as_strawberry_does(schema_of: str) -> None:
                 if hasattr(wrapped, "of_type"):
                     values.append(None)
                 for value in values:
-                    expected = convert_arguments({name: value}, field.arguments,
-                                                 scalar_registry=registry, config=schema.config)
+                    expected = convert_arguments(
+                        {name: value},
+                        field.arguments,
+                        scalar_registry=registry,
+                        config=schema.config,
+                    )
                     assert convert(value) == expected, (field.name, name, value)
                     checked += 1
     assert checked >= (3 if schema_of == "hverdag" else 8)

@@ -33,7 +33,7 @@ def _operations() -> dict[str, tuple[str, OperationDefinitionNode]]:
         assert isinstance(definition, OperationDefinitionNode)
         assert definition.name is not None
         assert definition.loc is not None
-        source = text[definition.loc.start:definition.loc.end]
+        source = text[definition.loc.start : definition.loc.end]
         operations[definition.name.value] = (source, definition)
     return operations
 
@@ -42,8 +42,10 @@ OPERATIONS = _operations()
 
 
 def _runs_today(schema: Any, operation: OperationDefinitionNode) -> bool:
-    root = {OperationType.QUERY: schema._schema.query_type,
-            OperationType.MUTATION: schema._schema.mutation_type}.get(operation.operation)
+    root = {
+        OperationType.QUERY: schema._schema.query_type,
+        OperationType.MUTATION: schema._schema.mutation_type,
+    }.get(operation.operation)
     if root is None:
         return False
     fields = root.fields
@@ -51,9 +53,19 @@ def _runs_today(schema: Any, operation: OperationDefinitionNode) -> bool:
 
 
 def test_the_contract_file_has_every_operation():
-    assert set(OPERATIONS) == {"WhereAmI", "NearMe", "Activities", "Sync", "MyMunicipality",
-                               "MapAFreeRoom", "FixIt", "VenueAccess", "CouncilCoverage", "Gaps",
-                               "ReportAccess"}
+    assert set(OPERATIONS) == {
+        "WhereAmI",
+        "NearMe",
+        "Activities",
+        "Sync",
+        "MyMunicipality",
+        "MapAFreeRoom",
+        "FixIt",
+        "VenueAccess",
+        "CouncilCoverage",
+        "Gaps",
+        "ReportAccess",
+    }
     assert CONTRACT.read_text(encoding="utf-8").startswith("# How the users will call hverdag")
 
 
@@ -76,8 +88,9 @@ def _argument(name: str, field: str, argument: str) -> Any:
 
 
 def test_the_writes_are_the_mutations():
-    assert {name for name, (_, op) in OPERATIONS.items()
-            if op.operation is OperationType.MUTATION} == MUTATIONS
+    assert {
+        name for name, (_, op) in OPERATIONS.items() if op.operation is OperationType.MUTATION
+    } == MUTATIONS
 
 
 @pytest.mark.parametrize("name", sorted(set(OPERATIONS) - LATER - MUTATIONS))
@@ -132,7 +145,8 @@ async def test_near_me_answers_only_what_it_asks_for(gql):
         details = (await gql.data(NEAR_ME_DETAILS, {"id": node["id"]}))["node"]
         assert matches(details, filt, today=today), details
         assert edge["distanceMeters"] == pytest.approx(
-            plane_distance(at["lat"], at["lon"], details["location"]), abs=0.1)
+            plane_distance(at["lat"], at["lon"], details["location"]), abs=0.1
+        )
 
 
 ONE_FILTER = """query ($at: LatLonInput!, $radius: Float!, $kinds: [PlaceKind!],
@@ -144,9 +158,11 @@ ONE_FILTER = """query ($at: LatLonInput!, $radius: Float!, $kinds: [PlaceKind!],
 async def test_near_me_each_condition_alone_finds_places(gql):
     """NearMe's conditions together find few places, but each alone must find places there,
     and so must all but the time, or all but the text."""
-    variables = {"at": _argument("NearMe", "nearby", "at"),
-                 "radius": _argument("NearMe", "nearby", "radiusMeters"),
-                 "kinds": _argument("NearMe", "nearby", "kinds")}
+    variables = {
+        "at": _argument("NearMe", "nearby", "at"),
+        "radius": _argument("NearMe", "nearby", "radiusMeters"),
+        "kinds": _argument("NearMe", "nearby", "kinds"),
+    }
     filt = _argument("NearMe", "nearby", "filter")
     counts = {}
     for name, value in filt.items():
@@ -172,18 +188,28 @@ async def test_activities(gql, loaded_conn):
     assert distances[-1] <= radius
     for edge in edges:
         assert edge["distanceMeters"] == pytest.approx(
-            plane_distance(at["lat"], at["lon"], edge["node"]["location"]), abs=0.1)
+            plane_distance(at["lat"], at["lon"], edge["node"]["location"]), abs=0.1
+        )
     a = activity.c
-    rows = loaded_conn.execute(sa.select(a.category, a.municipality_number, a.status)
-                               .where(a.id.in_([db_id(e["node"]["id"]) for e in edges]))).all()
+    rows = loaded_conn.execute(
+        sa.select(a.category, a.municipality_number, a.status).where(
+            a.id.in_([db_id(e["node"]["id"]) for e in edges])
+        )
+    ).all()
     assert len(rows) == len(edges)
     assert {tuple(r) for r in rows} == {("NORWEGIAN_PRACTICE", "0301", "ACTIVE")}
-    point = sa.func.ST_Transform(sa.func.ST_SetSRID(
-        sa.func.ST_MakePoint(at["lon"], at["lat"]), 4326), 25833)
-    expected = loaded_conn.execute(sa.select(sa.func.count()).where(
-        a.category == "NORWEGIAN_PRACTICE", a.municipality_number == "0301",
-        a.status == "ACTIVE", a.archived_at.is_(None),
-        sa.func.ST_DWithin(a.geom, point, radius))).scalar_one()
+    point = sa.func.ST_Transform(
+        sa.func.ST_SetSRID(sa.func.ST_MakePoint(at["lon"], at["lat"]), 4326), 25833
+    )
+    expected = loaded_conn.execute(
+        sa.select(sa.func.count()).where(
+            a.category == "NORWEGIAN_PRACTICE",
+            a.municipality_number == "0301",
+            a.status == "ACTIVE",
+            a.archived_at.is_(None),
+            sa.func.ST_DWithin(a.geom, point, radius),
+        )
+    ).scalar_one()
     assert page["totalCount"] == expected
 
 
@@ -199,8 +225,13 @@ async def test_sync(gql):
     assert stamps == sorted(stamps)
     for node in nodes:
         assert global_key(node["id"])[0] == node["__typename"]
-        assert node["__typename"] in {"Activity", "Venue", "Organisation", "ImmigrantCouncil",
-                                      "AreaInitiative"}
+        assert node["__typename"] in {
+            "Activity",
+            "Venue",
+            "Organisation",
+            "ImmigrantCouncil",
+            "AreaInitiative",
+        }
         assert node["archived"] is False
 
 
@@ -208,12 +239,15 @@ async def test_my_municipality(gql, loaded_conn):
     oslo = (await _run(gql, "MyMunicipality"))["municipality"]
     assert (oslo["number"], oslo["name"]) == ("0301", "Oslo")
     assert oslo["boundary"]["type"] == "MultiPolygon"
-    assert oslo["immigrantShare"] == pytest.approx(oslo["immigrantPopulation"]
-                                                   / oslo["population"])
+    assert oslo["immigrantShare"] == pytest.approx(oslo["immigrantPopulation"] / oslo["population"])
     v = venue.c
-    in_oslo = dict(loaded_conn.execute(
-        sa.select(v.id, v.municipality_number)
-        .where(v.municipality_number == "0301", v.archived_at.is_(None))).all())
+    in_oslo = dict(
+        loaded_conn.execute(
+            sa.select(v.id, v.municipality_number).where(
+                v.municipality_number == "0301", v.archived_at.is_(None)
+            )
+        ).all()
+    )
     venues = oslo["venues"]
     assert venues["totalCount"] == len(in_oslo) > 100
     assert len(venues["edges"]) == 100
@@ -249,9 +283,16 @@ async def test_council_coverage(gql, loaded_conn):
     oslo = groups["03"]
     assert (oslo["municipalities"], oslo["withCouncil"], oslo["share"]) == (1, 1, 1.0)
     c = immigrant_council.c
-    with_council = set(loaded_conn.execute(sa.select(c.municipality_number).where(
-        c.status == "ACTIVE", c.archived_at.is_(None), c.municipality_number.is_not(None),
-        c.level != "COUNTY")).scalars())
+    with_council = set(
+        loaded_conn.execute(
+            sa.select(c.municipality_number).where(
+                c.status == "ACTIVE",
+                c.archived_at.is_(None),
+                c.municipality_number.is_not(None),
+                c.level != "COUNTY",
+            )
+        ).scalars()
+    )
     assert sum(g["withCouncil"] for g in groups.values()) == len(with_council)
     assert sum(g["municipalities"] for g in groups.values()) == 356
     listed = data["municipalities"]

@@ -34,11 +34,14 @@ async def test_map_a_free_room(schema, write_engine, async_write_engine, keys):
     with write_engine.connect() as conn:
         row = conn.execute(sa.select(venue).where(venue.c.id == db_id(created["id"]))).one()
     assert (row.name, row.capacity, row.price_model, row.step_free, row.booking_url) == (
-        given["name"], given["capacity"], given["priceModel"], given["stepFree"],
-        given["bookingUrl"])
+        given["name"],
+        given["capacity"],
+        given["priceModel"],
+        given["stepFree"],
+        given["bookingUrl"],
+    )
     # A Bergen editor may not map a room in Furuset.
-    error = await As(schema, async_write_engine, keys["bergen"][1]).error(
-        _source("MapAFreeRoom"))
+    error = await As(schema, async_write_engine, keys["bergen"][1]).error(_source("MapAFreeRoom"))
     assert error["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -64,13 +67,17 @@ async def test_fix_it(schema, write_engine, async_write_engine, keys):
 
 async def test_report_access(schema, write_engine, async_write_engine, keys):
     """As the comment says: an organisation editor's key."""
-    data = await As(schema, async_write_engine, keys["red_cross"][1]).data(
-        _source("ReportAccess"))
+    data = await As(schema, async_write_engine, keys["red_cross"][1]).data(_source("ReportAccess"))
     report_id = db_id(data["reportVenueAccess"]["report"]["id"])
     with write_engine.connect() as conn:
-        row = conn.execute(sa.select(venue_access_report)
-                           .where(venue_access_report.c.id == report_id)).one()
+        row = conn.execute(
+            sa.select(venue_access_report).where(venue_access_report.c.id == report_id)
+        ).one()
     assert (row.venue_id, row.outcome, row.suitability, row.note) == (
-        1, "REFUSED", 2, "Only weekday mornings")
+        1,
+        "REFUSED",
+        2,
+        "Only weekday mornings",
+    )
     assert sorted(row.barriers) == ["OPENING_HOURS", "PRICE"]
     assert row.organisation_id == keys["red_cross"][1].organisation_id

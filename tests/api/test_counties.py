@@ -17,7 +17,8 @@ async def test_counties_with_their_municipalities(gql):
     counties = data["counties"]
     features = json.loads((DATA_DIR / "fylker-2020.geojson").read_text())["features"]
     assert [(c["number"], c["name"]) for c in counties] == sorted(
-        (f"{f['properties']['fylkesnummer']:02d}", f["properties"]["navn"]) for f in features)
+        (f"{f['properties']['fylkesnummer']:02d}", f["properties"]["navn"]) for f in features
+    )
     municipalities = json.loads((DATA_DIR / "kommuner-2020.geojson").read_text())["features"]
     per_county = Counter(f"{f['properties']['kommunenummer']:04d}"[:2] for f in municipalities)
     for county in counties:

@@ -43,7 +43,7 @@ def _gaps_operation() -> str:
         assert isinstance(definition, OperationDefinitionNode)
         if definition.name and definition.name.value == "Gaps":
             assert definition.loc is not None
-            return text[definition.loc.start:definition.loc.end]
+            return text[definition.loc.start : definition.loc.end]
     raise AssertionError("the contract has no Gaps operation")
 
 
@@ -61,7 +61,7 @@ async def test_the_contract_gaps_operation_on_the_demo_data(gql):
     assert report["coveredShare"] is None
     assert report["gaps"] == []
     assert report["rule"].startswith("A unit is in the area when its interior point")
-    on_1km = (await gql.data(source.replace("unitKind: GRID_250M", "unitKind: GRID_1KM")))
+    on_1km = await gql.data(source.replace("unitKind: GRID_250M", "unitKind: GRID_1KM"))
     found = on_1km["coverage"]
     assert found["population"] > 100_000
     assert 0 < found["coveredShare"] <= 1
@@ -70,8 +70,9 @@ async def test_the_contract_gaps_operation_on_the_demo_data(gql):
 async def test_the_empty_report_names_the_kinds_that_are_there(gql):
     report = await _report(gql, area={"areaInitiative": "groruddalen"}, kind="GRID_250M")
     assert report["unitCount"] == 0
-    assert report["notes"] == ["No GRID_250M units are loaded in this area; units of GRID_1KM, "
-                               "DELBYDEL, BYDEL are."]
+    assert report["notes"] == [
+        "No GRID_250M units are loaded in this area; units of GRID_1KM, DELBYDEL, BYDEL are."
+    ]
     grunnkrets = await _report(gql, kind="GRUNNKRETS")
     assert grunnkrets["unitCount"] == 0
     assert "No GRUNNKRETS units are loaded in this area" in grunnkrets["notes"][0]
@@ -79,14 +80,18 @@ async def test_the_empty_report_names_the_kinds_that_are_there(gql):
 
 async def test_the_report_agrees_with_the_geo_function(gql, loaded_conn):
     report = await _report(gql, first=100)
-    target = Target(TargetKind.ACTIVITY,
-                    DirectoryFilter(categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE")))
+    target = Target(
+        TargetKind.ACTIVITY, DirectoryFilter(categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE"))
+    )
     summary = coverage_summary(loaded_conn, MunicipalityArea("0301"), target, 1000, "GRID_1KM")
     assert report["areaName"] == "Oslo"
     assert (report["unitKind"], report["withinMeters"]) == ("GRID_1KM", 1000.0)
-    assert (report["unitCount"], report["population"], report["coveredPopulation"],
-            report["gapCount"]) == (summary.unit_count, summary.population,
-                                    summary.covered_population, summary.gap_count)
+    assert (
+        report["unitCount"],
+        report["population"],
+        report["coveredPopulation"],
+        report["gapCount"],
+    ) == (summary.unit_count, summary.population, summary.covered_population, summary.gap_count)
     assert report["uncoveredPopulation"] == report["population"] - report["coveredPopulation"]
     assert report["coveredShare"] == pytest.approx(summary.covered_share)
     assert report["immigrantPopulation"] is None  # SSB's 1 km grid has no immigrant figures
@@ -95,7 +100,8 @@ async def test_the_report_agrees_with_the_geo_function(gql, loaded_conn):
     gaps = report["gaps"]
     assert len(gaps) == min(100, report["gapCount"])
     assert [(-g["population"], g["code"]) for g in gaps] == sorted(
-        (-g["population"], g["code"]) for g in gaps)
+        (-g["population"], g["code"]) for g in gaps
+    )
     for gap in gaps:
         assert gap["population"] > 0
         assert gap["immigrantPopulation"] is None
@@ -105,8 +111,11 @@ async def test_the_report_agrees_with_the_geo_function(gql, loaded_conn):
         assert geometry["type"] == "MultiPolygon"
         polygon = shape(geometry)
         assert polygon.is_valid
-        assert polygon.exterior.is_ccw if polygon.geom_type == "Polygon" else all(
-            p.exterior.is_ccw for p in polygon.geoms)
+        assert (
+            polygon.exterior.is_ccw
+            if polygon.geom_type == "Polygon"
+            else all(p.exterior.is_ccw for p in polygon.geoms)
+        )
         assert 10.4 < polygon.centroid.x < 11.0
         assert 59.7 < polygon.centroid.y < 60.2
 
@@ -129,43 +138,66 @@ async def test_area_selectors(gql, loaded_conn):
     """An initiative by slug and by global id; Oslo by number, by its boundary as a polygon,
     and a box around it."""
     by_slug = await _report(gql, area={"areaInitiative": "groruddalen"}, first=0)
-    initiative = (await gql.data('{ areaInitiative(id: "groruddalen") { id } }'))
-    by_id = await _report(gql, area={"areaInitiative": initiative["areaInitiative"]["id"]},
-                          first=0)
+    initiative = await gql.data('{ areaInitiative(id: "groruddalen") { id } }')
+    by_id = await _report(gql, area={"areaInitiative": initiative["areaInitiative"]["id"]}, first=0)
     assert by_slug == by_id
     assert by_slug["areaName"] == "Groruddalen"
-    boundary = (await gql.data('{ municipality(number: "0301") { boundary } }')
-                )["municipality"]["boundary"]
+    boundary = (await gql.data('{ municipality(number: "0301") { boundary } }'))["municipality"][
+        "boundary"
+    ]
     by_number = await _report(gql, first=0)
     by_polygon = await _report(gql, area={"polygon": boundary}, first=0)
     assert (by_polygon["unitCount"], by_polygon["population"]) == (
-        by_number["unitCount"], by_number["population"])
+        by_number["unitCount"],
+        by_number["population"],
+    )
     by_box = await _report(gql, area={"bbox": [10.3, 59.75, 11.1, 60.2]}, first=0)
     assert by_box["population"] == 678_692  # every cell of the bundled grid
     assert by_box["areaName"] is None
 
 
 async def test_venue_targets(gql):
-    report = await _report(gql, target={"ownerTypes": ["MUNICIPALITY"], "freeOnly": True,
-                                        "eveningOrWeekend": True}, first=3)
+    report = await _report(
+        gql,
+        target={"ownerTypes": ["MUNICIPALITY"], "freeOnly": True, "eveningOrWeekend": True},
+        first=3,
+    )
     assert 0 < report["coveredPopulation"] <= report["population"]
-    explicit = await _report(gql, target={"kind": "VENUE", "ownerTypes": ["MUNICIPALITY"],
-                                          "freeOnly": True, "eveningOrWeekend": True}, first=3)
+    explicit = await _report(
+        gql,
+        target={
+            "kind": "VENUE",
+            "ownerTypes": ["MUNICIPALITY"],
+            "freeOnly": True,
+            "eveningOrWeekend": True,
+        },
+        first=3,
+    )
     assert explicit == report
     every_venue = await _report(gql, target={"kind": "VENUE"}, first=0)
     assert every_venue["coveredPopulation"] >= report["coveredPopulation"]
 
 
 async def test_a_self_intersecting_polygon_is_repaired_and_noted(gql):
-    bowtie = {"type": "Polygon", "coordinates": [[[10.75, 59.9], [10.95, 60.0], [10.95, 59.9],
-                                                  [10.75, 60.0], [10.75, 59.9]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[10.75, 59.9], [10.95, 60.0], [10.95, 59.9], [10.75, 60.0], [10.75, 59.9]]
+        ],
+    }
     report = await _report(gql, area={"polygon": bowtie})
-    assert any("Self-intersection at lon 10.85, lat 59.95" in n and "repaired" in n
-               for n in report["notes"])
+    assert any(
+        "Self-intersection at lon 10.85, lat 59.95" in n and "repaired" in n
+        for n in report["notes"]
+    )
     assert report["unitCount"] > 0
-    wings = [shape({"type": "Polygon", "coordinates": [ring]}) for ring in (
-        [[10.75, 59.9], [10.85, 59.95], [10.75, 60.0], [10.75, 59.9]],
-        [[10.95, 59.9], [10.95, 60.0], [10.85, 59.95], [10.95, 59.9]])]
+    wings = [
+        shape({"type": "Polygon", "coordinates": [ring]})
+        for ring in (
+            [[10.75, 59.9], [10.85, 59.95], [10.75, 60.0], [10.75, 59.9]],
+            [[10.95, 59.9], [10.95, 60.0], [10.85, 59.95], [10.95, 59.9]],
+        )
+    ]
     for gap in report["gaps"]:
         centre = shape(gap["geometry"]).centroid
         assert any(w.buffer(0.01).contains(Point(centre.x, centre.y)) for w in wings)
@@ -177,26 +209,41 @@ def _circle(vertices: int) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-@pytest.mark.parametrize(("variables", "field", "reason"), [
-    ({"area": {"polygon": _circle(20_000)}}, "area.polygon", "more than 10,000 vertices"),
-    ({"within": 0.0}, "withinMeters", "withinMeters must be within (0, 50000]"),
-    ({"within": -1.0}, "withinMeters", "withinMeters must be within (0, 50000]"),
-    ({"within": 50_001.0}, "withinMeters", "got 50001.0"),
-    ({"area": {"bbox": [11.0, 59.8, 10.5, 60.1]}}, "area.bbox",
-     "bbox minLon (11) must be less than maxLon (10.5)"),
-    ({"area": {"bbox": [10.5, 59.8, 11.0]}}, "area.bbox", "four numbers"),
-    ({"area": {"polygon": {"type": "Point", "coordinates": [10.7, 59.9]}}}, "area.polygon",
-     "a GeoJSON Polygon or MultiPolygon is expected"),
-    ({"area": {"municipality": "oslo"}}, "area.municipality", "four digits"),
-    ({"area": {"areaInitiative": "Not a slug!"}}, "id", "not a global id"),
-    ({"target": {"languages": ["ar"], "ownerTypes": ["STATE"]}}, "target",
-     "ask about one kind"),
-    ({"target": {"kind": "VENUE", "languages": ["ar"]}}, "target.languages",
-     "do not apply to venue targets"),
-    ({"target": {"languages": ["arabic"]}}, "target.languages", ""),
-    ({"first": 101}, "gaps.first", "first must be within [0, 100]"),
-    ({"after": "bm90IGEgY3Vyc29y"}, "after", "not a cursor of this list"),
-])
+@pytest.mark.parametrize(
+    ("variables", "field", "reason"),
+    [
+        ({"area": {"polygon": _circle(20_000)}}, "area.polygon", "more than 10,000 vertices"),
+        ({"within": 0.0}, "withinMeters", "withinMeters must be within (0, 50000]"),
+        ({"within": -1.0}, "withinMeters", "withinMeters must be within (0, 50000]"),
+        ({"within": 50_001.0}, "withinMeters", "got 50001.0"),
+        (
+            {"area": {"bbox": [11.0, 59.8, 10.5, 60.1]}},
+            "area.bbox",
+            "bbox minLon (11) must be less than maxLon (10.5)",
+        ),
+        ({"area": {"bbox": [10.5, 59.8, 11.0]}}, "area.bbox", "four numbers"),
+        (
+            {"area": {"polygon": {"type": "Point", "coordinates": [10.7, 59.9]}}},
+            "area.polygon",
+            "a GeoJSON Polygon or MultiPolygon is expected",
+        ),
+        ({"area": {"municipality": "oslo"}}, "area.municipality", "four digits"),
+        ({"area": {"areaInitiative": "Not a slug!"}}, "id", "not a global id"),
+        (
+            {"target": {"languages": ["ar"], "ownerTypes": ["STATE"]}},
+            "target",
+            "ask about one kind",
+        ),
+        (
+            {"target": {"kind": "VENUE", "languages": ["ar"]}},
+            "target.languages",
+            "do not apply to venue targets",
+        ),
+        ({"target": {"languages": ["arabic"]}}, "target.languages", ""),
+        ({"first": 101}, "gaps.first", "first must be within [0, 100]"),
+        ({"after": "bm90IGEgY3Vyc29y"}, "after", "not a cursor of this list"),
+    ],
+)
 async def test_bad_input_is_refused_with_the_reason(gql, variables, field, reason):
     defaults = {"area": OSLO, "target": LANGUAGE, "within": 1000.0, "kind": "GRID_1KM"}
     error = bad_input(await gql(REPORT, {**defaults, **variables}))
@@ -204,11 +251,14 @@ async def test_bad_input_is_refused_with_the_reason(gql, variables, field, reaso
     assert reason in error["message"]
 
 
-@pytest.mark.parametrize(("area", "reason"), [
-    ({"municipality": "0301", "areaInitiative": "groruddalen"}, "must specify exactly one key"),
-    ({}, "must specify exactly one key"),
-    ({"polygon": None}, "'polygon' must be non-null"),
-])
+@pytest.mark.parametrize(
+    ("area", "reason"),
+    [
+        ({"municipality": "0301", "areaInitiative": "groruddalen"}, "must specify exactly one key"),
+        ({}, "must specify exactly one key"),
+        ({"polygon": None}, "'polygon' must be non-null"),
+    ],
+)
 async def test_exactly_one_area_selector(gql, area, reason):
     defaults = {"target": LANGUAGE, "within": 1000.0, "kind": "GRID_1KM"}
     error = bad_input(await gql(REPORT, {**defaults, "area": area}))
@@ -222,12 +272,18 @@ async def test_exactly_one_area_selector_in_the_document(gql):
     assert "exactly one key" in error["message"]
 
 
-@pytest.mark.parametrize(("area", "field", "message"), [
-    ({"areaInitiative": "nowhere"}, "area.areaInitiative", "no area initiative 'nowhere'"),
-    ({"areaInitiative": "QXJlYUluaXRpYXRpdmU6OTk5OQ=="}, "area.areaInitiative",
-     "no area initiative with id 9999"),
-    ({"municipality": "9999"}, "area.municipality", "municipality 9999 is not loaded"),
-])
+@pytest.mark.parametrize(
+    ("area", "field", "message"),
+    [
+        ({"areaInitiative": "nowhere"}, "area.areaInitiative", "no area initiative 'nowhere'"),
+        (
+            {"areaInitiative": "QXJlYUluaXRpYXRpdmU6OTk5OQ=="},
+            "area.areaInitiative",
+            "no area initiative with id 9999",
+        ),
+        ({"municipality": "9999"}, "area.municipality", "municipality 9999 is not loaded"),
+    ],
+)
 async def test_unknown_areas_are_not_found(gql, area, field, message):
     defaults = {"target": LANGUAGE, "within": 1000.0, "kind": "GRID_1KM"}
     result = await gql(REPORT, {**defaults, "area": area})
@@ -241,7 +297,8 @@ async def test_many_reports_in_one_operation_are_too_complex(gql):
     fields = " ".join(
         f'r{i}: coverage(area: {{municipality: "0301"}}, target: {{}}, withinMeters: 1000, '
         f"unitKind: GRID_1KM) {{ population gaps(first: 100) {{ code geometry }} }}"
-        for i in range(10))
+        for i in range(10)
+    )
     result = await gql(f"{{ {fields} }}")
     (error,) = [e.formatted for e in result.errors]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"

@@ -88,19 +88,23 @@ def test_the_api_environment_is_hverdag_settings_and_reaches_the_db(compose):
         assert name.startswith("HVERDAG_"), name
         assert name.removeprefix("HVERDAG_").lower() in Settings.model_fields, name
     # The URL names the db service and the credentials the db service is given.
-    url = make_url(environment["HVERDAG_DATABASE_URL"].replace(
-        "${POSTGRES_PASSWORD:-hverdag}", "secret"))
+    url = make_url(
+        environment["HVERDAG_DATABASE_URL"].replace("${POSTGRES_PASSWORD:-hverdag}", "secret")
+    )
     assert (url.host, url.port, url.database) == ("db", 5432, db["environment"]["POSTGRES_DB"])
     assert url.username == db["environment"]["POSTGRES_USER"]
     assert db["environment"]["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-hverdag}"
-    load_settings(**{name.removeprefix("HVERDAG_").lower(): value
-                     for name, value in environment.items()})  # every value is valid
+    load_settings(
+        **{name.removeprefix("HVERDAG_").lower(): value for name, value in environment.items()}
+    )  # every value is valid
 
 
 def test_the_compose_command_is_a_real_cli_command(compose):
     command = compose["services"]["api"]["command"]
-    assert command[0] in tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())[
-        "project"]["scripts"]
+    assert (
+        command[0]
+        in tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    )
     args = build_parser().parse_args(command[1:])
     assert args.command == "serve"  # migrates on start, serves; never loads demo data
 

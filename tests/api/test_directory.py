@@ -33,23 +33,38 @@ VENUES = LIST.replace("FIELD", "venues").replace("NAME", "name")
 
 def _active_activities(conn: sa.Connection, *conditions: sa.ColumnElement[bool]) -> list[int]:
     a = activity.c
-    return list(conn.execute(
-        sa.select(a.id).where(a.archived_at.is_(None), a.status == "ACTIVE", *conditions)
-        .order_by(a.title, a.id)).scalars())
+    return list(
+        conn.execute(
+            sa.select(a.id)
+            .where(a.archived_at.is_(None), a.status == "ACTIVE", *conditions)
+            .order_by(a.title, a.id)
+        ).scalars()
+    )
 
 
 def _venues(conn: sa.Connection, *conditions: sa.ColumnElement[bool]) -> list[int]:
     v = venue.c
-    return list(conn.execute(sa.select(v.id).where(v.archived_at.is_(None), *conditions)
-                             .order_by(v.name, v.id)).scalars())
+    return list(
+        conn.execute(
+            sa.select(v.id).where(v.archived_at.is_(None), *conditions).order_by(v.name, v.id)
+        ).scalars()
+    )
 
 
 # --- activities and venues ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "expected"), [
-    (ACTIVITIES, lambda conn: _active_activities(conn, activity.c.municipality_number == "0301")),
-    (VENUES, lambda conn: _venues(conn, venue.c.municipality_number == "0301")),
-], ids=["activities", "venues"])
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            ACTIVITIES,
+            lambda conn: _active_activities(conn, activity.c.municipality_number == "0301"),
+        ),
+        (VENUES, lambda conn: _venues(conn, venue.c.municipality_number == "0301")),
+    ],
+    ids=["activities", "venues"],
+)
 async def test_by_name_without_near(gql, loaded_conn, query, expected):
     field = "activities" if query is ACTIVITIES else "venues"
     name = "title" if query is ACTIVITIES else "name"
@@ -61,7 +76,7 @@ async def test_by_name_without_near(gql, loaded_conn, query, expected):
     assert all(e["distanceMeters"] is None for e in edges)
     names = [e["node"][name] for e in edges]
     assert len(set(names)) < len(names), "no equal names to cut through"
-    total = (await gql.data(query, {"first": 0, "filter": {"municipality": "0301"}}))
+    total = await gql.data(query, {"first": 0, "filter": {"municipality": "0301"}})
     assert total[field]["totalCount"] == len(edges)
 
 
@@ -77,10 +92,12 @@ async def test_near_is_nearest_first(gql, field, at, radius):
     assert [k[0] for k in keys] == sorted(k[0] for k in keys)
     assert keys[-1][0] <= radius
     for edge in edges:
-        assert global_key(edge["node"]["id"])[0] == ("Activity" if field == "activities"
-                                                     else "Venue")
+        assert global_key(edge["node"]["id"])[0] == (
+            "Activity" if field == "activities" else "Venue"
+        )
         assert edge["distanceMeters"] == pytest.approx(
-            plane_distance(*at, edge["node"]["location"]), abs=0.1)
+            plane_distance(*at, edge["node"]["location"]), abs=0.1
+        )
     big = (await gql.data(query, {**variables, "first": 100}))[field]
     assert big["totalCount"] == len(edges)
     if len(edges) < 100:
@@ -88,22 +105,30 @@ async def test_near_is_nearest_first(gql, field, at, radius):
 
 
 async def test_filter_and_near_together(gql):
-    variables = {"first": 100, "filter": {"categories": ["LANGUAGE_CAFE"], "freeOnly": True},
-                 "near": {"at": {"lat": OSLO[0], "lon": OSLO[1]}, "radiusMeters": 3000}}
-    data = await gql.data("""query ($first: Int, $filter: DirectoryFilterInput,
+    variables = {
+        "first": 100,
+        "filter": {"categories": ["LANGUAGE_CAFE"], "freeOnly": True},
+        "near": {"at": {"lat": OSLO[0], "lon": OSLO[1]}, "radiusMeters": 3000},
+    }
+    data = await gql.data(
+        """query ($first: Int, $filter: DirectoryFilterInput,
         $near: NearInput) { activities(first: $first, filter: $filter, near: $near) {
-        totalCount edges { distanceMeters node { category cost { free } } } } }""", variables)
+        totalCount edges { distanceMeters node { category cost { free } } } } }""",
+        variables,
+    )
     edges = data["activities"]["edges"]
     assert edges
     assert {(e["node"]["category"], e["node"]["cost"]["free"]) for e in edges} == {
-        ("LANGUAGE_CAFE", True)}
+        ("LANGUAGE_CAFE", True)
+    }
 
 
 async def test_a_by_name_cursor_is_not_a_near_cursor(gql):
     page = await gql.data(ACTIVITIES, {"first": 1})
     cursor = page["activities"]["pageInfo"]["endCursor"]
-    error = bad_input(await gql(ACTIVITIES, {"after": cursor, "near": {
-        "at": {"lat": OSLO[0], "lon": OSLO[1]}}}))
+    error = bad_input(
+        await gql(ACTIVITIES, {"after": cursor, "near": {"at": {"lat": OSLO[0], "lon": OSLO[1]}}})
+    )
     assert error["extensions"]["field"] == "after"
     bad_input(await gql(VENUES, {"after": cursor}))
 
@@ -124,15 +149,22 @@ async def test_changes_walk_every_row_once_in_order(gql, loaded_conn):
     edges, pages = await walk(gql, CHANGES, {"since": since}, "changes", 100, limit=1000)
     total = (await gql.data(CHANGES, {"since": since, "first": 0}))["changes"]["totalCount"]
     assert total == len(edges)
-    in_tables = sum(loaded_conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                    for t in DIRECTORY_TABLES)
+    in_tables = sum(
+        loaded_conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+        for t in DIRECTORY_TABLES
+    )
     assert total == in_tables > 12_000
     keys = [(e["node"]["__typename"], e["node"]["id"]) for e in edges]
     assert len(set(keys)) == len(keys)
     stamps = [datetime.fromisoformat(e["node"]["updatedAt"]) for e in edges]
     assert stamps == sorted(stamps)
-    assert {k[0] for k in keys} == {"Activity", "Venue", "Organisation", "ImmigrantCouncil",
-                                    "AreaInitiative"}
+    assert {k[0] for k in keys} == {
+        "Activity",
+        "Venue",
+        "Organisation",
+        "ImmigrantCouncil",
+        "AreaInitiative",
+    }
     assert not any(e["node"]["archived"] for e in edges)
     assert len(pages) == -(-total // 100)
 
@@ -160,22 +192,29 @@ async def test_archived_rows_come_back_as_tombstones(fresh_demo_url):
     try:
         with engine.begin() as conn:
             archived = {}
-            for table, external_id in ((activity, "rode-kors-norsktrening-oslo"),
-                                       (venue, "ny-krohnborgsenteret")):
+            for table, external_id in (
+                (activity, "rode-kors-norsktrening-oslo"),
+                (venue, "ny-krohnborgsenteret"),
+            ):
                 row = conn.execute(
-                    sa.update(table).where(table.c.external_id == external_id)
-                    .values(archived_at=sa.func.clock_timestamp(),
-                            updated_at=sa.func.clock_timestamp(), version=table.c.version + 1)
-                    .returning(table.c.id, table.c.updated_at, table.c.version)).one()
+                    sa.update(table)
+                    .where(table.c.external_id == external_id)
+                    .values(
+                        archived_at=sa.func.clock_timestamp(),
+                        updated_at=sa.func.clock_timestamp(),
+                        version=table.c.version + 1,
+                    )
+                    .returning(table.c.id, table.c.updated_at, table.c.version)
+                ).one()
                 archived[table.name] = row
     finally:
         engine.dispose()
     since = min(r.updated_at for r in archived.values())
     settings = load_settings(database_url=fresh_demo_url.render_as_string(hide_password=False))
     async with http_client(create_app(settings)) as client:
+
         async def post(query, variables=None):
-            response = await client.post("/graphql", json={"query": query,
-                                                           "variables": variables})
+            response = await client.post("/graphql", json={"query": query, "variables": variables})
             assert response.status_code == 200
             body = response.json()
             assert "errors" not in body, body
@@ -186,18 +225,21 @@ async def test_archived_rows_come_back_as_tombstones(fresh_demo_url):
         assert data["changes"]["totalCount"] == 2
         assert [(n["__typename"], db_id(n["id"]), n["archived"], n["version"]) for n in nodes] == [
             ("Activity", archived["activity"].id, True, archived["activity"].version),
-            ("Venue", archived["venue"].id, True, archived["venue"].version)]
+            ("Venue", archived["venue"].id, True, archived["venue"].version),
+        ]
         # The same moment written in another time zone: the same two.
         elsewhere = since.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
-        assert (await post(CHANGES, {"since": elsewhere, "first": 10}))["changes"] == \
-            data["changes"]
+        assert (await post(CHANGES, {"since": elsewhere, "first": 10}))["changes"] == data[
+            "changes"
+        ]
         # Gone from the lists, still reachable by id as a tombstone.
         rode_kors = global_id("Activity", archived["activity"].id)
         near = await post("""{ nearby(at: {lat: 59.9139, lon: 10.7522}, radiusMeters: 1,
             kinds: [ACTIVITY, VENUE]) { edges { node { ... on Activity { id } } } } }""")
         assert rode_kors not in {e["node"].get("id") for e in near["nearby"]["edges"]}
-        node = await post('query ($id: ID!) { node(id: $id) { ... on Activity { archived } } }',
-                          {"id": rode_kors})
+        node = await post(
+            "query ($id: ID!) { node(id: $id) { ... on Activity { archived } } }", {"id": rode_kors}
+        )
         assert node == {"node": {"archived": True}}
         bergen = await post("""{ municipality(number: "4601") {
             venues(first: 100) { edges { node { name } } } } }""")
@@ -206,6 +248,7 @@ async def test_archived_rows_come_back_as_tombstones(fresh_demo_url):
 
 
 # --- node, area initiatives ---------------------------------------------------------------------
+
 
 async def test_node_round_trips_every_type(gql):
     found = await gql.data("""{
@@ -231,17 +274,21 @@ async def test_node_round_trips_every_type(gql):
         assert node["archived"] is False
         assert node["version"] >= 1
         # A well-formed id of nothing is null.
-        assert (await gql.data(query, {"id": global_id(type_name, 999_999_999)})) == {
-            "node": None}
+        assert (await gql.data(query, {"id": global_id(type_name, 999_999_999)})) == {"node": None}
 
 
 async def test_area_initiatives(gql, loaded_conn):
     data = await gql.data("""{ areaInitiatives { id slug name municipality { number } } }""")
     initiatives = data["areaInitiatives"]
-    assert [i["name"] for i in initiatives] == ["Groruddalen", "Oslo indre øst",
-                                                "Søndre Nordstrand"]
-    assert len(initiatives) == loaded_conn.execute(
-        sa.select(sa.func.count()).select_from(area_initiative)).scalar_one()
+    assert [i["name"] for i in initiatives] == [
+        "Groruddalen",
+        "Oslo indre øst",
+        "Søndre Nordstrand",
+    ]
+    assert (
+        len(initiatives)
+        == loaded_conn.execute(sa.select(sa.func.count()).select_from(area_initiative)).scalar_one()
+    )
     assert {i["municipality"]["number"] for i in initiatives} == {"0301"}
     groruddalen = next(i for i in initiatives if i["slug"] == "groruddalen")
     one = """query ($id: ID!) { areaInitiative(id: $id) { id slug name
@@ -253,11 +300,13 @@ async def test_area_initiatives(gql, loaded_conn):
     assert by_slug["boundary"]["type"] in {"Polygon", "MultiPolygon"}
     assert (await gql.data(one, {"id": "nowhere"})) == {"areaInitiative": None}
     assert (await gql.data(one, {"id": global_id("AreaInitiative", 999)})) == {
-        "areaInitiative": None}
+        "areaInitiative": None
+    }
     bad_input(await gql(one, {"id": global_id("Municipality", "0301")}))
 
 
 # --- a municipality's lists, relations ----------------------------------------------------------
+
 
 async def test_oslo_lists_its_venues_activities_and_council(gql, loaded_conn):
     data = await gql.data("""{ municipality(number: "0301") {
@@ -272,8 +321,7 @@ async def test_oslo_lists_its_venues_activities_and_council(gql, loaded_conn):
     assert oslo["activities"]["totalCount"] == len(activities)
     assert [db_id(e["node"]["id"]) for e in oslo["activities"]["edges"]] == activities[:3]
     assert oslo["venues"]["pageInfo"]["hasNextPage"] is True
-    assert oslo["councils"] == [{"name": "Rådet for innvandrerorganisasjoner",
-                                 "status": "ACTIVE"}]
+    assert oslo["councils"] == [{"name": "Rådet for innvandrerorganisasjoner", "status": "ACTIVE"}]
 
 
 async def test_a_municipality_s_venues_page_on(gql, loaded_conn):
@@ -295,8 +343,9 @@ async def test_a_municipality_s_venues_page_on(gql, loaded_conn):
 
 
 def _id_of(conn: sa.Connection, table: sa.Table, external_id: str) -> int:
-    return conn.execute(sa.select(table.c.id).where(table.c.external_id == external_id)
-                        ).scalar_one()
+    return conn.execute(
+        sa.select(table.c.id).where(table.c.external_id == external_id)
+    ).scalar_one()
 
 
 ACTIVITY = """query ($id: ID!) { node(id: $id) { ... on Activity { title
@@ -309,8 +358,11 @@ async def test_an_activity_s_organiser_and_venue(gql, loaded_conn):
     rode_kors = _id_of(loaded_conn, activity, "rode-kors-norsktrening-oslo")
     node = (await gql.data(ACTIVITY, {"id": global_id("Activity", rode_kors)}))["node"]
     assert node["title"] == "Norsktrening (Røde Kors)"
-    assert node["organiser"] == {"name": "Norges Røde Kors", "organisationNumber": "864139442",
-                                 "kind": "HUMANITARIAN"}
+    assert node["organiser"] == {
+        "name": "Norges Røde Kors",
+        "organisationNumber": "864139442",
+        "kind": "HUMANITARIAN",
+    }
     assert node["venue"] is None
     assert node["municipality"] == {"number": "0301"}
     krohnborg = _id_of(loaded_conn, activity, "ny-krohnborg-fritid")
@@ -328,13 +380,17 @@ async def test_a_venue_s_activities_are_those_that_name_it(gql, loaded_conn):
         venue_id = _id_of(loaded_conn, venue, external_id)
         expected = _active_activities(loaded_conn, a.venue_id == venue_id)
         assert expected
-        data = await gql.data("""query ($id: ID!) { node(id: $id) { ... on Venue { name
-            activities { id venue { id } } } } }""", {"id": global_id("Venue", venue_id)})
+        data = await gql.data(
+            """query ($id: ID!) { node(id: $id) { ... on Venue { name
+            activities { id venue { id } } } } }""",
+            {"id": global_id("Venue", venue_id)},
+        )
         activities = data["node"]["activities"]
         assert [db_id(x["id"]) for x in activities] == expected
         assert {x["venue"]["id"] for x in activities} == {global_id("Venue", venue_id)}
-    org = loaded_conn.execute(sa.select(organisation.c.name).where(
-        organisation.c.external_id == "cafe-vintage")).scalar_one()
+    org = loaded_conn.execute(
+        sa.select(organisation.c.name).where(organisation.c.external_id == "cafe-vintage")
+    ).scalar_one()
     assert org == "Cafe Vintage"
 
 
@@ -357,8 +413,12 @@ async def test_where_am_i_at_furuset(gql):
 
 async def test_where_am_i_in_bergen_has_no_district(gql):
     found = (await gql.data(WHERE, {"lat": 60.3975, "lon": 5.3245}))["whereAmI"]
-    assert found == {"municipality": {"number": "4601"}, "district": None, "subDistrict": None,
-                     "areaInitiatives": []}
+    assert found == {
+        "municipality": {"number": "4601"},
+        "district": None,
+        "subDistrict": None,
+        "areaInitiatives": [],
+    }
 
 
 # --- statements ---------------------------------------------------------------------------------
@@ -369,8 +429,7 @@ NESTED = """{ municipalities(first: OUTER) { edges { node {
 
 
 @pytest.mark.parametrize(("outer", "inner"), [(5, 5), (20, 5), (50, 5), (20, 20), (10, 50)])
-async def test_municipalities_with_venues_take_five_statements(gql, count_statements, outer,
-                                                               inner):
+async def test_municipalities_with_venues_take_five_statements(gql, count_statements, outer, inner):
     data = await gql.data(NESTED.replace("OUTER", str(outer)).replace("INNER", str(inner)))
     nodes = [e["node"] for e in data["municipalities"]["edges"]]
     assert len(nodes) == outer

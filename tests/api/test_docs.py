@@ -64,8 +64,10 @@ def test_the_guides_have_examples():
 
 def test_the_guides_for_writers_have_mutations():
     keyed = [name for name, source in EXAMPLES if KEY.search(source)]
-    assert {name.split("#")[0] for name in keyed} >= {"docs/guide-municipalities.md",
-                                                       "docs/guide-organisations.md"}
+    assert {name.split("#")[0] for name in keyed} >= {
+        "docs/guide-municipalities.md",
+        "docs/guide-organisations.md",
+    }
 
 
 @pytest.mark.parametrize(("name", "source"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
@@ -78,8 +80,7 @@ async def test_example_answers_with_data(gql, schema, async_write_engine, keys, 
         assert operation.operation is OperationType.QUERY, f"{name}: a mutation needs a key"
         data = await gql.data(source, variables)
     else:
-        data = await As(schema, async_write_engine, keys[key.group(1)][1]).data(source,
-                                                                                variables)
+        data = await As(schema, async_write_engine, keys[key.group(1)][1]).data(source, variables)
     assert all(value is not None for value in data.values()), (name, data)
     if "# may be empty" not in source:
         assert not _empty_edges(data), (name, _empty_edges(data))

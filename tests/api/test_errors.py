@@ -19,9 +19,15 @@ WHERE = """query ($lat: Float!, $lon: Float!) {
   whereAmI(at: {lat: $lat, lon: $lon}) { county { name } } }"""
 
 
-@pytest.mark.parametrize(("lat", "lon", "field"), [
-    (91, 10, "at.lat"), (-90.0001, 10, "at.lat"), (59, 180.5, "at.lon"), (59, -181, "at.lon"),
-])
+@pytest.mark.parametrize(
+    ("lat", "lon", "field"),
+    [
+        (91, 10, "at.lat"),
+        (-90.0001, 10, "at.lat"),
+        (59, 180.5, "at.lon"),
+        (59, -181, "at.lon"),
+    ],
+)
 async def test_out_of_range(gql, lat, lon, field):
     error = bad_input(await gql(WHERE, {"lat": lat, "lon": lon}))
     assert error["extensions"]["field"] == field
@@ -33,8 +39,9 @@ async def test_range_edges_are_accepted(gql):
     assert data == {"whereAmI": {"county": None}}
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "abc", "", None,
-                                   True, [59.9]])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), "abc", "", None, True, [59.9]]
+)
 async def test_non_numbers_in_variables(gql, value):
     error = bad_input(await gql(WHERE, {"lat": 59.9, "lon": value}))
     assert "$lon" in error["message"]
@@ -48,12 +55,15 @@ async def test_non_numbers_as_literals(gql, literal):
     assert error["extensions"]["reason"] == error["message"]
 
 
-@pytest.mark.parametrize("document", [
-    "{ whereAmI(at: {lat: 59.9, lon: 10.7}) { county { name }",   # syntax
-    "{ nosuchfield }",                                               # validation
-    "{ whereAmI(at: {lat: 59.9}) { county { name } } }",             # missing lon
-    "query ($n: String!) { municipality(number: $n) { name } }",   # missing variable
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ whereAmI(at: {lat: 59.9, lon: 10.7}) { county { name }",  # syntax
+        "{ nosuchfield }",  # validation
+        "{ whereAmI(at: {lat: 59.9}) { county { name } } }",  # missing lon
+        "query ($n: String!) { municipality(number: $n) { name } }",  # missing variable
+    ],
+)
 async def test_document_errors(gql, document):
     bad_input(await gql(document))
 
@@ -65,7 +75,7 @@ def _nest(fields: list[str]) -> str:
 def _chain(depth: int) -> str:
     """whereAmI { municipality { county { municipalities { county … } } } }."""
     fields = ["whereAmI(at: {lat: 59.9, lon: 10.7})", "municipality", "county"]
-    fields = [*(fields + ["municipalities", "county"] * depth)[:depth - 1], "number"]
+    fields = [*(fields + ["municipalities", "county"] * depth)[: depth - 1], "number"]
     return "{ " + _nest(fields) + " }"
 
 
@@ -111,12 +121,12 @@ async def test_graphiql_introspection_passes_and_deep_introspection_does_not(gql
 
 
 async def test_alias_limit(gql):
-    aliases = " ".join(f'm{i}: municipality(number: "0301") {{ name }}'
-                       for i in range(MAX_ALIASES + 1))
+    aliases = " ".join(
+        f'm{i}: municipality(number: "0301") {{ name }}' for i in range(MAX_ALIASES + 1)
+    )
     result = await gql("{ " + aliases + " }")
     assert [e.extensions["code"] for e in result.errors] == ["QUERY_TOO_COMPLEX"]
-    within = " ".join(f'm{i}: municipality(number: "0301") {{ name }}'
-                      for i in range(MAX_ALIASES))
+    within = " ".join(f'm{i}: municipality(number: "0301") {{ name }}' for i in range(MAX_ALIASES))
     assert (await gql.data("{ " + within + " }"))["m0"] == {"name": "Oslo"}
 
 
@@ -150,8 +160,9 @@ async def test_database_outage_is_unavailable(schema, api_settings, loaded_url, 
     engine = async_engine(missing, api_settings)
     try:
         with caplog.at_level(logging.WARNING, logger="hverdag.api"):
-            result = await schema.execute('{ municipality(number: "0301") { name } }',
-                                          context_value=Context(engine=engine))
+            result = await schema.execute(
+                '{ municipality(number: "0301") { name } }', context_value=Context(engine=engine)
+            )
     finally:
         await engine.dispose()
     (error,) = [e.formatted for e in result.errors]
@@ -164,8 +175,10 @@ async def test_database_outage_is_unavailable(schema, api_settings, loaded_url, 
 async def test_parse_and_validation_caches_live_for_the_process(gql):
     query = '{ municipality(number: "0301") { name } }'
     await gql.data(query)
-    parsed, validated = _get_parse_cache(CACHE_SIZE).cache_info(), \
-        _get_validate_cache(CACHE_SIZE).cache_info()
+    parsed, validated = (
+        _get_parse_cache(CACHE_SIZE).cache_info(),
+        _get_validate_cache(CACHE_SIZE).cache_info(),
+    )
     for _ in range(3):
         await gql.data(query)
     assert _get_parse_cache(CACHE_SIZE).cache_info().hits == parsed.hits + 3

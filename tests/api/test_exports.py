@@ -71,28 +71,36 @@ def _key(global_id: str) -> str:
 
 def active_activity_ids(conn: sa.Connection, *conditions: Any) -> set[str]:
     a = activity.c
-    rows = conn.execute(sa.select(a.id).where(
-        a.archived_at.is_(None), a.status == ActivityStatus.ACTIVE.value, *conditions))
+    rows = conn.execute(
+        sa.select(a.id).where(
+            a.archived_at.is_(None), a.status == ActivityStatus.ACTIVE.value, *conditions
+        )
+    )
     return {gid("Activity", row.id) for row in rows}
 
 
 # --- formats -----------------------------------------------------------------------------------
 
+
 async def test_csv_has_bom_header_and_the_sql_rows(client, loaded_conn):
-    response = await export(client, "activities.csv", category="LANGUAGE_CAFE",
-                            municipality="0301")
+    response = await export(client, "activities.csv", category="LANGUAGE_CAFE", municipality="0301")
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == (
-        'attachment; filename="hverdag-activities.csv"')
+        'attachment; filename="hverdag-activities.csv"'
+    )
     rows = read_csv(response.content)
     assert list(rows[0])[:4] == ["id", "title", "description", "category"]
     assert list(rows[0])[-2:] == ["lon", "lat"]
-    expected = active_activity_ids(loaded_conn, activity.c.category == "LANGUAGE_CAFE",
-                                   activity.c.municipality_number == "0301")
+    expected = active_activity_ids(
+        loaded_conn,
+        activity.c.category == "LANGUAGE_CAFE",
+        activity.c.municipality_number == "0301",
+    )
     assert len(rows) == len(expected) > 50
     assert {row["id"] for row in rows} == expected
-    assert all(row["category"] == "LANGUAGE_CAFE" and row["municipality_name"] == "Oslo"
-               for row in rows)
+    assert all(
+        row["category"] == "LANGUAGE_CAFE" and row["municipality_name"] == "Oslo" for row in rows
+    )
     ids = [int(_key(row["id"])) for row in rows]
     assert ids == sorted(ids), "ordered by id"
     for row in rows:
@@ -130,8 +138,9 @@ async def test_schedule_lists_and_blanks_in_csv(client, loaded_conn):
             start, end = hours.split("-")
             assert clock.fromisoformat(start) < clock.fromisoformat(end), session
     sample = next(row for row in rows if "|" in row["target_groups"])
-    found = loaded_conn.execute(sa.select(activity.c.target_groups).where(
-        activity.c.id == int(_key(sample["id"])))).scalar_one()
+    found = loaded_conn.execute(
+        sa.select(activity.c.target_groups).where(activity.c.id == int(_key(sample["id"])))
+    ).scalar_one()
     assert sample["target_groups"].split("|") == found
     assert {row["free"] for row in rows} <= {"true", "false"}
 
@@ -140,13 +149,15 @@ async def test_geojson_is_an_rfc7946_feature_collection(client, loaded_conn):
     response = await export(client, "activities.geojson", municipality="0301")
     assert response.headers["content-type"] == "application/geo+json"
     assert response.headers["content-disposition"] == (
-        'attachment; filename="hverdag-activities.geojson"')
+        'attachment; filename="hverdag-activities.geojson"'
+    )
     collection = json.loads(response.content)
     assert collection["type"] == "FeatureCollection"
     assert "crs" not in collection
     features = collection["features"]
-    assert len(features) == len(active_activity_ids(
-        loaded_conn, activity.c.municipality_number == "0301"))
+    assert len(features) == len(
+        active_activity_ids(loaded_conn, activity.c.municipality_number == "0301")
+    )
     for feature in features:
         assert feature["type"] == "Feature"
         assert feature["id"] == feature["properties"]["id"]
@@ -164,8 +175,14 @@ async def test_geojson_is_an_rfc7946_feature_collection(client, loaded_conn):
 async def test_venues_in_both_formats_agree(client, loaded_conn):
     csv_rows = read_csv((await export(client, "venues.csv", municipality="4601")).content)
     features = (await export(client, "venues.geojson", municipality="4601")).json()["features"]
-    expected = {gid("Venue", row.id) for row in loaded_conn.execute(sa.select(venue.c.id).where(
-        venue.c.archived_at.is_(None), venue.c.municipality_number == "4601"))}
+    expected = {
+        gid("Venue", row.id)
+        for row in loaded_conn.execute(
+            sa.select(venue.c.id).where(
+                venue.c.archived_at.is_(None), venue.c.municipality_number == "4601"
+            )
+        )
+    }
     assert {row["id"] for row in csv_rows} == {f["id"] for f in features} == expected
     by_id = {f["id"]: f for f in features}
     for row in csv_rows:
@@ -180,17 +197,26 @@ async def test_venues_in_both_formats_agree(client, loaded_conn):
 async def test_councils_have_their_municipality_or_county_point(client, loaded_conn):
     features = (await export(client, "councils.geojson")).json()["features"]
     c = immigrant_council.c
-    expected = loaded_conn.execute(sa.select(sa.func.count()).where(
-        c.archived_at.is_(None), c.status == CouncilStatus.ACTIVE.value)).scalar_one()
+    expected = loaded_conn.execute(
+        sa.select(sa.func.count()).where(
+            c.archived_at.is_(None), c.status == CouncilStatus.ACTIVE.value
+        )
+    ).scalar_one()
     assert len(features) == expected > 5
     oslo = next(f for f in features if f["properties"]["municipality_number"] == "0301")
     assert oslo["properties"]["point_of"] == "municipality"
     assert oslo["properties"]["county_name"] == "Oslo"
     lon, lat = oslo["geometry"]["coordinates"]
-    where = await client.post("/graphql", json={
-        "query": f"{{ whereAmI(at: {{lat: {lat}, lon: {lon}}}) {{ municipality {{ number }} }} }}"})
-    assert where.json()["data"]["whereAmI"]["municipality"]["number"] == "0301", \
+    where = await client.post(
+        "/graphql",
+        json={
+            "query": f"{{ whereAmI(at: {{lat: {lat}, lon: {lon}}}) "
+            f"{{ municipality {{ number }} }} }}"
+        },
+    )
+    assert where.json()["data"]["whereAmI"]["municipality"]["number"] == "0301", (
         "the point lies inside the municipality"
+    )
     assert {f["properties"]["point_of"] for f in features} <= {"municipality", "county", None}
     county_level = [f for f in features if f["properties"]["level"] == "COUNTY"]
     assert all(f["properties"]["point_of"] == "county" for f in county_level)
@@ -200,8 +226,9 @@ async def test_councils_have_their_municipality_or_county_point(client, loaded_c
 
 async def test_excel_flavour_semicolons_and_decimal_commas(client):
     plain = read_csv((await export(client, "venues.csv", municipality="0301")).content)
-    response = await export(client, "venues.csv", municipality="0301", sep="semicolon",
-                            decimal="comma")
+    response = await export(
+        client, "venues.csv", municipality="0301", sep="semicolon", decimal="comma"
+    )
     text = response.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("id;name;description;")
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
@@ -229,26 +256,64 @@ async def graphql_ids(gql, kind: str, filt: dict[str, Any]) -> set[str]:
 
 
 SAME_FILTERS = [
-    ("activities", {"category": "LANGUAGE_CAFE", "municipality": "0301"},
-     {"categories": ["LANGUAGE_CAFE"], "municipality": "0301"}),
-    ("activities", {"language": "ar,so", "freeOnly": "true", "municipality": "4601"},
-     {"languages": ["ar", "so"], "freeOnly": True, "municipality": "4601"}),
-    ("activities", {"targetGroup": ["YOUTH", "CHILDREN"], "age": "14", "municipality": "0301"},
-     {"targetGroups": ["YOUTH", "CHILDREN"], "age": 14, "municipality": "0301"}),
-    ("activities", {"weekday": "TUE", "time": "18:30", "on": "2025-03-04",
-                    "municipality": "0301"},
-     {"openAt": {"weekday": "TUESDAY", "time": "18:30", "on": "2025-03-04"},
-      "municipality": "0301"}),
-    ("activities", {"text": "leksehjelp", "municipality": "0301"},
-     {"text": "leksehjelp", "municipality": "0301"}),
-    ("venues", {"ownerType": "MUNICIPALITY,COUNTY", "municipality": "0301", "weekday": "SAT",
-                "from": "10:00", "to": "12:00"},
-     {"ownerTypes": ["MUNICIPALITY", "COUNTY"], "municipality": "0301",
-      "during": {"weekday": "SATURDAY", "from": "10:00", "to": "12:00"}}),
-    ("venues", {"category": "LANGUAGE_CAFE", "priceModel": "FREE", "stepFree": "true",
-                "municipality": "4601"},
-     {"categories": ["LANGUAGE_CAFE"], "priceModels": ["FREE"], "stepFree": True,
-      "municipality": "4601"}),
+    (
+        "activities",
+        {"category": "LANGUAGE_CAFE", "municipality": "0301"},
+        {"categories": ["LANGUAGE_CAFE"], "municipality": "0301"},
+    ),
+    (
+        "activities",
+        {"language": "ar,so", "freeOnly": "true", "municipality": "4601"},
+        {"languages": ["ar", "so"], "freeOnly": True, "municipality": "4601"},
+    ),
+    (
+        "activities",
+        {"targetGroup": ["YOUTH", "CHILDREN"], "age": "14", "municipality": "0301"},
+        {"targetGroups": ["YOUTH", "CHILDREN"], "age": 14, "municipality": "0301"},
+    ),
+    (
+        "activities",
+        {"weekday": "TUE", "time": "18:30", "on": "2025-03-04", "municipality": "0301"},
+        {
+            "openAt": {"weekday": "TUESDAY", "time": "18:30", "on": "2025-03-04"},
+            "municipality": "0301",
+        },
+    ),
+    (
+        "activities",
+        {"text": "leksehjelp", "municipality": "0301"},
+        {"text": "leksehjelp", "municipality": "0301"},
+    ),
+    (
+        "venues",
+        {
+            "ownerType": "MUNICIPALITY,COUNTY",
+            "municipality": "0301",
+            "weekday": "SAT",
+            "from": "10:00",
+            "to": "12:00",
+        },
+        {
+            "ownerTypes": ["MUNICIPALITY", "COUNTY"],
+            "municipality": "0301",
+            "during": {"weekday": "SATURDAY", "from": "10:00", "to": "12:00"},
+        },
+    ),
+    (
+        "venues",
+        {
+            "category": "LANGUAGE_CAFE",
+            "priceModel": "FREE",
+            "stepFree": "true",
+            "municipality": "4601",
+        },
+        {
+            "categories": ["LANGUAGE_CAFE"],
+            "priceModels": ["FREE"],
+            "stepFree": True,
+            "municipality": "4601",
+        },
+    ),
 ]
 
 
@@ -256,12 +321,14 @@ SAME_FILTERS = [
 async def test_filters_match_the_graphql_list(client, gql, kind, params, graphql_filter):
     expected = await graphql_ids(gql, kind, graphql_filter)
     assert expected, f"the filter should match something: {graphql_filter}"
-    rows = read_csv((await client.get(f"/export/{kind}.csv?{urlencode(params, doseq=True)}"))
-                    .content)
+    rows = read_csv(
+        (await client.get(f"/export/{kind}.csv?{urlencode(params, doseq=True)}")).content
+    )
     assert {row["id"] for row in rows} == expected
     assert len(rows) == len(expected)
-    features = (await client.get(f"/export/{kind}.geojson?{urlencode(params, doseq=True)}")
-                ).json()["features"]
+    features = (await client.get(f"/export/{kind}.geojson?{urlencode(params, doseq=True)}")).json()[
+        "features"
+    ]
     assert {f["id"] for f in features} == expected
 
 
@@ -274,21 +341,36 @@ async def test_councils_take_text_and_municipality_and_drop_out_otherwise(client
 
 # --- errors ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("age=200", "age"), ("age=twelve", "age"), ("language=arabic", "language"),
-    ("category=KNITTING", "category"), ("targetGroup=ALIENS", "targetGroup"),
-    ("ownerType=me", "ownerType"), ("priceModel=cheap", "priceModel"),
-    ("freeOnly=maybe", "freeOnly"), ("stepFree=yes", "stepFree"),
-    ("municipality=301", "municipality"), ("municipality=0301&municipality=4601", "municipality"),
-    ("text=" + "x" * 201, "text"), ("weekday=FUNDAY&time=18:00", "weekday"),
-    ("weekday=MON&time=25:00", "time"), ("time=18:00", "weekday"),
-    ("weekday=MON", "time"), ("weekday=MON&from=18:00", "to"),
-    ("weekday=MON&from=19:00&to=18:00", "to"), ("weekday=MON&time=18:00&from=17:00&to=19:00",
-                                                "time"),
-    ("weekday=MON&time=18:00&on=tomorrow", "on"), ("sep=tab", "sep"),
-    ("sep=comma&decimal=comma", "decimal"), ("catgory=SPORTS", "catgory"),
-    ("language=" + ",".join(f"a{c}" for c in "bcdefghijklmnopqrstuvw"), "language"),
-])
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("age=200", "age"),
+        ("age=twelve", "age"),
+        ("language=arabic", "language"),
+        ("category=KNITTING", "category"),
+        ("targetGroup=ALIENS", "targetGroup"),
+        ("ownerType=me", "ownerType"),
+        ("priceModel=cheap", "priceModel"),
+        ("freeOnly=maybe", "freeOnly"),
+        ("stepFree=yes", "stepFree"),
+        ("municipality=301", "municipality"),
+        ("municipality=0301&municipality=4601", "municipality"),
+        ("text=" + "x" * 201, "text"),
+        ("weekday=FUNDAY&time=18:00", "weekday"),
+        ("weekday=MON&time=25:00", "time"),
+        ("time=18:00", "weekday"),
+        ("weekday=MON", "time"),
+        ("weekday=MON&from=18:00", "to"),
+        ("weekday=MON&from=19:00&to=18:00", "to"),
+        ("weekday=MON&time=18:00&from=17:00&to=19:00", "time"),
+        ("weekday=MON&time=18:00&on=tomorrow", "on"),
+        ("sep=tab", "sep"),
+        ("sep=comma&decimal=comma", "decimal"),
+        ("catgory=SPORTS", "catgory"),
+        ("language=" + ",".join(f"a{c}" for c in "bcdefghijklmnopqrstuvw"), "language"),
+    ],
+)
 async def test_bad_parameters_are_400_with_the_field(client, query, field):
     response = await client.get(f"/export/activities.csv?{query}")
     assert response.status_code == 400, response.text
@@ -305,8 +387,9 @@ async def test_csv_options_on_geojson_are_400(client):
     assert response.json()["error"]["field"] == "sep"
 
 
-@pytest.mark.parametrize("path", ["foo.csv", "activities.xlsx", "activities", "venues/x.csv",
-                                  "coverage.kml", ".csv"])
+@pytest.mark.parametrize(
+    "path", ["foo.csv", "activities.xlsx", "activities", "venues/x.csv", "coverage.kml", ".csv"]
+)
 async def test_unknown_exports_are_404_json(client, path):
     response = await client.get(f"/export/{path}")
     assert response.status_code == 404
@@ -316,8 +399,9 @@ async def test_unknown_exports_are_404_json(client, path):
 
 async def test_a_database_outage_is_503_json(api_settings, loaded_url):
     missing = loaded_url.set(database="hverdag_no_such_database")
-    settings = api_settings.model_copy(update={
-        "database_url": missing.render_as_string(hide_password=False)})
+    settings = api_settings.model_copy(
+        update={"database_url": missing.render_as_string(hide_password=False)}
+    )
     async with http_client(create_app(settings)) as client:
         response = await client.get("/export/venues.csv")
     assert response.status_code == 503
@@ -327,28 +411,34 @@ async def test_a_database_outage_is_503_json(api_settings, loaded_url):
 
 # --- coverage ----------------------------------------------------------------------------------
 
-COVERAGE = {"municipality": "0301", "withinMeters": "1000", "unitKind": "GRID_1KM",
-            "category": "LANGUAGE_CAFE,NORWEGIAN_PRACTICE"}
+COVERAGE = {
+    "municipality": "0301",
+    "withinMeters": "1000",
+    "unitKind": "GRID_1KM",
+    "category": "LANGUAGE_CAFE,NORWEGIAN_PRACTICE",
+}
 
 
 async def test_coverage_units_follow_the_coverage_rule(client, loaded_conn):
-    target = Target(TargetKind.ACTIVITY, DirectoryFilter(
-        categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE")))
+    target = Target(
+        TargetKind.ACTIVITY, DirectoryFilter(categories=("LANGUAGE_CAFE", "NORWEGIAN_PRACTICE"))
+    )
     summary = coverage_summary(loaded_conn, MunicipalityArea("0301"), target, 1000.0, "GRID_1KM")
-    gaps, _ = coverage_gaps(loaded_conn, MunicipalityArea("0301"), target, 1000.0, "GRID_1KM",
-                            first=100)
+    gaps, _ = coverage_gaps(
+        loaded_conn, MunicipalityArea("0301"), target, 1000.0, "GRID_1KM", first=100
+    )
     features = (await export(client, "coverage.geojson", **COVERAGE)).json()["features"]
     units = [f["properties"] for f in features]
     assert len(units) == summary.unit_count > 100
     assert sum(u["covered"] for u in units) == summary.covered_unit_count
     assert sum(u["population"] or 0 for u in units) == summary.population
-    assert sum(u["population"] or 0 for u in units if u["covered"]) == \
-        summary.covered_population
+    assert sum(u["population"] or 0 for u in units if u["covered"]) == summary.covered_population
     uncovered = {u["code"]: u for u in units if not u["covered"] and (u["population"] or 0) > 0}
     assert len(uncovered) == summary.gap_count
     for gap in gaps:
         assert uncovered[gap.code]["nearest_distance_m"] == pytest.approx(
-            gap.nearest_distance_m, abs=0.05)
+            gap.nearest_distance_m, abs=0.05
+        )
     assert all(u["nearest_distance_m"] <= 1000 for u in units if u["covered"])
     assert [u["code"] for u in units] == sorted(u["code"] for u in units)
     for feature in features:
@@ -358,8 +448,9 @@ async def test_coverage_units_follow_the_coverage_rule(client, loaded_conn):
         assert polygon.is_valid
         assert 10.3 < polygon.centroid.x < 11.0, "lon first, Oslo"
         assert 59.7 < polygon.centroid.y < 60.2
-        assert all(part.exterior.is_ccw for part in getattr(polygon, "geoms", [polygon])), \
+        assert all(part.exterior.is_ccw for part in getattr(polygon, "geoms", [polygon])), (
             "RFC 7946: exterior rings counter-clockwise"
+        )
         assert {"lon", "lat", "wkt", "geometry"}.isdisjoint(feature["properties"])
     rows = read_csv((await export(client, "coverage.csv", **COVERAGE)).content)
     assert [row["code"] for row in rows] == [u["code"] for u in units]
@@ -367,48 +458,86 @@ async def test_coverage_units_follow_the_coverage_rule(client, loaded_conn):
     for row, feature in zip(rows, features, strict=True):
         polygon = wkt.loads(row["wkt"])
         assert polygon.equals_exact(shape(feature["geometry"]), 1e-7)
-        assert polygon.contains(Point(float(row["lon"]), float(row["lat"]))), \
+        assert polygon.contains(Point(float(row["lon"]), float(row["lat"]))), (
             "lon/lat is a point inside the unit"
+        )
         assert row["covered"] == ("true" if feature["properties"]["covered"] else "false")
 
 
 async def test_coverage_of_an_initiative_or_a_box_and_of_venues(client):
-    rows = read_csv((await export(client, "coverage.csv", areaInitiative="groruddalen",
-                                  withinMeters="500", unitKind="GRID_1KM", target="VENUE",
-                                  eveningOrWeekend="true")).content)
+    rows = read_csv(
+        (
+            await export(
+                client,
+                "coverage.csv",
+                areaInitiative="groruddalen",
+                withinMeters="500",
+                unitKind="GRID_1KM",
+                target="VENUE",
+                eveningOrWeekend="true",
+            )
+        ).content
+    )
     assert rows
     assert {row["municipality_number"] for row in rows} == {"0301"}
-    boxed = read_csv((await export(client, "coverage.csv", bbox="10.70,59.90,10.80,59.95",
-                                   withinMeters="300", unitKind="grid_1km")).content)
+    boxed = read_csv(
+        (
+            await export(
+                client,
+                "coverage.csv",
+                bbox="10.70,59.90,10.80,59.95",
+                withinMeters="300",
+                unitKind="grid_1km",
+            )
+        ).content
+    )
     assert 10 < len(boxed) < 60
-    empty = read_csv((await export(client, "coverage.csv", municipality="0301",
-                                   withinMeters="500", unitKind="GRID_250M")).content)
+    empty = read_csv(
+        (
+            await export(
+                client,
+                "coverage.csv",
+                municipality="0301",
+                withinMeters="500",
+                unitKind="GRID_250M",
+            )
+        ).content
+    )
     assert empty == [], "no 250 m cells are bundled: a header and no rows"
 
 
-@pytest.mark.parametrize(("query", "status", "field"), [
-    ("withinMeters=500&unitKind=GRID_1KM", 400, "area"),
-    ("municipality=0301&bbox=10,59,11,60&withinMeters=500&unitKind=GRID_1KM", 400, "area"),
-    ("municipality=0301&unitKind=GRID_1KM", 400, "withinMeters"),
-    ("municipality=0301&withinMeters=0&unitKind=GRID_1KM", 400, "withinMeters"),
-    ("municipality=0301&withinMeters=far&unitKind=GRID_1KM", 400, "withinMeters"),
-    ("municipality=0301&withinMeters=nan&unitKind=GRID_1KM", 400, "withinMeters"),
-    ("municipality=0301&withinMeters=500", 400, "unitKind"),
-    ("municipality=0301&withinMeters=500&unitKind=HEXAGON", 400, "unitKind"),
-    ("municipality=301&withinMeters=500&unitKind=GRID_1KM", 400, "municipality"),
-    ("bbox=10,59,11&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
-    ("bbox=11,59,10,60&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
-    ("areaInitiative=a%20b&withinMeters=500&unitKind=GRID_1KM", 400, "areaInitiative"),
-    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=PEOPLE", 400, "target"),
-    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=ar&ownerType=STATE", 400,
-     "target"),
-    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=ACTIVITY&ownerType=STATE",
-     400, "ownerType"),
-    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=klingon", 400, "language"),
-    ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&age=3", 400, "age"),
-    ("municipality=9999&withinMeters=500&unitKind=GRID_1KM", 404, "municipality"),
-    ("areaInitiative=nowhere&withinMeters=500&unitKind=GRID_1KM", 404, "areaInitiative"),
-])
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("withinMeters=500&unitKind=GRID_1KM", 400, "area"),
+        ("municipality=0301&bbox=10,59,11,60&withinMeters=500&unitKind=GRID_1KM", 400, "area"),
+        ("municipality=0301&unitKind=GRID_1KM", 400, "withinMeters"),
+        ("municipality=0301&withinMeters=0&unitKind=GRID_1KM", 400, "withinMeters"),
+        ("municipality=0301&withinMeters=far&unitKind=GRID_1KM", 400, "withinMeters"),
+        ("municipality=0301&withinMeters=nan&unitKind=GRID_1KM", 400, "withinMeters"),
+        ("municipality=0301&withinMeters=500", 400, "unitKind"),
+        ("municipality=0301&withinMeters=500&unitKind=HEXAGON", 400, "unitKind"),
+        ("municipality=301&withinMeters=500&unitKind=GRID_1KM", 400, "municipality"),
+        ("bbox=10,59,11&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
+        ("bbox=11,59,10,60&withinMeters=500&unitKind=GRID_1KM", 400, "bbox"),
+        ("areaInitiative=a%20b&withinMeters=500&unitKind=GRID_1KM", 400, "areaInitiative"),
+        ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=PEOPLE", 400, "target"),
+        (
+            "municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=ar&ownerType=STATE",
+            400,
+            "target",
+        ),
+        (
+            "municipality=0301&withinMeters=500&unitKind=GRID_1KM&target=ACTIVITY&ownerType=STATE",
+            400,
+            "ownerType",
+        ),
+        ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&language=klingon", 400, "language"),
+        ("municipality=0301&withinMeters=500&unitKind=GRID_1KM&age=3", 400, "age"),
+        ("municipality=9999&withinMeters=500&unitKind=GRID_1KM", 404, "municipality"),
+        ("areaInitiative=nowhere&withinMeters=500&unitKind=GRID_1KM", 404, "areaInitiative"),
+    ],
+)
 async def test_bad_coverage_parameters(client, query, status, field):
     response = await client.get(f"/export/coverage.geojson?{query}")
     assert response.status_code == status, response.text
@@ -428,8 +557,11 @@ def test_the_docs_list_every_column(loaded_conn):
     for kind in ExportKind:
         assert f"**{kind}**" in text
         assert ", ".join(columns(kind)) in text, f"docs/exports.md lists {kind}' columns"
-    coverage = statement_columns(coverage_statement(
-        loaded_conn, MunicipalityArea("0301"), Target(TargetKind.ACTIVITY), 500.0, "GRID_1KM"))
+    coverage = statement_columns(
+        coverage_statement(
+            loaded_conn, MunicipalityArea("0301"), Target(TargetKind.ACTIVITY), 500.0, "GRID_1KM"
+        )
+    )
     in_csv = [c.name for c in coverage if c.name != "geometry"]
     assert f"**coverage**: {', '.join(in_csv)}." in text
 
@@ -442,25 +574,37 @@ async def test_every_example_in_the_docs_answers(client):
     for path in paths:
         response = await client.get(path)
         assert response.status_code == 200, (path, response.text)
-        found = (len(read_csv(response.content)) if ".csv" in path
-                 else len(response.json()["features"]))
+        found = (
+            len(read_csv(response.content)) if ".csv" in path else len(response.json()["features"])
+        )
         assert found, f"{path} should find something"
 
 
 # --- private data ------------------------------------------------------------------------------
+
 
 async def test_no_private_contact_fields_in_any_export(fresh_demo_url):
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
             for table in (activity, venue):
-                conn.execute(sa.update(table).values(
-                    contact_name="Kari Privatperson", contact_email="kari@privat.example",
-                    contact_phone="+47 99 88 77 66"))
-            first = conn.execute(sa.select(sa.func.min(activity.c.id)).where(
-                activity.c.status == ActivityStatus.ACTIVE.value)).scalar_one()
-            conn.execute(sa.update(activity).where(activity.c.id == first)
-                         .values(title='=HYPERLINK("http://evil.example","klikk")'))
+                conn.execute(
+                    sa.update(table).values(
+                        contact_name="Kari Privatperson",
+                        contact_email="kari@privat.example",
+                        contact_phone="+47 99 88 77 66",
+                    )
+                )
+            first = conn.execute(
+                sa.select(sa.func.min(activity.c.id)).where(
+                    activity.c.status == ActivityStatus.ACTIVE.value
+                )
+            ).scalar_one()
+            conn.execute(
+                sa.update(activity)
+                .where(activity.c.id == first)
+                .values(title='=HYPERLINK("http://evil.example","klikk")')
+            )
     finally:
         engine.dispose()
     settings = load_settings(database_url=fresh_demo_url.render_as_string(hide_password=False))
@@ -473,21 +617,23 @@ async def test_no_private_contact_fields_in_any_export(fresh_demo_url):
                     assert secret not in body, (kind, fmt, secret)
         rows = read_csv((await export(client, "activities.csv")).content)
         evil = next(row for row in rows if row["id"] == gid("Activity", first))
-        assert evil["title"] == "'=HYPERLINK(\"http://evil.example\",\"klikk\")", \
+        assert evil["title"] == '\'=HYPERLINK("http://evil.example","klikk")', (
             "a formula is shown as text in a spreadsheet"
+        )
         features = (await export(client, "activities.geojson")).json()["features"]
-        assert next(f for f in features if f["id"] == evil["id"])["properties"]["title"] \
-            .startswith("=HYPERLINK"), "GeoJSON keeps the value as it is"
+        assert next(f for f in features if f["id"] == evil["id"])["properties"]["title"].startswith(
+            "=HYPERLINK"
+        ), "GeoJSON keeps the value as it is"
 
 
 # --- streaming ---------------------------------------------------------------------------------
+
 
 class Download:
     """Drives the ASGI app directly (httpx's ASGITransport buffers the whole body), counting
     the body's bytes and lines without keeping them."""
 
-    def __init__(self, on_first_chunk: Callable[[], Any] | None = None,
-                 keep: bool = False) -> None:
+    def __init__(self, on_first_chunk: Callable[[], Any] | None = None, keep: bool = False) -> None:
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.size = 0
@@ -525,11 +671,21 @@ class Download:
 
 def scope_for(path: str, state: dict[str, Any], spec_version: str = "2.4") -> dict[str, Any]:
     target, _, query = path.partition("?")
-    return {"type": "http", "asgi": {"version": "3.0", "spec_version": spec_version},
-            "http_version": "1.1", "method": "GET", "scheme": "http", "path": target,
-            "raw_path": target.encode(), "query_string": query.encode(), "root_path": "",
-            "headers": [(b"host", b"hverdag.test")], "client": ("127.0.0.1", 50000),
-            "server": ("hverdag.test", 80), "state": dict(state)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"hverdag.test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("hverdag.test", 80),
+        "state": dict(state),
+    }
 
 
 @asynccontextmanager
@@ -538,8 +694,13 @@ async def running(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         yield dict(state or {})
 
 
-async def get(app: Starlette, state: dict[str, Any], path: str, download: Download,
-              disconnect: asyncio.Event | None = None) -> Download:
+async def get(
+    app: Starlette,
+    state: dict[str, Any],
+    path: str,
+    download: Download,
+    disconnect: asyncio.Event | None = None,
+) -> Download:
     async def receive() -> dict[str, Any]:
         if disconnect is None:
             await asyncio.Event().wait()  # spec 2.4: never asked while streaming
@@ -595,10 +756,26 @@ class PeakRss:
 
 BULK = "bulk-export-test"
 COPIES = 25
-COPIED = ("title", "description", "category", "organisation_id", "venue_id", "geom",
-          "municipality_number", "target_groups", "min_age", "max_age", "languages", "free",
-          "cost_nok", "leisure_card_accepted", "registration_required", "registration_url",
-          "status", "url")
+COPIED = (
+    "title",
+    "description",
+    "category",
+    "organisation_id",
+    "venue_id",
+    "geom",
+    "municipality_number",
+    "target_groups",
+    "min_age",
+    "max_age",
+    "languages",
+    "free",
+    "cost_nok",
+    "leisure_card_accepted",
+    "registration_required",
+    "registration_url",
+    "status",
+    "url",
+)
 
 
 def multiply_activities(conn: sa.Connection, copies: int) -> int:
@@ -610,17 +787,28 @@ def multiply_activities(conn: sa.Connection, copies: int) -> int:
         index.drop(conn)
     a = activity.c
     n = sa.func.generate_series(1, copies).table_valued("n").render_derived()
-    conn.execute(sa.insert(activity).from_select(
-        [*COPIED, "source", "external_id"],
-        sa.select(*(a[name] for name in COPIED), sa.literal(BULK),
-                  sa.func.concat(a.id, "-", n.c.n)).select_from(activity.join(n, sa.true()))))
-    conn.execute(sa.insert(activity_schedule).from_select(
-        ["activity_id", "weekday", "starts", "ends"],
-        sa.select(a.id, a.id % 7 + 1, sa.literal(clock(17, 0)), sa.literal(clock(19, 30)))
-        .where(a.source == BULK)))
+    conn.execute(
+        sa.insert(activity).from_select(
+            [*COPIED, "source", "external_id"],
+            sa.select(
+                *(a[name] for name in COPIED), sa.literal(BULK), sa.func.concat(a.id, "-", n.c.n)
+            ).select_from(activity.join(n, sa.true())),
+        )
+    )
+    conn.execute(
+        sa.insert(activity_schedule).from_select(
+            ["activity_id", "weekday", "starts", "ends"],
+            sa.select(
+                a.id, a.id % 7 + 1, sa.literal(clock(17, 0)), sa.literal(clock(19, 30))
+            ).where(a.source == BULK),
+        )
+    )
     conn.exec_driver_sql("ANALYZE activity, activity_schedule")
-    return conn.execute(sa.select(sa.func.count()).where(
-        a.archived_at.is_(None), a.status == ActivityStatus.ACTIVE.value)).scalar_one()
+    return conn.execute(
+        sa.select(sa.func.count()).where(
+            a.archived_at.is_(None), a.status == ActivityStatus.ACTIVE.value
+        )
+    ).scalar_one()
 
 
 async def test_200k_activities_stream_in_constant_memory(fresh_demo_url):
@@ -636,13 +824,18 @@ async def test_200k_activities_stream_in_constant_memory(fresh_demo_url):
             """The export's backend, seen from another session while the first bytes arrive:
             idle in its transaction with the cursor open, more rows still to fetch."""
             with engine.connect() as other:
-                return [tuple(row) for row in other.execute(sa.text(
-                    "SELECT state, left(query, 40) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND backend_type = 'client backend'"))]
+                return [
+                    tuple(row)
+                    for row in other.execute(
+                        sa.text(
+                            "SELECT state, left(query, 40) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                            "AND backend_type = 'client backend'"
+                        )
+                    )
+                ]
 
-        settings = load_settings(database_url=fresh_demo_url.render_as_string(
-            hide_password=False))
+        settings = load_settings(database_url=fresh_demo_url.render_as_string(hide_password=False))
         app = create_app(settings)
         async with running(app) as state:
             warm = await get(app, state, "/export/activities.csv?municipality=0301", Download())
@@ -656,15 +849,19 @@ async def test_200k_activities_stream_in_constant_memory(fresh_demo_url):
     mib = 1024 * 1024
     first_byte_s = (download.first_at or started) - started
     total_s = (download.done_at or started) - started
-    print(f"\n{total} activities, {download.size / mib:.0f} MiB of CSV in {total_s:.1f} s; "
-          f"first bytes after {first_byte_s * 1000:.0f} ms; peak RSS growth "
-          f"{rss.growth / mib:.1f} MiB; set-up {prepared - begun:.1f} s")
+    print(
+        f"\n{total} activities, {download.size / mib:.0f} MiB of CSV in {total_s:.1f} s; "
+        f"first bytes after {first_byte_s * 1000:.0f} ms; peak RSS growth "
+        f"{rss.growth / mib:.1f} MiB; set-up {prepared - begun:.1f} s"
+    )
     assert download.status == 200
     assert download.lines == total + 1, "a header and every row"
     assert download.chunks >= total // 1000, "one chunk per batch of 1000 rows"
     sessions = download.first_chunk_result
-    assert any(state == "idle in transaction" and query.startswith(("FETCH", "DECLARE"))
-               for state, query in sessions), sessions
+    assert any(
+        state == "idle in transaction" and query.startswith(("FETCH", "DECLARE"))
+        for state, query in sessions
+    ), sessions
     assert download.first_at is not None
     assert download.done_at is not None
     assert first_byte_s < total_s / 5, "the first bytes come long before the last"

@@ -44,10 +44,17 @@ def test_activities_and_venues_equal_their_constructed_twins(loaded_conn) -> Non
 
 
 def test_nearby_edges_equal_their_constructed_twins(loaded_conn) -> None:
-    page = nearby(loaded_conn, *OSLO, radius_m=5000.0, kinds=tuple(PlaceKind),
-                  filt=DirectoryFilter(), first=50)
-    connection = _connection(page.hits, page.has_next, False,
-                             (*OSLO, 5000.0, tuple(PlaceKind), DirectoryFilter()))
+    page = nearby(
+        loaded_conn,
+        *OSLO,
+        radius_m=5000.0,
+        kinds=tuple(PlaceKind),
+        filt=DirectoryFilter(),
+        first=50,
+    )
+    connection = _connection(
+        page.hits, page.has_next, False, (*OSLO, 5000.0, tuple(PlaceKind), DirectoryFilter())
+    )
     assert len(connection.edges) == 50
     for edge in connection.edges:
         twin = constructed(edge)

@@ -23,25 +23,31 @@ from api.app import create_app
 from api.schema_export import export_schema
 from tests.api.conftest import http_client
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _field(name: str, value: graphql.ValueNode) -> graphql.ObjectFieldNode:
     return graphql.ObjectFieldNode(name=graphql.NameNode(value=name), value=value)
 
 
-position = st.tuples(st.floats(min_value=-180, max_value=180),
-                     st.floats(min_value=-90, max_value=90)).map(
-    lambda p: nodes.List([nodes.Float(p[0]), nodes.Float(p[1])]))
+position = st.tuples(
+    st.floats(min_value=-180, max_value=180), st.floats(min_value=-90, max_value=90)
+).map(lambda p: nodes.List([nodes.Float(p[0]), nodes.Float(p[1])]))
 ring = st.lists(position, min_size=0, max_size=6).map(nodes.List)
-geojson = st.tuples(st.sampled_from(["Polygon", "MultiPolygon", "Point"]),
-                    st.lists(ring, max_size=2)).map(lambda t: nodes.Object([
-                        _field("type", nodes.String(t[0])),
-                        _field("coordinates", nodes.List(t[1]))]))
+geojson = st.tuples(
+    st.sampled_from(["Polygon", "MultiPolygon", "Point"]), st.lists(ring, max_size=2)
+).map(
+    lambda t: nodes.Object(
+        [_field("type", nodes.String(t[0])), _field("coordinates", nodes.List(t[1]))]
+    )
+)
 CUSTOM_SCALARS = {
-    "DateTime": st.datetimes(timezones=st.just(UTC)).map(
-        lambda d: nodes.String(d.isoformat())),
+    "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda d: nodes.String(d.isoformat())),
     "Date": st.dates().map(nodes.String),
     "Time": st.times().map(lambda t: nodes.String(t.isoformat())),
     "JSON": geojson | st.text(max_size=10).map(nodes.String),
@@ -52,10 +58,11 @@ CUSTOM_SCALARS = {
 def sync_client(api_settings) -> Iterator[Callable[[str], Any]]:
     """Sends a query to the app (lifespan run) from hypothesis's synchronous test: the app and
     its async engine live on an event loop in a portal thread for the whole module."""
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(
-            http_client(create_app(api_settings))) as client:
-        yield lambda query: portal.call(partial(client.post, "/graphql",
-                                                json={"query": query}))
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(http_client(create_app(api_settings))) as client,
+    ):
+        yield lambda query: portal.call(partial(client.post, "/graphql", json={"query": query}))
 
 
 def _check(send: Callable[[str], Any], query: str, *, refused: bool) -> None:

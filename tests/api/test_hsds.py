@@ -33,47 +33,93 @@ NUMBER = {"type": "number"}
 HSDS: dict[str, dict[str, Any]] = {
     "organizations": {
         "required": ["id", "name", "description"],
-        "properties": {"id": UUID, "name": TEXT, "description": TEXT, "website": TEXT}},
+        "properties": {"id": UUID, "name": TEXT, "description": TEXT, "website": TEXT},
+    },
     "organization_identifiers": {
         "required": ["id", "identifier_type", "identifier", "organization_id"],
-        "properties": {"id": UUID, "organization_id": UUID, "identifier_type": TEXT,
-                       "identifier": {"type": "string", "pattern": "^[0-9]{9}$"}}},
+        "properties": {
+            "id": UUID,
+            "organization_id": UUID,
+            "identifier_type": TEXT,
+            "identifier": {"type": "string", "pattern": "^[0-9]{9}$"},
+        },
+    },
     "services": {
         "required": ["id", "name", "status", "organization_id"],
-        "properties": {"id": UUID, "organization_id": UUID, "name": TEXT,
-                       "description": TEXT, "url": TEXT,
-                       "status": {"enum": ["active", "inactive", "defunct",
-                                           "temporarily closed"]},
-                       "minimum_age": NUMBER, "maximum_age": NUMBER}},
+        "properties": {
+            "id": UUID,
+            "organization_id": UUID,
+            "name": TEXT,
+            "description": TEXT,
+            "url": TEXT,
+            "status": {"enum": ["active", "inactive", "defunct", "temporarily closed"]},
+            "minimum_age": NUMBER,
+            "maximum_age": NUMBER,
+        },
+    },
     "locations": {
         "required": ["id", "location_type"],
-        "properties": {"id": UUID, "organization_id": UUID,
-                       "location_type": {"enum": ["physical", "postal", "virtual"]},
-                       "name": TEXT,
-                       "latitude": {"type": "number", "minimum": 57, "maximum": 72},
-                       "longitude": {"type": "number", "minimum": 4, "maximum": 32}}},
+        "properties": {
+            "id": UUID,
+            "organization_id": UUID,
+            "location_type": {"enum": ["physical", "postal", "virtual"]},
+            "name": TEXT,
+            "latitude": {"type": "number", "minimum": 57, "maximum": 72},
+            "longitude": {"type": "number", "minimum": 4, "maximum": 32},
+        },
+    },
     "addresses": {
-        "required": ["id", "address_1", "city", "state_province", "postal_code", "country",
-                     "address_type"],
-        "properties": {"id": UUID, "location_id": UUID, "address_1": TEXT, "city": TEXT,
-                       "state_province": TEXT, "postal_code": TEXT,
-                       "country": {"const": "NO"},
-                       "address_type": {"enum": ["physical", "postal", "virtual"]}}},
+        "required": [
+            "id",
+            "address_1",
+            "city",
+            "state_province",
+            "postal_code",
+            "country",
+            "address_type",
+        ],
+        "properties": {
+            "id": UUID,
+            "location_id": UUID,
+            "address_1": TEXT,
+            "city": TEXT,
+            "state_province": TEXT,
+            "postal_code": TEXT,
+            "country": {"const": "NO"},
+            "address_type": {"enum": ["physical", "postal", "virtual"]},
+        },
+    },
     "service_at_location": {
         "required": ["id", "service_id", "location_id"],
-        "properties": {"id": UUID, "service_id": UUID, "location_id": UUID}},
+        "properties": {"id": UUID, "service_id": UUID, "location_id": UUID},
+    },
     "schedules": {
         "required": ["id"],
-        "properties": {"id": UUID, "service_id": UUID, "location_id": UUID,
-                       "service_at_location_id": UUID, "valid_from": DATE, "valid_to": DATE,
-                       "freq": {"enum": ["WEEKLY", "MONTHLY"]}, "interval": NUMBER,
-                       "byday": {"type": "string",
-                                 "pattern": "^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$"},
-                       "opens_at": HHMM, "closes_at": HHMM}},
+        "properties": {
+            "id": UUID,
+            "service_id": UUID,
+            "location_id": UUID,
+            "service_at_location_id": UUID,
+            "valid_from": DATE,
+            "valid_to": DATE,
+            "freq": {"enum": ["WEEKLY", "MONTHLY"]},
+            "interval": NUMBER,
+            "byday": {
+                "type": "string",
+                "pattern": "^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$",
+            },
+            "opens_at": HHMM,
+            "closes_at": HHMM,
+        },
+    },
     "languages": {
         "required": ["id"],
-        "properties": {"id": UUID, "service_id": UUID,
-                       "code": {"type": "string", "pattern": "^[a-z]{2,3}$"}}},
+        "properties": {
+            "id": UUID,
+            "service_id": UUID,
+            "code": {"type": "string", "pattern": "^[a-z]{2,3}$"},
+        },
+    },
 }
 
 
@@ -103,6 +149,7 @@ async def tables(api_settings: Any) -> dict[str, list[dict[str, Any]]]:
 
 # --- structure ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("table", list(HSDS))
 async def test_every_record_has_the_fields_and_types_hsds_requires(tables, table):
     assert set(HSDS) == set(RESOURCES)
@@ -116,12 +163,17 @@ async def test_every_record_has_the_fields_and_types_hsds_requires(tables, table
 
 async def test_the_validator_catches_what_hsds_forbids():
     # The checks above can fail: a service without a status, a bad uuid, a bad time.
-    assert list(validator("services").iter_errors(
-        {"id": str(uuid.uuid4()), "name": "x", "organization_id": str(uuid.uuid4())}))
-    assert list(validator("services").iter_errors(
-        {"id": "42", "name": "x", "status": "active", "organization_id": str(uuid.uuid4())}))
-    assert list(validator("schedules").iter_errors({"id": str(uuid.uuid4()),
-                                                    "opens_at": "18.00"}))
+    assert list(
+        validator("services").iter_errors(
+            {"id": str(uuid.uuid4()), "name": "x", "organization_id": str(uuid.uuid4())}
+        )
+    )
+    assert list(
+        validator("services").iter_errors(
+            {"id": "42", "name": "x", "status": "active", "organization_id": str(uuid.uuid4())}
+        )
+    )
+    assert list(validator("schedules").iter_errors({"id": str(uuid.uuid4()), "opens_at": "18.00"}))
 
 
 async def test_references_point_at_exported_rows(tables):
@@ -139,28 +191,38 @@ RESOURCES_BY_NAME = {resource.name: stem for stem, resource in RESOURCES.items()
 
 # --- counts against the database ----------------------------------------------------------------
 
+
 async def test_counts_equal_the_database(tables, loaded_conn):
-    a, v, s, w, o = (activity.c, venue.c, activity_schedule.c, venue_availability.c,
-                     organisation.c)
+    a, v, s, w, o = (activity.c, venue.c, activity_schedule.c, venue_availability.c, organisation.c)
 
     def count(*where: Any, table: Any) -> int:
-        return loaded_conn.execute(sa.select(sa.func.count()).select_from(table)
-                                   .where(*where)).scalar_one()
+        return loaded_conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(*where)
+        ).scalar_one()
 
     live_activities = count(a.archived_at.is_(None), table=activity)
-    without_organiser = count(a.archived_at.is_(None), a.organisation_id.is_(None),
-                              table=activity)
+    without_organiser = count(a.archived_at.is_(None), a.organisation_id.is_(None), table=activity)
     held_at = venue.alias("held_at")
-    own_places = count(a.archived_at.is_(None), held_at.c.id.is_(None), table=activity.outerjoin(
-        held_at, sa.and_(held_at.c.id == a.venue_id, held_at.c.archived_at.is_(None))))
+    own_places = count(
+        a.archived_at.is_(None),
+        held_at.c.id.is_(None),
+        table=activity.outerjoin(
+            held_at, sa.and_(held_at.c.id == a.venue_id, held_at.c.archived_at.is_(None))
+        ),
+    )
     live_venues = count(v.archived_at.is_(None), table=venue)
-    sessions = count(a.archived_at.is_(None),
-                     table=activity_schedule.join(activity, a.id == s.activity_id))
-    windows = count(v.archived_at.is_(None),
-                    table=venue_availability.join(venue, v.id == w.venue_id))
+    sessions = count(
+        a.archived_at.is_(None), table=activity_schedule.join(activity, a.id == s.activity_id)
+    )
+    windows = count(
+        v.archived_at.is_(None), table=venue_availability.join(venue, v.id == w.venue_id)
+    )
     organisations = count(o.archived_at.is_(None), table=organisation)
-    languages = loaded_conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
-        sa.func.cardinality(a.languages)), 0)).where(a.archived_at.is_(None))).scalar_one()
+    languages = loaded_conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(sa.func.cardinality(a.languages)), 0)).where(
+            a.archived_at.is_(None)
+        )
+    ).scalar_one()
 
     assert len(tables["services"]) == live_activities
     assert len(tables["service_at_location"]) == live_activities
@@ -168,8 +230,9 @@ async def test_counts_equal_the_database(tables, loaded_conn):
     assert len(tables["schedules"]) == sessions + windows
     assert len(tables["organizations"]) == organisations + (1 if without_organiser else 0)
     assert len(tables["languages"]) == languages
-    assert len(tables["addresses"]) == count(v.archived_at.is_(None), v.address.isnot(None),
-                                             table=venue)
+    assert len(tables["addresses"]) == count(
+        v.archived_at.is_(None), v.address.isnot(None), table=venue
+    )
     # Every weekly session of an activity is a schedule of that activity at its location.
     by_service = sum(1 for row in tables["schedules"] if "service_at_location_id" in row)
     assert by_service == sessions
@@ -180,9 +243,13 @@ async def test_a_schedule_says_what_the_database_says(tables, loaded_conn):
     row = loaded_conn.execute(
         sa.select(s.id, s.activity_id, s.weekday, s.starts, s.ends)
         .select_from(activity_schedule.join(activity, a.id == s.activity_id))
-        .where(a.archived_at.is_(None)).order_by(s.id).limit(1)).one()
+        .where(a.archived_at.is_(None))
+        .order_by(s.id)
+        .limit(1)
+    ).one()
     exported = {r["id"]: r for r in tables["schedules"]}[
-        str(uuid.uuid5(NAMESPACE, f"hverdag/activity-schedule/{row.id}"))]
+        str(uuid.uuid5(NAMESPACE, f"hverdag/activity-schedule/{row.id}"))
+    ]
     service = uuid.uuid5(NAMESPACE, f"hverdag/activity/{row.activity_id}")
     assert exported["service_id"] == str(service)
     assert exported["byday"] == ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[row.weekday - 1]
@@ -193,11 +260,13 @@ async def test_a_schedule_says_what_the_database_says(tables, loaded_conn):
 
 # --- ids ----------------------------------------------------------------------------------------
 
+
 async def test_ids_are_uuid5s_of_our_ids_and_stable(tables, client, loaded_conn):
     # The namespace is part of the contract: changing it would change every id consumers hold.
     assert uuid.UUID("5d3b0f0e-6a59-4c4e-9d0a-7f1e2c1b8a42") == NAMESPACE
     first_activity = loaded_conn.execute(
-        sa.select(sa.func.min(activity.c.id)).where(activity.c.archived_at.is_(None))).scalar_one()
+        sa.select(sa.func.min(activity.c.id)).where(activity.c.archived_at.is_(None))
+    ).scalar_one()
     expected = str(uuid.uuid5(NAMESPACE, f"hverdag/activity/{first_activity}"))
     assert expected in {row["id"] for row in tables["services"]}
     again = await records(client, "services")
@@ -205,6 +274,7 @@ async def test_ids_are_uuid5s_of_our_ids_and_stable(tables, client, loaded_conn)
 
 
 # --- the package --------------------------------------------------------------------------------
+
 
 async def test_the_zip_is_the_tabular_package(tables, client):
     response = await client.get("/export/hsds/datapackage.zip")
@@ -215,7 +285,8 @@ async def test_the_zip_is_the_tabular_package(tables, client):
     descriptor = json.loads(package.read("datapackage.json"))
     assert descriptor["profile"] == "tabular-data-package"
     assert {r["path"] for r in descriptor["resources"]} | {"datapackage.json"} == set(
-        package.namelist())
+        package.namelist()
+    )
     for resource in descriptor["resources"]:
         text = package.read(resource["path"]).decode("utf-8")
         assert not text.startswith("\ufeff")
@@ -261,28 +332,41 @@ async def test_unknown_table_and_parameters_are_refused(client):
     extra = await client.get("/export/hsds/services.csv", params={"municipality": "0301"})
     assert extra.status_code == 400
     assert extra.json()["error"] == {
-        "code": "BAD_USER_INPUT", "field": "municipality",
-        "reason": "unknown parameter 'municipality': the HSDS exports take none"}
+        "code": "BAD_USER_INPUT",
+        "field": "municipality",
+        "reason": "unknown parameter 'municipality': the HSDS exports take none",
+    }
 
 
 async def test_private_contact_details_never_leave(fresh_demo_url):
-    secrets = {"email": "privat.person@example.no", "phone": "+47 912 34 567",
-               "name": "Kari Privatperson"}
+    secrets = {
+        "email": "privat.person@example.no",
+        "phone": "+47 912 34 567",
+        "name": "Kari Privatperson",
+    }
     engine = sa.create_engine(fresh_demo_url)
     try:
         with engine.begin() as conn:
             for table in (activity, venue):
                 first = conn.execute(sa.select(sa.func.min(table.c.id))).scalar_one()
-                conn.execute(table.update().where(table.c.id == first).values(
-                    contact_email=secrets["email"], contact_phone=secrets["phone"],
-                    contact_name=secrets["name"]))
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == first)
+                    .values(
+                        contact_email=secrets["email"],
+                        contact_phone=secrets["phone"],
+                        contact_name=secrets["name"],
+                    )
+                )
     finally:
         engine.dispose()
     settings = load_settings(database_url=fresh_demo_url.render_as_string(hide_password=False))
     async with http_client(create_app(settings)) as client:
         package = (await client.get("/export/hsds/datapackage.zip")).content
-        texts = [zipfile.ZipFile(io.BytesIO(package)).read(name).decode()
-                 for name in zipfile.ZipFile(io.BytesIO(package)).namelist()]
+        texts = [
+            zipfile.ZipFile(io.BytesIO(package)).read(name).decode()
+            for name in zipfile.ZipFile(io.BytesIO(package)).namelist()
+        ]
         texts += [(await client.get(f"/export/hsds/{t}.json")).text for t in RESOURCES]
     for text in texts:
         for secret in secrets.values():

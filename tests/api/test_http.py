@@ -48,9 +48,14 @@ async def test_the_contract_operations(client):
 
 
 async def test_get_with_variables_and_request_id(client):
-    response = await client.get("/graphql", params={
-        "query": "query ($n: String!) { municipality(number: $n) { name } }",
-        "variables": '{"n": "4601"}'}, headers={"x-request-id": "probe-42"})
+    response = await client.get(
+        "/graphql",
+        params={
+            "query": "query ($n: String!) { municipality(number: $n) { name } }",
+            "variables": '{"n": "4601"}',
+        },
+        headers={"x-request-id": "probe-42"},
+    )
     assert response.status_code == 200
     assert response.json() == {"data": {"municipality": {"name": "Bergen"}}}
     assert response.headers["x-request-id"] == "probe-42"
@@ -65,47 +70,58 @@ async def test_graphiql_for_browsers(client, api_settings):
         assert (await other.get("/graphql", headers={"accept": "text/html"})).status_code == 404
 
 
-RAW_VARIABLES = ('{"query": "query ($lat: Float!, $lon: Float!) { whereAmI(at: {lat: $lat, '
-                 'lon: $lon}) { county { name } } }", "variables": {"lat": 59.9, "lon": %s}}')
+RAW_VARIABLES = (
+    '{"query": "query ($lat: Float!, $lon: Float!) { whereAmI(at: {lat: $lat, '
+    'lon: $lon}) { county { name } } }", "variables": {"lat": 59.9, "lon": %s}}'
+)
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", '"abc"', "1e999"])
 async def test_non_finite_numbers_in_raw_json(client, value):
-    response = await client.post("/graphql", content=RAW_VARIABLES % value,
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/graphql", content=RAW_VARIABLES % value, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 200
     error = bad_input(response.json())
     assert "$lon" in error["message"]
 
 
 async def test_bad_input_over_http_is_200_with_a_reason(client):
-    response = await client.post("/graphql", json={
-        "query": "{ whereAmI(at: {lat: 91, lon: 10}) { county { name } } }"})
+    response = await client.post(
+        "/graphql", json={"query": "{ whereAmI(at: {lat: 91, lon: 10}) { county { name } } }"}
+    )
     assert response.status_code == 200
     error = bad_input(response.json())
     assert error["extensions"]["field"] == "at.lat"
-    response = await client.post("/graphql", json={
-        "query": '{ municipalities(first: 1000) { totalCount } }'})
+    response = await client.post(
+        "/graphql", json={"query": "{ municipalities(first: 1000) { totalCount } }"}
+    )
     assert bad_input(response.json())["extensions"]["field"] == "first"
 
 
-@pytest.mark.parametrize(("body", "content_type", "reason"), [
-    (b"{not json", "application/json", "JSON"),
-    (b"", "application/json", "JSON"),
-    (b"\xff\xfe\x00garbage", "application/json", "JSON"),
-    (b"5", "application/json", "JSON object"),
-    (b'"query { counties { name } }"', "application/json", "JSON object"),
-    (b"null", "application/json", "JSON object"),
-    (b"[]", "application/json", "Batching"),
-    (b'{"variables": {}}', "application/json", "No GraphQL query"),
-    (b'{"query": 5}', "application/json", "query"),
-    (b'{"query": "{ counties { name } }", "variables": "x"}', "application/json", "variables"),
-    (b'{"query": "{ counties { name } }", "operationName": 5}', "application/json",
-     "operationName"),
-    (b'{"query": "{ counties { name } }", "extensions": []}', "application/json", "extensions"),
-    (b"query { counties { name } }", "text/plain", "content type"),
-    (b"[" * 100_000, "application/json", "JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"{not json", "application/json", "JSON"),
+        (b"", "application/json", "JSON"),
+        (b"\xff\xfe\x00garbage", "application/json", "JSON"),
+        (b"5", "application/json", "JSON object"),
+        (b'"query { counties { name } }"', "application/json", "JSON object"),
+        (b"null", "application/json", "JSON object"),
+        (b"[]", "application/json", "Batching"),
+        (b'{"variables": {}}', "application/json", "No GraphQL query"),
+        (b'{"query": 5}', "application/json", "query"),
+        (b'{"query": "{ counties { name } }", "variables": "x"}', "application/json", "variables"),
+        (
+            b'{"query": "{ counties { name } }", "operationName": 5}',
+            "application/json",
+            "operationName",
+        ),
+        (b'{"query": "{ counties { name } }", "extensions": []}', "application/json", "extensions"),
+        (b"query { counties { name } }", "text/plain", "content type"),
+        (b"[" * 100_000, "application/json", "JSON"),
+    ],
+)
 async def test_malformed_bodies_are_400(client, body, content_type, reason):
     response = await client.post("/graphql", content=body, headers={"content-type": content_type})
     assert response.status_code == 400, response.text
@@ -114,10 +130,12 @@ async def test_malformed_bodies_are_400(client, body, content_type, reason):
 
 
 async def test_mutation_over_get_and_unknown_methods(client):
-    assert (await client.put("/graphql", json={"query": "{ counties { name } }"})
-            ).status_code == 405
-    response = await client.get("/graphql", params={"query": "{ counties { name } }",
-                                                     "variables": "{oops"})
+    assert (
+        await client.put("/graphql", json={"query": "{ counties { name } }"})
+    ).status_code == 405
+    response = await client.get(
+        "/graphql", params={"query": "{ counties { name } }", "variables": "{oops"}
+    )
     assert response.status_code == 400
 
 
@@ -126,8 +144,9 @@ async def test_masked_error_over_http(client, monkeypatch):
         raise ValueError("internal path /srv/secret")
 
     monkeypatch.setattr("api.types.county.list_counties", explode)
-    response = await client.post("/graphql", json={"query": "{ counties { name } }"},
-                                 headers={"x-request-id": "trace-me"})
+    response = await client.post(
+        "/graphql", json={"query": "{ counties { name } }"}, headers={"x-request-id": "trace-me"}
+    )
     assert response.status_code == 200
     (error,) = response.json()["errors"]
     assert error["message"] == "Internal error"
@@ -149,8 +168,11 @@ async def test_readyz_on_the_migrated_database(client):
 
 @pytest.mark.parametrize("where", ["missing database", "dead socket"])
 async def test_readyz_unavailable_answers_quickly(loaded_url, where, tmp_path):
-    url = (loaded_url.set(database="hverdag_no_such_database") if where == "missing database"
-           else loaded_url.set(query={"host": str(tmp_path / "nothing-listens-here")}))
+    url = (
+        loaded_url.set(database="hverdag_no_such_database")
+        if where == "missing database"
+        else loaded_url.set(query={"host": str(tmp_path / "nothing-listens-here")})
+    )
     settings = load_settings(database_url=url.render_as_string(hide_password=False))
     async with http_client(create_app(settings)) as unready:
         started = time.monotonic()
@@ -181,9 +203,14 @@ async def test_readyz_unmigrated_database(server):
 
 async def test_browsers_on_other_origins_may_call_the_api(client) -> None:
     """Open data: a third-party web app's preflight is allowed (no credentials involved)."""
-    response = await client.options("/graphql", headers={
-        "origin": "https://app.example", "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type"})
+    response = await client.options(
+        "/graphql",
+        headers={
+            "origin": "https://app.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
 
@@ -204,8 +231,16 @@ print(asyncio.run(ready()), sorted(m for m in sys.modules if m.split(".")[0] == 
 def test_a_worker_never_loads_the_migration_tool(loaded_url) -> None:
     """A worker only reads revisions (/readyz): neither building the app nor answering
     /readyz imports Alembic (~10 MB a worker)."""
-    env = {**os.environ, "HVERDAG_LOG_LEVEL": "warning",
-           "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False)}
-    out = subprocess.run([sys.executable, "-c", _READY_WITHOUT_ALEMBIC], capture_output=True,
-                         text=True, check=True, env=env)
+    env = {
+        **os.environ,
+        "HVERDAG_LOG_LEVEL": "warning",
+        "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _READY_WITHOUT_ALEMBIC],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     assert out.stdout.strip() == "200 []", out.stdout + out.stderr

@@ -43,8 +43,10 @@ def test_a_point_is_in_range_or_refused_naming_the_coordinate(lat, lon):
 
 
 @FAST
-@given(first=st.none() | st.integers(min_value=-(2**31), max_value=2**31 - 1),
-       maximum=st.integers(min_value=1, max_value=1000))
+@given(
+    first=st.none() | st.integers(min_value=-(2**31), max_value=2**31 - 1),
+    maximum=st.integers(min_value=1, max_value=1000),
+)
 def test_page_size(first, maximum):
     try:
         size = page_size(first, maximum)
@@ -83,8 +85,10 @@ def test_within_meters(within):
 
 numbers_text = st.one_of(
     st.text(max_size=40),
-    st.lists(st.one_of(any_float.map(str), st.integers().map(str), st.text(max_size=4)),
-             max_size=6).map(",".join))
+    st.lists(
+        st.one_of(any_float.map(str), st.integers().map(str), st.text(max_size=4)), max_size=6
+    ).map(",".join),
+)
 
 
 @FAST
@@ -113,8 +117,9 @@ def test_storable_text(text):
 
 
 @FAST
-@given(value=st.text(max_size=80) | st.binary(max_size=60).map(
-    lambda b: base64.b64encode(b).decode()))
+@given(
+    value=st.text(max_size=80) | st.binary(max_size=60).map(lambda b: base64.b64encode(b).decode())
+)
 def test_ids_and_cursors_decode_or_are_refused(value):
     try:
         type_name, key = decode_global_id(value)
@@ -131,9 +136,13 @@ def test_ids_and_cursors_decode_or_are_refused(value):
 
 
 @FAST
-@given(params=st.dictionaries(st.sampled_from(["bbox", "withinMeters", "unitKind",
-                                               "municipality", "target", "language"]),
-                              st.text(max_size=20), max_size=5))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["bbox", "withinMeters", "unitKind", "municipality", "target", "language"]),
+        st.text(max_size=20),
+        max_size=5,
+    )
+)
 def test_coverage_export_parameters(params):
     from api.export_params import coverage_question
 

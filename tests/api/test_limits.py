@@ -26,10 +26,17 @@ def _codes(body: dict) -> list[str]:
 @pytest.fixture
 async def limited(api_settings):
     """A client of an app with small limits."""
-    settings = api_settings.model_copy(update={
-        "max_document_bytes": 2000, "max_tokens": 300, "max_page_size": 5,
-        "max_query_cost": 50, "max_body_bytes": 4096, "max_query_depth": 4,
-        "max_aliases": 3})
+    settings = api_settings.model_copy(
+        update={
+            "max_document_bytes": 2000,
+            "max_tokens": 300,
+            "max_page_size": 5,
+            "max_query_cost": 50,
+            "max_body_bytes": 4096,
+            "max_query_depth": 4,
+            "max_aliases": 3,
+        }
+    )
     async with http_client(create_app(settings)) as client:
         yield client
 
@@ -76,19 +83,25 @@ async def test_cost_budget_is_the_setting_and_reports_the_estimate(limited):
 
 
 async def test_depth_and_aliases_are_the_settings(limited):
-    body = await _post(limited, '{ municipality(number: "0301") { county { municipalities '
-                                '{ county { name } } } } }')
+    body = await _post(
+        limited,
+        '{ municipality(number: "0301") { county { municipalities { county { name } } } } }',
+    )
     assert _codes(body) == ["QUERY_TOO_COMPLEX"]
-    body = await _post(limited, '{ a: county(number: "03") { name } b: county(number: "03") '
-                                '{ name } c: county(number: "03") { name } d: county(number: '
-                                '"03") { name } }')
+    body = await _post(
+        limited,
+        '{ a: county(number: "03") { name } b: county(number: "03") '
+        '{ name } c: county(number: "03") { name } d: county(number: '
+        '"03") { name } }',
+    )
     assert _codes(body) == ["QUERY_TOO_COMPLEX"]
 
 
 async def test_body_size_by_content_length(limited):
     big = json.dumps({"query": "{ counties { name } }", "variables": {"x": "y" * 5000}})
-    response = await limited.post("/graphql", content=big,
-                                  headers={"content-type": "application/json"})
+    response = await limited.post(
+        "/graphql", content=big, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
@@ -107,8 +120,9 @@ async def test_body_size_without_content_length_stops_reading(limited):
             yield b"y" * 1000
         yield b'"}}'
 
-    response = await limited.post("/graphql", content=chunks(),
-                                  headers={"content-type": "application/json"})
+    response = await limited.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert chunks_read < 20
@@ -130,8 +144,9 @@ async def test_introspection_is_on_by_default(client):
     assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
 
 
-async def test_request_timeout_cancels_the_operation_and_its_query(api_settings, monkeypatch,
-                                                                  loaded_conn):
+async def test_request_timeout_cancels_the_operation_and_its_query(
+    api_settings, monkeypatch, loaded_conn
+):
     def slow_counties(conn):
         conn.execute(sa.select(sa.func.pg_sleep(5)))
         return []
@@ -140,8 +155,11 @@ async def test_request_timeout_cancels_the_operation_and_its_query(api_settings,
     settings = api_settings.model_copy(update={"request_timeout_s": 0.5})
     async with http_client(create_app(settings)) as client:
         started = time.monotonic()
-        response = await client.post("/graphql", json={"query": "{ counties { name } }"},
-                                     headers={"x-request-id": "slow-one"})
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ counties { name } }"},
+            headers={"x-request-id": "slow-one"},
+        )
         elapsed = time.monotonic() - started
     assert response.status_code == 200
     (error,) = response.json()["errors"]
@@ -149,18 +167,24 @@ async def test_request_timeout_cancels_the_operation_and_its_query(api_settings,
     assert error["extensions"]["requestId"] == "slow-one"
     assert elapsed < 2.5
     # The statement was cancelled in the server too: no pg_sleep is left running.
-    sleeping = loaded_conn.execute(sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' "
-        "AND state = 'active' AND pid <> pg_backend_pid()")).scalar_one()
+    sleeping = loaded_conn.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        )
+    ).scalar_one()
     assert sleeping == 0
 
 
-NEAR = {"query": "query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { "
-                 "distanceMeters } } }", "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}}
+NEAR = {
+    "query": "query($at: LatLonInput!) { nearby(at: $at, first: 2) { edges { distanceMeters } } }",
+    "variables": {"at": {"lat": 59.9139, "lon": 10.7522}},
+}
 
 
 async def test_a_timed_out_near_me_query_leaves_its_pooled_connection_usable(
-        api_settings, monkeypatch, loaded_conn):
+    api_settings, monkeypatch, loaded_conn
+):
     """The near-me statement runs on the autocommit pool, whose connections are not reset on
     return: one cancelled by the request timeout goes back idle, and the next request on the
     same pool is answered."""
@@ -184,14 +208,18 @@ async def test_a_timed_out_near_me_query_leaves_its_pooled_connection_usable(
     assert "errors" not in answered, answered
     assert len(answered["data"]["nearby"]["edges"]) == 2
     assert calls[2] is calls[0]  # the one pooled connection, used again
-    sleeping = loaded_conn.execute(sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' "
-        "AND state = 'active' AND pid <> pg_backend_pid()")).scalar_one()
+    sleeping = loaded_conn.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        )
+    ).scalar_one()
     assert sleeping == 0
 
 
 async def test_error_outside_graphql_is_masked_and_logged_as_a_json_line(
-        api_settings, monkeypatch, caplog):
+    api_settings, monkeypatch, caplog
+):
     from api import app as app_module
 
     async def broken(request):
@@ -203,8 +231,10 @@ async def test_error_outside_graphql_is_masked_and_logged_as_a_json_line(
             response = await client.get("/healthz", headers={"x-request-id": "boom-1"})
     assert response.status_code == 500
     (error,) = response.json()["errors"]
-    assert error == {"message": "Internal error",
-                     "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "boom-1"}}
+    assert error == {
+        "message": "Internal error",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "boom-1"},
+    }
     assert "secret" not in response.text
     (record,) = [r for r in caplog.records if r.name == "hverdag.api"]
     line = json.loads(JsonLinesFormatter().format(record))

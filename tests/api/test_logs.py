@@ -23,15 +23,15 @@ logging.getLogger("uvicorn.error").info("Application startup complete.")
 
 def _stderr_lines(log_format: str) -> list[str]:
     env = {**os.environ, "HVERDAG_LOG_FORMAT": log_format, "HVERDAG_LOG_LEVEL": "info"}
-    done = subprocess.run([sys.executable, "-c", _ACCESS_LINE], capture_output=True,
-                          text=True, check=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _ACCESS_LINE], capture_output=True, text=True, check=True, env=env
+    )
     return done.stderr.splitlines()
 
 
 def test_uvicorns_lines_as_hverdags_text() -> None:
     access, startup = _stderr_lines("text")
-    assert access.endswith(' INFO uvicorn.access: 127.0.0.1:5555 - "POST /graphql HTTP/1.1" '
-                           "200")
+    assert access.endswith(' INFO uvicorn.access: 127.0.0.1:5555 - "POST /graphql HTTP/1.1" 200')
     assert access[:4].isdigit()  # it starts with the time, as hverdag's own lines do
     assert startup.endswith(" INFO uvicorn.error: Application startup complete.")
 

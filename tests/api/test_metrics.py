@@ -15,8 +15,7 @@ from tests.api.conftest import http_client
 
 pytestmark = pytest.mark.anyio
 
-NEARBY = ('{ nearby(at: {lat: 59.9155, lon: 10.772}, radiusMeters: 2000, first: 3) '
-          '{ totalCount } }')
+NEARBY = "{ nearby(at: {lat: 59.9155, lon: 10.772}, radiusMeters: 2000, first: 3) { totalCount } }"
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -50,33 +49,54 @@ async def test_requests_move_the_counters(api_settings):
         after = await scrape(client)
 
     graphql = {"method": "POST", "route": "/graphql"}
-    assert value(after, "hverdag_http_requests_total", status="200", **graphql) - value(
-        before, "hverdag_http_requests_total", status="200", **graphql) == 3
-    assert value(after, "hverdag_http_request_duration_seconds_count", **graphql) - value(
-        before, "hverdag_http_request_duration_seconds_count", **graphql) == 3
+    assert (
+        value(after, "hverdag_http_requests_total", status="200", **graphql)
+        - value(before, "hverdag_http_requests_total", status="200", **graphql)
+        == 3
+    )
+    assert (
+        value(after, "hverdag_http_request_duration_seconds_count", **graphql)
+        - value(before, "hverdag_http_request_duration_seconds_count", **graphql)
+        == 3
+    )
     assert value(after, "hverdag_http_request_duration_seconds_sum", **graphql) > value(
-        before, "hverdag_http_request_duration_seconds_sum", **graphql)
+        before, "hverdag_http_request_duration_seconds_sum", **graphql
+    )
     # The route's template, never the raw path: the label set stays small.
-    assert value(after, "hverdag_http_requests_total", method="GET",
-                 route="/export/{name:path}", status="404") == 1
-    assert value(after, "hverdag_http_requests_total", method="GET", route="(unmatched)",
-                 status="404") == 1
-    assert value(after, "hverdag_graphql_operations_total", type="query", field="nearby") - \
-        value(before, "hverdag_graphql_operations_total", type="query", field="nearby") == 3
+    assert (
+        value(
+            after,
+            "hverdag_http_requests_total",
+            method="GET",
+            route="/export/{name:path}",
+            status="404",
+        )
+        == 1
+    )
+    assert (
+        value(after, "hverdag_http_requests_total", method="GET", route="(unmatched)", status="404")
+        == 1
+    )
+    assert (
+        value(after, "hverdag_graphql_operations_total", type="query", field="nearby")
+        - value(before, "hverdag_graphql_operations_total", type="query", field="nearby")
+        == 3
+    )
 
 
 async def test_graphql_errors_are_counted_by_code(api_settings):
     async with http_client(create_app(api_settings)) as client:
-        bad = await client.post("/graphql", json={
-            "query": "{ nearby(at: {lat: 91, lon: 10}, radiusMeters: 100) { totalCount } }"})
+        bad = await client.post(
+            "/graphql",
+            json={"query": "{ nearby(at: {lat: 91, lon: 10}, radiusMeters: 100) { totalCount } }"},
+        )
         assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         unknown = await client.post("/graphql", json={"query": "{ noSuchField }"})
         assert unknown.json()["errors"]
         after = await scrape(client)
     assert value(after, "hverdag_graphql_errors_total", code="BAD_USER_INPUT") == 2
     # A field the schema does not have is not a label value of its own.
-    assert value(after, "hverdag_graphql_operations_total", type="query",
-                 field="(invalid)") == 1
+    assert value(after, "hverdag_graphql_operations_total", type="query", field="(invalid)") == 1
     assert not any(labels and ("field", "noSuchField") in labels for _, labels in after)
 
 
@@ -91,10 +111,10 @@ async def test_pool_gauges_follow_checked_out_connections(api_settings):
         released = samples(_text(metrics))
     finally:
         await engine.dispose()
-    assert value(held, "hverdag_db_pool_connections", engine="primary",
-                 state="checked_out") == 1
-    assert value(released, "hverdag_db_pool_connections", engine="primary",
-                 state="checked_out") == 0
+    assert value(held, "hverdag_db_pool_connections", engine="primary", state="checked_out") == 1
+    assert (
+        value(released, "hverdag_db_pool_connections", engine="primary", state="checked_out") == 0
+    )
     assert value(released, "hverdag_db_pool_connections", engine="primary", state="idle") == 1
     assert value(released, "hverdag_db_pool_size", engine="primary") == api_settings.pool_size
 

@@ -29,7 +29,8 @@ def _latest(conn: sa.Connection, number: str, column: sa.Column) -> tuple[int, i
     row = conn.execute(
         sa.select(stats.c.year, column)
         .where(stats.c.municipality_number == number, column.is_not(None))
-        .order_by(stats.c.year.desc()).limit(1)
+        .order_by(stats.c.year.desc())
+        .limit(1)
     ).one()
     return row[0], row[1]
 
@@ -59,8 +60,9 @@ async def test_unknown_number_is_null_malformed_is_bad_input(gql):
     data = await gql.data('{ municipality(number: "9999") { name } }')
     assert data == {"municipality": None}
     for number in ("abc", "12345", "301", "", "03 1"):
-        result = await gql("query ($n: String!) { municipality(number: $n) { name } }",
-                           {"n": number})
+        result = await gql(
+            "query ($n: String!) { municipality(number: $n) { name } }", {"n": number}
+        )
         error = bad_input(result)
         assert error["extensions"]["field"] == "number"
         assert result.data == {"municipality": None}
@@ -86,8 +88,7 @@ async def test_boundary_is_rfc7946_geojson(gql):
     geometry = shape(full)
     assert geometry.is_valid
     # RFC 7946: exterior rings counter-clockwise, holes clockwise.
-    assert all(p.exterior.is_ccw and not any(i.is_ccw for i in p.interiors)
-               for p in geometry.geoms)
+    assert all(p.exterior.is_ccw and not any(i.is_ccw for i in p.interiors) for p in geometry.geoms)
     assert shape(simplified).is_valid
     assert _vertices(simplified) < _vertices(full)
     coarse = data["municipality"]["coarse"]
@@ -100,8 +101,11 @@ async def test_boundary_is_rfc7946_geojson(gql):
 
 @pytest.mark.parametrize("tolerance", [-5, 10_001, 1e308])
 async def test_simplify_out_of_range(gql, tolerance):
-    result = await gql("""query ($t: Float) {
-        municipality(number: "0301") { boundary(simplifyMeters: $t) } }""", {"t": tolerance})
+    result = await gql(
+        """query ($t: Float) {
+        municipality(number: "0301") { boundary(simplifyMeters: $t) } }""",
+        {"t": tolerance},
+    )
     error = bad_input(result)
     assert error["extensions"]["field"] == "simplifyMeters"
     assert error["path"] == ["municipality", "boundary"]
@@ -130,8 +134,9 @@ async def test_walk_every_page(gql):
         assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
         seen += [edge["node"]["number"] for edge in page["edges"]]
         immigrants += sum(edge["node"]["immigrantPopulation"] or 0 for edge in page["edges"])
-        assert all(edge["node"]["county"]["number"] == edge["node"]["number"][:2]
-                   for edge in page["edges"])
+        assert all(
+            edge["node"]["county"]["number"] == edge["node"]["number"][:2] for edge in page["edges"]
+        )
         after = page["pageInfo"]["endCursor"]
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -142,8 +147,12 @@ async def test_walk_every_page(gql):
     assert immigrants == 800_106
     past_the_end = (await gql.data(PAGE, {"first": 50, "after": after}))["municipalities"]
     assert past_the_end["edges"] == []
-    assert past_the_end["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True,
-                                        "startCursor": None, "endCursor": None}
+    assert past_the_end["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "startCursor": None,
+        "endCursor": None,
+    }
 
 
 async def test_default_and_empty_pages(gql):
@@ -161,10 +170,14 @@ async def test_default_and_empty_pages(gql):
 
 @pytest.mark.parametrize("fragment", ["bø", "BØ", "Ås", "ås", "sand", "%", "_"])
 async def test_name_contains(gql, fragment):
-    expected = sorted(number for number, name in _file_municipalities().items()
-                      if fragment.lower() in name.lower())
+    expected = sorted(
+        number
+        for number, name in _file_municipalities().items()
+        if fragment.lower() in name.lower()
+    )
     page = (await gql.data(PAGE, {"first": 100, "filter": {"nameContains": fragment}}))[
-        "municipalities"]
+        "municipalities"
+    ]
     assert [edge["node"]["number"] for edge in page["edges"]] == expected
     assert page["totalCount"] == len(expected)
     if fragment.lower() == "ås":
@@ -178,30 +191,37 @@ async def test_county_filter_pages(gql):
     first = (await gql.data(PAGE, {"first": 30, "filter": {"county": "54"}}))["municipalities"]
     assert first["totalCount"] == len(expected) == 39
     assert first["pageInfo"]["hasNextPage"] is True
-    rest = (await gql.data(PAGE, {"first": 30, "filter": {"county": "54"},
-                                  "after": first["pageInfo"]["endCursor"]}))["municipalities"]
+    rest = (
+        await gql.data(
+            PAGE, {"first": 30, "filter": {"county": "54"}, "after": first["pageInfo"]["endCursor"]}
+        )
+    )["municipalities"]
     assert rest["pageInfo"]["hasNextPage"] is False
     assert rest["pageInfo"]["hasPreviousPage"] is True
     assert [e["node"]["number"] for e in first["edges"] + rest["edges"]] == expected
     both = (await gql.data(PAGE, {"filter": {"county": "03", "nameContains": "os"}}))[
-        "municipalities"]
+        "municipalities"
+    ]
     assert [e["node"]["name"] for e in both["edges"]] == ["Oslo"]
     none = (await gql.data(PAGE, {"filter": {"county": "99"}}))["municipalities"]
     assert none["totalCount"] == 0
     assert none["edges"] == []
 
 
-@pytest.mark.parametrize(("variables", "field"), [
-    ({"first": 1000}, "first"),
-    ({"first": 101}, "first"),
-    ({"first": -1}, "first"),
-    ({"after": "garbage"}, "after"),
-    ({"after": "!!!not base64!!!"}, "after"),
-    ({"after": base64.b64encode(b"cursor:v1:municipalities:abcd").decode()}, "after"),
-    ({"after": base64.b64encode(b"Municipality:0301").decode()}, "after"),
-    ({"filter": {"county": "3"}}, "filter.county"),
-    ({"filter": {"nameContains": "x" * 101}}, "filter.nameContains"),
-])
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"first": 1000}, "first"),
+        ({"first": 101}, "first"),
+        ({"first": -1}, "first"),
+        ({"after": "garbage"}, "after"),
+        ({"after": "!!!not base64!!!"}, "after"),
+        ({"after": base64.b64encode(b"cursor:v1:municipalities:abcd").decode()}, "after"),
+        ({"after": base64.b64encode(b"Municipality:0301").decode()}, "after"),
+        ({"filter": {"county": "3"}}, "filter.county"),
+        ({"filter": {"nameContains": "x" * 101}}, "filter.nameContains"),
+    ],
+)
 async def test_bad_page_arguments(gql, variables, field):
     error = bad_input(await gql(PAGE, variables))
     assert error["extensions"]["field"] == field
@@ -210,21 +230,29 @@ async def test_bad_page_arguments(gql, variables, field):
 async def test_node(gql):
     oslo_id = base64.b64encode(b"Municipality:0301").decode()
     county_id = base64.b64encode(b"County:46").decode()
-    data = await gql.data("""query ($a: ID!, $b: ID!, $c: ID!) {
+    data = await gql.data(
+        """query ($a: ID!, $b: ID!, $c: ID!) {
         a: node(id: $a) { __typename id ... on Municipality { name } }
         b: node(id: $b) { __typename id ... on County { name } }
-        c: node(id: $c) { id } }""", {
-        "a": oslo_id, "b": county_id, "c": base64.b64encode(b"Municipality:9999").decode()})
+        c: node(id: $c) { id } }""",
+        {"a": oslo_id, "b": county_id, "c": base64.b64encode(b"Municipality:9999").decode()},
+    )
     assert data["a"] == {"__typename": "Municipality", "id": oslo_id, "name": "Oslo"}
     assert data["b"] == {"__typename": "County", "id": county_id, "name": "Vestland"}
     assert data["c"] is None
 
 
-@pytest.mark.parametrize("global_id", [
-    "garbage", "", base64.b64encode(b"no colon").decode(),
-    base64.b64encode(b"Spaceship:1").decode(), base64.b64encode(b"Municipality:abc").decode(),
-    base64.b64encode(b"County:0301").decode(),
-])
+@pytest.mark.parametrize(
+    "global_id",
+    [
+        "garbage",
+        "",
+        base64.b64encode(b"no colon").decode(),
+        base64.b64encode(b"Spaceship:1").decode(),
+        base64.b64encode(b"Municipality:abc").decode(),
+        base64.b64encode(b"County:0301").decode(),
+    ],
+)
 async def test_bad_node_ids(gql, global_id):
     error = bad_input(await gql("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id}))
     assert error["extensions"]["field"] == "id"

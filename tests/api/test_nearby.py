@@ -38,19 +38,27 @@ PAGE = """query ($lat: Float!, $lon: Float!, $radius: Float!, $first: Int, $afte
   }
 }"""
 
-DETAILED = PAGE.replace("""__typename
+DETAILED = PAGE.replace(
+    """__typename
       ... on Activity { id location { lat lon } }
       ... on Venue { id location { lat lon } }
-      ... on ImmigrantCouncil { id }""", NODE_FIELDS)
+      ... on ImmigrantCouncil { id }""",
+    NODE_FIELDS,
+)
 
-OSLO_CENTRE = (59.9139, 10.7522)    # Stortinget; the Røde Kors activity's point, in Oslo's council
+OSLO_CENTRE = (59.9139, 10.7522)  # Stortinget; the Røde Kors activity's point, in Oslo's council
 OSLO = (59.91, 10.75)
 FURUSET = (59.9420, 10.8920)
-KROHNBORG = (60.3712, 5.3420)       # Ny-Krohnborgsenteret, Bergen: a venue with its activity
+KROHNBORG = (60.3712, 5.3420)  # Ny-Krohnborgsenteret, Bergen: a venue with its activity
 KAUTOKEINO = (69.0125, 23.0412)
 
-WALKS = [(OSLO_CENTRE, 600), (OSLO_CENTRE, 1200), (FURUSET, 6000), (KROHNBORG, 4000),
-         (KAUTOKEINO, 50_000)]
+WALKS = [
+    (OSLO_CENTRE, 600),
+    (OSLO_CENTRE, 1200),
+    (FURUSET, 6000),
+    (KROHNBORG, 4000),
+    (KAUTOKEINO, 50_000),
+]
 
 
 def _key(edge: dict) -> tuple[str, int]:
@@ -62,9 +70,10 @@ def _check_order(edges: list[dict], at: tuple[float, float], radius: float) -> N
     assert distances == sorted(distances)
     assert all(0 <= d <= radius for d in distances)
     for before, after in pairwise(edges):
-        same_place = (before["distanceMeters"] == after["distanceMeters"] == 0
-                      or (before["node"].get("location") is not None
-                          and before["node"].get("location") == after["node"].get("location")))
+        same_place = before["distanceMeters"] == after["distanceMeters"] == 0 or (
+            before["node"].get("location") is not None
+            and before["node"].get("location") == after["node"].get("location")
+        )
         if same_place:  # an exact tie: by kind (activity, venue, council), then by id
             rank = (KIND_RANK[before["node"]["__typename"]], db_id(before["node"]["id"]))
             assert rank < (KIND_RANK[after["node"]["__typename"]], db_id(after["node"]["id"]))
@@ -102,23 +111,26 @@ async def test_ties_at_the_same_point_keep_their_order_across_pages(gql):
     assert [_key(e) for e in edges] == [_key(e) for e in big["nearby"]["edges"]]
 
 
-@pytest.mark.parametrize("kinds", [["ACTIVITY"], ["VENUE"], ["COUNCIL"], ["ACTIVITY", "COUNCIL"],
-                                   ["VENUE", "VENUE"]])
+@pytest.mark.parametrize(
+    "kinds", [["ACTIVITY"], ["VENUE"], ["COUNCIL"], ["ACTIVITY", "COUNCIL"], ["VENUE", "VENUE"]]
+)
 async def test_kinds(gql, kinds):
     variables = {"lat": OSLO_CENTRE[0], "lon": OSLO_CENTRE[1], "radius": 600, "first": 100}
     everything = (await gql.data(PAGE, variables))["nearby"]["edges"]
     some = (await gql.data(PAGE, {**variables, "kinds": kinds}))["nearby"]
-    wanted = {{"ACTIVITY": "Activity", "VENUE": "Venue", "COUNCIL": "ImmigrantCouncil"}[k]
-              for k in kinds}
+    wanted = {
+        {"ACTIVITY": "Activity", "VENUE": "Venue", "COUNCIL": "ImmigrantCouncil"}[k] for k in kinds
+    }
     assert some["edges"]
     assert [_key(e) for e in some["edges"]] == [
-        _key(e) for e in everything if e["node"]["__typename"] in wanted]
+        _key(e) for e in everything if e["node"]["__typename"] in wanted
+    ]
     assert some["totalCount"] == len(some["edges"])
 
 
 # --- each filter alone ------------------------------------------------------------------------
 
-TUESDAY_IN_TERM = "2026-09-08"    # the generated schedules' autumn term: 2026-08-17 to 12-18
+TUESDAY_IN_TERM = "2026-09-08"  # the generated schedules' autumn term: 2026-08-17 to 12-18
 TUESDAY_IN_SUMMER = "2026-07-07"  # between the terms
 
 FILTERS = [
@@ -160,8 +172,12 @@ async def test_each_filter_alone_returns_exactly_the_matching_places(gql):
 
 
 async def test_filters_together(gql):
-    filt = {"categories": ["HOMEWORK_HELP", "LANGUAGE_CAFE"], "age": 12, "freeOnly": True,
-            "openAt": {"weekday": "MONDAY", "time": "18:00", "on": TUESDAY_IN_TERM}}
+    filt = {
+        "categories": ["HOMEWORK_HELP", "LANGUAGE_CAFE"],
+        "age": 12,
+        "freeOnly": True,
+        "openAt": {"weekday": "MONDAY", "time": "18:00", "on": TUESDAY_IN_TERM},
+    }
     variables = {"lat": OSLO[0], "lon": OSLO[1], "radius": 3000, "first": 100}
     found = (await gql.data(DETAILED, {**variables, "filter": filt}))["nearby"]["edges"]
     assert found
@@ -206,15 +222,17 @@ async def test_text_finds_language_cafes_typed_without_accents(gql):
     assert total > 0
     assert all("sprakkafe" in _document(n) for n in accented)
     for typed in ("sprakkafe", "SPRÅKKAFE"):
-        assert {n["id"] for n in (await _texts(gql, typed))[1]} == {
-            n["id"] for n in accented}, typed
+        assert {n["id"] for n in (await _texts(gql, typed))[1]} == {n["id"] for n in accented}, (
+            typed
+        )
 
 
 async def test_text_that_matches_nothing(gql):
     assert await _texts(gql, "xylofonorkester") == (0, [])
     # Only whitespace is no filter at all.
-    everything = (await gql.data(PAGE, {"lat": 59.91, "lon": 10.75, "radius": 3000,
-                                        "first": 0}))["nearby"]["totalCount"]
+    everything = (await gql.data(PAGE, {"lat": 59.91, "lon": 10.75, "radius": 3000, "first": 0}))[
+        "nearby"
+    ]["totalCount"]
     assert (await _texts(gql, "   "))[0] == everything
 
 
@@ -230,33 +248,51 @@ COUNCILS = """query ($lat: Float!, $lon: Float!, $filter: DirectoryFilterInput) 
 async def test_oslo_council_is_at_distance_zero_inside_oslo(gql):
     edges = (await gql.data(COUNCILS, {"lat": OSLO[0], "lon": OSLO[1]}))["nearby"]["edges"]
     assert edges[0]["node"]["__typename"] == "ImmigrantCouncil"  # before all at 0.0 m or more
-    edges = (await gql.data(COUNCILS.replace("first: 100", "first: 100, kinds: [COUNCIL]"),
-                            {"lat": OSLO[0], "lon": OSLO[1]}))["nearby"]["edges"]
+    edges = (
+        await gql.data(
+            COUNCILS.replace("first: 100", "first: 100, kinds: [COUNCIL]"),
+            {"lat": OSLO[0], "lon": OSLO[1]},
+        )
+    )["nearby"]["edges"]
     first = edges[0]
     assert first["distanceMeters"] == 0
-    assert first["node"] == {"__typename": "ImmigrantCouncil", "id": first["node"]["id"],
-                             "name": "Rådet for innvandrerorganisasjoner"}
+    assert first["node"] == {
+        "__typename": "ImmigrantCouncil",
+        "id": first["node"]["id"],
+        "name": "Rådet for innvandrerorganisasjoner",
+    }
     # Viken's county council serves the counties around Oslo: not 0 from inside Oslo.
     viken = [e for e in edges if e["node"].get("name") == "Viken flerkulturelle råd"]
     assert viken
     assert viken[0]["distanceMeters"] > 0
 
 
-@pytest.mark.parametrize("filt", [{"age": 10}, {"age": 0}, {"languages": ["ar"]},
-                                  {"targetGroups": ["CHILDREN"]}, {"freeOnly": True},
-                                  {"stepFree": False}, {"leisureCardAccepted": True},
-                                  {"categories": ["LANGUAGE_CAFE"]}])
+@pytest.mark.parametrize(
+    "filt",
+    [
+        {"age": 10},
+        {"age": 0},
+        {"languages": ["ar"]},
+        {"targetGroups": ["CHILDREN"]},
+        {"freeOnly": True},
+        {"stepFree": False},
+        {"leisureCardAccepted": True},
+        {"categories": ["LANGUAGE_CAFE"]},
+    ],
+)
 async def test_councils_are_left_out_by_filters_they_have_no_attribute_for(gql, filt):
-    edges = (await gql.data(COUNCILS, {"lat": OSLO[0], "lon": OSLO[1],
-                                       "filter": filt}))["nearby"]["edges"]
+    edges = (await gql.data(COUNCILS, {"lat": OSLO[0], "lon": OSLO[1], "filter": filt}))["nearby"][
+        "edges"
+    ]
     assert edges
     assert {e["node"]["__typename"] for e in edges} <= {"Activity", "Venue"}
 
 
 @pytest.mark.parametrize("filt", [{"municipality": "0301"}, {"text": "innvandrerorganisasjoner"}])
 async def test_councils_stay_with_text_and_municipality(gql, filt):
-    edges = (await gql.data(COUNCILS, {"lat": OSLO[0], "lon": OSLO[1],
-                                       "filter": filt}))["nearby"]["edges"]
+    edges = (await gql.data(COUNCILS, {"lat": OSLO[0], "lon": OSLO[1], "filter": filt}))["nearby"][
+        "edges"
+    ]
     assert "Rådet for innvandrerorganisasjoner" in {e["node"].get("name") for e in edges}
 
 
@@ -264,17 +300,21 @@ async def test_every_active_council_is_found_inside_the_area_it_serves(gql, load
     """From a point inside the municipality it serves, or its county for a county council or a
     body with no municipality, each active council is at distance 0."""
     c = immigrant_council.c
-    inside = sa.func.ST_Transform(sa.func.ST_PointOnSurface(sa.func.coalesce(
-        municipality.c.geom, county.c.geom)), 4326)
+    inside = sa.func.ST_Transform(
+        sa.func.ST_PointOnSurface(sa.func.coalesce(municipality.c.geom, county.c.geom)), 4326
+    )
     rows = loaded_conn.execute(
-        sa.select(c.id, c.name, sa.func.ST_Y(inside).label("lat"),
-                  sa.func.ST_X(inside).label("lon"))
-        .select_from(immigrant_council
-                     .outerjoin(municipality, sa.and_(municipality.c.number
-                                                      == c.municipality_number,
-                                                      c.level != "COUNTY"))
-                     .outerjoin(county, county.c.number == c.county_number))
-        .where(c.status == "ACTIVE", c.archived_at.is_(None))).all()
+        sa.select(
+            c.id, c.name, sa.func.ST_Y(inside).label("lat"), sa.func.ST_X(inside).label("lon")
+        )
+        .select_from(
+            immigrant_council.outerjoin(
+                municipality,
+                sa.and_(municipality.c.number == c.municipality_number, c.level != "COUNTY"),
+            ).outerjoin(county, county.c.number == c.county_number)
+        )
+        .where(c.status == "ACTIVE", c.archived_at.is_(None))
+    ).all()
     assert len(rows) >= 10
     query = """query ($lat: Float!, $lon: Float!) { nearby(at: {lat: $lat, lon: $lon},
         radiusMeters: 1, first: 100, kinds: [COUNCIL]) {
@@ -292,28 +332,34 @@ BAD = """query ($radius: Float, $first: Int, $after: String, $filter: DirectoryF
          filter: $filter) { totalCount edges { cursor } } }"""
 
 
-@pytest.mark.parametrize(("variables", "field"), [
-    ({"radius": 0}, "radiusMeters"),
-    ({"radius": -5}, "radiusMeters"),
-    ({"radius": 100_001}, "radiusMeters"),
-    ({"first": 101}, "first"),
-    ({"first": -1}, "first"),
-    ({"filter": {"age": -1}}, "filter.age"),
-    ({"filter": {"age": 121}}, "filter.age"),
-    ({"filter": {"languages": ["xx1"]}}, "filter.languages"),
-    ({"filter": {"text": "leksehjelp" * 1000}}, "filter.text"),  # 10,000 characters
-    ({"filter": {"municipality": "301"}}, "filter.municipality"),
-    ({"filter": {"during": {"weekday": "MONDAY", "from": "18:00", "to": "17:00"}}},
-     "filter.during.to"),
-    ({"after": "garbage"}, "after"),
-    ({"after": ""}, "after"),
-    ({"filter": {"openAt": {"weekday": "TUESDAY", "time": "25:00"}}}, None),
-    ({"filter": {"openAt": {"weekday": "TUESDAY", "time": "18:61"}}}, None),
-    ({"filter": {"openAt": {"weekday": "FUNDAY", "time": "18:00"}}}, None),
-    ({"filter": {"openAt": {"weekday": 8, "time": "18:00"}}}, None),
-    ({"filter": {"categories": ["FOO"]}}, None),
-    ({"radius": "far"}, None),
-], ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"radius": 0}, "radiusMeters"),
+        ({"radius": -5}, "radiusMeters"),
+        ({"radius": 100_001}, "radiusMeters"),
+        ({"first": 101}, "first"),
+        ({"first": -1}, "first"),
+        ({"filter": {"age": -1}}, "filter.age"),
+        ({"filter": {"age": 121}}, "filter.age"),
+        ({"filter": {"languages": ["xx1"]}}, "filter.languages"),
+        ({"filter": {"text": "leksehjelp" * 1000}}, "filter.text"),  # 10,000 characters
+        ({"filter": {"municipality": "301"}}, "filter.municipality"),
+        (
+            {"filter": {"during": {"weekday": "MONDAY", "from": "18:00", "to": "17:00"}}},
+            "filter.during.to",
+        ),
+        ({"after": "garbage"}, "after"),
+        ({"after": ""}, "after"),
+        ({"filter": {"openAt": {"weekday": "TUESDAY", "time": "25:00"}}}, None),
+        ({"filter": {"openAt": {"weekday": "TUESDAY", "time": "18:61"}}}, None),
+        ({"filter": {"openAt": {"weekday": "FUNDAY", "time": "18:00"}}}, None),
+        ({"filter": {"openAt": {"weekday": 8, "time": "18:00"}}}, None),
+        ({"filter": {"categories": ["FOO"]}}, None),
+        ({"radius": "far"}, None),
+    ],
+    ids=lambda v: str(v)[:40],
+)
 async def test_bad_input_over_http(client, variables, field):
     response = await client.post("/graphql", json={"query": BAD, "variables": variables})
     assert response.status_code == 200
@@ -322,17 +368,23 @@ async def test_bad_input_over_http(client, variables, field):
         assert error["extensions"]["field"] == field
 
 
-@pytest.mark.parametrize("document", [
-    "{ nearby(at: {lat: 59.91, lon: 10.75}, kinds: [SPACESHIP]) { totalCount } }",
-    "{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {categories: [FOO]}) { totalCount } }",
-    '{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {openAt: {weekday: TUESDAY, time: "25:00"}})'
-    " { totalCount } }",
-    '{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {openAt: {weekday: TUESDAY, time: "18:61"}})'
-    " { totalCount } }",
-    '{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {openAt: {weekday: 8, time: "18:00"}})'
-    " { totalCount } }",
-    "{ nearby(at: {lat: 91, lon: 10.75}) { totalCount } }",
-], ids=["kind", "category", "hour", "minute", "weekday", "latitude"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ nearby(at: {lat: 59.91, lon: 10.75}, kinds: [SPACESHIP]) { totalCount } }",
+        "{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {categories: [FOO]}) { totalCount } }",
+        "{ nearby(at: {lat: 59.91, lon: 10.75}, "
+        'filter: {openAt: {weekday: TUESDAY, time: "25:00"}})'
+        " { totalCount } }",
+        "{ nearby(at: {lat: 59.91, lon: 10.75}, "
+        'filter: {openAt: {weekday: TUESDAY, time: "18:61"}})'
+        " { totalCount } }",
+        '{ nearby(at: {lat: 59.91, lon: 10.75}, filter: {openAt: {weekday: 8, time: "18:00"}})'
+        " { totalCount } }",
+        "{ nearby(at: {lat: 91, lon: 10.75}) { totalCount } }",
+    ],
+    ids=["kind", "category", "hour", "minute", "weekday", "latitude"],
+)
 async def test_bad_literals_over_http(client, document):
     response = await client.post("/graphql", json={"query": document})
     assert response.status_code == 200
@@ -354,10 +406,15 @@ async def test_a_cursor_of_another_list_is_bad_input(gql):
         error = bad_input(await gql(BAD, {"after": cursor}))
         assert error["extensions"]["field"] == "after", name
     # And a nearby cursor is no cursor of the lists by distance of one kind.
-    mine = (await gql.data(PAGE, {"lat": 59.91, "lon": 10.75, "radius": 500, "first": 1}))
+    mine = await gql.data(PAGE, {"lat": 59.91, "lon": 10.75, "radius": 500, "first": 1})
     cursor = mine["nearby"]["pageInfo"]["endCursor"]
-    bad_input(await gql("""query ($after: String) { activities(after: $after,
-        near: {at: {lat: 59.91, lon: 10.75}}) { totalCount } }""", {"after": cursor}))
+    bad_input(
+        await gql(
+            """query ($after: String) { activities(after: $after,
+        near: {at: {lat: 59.91, lon: 10.75}}) { totalCount } }""",
+            {"after": cursor},
+        )
+    )
 
 
 # --- statements -----------------------------------------------------------------------------------

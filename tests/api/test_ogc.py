@@ -84,11 +84,14 @@ async def test_collections_describe_themselves(client):
 
 
 async def test_items_page_and_paging_links(client, loaded_conn):
-    total = loaded_conn.execute(sa.select(sa.func.count()).select_from(venue)
-                                .where(venue.c.archived_at.is_(None),
-                                       venue.c.municipality_number == "0301")).scalar_one()
-    first = await client.get("/ogc/collections/venues/items",
-                             params={"limit": 7, "municipality": "0301"})
+    total = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(venue)
+        .where(venue.c.archived_at.is_(None), venue.c.municipality_number == "0301")
+    ).scalar_one()
+    first = await client.get(
+        "/ogc/collections/venues/items", params={"limit": 7, "municipality": "0301"}
+    )
     assert first.status_code == 200
     assert first.headers["content-type"] == "application/geo+json"
     assert first.headers["content-crs"] == f"<{CRS84}>"
@@ -122,8 +125,9 @@ async def test_items_page_and_paging_links(client, loaded_conn):
         href = relative(nxt["href"]) if nxt else None
     assert len(seen) == len(set(seen)) == total
     # The last page has no next link, and offset past the end gives an empty page.
-    empty = await get_json(client, "/ogc/collections/venues/items", offset=total + 5,
-                           municipality="0301")
+    empty = await get_json(
+        client, "/ogc/collections/venues/items", offset=total + 5, municipality="0301"
+    )
     assert empty["numberReturned"] == 0
     assert empty["features"] == []
     assert "next" not in links(empty)
@@ -154,84 +158,116 @@ async def test_limit_is_capped(client):
 
 async def test_bbox_filters(client, loaded_conn):
     bbox = (10.74, 59.90, 10.78, 59.93)
-    body = await get_json(client, "/ogc/collections/venues/items", limit=1000,
-                          bbox=",".join(map(str, bbox)))
+    body = await get_json(
+        client, "/ogc/collections/venues/items", limit=1000, bbox=",".join(map(str, bbox))
+    )
     area = box(*bbox)
     assert body["numberReturned"] > 5
     assert all(area.intersects(shape(f["geometry"])) for f in body["features"])
     x0, y0 = to_storage(bbox[1], bbox[0])
     x1, y1 = to_storage(bbox[3], bbox[2])
-    inner = loaded_conn.execute(sa.select(sa.func.count()).select_from(venue).where(
-        venue.c.archived_at.is_(None),
-        sa.func.ST_Intersects(venue.c.geom, sa.func.ST_Transform(
-            sa.func.ST_MakeEnvelope(*bbox, 4326), 25833)))).scalar_one()
+    inner = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(venue)
+        .where(
+            venue.c.archived_at.is_(None),
+            sa.func.ST_Intersects(
+                venue.c.geom, sa.func.ST_Transform(sa.func.ST_MakeEnvelope(*bbox, 4326), 25833)
+            ),
+        )
+    ).scalar_one()
     assert body["numberMatched"] == inner
     # The same box given in EPSG:25833 (bbox-crs) finds the same venues, near enough (the
     # box's edges are straight in one CRS and curved in the other: compare the inner ones).
-    utm = await get_json(client, "/ogc/collections/venues/items", limit=1000,
-                         bbox=f"{min(x0, x1)},{min(y0, y1)},{max(x0, x1)},{max(y0, y1)}",
-                         **{"bbox-crs": EPSG + "25833"})
+    utm = await get_json(
+        client,
+        "/ogc/collections/venues/items",
+        limit=1000,
+        bbox=f"{min(x0, x1)},{min(y0, y1)},{max(x0, x1)},{max(y0, y1)}",
+        **{"bbox-crs": EPSG + "25833"},
+    )
     shrunk = box(bbox[0] + 0.002, bbox[1] + 0.001, bbox[2] - 0.002, bbox[3] - 0.001)
     inside = {f["id"] for f in body["features"] if shrunk.contains(shape(f["geometry"]))}
     assert inside <= {f["id"] for f in utm["features"]}
     # Polygons: municipalities meeting a box around Oslo sentrum.
-    munis = await get_json(client, "/ogc/collections/municipalities/items",
-                           bbox="10.70,59.88,10.80,59.95")
+    munis = await get_json(
+        client, "/ogc/collections/municipalities/items", bbox="10.70,59.88,10.80,59.95"
+    )
     assert [f["id"] for f in munis["features"]] == ["0301"]
 
 
 async def test_crs_parameter_and_content_crs(client, loaded_conn):
-    vid, x, y = loaded_conn.execute(sa.select(venue.c.id, sa.func.ST_X(venue.c.geom),
-                                              sa.func.ST_Y(venue.c.geom))
-                                    .order_by(venue.c.id).limit(1)).one()
-    utm33 = await client.get(f"/ogc/collections/venues/items/{vid}",
-                             params={"crs": EPSG + "25833"})
+    vid, x, y = loaded_conn.execute(
+        sa.select(venue.c.id, sa.func.ST_X(venue.c.geom), sa.func.ST_Y(venue.c.geom))
+        .order_by(venue.c.id)
+        .limit(1)
+    ).one()
+    utm33 = await client.get(f"/ogc/collections/venues/items/{vid}", params={"crs": EPSG + "25833"})
     assert utm33.headers["content-crs"] == f"<{EPSG}25833>"
     gx, gy = utm33.json()["geometry"]["coordinates"]
     assert abs(gx - x) < 0.01
     assert abs(gy - y) < 0.01
     assert "crs" not in utm33.json()["geometry"]
-    utm32 = (await client.get(f"/ogc/collections/venues/items/{vid}",
-                              params={"crs": EPSG + "25832"})).json()
+    utm32 = (
+        await client.get(f"/ogc/collections/venues/items/{vid}", params={"crs": EPSG + "25832"})
+    ).json()
     ux, _uy = utm32["geometry"]["coordinates"]
     assert 100_000 < ux < 1_100_000
     assert abs(ux - x) > 1000
     crs84 = (await client.get(f"/ogc/collections/venues/items/{vid}")).json()
     lon, lat = crs84["geometry"]["coordinates"]
     # EPSG:4326 is latitude first (Part 2: the CRS's own axis order).
-    epsg4326 = await client.get(f"/ogc/collections/venues/items/{vid}",
-                                params={"crs": EPSG + "4326"})
+    epsg4326 = await client.get(
+        f"/ogc/collections/venues/items/{vid}", params={"crs": EPSG + "4326"}
+    )
     assert epsg4326.json()["geometry"]["coordinates"] == [lat, lon]
     assert Point(lon, lat).distance(Point(10.75, 59.91)) < 25  # in Norway, not swapped
     # A page in EPSG:25832 says so too.
-    page = await client.get("/ogc/collections/activities/items",
-                            params={"crs": EPSG + "25832", "limit": 2})
+    page = await client.get(
+        "/ogc/collections/activities/items", params={"crs": EPSG + "25832", "limit": 2}
+    )
     assert page.headers["content-crs"] == f"<{EPSG}25832>"
     # bbox-crs CURIE form.
-    curie = await client.get("/ogc/collections/venues/items",
-                             params={"crs": "[EPSG:25833]", "limit": 1})
+    curie = await client.get(
+        "/ogc/collections/venues/items", params={"crs": "[EPSG:25833]", "limit": 1}
+    )
     assert curie.headers["content-crs"] == f"<{EPSG}25833>"
 
 
 async def test_property_filters(client, loaded_conn):
-    body = await get_json(client, "/ogc/collections/activities/items", limit=1000,
-                          category="LANGUAGE_CAFE", municipality="0301")
-    expected = loaded_conn.execute(sa.select(sa.func.count()).select_from(activity).where(
-        activity.c.archived_at.is_(None), activity.c.status == "ACTIVE",
-        activity.c.category == "LANGUAGE_CAFE",
-        activity.c.municipality_number == "0301")).scalar_one()
+    body = await get_json(
+        client,
+        "/ogc/collections/activities/items",
+        limit=1000,
+        category="LANGUAGE_CAFE",
+        municipality="0301",
+    )
+    expected = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(activity)
+        .where(
+            activity.c.archived_at.is_(None),
+            activity.c.status == "ACTIVE",
+            activity.c.category == "LANGUAGE_CAFE",
+            activity.c.municipality_number == "0301",
+        )
+    ).scalar_one()
     assert body["numberMatched"] == expected > 0
     assert {f["properties"]["category"] for f in body["features"]} == {"LANGUAGE_CAFE"}
     areas = await get_json(client, "/ogc/collections/areas/items", kind="BYDEL", limit=100)
-    bydeler = loaded_conn.execute(sa.select(sa.func.count()).select_from(statistical_area)
-                                  .where(statistical_area.c.kind == "BYDEL")).scalar_one()
+    bydeler = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(statistical_area)
+        .where(statistical_area.c.kind == "BYDEL")
+    ).scalar_one()
     assert areas["numberMatched"] == areas["numberReturned"] == bydeler >= 15
     assert {f["properties"]["kind"] for f in areas["features"]} == {"BYDEL"}
     councils = await get_json(client, "/ogc/collections/councils/items", municipality="0301")
     assert councils["numberReturned"] >= 1
     assert {f["properties"]["municipality_number"] for f in councils["features"]} == {"0301"}
-    vestland = await get_json(client, "/ogc/collections/municipalities/items", county="46",
-                              limit=100)
+    vestland = await get_json(
+        client, "/ogc/collections/municipalities/items", county="46", limit=100
+    )
     assert vestland["numberMatched"] > 20
     assert all(f["id"].startswith("46") for f in vestland["features"])
 
@@ -245,28 +281,35 @@ async def test_single_items_of_each_kind(client):
     assert shape(groruddalen["geometry"]).contains(Point(10.892, 59.942))
 
 
-@pytest.mark.parametrize(("path", "params", "status", "field"), [
-    ("/ogc/collections/rivers", {}, 404, "collectionId"),
-    ("/ogc/collections/rivers/items", {}, 404, "collectionId"),
-    ("/ogc/collections/venues/items/99999999", {}, 404, "featureId"),
-    ("/ogc/collections/venues/items/abc", {}, 404, "featureId"),
-    ("/ogc/collections/municipalities/items/9999", {}, 404, "featureId"),
-    ("/ogc/collections/venues/items", {"bbox": "1,2,3"}, 400, "bbox"),
-    ("/ogc/collections/venues/items", {"bbox": "11,60,10,59"}, 400, "bbox"),
-    ("/ogc/collections/venues/items", {"bbox": "a,b,c,d"}, 400, "bbox"),
-    ("/ogc/collections/venues/items", {"limit": "0"}, 400, "limit"),
-    ("/ogc/collections/venues/items", {"limit": "ten"}, 400, "limit"),
-    ("/ogc/collections/venues/items", {"offset": "-1"}, 400, "offset"),
-    ("/ogc/collections/venues/items", {"crs": "EPSG:9999"}, 400, "crs"),
-    ("/ogc/collections/venues/items", {"bbox": "10,59,11,60", "bbox-crs": "x"}, 400,
-     "bbox-crs"),
-    ("/ogc/collections/venues/items", {"bbox-crs": EPSG + "25833"}, 400, "bbox-crs"),
-    ("/ogc/collections/venues/items", {"colour": "red"}, 400, "colour"),
-    ("/ogc/collections/venues/items", {"category": "NOPE"}, 400, "category"),
-    ("/ogc/collections/areas/items", {"category": "SPORTS"}, 400, "category"),
-    ("/ogc/collections/venues/items", {"f": "html"}, 400, "f"),
-    ("/ogc/conformance", {"limit": "1"}, 400, "limit"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "status", "field"),
+    [
+        ("/ogc/collections/rivers", {}, 404, "collectionId"),
+        ("/ogc/collections/rivers/items", {}, 404, "collectionId"),
+        ("/ogc/collections/venues/items/99999999", {}, 404, "featureId"),
+        ("/ogc/collections/venues/items/abc", {}, 404, "featureId"),
+        ("/ogc/collections/municipalities/items/9999", {}, 404, "featureId"),
+        ("/ogc/collections/venues/items", {"bbox": "1,2,3"}, 400, "bbox"),
+        ("/ogc/collections/venues/items", {"bbox": "11,60,10,59"}, 400, "bbox"),
+        ("/ogc/collections/venues/items", {"bbox": "a,b,c,d"}, 400, "bbox"),
+        ("/ogc/collections/venues/items", {"limit": "0"}, 400, "limit"),
+        ("/ogc/collections/venues/items", {"limit": "ten"}, 400, "limit"),
+        ("/ogc/collections/venues/items", {"offset": "-1"}, 400, "offset"),
+        ("/ogc/collections/venues/items", {"crs": "EPSG:9999"}, 400, "crs"),
+        (
+            "/ogc/collections/venues/items",
+            {"bbox": "10,59,11,60", "bbox-crs": "x"},
+            400,
+            "bbox-crs",
+        ),
+        ("/ogc/collections/venues/items", {"bbox-crs": EPSG + "25833"}, 400, "bbox-crs"),
+        ("/ogc/collections/venues/items", {"colour": "red"}, 400, "colour"),
+        ("/ogc/collections/venues/items", {"category": "NOPE"}, 400, "category"),
+        ("/ogc/collections/areas/items", {"category": "SPORTS"}, 400, "category"),
+        ("/ogc/collections/venues/items", {"f": "html"}, 400, "f"),
+        ("/ogc/conformance", {"limit": "1"}, 400, "limit"),
+    ],
+)
 async def test_errors(client, path, params, status, field):
     response = await client.get(path, params=params)
     assert response.status_code == status, response.text

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.anyio
 
 QUERY = {"query": '{ county(number: "03") { name } municipalities(first: 1) { totalCount } }'}
 #: On the other pool: the compiled near-me path's autocommit connections.
-NEAR = {"query": "query($at: LatLonInput!) { nearby(at: $at) { edges { distanceMeters } } }",
-        "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}}
+NEAR = {
+    "query": "query($at: LatLonInput!) { nearby(at: $at) { edges { distanceMeters } } }",
+    "variables": {"at": {"lat": 59.9139, "lon": 10.7522}},
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +58,15 @@ def _code(response) -> str | None:
 
 async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
     cluster, url = own_cluster
-    settings = load_settings(database_url=url.render_as_string(hide_password=False),
-                             rate_limit_enabled=False, pool_size=4)
+    settings = load_settings(
+        database_url=url.render_as_string(hide_password=False),
+        rate_limit_enabled=False,
+        pool_size=4,
+    )
     async with http_client(create_app(settings)) as client:
         assert (await client.get("/readyz")).status_code == 200
         healthy = await client.post("/graphql", json=QUERY)
-        assert healthy.json() == {"data": {"county": None,
-                                           "municipalities": {"totalCount": 0}}}
+        assert healthy.json() == {"data": {"county": None, "municipalities": {"totalCount": 0}}}
 
         # A query in flight when the server stops gets UNAVAILABLE too, not a hang.
         in_flight = asyncio.ensure_future(client.post("/graphql", json=QUERY))
@@ -72,8 +76,9 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         assert _code(stopped) in (None, "UNAVAILABLE")
 
         # Down: more callers than the pool has connections; each answered within ~2 s.
-        answers = await asyncio.gather(*(_timed(client, "POST", "/graphql", json=QUERY)
-                                         for _ in range(12)))
+        answers = await asyncio.gather(
+            *(_timed(client, "POST", "/graphql", json=QUERY) for _ in range(12))
+        )
         assert {_code(response) for _, response in answers} == {"UNAVAILABLE"}
         assert max(elapsed for elapsed, _ in answers) < 2.5
         # Once one attempt has failed, the others are told at once (the outage breaker).
@@ -102,7 +107,8 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
             await asyncio.sleep(0.1)
         assert response.json()["data"]["municipalities"] == {"totalCount": 0}
         assert (await client.post("/graphql", json=NEAR)).json() == {
-            "data": {"nearby": {"edges": []}}}
+            "data": {"nearby": {"edges": []}}
+        }
         assert (await client.get("/readyz")).status_code == 200
 
 

@@ -62,13 +62,19 @@ def test_client_address_and_forwarded_for():
 def test_principal_is_read_defensively():
     assert principal_of(_scope()) == (None, "PUBLIC")
     assert principal_of({"type": "http"}) == (None, "PUBLIC")
-    assert principal_of(_scope(principal=SimpleNamespace(key_id=7, role=Role.ANALYST))) == \
-        (7, "ANALYST")
-    assert principal_of(_scope(principal=SimpleNamespace(key_id=None, role=None))) == \
-        (None, "PUBLIC")
+    assert principal_of(_scope(principal=SimpleNamespace(key_id=7, role=Role.ANALYST))) == (
+        7,
+        "ANALYST",
+    )
+    assert principal_of(_scope(principal=SimpleNamespace(key_id=None, role=None))) == (
+        None,
+        "PUBLIC",
+    )
     assert principal_of(_scope(principal=object())) == (None, "PUBLIC")
-    assert principal_of(_scope(principal=SimpleNamespace(key_id="7", role="ADMIN"))) == \
-        (None, "ADMIN")
+    assert principal_of(_scope(principal=SimpleNamespace(key_id="7", role="ADMIN"))) == (
+        None,
+        "ADMIN",
+    )
 
 
 async def _ok(scope, receive, send):
@@ -78,8 +84,9 @@ async def _ok(scope, receive, send):
 
 def _limited_app(clock, principals):
     """RateLimit behind a stand-in for the auth middleware: the `key` header picks a principal."""
-    settings = load_settings(rate_limit_per_minute={"PUBLIC": 60, "ANALYST": 600, "ADMIN": 0},
-                             rate_limit_burst_s=2)
+    settings = load_settings(
+        rate_limit_per_minute={"PUBLIC": 60, "ANALYST": 600, "ADMIN": 0}, rate_limit_burst_s=2
+    )
     limit = RateLimit(_ok, settings, buckets=TokenBuckets(clock=clock))
 
     async def auth(scope, receive, send):
@@ -98,10 +105,14 @@ def _client(app, address="10.1.1.1"):
 
 async def test_limits_per_address_and_per_key_at_the_role_rate():
     clock = Clock()
-    app = _limited_app(clock, {
-        "analyst": SimpleNamespace(key_id=1, role=Role.ANALYST),
-        "other-analyst": SimpleNamespace(key_id=2, role=Role.ANALYST),
-        "admin": SimpleNamespace(key_id=3, role=Role.ADMIN)})
+    app = _limited_app(
+        clock,
+        {
+            "analyst": SimpleNamespace(key_id=1, role=Role.ANALYST),
+            "other-analyst": SimpleNamespace(key_id=2, role=Role.ANALYST),
+            "admin": SimpleNamespace(key_id=3, role=Role.ADMIN),
+        },
+    )
     async with _client(app) as one, _client(app, "10.2.2.2") as two:
         # PUBLIC: 60 a minute, a 2 s burst: 2 requests, then 429 for a second.
         assert [(await one.get("/graphql")).status_code for _ in range(3)] == [200, 200, 429]
@@ -117,20 +128,26 @@ async def test_limits_per_address_and_per_key_at_the_role_rate():
         assert (await one.get("/readyz")).status_code == 200
         # A key is limited by its key (not the address), at its role's rate: 600 a minute,
         # 20 at once; another key of the same role has its own bucket; ADMIN's 0 is unlimited.
-        statuses = [(await one.get("/graphql", headers={"key": "analyst"})).status_code
-                    for _ in range(21)]
+        statuses = [
+            (await one.get("/graphql", headers={"key": "analyst"})).status_code for _ in range(21)
+        ]
         assert statuses == [200] * 20 + [429]
         assert (await two.get("/graphql", headers={"key": "other-analyst"})).status_code == 200
-        assert {(await one.get("/graphql", headers={"key": "admin"})).status_code
-                for _ in range(50)} == {200}
+        assert {
+            (await one.get("/graphql", headers={"key": "admin"})).status_code for _ in range(50)
+        } == {200}
         clock.now += 1
         assert (await one.get("/graphql")).status_code == 200
 
 
 async def test_rate_limit_in_the_app(api_settings):
-    settings = api_settings.model_copy(update={
-        "rate_limit_enabled": True, "rate_limit_per_minute": {"PUBLIC": 6},
-        "rate_limit_burst_s": 20})
+    settings = api_settings.model_copy(
+        update={
+            "rate_limit_enabled": True,
+            "rate_limit_per_minute": {"PUBLIC": 6},
+            "rate_limit_burst_s": 20,
+        }
+    )
     async with http_client(create_app(settings)) as client:
         query = {"query": '{ county(number: "03") { name } }'}
         answers = [await client.post("/graphql", json=query) for _ in range(3)]
@@ -149,9 +166,12 @@ async def test_the_map_page_and_its_tiles_fit_a_person_using_the_map():
     app = _limited_app(clock, {})
     async with _client(app) as client:
         # PUBLIC: 60 a minute, a 2 s burst: tiles get 20 × that, 40 at once.
-        tiles = [(await client.get(f"/tiles/venues/12/2169/{y}.mvt")).status_code
-                 for y in range(41)]
+        tiles = [
+            (await client.get(f"/tiles/venues/12/2169/{y}.mvt")).status_code for y in range(41)
+        ]
         assert tiles == [200] * 40 + [429]
-        assert {(await client.get(path)).status_code
-                for path in ("/", "/static/map.js", "/vendor/maplibre-gl.js") * 30} == {200}
+        assert {
+            (await client.get(path)).status_code
+            for path in ("/", "/static/map.js", "/vendor/maplibre-gl.js") * 30
+        } == {200}
         assert [(await client.get("/graphql")).status_code for _ in range(3)] == [200, 200, 429]

@@ -27,12 +27,13 @@ from tests.api.test_compiled import _compiled_of
 
 pytestmark = pytest.mark.anyio
 
-WHERE_AM_I = '{ whereAmI(at: {lat: 59.942, lon: 10.892}) { municipality { name } } }'
+WHERE_AM_I = "{ whereAmI(at: {lat: 59.942, lon: 10.892}) { municipality { name } } }"
 
 
 def named(url: URL, application: str) -> str:
     return url.update_query_dict({"application_name": application}).render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
 
 
 def settings_for(primary: str, read: str | None) -> Settings:
@@ -41,16 +42,18 @@ def settings_for(primary: str, read: str | None) -> Settings:
 
 def sessions(url: URL, *applications: str) -> dict[str, int]:
     """How many connections each application holds in ``url``'s database."""
-    activity = sa.table("pg_stat_activity", sa.column("application_name"),
-                        sa.column("datname"))
+    activity = sa.table("pg_stat_activity", sa.column("application_name"), sa.column("datname"))
     engine = sync_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.select(activity.c.application_name, sa.func.count())
-                .where(activity.c.datname == url.database,
-                       activity.c.application_name.in_(applications))
-                .group_by(activity.c.application_name)).all()
+                .where(
+                    activity.c.datname == url.database,
+                    activity.c.application_name.in_(applications),
+                )
+                .group_by(activity.c.application_name)
+            ).all()
     finally:
         engine.dispose()
     return dict(rows)
@@ -78,8 +81,11 @@ async def test_answers_come_from_the_replica(loaded_url: URL, fresh_demo_url: UR
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
-            conn.execute(municipality.update().where(municipality.c.number == "0301")
-                         .values(name="Oslo (replika)"))
+            conn.execute(
+                municipality.update()
+                .where(municipality.c.number == "0301")
+                .values(name="Oslo (replika)")
+            )
     finally:
         engine.dispose()
     replica = fresh_demo_url.render_as_string(hide_password=False)
@@ -108,8 +114,10 @@ async def test_context_reads_from_the_read_engine_and_keeps_the_primary_for_writ
 
 
 async def test_readyz_reports_an_unreachable_replica(loaded_url: URL):
-    settings = settings_for(loaded_url.render_as_string(hide_password=False),
-                            named(loaded_url.set(database="no_such_database"), "x"))
+    settings = settings_for(
+        loaded_url.render_as_string(hide_password=False),
+        named(loaded_url.set(database="no_such_database"), "x"),
+    )
     async with http_client(create_app(settings)) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
@@ -120,11 +128,15 @@ async def test_the_compiled_nearby_path_reads_from_the_replica_and_is_counted(lo
     tag = uuid.uuid4().hex[:8]
     primary, read = f"hverdag-primary-{tag}", f"hverdag-read-{tag}"
     settings = settings_for(named(loaded_url, primary), named(loaded_url, read))
-    near = ('query($at: LatLonInput!) { nearby(at: $at, first: 3) { edges { distanceMeters } } }')
+    near = "query($at: LatLonInput!) { nearby(at: $at, first: 3) { edges { distanceMeters } } }"
     app = create_app(settings)
     async with http_client(app) as client:
-        answer = (await client.post("/graphql", json={
-            "query": near, "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}})).json()
+        answer = (
+            await client.post(
+                "/graphql",
+                json={"query": near, "variables": {"at": {"lat": 59.9139, "lon": 10.7522}}},
+            )
+        ).json()
         assert len(answer["data"]["nearby"]["edges"]) == 3
         seen = sessions(loaded_url, primary, read)
         assert seen.get(read, 0) >= 1, seen
@@ -134,25 +146,37 @@ async def test_the_compiled_nearby_path_reads_from_the_replica_and_is_counted(lo
     assert _compiled_of(app).answered == 1  # by the compiled path, not strawberry's
 
 
-async def test_a_mutation_answers_from_the_primary_it_wrote_to(loaded_url: URL,
-                                                               fresh_demo_url: URL):
+async def test_a_mutation_answers_from_the_primary_it_wrote_to(
+    loaded_url: URL, fresh_demo_url: URL
+):
     """With a replica that lags (here: another database, without the new row), a mutation's
     answer still shows what it wrote: it is read back from the primary."""
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
-            secret, _ = create_key(conn, "MUNICIPALITY_EDITOR", label="replica test",
-                                   municipality_number="0301")
+            secret, _ = create_key(
+                conn, "MUNICIPALITY_EDITOR", label="replica test", municipality_number="0301"
+            )
     finally:
         engine.dispose()
-    settings = settings_for(fresh_demo_url.render_as_string(hide_password=False),
-                            loaded_url.render_as_string(hide_password=False))
-    create = ('mutation { createVenue(input: {name: "Replika-testrom", venueType: LIBRARY, '
-              'ownerType: MUNICIPALITY, location: {lat: 59.9419, lon: 10.8925}}) '
-              '{ venue { name version municipality { number } } } }')
+    settings = settings_for(
+        fresh_demo_url.render_as_string(hide_password=False),
+        loaded_url.render_as_string(hide_password=False),
+    )
+    create = (
+        'mutation { createVenue(input: {name: "Replika-testrom", venueType: LIBRARY, '
+        "ownerType: MUNICIPALITY, location: {lat: 59.9419, lon: 10.8925}}) "
+        "{ venue { name version municipality { number } } } }"
+    )
     async with http_client(create_app(settings)) as client:
-        answer = (await client.post("/graphql", json={"query": create},
-                                    headers={"authorization": f"Bearer {secret}"})).json()
+        answer = (
+            await client.post(
+                "/graphql", json={"query": create}, headers={"authorization": f"Bearer {secret}"}
+            )
+        ).json()
     assert "errors" not in answer, answer
     assert answer["data"]["createVenue"]["venue"] == {
-        "name": "Replika-testrom", "version": 1, "municipality": {"number": "0301"}}
+        "name": "Replika-testrom",
+        "version": 1,
+        "municipality": {"number": "0301"},
+    }

@@ -25,13 +25,30 @@ def _free_port() -> int:
 
 def test_sigterm_lets_an_inflight_export_finish(loaded_url, tmp_path):
     port = _free_port()
-    env = {**os.environ, "HVERDAG_DATABASE_URL": loaded_url.render_as_string(
-        hide_password=False), "HVERDAG_RATE_LIMIT_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False),
+        "HVERDAG_RATE_LIMIT_ENABLED": "false",
+    }
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port",
-         str(port), "--timeout-graceful-shutdown", "30", "--no-access-log"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--timeout-graceful-shutdown",
+            "30",
+            "--no-access-log",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -80,14 +97,21 @@ def test_serve_with_workers_becomes_uvicorn_and_stops_on_sigterm(loaded_url, tmp
     command line (the same process, without the CLI's ~120 MB), whose two workers answer and
     log in hverdag's format; SIGTERM stops it all."""
     port = _free_port()
-    env = {**os.environ, "HVERDAG_DATABASE_URL": loaded_url.render_as_string(
-        hide_password=False), "HVERDAG_PORT": str(port), "HVERDAG_RATE_LIMIT_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False),
+        "HVERDAG_PORT": str(port),
+        "HVERDAG_RATE_LIMIT_ENABLED": "false",
+    }
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("hverdag")), "serve", "--workers", "2"],
             cwd=PROJECT_ROOT,
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -110,4 +134,4 @@ def test_serve_with_workers_becomes_uvicorn_and_stops_on_sigterm(loaded_url, tmp
         assert server.wait(timeout=40) == 0
     output = log_path.read_text()
     assert output.count("INFO uvicorn.error: Application startup complete.") == 2
-    assert 'INFO uvicorn.access: 127.0.0.1:' in output
+    assert "INFO uvicorn.access: 127.0.0.1:" in output

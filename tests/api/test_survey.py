@@ -39,22 +39,41 @@ query CouncilCoverage {
 }
 """
 PUBLIC = ("STATE", "COUNTY", "MUNICIPALITY")
-BARRIERS = {"PRICE", "OPENING_HOURS", "BOOKING_PROCESS", "NO_RESPONSE", "INSURANCE_OR_KEYS",
-            "ACCESSIBILITY", "SIZE", "EQUIPMENT", "LOCATION", "RULES", "OTHER"}
+BARRIERS = {
+    "PRICE",
+    "OPENING_HOURS",
+    "BOOKING_PROCESS",
+    "NO_RESPONSE",
+    "INSURANCE_OR_KEYS",
+    "ACCESSIBILITY",
+    "SIZE",
+    "EQUIPMENT",
+    "LOCATION",
+    "RULES",
+    "OTHER",
+}
 
 
 def _served() -> sa.Select:
     c = immigrant_council.c
     return sa.select(c.municipality_number).where(
-        c.status == "ACTIVE", c.archived_at.is_(None), c.level != "COUNTY",
-        c.municipality_number.is_not(None))
+        c.status == "ACTIVE",
+        c.archived_at.is_(None),
+        c.level != "COUNTY",
+        c.municipality_number.is_not(None),
+    )
 
 
 def _latest(conn: sa.Connection, column: str) -> dict[str, int]:
     s = municipality_statistics.c
-    return dict(conn.execute(
-        sa.select(s.municipality_number, s[column]).ext(distinct_on(s.municipality_number))
-        .where(s[column].is_not(None)).order_by(s.municipality_number, s.year.desc())).all())
+    return dict(
+        conn.execute(
+            sa.select(s.municipality_number, s[column])
+            .ext(distinct_on(s.municipality_number))
+            .where(s[column].is_not(None))
+            .order_by(s.municipality_number, s.year.desc())
+        ).all()
+    )
 
 
 async def test_the_contract_venue_access(gql, loaded_conn) -> None:
@@ -62,18 +81,34 @@ async def test_the_contract_venue_access(gql, loaded_conn) -> None:
     v, m, r = venue.c, municipality.c, venue_access_report.c
     where = [v.archived_at.is_(None), m.archived_at.is_(None), v.owner_type.in_(PUBLIC)]
     joined = venue.join(municipality, m.number == v.municipality_number)
-    venues = dict(loaded_conn.execute(
-        sa.select(m.county_number, sa.func.count()).select_from(joined).where(*where)
-        .group_by(m.county_number)).all())
-    reports = dict(loaded_conn.execute(
-        sa.select(m.county_number, sa.func.count())
-        .select_from(venue_access_report.join(venue, v.id == r.venue_id).join(
-            municipality, m.number == v.municipality_number))
-        .where(*where, r.archived_at.is_(None)).group_by(m.county_number)).all())
-    state = loaded_conn.execute(sa.select(sa.func.count()).select_from(joined).where(
-        *where, v.owner_type == "STATE")).scalar_one()
-    counties = sorted(set(loaded_conn.execute(
-        sa.select(m.county_number).where(m.archived_at.is_(None))).scalars()))
+    venues = dict(
+        loaded_conn.execute(
+            sa.select(m.county_number, sa.func.count())
+            .select_from(joined)
+            .where(*where)
+            .group_by(m.county_number)
+        ).all()
+    )
+    reports = dict(
+        loaded_conn.execute(
+            sa.select(m.county_number, sa.func.count())
+            .select_from(
+                venue_access_report.join(venue, v.id == r.venue_id).join(
+                    municipality, m.number == v.municipality_number
+                )
+            )
+            .where(*where, r.archived_at.is_(None))
+            .group_by(m.county_number)
+        ).all()
+    )
+    state = loaded_conn.execute(
+        sa.select(sa.func.count()).select_from(joined).where(*where, v.owner_type == "STATE")
+    ).scalar_one()
+    counties = sorted(
+        set(
+            loaded_conn.execute(sa.select(m.county_number).where(m.archived_at.is_(None))).scalars()
+        )
+    )
     assert [g["key"] for g in groups] == counties
     assert {g["key"]: g["venues"] for g in groups} == {k: venues.get(k, 0) for k in counties}
     assert {g["key"]: g["reports"] for g in groups} == {k: reports.get(k, 0) for k in counties}
@@ -82,9 +117,11 @@ async def test_the_contract_venue_access(gql, loaded_conn) -> None:
     population, immigrants = _latest(loaded_conn, "population"), _latest(loaded_conn, "immigrants")
     assert oslo["name"] == "Oslo"
     assert oslo["venuesPer10kResidents"] == pytest.approx(
-        oslo["venues"] * 10_000 / population["0301"])
+        oslo["venues"] * 10_000 / population["0301"]
+    )
     assert oslo["venuesPer1kImmigrants"] == pytest.approx(
-        oslo["venues"] * 1_000 / immigrants["0301"])
+        oslo["venues"] * 1_000 / immigrants["0301"]
+    )
     assert 0 < oslo["grantedShare"] < 1
     assert 1 <= oslo["meanSuitability"] <= 5
     assert 1 <= len(oslo["topBarriers"]) <= 3
@@ -122,9 +159,11 @@ async def test_the_contract_council_coverage(gql, loaded_conn) -> None:
     m = municipality.c
     population = _latest(loaded_conn, "population")
     immigrants = _latest(loaded_conn, "immigrants")
-    rows = loaded_conn.execute(sa.select(m.number, m.county_number,
-                                         m.number.in_(_served()).label("covered"))
-                               .where(m.archived_at.is_(None))).all()
+    rows = loaded_conn.execute(
+        sa.select(m.number, m.county_number, m.number.in_(_served()).label("covered")).where(
+            m.archived_at.is_(None)
+        )
+    ).all()
     groups = data["councilCoverage"]
     assert [g["key"] for g in groups] == sorted({r.county_number for r in rows})
     for group in groups:
@@ -138,9 +177,14 @@ async def test_the_contract_council_coverage(gql, loaded_conn) -> None:
         assert group["immigrantsWithCouncil"] == sum(immigrants.get(n, 0) for n in covered)
     assert sum(g["withCouncil"] for g in groups) == 10
 
-    missing = sorted(r.number for r in rows if not r.covered and population.get(r.number)
-                     and r.number in immigrants
-                     and immigrants[r.number] / population[r.number] >= 0.1)
+    missing = sorted(
+        r.number
+        for r in rows
+        if not r.covered
+        and population.get(r.number)
+        and r.number in immigrants
+        and immigrants[r.number] / population[r.number] >= 0.1
+    )
     listed = data["municipalities"]
     assert listed["totalCount"] == len(missing)
     assert [e["node"]["number"] for e in listed["edges"]] == missing[:50]
@@ -162,17 +206,29 @@ async def test_one_statement_per_survey(gql, count_statements) -> None:
     assert len(count_statements.statements) == 2
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("{ municipalities(filter: {minImmigrantShare: 1.5}) { totalCount } }",
-     "filter.minImmigrantShare"),
-    ("{ municipalities(filter: {minImmigrantShare: -0.1}) { totalCount } }",
-     "filter.minImmigrantShare"),
-    ('{ venueAccess(groupBy: COUNTY, filter: {municipality: "301"}) { key } }',
-     "filter.municipality"),
-    ('{ venueAccess(groupBy: COUNTY, filter: {county: "Oslo"}) { key } }', "filter.county"),
-    ('{ venueAccessTotal(filter: {reportedFrom: "2025-06-01", reportedTo: "2025-01-01"}) '
-     "{ key } }", "filter.reportedTo"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (
+            "{ municipalities(filter: {minImmigrantShare: 1.5}) { totalCount } }",
+            "filter.minImmigrantShare",
+        ),
+        (
+            "{ municipalities(filter: {minImmigrantShare: -0.1}) { totalCount } }",
+            "filter.minImmigrantShare",
+        ),
+        (
+            '{ venueAccess(groupBy: COUNTY, filter: {municipality: "301"}) { key } }',
+            "filter.municipality",
+        ),
+        ('{ venueAccess(groupBy: COUNTY, filter: {county: "Oslo"}) { key } }', "filter.county"),
+        (
+            '{ venueAccessTotal(filter: {reportedFrom: "2025-06-01", reportedTo: "2025-01-01"}) '
+            "{ key } }",
+            "filter.reportedTo",
+        ),
+    ],
+)
 async def test_bad_input(gql, query: str, field: str) -> None:
     error = bad_input(await gql(query))
     assert error["extensions"]["field"] == field

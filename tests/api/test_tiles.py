@@ -64,23 +64,30 @@ def pixel(lat: float, lon: float, z: int, x: int, y: int) -> tuple[float, float]
 
 
 #: The rows each point layer shows (what the directory lists), written out here.
-SHOWN = {"venues": (venue, [venue.c.archived_at.is_(None)]),
-         "activities": (activity, [activity.c.archived_at.is_(None),
-                                   activity.c.status == "ACTIVE"])}
+SHOWN = {
+    "venues": (venue, [venue.c.archived_at.is_(None)]),
+    "activities": (activity, [activity.c.archived_at.is_(None), activity.c.status == "ACTIVE"]),
+}
 
 
-def rows_in_box(conn: sa.Connection, layer: str, z: int, x: int, y: int,
-                *where: Any) -> list[Any]:
+def rows_in_box(conn: sa.Connection, layer: str, z: int, x: int, y: int, *where: Any) -> list[Any]:
     """(id, x, y in EPSG:25833, lat, lon) of the layer's rows whose point is in the tile's
     filter box (the tile and its buffer in EPSG:25833), straight from PostGIS. ``&&`` as the
     tile uses it: it compares float4 boxes, so a point a few decimetres outside counts as in."""
     table, shown = SHOWN[layer]
     wgs84 = sa.func.ST_Transform(table.c.geom, 4326)
     box = sa.func.ST_MakeEnvelope(*storage_box(z, x, y), 25833)
-    return list(conn.execute(sa.select(
-        table.c.id, sa.func.ST_X(table.c.geom), sa.func.ST_Y(table.c.geom),
-        sa.func.ST_Y(wgs84), sa.func.ST_X(wgs84)).where(
-        *shown, *where, table.c.geom.op("&&")(box))))
+    return list(
+        conn.execute(
+            sa.select(
+                table.c.id,
+                sa.func.ST_X(table.c.geom),
+                sa.func.ST_Y(table.c.geom),
+                sa.func.ST_Y(wgs84),
+                sa.func.ST_X(wgs84),
+            ).where(*shown, *where, table.c.geom.op("&&")(box))
+        )
+    )
 
 
 async def get_tile(client: Any, path: str, **headers: str) -> Any:
@@ -98,10 +105,15 @@ async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_co
     # The same question asked of PostGIS directly, in WGS84: venues inside the tile's bounds.
     west, south, east, north = tile_bounds(z, x, y)
     wgs84 = sa.func.ST_Transform(venue.c.geom, 4326)
-    expected = set(loaded_conn.execute(sa.select(venue.c.id).where(
-        venue.c.archived_at.is_(None),
-        sa.func.ST_X(wgs84).between(west, east), sa.func.ST_Y(wgs84).between(south, north))
-    ).scalars())
+    expected = set(
+        loaded_conn.execute(
+            sa.select(venue.c.id).where(
+                venue.c.archived_at.is_(None),
+                sa.func.ST_X(wgs84).between(west, east),
+                sa.func.ST_Y(wgs84).between(south, north),
+            )
+        ).scalars()
+    )
     assert len(expected) > 10
     # Every one of them, once; with the buffer and the storage box's corners, exactly the rows
     # in the filter box, each a feature of its own.
@@ -116,11 +128,16 @@ async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_co
     assert 0 <= y_px <= 4096
     assert set(feature["properties"]) >= {"name", "venue_type", "owner_type", "price_model"}
     assert {f["properties"]["price_model"] for f in layer["features"]} <= {
-        "FREE", "REDUCED", "MARKET", "UNKNOWN"}
+        "FREE",
+        "REDUCED",
+        "MARKET",
+        "UNKNOWN",
+    }
 
 
-def rows_in_cells(conn: sa.Connection, layer: str, z: int, x: int, y: int,
-                  *where: Any) -> list[Any]:
+def rows_in_cells(
+    conn: sa.Connection, layer: str, z: int, x: int, y: int, *where: Any
+) -> list[Any]:
     """(id, cell x, cell y, lat, lon) of the layer's rows whose cell (the XYZ tile at zoom
     z + 5 holding the point) is one the tile sends: its own 32 x 32 and the ring around it."""
     table, shown = SHOWN[layer]
@@ -129,10 +146,15 @@ def rows_in_cells(conn: sa.Connection, layer: str, z: int, x: int, y: int,
     near = sa.func.ST_MakeEnvelope(*storage_box(z, x, y, margin=0.1), 25833)
     x0, x1, y0, y1 = cell_range(TileAddress(z, x, y))
     found = []
-    for row_id, mx, my, lat, lon in conn.execute(sa.select(
-            table.c.id, sa.func.ST_X(mercator), sa.func.ST_Y(mercator),
-            sa.func.ST_Y(wgs84), sa.func.ST_X(wgs84)).where(
-            *shown, *where, table.c.geom.op("&&")(near))):
+    for row_id, mx, my, lat, lon in conn.execute(
+        sa.select(
+            table.c.id,
+            sa.func.ST_X(mercator),
+            sa.func.ST_Y(mercator),
+            sa.func.ST_Y(wgs84),
+            sa.func.ST_X(wgs84),
+        ).where(*shown, *where, table.c.geom.op("&&")(near))
+    ):
         cx, cy = cell_of(mx, my, z)
         if x0 <= cx <= x1 and y0 <= cy <= y1:
             found.append((row_id, cx, cy, lat, lon))
@@ -144,8 +166,9 @@ def square_cells_of(rows: list[Any], size: float) -> dict[int, int]:
     the EPSG:25833 grid (a filtered tile's)."""
     cells: dict[tuple[int, int], list[int]] = {}
     for row_id, easting, northing, *_ in rows:
-        cells.setdefault((math.floor(easting / size), math.floor(northing / size)),
-                         []).append(row_id)
+        cells.setdefault((math.floor(easting / size), math.floor(northing / size)), []).append(
+            row_id
+        )
     return {min(ids): len(ids) for ids in cells.values()}
 
 
@@ -166,7 +189,8 @@ async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_
     x, y = tile_of(*OSLO_SENTRUM, z)
     assert CELLS_PER_TILE == 32
     features = decode((await get_tile(client, f"{layer}/{z}/{x}/{y}.mvt")).content)[layer][
-        "features"]
+        "features"
+    ]
     rows = rows_in_cells(loaded_conn, layer, z, x, y)
     got = {f["id"]: f["properties"]["count"] for f in features}
     assert len(got) == len(features)
@@ -196,10 +220,16 @@ async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_
 async def test_a_point_lands_where_it_is(client, loaded_conn):
     """A venue's pixel in the tile matches its position computed here from lat/lon."""
     z = 14
-    row = loaded_conn.execute(sa.select(
-        venue.c.id, sa.func.ST_Y(sa.func.ST_Transform(venue.c.geom, 4326)),
-        sa.func.ST_X(sa.func.ST_Transform(venue.c.geom, 4326)))
-        .where(venue.c.municipality_number == "0301").order_by(venue.c.id).limit(1)).one()
+    row = loaded_conn.execute(
+        sa.select(
+            venue.c.id,
+            sa.func.ST_Y(sa.func.ST_Transform(venue.c.geom, 4326)),
+            sa.func.ST_X(sa.func.ST_Transform(venue.c.geom, 4326)),
+        )
+        .where(venue.c.municipality_number == "0301")
+        .order_by(venue.c.id)
+        .limit(1)
+    ).one()
     vid, lat, lon = row
     x, y = tile_of(lat, lon, z)
     response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
@@ -214,8 +244,13 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     z = 12
     x, y = tile_of(*OSLO_SENTRUM, z)
     every = decode((await get_tile(client, f"activities/{z}/{x}/{y}.mvt")).content)
-    language = decode((await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt",
-                                        params={"category": "LANGUAGE_CAFE"})).content)
+    language = decode(
+        (
+            await client.get(
+                f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "LANGUAGE_CAFE"}
+            )
+        ).content
+    )
     cafe = language["activities"]["features"]
     assert cafe
     assert {f["properties"]["category"] for f in cafe} == {"LANGUAGE_CAFE"}
@@ -225,8 +260,7 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     size = cell_size_m(z, y)
     # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
     assert 150 < size < 156
-    rows = rows_in_box(loaded_conn, "activities", z, x, y,
-                       activity.c.category == "LANGUAGE_CAFE")
+    rows = rows_in_box(loaded_conn, "activities", z, x, y, activity.c.category == "LANGUAGE_CAFE")
     assert {f["id"]: f["properties"]["count"] for f in cafe} == square_cells_of(rows, size)
     total = sum(f["properties"]["count"] for f in every["activities"]["features"])
     assert sum(f["properties"]["count"] for f in cafe) == len(rows) < total
@@ -239,14 +273,17 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
 def vertices(geometry: dict[str, Any]) -> int:
     def count(c: Any) -> int:
         return 1 if isinstance(c[0], int | float) else sum(count(part) for part in c)
+
     return count(geometry["coordinates"])
 
 
 async def test_municipalities_are_simplified_by_zoom(client):
     """Oslo has fewer vertices in the zoom-5 tile than in the zoom-8 tile that holds it all."""
+
     def oslo(tile: dict[str, Any]) -> dict[str, Any]:
-        return next(f for f in tile["municipalities"]["features"]
-                    if f["properties"]["number"] == "0301")
+        return next(
+            f for f in tile["municipalities"]["features"] if f["properties"]["number"] == "0301"
+        )
 
     x5, y5 = tile_of(*OSLO_SENTRUM, 5)
     low = decode((await get_tile(client, f"municipalities/5/{x5}/{y5}.mvt")).content)
@@ -274,8 +311,9 @@ async def test_districts_and_coverage_units(client):
     assert features
     assert {f["properties"]["kind"] for f in features} == {"GRID_1KM"}
     assert all(f["properties"]["population"] >= 0 for f in features)
-    bydel = decode((await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt",
-                                     params={"unitKind": "BYDEL"})).content)
+    bydel = decode(
+        (await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt", params={"unitKind": "BYDEL"})).content
+    )
     assert {f["properties"]["kind"] for f in bydel["coverage"]["features"]} == {"BYDEL"}
     wrong = await client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt", params={"unitKind": "X"})
     assert wrong.status_code == 400
@@ -316,14 +354,17 @@ async def test_empty_tiles_are_204(client):
     assert len(decode(world.content)["municipalities"]["features"]) > 300
 
 
-@pytest.mark.parametrize(("path", "status", "field"), [
-    ("rivers/10/1/1.mvt", 404, "layer"),
-    ("venues/23/0/0.mvt", 400, "z"),
-    ("venues/2/4/0.mvt", 400, "x"),
-    ("venues/2/0/-1.mvt", 400, "y"),
-    ("venues/a/0/0.mvt", 400, "z"),
-    ("municipalities/1/1/1.mvt?foo=1", 400, "foo"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("rivers/10/1/1.mvt", 404, "layer"),
+        ("venues/23/0/0.mvt", 400, "z"),
+        ("venues/2/4/0.mvt", 400, "x"),
+        ("venues/2/0/-1.mvt", 400, "y"),
+        ("venues/a/0/0.mvt", 400, "z"),
+        ("municipalities/1/1/1.mvt?foo=1", 400, "foo"),
+    ],
+)
 async def test_bad_addresses(client, path, status, field):
     response = await get_tile(client, path)
     assert response.status_code == status
@@ -358,8 +399,9 @@ def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
     free = TileOptions(directory=DirectoryFilter(free_only=True))
     try:
         for (layer, index), (z, options) in itertools.product(
-                (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")),
-                ((12, free), (14, TileOptions()))):
+            (("venues", "ix_venue_geom_gist"), ("activities", "ix_activity_")),
+            ((12, free), (14, TileOptions())),
+        ):
             x, y = tile_of(*OSLO_SENTRUM, z)
             plan = _plan(loaded_conn, tile_statement(layer, z, x, y, options))
             assert index in plan, plan

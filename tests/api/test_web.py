@@ -43,8 +43,9 @@ async def test_map_page_without_a_basemap(client):
 
 async def test_map_page_with_a_basemap(api_settings):
     url = "https://tiles.example/{z}/{x}/{y}.png?a=1&b=</script>"
-    settings = api_settings.model_copy(update={"basemap_url": url,
-                                               "basemap_attribution": "© Example"})
+    settings = api_settings.model_copy(
+        update={"basemap_url": url, "basemap_attribution": "© Example"}
+    )
     async with http_client(create_app(settings)) as client:
         page = await client.get("/")
     config = page_config(page.text)  # the value cannot close the element early
@@ -64,8 +65,12 @@ async def test_own_files_have_no_cdn(client):
 async def test_explorer_is_served_from_own_assets(client, api_settings):
     page = await client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
-    for asset in ("/vendor/graphiql.js", "/vendor/graphiql.css", "/vendor/react.js",
-                  "/vendor/react-dom.js"):
+    for asset in (
+        "/vendor/graphiql.js",
+        "/vendor/graphiql.css",
+        "/vendor/react.js",
+        "/vendor/react-dom.js",
+    ):
         assert asset in page.text
         assert (await client.get(asset)).status_code == 200, asset
     assert external_references(page.text) == []

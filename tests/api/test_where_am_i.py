@@ -23,14 +23,17 @@ query ($lat: Float!, $lon: Float!) {
 """
 
 
-@pytest.mark.parametrize(("place", "lat", "lon", "municipality", "county"), [
-    ("Oslo, Stortinget", 59.9139, 10.7522, ("0301", "Oslo"), ("03", "Oslo")),
-    ("Furuset (the contract's example)", 59.9420, 10.8920, ("0301", "Oslo"), ("03", "Oslo")),
-    ("Bergen, Bryggen", 60.3975, 5.3245, ("4601", "Bergen"), ("46", "Vestland")),
-    ("Trondheim, Nidarosdomen", 63.4269, 10.3969, ("5001", "Trondheim"), ("50", "Trøndelag")),
-    ("Tromsø (2020 number)", 69.6492, 18.9553, ("5401", "Tromsø"), ("54", "Troms og Finnmark")),
-    ("Kautokeino", 69.0125, 23.0412, ("5430", "Kautokeino"), ("54", "Troms og Finnmark")),
-])
+@pytest.mark.parametrize(
+    ("place", "lat", "lon", "municipality", "county"),
+    [
+        ("Oslo, Stortinget", 59.9139, 10.7522, ("0301", "Oslo"), ("03", "Oslo")),
+        ("Furuset (the contract's example)", 59.9420, 10.8920, ("0301", "Oslo"), ("03", "Oslo")),
+        ("Bergen, Bryggen", 60.3975, 5.3245, ("4601", "Bergen"), ("46", "Vestland")),
+        ("Trondheim, Nidarosdomen", 63.4269, 10.3969, ("5001", "Trondheim"), ("50", "Trøndelag")),
+        ("Tromsø (2020 number)", 69.6492, 18.9553, ("5401", "Tromsø"), ("54", "Troms og Finnmark")),
+        ("Kautokeino", 69.0125, 23.0412, ("5430", "Kautokeino"), ("54", "Troms og Finnmark")),
+    ],
+)
 async def test_where_am_i_in_norway(gql, place, lat, lon, municipality, county):
     data = await gql.data(QUERY, {"lat": lat, "lon": lon})
     found = data["whereAmI"]
@@ -44,18 +47,22 @@ def _features(name: str) -> list[dict]:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))["features"]
 
 
-@pytest.mark.parametrize(("place", "lat", "lon"), [
-    ("Longyearbyen, Svalbard", 78.2232, 15.6469),
-    ("North Sea", 58.0, 3.0),
-    ("Stockholm", 59.3293, 18.0686),
-])
+@pytest.mark.parametrize(
+    ("place", "lat", "lon"),
+    [
+        ("Longyearbyen, Svalbard", 78.2232, 15.6469),
+        ("North Sea", 58.0, 3.0),
+        ("Stockholm", 59.3293, 18.0686),
+    ],
+)
 async def test_nothing_outside_the_municipalities(gql, place, lat, lon):
     # What the data says: neither file has a feature covering these points (Svalbard is no
     # municipality or county in the 2020 files).
     point = Point(lon, lat)
     for name in ("kommuner-2020.geojson", "fylker-2020.geojson"):
-        assert not any(shapely.make_valid(shape(f["geometry"])).covers(point)
-                       for f in _features(name))
+        assert not any(
+            shapely.make_valid(shape(f["geometry"])).covers(point) for f in _features(name)
+        )
     data = await gql.data(QUERY, {"lat": lat, "lon": lon})
     assert data["whereAmI"]["municipality"] is None
     assert data["whereAmI"]["county"] is None
@@ -64,8 +71,9 @@ async def test_nothing_outside_the_municipalities(gql, place, lat, lon):
 async def test_point_inside_a_polygon_published_invalid(gql):
     # 22 municipalities are published with self-intersecting polygons. Ålesund's has an
     # invalid part; a point inside that part's area must still find Ålesund after the repair.
-    (alesund,) = [f for f in _features("kommuner-2020.geojson")
-                  if f["properties"]["kommunenummer"] == 1507]
+    (alesund,) = [
+        f for f in _features("kommuner-2020.geojson") if f["properties"]["kommunenummer"] == 1507
+    ]
     raw = shape(alesund["geometry"])
     assert not raw.is_valid
     (invalid_part,) = [p for p in raw.geoms if not p.is_valid]

@@ -15,26 +15,30 @@ from geo.keys import create_key
 from geo.vocab import Role
 from geo.writes import Actor
 
-OSLO = {"lat": 59.9139, "lon": 10.7522}      # 0301
-BERGEN = {"lat": 60.3712, "lon": 5.3420}     # 4601
+OSLO = {"lat": 59.9139, "lon": 10.7522}  # 0301
+BERGEN = {"lat": 60.3712, "lon": 5.3420}  # 4601
 RED_CROSS = "864139442"
 SAVE_THE_CHILDREN = "941296459"
 
 
 def org_id(conn: sa.Connection, number: str) -> int:
     from geo.tables import organisation
-    return int(conn.execute(sa.select(organisation.c.id).where(
-        organisation.c.organisation_number == number)).scalar_one())
+
+    return int(
+        conn.execute(
+            sa.select(organisation.c.id).where(organisation.c.organisation_number == number)
+        ).scalar_one()
+    )
 
 
 def make_keys(engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
     wanted = {
-        "admin": (Role.ADMIN, {}), "analyst": (Role.ANALYST, {}),
+        "admin": (Role.ADMIN, {}),
+        "analyst": (Role.ANALYST, {}),
         "oslo": (Role.MUNICIPALITY_EDITOR, {"municipality_number": "0301"}),
         "bergen": (Role.MUNICIPALITY_EDITOR, {"municipality_number": "4601"}),
         "red_cross": (Role.ORGANISATION_EDITOR, {"organisation_number": RED_CROSS}),
-        "save_the_children": (Role.ORGANISATION_EDITOR,
-                              {"organisation_number": SAVE_THE_CHILDREN}),
+        "save_the_children": (Role.ORGANISATION_EDITOR, {"organisation_number": SAVE_THE_CHILDREN}),
     }
     made = {}
     with engine.begin() as conn:
@@ -53,22 +57,24 @@ def admin_actor(keys: dict[str, tuple[str, Principal]]) -> Actor:
 class As:
     """Runs GraphQL as one principal, a new Context per call (as one HTTP request)."""
 
-    def __init__(self, schema: strawberry.Schema, engine: AsyncEngine,
-                 principal: Principal = PUBLIC) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, engine: AsyncEngine, principal: Principal = PUBLIC
+    ) -> None:
         self.schema, self.engine, self.principal = schema, engine, principal
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.schema.execute(query, variable_values=variables,
-                                         context_value=Context(engine=self.engine,
-                                                               principal=self.principal))
+        return await self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=Context(engine=self.engine, principal=self.principal),
+        )
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         result = await self(query, variables)
         assert result.errors is None, [e.formatted for e in result.errors]
         return result.data
 
-    async def error(self, query: str, variables: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The one error of a result (its formatted form)."""
         result = await self(query, variables)
         assert result.errors, result.data

@@ -41,8 +41,9 @@ def _chromium() -> str:
     for name in ("chromium", "chromium-browser"):
         if path := shutil.which(name):
             return path
-    pytest.fail("chromium is not installed: run ./scripts/bootstrap.sh --browser "
-                "(./scripts/test.sh does)")
+    pytest.fail(
+        "chromium is not installed: run ./scripts/bootstrap.sh --browser (./scripts/test.sh does)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +51,31 @@ def base_url(loaded_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The app on the demo clone, served by uvicorn in a subprocess on a free port."""
     port = _free_port()
     log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
-    env = {**os.environ, "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False),
-           "HVERDAG_GRAPHQL_EXPLORER": "true"}
+    env = {
+        **os.environ,
+        "HVERDAG_DATABASE_URL": loaded_url.render_as_string(hide_password=False),
+        "HVERDAG_GRAPHQL_EXPLORER": "true",
+    }
     env.pop("HVERDAG_BASEMAP_URL", None)  # the page must work with no basemap
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -101,10 +119,13 @@ def page(browser: Browser) -> Iterator[tuple[Page, Problems]]:
     tab = context.new_page()
     problems = Problems()
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    tab.on("console", lambda m: problems.append(f"console: {m.text}")
-           if m.type == "error" else None)
-    tab.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
-           if r.status >= 400 else None)
+    tab.on(
+        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
+    )
+    tab.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     yield tab, problems
     context.close()
 
@@ -125,13 +146,17 @@ def open_map(tab: Page, base_url: str, query: str = "") -> None:
 def rendered(tab: Page, layer: str) -> list[dict[str, Any]]:
     return tab.evaluate(
         "layer => window.hverdagMap.queryRenderedFeatures({layers: [layer]})"
-        ".map(f => f.properties)", layer)
+        ".map(f => f.properties)",
+        layer,
+    )
 
 
 def graphql(base_url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
-        f"{base_url}/graphql", data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"content-type": "application/json"})
+        f"{base_url}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         body = json.loads(response.read())
     assert "errors" not in body, body
@@ -155,12 +180,16 @@ def test_search_near_a_point_in_oslo(base_url, page):
     count = items.count()
     assert count == markers.count() == 25
     # The list is the API's answer for that point, nearest first, with distances.
-    center = tab.evaluate("(() => { const c = window.hverdagMap.getCenter();"
-                          " return [c.lat, c.lng]; })()")
-    expected = graphql(base_url, "query($at: LatLonInput!) { nearby(at: $at, radiusMeters: 3000,"
-                       " first: 25, kinds: [ACTIVITY, VENUE]) { totalCount edges {"
-                       " node { ... on Activity { title } ... on Venue { name } } } } }",
-                       {"at": {"lat": center[0], "lon": center[1]}})["nearby"]
+    center = tab.evaluate(
+        "(() => { const c = window.hverdagMap.getCenter(); return [c.lat, c.lng]; })()"
+    )
+    expected = graphql(
+        base_url,
+        "query($at: LatLonInput!) { nearby(at: $at, radiusMeters: 3000,"
+        " first: 25, kinds: [ACTIVITY, VENUE]) { totalCount edges {"
+        " node { ... on Activity { title } ... on Venue { name } } } } }",
+        {"at": {"lat": center[0], "lon": center[1]}},
+    )["nearby"]
     names = tab.locator("#results .name").all_inner_texts()
     assert names == [e["node"].get("title") or e["node"].get("name") for e in expected["edges"]]
     assert tab.locator("#near-status").inner_text().startswith(str(expected["totalCount"]))
@@ -183,10 +212,12 @@ def test_filters_narrow_the_results(base_url, page):
     tab.wait_for_selector("#results li", timeout=20_000)
     tab.select_option("#category", "LANGUAGE_CAFE")
     # Activities of the category, and venues that suit it.
-    every_one = ("([a, b]) => { const m = [...document.querySelectorAll("
-                 "'#results .meta:not(.when)')].map(e => e.textContent);"
-                 " return m.some(t => t.includes(a)) && m.every(t => t.includes(a) ||"
-                 " t.includes(b)); }")
+    every_one = (
+        "([a, b]) => { const m = [...document.querySelectorAll("
+        "'#results .meta:not(.when)')].map(e => e.textContent);"
+        " return m.some(t => t.includes(a)) && m.every(t => t.includes(a) ||"
+        " t.includes(b)); }"
+    )
     tab.wait_for_function(every_one, arg=["Språkkafé", "Lokale"], timeout=20_000)
     tab.select_option("#weekday", "TUESDAY")
     tab.wait_for_timeout(1500)
@@ -215,9 +246,13 @@ def test_groruddalen_coverage_view(base_url, page):
     tab.wait_for_function("window.hverdagMap.areTilesLoaded()", timeout=30_000)
     tab.wait_for_timeout(500)
     gaps = int(tab.evaluate("document.body.dataset.gaps"))
-    report = graphql(base_url, "{ coverage(area: {areaInitiative: \"groruddalen\"}, target: "
-                     "{categories: [WOMENS_GROUP]}, withinMeters: 1000, unitKind: GRID_1KM)"
-                     " { gapCount population } }", {})["coverage"]
+    report = graphql(
+        base_url,
+        '{ coverage(area: {areaInitiative: "groruddalen"}, target: '
+        "{categories: [WOMENS_GROUP]}, withinMeters: 1000, unitKind: GRID_1KM)"
+        " { gapCount population } }",
+        {},
+    )["coverage"]
     assert gaps == report["gapCount"] > 0
     assert "Groruddalen" in tab.locator("#coverage-view h2").inner_text()
     assert f"{report['gapCount']}" in tab.locator("#coverage-view h3").inner_text()
@@ -253,8 +288,10 @@ def test_explorer_runs_in_the_browser(base_url, page):
     tab.keyboard.press("Control+A")
     tab.keyboard.type("{ counties { name ")  # the editor closes the braces
     tab.click(".graphiql-execute-button")
-    tab.wait_for_function("document.querySelector('.result-window') && "
-                          "document.querySelector('.result-window').textContent.includes('Oslo')",
-                          timeout=20_000)
+    tab.wait_for_function(
+        "document.querySelector('.result-window') && "
+        "document.querySelector('.result-window').textContent.includes('Oslo')",
+        timeout=20_000,
+    )
     shoot(tab, "graphiql")
     assert problems == []

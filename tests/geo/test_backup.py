@@ -33,17 +33,24 @@ def fingerprint(url: URL) -> dict[str, tuple[int, str | None]]:
             for table in [*metadata.sorted_tables, sa.table("alembic_version")]:
                 row_text = sa.cast(sa.literal_column(f'"{table.name}"'), sa.Text)
                 count, digest = conn.execute(
-                    sa.select(sa.func.count(), sa.func.md5(sa.func.string_agg(
-                        row_text, aggregate_order_by(sa.literal("|"), row_text))))
-                    .select_from(sa.table(table.name))).one()
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.md5(
+                            sa.func.string_agg(
+                                row_text, aggregate_order_by(sa.literal("|"), row_text)
+                            )
+                        ),
+                    ).select_from(sa.table(table.name))
+                ).one()
                 found[table.name] = (count, digest)
     finally:
         engine.dispose()
     return found
 
 
-def test_a_restored_dump_equals_the_original(loaded_url: URL, new_database: URL,
-                                             tmp_path: Path) -> None:
+def test_a_restored_dump_equals_the_original(
+    loaded_url: URL, new_database: URL, tmp_path: Path
+) -> None:
     dump = tmp_path / "hverdag.dump"
     backup(loaded_url, dump)
     assert dump.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
@@ -57,16 +64,21 @@ def test_a_restored_dump_equals_the_original(loaded_url: URL, new_database: URL,
             assert current_revision(conn) is not None
             # PostGIS works in the restored database, indexes included.
             oslo = sa.func.ST_Transform(
-                sa.func.ST_SetSRID(sa.func.ST_MakePoint(10.75, 59.91), 4326), 25833)
-            near = conn.execute(sa.select(sa.func.count()).select_from(venue).where(
-                sa.func.ST_DWithin(venue.c.geom, oslo, 2000))).scalar_one()
+                sa.func.ST_SetSRID(sa.func.ST_MakePoint(10.75, 59.91), 4326), 25833
+            )
+            near = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(venue)
+                .where(sa.func.ST_DWithin(venue.c.geom, oslo, 2000))
+            ).scalar_one()
     finally:
         engine.dispose()
     assert near > 0
 
 
-def test_a_failed_restore_leaves_no_database(loaded_url: URL, new_database: URL,
-                                             tmp_path: Path) -> None:
+def test_a_failed_restore_leaves_no_database(
+    loaded_url: URL, new_database: URL, tmp_path: Path
+) -> None:
     dump = tmp_path / "whole.dump"
     backup(loaded_url, dump)
     broken = tmp_path / "broken.dump"

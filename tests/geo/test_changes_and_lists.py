@@ -20,13 +20,36 @@ def _seed(conn: sa.Connection) -> None:
     """Rows before and after T0, with several sharing one timestamp, one archived."""
     for i in range(12):
         stamp = T0 + timedelta(minutes=i // 4)  # four rows per timestamp
-        conn.execute(activity.insert().values(
-            title=f"Aktivitet {11 - i:02d}", category="SPORTS", geom=POINT, source="t",
-            updated_at=stamp, archived_at=stamp if i == 5 else None))
-    conn.execute(venue.insert().values(name="Gammel", owner_type="STATE", venue_type="OFFICE",
-                                       geom=POINT, source="t", updated_at=T0 - timedelta(days=1)))
-    conn.execute(venue.insert().values(name="Ny", owner_type="STATE", venue_type="OFFICE",
-                                       geom=POINT, source="t", updated_at=T0))
+        conn.execute(
+            activity.insert().values(
+                title=f"Aktivitet {11 - i:02d}",
+                category="SPORTS",
+                geom=POINT,
+                source="t",
+                updated_at=stamp,
+                archived_at=stamp if i == 5 else None,
+            )
+        )
+    conn.execute(
+        venue.insert().values(
+            name="Gammel",
+            owner_type="STATE",
+            venue_type="OFFICE",
+            geom=POINT,
+            source="t",
+            updated_at=T0 - timedelta(days=1),
+        )
+    )
+    conn.execute(
+        venue.insert().values(
+            name="Ny",
+            owner_type="STATE",
+            venue_type="OFFICE",
+            geom=POINT,
+            source="t",
+            updated_at=T0,
+        )
+    )
 
 
 def test_changes_walks_every_row_since_once_in_order(fresh_engine: sa.Engine) -> None:
@@ -46,8 +69,7 @@ def test_changes_walks_every_row_since_once_in_order(fresh_engine: sa.Engine) ->
         assert {c.entity for c in seen} == {"activity", "venue"}
 
 
-def test_activities_by_name_pages_in_name_order_without_archived(
-        fresh_engine: sa.Engine) -> None:
+def test_activities_by_name_pages_in_name_order_without_archived(fresh_engine: sa.Engine) -> None:
     with fresh_engine.begin() as conn:
         _seed(conn)
         titles, after = [], None

@@ -27,7 +27,8 @@ def test_cluster_runs_on_a_private_socket_and_stops(tmp_path: Path) -> None:
                 assert conn.exec_driver_sql("SHOW listen_addresses").scalar() == ""
                 assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
                 server_user = conn.exec_driver_sql(
-                    "SELECT usename FROM pg_stat_activity WHERE pid = pg_backend_pid()").scalar()
+                    "SELECT usename FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                ).scalar()
                 assert server_user == "hverdag"
         finally:
             engine.dispose()

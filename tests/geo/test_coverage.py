@@ -66,11 +66,15 @@ class Cell:
 @cache
 def grid() -> tuple[Cell, ...]:
     """The 258 cells of SSB's Oslo grid, read from the GML without any project code."""
-    _, _, geometries, values = read(DATA_DIR / "oslo-befolkning-1km-2019.gml",
-                                    layer="BefolkningPåRuter1km",
-                                    columns=["ssbid1000M", "popTot"])
-    cells = [Cell(str(code), int(pop), shapely.from_wkb(wkb))
-             for wkb, code, pop in zip(geometries, values[0], values[1], strict=True)]
+    _, _, geometries, values = read(
+        DATA_DIR / "oslo-befolkning-1km-2019.gml",
+        layer="BefolkningPåRuter1km",
+        columns=["ssbid1000M", "popTot"],
+    )
+    cells = [
+        Cell(str(code), int(pop), shapely.from_wkb(wkb))
+        for wkb, code, pop in zip(geometries, values[0], values[1], strict=True)
+    ]
     assert len(cells) == 258
     assert sum(c.population for c in cells) == OSLO_TOTAL
     return tuple(cells)
@@ -81,14 +85,16 @@ def _features(name: str) -> list[dict[str, Any]]:
 
 
 def _to_utm(geom: BaseGeometry) -> BaseGeometry:
-    return shapely.transform(geom, lambda xy: np.column_stack(
-        TO_UTM.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geom, lambda xy: np.column_stack(TO_UTM.transform(xy[:, 0], xy[:, 1])))
 
 
 @cache
 def oslo_lon_lat() -> dict[str, Any]:
-    (feature,) = [f for f in _features("kommuner-2020.geojson")
-                  if int(f["properties"]["kommunenummer"]) == 301]
+    (feature,) = [
+        f
+        for f in _features("kommuner-2020.geojson")
+        if int(f["properties"]["kommunenummer"]) == 301
+    ]
     return feature["geometry"]
 
 
@@ -99,8 +105,11 @@ def oslo() -> BaseGeometry:
 
 @cache
 def groruddalen() -> list[BaseGeometry]:
-    return [shapely.make_valid(_to_utm(shape(f["geometry"])))
-            for f in _features("oslo-bydeler.geojson") if f["properties"]["bnavn"] in GRORUDDALEN]
+    return [
+        shapely.make_valid(_to_utm(shape(f["geometry"])))
+        for f in _features("oslo-bydeler.geojson")
+        if f["properties"]["bnavn"] in GRORUDDALEN
+    ]
 
 
 def _in(area: BaseGeometry | list[BaseGeometry]) -> list[Cell]:
@@ -143,25 +152,40 @@ def placed(loaded_template_url: URL, server: Any) -> Iterator[Placed]:
     others = _random_points(rng, 23)
     with engine.begin() as conn:
         for i, (x, y) in enumerate(cafes):
-            conn.execute(activity.insert().values(
-                title=f"språkkafé {i}", category="LANGUAGE_CAFE", geom=_point(x, y),
-                source="test"))
+            conn.execute(
+                activity.insert().values(
+                    title=f"språkkafé {i}",
+                    category="LANGUAGE_CAFE",
+                    geom=_point(x, y),
+                    source="test",
+                )
+            )
         for i, (x, y) in enumerate(others[:20]):
-            conn.execute(activity.insert().values(
-                title=f"fotball {i}", category="SPORTS", geom=_point(x, y), source="test"))
+            conn.execute(
+                activity.insert().values(
+                    title=f"fotball {i}", category="SPORTS", geom=_point(x, y), source="test"
+                )
+            )
         for i, (x, y) in enumerate(others[20:]):
-            conn.execute(activity.insert().values(
-                title=f"nedlagt {i}", category="LANGUAGE_CAFE", geom=_point(x, y),
-                source="test", **({"status": "CANCELLED"} if i else {
-                    "archived_at": sa.func.now()})))
+            conn.execute(
+                activity.insert().values(
+                    title=f"nedlagt {i}",
+                    category="LANGUAGE_CAFE",
+                    geom=_point(x, y),
+                    source="test",
+                    **({"status": "CANCELLED"} if i else {"archived_at": sa.func.now()}),
+                )
+            )
     yield Placed(engine, cafes)
     engine.dispose()
     from geo.db import drop_database
+
     drop_database(url)
 
 
-def _reference(cells: list[Cell], points: list[tuple[float, float]], within: float
-               ) -> tuple[int, int, list[tuple[str, int, float]]]:
+def _reference(
+    cells: list[Cell], points: list[tuple[float, float]], within: float
+) -> tuple[int, int, list[tuple[str, int, float]]]:
     """(population, covered population, gaps as (code, population, nearest distance)) by the
     rule: covered when a point lies within ``within`` of the cell's polygon."""
     targets = [Point(p) for p in points]
@@ -178,13 +202,13 @@ def _reference(cells: list[Cell], points: list[tuple[float, float]], within: flo
     return population, covered, gaps
 
 
-def _all_gaps(conn: sa.Connection, area: Any, target: Target, within: float,
-              page: int) -> list[tuple[str, int, float]]:
+def _all_gaps(
+    conn: sa.Connection, area: Any, target: Target, within: float, page: int
+) -> list[tuple[str, int, float]]:
     found: list[tuple[str, int, float]] = []
     after: GapKey | None = None
     while True:
-        gaps, more = coverage_gaps(conn, area, target, within, "GRID_1KM", first=page,
-                                   after=after)
+        gaps, more = coverage_gaps(conn, area, target, within, "GRID_1KM", first=page, after=after)
         found += [(g.code, g.population, g.nearest_distance_m) for g in gaps]
         if not more:
             return found
@@ -194,14 +218,16 @@ def _all_gaps(conn: sa.Connection, area: Any, target: Target, within: float,
 @pytest.fixture(params=["per unit", "from the targets"])
 def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways of finding covered units must give the same answer."""
-    monkeypatch.setattr(coverage_module, "TARGETS_PER_UNIT",
-                        10**6 if request.param == "from the targets" else 0)
+    monkeypatch.setattr(
+        coverage_module, "TARGETS_PER_UNIT", 10**6 if request.param == "from the targets" else 0
+    )
     return str(request.param)
 
 
 @pytest.mark.parametrize("within", [500.0, 1000.0, 2000.0])
-def test_coverage_matches_the_shapely_reference(placed: Placed, strategy: str,
-                                                within: float) -> None:
+def test_coverage_matches_the_shapely_reference(
+    placed: Placed, strategy: str, within: float
+) -> None:
     cells = _in(oslo())
     population, covered, gaps = _reference(cells, placed.cafes, within)
     assert 0 < covered < population  # the reach leaves gaps and covers something
@@ -210,7 +236,10 @@ def test_coverage_matches_the_shapely_reference(placed: Placed, strategy: str,
         found = _all_gaps(conn, MunicipalityArea("0301"), CAFES, within, page=7)
     summary = report.summary
     assert (summary.unit_count, summary.population, summary.covered_population) == (
-        len(cells), population, covered)
+        len(cells),
+        population,
+        covered,
+    )
     assert summary.gap_count == len(gaps)
     assert summary.covered_share == pytest.approx(covered / population)
     assert [(g.code, g.population) for g in report.gaps] == [(c, p) for c, p, _ in gaps][:100]
@@ -235,8 +264,12 @@ def test_targets_outside_the_area_cover_units_inside_it(placed: Placed) -> None:
     """Groruddalen's coverage counts cafés in the rest of Oslo: the same cells are covered as
     in Oslo's own report."""
     with placed.engine.connect() as conn:
-        inside = {g.code for g in coverage(conn, InitiativeArea(slug="groruddalen"), CAFES, 1000,
-                                           "GRID_1KM", first=100).gaps}
+        inside = {
+            g.code
+            for g in coverage(
+                conn, InitiativeArea(slug="groruddalen"), CAFES, 1000, "GRID_1KM", first=100
+            ).gaps
+        }
         whole = {c for c, _, _ in _all_gaps(conn, MunicipalityArea("0301"), CAFES, 1000, 100)}
     cells = {c.code for c in _in(groruddalen())}
     assert inside == whole & cells
@@ -247,19 +280,22 @@ def test_the_filter_picks_the_targets(placed: Placed) -> None:
     sports = Target(TargetKind.ACTIVITY, DirectoryFilter(categories=("SPORTS",)))
     both = Target(TargetKind.ACTIVITY, DirectoryFilter(categories=("SPORTS", "LANGUAGE_CAFE")))
     with placed.engine.connect() as conn:
-        rows = conn.execute(sa.select(sa.func.ST_X(activity.c.geom), sa.func.ST_Y(activity.c.geom),
-                                      activity.c.category).where(activity.c.source == "test",
-                                                                 activity.c.status == "ACTIVE",
-                                                                 activity.c.archived_at.is_(None))
-                            ).all()
+        rows = conn.execute(
+            sa.select(
+                sa.func.ST_X(activity.c.geom), sa.func.ST_Y(activity.c.geom), activity.c.category
+            ).where(
+                activity.c.source == "test",
+                activity.c.status == "ACTIVE",
+                activity.c.archived_at.is_(None),
+            )
+        ).all()
         got_sports = coverage_summary(conn, MunicipalityArea("0301"), sports, 1000, "GRID_1KM")
         got_both = coverage_summary(conn, MunicipalityArea("0301"), both, 1000, "GRID_1KM")
     cells = _in(oslo())
     sport_points = [(x, y) for x, y, c in rows if c == "SPORTS"]
     assert len(sport_points) == 20
     assert got_sports.covered_population == _reference(cells, sport_points, 1000)[1]
-    assert got_both.covered_population == _reference(
-        cells, [(x, y) for x, y, _ in rows], 1000)[1]
+    assert got_both.covered_population == _reference(cells, [(x, y) for x, y, _ in rows], 1000)[1]
     assert len(rows) == 70  # the archived and the cancelled café are not among them
 
 
@@ -270,14 +306,18 @@ def test_area_variants_agree(placed: Placed) -> None:
     east, north = 11.1, 60.2
     with placed.engine.connect() as conn:
         by_number = coverage_summary(conn, MunicipalityArea("0301"), CAFES, 1000, "GRID_1KM")
-        by_polygon = coverage_summary(conn, area_from_geojson(oslo_lon_lat()), CAFES, 1000,
-                                      "GRID_1KM")
-        by_box = coverage_summary(conn, area_from_bbox([west, south, east, north]), CAFES, 1000,
-                                  "GRID_1KM")
+        by_polygon = coverage_summary(
+            conn, area_from_geojson(oslo_lon_lat()), CAFES, 1000, "GRID_1KM"
+        )
+        by_box = coverage_summary(
+            conn, area_from_bbox([west, south, east, north]), CAFES, 1000, "GRID_1KM"
+        )
     in_oslo = _in(oslo())
     assert by_number.population == by_polygon.population == sum(c.population for c in in_oslo)
     assert (by_number.unit_count, by_number.covered_population) == (
-        by_polygon.unit_count, by_polygon.covered_population)
+        by_polygon.unit_count,
+        by_polygon.covered_population,
+    )
     assert by_number.area_name == "Oslo"
     assert by_polygon.area_name is None
     assert by_polygon.notes == by_number.notes  # nothing repaired or clipped
@@ -289,14 +329,13 @@ def test_area_variants_agree(placed: Placed) -> None:
 def test_groruddalen_is_the_cells_in_its_four_districts(placed: Placed) -> None:
     cells = _in(groruddalen())
     with placed.engine.connect() as conn:
-        report = coverage_summary(conn, InitiativeArea(slug="groruddalen"), CAFES, 1000,
-                                  "GRID_1KM")
-        initiative_id = conn.execute(sa.text(
-            "SELECT id FROM area_initiative WHERE slug = 'groruddalen'")).scalar_one()
+        report = coverage_summary(conn, InitiativeArea(slug="groruddalen"), CAFES, 1000, "GRID_1KM")
+        initiative_id = conn.execute(
+            sa.text("SELECT id FROM area_initiative WHERE slug = 'groruddalen'")
+        ).scalar_one()
         by_id = coverage_summary(conn, InitiativeArea(id=initiative_id), CAFES, 1000, "GRID_1KM")
     assert report.area_name == "Groruddalen"
-    assert (report.unit_count, report.population) == (len(cells),
-                                                      sum(c.population for c in cells))
+    assert (report.unit_count, report.population) == (len(cells), sum(c.population for c in cells))
     assert report.covered_population == _reference(cells, placed.cafes, 1000)[1]
     assert by_id == report
 
@@ -316,14 +355,16 @@ def test_a_unit_kind_with_no_data_is_an_empty_report(placed: Placed) -> None:
     assert (summary.unit_count, summary.population, summary.covered_population) == (0, 0, 0)
     assert summary.covered_share is None
     assert report.gaps == []
-    assert summary.notes == ("No GRUNNKRETS units are loaded in this area; units of GRID_1KM, "
-                             "DELBYDEL, BYDEL are.",)
+    assert summary.notes == (
+        "No GRUNNKRETS units are loaded in this area; units of GRID_1KM, DELBYDEL, BYDEL are.",
+    )
 
 
 def test_units_without_population_figures_say_so(placed: Placed) -> None:
     """Oslo's districts carry no population: they count as 0 and the report says so."""
-    districts = [shapely.make_valid(_to_utm(shape(f["geometry"])))
-                 for f in _features("oslo-bydeler.geojson")]
+    districts = [
+        shapely.make_valid(_to_utm(shape(f["geometry"]))) for f in _features("oslo-bydeler.geojson")
+    ]
     inside = [d for d in districts if oslo().intersects(d.representative_point())]
     with placed.engine.connect() as conn:
         summary = coverage_summary(conn, MunicipalityArea("0301"), CAFES, 1000, "BYDEL")
@@ -331,8 +372,10 @@ def test_units_without_population_figures_say_so(placed: Placed) -> None:
     assert summary.population == 0
     assert summary.covered_share is None
     assert summary.immigrant_population is None
-    assert (f"{len(inside)} of {len(inside)} units have no population figure and count as 0."
-            in summary.notes)
+    assert (
+        f"{len(inside)} of {len(inside)} units have no population figure and count as 0."
+        in summary.notes
+    )
 
 
 def test_venues_available_evenings_or_weekends(placed: Placed) -> None:
@@ -340,20 +383,34 @@ def test_venues_available_evenings_or_weekends(placed: Placed) -> None:
     x, y = placed.cafes[0]
     far_x, far_y = placed.cafes[1]
     with placed.engine.connect() as conn:  # rolled back when it closes
-        def add(px: float, py: float, price: str, windows: list[tuple[int, str, str]]) -> None:
-            venue_id = conn.execute(venue.insert().values(
-                name="rom", owner_type="MUNICIPALITY", venue_type="SCHOOL", price_model=price,
-                geom=_point(px, py), source="test-venue").returning(venue.c.id)).scalar_one()
-            for weekday, starts, ends in windows:
-                conn.execute(venue_availability.insert().values(
-                    venue_id=venue_id, weekday=weekday, starts=starts, ends=ends))
 
-        add(x, y, "FREE", [(2, "17:00", "21:00")])              # Tuesday evening
-        add(far_x, far_y, "FREE", [(2, "09:00", "15:00")])      # Tuesday daytime only
+        def add(px: float, py: float, price: str, windows: list[tuple[int, str, str]]) -> None:
+            venue_id = conn.execute(
+                venue.insert()
+                .values(
+                    name="rom",
+                    owner_type="MUNICIPALITY",
+                    venue_type="SCHOOL",
+                    price_model=price,
+                    geom=_point(px, py),
+                    source="test-venue",
+                )
+                .returning(venue.c.id)
+            ).scalar_one()
+            for weekday, starts, ends in windows:
+                conn.execute(
+                    venue_availability.insert().values(
+                        venue_id=venue_id, weekday=weekday, starts=starts, ends=ends
+                    )
+                )
+
+        add(x, y, "FREE", [(2, "17:00", "21:00")])  # Tuesday evening
+        add(far_x, far_y, "FREE", [(2, "09:00", "15:00")])  # Tuesday daytime only
         add(far_x + 5, far_y, "MARKET", [(6, "10:00", "14:00")])  # Saturday, but not free
-        target = Target(TargetKind.VENUE, DirectoryFilter(free_only=True,
-                                                          evening_or_weekend=True,
-                                                          owner_types=("MUNICIPALITY",)))
+        target = Target(
+            TargetKind.VENUE,
+            DirectoryFilter(free_only=True, evening_or_weekend=True, owner_types=("MUNICIPALITY",)),
+        )
         summary = coverage_summary(conn, MunicipalityArea("0301"), target, 1000, "GRID_1KM")
     assert summary.covered_population == _reference(_in(oslo()), [(x, y)], 1000)[1]
 
@@ -367,14 +424,19 @@ def test_every_municipality_at_once_agrees_with_one_at_a_time(placed: Placed) ->
     oslo_row = by_number["0301"]
     assert oslo_row.name == "Oslo"
     assert (oslo_row.unit_count, oslo_row.population, oslo_row.covered_population) == (
-        one.unit_count, one.population, one.covered_population)
+        one.unit_count,
+        one.population,
+        one.covered_population,
+    )
     assert sum(m.population for m in national) <= OSLO_TOTAL
 
 
 # --- areas drawn by the caller -----------------------------------------------------------------
 
-BOWTIE = {"type": "Polygon", "coordinates": [[[10.8, 59.9], [10.9, 60.0], [10.9, 59.9],
-                                              [10.8, 60.0], [10.8, 59.9]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[10.8, 59.9], [10.9, 60.0], [10.9, 59.9], [10.8, 60.0], [10.8, 59.9]]],
+}
 
 
 def test_a_self_intersecting_polygon_is_repaired_and_noted() -> None:
@@ -393,22 +455,47 @@ def _circle(vertices: int) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    (_circle(20_000), f"more than {MAX_VERTICES:,} vertices"),
-    ({"type": "Point", "coordinates": [10.7, 59.9]}, "Polygon or MultiPolygon is expected"),
-    ({"type": "Polygon", "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.8, 60.0]]]},
-     "needs at least 4"),
-    ({"type": "Polygon", "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.8, 60.0],
-                                          [10.7, 60.0]]]}, "is not closed"),
-    ({"type": "Polygon", "coordinates": [[[59.9, 190.7], [59.9, 10.8], [60.0, 10.8],
-                                          [59.9, 190.7]]]}, "lat must be within"),
-    ({"type": "Polygon", "coordinates": [[[10.7, 59.9], [10.8, "x"], [10.8, 60.0],
-                                          [10.7, 59.9]]]}, "lat must be a number"),
-    ({"type": "Polygon", "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.9, 59.9],
-                                          [10.7, 59.9]]]}, "nothing areal"),
-    ({"type": "Polygon"}, "no coordinates"),
-    ("POLYGON((0 0, 1 0, 1 1, 0 0))", "GeoJSON Polygon or MultiPolygon object"),
-])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (_circle(20_000), f"more than {MAX_VERTICES:,} vertices"),
+        ({"type": "Point", "coordinates": [10.7, 59.9]}, "Polygon or MultiPolygon is expected"),
+        (
+            {"type": "Polygon", "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.8, 60.0]]]},
+            "needs at least 4",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.8, 60.0], [10.7, 60.0]]],
+            },
+            "is not closed",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[59.9, 190.7], [59.9, 10.8], [60.0, 10.8], [59.9, 190.7]]],
+            },
+            "lat must be within",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[10.7, 59.9], [10.8, "x"], [10.8, 60.0], [10.7, 59.9]]],
+            },
+            "lat must be a number",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[10.7, 59.9], [10.8, 59.9], [10.9, 59.9], [10.7, 59.9]]],
+            },
+            "nothing areal",
+        ),
+        ({"type": "Polygon"}, "no coordinates"),
+        ("POLYGON((0 0, 1 0, 1 1, 0 0))", "GeoJSON Polygon or MultiPolygon object"),
+    ],
+)
 def test_bad_polygons_are_refused_with_the_reason(value: Any, reason: str) -> None:
     with pytest.raises(AreaInputError, match=reason):
         area_from_geojson(value)
@@ -428,13 +515,16 @@ def test_areas_far_from_norway_are_clipped_or_empty() -> None:
     assert area_from_bbox([100, -40, 120, -20]).geom is None
 
 
-@pytest.mark.parametrize(("values", "reason"), [
-    ([11.0, 59.8, 10.5, 60.1], r"minLon \(11\) must be less than maxLon \(10.5\)"),
-    ([10.5, 60.1, 11.0, 59.8], "minLat"),
-    ([10.5, 59.8, 11.0], "four numbers"),
-    ([10.5, 59.8, 181, 60.1], "maxLon must be within"),
-    ([10.5, float("nan"), 11, 60.1], "minLat must be within"),
-])
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ([11.0, 59.8, 10.5, 60.1], r"minLon \(11\) must be less than maxLon \(10.5\)"),
+        ([10.5, 60.1, 11.0, 59.8], "minLat"),
+        ([10.5, 59.8, 11.0], "four numbers"),
+        ([10.5, 59.8, 181, 60.1], "maxLon must be within"),
+        ([10.5, float("nan"), 11, 60.1], "minLat must be within"),
+    ],
+)
 def test_bad_boxes_are_refused(values: list[float], reason: str) -> None:
     with pytest.raises(AreaInputError, match=reason):
         area_from_bbox(values)
@@ -442,13 +532,15 @@ def test_bad_boxes_are_refused(values: list[float], reason: str) -> None:
 
 def test_an_empty_area_is_an_empty_report(placed: Placed) -> None:
     with placed.engine.connect() as conn:
-        summary = coverage_summary(conn, area_from_bbox([100, -40, 120, -20]), CAFES, 1000,
-                                   "GRID_1KM")
+        summary = coverage_summary(
+            conn, area_from_bbox([100, -40, 120, -20]), CAFES, 1000, "GRID_1KM"
+        )
     assert summary.unit_count == 0
     assert any("outside the region around Norway" in note for note in summary.notes)
 
 
 # --- the 250 m split ---------------------------------------------------------------------------
+
 
 def test_even_split_keeps_the_total_and_spreads_the_rest() -> None:
     assert even_split(35, 16) == [3, 2, 2, 2, 2, 3, 2, 2, 2, 2, 3, 2, 2, 2, 2, 2]
@@ -464,11 +556,15 @@ def test_250m_cells_split_the_real_grid(fresh_loaded_url: URL) -> None:
             report = split_1km_grid(conn)
             again = split_1km_grid(conn)
             a = statistical_area.c
-            rows = conn.execute(sa.select(a.code, a.population, sa.func.ST_Area(a.geom))
-                                .where(a.kind == "GRID_250M")).all()
+            rows = conn.execute(
+                sa.select(a.code, a.population, sa.func.ST_Area(a.geom)).where(
+                    a.kind == "GRID_250M"
+                )
+            ).all()
             cafes = Target(TargetKind.ACTIVITY, DirectoryFilter())
-            fine = coverage_summary(conn, InitiativeArea(slug="groruddalen"), cafes, 1000,
-                                    "GRID_250M")
+            fine = coverage_summary(
+                conn, InitiativeArea(slug="groruddalen"), cafes, 1000, "GRID_250M"
+            )
     finally:
         engine.dispose()
     assert report.inserted == 258 * 16
@@ -480,9 +576,14 @@ def test_250m_cells_split_the_real_grid(fresh_loaded_url: URL) -> None:
     corners = {ssb_code(x + 250 * i, y + 250 * j) for i in range(4) for j in range(4)}
     assert sum(r.population for r in rows if r.code in corners) == first.population
     # Groruddalen on 250 m cells: the sub-cells whose centre lies in its districts.
-    centres = [Point(x + 125, y + 125) for x, y in
-               ((int(r.code[:7]) - 2_000_000, int(r.code[7:])) for r in rows)]
-    expected = sum(r.population for r, c in zip(rows, centres, strict=True)
-                   if any(d.intersects(c) for d in groruddalen()))
+    centres = [
+        Point(x + 125, y + 125)
+        for x, y in ((int(r.code[:7]) - 2_000_000, int(r.code[7:])) for r in rows)
+    ]
+    expected = sum(
+        r.population
+        for r, c in zip(rows, centres, strict=True)
+        if any(d.intersects(c) for d in groruddalen())
+    )
     assert fine.population == expected
     assert fine.unit_count > 16 * len(_in(groruddalen())) * 0.8

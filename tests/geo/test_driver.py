@@ -15,8 +15,16 @@ NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 def _activity_values() -> dict[str, object]:
     return {name: f"v-{name}" for name in _field_names(ActivityRow)} | {
-        "created_at": NOW, "updated_at": NOW, "archived_at": None, "version": 3, "id": 7,
-        "x": 1.5, "y": 2.5, "target_groups": ["WOMEN"], "languages": ["nb"]}
+        "created_at": NOW,
+        "updated_at": NOW,
+        "archived_at": None,
+        "version": 3,
+        "id": 7,
+        "x": 1.5,
+        "y": 2.5,
+        "target_groups": ["WOMEN"],
+        "languages": ["nb"],
+    }
 
 
 def test_a_frozen_row_built_from_its_values_equals_the_constructed_one() -> None:
@@ -49,10 +57,15 @@ def test_rows_are_the_same_whatever_the_order_of_the_selected_columns() -> None:
     values = _activity_values() | {"distance": 12.5}
     in_order = (*_field_names(ActivityRow), "distance")
     shuffled = ("distance", *reversed(_field_names(ActivityRow)))
-    made = [_row_maker(columns, ActivityRow, ("distance",))(tuple(values[c] for c in columns))
-            for columns in (in_order, shuffled)]
-    assert made[0] == made[1] == (ActivityRow(**{n: values[n] for n in _field_names(ActivityRow)}),
-                                  12.5)
+    made = [
+        _row_maker(columns, ActivityRow, ("distance",))(tuple(values[c] for c in columns))
+        for columns in (in_order, shuffled)
+    ]
+    assert (
+        made[0]
+        == made[1]
+        == (ActivityRow(**{n: values[n] for n in _field_names(ActivityRow)}), 12.5)
+    )
 
 
 def test_a_class_whose_constructor_does_more_gets_only_its_own_values() -> None:

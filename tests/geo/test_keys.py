@@ -29,11 +29,13 @@ def conn(fresh_demo_url):
 
 
 def test_a_key_is_shown_once_and_stored_as_its_hash(conn):
-    secret, key = create_key(conn, "municipality_editor", label="Oslo",
-                             municipality_number="301")
+    secret, key = create_key(conn, "municipality_editor", label="Oslo", municipality_number="301")
     assert well_formed(secret)
     assert (key.role, key.municipality_number, key.organisation_id) == (
-        Role.MUNICIPALITY_EDITOR, "0301", None)
+        Role.MUNICIPALITY_EDITOR,
+        "0301",
+        None,
+    )
     assert key.prefix == secret[:SHOWN]
     stored = conn.execute(sa.select(api_key.c.key_hash)).scalar_one()
     assert stored == hash_key(secret)
@@ -45,15 +47,18 @@ def test_a_key_is_shown_once_and_stored_as_its_hash(conn):
     assert other != secret
 
 
-@pytest.mark.parametrize(("role", "scope", "message"), [
-    (Role.MUNICIPALITY_EDITOR, {}, "needs --municipality"),
-    (Role.MUNICIPALITY_EDITOR, {"municipality_number": "9999"}, "no municipality 9999"),
-    (Role.ORGANISATION_EDITOR, {"organisation_number": "864139443"}, "mod-11"),
-    (Role.ORGANISATION_EDITOR, {"organisation_number": "974760673"}, "no organisation"),
-    (Role.ORGANISATION_EDITOR, {"municipality_number": "0301"}, "needs --organisation"),
-    (Role.ANALYST, {"municipality_number": "0301"}, "has no scope"),
-    ("OWNER", {}, "not one of"),
-])
+@pytest.mark.parametrize(
+    ("role", "scope", "message"),
+    [
+        (Role.MUNICIPALITY_EDITOR, {}, "needs --municipality"),
+        (Role.MUNICIPALITY_EDITOR, {"municipality_number": "9999"}, "no municipality 9999"),
+        (Role.ORGANISATION_EDITOR, {"organisation_number": "864139443"}, "mod-11"),
+        (Role.ORGANISATION_EDITOR, {"organisation_number": "974760673"}, "no organisation"),
+        (Role.ORGANISATION_EDITOR, {"municipality_number": "0301"}, "needs --organisation"),
+        (Role.ANALYST, {"municipality_number": "0301"}, "has no scope"),
+        ("OWNER", {}, "not one of"),
+    ],
+)
 def test_a_key_needs_exactly_its_roles_scope(conn, role, scope, message):
     with pytest.raises(ApiKeyError, match=message):
         create_key(conn, role, label="x", **scope)
@@ -61,8 +66,9 @@ def test_a_key_needs_exactly_its_roles_scope(conn, role, scope, message):
 
 
 def test_revoked_unknown_and_malformed_keys_are_not_found(conn):
-    secret, key = create_key(conn, Role.ORGANISATION_EDITOR, label="Røde Kors",
-                             organisation_number="864139442")
+    secret, key = create_key(
+        conn, Role.ORGANISATION_EDITOR, label="Røde Kors", organisation_number="864139442"
+    )
     assert key.organisation_id is not None
     assert find_key(conn, "hv_" + "x" * 43) is None
     assert find_key(conn, secret[:-1]) is None

@@ -45,7 +45,8 @@ def test_upgrade_creates_every_table_and_matches_the_model(template_url: URL) ->
         with engine.connect() as conn:
             assert current_revision(conn) == head_revision()
             context = MigrationContext.configure(
-                conn, opts={"include_object": _include, "compare_type": True})
+                conn, opts={"include_object": _include, "compare_type": True}
+            )
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
@@ -53,9 +54,13 @@ def test_upgrade_creates_every_table_and_matches_the_model(template_url: URL) ->
 
 def test_every_geometry_is_typmod_25833_with_a_gist_index(template_url: URL) -> None:
     engine = sync_engine(template_url, poolclass=sa.pool.NullPool)
-    geometry_columns = sa.table("geometry_columns", sa.column("f_table_name"),
-                                sa.column("f_geometry_column"), sa.column("srid"),
-                                sa.column("type"))
+    geometry_columns = sa.table(
+        "geometry_columns",
+        sa.column("f_table_name"),
+        sa.column("f_geometry_column"),
+        sa.column("srid"),
+        sa.column("type"),
+    )
     try:
         with engine.connect() as conn:
             rows = conn.execute(sa.select(geometry_columns)).all()
@@ -69,8 +74,9 @@ def test_every_geometry_is_typmod_25833_with_a_gist_index(template_url: URL) -> 
             }
     finally:
         engine.dispose()
-    expected = {(t.name, c.name) for t in metadata.tables.values() for c in t.columns
-                if c.name == "geom"}
+    expected = {
+        (t.name, c.name) for t in metadata.tables.values() for c in t.columns if c.name == "geom"
+    }
     assert {(r.f_table_name, r.f_geometry_column) for r in rows} == expected
     assert {r.srid for r in rows} == {25833}
     assert {r.type for r in rows} <= {"POINT", "MULTIPOLYGON"}
@@ -90,8 +96,10 @@ def test_the_revisions_read_without_alembic_are_alembics(fresh_url: URL) -> None
     config = alembic_config(fresh_url)
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
     engine = sync_engine(fresh_url, poolclass=sa.pool.NullPool)
-    steps = [None, *[s.revision for s in reversed(list(
-        ScriptDirectory.from_config(config).walk_revisions()))]]
+    steps = [
+        None,
+        *[s.revision for s in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))],
+    ]
     assert steps[-1] == head_revision()
     try:
         downgrade(fresh_url, "base")
@@ -102,8 +110,9 @@ def test_the_revisions_read_without_alembic_are_alembics(fresh_url: URL) -> None
                 assert current_revision(conn) == step
                 assert MigrationContext.configure(conn).get_current_revision() == step
         with engine.begin() as conn:  # no version table at all: before Alembic ever ran
-            sa.Table("alembic_version", sa.MetaData(),
-                     sa.Column("version_num", sa.String)).drop(conn)
+            sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String)).drop(
+                conn
+            )
             assert current_revision(conn) is None
     finally:
         engine.dispose()
@@ -114,12 +123,35 @@ def test_constraints_reject_bad_rows(fresh_engine: sa.Engine) -> None:
     from geo.tables import municipality, venue
 
     bad_rows = [
-        (municipality, {"number": "30A1", "name": "x", "source": "t",
-                        "geom": "SRID=25833;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))"}),
-        (venue, {"name": "x", "owner_type": "ALIENS", "venue_type": "SCHOOL", "source": "t",
-                 "geom": "SRID=25833;POINT(0 0)"}),
-        (venue, {"name": "x", "owner_type": "STATE", "venue_type": "SCHOOL", "source": "t",
-                 "geom": "SRID=4326;POINT(0 0)"}),
+        (
+            municipality,
+            {
+                "number": "30A1",
+                "name": "x",
+                "source": "t",
+                "geom": "SRID=25833;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))",
+            },
+        ),
+        (
+            venue,
+            {
+                "name": "x",
+                "owner_type": "ALIENS",
+                "venue_type": "SCHOOL",
+                "source": "t",
+                "geom": "SRID=25833;POINT(0 0)",
+            },
+        ),
+        (
+            venue,
+            {
+                "name": "x",
+                "owner_type": "STATE",
+                "venue_type": "SCHOOL",
+                "source": "t",
+                "geom": "SRID=4326;POINT(0 0)",
+            },
+        ),
     ]
     for table, row in bad_rows:
         with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError):

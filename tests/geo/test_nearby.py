@@ -67,8 +67,7 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
     shared = [_random_lat_lon(rng) for _ in range(20)]
     for i in range(4000):
         lat, lon = rng.choice(shared) if i % 10 == 0 else _random_lat_lon(rng)
-        geom = sa.func.ST_Transform(sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326),
-                                    25833)
+        geom = sa.func.ST_Transform(sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326), 25833)
         x, y = TO_UTM.transform(lon, lat)
         evening = rng.random() < 0.3
         if i < 3000:
@@ -77,32 +76,73 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
             min_age = rng.choice([None, 6, 13, 18])
             max_age = None if min_age is None else min_age + rng.choice([6, 10, 60])
             free = rng.random() < 0.7
-            new_id = conn.execute(activity.insert().values(
-                title=f"a{i}", category=category, geom=geom, languages=list(langs),
-                min_age=min_age, max_age=max_age, free=free,
-                cost_nok=None if free else 50, source="test").returning(activity.c.id)
+            new_id = conn.execute(
+                activity.insert()
+                .values(
+                    title=f"a{i}",
+                    category=category,
+                    geom=geom,
+                    languages=list(langs),
+                    min_age=min_age,
+                    max_age=max_age,
+                    free=free,
+                    cost_nok=None if free else 50,
+                    source="test",
+                )
+                .returning(activity.c.id)
             ).scalar_one()
-            conn.execute(activity_schedule.insert().values(
-                activity_id=new_id, weekday=2 if evening else 4, starts=time(17, 30),
-                ends=time(19, 30)))
-            places.append(Place(PlaceKind.ACTIVITY, new_id, x, y, category, langs, min_age,
-                                max_age, free, evening))
+            conn.execute(
+                activity_schedule.insert().values(
+                    activity_id=new_id,
+                    weekday=2 if evening else 4,
+                    starts=time(17, 30),
+                    ends=time(19, 30),
+                )
+            )
+            places.append(
+                Place(
+                    PlaceKind.ACTIVITY,
+                    new_id,
+                    x,
+                    y,
+                    category,
+                    langs,
+                    min_age,
+                    max_age,
+                    free,
+                    evening,
+                )
+            )
         else:
             price = rng.choice(["FREE", "REDUCED", "MARKET"])
-            new_id = conn.execute(venue.insert().values(
-                name=f"v{i}", owner_type="MUNICIPALITY", venue_type="SCHOOL", geom=geom,
-                price_model=price, suitable_categories=rng.sample(CATEGORIES, 2),
-                source="test").returning(venue.c.id)).scalar_one()
+            new_id = conn.execute(
+                venue.insert()
+                .values(
+                    name=f"v{i}",
+                    owner_type="MUNICIPALITY",
+                    venue_type="SCHOOL",
+                    geom=geom,
+                    price_model=price,
+                    suitable_categories=rng.sample(CATEGORIES, 2),
+                    source="test",
+                )
+                .returning(venue.c.id)
+            ).scalar_one()
             if evening:
-                conn.execute(venue_availability.insert().values(
-                    venue_id=new_id, weekday=2, starts=time(17), ends=time(21)))
-            places.append(Place(PlaceKind.VENUE, new_id, x, y, tuesday_evening=evening,
-                                price_model=price))
+                conn.execute(
+                    venue_availability.insert().values(
+                        venue_id=new_id, weekday=2, starts=time(17), ends=time(21)
+                    )
+                )
+            places.append(
+                Place(PlaceKind.VENUE, new_id, x, y, tuesday_evening=evening, price_model=price)
+            )
     return places
 
 
-def _reference(places: list[Place], x: float, y: float, radius: float,
-               match: callable) -> list[tuple[float, int, int]]:
+def _reference(
+    places: list[Place], x: float, y: float, radius: float, match: callable
+) -> list[tuple[float, int, int]]:
     hits = []
     for p in places:
         d = math.hypot(p.x - x, p.y - y)
@@ -111,14 +151,23 @@ def _reference(places: list[Place], x: float, y: float, radius: float,
     return sorted(hits)
 
 
-def _walk(conn: sa.Connection, x: float, y: float, radius: float, filt: DirectoryFilter,
-          page_size: int) -> list[tuple[float, int, int]]:
+def _walk(
+    conn: sa.Connection, x: float, y: float, radius: float, filt: DirectoryFilter, page_size: int
+) -> list[tuple[float, int, int]]:
     """All pages, following the cursor (the last hit's key), as (distance, rank, id)."""
     seen: list[tuple[float, int, int]] = []
     after: NearbyKey | None = None
     while True:
-        page = nearby(conn, x, y, radius_m=radius, kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE],
-                      filt=filt, first=page_size, after=after)
+        page = nearby(
+            conn,
+            x,
+            y,
+            radius_m=radius,
+            kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE],
+            filt=filt,
+            first=page_size,
+            after=after,
+        )
         seen += [(h.distance_m, h.kind.rank, h.row.id) for h in page.hits]
         if not page.has_next:
             return seen
@@ -132,13 +181,22 @@ FILTERS: dict[str, tuple[DirectoryFilter, callable]] = {
         lambda p: p.category == "LANGUAGE_CAFE" if p.kind is PlaceKind.ACTIVITY else True,
     ),
     "child, Arabic, free, Tuesday 18:00": (
-        DirectoryFilter(age=10, languages=("ar",), free_only=True,
-                        window=TimeWindow(2, time(18), time(18))),
-        lambda p: (p.tuesday_evening and (
-            (p.kind is PlaceKind.VENUE and p.price_model == "FREE")
-            or (p.kind is PlaceKind.ACTIVITY and p.free and "ar" in p.languages
-            and (p.min_age is None or p.min_age <= 10) and (p.max_age is None or p.max_age >= 10))
-        )),
+        DirectoryFilter(
+            age=10, languages=("ar",), free_only=True, window=TimeWindow(2, time(18), time(18))
+        ),
+        lambda p: (
+            p.tuesday_evening
+            and (
+                (p.kind is PlaceKind.VENUE and p.price_model == "FREE")
+                or (
+                    p.kind is PlaceKind.ACTIVITY
+                    and p.free
+                    and "ar" in p.languages
+                    and (p.min_age is None or p.min_age <= 10)
+                    and (p.max_age is None or p.max_age >= 10)
+                )
+            )
+        ),
     ),
 }
 
@@ -158,14 +216,15 @@ def generated_db(server: Database, template_url: URL) -> Iterator[tuple[sa.Engin
 
 
 @pytest.mark.parametrize("name", list(FILTERS))
-def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
-                                    name: str) -> None:
+def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]], name: str) -> None:
     engine, generated = generated_db
     filt, match = FILTERS[name]
     # Venue suitability is part of the category filter; mirror it from the database.
     with engine.connect() as conn:
-        suits = {r.id: set(r.suitable_categories) for r in conn.execute(
-            sa.select(venue.c.id, venue.c.suitable_categories))}
+        suits = {
+            r.id: set(r.suitable_categories)
+            for r in conn.execute(sa.select(venue.c.id, venue.c.suitable_categories))
+        }
         rng = random.Random(7)
         for _ in range(12):
             lat, lon = _random_lat_lon(rng)
@@ -173,8 +232,11 @@ def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
             radius = rng.choice([500, 1500, 4000])
 
             def full_match(p: Place) -> bool:
-                if p.kind is PlaceKind.VENUE and filt.categories and not (
-                        suits[p.id] & set(filt.categories)):
+                if (
+                    p.kind is PlaceKind.VENUE
+                    and filt.categories
+                    and not (suits[p.id] & set(filt.categories))
+                ):
                     return False
                 return match(p)
 
@@ -182,8 +244,9 @@ def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
             got = _walk(conn, x, y, radius, filt, page_size=rng.choice([7, 20]))
             assert [(r, i) for _, r, i in got] == [(r, i) for _, r, i in expected]
             assert all(abs(g[0] - e[0]) < 1.0 for g, e in zip(got, expected, strict=True))
-            total = count_nearby(conn, x, y, radius_m=radius,
-                                 kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE], filt=filt)
+            total = count_nearby(
+                conn, x, y, radius_m=radius, kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE], filt=filt
+            )
             assert total == len(expected)
 
 
@@ -191,9 +254,14 @@ def test_ties_do_not_skip_or_repeat_rows(fresh_engine: sa.Engine) -> None:
     """Thirty rows on one point, paged 4 at a time: every row exactly once, in id order."""
     with fresh_engine.begin() as conn:
         geom = sa.func.ST_SetSRID(sa.func.ST_MakePoint(262000.0, 6650000.0), 25833)
-        ids = [conn.execute(activity.insert().values(title=f"t{i}", category="SPORTS", geom=geom,
-                                                     source="test").returning(activity.c.id)
-                            ).scalar_one() for i in range(30)]
+        ids = [
+            conn.execute(
+                activity.insert()
+                .values(title=f"t{i}", category="SPORTS", geom=geom, source="test")
+                .returning(activity.c.id)
+            ).scalar_one()
+            for i in range(30)
+        ]
         got = _walk(conn, 262010.0, 6650000.0, 100, DirectoryFilter(), page_size=4)
     assert [i for _, _, i in got] == sorted(ids)
     assert {d for d, _, _ in got} == {10.0}
@@ -211,7 +279,8 @@ def anyio_backend() -> str:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", list(FILTERS))
 async def test_the_driver_path_returns_what_sqlalchemy_returns(
-        generated_db: tuple[sa.Engine, list[Place]], name: str) -> None:
+    generated_db: tuple[sa.Engine, list[Place]], name: str
+) -> None:
     """`nearby_on_driver` (psycopg with statements compiled once) against `nearby` (SQLAlchemy):
     the same rows, every column equal, page after page, all three kinds."""
     engine, _ = generated_db
@@ -219,16 +288,20 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
     kinds = list(PlaceKind)
     rng = random.Random(11)
     compared = 0
-    async with await psycopg.AsyncConnection.connect(_libpq(engine.url),
-                                                     autocommit=True) as driver:
+    async with await psycopg.AsyncConnection.connect(_libpq(engine.url), autocommit=True) as driver:
         with engine.connect() as conn:
             for _ in range(6):
                 lat, lon = _random_lat_lon(rng)
                 x, y = TO_UTM.transform(lon, lat)
                 after: NearbyKey | None = None
                 for _page in range(3):
-                    args = {"radius_m": 4000.0, "kinds": kinds, "filt": filt, "first": 9,
-                            "after": after}
+                    args = {
+                        "radius_m": 4000.0,
+                        "kinds": kinds,
+                        "filt": filt,
+                        "first": 9,
+                        "after": after,
+                    }
                     expected = nearby(conn, x, y, **args)
                     got = await nearby_on_driver(driver, x, y, **args)
                     assert got == expected
@@ -241,46 +314,77 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
 
 @pytest.mark.anyio
 async def test_rows_built_on_the_driver_name_what_the_statement_lacks(
-        generated_db: tuple[sa.Engine, list[Place]]) -> None:
+    generated_db: tuple[sa.Engine, list[Place]],
+) -> None:
     """A dataclass row from a statement missing some of its fields is a ValueError naming them,
     never a row built from the wrong columns."""
     engine, _ = generated_db
     statement = compiled_for_driver(sa.select(venue.c.id, venue.c.name).limit(1))
-    async with await psycopg.AsyncConnection.connect(_libpq(engine.url),
-                                                     autocommit=True) as driver:
+    async with await psycopg.AsyncConnection.connect(_libpq(engine.url), autocommit=True) as driver:
         with pytest.raises(ValueError, match=r"VenueRow: the statement selects no .*'x', 'y'"):
             await run_compiled_as(driver, statement, {}, VenueRow)
 
 
-@pytest.mark.parametrize(("kind", "text"), [
-    *((PlaceKind.ACTIVITY, t) for t in ("leksehjelp", "språkkafe", "kvinnegruppe", "fotball",
-                                        "xqzv", "' OR 1=1 --", "!!!", "fotbal i")),
-    *((PlaceKind.VENUE, t) for t in ("skole", "bibliotek", "xqzv"))])
-def test_a_text_filter_finds_what_the_knn_walk_finds(loaded_conn: sa.Connection, text: str,
-                                                     kind: PlaceKind) -> None:
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        *(
+            (PlaceKind.ACTIVITY, t)
+            for t in (
+                "leksehjelp",
+                "språkkafe",
+                "kvinnegruppe",
+                "fotball",
+                "xqzv",
+                "' OR 1=1 --",
+                "!!!",
+                "fotbal i",
+            )
+        ),
+        *((PlaceKind.VENUE, t) for t in ("skole", "bibliotek", "xqzv")),
+    ],
+)
+def test_a_text_filter_finds_what_the_knn_walk_finds(
+    loaded_conn: sa.Connection, text: str, kind: PlaceKind
+) -> None:
     """With a text filter the statement finds candidates by the text and radius indexes and
     sorts them (no KNN walk): the same rows in the same order as the KNN walk it replaces."""
     filt = DirectoryFilter(text=text)
     table, columns, conditions = (
-        (activity, activity_columns(), activity_conditions(filt)) if kind is PlaceKind.ACTIVITY
-        else (venue, venue_columns(), venue_conditions(filt)))
+        (activity, activity_columns(), activity_conditions(filt))
+        if kind is PlaceKind.ACTIVITY
+        else (venue, venue_columns(), venue_conditions(filt))
+    )
     found = 0
     for lat, lon in [(59.9139, 10.7522), (59.9611, 10.8808), (60.3712, 5.3420)]:
         x, y = TO_UTM.transform(lon, lat)
         values = {"x": x, "y": y, "radius_m": 5000.0, "limit": 30}
-        walked = loaded_conn.execute(_knn_statement(table, columns, conditions, kind, None),
-                                     values).all()
+        walked = loaded_conn.execute(
+            _knn_statement(table, columns, conditions, kind, None), values
+        ).all()
         indexed = loaded_conn.execute(
-            _text_first_statement(table, columns, conditions, kind, None), values).all()
-        assert [(r.id, round(r.distance, 6)) for r in indexed] == \
-            [(r.id, round(r.distance, 6)) for r in walked]
+            _text_first_statement(table, columns, conditions, kind, None), values
+        ).all()
+        assert [(r.id, round(r.distance, 6)) for r in indexed] == [
+            (r.id, round(r.distance, 6)) for r in walked
+        ]
         found += len(indexed)
     assert found or text in ("xqzv", "' OR 1=1 --", "!!!")
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("leksehjelp", "leksehjelp"), ("Haugerud IF", "Haugerud"), ("fotbal i parken", "fotbal parken"),
-    ("' OR 1=1 --", None), ("!!!", None), ("🙂", None), ("språkkafé 2026", "språkkafé 2026")])
-def test_the_fuzzy_match_leaves_out_words_too_short_for_trigrams(text: str,
-                                                                  words: str | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("leksehjelp", "leksehjelp"),
+        ("Haugerud IF", "Haugerud"),
+        ("fotbal i parken", "fotbal parken"),
+        ("' OR 1=1 --", None),
+        ("!!!", None),
+        ("🙂", None),
+        ("språkkafé 2026", "språkkafé 2026"),
+    ],
+)
+def test_the_fuzzy_match_leaves_out_words_too_short_for_trigrams(
+    text: str, words: str | None
+) -> None:
     assert fuzzy_words(text) == words

@@ -57,4 +57,3 @@ async def test_a_failed_connection_opens_the_engines_breaker(tmp_path, loaded_ur
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-

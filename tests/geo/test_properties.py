@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from geo.crs import CoordinateError, check_lat_lon, to_storage, to_wgs84, to_wgs84_many
 from geo.given_areas import AreaInputError, area_from_bbox, area_from_geojson
 
-FAST = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 any_float = st.floats(allow_nan=True, allow_infinity=True)
 lat_in_range = st.floats(min_value=-90, max_value=90)
@@ -27,8 +26,7 @@ norway_lon = st.floats(min_value=4.0, max_value=31.5)
 @FAST
 @given(lat=any_float, lon=any_float)
 def test_check_lat_lon_accepts_exactly_the_finite_in_range_pairs(lat, lon):
-    valid = (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
-             and -180 <= lon <= 180)
+    valid = math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
     try:
         check_lat_lon(lat, lon)
     except CoordinateError as error:
@@ -71,7 +69,8 @@ def test_many_points_transform_as_each_alone(points):
     """to_wgs84_many (the API's batch for a page of places) is to_wgs84 point by point."""
     stored = [to_storage(lat, lon) for lat, lon in points]
     assert to_wgs84_many([x for x, _ in stored], [y for _, y in stored]) == [
-        to_wgs84(x, y) for x, y in stored]
+        to_wgs84(x, y) for x, y in stored
+    ]
 
 
 @FAST
@@ -106,9 +105,12 @@ def test_bbox_is_refused_or_a_sound_area(box):
 
 
 @FAST
-@given(lon=st.floats(min_value=5, max_value=30), lat=st.floats(min_value=58, max_value=70),
-       width=st.floats(min_value=0.001, max_value=2), height=st.floats(min_value=0.001,
-                                                                         max_value=2))
+@given(
+    lon=st.floats(min_value=5, max_value=30),
+    lat=st.floats(min_value=58, max_value=70),
+    width=st.floats(min_value=0.001, max_value=2),
+    height=st.floats(min_value=0.001, max_value=2),
+)
 def test_bbox_inside_the_region_is_kept_whole(lon, lat, width, height):
     area = area_from_bbox([lon, lat, lon + width, lat + height])
     assert area.geom is not None
@@ -125,10 +127,14 @@ def test_bbox_inside_the_region_is_kept_whole(lon, lat, width, height):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | any_float | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.sampled_from(["type", "coordinates", "geometry", "x"]), children,
-                      max_size=3),
-    max_leaves=40)
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(["type", "coordinates", "geometry", "x"]), children, max_size=3
+        )
+    ),
+    max_leaves=40,
+)
 geojson_types = st.sampled_from(["Polygon", "MultiPolygon", "Feature", "Point", "LineString"])
 
 

@@ -63,7 +63,8 @@ def test_the_stored_zooms_are_the_ones_tiles_aggregate(loaded_conn: sa.Connectio
     for layer in TILE_CELL_LAYERS:
         assert range(LAYERS[layer].min_zoom, AGGREGATE_BELOW_ZOOM) == TILE_CELL_ZOOMS
     assert {(layer, z) for layer, z, *_ in stored(loaded_conn)} == {
-        (layer, z) for layer in TILE_CELL_LAYERS for z in TILE_CELL_ZOOMS}
+        (layer, z) for layer in TILE_CELL_LAYERS for z in TILE_CELL_ZOOMS
+    }
 
 
 def test_cells_nest_in_the_zoom_above(loaded_conn: sa.Connection) -> None:
@@ -78,10 +79,16 @@ def test_writes_through_geo_writes_and_a_rollback(engine: sa.Engine) -> None:
     """Create, move (within and across cells), archive, restore, and a transaction that moved
     and archived venues but rolled back."""
     with engine.connect() as conn:
-        first_id = conn.execute(sa.select(sa.func.min(venue.c.id))
-                                .where(venue.c.archived_at.is_(None))).scalar_one()
-    hall = {"name": "Hall", "venue_type": "SPORTS_HALL", "owner_type": "MUNICIPALITY",
-            "lat": 59.95, "lon": 10.90}
+        first_id = conn.execute(
+            sa.select(sa.func.min(venue.c.id)).where(venue.c.archived_at.is_(None))
+        ).scalar_one()
+    hall = {
+        "name": "Hall",
+        "venue_type": "SPORTS_HALL",
+        "owner_type": "MUNICIPALITY",
+        "lat": 59.95,
+        "lon": 10.90,
+    }
     with engine.begin() as conn:
         new_id = create_venue(conn, ADMIN, hall)
     _check(engine)
@@ -90,8 +97,9 @@ def test_writes_through_geo_writes_and_a_rollback(engine: sa.Engine) -> None:
         update_venue(conn, ADMIN, new_id, 2, {"lat": 60.10, "lon": 10.60})  # far
     _check(engine)
     with engine.begin() as conn:  # the lowest id of its cells leaves them, then comes back
-        version = conn.execute(sa.select(venue.c.version).where(venue.c.id == first_id)
-                               ).scalar_one()
+        version = conn.execute(
+            sa.select(venue.c.version).where(venue.c.id == first_id)
+        ).scalar_one()
         set_venue_archived(conn, ADMIN, first_id, version, True)
     _check(engine)
     with engine.begin() as conn:
@@ -115,15 +123,19 @@ def test_a_delete_and_a_statement_past_the_rebuild_size(engine: sa.Engine) -> No
         generate(conn, venues=REBUILD_ABOVE + 500, activities=0, seed=7)
     _check(engine)
     with engine.begin() as conn:  # archives every venue at once: the layer is rebuilt
-        moved = conn.execute(sa.update(venue).values(archived_at=sa.func.now())
-                             .where(venue.c.archived_at.is_(None))).rowcount
+        moved = conn.execute(
+            sa.update(venue).values(archived_at=sa.func.now()).where(venue.c.archived_at.is_(None))
+        ).rowcount
         assert moved > REBUILD_ABOVE
     got = _check(engine)
     assert not [key for key in got if key[0] == "venues"]
     with engine.begin() as conn:
         conn.execute(sa.update(venue).values(archived_at=None))
-        deleted = conn.execute(sa.delete(activity).where(
-            activity.c.id.in_(sa.select(activity.c.id).order_by(activity.c.id).limit(50))))
+        deleted = conn.execute(
+            sa.delete(activity).where(
+                activity.c.id.in_(sa.select(activity.c.id).order_by(activity.c.id).limit(50))
+            )
+        )
         assert deleted.rowcount == 50
     _check(engine)
 
@@ -143,8 +155,13 @@ def test_concurrent_writers_in_the_same_cells(engine: sa.Engine) -> None:
     def writer(n: int) -> None:
         try:
             start.wait()
-            place = {"name": f"c{n}", "venue_type": "LIBRARY", "owner_type": "MUNICIPALITY",
-                     "lat": 59.9139, "lon": 10.7522 + n * 0.0003}
+            place = {
+                "name": f"c{n}",
+                "venue_type": "LIBRARY",
+                "owner_type": "MUNICIPALITY",
+                "lat": 59.9139,
+                "lon": 10.7522 + n * 0.0003,
+            }
             with engine.begin() as conn:
                 made = create_venue(conn, ADMIN, place)
             with engine.begin() as conn:
@@ -163,15 +180,18 @@ def test_concurrent_writers_in_the_same_cells(engine: sa.Engine) -> None:
     assert errors == []
     got = _check(engine)
     with engine.connect() as conn:
-        mx, my = conn.execute(sa.select(
-            sa.func.ST_X(sa.func.ST_Transform(venue.c.geom, 3857)),
-            sa.func.ST_Y(sa.func.ST_Transform(venue.c.geom, 3857)))
-            .where(venue.c.name == "c0")).first()
+        mx, my = conn.execute(
+            sa.select(
+                sa.func.ST_X(sa.func.ST_Transform(venue.c.geom, 3857)),
+                sa.func.ST_Y(sa.func.ST_Transform(venue.c.geom, 3857)),
+            ).where(venue.c.name == "c0")
+        ).first()
     assert got[("venues", 13, *cell_of(mx, my, 13))][0] >= 8
 
 
-def test_the_migration_fills_the_cells_of_existing_rows(engine: sa.Engine,
-                                                        fresh_demo_url: URL) -> None:
+def test_the_migration_fills_the_cells_of_existing_rows(
+    engine: sa.Engine, fresh_demo_url: URL
+) -> None:
     downgrade(fresh_demo_url, "0002")
     with engine.connect() as conn:
         assert not sa.inspect(conn).has_table("tile_cell")
@@ -179,8 +199,9 @@ def test_the_migration_fills_the_cells_of_existing_rows(engine: sa.Engine,
     assert len(_check(engine)) > 1000
 
 
-def test_a_restore_keeps_the_cells_and_their_triggers(engine: sa.Engine, fresh_demo_url: URL,
-                                                      tmp_path: Path) -> None:
+def test_a_restore_keeps_the_cells_and_their_triggers(
+    engine: sa.Engine, fresh_demo_url: URL, tmp_path: Path
+) -> None:
     """pg_restore creates the triggers after copying the data: the cells come from the dump,
     counted once, and writes to the restored database keep them."""
     dump = tmp_path / "cells.dump"
@@ -191,14 +212,25 @@ def test_a_restore_keeps_the_cells_and_their_triggers(engine: sa.Engine, fresh_d
     try:
         assert _check(restored) == _check(engine)
         with restored.begin() as conn:
-            create_venue(conn, ADMIN, {"name": "after restore", "venue_type": "LIBRARY",
-                                       "owner_type": "MUNICIPALITY", "lat": 59.93,
-                                       "lon": 10.71})
+            create_venue(
+                conn,
+                ADMIN,
+                {
+                    "name": "after restore",
+                    "venue_type": "LIBRARY",
+                    "owner_type": "MUNICIPALITY",
+                    "lat": 59.93,
+                    "lon": 10.71,
+                },
+            )
         after = _check(restored)
-        assert sum(count for (layer, z, *_), (count, _) in after.items()
-                   if (layer, z) == ("venues", 12)) == 1 + sum(
-            count for (layer, z, *_), (count, _) in _check(engine).items()
-            if (layer, z) == ("venues", 12))
+        assert sum(
+            count for (layer, z, *_), (count, _) in after.items() if (layer, z) == ("venues", 12)
+        ) == 1 + sum(
+            count
+            for (layer, z, *_), (count, _) in _check(engine).items()
+            if (layer, z) == ("venues", 12)
+        )
     finally:
         restored.dispose()
         drop_database(copy)

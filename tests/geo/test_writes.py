@@ -17,10 +17,16 @@ from geo.writes import Actor, Conflict, Forbidden, Invalid
 from geo.writes.venues import create_venue, set_venue_archived, update_venue
 
 ADMIN = Actor(key_id=None, label="test admin", role=Role.ADMIN)
-OSLO_EDITOR = Actor(key_id=None, label="test oslo", role=Role.MUNICIPALITY_EDITOR,
-                    municipality_number="0301")
-HALL = {"name": "Hall", "venue_type": "SPORTS_HALL", "owner_type": "MUNICIPALITY",
-        "lat": 59.95, "lon": 10.90}
+OSLO_EDITOR = Actor(
+    key_id=None, label="test oslo", role=Role.MUNICIPALITY_EDITOR, municipality_number="0301"
+)
+HALL = {
+    "name": "Hall",
+    "venue_type": "SPORTS_HALL",
+    "owner_type": "MUNICIPALITY",
+    "lat": 59.95,
+    "lon": 10.90,
+}
 
 
 @pytest.fixture
@@ -32,9 +38,13 @@ def engine(fresh_loaded_url):
 
 def _audits(engine, venue_id: int) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(sa.select(audit_log.c.action).where(
-            audit_log.c.entity == "Venue", audit_log.c.entity_id == str(venue_id))
-            .order_by(audit_log.c.id)).scalars())
+        return list(
+            conn.execute(
+                sa.select(audit_log.c.action)
+                .where(audit_log.c.entity == "Venue", audit_log.c.entity_id == str(venue_id))
+                .order_by(audit_log.c.id)
+            ).scalars()
+        )
 
 
 def test_concurrent_updates_at_one_version_one_wins(engine):
@@ -65,8 +75,9 @@ def test_concurrent_updates_at_one_version_one_wins(engine):
     assert len(conflicts) == 7
     assert {c.details["currentVersion"] for c in conflicts} == {2}
     with engine.connect() as conn:
-        row = conn.execute(sa.select(venue.c.capacity, venue.c.version)
-                           .where(venue.c.id == venue_id)).one()
+        row = conn.execute(
+            sa.select(venue.c.capacity, venue.c.version).where(venue.c.id == venue_id)
+        ).one()
     assert tuple(row) == (10 + winners[0], 2)
     assert _audits(engine, venue_id) == ["create", "update"]
 
@@ -74,8 +85,7 @@ def test_concurrent_updates_at_one_version_one_wins(engine):
 def test_a_refused_write_leaves_no_trace(engine):
     with engine.begin() as conn:
         venue_id = create_venue(conn, ADMIN, HALL)
-    for change, error in (({"lat": 60.39, "lon": 5.32}, Forbidden),
-                          ({"capacity": -1}, Invalid)):
+    for change, error in (({"lat": 60.39, "lon": 5.32}, Forbidden), ({"capacity": -1}, Invalid)):
         with pytest.raises(error), engine.begin() as conn:
             update_venue(conn, OSLO_EDITOR, venue_id, 1, change)
     with engine.connect() as conn:
@@ -94,8 +104,9 @@ def test_archive_is_a_tombstone_and_restore_brings_it_back(engine):
         page, _ = changes(conn, since, first=100)
         (change,) = [c for c in page if c.entity == venue.name and c.id == venue_id]
         assert (change.archived, change.version) == (True, 2)
-        assert conn.execute(sa.select(sa.func.count()).where(
-            venue.c.id == venue_id)).scalar_one() == 1
+        assert (
+            conn.execute(sa.select(sa.func.count()).where(venue.c.id == venue_id)).scalar_one() == 1
+        )
     with engine.begin() as conn:
         set_venue_archived(conn, OSLO_EDITOR, venue_id, 2, False)
     assert _audits(engine, venue_id) == ["create", "archive", "restore"]

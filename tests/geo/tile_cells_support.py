@@ -23,17 +23,23 @@ Cells = dict[tuple[str, int, int, int], tuple[int, int]]
 def cell_of(mercator_x: float, mercator_y: float, z: int) -> tuple[int, int]:
     """The cell at aggregation zoom ``z``: the XYZ tile at zoom z + 5 holding the point."""
     scale = 2.0 ** (z + int(math.log2(CELLS_PER_TILE)))
-    return (math.floor((mercator_x + HALF_WORLD) / (2 * HALF_WORLD) * scale),
-            math.floor((HALF_WORLD - mercator_y) / (2 * HALF_WORLD) * scale))
+    return (
+        math.floor((mercator_x + HALF_WORLD) / (2 * HALF_WORLD) * scale),
+        math.floor((HALF_WORLD - mercator_y) / (2 * HALF_WORLD) * scale),
+    )
 
 
 def mercator_rows(conn: sa.Connection, layer: str) -> list[Any]:
     """(id, x, y in EPSG:3857) of the rows a layer shows with no filter."""
     table, conditions = SHOWN[layer]
     mercator = sa.func.ST_Transform(table.c.geom, 3857)
-    return list(conn.execute(sa.select(table.c.id, sa.func.ST_X(mercator),
-                                       sa.func.ST_Y(mercator))
-                             .where(*conditions(DirectoryFilter()))))
+    return list(
+        conn.execute(
+            sa.select(table.c.id, sa.func.ST_X(mercator), sa.func.ST_Y(mercator)).where(
+                *conditions(DirectoryFilter())
+            )
+        )
+    )
 
 
 def recounted(conn: sa.Connection) -> Cells:
@@ -46,5 +52,7 @@ def recounted(conn: sa.Connection) -> Cells:
 
 
 def stored(conn: sa.Connection) -> Cells:
-    return {(r.layer, r.z, r.x, r.y): (r.count, r.representative_id)
-            for r in conn.execute(sa.select(tile_cell))}
+    return {
+        (r.layer, r.z, r.x, r.y): (r.count, r.representative_id)
+        for r in conn.execute(sa.select(tile_cell))
+    }

@@ -56,5 +56,14 @@ def rows_of(conn: sa.Connection, table: sa.Table) -> list[tuple]:
 
 def snapshot(conn: sa.Connection) -> dict[str, list[tuple]]:
     """Every row the directory loaders write, with ids, versions and timestamps."""
-    return {t.name: rows_of(conn, t) for t in (organisation, venue, venue_availability, activity,
-                                                activity_schedule, activity_exception)}
+    return {
+        t.name: rows_of(conn, t)
+        for t in (
+            organisation,
+            venue,
+            venue_availability,
+            activity,
+            activity_schedule,
+            activity_exception,
+        )
+    }

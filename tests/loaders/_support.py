@@ -14,8 +14,14 @@ from loaders.report import LoadError
 
 def _boundaries(table: sa.Table) -> sa.Select:
     wkb = sa.cast(sa.func.ST_AsBinary(table.c.geom), sa.LargeBinary)
-    return sa.select(table.c.number, table.c.name, table.c.source, table.c.version,
-                     table.c.updated_at, sa.func.md5(wkb)).order_by(table.c.number)
+    return sa.select(
+        table.c.number,
+        table.c.name,
+        table.c.source,
+        table.c.version,
+        table.c.updated_at,
+        sa.func.md5(wkb),
+    ).order_by(table.c.number)
 
 
 def snapshot(conn: sa.Connection) -> dict[str, list[tuple]]:
@@ -24,8 +30,12 @@ def snapshot(conn: sa.Connection) -> dict[str, list[tuple]]:
     return {
         "county": [tuple(r) for r in conn.execute(_boundaries(county))],
         "municipality": [tuple(r) for r in conn.execute(_boundaries(municipality))],
-        "statistics": [tuple(r) for r in conn.execute(
-            sa.select(stats).order_by(stats.c.municipality_number, stats.c.year))],
+        "statistics": [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(stats).order_by(stats.c.municipality_number, stats.c.year)
+            )
+        ],
     }
 
 

@@ -52,7 +52,11 @@ def _reports(conn: sa.Connection) -> dict[str, sa.Row]:
 def test_the_documented_csv_loads(conn: sa.Connection) -> None:
     report = load_access_reports(conn, REPORTS_CSV)
     assert (report.what, report.inserted, report.updated, report.unchanged) == (
-        "access reports", 3, 0, 0)
+        "access reports",
+        3,
+        0,
+        0,
+    )
     assert report.warnings == []
     rows = _reports(conn)
     granted, refused, expensive = rows["r-1"], rows["r-2"], rows["r-3"]
@@ -63,15 +67,23 @@ def test_the_documented_csv_loads(conn: sa.Connection) -> None:
     assert granted.reported_on == date(2025, 9, 2)
     # "source:external_id" in venue_external_id; the organiser by its number; upper-cased.
     assert refused.venue_id == _ids(conn, venue, "v-toyen-frivillighetshus")
-    assert refused.organisation_id == conn.execute(sa.select(organisation.c.id).where(
-        organisation.c.organisation_number == "123456866")).scalar_one()
+    assert (
+        refused.organisation_id
+        == conn.execute(
+            sa.select(organisation.c.id).where(organisation.c.organisation_number == "123456866")
+        ).scalar_one()
+    )
     assert (refused.outcome, refused.barriers) == ("REFUSED", ["OPENING_HOURS", "RULES"])
     assert (expensive.organisation_id, expensive.barriers, expensive.note) == (
-        None, ["PRICE"], None)
+        None,
+        ["PRICE"],
+        None,
+    )
 
 
 def test_reloading_changes_nothing_and_an_edit_updates_one_row(
-        conn: sa.Connection, tmp_path: Path) -> None:
+    conn: sa.Connection, tmp_path: Path
+) -> None:
     load_access_reports(conn, REPORTS_CSV)
     before = rows_of(conn, venue_access_report)
     again = load_access_reports(conn, REPORTS_CSV)
@@ -84,38 +96,79 @@ def test_reloading_changes_nothing_and_an_edit_updates_one_row(
     assert (row.outcome, row.barriers, row.version) == ("GRANTED", [], 2)
 
 
-def test_venue_by_its_directory_id_and_source_override(conn: sa.Connection,
-                                                       tmp_path: Path) -> None:
+def test_venue_by_its_directory_id_and_source_override(conn: sa.Connection, tmp_path: Path) -> None:
     venue_id = _ids(conn, venue, "v-bergen-aula")
-    path = write_rows(tmp_path / "by-id.csv", [{
-        "external_id": "x-1", "venue_id": str(venue_id), "outcome": "UNSUITABLE",
-        "suitability": "1", "barriers": "size|accessibility", "reported_on": "2025-01-31"}])
+    path = write_rows(
+        tmp_path / "by-id.csv",
+        [
+            {
+                "external_id": "x-1",
+                "venue_id": str(venue_id),
+                "outcome": "UNSUITABLE",
+                "suitability": "1",
+                "barriers": "size|accessibility",
+                "reported_on": "2025-01-31",
+            }
+        ],
+    )
     report = load_access_reports(conn, path, source="imdi-2025")
     assert report.inserted == 1
     row = _reports(conn)["x-1"]
-    assert (row.source, row.venue_id, row.barriers) == ("imdi-2025", venue_id,
-                                                        ["SIZE", "ACCESSIBILITY"])
+    assert (row.source, row.venue_id, row.barriers) == (
+        "imdi-2025",
+        venue_id,
+        ["SIZE", "ACCESSIBILITY"],
+    )
 
 
-@pytest.mark.parametrize(("line", "cells", "code", "field", "reason"), [
-    (4, {"venue_external_id": "v-finnes-ikke"}, "UNKNOWN_VENUE", "venue_external_id",
-     "no venue 'test-fixtures:v-finnes-ikke'"),
-    (2, {"outcome": "MAYBE"}, "INVALID_RECORD", "outcome", "is not one of GRANTED"),
-    (4, {"suitability": "6"}, "INVALID_RECORD", "suitability", "at most 5"),
-    (3, {"barriers": "PRICE|NOISE"}, "INVALID_RECORD", "barriers", "'NOISE' is not one of"),
-    (2, {"reported_on": (date.today() + timedelta(days=3)).isoformat()}, "INVALID_RECORD",
-     "reported_on", "in the future"),
-    (3, {"reported_on": "15.10.2025"}, "INVALID_RECORD", "reported_on", "not a date"),
-    (4, {"external_id": "r-1"}, "DUPLICATE", "external_id", "appears on line 2 and on line 4"),
-    (3, {"organisation_number": "123456780"}, "INVALID_RECORD",
-     "organisation_number", "mod-11"),
-    (2, {"organisation_external_id": "test-fixtures:ukjent"}, "UNKNOWN_ORGANISATION",
-     "organisation_external_id", "no organisation"),
-    (2, {"venue_id": "1"}, "INVALID_RECORD", "venue_id", "not both"),
-])
+@pytest.mark.parametrize(
+    ("line", "cells", "code", "field", "reason"),
+    [
+        (
+            4,
+            {"venue_external_id": "v-finnes-ikke"},
+            "UNKNOWN_VENUE",
+            "venue_external_id",
+            "no venue 'test-fixtures:v-finnes-ikke'",
+        ),
+        (2, {"outcome": "MAYBE"}, "INVALID_RECORD", "outcome", "is not one of GRANTED"),
+        (4, {"suitability": "6"}, "INVALID_RECORD", "suitability", "at most 5"),
+        (3, {"barriers": "PRICE|NOISE"}, "INVALID_RECORD", "barriers", "'NOISE' is not one of"),
+        (
+            2,
+            {"reported_on": (date.today() + timedelta(days=3)).isoformat()},
+            "INVALID_RECORD",
+            "reported_on",
+            "in the future",
+        ),
+        (3, {"reported_on": "15.10.2025"}, "INVALID_RECORD", "reported_on", "not a date"),
+        (4, {"external_id": "r-1"}, "DUPLICATE", "external_id", "appears on line 2 and on line 4"),
+        (
+            3,
+            {"organisation_number": "123456780"},
+            "INVALID_RECORD",
+            "organisation_number",
+            "mod-11",
+        ),
+        (
+            2,
+            {"organisation_external_id": "test-fixtures:ukjent"},
+            "UNKNOWN_ORGANISATION",
+            "organisation_external_id",
+            "no organisation",
+        ),
+        (2, {"venue_id": "1"}, "INVALID_RECORD", "venue_id", "not both"),
+    ],
+)
 def test_a_bad_record_is_refused_by_line_and_nothing_is_written(
-        conn: sa.Connection, tmp_path: Path, line: int, cells: dict[str, str], code: str,
-        field: str, reason: str) -> None:
+    conn: sa.Connection,
+    tmp_path: Path,
+    line: int,
+    cells: dict[str, str],
+    code: str,
+    field: str,
+    reason: str,
+) -> None:
     rows = read_rows(REPORTS_CSV)
     for row in rows:
         row.setdefault("venue_id", "")
@@ -131,16 +184,21 @@ def test_a_bad_record_is_refused_by_line_and_nothing_is_written(
 
 
 def test_a_file_without_a_venue_column_is_refused(conn: sa.Connection, tmp_path: Path) -> None:
-    path = write_rows(tmp_path / "no-venue.csv", [
-        {"external_id": "a", "outcome": "GRANTED", "reported_on": "2025-01-01"}])
+    path = write_rows(
+        tmp_path / "no-venue.csv",
+        [{"external_id": "a", "outcome": "GRANTED", "reported_on": "2025-01-01"}],
+    )
     with pytest.raises(LoadError) as caught:
         load_access_reports(conn, path)
     assert caught.value.code == "BAD_HEADER"
 
 
 def test_a_report_on_an_archived_venue_loads_with_a_warning(conn: sa.Connection) -> None:
-    conn.execute(sa.update(venue).values(archived_at=sa.func.now())
-                 .where(venue.c.external_id == "v-bergen-aula"))
+    conn.execute(
+        sa.update(venue)
+        .values(archived_at=sa.func.now())
+        .where(venue.c.external_id == "v-bergen-aula")
+    )
     report = load_access_reports(conn, REPORTS_CSV)
     assert report.inserted == 3
     assert len(report.warnings) == 1, report.warnings
@@ -152,6 +210,7 @@ def test_today_is_oslo() -> None:
 
 
 # --- generated reports --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def demo(fresh_demo_url: URL) -> Iterator[sa.Connection]:
@@ -179,14 +238,22 @@ def test_generated_reports_are_idempotent_and_quick(demo: sa.Connection) -> None
 def test_generated_reports_are_consistent(loaded_conn: sa.Connection) -> None:
     r, v = venue_access_report.c, venue.c
     rows = loaded_conn.execute(
-        sa.select(r.outcome, r.suitability, r.barriers, r.reported_on, r.external_id,
-                  v.source.label("venue_source"))
+        sa.select(
+            r.outcome,
+            r.suitability,
+            r.barriers,
+            r.reported_on,
+            r.external_id,
+            v.source.label("venue_source"),
+        )
         .select_from(venue_access_report.join(venue, v.id == r.venue_id))
-        .where(r.source == "generated")).all()
+        .where(r.source == "generated")
+    ).all()
     assert len(rows) == DEMO_ACCESS_REPORTS
     assert {row.venue_source for row in rows} == {"generated"}
     assert {row.external_id for row in rows} == {
-        f"gen-{DEMO_SEED}-report-{n}" for n in range(DEMO_ACCESS_REPORTS)}
+        f"gen-{DEMO_SEED}-report-{n}" for n in range(DEMO_ACCESS_REPORTS)
+    }
     assert max(row.reported_on for row in rows) <= today()
     outcomes = {row.outcome for row in rows}
     assert outcomes == {"GRANTED", "REFUSED", "NO_RESPONSE", "TOO_EXPENSIVE", "UNSUITABLE"}
@@ -202,6 +269,7 @@ def test_generated_reports_are_consistent(loaded_conn: sa.Connection) -> None:
         elif row.outcome == "REFUSED":
             assert row.barriers
     granted = [row.suitability for row in rows if row.outcome == "GRANTED" and row.suitability]
-    unsuitable = [row.suitability for row in rows
-                  if row.outcome == "UNSUITABLE" and row.suitability]
+    unsuitable = [
+        row.suitability for row in rows if row.outcome == "UNSUITABLE" and row.suitability
+    ]
     assert sum(granted) / len(granted) > sum(unsuitable) / len(unsuitable) + 1.5

@@ -29,10 +29,19 @@ def engine(fresh_loaded_url: URL):
 
 def _areas(conn: sa.Connection, kind: str) -> dict[str, sa.Row]:
     a = statistical_area.c
-    return {r.code: r for r in conn.execute(
-        sa.select(a.code, a.name, a.municipality_number, a.population,
-                  sa.func.ST_Area(a.geom).label("m2"), sa.func.ST_IsValid(a.geom).label("ok"))
-        .where(a.kind == kind))}
+    return {
+        r.code: r
+        for r in conn.execute(
+            sa.select(
+                a.code,
+                a.name,
+                a.municipality_number,
+                a.population,
+                sa.func.ST_Area(a.geom).label("m2"),
+                sa.func.ST_IsValid(a.geom).label("ok"),
+            ).where(a.kind == kind)
+        )
+    }
 
 
 def test_oslo_districts_and_sub_districts_load_with_codes(engine: sa.Engine) -> None:
@@ -77,9 +86,16 @@ def test_initiatives_are_the_union_of_their_districts(engine: sa.Engine) -> None
         load_areas(conn, DATA_DIR / "oslo-bydeler.geojson", kind="BYDEL")
         report = load_initiatives(conn, DATA_DIR / "area-initiatives.json")
         bydel = _areas(conn, "BYDEL")
-        rows = {r.slug: r for r in conn.execute(sa.select(
-            area_initiative.c.slug, area_initiative.c.name,
-            sa.func.ST_Area(area_initiative.c.geom).label("m2")))}
+        rows = {
+            r.slug: r
+            for r in conn.execute(
+                sa.select(
+                    area_initiative.c.slug,
+                    area_initiative.c.name,
+                    sa.func.ST_Area(area_initiative.c.geom).label("m2"),
+                )
+            )
+        }
     assert report.inserted == 3
     groruddalen = sum(bydel[c].m2 for c in ("030109", "030110", "030111", "030112"))
     assert rows["groruddalen"].m2 == pytest.approx(groruddalen, rel=1e-6)
@@ -87,18 +103,20 @@ def test_initiatives_are_the_union_of_their_districts(engine: sa.Engine) -> None
 
 
 def test_initiative_without_its_districts_loaded_is_refused(engine: sa.Engine) -> None:
-    with pytest.raises(LoadError, match="districts not loaded") as caught, \
-            engine.begin() as conn:
+    with pytest.raises(LoadError, match="districts not loaded") as caught, engine.begin() as conn:
         load_initiatives(conn, DATA_DIR / "area-initiatives.json")
     assert caught.value.record == "initiative 1 (groruddalen)"
 
 
 def test_an_area_without_a_code_names_the_feature(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "grid.geojson"
-    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
-                    '"properties": {"popTot": 5}, "geometry": {"type": "Polygon", '
-                    '"coordinates": [[[10.7, 59.9], [10.71, 59.9], [10.71, 59.91], '
-                    '[10.7, 59.9]]]}}]}', encoding="utf-8")
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"popTot": 5}, "geometry": {"type": "Polygon", '
+        '"coordinates": [[[10.7, 59.9], [10.71, 59.9], [10.71, 59.91], '
+        "[10.7, 59.9]]]}}]}",
+        encoding="utf-8",
+    )
     with pytest.raises(LoadError, match="no code") as caught, engine.begin() as conn:
         load_areas(conn, path, kind="GRID_1KM")
     assert caught.value.record == "feature 1"
@@ -116,7 +134,10 @@ def test_grunnkretser_in_25833_load_with_population_and_repairs(engine: sa.Engin
     assert report.repaired == 1
     assert "03010103" in report.warnings[0]
     assert {c: u.population for c, u in units.items()} == {
-        "03010101": 1234, "03010102": 567, "03010103": 89}
+        "03010101": 1234,
+        "03010102": 567,
+        "03010103": 89,
+    }
     assert {u.municipality_number for u in units.values()} == {"0301"}
     assert units["03010101"].m2 == pytest.approx(1_000_000)
     assert all(u.ok for u in units.values())

@@ -100,8 +100,7 @@ def test_the_22_invalid_municipalities_are_repaired_and_named(loads: Loads) -> N
     # independently: which published geometries does GEOS call invalid?
     _, _, wkb, (numbers, names) = pyogrio.raw.read(DATA_DIR / "kommuner-2020.geojson")
     invalid = ~shapely.is_valid(shapely.from_wkb(wkb))
-    expected = {f"{n:04d} {name}" for n, name in zip(numbers[invalid], names[invalid],
-                                                      strict=True)}
+    expected = {f"{n:04d} {name}" for n, name in zip(numbers[invalid], names[invalid], strict=True)}
     assert int(np.sum(invalid)) == 22
     assert report.repaired == 22
     repaired = [w for w in report.warnings if w.startswith("repaired invalid geometry of ")]
@@ -135,8 +134,9 @@ def test_progress_is_reported_per_file(loads: Loads) -> None:
         assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
-def test_bundled_loaded_tells_whether_the_data_is_there(loads: Loads,
-                                                        loaded_conn: sa.Connection) -> None:
+def test_bundled_loaded_tells_whether_the_data_is_there(
+    loads: Loads, loaded_conn: sa.Connection
+) -> None:
     assert loads.loaded_before is False
     assert loads.loaded_after is True
     assert bundled_loaded(loaded_conn) is True

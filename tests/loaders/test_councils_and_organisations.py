@@ -42,26 +42,39 @@ def test_real_councils_load_and_reload_unchanged(engine: sa.Engine) -> None:
         before = _snapshot(conn, immigrant_council)
         second = load_councils(conn, COUNCILS)
         after = _snapshot(conn, immigrant_council)
-        oslo = conn.execute(sa.select(immigrant_council).where(
-            immigrant_council.c.municipality_number == "0301")).one()
+        oslo = conn.execute(
+            sa.select(immigrant_council).where(immigrant_council.c.municipality_number == "0301")
+        ).one()
     lines = COUNCILS.read_text(encoding="utf-8").strip().splitlines()
     assert first.inserted == len(lines) - 1
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, len(lines) - 1)
     assert before == after
     assert oslo.name == "Rådet for innvandrerorganisasjoner"
     assert (oslo.kind, oslo.level, oslo.status, oslo.county_number) == (
-        "INNVANDRERRAD", "MUNICIPALITY", "ACTIVE", "03")
+        "INNVANDRERRAD",
+        "MUNICIPALITY",
+        "ACTIVE",
+        "03",
+    )
 
 
-@pytest.mark.parametrize(("line", "field", "code"), [
-    ("X;INNVANDRERRAD;MUNICIPALITY;9999;;99;ACTIVE;;;;", "kommunenummer", "UNKNOWN_MUNICIPALITY"),
-    ("X;PARLIAMENT;MUNICIPALITY;0301;;03;ACTIVE;;;;", "kind", "INVALID_RECORD"),
-    ("X;INNVANDRERRAD;MUNICIPALITY;;;03;ACTIVE;;;;", "kommunenummer", "INVALID_RECORD"),
-    ("X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;-3;;", "members", "INVALID_RECORD"),
-    (";INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;;", "name", "INVALID_RECORD"),
-])
+@pytest.mark.parametrize(
+    ("line", "field", "code"),
+    [
+        (
+            "X;INNVANDRERRAD;MUNICIPALITY;9999;;99;ACTIVE;;;;",
+            "kommunenummer",
+            "UNKNOWN_MUNICIPALITY",
+        ),
+        ("X;PARLIAMENT;MUNICIPALITY;0301;;03;ACTIVE;;;;", "kind", "INVALID_RECORD"),
+        ("X;INNVANDRERRAD;MUNICIPALITY;;;03;ACTIVE;;;;", "kommunenummer", "INVALID_RECORD"),
+        ("X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;-3;;", "members", "INVALID_RECORD"),
+        (";INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;;", "name", "INVALID_RECORD"),
+    ],
+)
 def test_a_bad_council_row_names_its_line_and_writes_nothing(
-        engine: sa.Engine, tmp_path: Path, line: str, field: str, code: str) -> None:
+    engine: sa.Engine, tmp_path: Path, line: str, field: str, code: str
+) -> None:
     good = COUNCILS.read_text(encoding="utf-8").strip().splitlines()
     path = tmp_path / "councils.csv"
     path.write_text("\n".join([*good[:4], line, *good[4:]]) + "\n", encoding="utf-8")
@@ -72,8 +85,7 @@ def test_a_bad_council_row_names_its_line_and_writes_nothing(
         assert _snapshot(conn, immigrant_council) == []
 
 
-def test_councils_in_latin1_are_refused_with_the_reason(engine: sa.Engine,
-                                                        tmp_path: Path) -> None:
+def test_councils_in_latin1_are_refused_with_the_reason(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(COUNCILS.read_text(encoding="utf-8").encode("latin-1", errors="replace"))
     with pytest.raises(LoadError, match="UTF-8") as caught, engine.begin() as conn:
@@ -101,8 +113,7 @@ def test_enhetsregisteret_units_become_organisations(engine: sa.Engine) -> None:
     assert any("3205" in w for w in report.warnings)
 
 
-def test_an_invalid_organisation_number_names_the_unit(engine: sa.Engine,
-                                                       tmp_path: Path) -> None:
+def test_an_invalid_organisation_number_names_the_unit(engine: sa.Engine, tmp_path: Path) -> None:
     document = json.loads((FIXTURES / "brreg-enheter.json").read_text(encoding="utf-8"))
     document["_embedded"]["enheter"][1]["organisasjonsnummer"] = "123456789"
     path = tmp_path / "bad.json"

@@ -44,8 +44,9 @@ def _run(url: URL, progress: list[tuple[int, int]] | None = None, **kwargs: int)
     track = (lambda done, total: progress.append((done, total))) if progress is not None else None
     try:
         with engine.begin() as conn:
-            return generate(conn, **{"venues": VENUES, "activities": ACTIVITIES, **kwargs},
-                            progress=track)
+            return generate(
+                conn, **{"venues": VENUES, "activities": ACTIVITIES, **kwargs}, progress=track
+            )
     finally:
         engine.dispose()
 
@@ -92,8 +93,10 @@ def _checksum(url: URL) -> str:
     engine = sync_engine(url, poolclass=sa.pool.NullPool)
     owner = venue.alias("owner")
     statements = [
-        sa.select(*[c for c in table.c if c.name not in ("geom", "created_at", "updated_at")],
-                  sa.func.ST_AsEWKB(table.c.geom)).order_by(table.c.id)
+        sa.select(
+            *[c for c in table.c if c.name not in ("geom", "created_at", "updated_at")],
+            sa.func.ST_AsEWKB(table.c.geom),
+        ).order_by(table.c.id)
         for table in (venue, activity)
     ] + [
         sa.select(venue_availability, owner.c.external_id)
@@ -116,8 +119,10 @@ def _checksum(url: URL) -> str:
 
 # --- determinism and idempotence -------------------------------------------------------------
 
+
 def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows(
-        server: Database, loaded_template_url: URL, generated_url: URL) -> None:
+    server: Database, loaded_template_url: URL, generated_url: URL
+) -> None:
     again = _clone(server, loaded_template_url, "generated_again")
     other = _clone(server, loaded_template_url, "generated_other")
     try:
@@ -132,10 +137,12 @@ def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows(
 
 def test_a_second_run_with_the_same_seed_changes_nothing(generated_copy: URL) -> None:
     engine = sync_engine(generated_copy, poolclass=sa.pool.NullPool)
-    stamps = sa.select(sa.func.count(), sa.func.max(venue.c.updated_at),
-                       sa.func.max(venue.c.version))
-    activity_stamps = sa.select(sa.func.count(), sa.func.max(activity.c.updated_at),
-                                sa.func.max(activity.c.version))
+    stamps = sa.select(
+        sa.func.count(), sa.func.max(venue.c.updated_at), sa.func.max(venue.c.version)
+    )
+    activity_stamps = sa.select(
+        sa.func.count(), sa.func.max(activity.c.updated_at), sa.func.max(activity.c.version)
+    )
     try:
         with engine.connect() as c:
             before = (c.execute(stamps).one(), c.execute(activity_stamps).one())
@@ -151,11 +158,17 @@ def test_a_second_run_with_the_same_seed_changes_nothing(generated_copy: URL) ->
 
 
 def test_changed_rows_are_updated_with_their_sessions_and_other_sources_are_left_alone(
-        generated_copy: URL) -> None:
+    generated_copy: URL,
+) -> None:
     engine = sync_engine(generated_copy, poolclass=sa.pool.NullPool)
-    real = {"name": "Haugen skole", "owner_type": "MUNICIPALITY", "venue_type": "SCHOOL",
-            "geom": sa.func.ST_SetSRID(sa.func.ST_MakePoint(262000, 6650000), 25833),
-            "source": "kommune", "external_id": "gen-1-venue-0"}
+    real = {
+        "name": "Haugen skole",
+        "owner_type": "MUNICIPALITY",
+        "venue_type": "SCHOOL",
+        "geom": sa.func.ST_SetSRID(sa.func.ST_MakePoint(262000, 6650000), 25833),
+        "source": "kommune",
+        "external_id": "gen-1-venue-0",
+    }
     try:
         with engine.begin() as c:
             real_id = c.execute(sa.insert(venue).values(real).returning(venue.c.id)).scalar_one()
@@ -163,12 +176,20 @@ def test_changed_rows_are_updated_with_their_sessions_and_other_sources_are_left
         report = _run(generated_copy, seed=1, activities=2_000)
         again = _run(generated_copy, seed=1, activities=2_000)
         with engine.connect() as c:
-            kept = c.execute(sa.select(venue.c.name, venue.c.version)
-                             .where(venue.c.id == real_id)).one()
-            versions = dict(c.execute(
-                sa.select(activity.c.version, sa.func.count()).group_by(activity.c.version)).all())
-            per = (sa.select(sa.func.count().label("n")).select_from(activity_schedule)
-                   .group_by(activity_schedule.c.activity_id).subquery())
+            kept = c.execute(
+                sa.select(venue.c.name, venue.c.version).where(venue.c.id == real_id)
+            ).one()
+            versions = dict(
+                c.execute(
+                    sa.select(activity.c.version, sa.func.count()).group_by(activity.c.version)
+                ).all()
+            )
+            per = (
+                sa.select(sa.func.count().label("n"))
+                .select_from(activity_schedule)
+                .group_by(activity_schedule.c.activity_id)
+                .subquery()
+            )
             sessions = c.execute(sa.select(sa.func.min(per.c.n), sa.func.max(per.c.n))).one()
     finally:
         engine.dispose()
@@ -183,12 +204,15 @@ def test_changed_rows_are_updated_with_their_sessions_and_other_sources_are_left
 
 # --- where the rows are ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("table", [venue, activity], ids=["venue", "activity"])
-def test_every_point_lies_in_the_municipality_it_names(conn: sa.Connection,
-                                                       table: sa.Table) -> None:
+def test_every_point_lies_in_the_municipality_it_names(
+    conn: sa.Connection, table: sa.Table
+) -> None:
     m = municipality.c
-    in_own = sa.exists().where(m.number == table.c.municipality_number,
-                               sa.func.ST_Covers(m.geom, table.c.geom))
+    in_own = sa.exists().where(
+        m.number == table.c.municipality_number, sa.func.ST_Covers(m.geom, table.c.geom)
+    )
     in_any = sa.exists().where(sa.func.ST_Covers(m.geom, table.c.geom))
     count = sa.select(sa.func.count()).select_from(table)
     assert _scalar(conn, count) == (VENUES if table is venue else ACTIVITIES)
@@ -206,8 +230,12 @@ def _rows_per_municipality(conn: sa.Connection) -> dict[str, int]:
 def test_rows_follow_where_immigrants_live(conn: sa.Connection) -> None:
     s = municipality_statistics.c
     latest = sa.select(sa.func.max(s.year)).where(s.immigrants.is_not(None)).scalar_subquery()
-    immigrants = {str(n): int(v) for n, v in conn.execute(
-        sa.select(s.municipality_number, s.immigrants).where(s.year == latest))}
+    immigrants = {
+        str(n): int(v)
+        for n, v in conn.execute(
+            sa.select(s.municipality_number, s.immigrants).where(s.year == latest)
+        )
+    }
     rows = _rows_per_municipality(conn)
     total = VENUES + ACTIVITIES
     assert max(rows, key=rows.__getitem__) == "0301"
@@ -226,32 +254,46 @@ def test_oslo_concentrates_in_the_built_up_area_not_in_nordmarka(conn: sa.Connec
 
 def test_activities_at_a_venue_share_its_point_exactly(conn: sa.Connection) -> None:
     a, v = activity.c, venue.c
-    at_venue = sa.select(sa.func.count()).select_from(
-        activity.join(venue, v.id == a.venue_id))
-    differs = sa.or_(sa.func.ST_AsEWKB(a.geom) != sa.func.ST_AsEWKB(v.geom),
-                     a.municipality_number != v.municipality_number)
+    at_venue = sa.select(sa.func.count()).select_from(activity.join(venue, v.id == a.venue_id))
+    differs = sa.or_(
+        sa.func.ST_AsEWKB(a.geom) != sa.func.ST_AsEWKB(v.geom),
+        a.municipality_number != v.municipality_number,
+    )
     assert int(_scalar(conn, at_venue)) > 0.3 * ACTIVITIES
     assert _scalar(conn, at_venue.where(differs)) == 0
 
 
 # --- what the rows say -----------------------------------------------------------------------
 
+
 def test_every_row_says_it_was_generated(conn: sa.Connection) -> None:
     for table, kind in ((venue, "venue"), (activity, "activity")):
-        ids = [str(i) for i in conn.execute(
-            sa.select(table.c.external_id).where(table.c.source == SOURCE)).scalars()]
+        ids = [
+            str(i)
+            for i in conn.execute(
+                sa.select(table.c.external_id).where(table.c.source == SOURCE)
+            ).scalars()
+        ]
         assert sorted(ids) == sorted(f"gen-1-{kind}-{n}" for n in range(len(ids)))
         assert len(ids) == (VENUES if table is venue else ACTIVITIES)
 
 
 def test_ages_match_target_groups(conn: sa.Connection) -> None:
-    rows = conn.execute(sa.select(activity.c.target_groups, activity.c.min_age,
-                                  activity.c.max_age)).all()
+    rows = conn.execute(
+        sa.select(activity.c.target_groups, activity.c.min_age, activity.c.max_age)
+    ).all()
     young = {TargetGroup.CHILDREN, TargetGroup.YOUTH}
-    grown = {TargetGroup.ADULTS, TargetGroup.SENIORS, TargetGroup.WOMEN,
-             TargetGroup.LABOUR_MIGRANTS}
-    expected_young = {frozenset({"CHILDREN"}): (6, 12), frozenset({"YOUTH"}): (13, 19),
-                      frozenset({"CHILDREN", "YOUTH"}): (6, 19)}
+    grown = {
+        TargetGroup.ADULTS,
+        TargetGroup.SENIORS,
+        TargetGroup.WOMEN,
+        TargetGroup.LABOUR_MIGRANTS,
+    }
+    expected_young = {
+        frozenset({"CHILDREN"}): (6, 12),
+        frozenset({"YOUTH"}): (13, 19),
+        frozenset({"CHILDREN", "YOUTH"}): (6, 19),
+    }
     for groups, low, high in rows:
         present = frozenset(groups)
         if present in expected_young:
@@ -287,21 +329,28 @@ def test_costs_schedules_and_status_are_realistic(conn: sa.Connection) -> None:
     assert set(statuses) == {"ACTIVE", "PAUSED"}
     assert statuses["PAUSED"] < 0.1 * ACTIVITIES
     e = activity_schedule.c
-    per = (sa.select(sa.func.count().label("n")).select_from(activity_schedule)
-           .group_by(e.activity_id).subquery())
-    assert tuple(conn.execute(sa.select(sa.func.min(per.c.n), sa.func.max(per.c.n),
-                                        sa.func.count())).one()) == (1, 2, ACTIVITIES)
+    per = (
+        sa.select(sa.func.count().label("n"))
+        .select_from(activity_schedule)
+        .group_by(e.activity_id)
+        .subquery()
+    )
+    assert tuple(
+        conn.execute(sa.select(sa.func.min(per.c.n), sa.func.max(per.c.n), sa.func.count())).one()
+    ) == (1, 2, ACTIVITIES)
     weekday_evening = sa.select(sa.func.count()).where(
-        e.weekday <= 5, e.starts >= sa.literal("16:00").cast(sa.Time),
-        e.starts <= sa.literal("19:30").cast(sa.Time))
+        e.weekday <= 5,
+        e.starts >= sa.literal("16:00").cast(sa.Time),
+        e.starts <= sa.literal("19:30").cast(sa.Time),
+    )
     weekdays = sa.select(sa.func.count()).where(e.weekday <= 5)
     assert int(_scalar(conn, weekday_evening)) > 0.75 * int(_scalar(conn, weekdays))
     length = sa.func.extract("epoch", e.ends - e.starts) / 3600
-    assert tuple(conn.execute(sa.select(sa.func.min(length), sa.func.max(length))).one()) == (
-        1, 3)
+    assert tuple(conn.execute(sa.select(sa.func.min(length), sa.func.max(length))).one()) == (1, 3)
     termed = int(_scalar(conn, sa.select(sa.func.count()).where(e.valid_from.is_not(None))))
-    assert 0 < termed < int(_scalar(conn, sa.select(sa.func.count()).select_from(
-        activity_schedule)))
+    assert (
+        0 < termed < int(_scalar(conn, sa.select(sa.func.count()).select_from(activity_schedule)))
+    )
 
 
 def _shares(conn: sa.Connection, column: sa.ColumnElement) -> dict[str, float]:
@@ -313,8 +362,12 @@ def _shares(conn: sa.Connection, column: sa.ColumnElement) -> dict[str, float]:
 def test_category_and_venue_mixes_are_weighted(conn: sa.Connection) -> None:
     categories = _shares(conn, activity.c.category)
     top = sorted(categories, key=categories.__getitem__, reverse=True)[:4]
-    assert set(top) == {ActivityCategory.LANGUAGE_CAFE, ActivityCategory.NORWEGIAN_PRACTICE,
-                        ActivityCategory.HOMEWORK_HELP, ActivityCategory.SPORTS}
+    assert set(top) == {
+        ActivityCategory.LANGUAGE_CAFE,
+        ActivityCategory.NORWEGIAN_PRACTICE,
+        ActivityCategory.HOMEWORK_HELP,
+        ActivityCategory.SPORTS,
+    }
     assert set(categories) == {c.value for c in ActivityCategory}
     kinds = _shares(conn, sa.func.concat(venue.c.venue_type, "/", venue.c.owner_type))
     assert max(kinds, key=kinds.__getitem__) == "SCHOOL/MUNICIPALITY"
@@ -324,10 +377,12 @@ def test_category_and_venue_mixes_are_weighted(conn: sa.Connection) -> None:
     prices = _shares(conn, venue.c.price_model)
     assert 0.4 <= prices["FREE"] <= 0.6
     assert set(prices) == {"FREE", "REDUCED", "MARKET"}
-    with_windows = venue.outerjoin(venue_availability,
-                                   venue_availability.c.venue_id == venue.c.id)
-    counts = conn.execute(sa.select(sa.func.count(venue_availability.c.id))
-                          .select_from(with_windows).group_by(venue.c.id)).scalars()
+    with_windows = venue.outerjoin(venue_availability, venue_availability.c.venue_id == venue.c.id)
+    counts = conn.execute(
+        sa.select(sa.func.count(venue_availability.c.id))
+        .select_from(with_windows)
+        .group_by(venue.c.id)
+    ).scalars()
     assert set(counts) == {0, 1, 2, 3, 4}
 
 
@@ -335,8 +390,11 @@ def test_titles_and_names_are_norwegian_and_name_the_place(conn: sa.Connection) 
     names = conn.execute(sa.select(venue.c.name, venue.c.venue_type)).all()
     schools = [n for n, t in names if t == VenueType.SCHOOL]
     assert any(re.fullmatch(r"\w+ skole, gymsal", n) for n in schools)
-    titled = conn.execute(sa.select(activity.c.title, municipality.c.name).join(
-        municipality, municipality.c.number == activity.c.municipality_number)).all()
+    titled = conn.execute(
+        sa.select(activity.c.title, municipality.c.name).join(
+            municipality, municipality.c.number == activity.c.municipality_number
+        )
+    ).all()
     assert sum(place in title for title, place in titled) > 0.3 * ACTIVITIES
     assert any(title.startswith("Språkkafé på ") for title, _ in titled)
     assert any(re.fullmatch(r"Leksehjelp for \d+\.-\d+\. trinn", t) for t, _ in titled)
@@ -344,20 +402,23 @@ def test_titles_and_names_are_norwegian_and_name_the_place(conn: sa.Connection) 
 
 # --- refusals --------------------------------------------------------------------------------
 
+
 def test_without_municipalities_it_says_what_to_load_first(fresh_url: URL) -> None:
     with pytest.raises(LoadError) as caught:
         _run(fresh_url, seed=1)
     assert caught.value.code == "NO_MUNICIPALITIES"
 
 
-@pytest.mark.parametrize("kwargs", [{"venues": -1}, {"activities": -5}, {"seed": -1},
-                                    {"venues": True}])
+@pytest.mark.parametrize(
+    "kwargs", [{"venues": -1}, {"activities": -5}, {"seed": -1}, {"venues": True}]
+)
 def test_counts_and_seed_must_be_non_negative_integers(fresh_url: URL, kwargs: dict) -> None:
     with pytest.raises(ValueError, match="non-negative integer"):
         _run(fresh_url, **kwargs)
 
 
 # --- building blocks, without a database -----------------------------------------------------
+
 
 def test_staging_tables_take_the_row_tuples_as_they_are() -> None:
     for table, row_type in STAGED:

@@ -14,11 +14,21 @@ from loaders.numbering import (
 )
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (301, "0301"), (np.int32(301), "0301"), (301.0, "0301"), ("301", "0301"),
-    ("0301", "0301"), (" 0301 ", "0301"), ("K0301", "0301"), ("K-0301", "0301"),
-    (5444, "5444"), (1, "0001"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (301, "0301"),
+        (np.int32(301), "0301"),
+        (301.0, "0301"),
+        ("301", "0301"),
+        ("0301", "0301"),
+        (" 0301 ", "0301"),
+        ("K0301", "0301"),
+        ("K-0301", "0301"),
+        (5444, "5444"),
+        (1, "0001"),
+    ],
+)
 def test_municipality_numbers_are_zero_padded(value: object, expected: str) -> None:
     assert normalise_number(value) == expected
 
@@ -48,15 +58,18 @@ def test_a_county_number_has_at_most_two_digits() -> None:
         normalise_number(301, 2)
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Moss (t.o.m. 2019)", True),
-    ("Holmestrand (f.o.m. 2018, t.o.m. 2019)", True),
-    ("Moss (-2019)", True),
-    ("Halden (2020-2023)", True),
-    ("Åfjord (f.o.m. 2020)", False),
-    ("Haram (2024-)", False),
-    ("Halden", False),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Moss (t.o.m. 2019)", True),
+        ("Holmestrand (f.o.m. 2018, t.o.m. 2019)", True),
+        ("Moss (-2019)", True),
+        ("Halden (2020-2023)", True),
+        ("Åfjord (f.o.m. 2020)", False),
+        ("Haram (2024-)", False),
+        ("Halden", False),
+    ],
+)
 def test_ceased_municipalities_are_recognised(name: str, expected: bool) -> None:
     assert ceased(name) is expected
 

@@ -26,23 +26,35 @@ SEARCHED = (("activity", "title"), ("venue", "name"))
 
 def upgrade() -> None:
     # concat_ws() is only STABLE; the document function is the same join, declared IMMUTABLE.
-    op.execute(sa.text(
-        "CREATE FUNCTION hverdag_document(a text, b text) RETURNS text "
-        "LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-        "RETURN coalesce(a, '') || ' ' || coalesce(b, '')"))
-    op.execute(sa.text(
-        "CREATE FUNCTION hverdag_search_text(a text, b text) RETURNS text "
-        "LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-        "RETURN lower(public.unaccent('public.unaccent'::regdictionary, "
-        "hverdag_document(a, b)))"))
+    op.execute(
+        sa.text(
+            "CREATE FUNCTION hverdag_document(a text, b text) RETURNS text "
+            "LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+            "RETURN coalesce(a, '') || ' ' || coalesce(b, '')"
+        )
+    )
+    op.execute(
+        sa.text(
+            "CREATE FUNCTION hverdag_search_text(a text, b text) RETURNS text "
+            "LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+            "RETURN lower(public.unaccent('public.unaccent'::regdictionary, "
+            "hverdag_document(a, b)))"
+        )
+    )
     for table, name in SEARCHED:
-        op.execute(sa.text(
-            f"CREATE INDEX ix_{table}_search_trgm ON {table} "
-            f"USING gin (hverdag_search_text({name}, description) gin_trgm_ops)"))
-        op.execute(sa.text(
-            f"CREATE INDEX ix_{table}_search_fts ON {table} "
-            f"USING gin (to_tsvector('norwegian'::regconfig, "
-            f"hverdag_document({name}, description)))"))
+        op.execute(
+            sa.text(
+                f"CREATE INDEX ix_{table}_search_trgm ON {table} "
+                f"USING gin (hverdag_search_text({name}, description) gin_trgm_ops)"
+            )
+        )
+        op.execute(
+            sa.text(
+                f"CREATE INDEX ix_{table}_search_fts ON {table} "
+                f"USING gin (to_tsvector('norwegian'::regconfig, "
+                f"hverdag_document({name}, description)))"
+            )
+        )
 
 
 def downgrade() -> None:

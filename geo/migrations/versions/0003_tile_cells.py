@@ -57,10 +57,12 @@ HALF_WORLD = 20037508.342789244  # half the width of the Web Mercator square, me
 # moves at least REBUILD_FROM), rebuilds the layer: a recount costs ~70 us a cell (four cells a
 # row), a rebuild ~35 us a row of the table (measured on the demo data).
 REBUILD_ABOVE, REBUILD_SHARE, REBUILD_FROM = 10_000, 8, 500
-EVENTS = (("insert", "INSERT", "REFERENCING NEW TABLE AS new_rows"),
-          ("update", "UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-          ("delete", "DELETE", "REFERENCING OLD TABLE AS old_rows"),
-          ("truncate", "TRUNCATE", ""))
+EVENTS = (
+    ("insert", "INSERT", "REFERENCING NEW TABLE AS new_rows"),
+    ("update", "UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("delete", "DELETE", "REFERENCING OLD TABLE AS old_rows"),
+    ("truncate", "TRUNCATE", ""),
+)
 
 # The column (x) and row (y) of a Web Mercator coordinate's cell at aggregation zoom z: the
 # tile at zoom z + 5. Scaling by a power of two is exact in floating point, so the cells of
@@ -116,10 +118,12 @@ def _moved(live: str, update: bool) -> str:
     was = f"(o.id IS NOT NULL AND {live.format(r='o')})"
     is_ = f"(n.id IS NOT NULL AND {live.format(r='n')})"
     stays = f"({was} AND {is_} AND o.geom = n.geom)"
-    return (f"SELECT m.geom FROM old_rows AS o FULL JOIN new_rows AS n ON n.id = o.id "
-            f"CROSS JOIN LATERAL (VALUES (CASE WHEN {was} AND NOT {stays} THEN o.geom END), "
-            f"(CASE WHEN {is_} AND NOT {stays} THEN n.geom END)) AS m(geom) "
-            f"WHERE m.geom IS NOT NULL")
+    return (
+        f"SELECT m.geom FROM old_rows AS o FULL JOIN new_rows AS n ON n.id = o.id "
+        f"CROSS JOIN LATERAL (VALUES (CASE WHEN {was} AND NOT {stays} THEN o.geom END), "
+        f"(CASE WHEN {is_} AND NOT {stays} THEN n.geom END)) AS m(geom) "
+        f"WHERE m.geom IS NOT NULL"
+    )
 
 
 def _cells_of_moved(table: str, live: str, update: bool) -> str:
@@ -212,10 +216,12 @@ def upgrade() -> None:
         sa.Column("y", sa.Integer(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("representative_id", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint("layer IN ('venues', 'activities')",
-                           name=op.f("ck_tile_cell_layer_known")),
-        sa.CheckConstraint(f"z BETWEEN {ZOOMS[0]} AND {ZOOMS[1]}",
-                           name=op.f("ck_tile_cell_z_aggregated")),
+        sa.CheckConstraint(
+            "layer IN ('venues', 'activities')", name=op.f("ck_tile_cell_layer_known")
+        ),
+        sa.CheckConstraint(
+            f"z BETWEEN {ZOOMS[0]} AND {ZOOMS[1]}", name=op.f("ck_tile_cell_z_aggregated")
+        ),
         sa.CheckConstraint("count >= 0", name=op.f("ck_tile_cell_count_non_negative")),
         sa.PrimaryKeyConstraint("layer", "z", "x", "y", name=op.f("pk_tile_cell")),
     )
@@ -225,9 +231,12 @@ def upgrade() -> None:
         op.execute(sa.text(_rebuild_function(layer, table, live.format(r="r"))))
         op.execute(sa.text(_trigger_function(layer, table, live)))
         for name, event, referencing in EVENTS:
-            op.execute(sa.text(
-                f"CREATE TRIGGER tile_cells_{name} AFTER {event} ON {table} {referencing} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION hverdag_{table}_tile_cells()"))
+            op.execute(
+                sa.text(
+                    f"CREATE TRIGGER tile_cells_{name} AFTER {event} ON {table} {referencing} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION hverdag_{table}_tile_cells()"
+                )
+            )
         op.execute(sa.text(f"SELECT hverdag_{table}_tile_cells_rebuild()"))
 
 
