@@ -34,20 +34,21 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
-from api.auth import AuthMiddleware
-from api.compiled import CompiledQueries
-from api.context import Context
 from api.errors import ErrorCode
-from api.exports import export_routes
-from api.logs import configure_logging
-from api.metrics import Metrics, MetricsMiddleware, operation_counter
-from api.middleware import BodySizeLimit, RequestGuard
-from api.ogc import ogc_routes
-from api.ratelimit import RateLimit
-from api.relay import MAX_PAGE_SIZE
-from api.schema import build_schema, compiled_queries
-from api.tiles import tile_routes
-from api.web import graphiql_html, web_routes
+from api.graphql.compiled import CompiledQueries
+from api.graphql.context import Context
+from api.graphql.metrics import operation_counter
+from api.graphql.relay import MAX_PAGE_SIZE
+from api.graphql.schema import build_schema, compiled_queries
+from api.guard.auth import AuthMiddleware
+from api.guard.logs import configure_logging
+from api.guard.metrics import Metrics, MetricsMiddleware
+from api.guard.ratelimit import RateLimit
+from api.guard.requests import BodySizeLimit, RequestGuard
+from api.http.exports import export_routes
+from api.http.ogc import ogc_routes
+from api.http.tiles import tile_routes
+from api.http.web import graphiql_html, web_routes
 from geo.db import (
     Database,
     async_engine,
@@ -75,7 +76,7 @@ _SHAPE = 'The request body must be a JSON object such as {"query": "...", "varia
 
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's ASGI view with hverdag's context and a 400 for every malformed body; a
-    request the compiled path (api.compiled) can answer skips strawberry's execution."""
+    request the compiled path (api.graphql.compiled) can answer skips strawberry's execution."""
 
     compiled: CompiledQueries | None = None
 

@@ -238,7 +238,7 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
         f"The map: http://{settings.host}:{settings.port}/  "
         f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)"
     )
-    from api.logs import uvicorn_log_config
+    from api.guard.logs import uvicorn_log_config
 
     if workers > 1 and not database.started_cluster:
         _exec_uvicorn(settings, workers)  # does not return
@@ -261,7 +261,7 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
     is this one, which by now holds the migration tool and the loaders (~120 MB) for nothing.
     Only when it owns no embedded cluster it must stop on exit. The same server, the same
     options, the logging configuration in a file (uvicorn reads it again in each worker)."""
-    from api.logs import uvicorn_log_config
+    from api.guard.logs import uvicorn_log_config
 
     handle, log_config = tempfile.mkstemp(prefix="hverdag-uvicorn-log-", suffix=".json")
     with os.fdopen(handle, "w") as file:
@@ -307,7 +307,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from api.schema_export import export_schema
+    from api.graphql.schema_export import export_schema
 
     sdl = export_schema()
     if args.output == "-":

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import time
 
-from api.auth import AuthMiddleware, principal_of  # noqa: TID251 - measures the API layer
+from api.guard.auth import AuthMiddleware, principal_of  # noqa: TID251 - measures the API layer
 from geo.keys import ApiKey, hash_key
 from geo.vocab import Role
 

@@ -244,8 +244,8 @@ def _geo_case(engine: sa.Engine, case: Case, repeat: int) -> dict[str, Any]:
 
 
 def _graphql_case(url: sa.URL, case: Case, repeat: int) -> dict[str, Any]:
-    from api.context import Context  # noqa: TID251 - the benchmark drives the API in-process
-    from api.schema import build_schema  # noqa: TID251
+    from api.graphql.context import Context  # noqa: TID251 - the benchmark drives the API in-process
+    from api.graphql.schema import build_schema  # noqa: TID251
     from geo.db import async_engine
 
     settings = load_settings(

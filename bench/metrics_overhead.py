@@ -25,8 +25,9 @@ from typing import Any
 import httpx
 
 from api.app import create_app  # noqa: TID251 - the benchmark drives the API in-process
-from api.metrics import Metrics, MetricsMiddleware, operation_counter  # noqa: TID251
-from api.schema import build_schema  # noqa: TID251
+from api.graphql.metrics import operation_counter  # noqa: TID251
+from api.graphql.schema import build_schema  # noqa: TID251
+from api.guard.metrics import Metrics, MetricsMiddleware  # noqa: TID251
 from geo.db import Database
 from geo.settings import load_settings
 

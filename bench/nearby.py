@@ -73,7 +73,7 @@ import sqlalchemy as sa
 from psycopg.rows import dict_row
 from sqlalchemy import event
 
-from api.logs import uvicorn_log_config
+from api.guard.logs import uvicorn_log_config
 from geo.crs import to_storage, to_wgs84
 from geo.db import Database, connect, database_exists, drop_database, migrate, sync_engine
 from geo.filters import DirectoryFilter

@@ -163,7 +163,7 @@ def async_engine(
         pool_timeout=settings.pool_timeout_s,
         # No ping before every checkout (a round trip, ~0.3 ms of a 2 ms request): a connection
         # the server dropped fails on use instead (which opens the OutageBreaker), and
-        # api.context retries that read once on a new connection.
+        # api.graphql.context retries that read once on a new connection.
         pool_pre_ping=False,
         **modes,
     )
@@ -173,7 +173,7 @@ def async_engine(
 
 def autocommit_engine(settings: Settings, reader: AsyncEngine) -> AsyncEngine:
     """A pool of autocommit connections to where ``reader`` reads, sharing its outage breaker:
-    for the near-me statements run straight on psycopg (api.context ``run_on_driver``). A
+    for the near-me statements run straight on psycopg (api.graphql.context ``run_on_driver``). A
     connection of ``reader``'s pool would have to be switched to autocommit and back, and
     rolled back on return: ~0.1 ms, a tenth of the worker's CPU for a near-me request
     (docs/performance.md)."""

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         default=True,
         description=(
             "Answer `nearby` queries that ask for plain fields through the compiled path "
-            "(api/compiled.py), which skips per-field resolution; false: every query takes "
+            "(api/graphql/compiled.py), which skips per-field resolution; false: every query takes "
             "strawberry's path. The answers are the same."
         ),
     )
@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         description="Answer introspection queries (open data: on; false hides "
         "the schema from clients, and the explorer cannot work).",
     )
-    # --- rate limiting (api/ratelimit.py) --------------------------------------------------------
+    # --- rate limiting (api/guard/ratelimit.py) ------------------------------------------------
     rate_limit_enabled: bool = Field(
         default=True,
         description="Limit requests per API key and per client address (token "

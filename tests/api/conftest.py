@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.auth import Principal
-from api.context import Context
-from api.schema import build_schema
+from api.graphql.context import Context
+from api.graphql.schema import build_schema
+from api.guard.auth import Principal
 from geo.db import async_engine, drop_database, sync_engine
 from geo.queries import driver
 from geo.queries import nearby as nearby_queries

@@ -143,7 +143,7 @@ async def test_masked_error_over_http(client, monkeypatch):
     def explode(*args):
         raise ValueError("internal path /srv/secret")
 
-    monkeypatch.setattr("api.types.county.list_counties", explode)
+    monkeypatch.setattr("api.graphql.types.county.list_counties", explode)
     response = await client.post(
         "/graphql", json={"query": "{ counties { name } }"}, headers={"x-request-id": "trace-me"}
     )

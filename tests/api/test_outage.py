@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from api.app import create_app
-from api.context import Context
+from api.graphql.context import Context
 from geo.cluster import EmbeddedCluster
 from geo.db import async_engine, autocommit_engine, migrate, outage_breaker
 from geo.queries.counties import counties

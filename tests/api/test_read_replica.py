@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from api.app import create_app
-from api.context import Context
+from api.graphql.context import Context
 from geo.db import sync_engine
 from geo.keys import create_key
 from geo.settings import Settings, load_settings
 from geo.tables import municipality
 from tests.api.conftest import http_client
-from tests.api.test_compiled import _compiled_of
+from tests.api.graphql.test_compiled import _compiled_of
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import PUBLIC, Principal, principal_of
-from api.context import Context
+from api.graphql.context import Context
+from api.guard.auth import PUBLIC, Principal, principal_of
 from geo.keys import create_key
 from geo.vocab import Role
 from geo.writes import Actor

@@ -1,0 +1,354 @@
+"""The per-request GraphQL context: the request, the engine, and the request's DataLoaders.
+
+Resolvers never build SQL: they call plain ``geo.queries`` functions through :meth:`Context.run`,
+which checks a connection out of the async engine's pool and runs the sync function on it
+(``AsyncConnection.run_sync``). Nested fields of lists load through the DataLoaders, which
+batch every key asked for in one tick into one statement.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import psycopg
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+
+from api.errors import Unavailable
+from api.graphql.relay import MAX_PAGE_SIZE
+from api.guard.auth import PUBLIC, Principal
+from geo.db import OutageBreaker, outage_breaker
+from geo.queries.activities import (
+    ActivityRow,
+    ScheduleRow,
+    activities_by_ids,
+    activities_by_venue,
+    activities_of_municipalities,
+    schedules_by_activity,
+)
+from geo.queries.areas import InitiativeRow, initiatives_by_keys
+from geo.queries.councils import CouncilRow, councils_by_ids, councils_by_municipality
+from geo.queries.counties import County, counties_by_number
+from geo.queries.listing import GroupPage
+from geo.queries.municipalities import (
+    Municipality,
+    municipalities_by_county,
+    municipalities_by_number,
+    municipality_boundaries,
+)
+from geo.queries.organisations import OrganisationRow, organisations_by_ids
+from geo.queries.venues import (
+    AvailabilityRow,
+    VenueRow,
+    availability_by_venue,
+    venues_by_ids,
+    venues_of_municipalities,
+)
+
+DriverConnection = psycopg.AsyncConnection[Any]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+BoundaryKey = tuple[str, float | None]
+#: (municipality number, page size): the first page of a municipality's list.
+GroupKey = tuple[str, int]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass
+class Loaders:
+    municipality: DataLoader[str, Municipality | None]
+    county: DataLoader[str, County | None]
+    municipalities_by_county: DataLoader[str, list[Municipality]]
+    #: (municipality number, simplify tolerance in metres or None) -> GeoJSON geometry.
+    boundary: DataLoader[BoundaryKey, dict[str, Any] | None]
+    directory: DirectoryLoaders = field(init=False)
+
+
+@dataclass
+class DirectoryLoaders:
+    """Batched loads of the directory's rows and their children, one statement per batch."""
+
+    activity: DataLoader[int, ActivityRow | None]
+    venue: DataLoader[int, VenueRow | None]
+    organisation: DataLoader[int, OrganisationRow | None]
+    council: DataLoader[int, CouncilRow | None]
+    initiative: DataLoader[int, InitiativeRow | None]
+    initiative_by_slug: DataLoader[str, InitiativeRow | None]
+    schedules: DataLoader[int, list[ScheduleRow]]
+    availability: DataLoader[int, list[AvailabilityRow]]
+    activities_at_venue: DataLoader[int, list[ActivityRow]]
+    councils_of_municipality: DataLoader[str, list[CouncilRow]]
+    venues_of_municipality: DataLoader[GroupKey, GroupPage[VenueRow]]
+    activities_of_municipality: DataLoader[GroupKey, GroupPage[ActivityRow]]
+
+
+class _DeadConnectionError(Exception):
+    """A pooled connection the server had closed: the read can be tried on a new one."""
+
+    def __init__(self, error: psycopg.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class Context:
+    #: The primary: writes go here.
+    engine: AsyncEngine
+    request: Request | None = None
+    request_id: str = field(default_factory=lambda: secrets.token_hex(16))
+    #: Where :meth:`run` reads: a read replica when one is configured, else ``engine``.
+    read_engine: AsyncEngine | None = None
+    #: Who is calling (api.guard.auth): the public unless a valid key came with the request.
+    principal: Principal = PUBLIC
+    #: The largest `first` of a page (HVERDAG_MAX_PAGE_SIZE).
+    max_page_size: int = MAX_PAGE_SIZE
+    #: Where :meth:`run_on_driver` reads: autocommit connections to the read engine's server
+    #: (geo.db.autocommit_engine); without one, the read engine's own, switched for the call.
+    autocommit_engine: AsyncEngine | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_engine is None:
+            self.read_engine = self.engine
+
+    @property
+    def reader(self) -> AsyncEngine:
+        """The engine reads go to (the replica, or the primary)."""
+        assert self.read_engine is not None  # set in __post_init__
+        return self.read_engine
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, made when a resolver first needs one (a near-me request
+        needs none)."""
+        return _make_loaders(self)
+
+    @classmethod
+    def for_request(cls, request: Request, max_page_size: int = MAX_PAGE_SIZE) -> Context:
+        """The engines the app's lifespan left in the request's state; the request id the
+        middleware chose (api.guard.requests), else the caller's ``X-Request-ID`` when it is a
+        sane token, else a new one; the caller's principal (api.guard.auth)."""
+        state = request.scope.get("state", {})
+        given = state.get("request_id") or request.headers.get("x-request-id", "")
+        engines = {
+            "engine": state["engine"],
+            "read_engine": state.get("read_engine"),
+            "autocommit_engine": state.get("autocommit_engine"),
+        }
+        principal = state.get("principal", PUBLIC)
+        if _REQUEST_ID.fullmatch(given):
+            return cls(
+                **engines,
+                request=request,
+                request_id=given,
+                principal=principal,
+                max_page_size=max_page_size,
+            )
+        return cls(**engines, request=request, principal=principal, max_page_size=max_page_size)
+
+    async def run(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a plain ``geo`` function on a pooled connection of the read engine (read-only
+        use; rolled back; writes use ``engine``, the primary). Once more on a new connection
+        when the pooled one turns out dead (the server restarted since it was last used):
+        reads can be repeated. UNAVAILABLE at once while the database is known to be down
+        (geo.db.OutageBreaker)."""
+        breaker = self._breaker()
+        for attempt in range(2):
+            try:
+                async with self.reader.connect() as conn:
+                    result = await conn.run_sync(fn, *args, **kwargs)
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise
+                continue
+            _up(breaker)
+            return result
+        raise AssertionError("unreachable")
+
+    def _breaker(self) -> OutageBreaker | None:
+        breaker = outage_breaker(self.reader)
+        if breaker is not None and not breaker.may_try():
+            raise Unavailable(
+                "The database is unavailable; try again shortly", requestId=self.request_id
+            )
+        return breaker
+
+    async def run_on_driver(
+        self,
+        fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """Run an async ``geo`` function on the pooled connection's psycopg connection, in
+        autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
+        reads whose statements need no common snapshot. Retried once, and refused at once
+        while the database is down, as :meth:`run`."""
+        breaker = self._breaker()
+        try:
+            result = await self._on_driver(fn, *args, **kwargs)
+        except _DeadConnectionError:
+            try:
+                result = await self._on_driver(fn, *args, **kwargs)
+            except _DeadConnectionError as dead:
+                raise dead.error from None
+        _up(breaker)
+        return result
+
+    async def _on_driver(
+        self,
+        fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        # The pool's connection itself, with no Connection around it: the Connection and its
+        # async wrapper cost as much CPU as psycopg's own work on the statement. A failure to
+        # connect still goes through the engine's events (the OutageBreaker) and comes out as
+        # SQLAlchemy's OperationalError, as from connect().
+        engine = self.autocommit_engine or self.reader
+        pooled = await engine.raw_connection()
+        driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
+        switched = not driver.autocommit
+        try:
+            if switched:
+                await driver.set_autocommit(True)
+            return await fn(driver, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            if not driver.broken:
+                raise  # a cancelled statement, say: the connection is fine
+            # The server went away: never hand this connection out again, and drop the
+            # pool's others, made before it went (SQLAlchemy's own response to a
+            # disconnect, which it does not see here).
+            await greenlet_spawn(pooled.invalidate)
+            await engine.dispose(close=False)
+            raise _DeadConnectionError(exc) from exc
+        finally:
+            if switched and not driver.closed:
+                await driver.set_autocommit(False)
+            await greenlet_spawn(pooled.close)  # back to the pool (its reset may await)
+
+    async def run_primary(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """A read that must see this request's own writes (a mutation's answer): on the
+        primary, since a replica may lag behind it."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a ``geo.writes`` function in one transaction: committed when it returns,
+        rolled back when it raises (a refused write changes nothing)."""
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+
+def _up(breaker: OutageBreaker | None) -> None:
+    """A query worked: the database is up (SQLAlchemy's events open the breaker on a failed
+    connection; with no ping before checkout, a query is the proof it is back)."""
+    if breaker is not None and breaker.open:
+        breaker.succeeded()
+
+
+def _make_loaders(ctx: Context) -> Loaders:
+    async def load_municipalities(numbers: list[str]) -> list[Municipality | None]:
+        found = await ctx.run(municipalities_by_number, numbers)
+        return [found.get(n) for n in numbers]
+
+    async def load_counties(numbers: list[str]) -> list[County | None]:
+        found = await ctx.run(counties_by_number, numbers)
+        return [found.get(n) for n in numbers]
+
+    async def load_by_county(numbers: list[str]) -> list[list[Municipality]]:
+        found = await ctx.run(municipalities_by_county, numbers)
+        return [found.get(n, []) for n in numbers]
+
+    async def load_boundaries(keys: list[BoundaryKey]) -> list[dict[str, Any] | None]:
+        # One statement per distinct tolerance (a query asks for one or two at most).
+        by_tolerance: dict[float | None, list[str]] = defaultdict(list)
+        for number, tolerance in keys:
+            by_tolerance[tolerance].append(number)
+        found: dict[BoundaryKey, dict[str, Any]] = {}
+        for tolerance, numbers in by_tolerance.items():
+            shapes = await ctx.run(municipality_boundaries, numbers, tolerance)
+            found.update({(number, tolerance): shape for number, shape in shapes.items()})
+        return [found.get(key) for key in keys]
+
+    loaders = Loaders(
+        municipality=DataLoader(load_fn=load_municipalities),
+        county=DataLoader(load_fn=load_counties),
+        municipalities_by_county=DataLoader(load_fn=load_by_county),
+        boundary=DataLoader(load_fn=load_boundaries),
+    )
+    loaders.directory = _directory_loaders(ctx)
+    return loaders
+
+
+def _by_key(
+    ctx: Context, fn: Callable[..., dict[K, V]], default: Callable[[], Any] = lambda: None
+) -> DataLoader[K, Any]:
+    """A DataLoader over a geo function that maps a list of keys to found rows."""
+
+    async def load(keys: list[K]) -> list[Any]:
+        found = await ctx.run(fn, keys)
+        return [found.get(key, default()) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _first_pages(ctx: Context, fn: Callable[..., dict[str, Any]]) -> DataLoader[GroupKey, Any]:
+    """First pages of several municipalities' lists: one statement per distinct page size."""
+
+    async def load(keys: list[GroupKey]) -> list[Any]:
+        sizes: dict[int, list[str]] = defaultdict(list)
+        for number, size in keys:
+            sizes[size].append(number)
+        found: dict[GroupKey, Any] = {}
+        for size, numbers in sizes.items():
+            pages = await ctx.run(fn, numbers, size)
+            found.update({(n, size): page for n, page in pages.items()})
+        return [found[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _initiatives_by(ctx: Context, attribute: str) -> DataLoader[Any, InitiativeRow | None]:
+    async def load(keys: list[Any]) -> list[InitiativeRow | None]:
+        kwargs = {"ids": keys} if attribute == "id" else {"slugs": keys}
+        rows = await ctx.run(initiatives_by_keys, **kwargs)
+        found = {getattr(row, attribute): row for row in rows}
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _directory_loaders(ctx: Context) -> DirectoryLoaders:
+    return DirectoryLoaders(
+        activity=_by_key(ctx, activities_by_ids),
+        venue=_by_key(ctx, venues_by_ids),
+        organisation=_by_key(ctx, organisations_by_ids),
+        council=_by_key(ctx, councils_by_ids),
+        initiative=_initiatives_by(ctx, "id"),
+        initiative_by_slug=_initiatives_by(ctx, "slug"),
+        schedules=_by_key(ctx, schedules_by_activity, list),
+        availability=_by_key(ctx, availability_by_venue, list),
+        activities_at_venue=_by_key(ctx, activities_by_venue, list),
+        councils_of_municipality=_by_key(ctx, councils_by_municipality, list),
+        venues_of_municipality=_first_pages(ctx, venues_of_municipalities),
+        activities_of_municipality=_first_pages(ctx, activities_of_municipalities),
+    )

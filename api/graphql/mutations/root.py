@@ -1,0 +1,98 @@
+"""The Mutation root: every write needs an API key (``Authorization: Bearer <key>``)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.mutations.access_reports import (
+    VenueAccessReportPayload,
+    resolve_report_venue_access,
+)
+from api.graphql.mutations.activities import (
+    ActivityPayload,
+    resolve_archive_activity,
+    resolve_create_activity,
+    resolve_restore_activity,
+    resolve_update_activity,
+)
+from api.graphql.mutations.councils import (
+    CouncilPayload,
+    resolve_archive_council,
+    resolve_create_council,
+    resolve_restore_council,
+    resolve_update_council,
+)
+from api.graphql.mutations.venues import (
+    VenueImportPayload,
+    VenuePayload,
+    resolve_archive_venue,
+    resolve_create_venue,
+    resolve_import_venues,
+    resolve_restore_venue,
+    resolve_update_venue,
+)
+
+_KEY = (
+    " Needs an API key (UNAUTHENTICATED without one); a write outside the key's scope is "
+    "FORBIDDEN and changes nothing."
+)
+_VERSION = " At the version read: a stale one is a CONFLICT (`currentVersion`), nothing changed."
+
+
+@strawberry.type(description="Writes, each one transaction with an audit row." + _KEY)
+class Mutation:
+    create_venue: VenuePayload = strawberry.field(
+        resolver=resolve_create_venue,
+        description="A new venue (municipality editors: in their municipality)." + _KEY,
+    )
+    update_venue: VenuePayload = strawberry.field(
+        resolver=resolve_update_venue, description="Change a venue." + _VERSION + _KEY
+    )
+    archive_venue: VenuePayload = strawberry.field(
+        resolver=resolve_archive_venue,
+        description="Archive a venue (a tombstone; never deleted)." + _VERSION + _KEY,
+    )
+    restore_venue: VenuePayload = strawberry.field(
+        resolver=resolve_restore_venue, description="Restore an archived venue." + _VERSION
+    )
+    import_venues: VenueImportPayload = strawberry.field(
+        resolver=resolve_import_venues,
+        description=(
+            "Upload a municipality's venues (CSV or GeoJSON, the columns of `hverdag load "
+            "venues`), upserted by (source, external_id). All or nothing: one bad row and "
+            "nothing is written; the error's `problems` list every bad row (row, field, "
+            "reason)." + _KEY
+        ),
+    )
+    create_activity: ActivityPayload = strawberry.field(
+        resolver=resolve_create_activity,
+        description="A new activity (organisation editors: their organisation's)." + _KEY,
+    )
+    update_activity: ActivityPayload = strawberry.field(
+        resolver=resolve_update_activity, description="Change an activity." + _VERSION + _KEY
+    )
+    archive_activity: ActivityPayload = strawberry.field(
+        resolver=resolve_archive_activity, description="Archive an activity." + _VERSION
+    )
+    restore_activity: ActivityPayload = strawberry.field(
+        resolver=resolve_restore_activity, description="Restore an activity." + _VERSION
+    )
+    create_council: CouncilPayload = strawberry.field(
+        resolver=resolve_create_council,
+        description="A new immigrant council (municipality editors: their own)." + _KEY,
+    )
+    update_council: CouncilPayload = strawberry.field(
+        resolver=resolve_update_council, description="Change a council." + _VERSION + _KEY
+    )
+    archive_council: CouncilPayload = strawberry.field(
+        resolver=resolve_archive_council, description="Archive a council." + _VERSION
+    )
+    restore_council: CouncilPayload = strawberry.field(
+        resolver=resolve_restore_council, description="Restore a council." + _VERSION
+    )
+    report_venue_access: VenueAccessReportPayload = strawberry.field(
+        resolver=resolve_report_venue_access,
+        description=(
+            "Report whether your organisation got to use a venue (organisation editors)." + _KEY
+        ),
+    )

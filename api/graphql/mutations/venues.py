@@ -1,0 +1,251 @@
+"""Venue mutations: create, update, archive, restore, and a municipality's bulk import."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from api.errors import BadUserInput
+from api.graphql.inputs import LatLonInput
+from api.graphql.mutations.common import (
+    actor_of,
+    api_error,
+    db_id,
+    location_cells,
+    record_of,
+    write,
+)
+from api.graphql.types.venue import Venue
+from api.graphql.types.vocab import ActivityCategory, OwnerType, PriceModel, VenueType, Weekday
+from geo.queries.venues import venues_by_ids
+from geo.records.content import csv_records, geojson_records
+from geo.validation import FieldError
+from geo.writes import WriteError
+from geo.writes.venues import (
+    create_venue,
+    import_venues,
+    set_venue_archived,
+    update_venue,
+)
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+
+UNSET: Any = strawberry.UNSET
+
+
+@strawberry.input(
+    description="A weekly window in which volunteers may use a venue "
+    "(Europe/Oslo local time), e.g. MONDAY 17:00-21:00."
+)
+class AvailabilityWindowInput:
+    weekday: Weekday  # type: ignore[valid-type]
+    from_: str = strawberry.field(name="from", description='Start, "HH:MM".')
+    to: str = strawberry.field(description='End, "HH:MM", after the start.')
+
+
+def _windows(value: list[AvailabilityWindowInput] | None) -> dict[str, Any]:
+    return {
+        "availability": [
+            f"{w.weekday.value} {w.from_}-{w.to}"  # type: ignore[attr-defined]
+            for w in value or []
+        ]
+    }
+
+
+_SPECIAL = {"location": location_cells, "availability": _windows}
+
+
+@strawberry.input(
+    description=(
+        "A new venue. Its municipality comes from `location` (a spatial join), so a municipality "
+        "editor can place venues in its own municipality only. Contact fields are private: only "
+        "analysts, admins and the municipality's editors read them back."
+    )
+)
+class VenueInput:
+    name: str
+    venue_type: VenueType  # type: ignore[valid-type]
+    owner_type: OwnerType  # type: ignore[valid-type]
+    location: LatLonInput
+    description: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+    postal_place: str | None = None
+    capacity: int | None = None
+    price_model: PriceModel | None = None  # type: ignore[valid-type]
+    price_note: str | None = None
+    step_free: bool | None = None
+    accessibility: list[str] | None = None
+    amenities: list[str] | None = None
+    suitable_categories: list[ActivityCategory] | None = None  # type: ignore[valid-type]
+    booking_url: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    last_verified: date | None = None
+    availability: list[AvailabilityWindowInput] | None = strawberry.field(
+        default=None, description="Weekly windows; none: not known."
+    )
+
+
+@strawberry.input(
+    description=(
+        "Changes to a venue: only the fields given change (null clears one); `availability`, "
+        "when given, replaces all windows. A new `location` must stay in the editor's "
+        "municipality."
+    )
+)
+class VenueChangesInput:
+    name: str | None = UNSET
+    venue_type: VenueType | None = UNSET  # type: ignore[valid-type]
+    owner_type: OwnerType | None = UNSET  # type: ignore[valid-type]
+    location: LatLonInput | None = UNSET
+    description: str | None = UNSET
+    address: str | None = UNSET
+    postal_code: str | None = UNSET
+    postal_place: str | None = UNSET
+    capacity: int | None = UNSET
+    price_model: PriceModel | None = UNSET  # type: ignore[valid-type]
+    price_note: str | None = UNSET
+    step_free: bool | None = UNSET
+    accessibility: list[str] | None = UNSET
+    amenities: list[str] | None = UNSET
+    suitable_categories: list[ActivityCategory] | None = UNSET  # type: ignore[valid-type]
+    booking_url: str | None = UNSET
+    contact_name: str | None = UNSET
+    contact_email: str | None = UNSET
+    contact_phone: str | None = UNSET
+    last_verified: date | None = UNSET
+    availability: list[AvailabilityWindowInput] | None = UNSET
+
+
+@strawberry.type(description="The venue as it is after the write.")
+class VenuePayload:
+    venue: Venue
+
+
+async def venue_payload(context: Context, venue_id: int) -> VenuePayload:
+    rows = await context.run_primary(venues_by_ids, [venue_id])
+    return VenuePayload(venue=Venue.from_row(rows[venue_id]))
+
+
+VenueId = Annotated[strawberry.ID, strawberry.argument(description="The venue's global id.")]
+Version = Annotated[
+    int,
+    strawberry.argument(
+        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
+    ),
+]
+
+
+async def resolve_create_venue(
+    info: strawberry.Info[Context, None], input: VenueInput
+) -> VenuePayload:
+    venue_id = await write(info.context, create_venue, record_of(input, _SPECIAL))
+    return await venue_payload(info.context, venue_id)
+
+
+async def resolve_update_venue(
+    info: strawberry.Info[Context, None], id: VenueId, version: Version, input: VenueChangesInput
+) -> VenuePayload:
+    actor_of(info.context)
+    venue_id = await write(
+        info.context, update_venue, db_id(id, "Venue", "id"), version, record_of(input, _SPECIAL)
+    )
+    return await venue_payload(info.context, venue_id)
+
+
+async def resolve_archive_venue(
+    info: strawberry.Info[Context, None], id: VenueId, version: Version
+) -> VenuePayload:
+    actor_of(info.context)
+    venue_id = await write(
+        info.context, set_venue_archived, db_id(id, "Venue", "id"), version, True
+    )
+    return await venue_payload(info.context, venue_id)
+
+
+async def resolve_restore_venue(
+    info: strawberry.Info[Context, None], id: VenueId, version: Version
+) -> VenuePayload:
+    actor_of(info.context)
+    venue_id = await write(
+        info.context, set_venue_archived, db_id(id, "Venue", "id"), version, False
+    )
+    return await venue_payload(info.context, venue_id)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="The format of an uploaded venue file.")
+class ImportFormat(Enum):
+    CSV = strawberry.enum_value(
+        "CSV",
+        description=(
+            "UTF-8 CSV (; or ,) with the columns of `hverdag load venues` (docs/loaders.md), the "
+            "point as lat and lon (WGS84)."
+        ),
+    )
+    GEOJSON = strawberry.enum_value(
+        "GEOJSON",
+        description=(
+            "A GeoJSON FeatureCollection (RFC 7946: WGS84) of points with the same properties."
+        ),
+    )
+
+
+@strawberry.type(description="What an import did: counts, and every venue of the file.")
+class VenueImportReport:
+    inserted: int
+    updated: int
+    unchanged: int
+    venues: list[Venue] = strawberry.field(description="The file's venues, in file order.")
+
+
+@strawberry.type
+class VenueImportPayload:
+    report: VenueImportReport
+
+
+async def resolve_import_venues(
+    info: strawberry.Info[Context, None],
+    format: ImportFormat,
+    content: str,
+    source: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "Provenance of the rows: with external_id the key a venue is updated by when the "
+                'same file comes again. Default: "api-import:<municipality>" for a municipality '
+                'editor (so two municipalities\' ids never meet), "api-import" for an admin.'
+            )
+        ),
+    ] = None,
+) -> VenueImportPayload:
+    actor = actor_of(info.context)
+    if source is None:
+        source = "api-import" + (
+            f":{actor.municipality_number}" if actor.municipality_number else ""
+        )
+    try:
+        records = csv_records(content) if format is ImportFormat.CSV else geojson_records(content)
+    except FieldError as error:
+        raise BadUserInput(error.reason, field=error.field) from None
+    try:
+        result = await info.context.write(import_venues, actor, records, source)
+    except WriteError as error:
+        raise api_error(error, paths=False) from None
+    rows = await info.context.run_primary(venues_by_ids, result.ids)
+    return VenueImportPayload(
+        report=VenueImportReport(
+            inserted=result.inserted,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            venues=[Venue.from_row(rows[i]) for i in result.ids],
+        )
+    )

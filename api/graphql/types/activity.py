@@ -1,0 +1,178 @@
+"""The Activity type: a volunteer activity for newcomers, with its schedule, cost and place."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import TYPE_CHECKING, Annotated, ClassVar
+
+import strawberry
+
+from api.checks import NodeType
+from api.graphql.relay import NodeKind
+from api.graphql.types.entry import DirectoryEntry, location_of, municipality_of, stamps
+from api.graphql.types.geometry import LatLon
+from api.graphql.types.organisation import Organisation
+from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
+from api.graphql.types.vocab import (
+    ActivityCategory,
+    ActivityStatus,
+    TargetGroup,
+    Weekday,
+    weekday_of,
+)
+from geo.queries.activities import ActivityRow
+from geo.queries.rows import filled
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+    from api.graphql.types.municipality import Municipality
+    from api.graphql.types.venue import Venue
+
+
+@strawberry.type(description="What taking part costs.")
+class Cost:
+    free: bool = strawberry.field(description="Free of charge.")
+    amount_nok: float | None = strawberry.field(description="Price in NOK when not free.")
+    leisure_card_accepted: bool = strawberry.field(
+        description="Fritidskortet (the leisure card for children and youth) is accepted."
+    )
+
+
+@strawberry.type(description="A weekly session, in Europe/Oslo local time.")
+class Session:
+    weekday: Weekday  # type: ignore[valid-type]
+    start: time
+    end: time
+    valid_from: date | None = strawberry.field(description="First date; null: open.")
+    valid_to: date | None = strawberry.field(description="Last date; null: open.")
+
+
+@strawberry.type(description="A volunteer activity: språkkafé, leksehjelp, sports, …")
+class Activity(DirectoryEntry):
+    NODE_TYPE: ClassVar[str] = NodeType.ACTIVITY
+
+    db_id: strawberry.Private[int]
+    organisation_id: strawberry.Private[int | None]
+    venue_id: strawberry.Private[int | None]
+    municipality_number: strawberry.Private[str | None]
+    contact_name: strawberry.Private[str | None]
+    contact_email: strawberry.Private[str | None]
+    contact_phone: strawberry.Private[str | None]
+    title: str
+    description: str | None
+    category: ActivityCategory  # type: ignore[valid-type]
+    target_groups: list[TargetGroup]  # type: ignore[valid-type]
+    min_age: int | None = strawberry.field(description="Youngest age welcome; null: no limit.")
+    max_age: int | None = strawberry.field(description="Oldest age welcome; null: no limit.")
+    languages: list[str] = strawberry.field(
+        description="Languages spoken, ISO 639-1 (prs: Dari, ISO 639-3)."
+    )
+    cost: Cost
+    registration_required: bool
+    registration_url: str | None
+    status: ActivityStatus  # type: ignore[valid-type]
+    url: str | None
+    location: LatLon = strawberry.field(
+        description="Where it happens (WGS84): its venue's point when it has a venue."
+    )
+
+    def node_type_name(self) -> str:
+        return self.NODE_TYPE
+
+    def node_key(self) -> str:
+        return str(self.db_id)
+
+    @classmethod
+    def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
+        """The row as the API type; ``location`` when already transformed (locations_of)."""
+        return filled(
+            cls,
+            {
+                "db_id": row.id,
+                "organisation_id": row.organisation_id,
+                "venue_id": row.venue_id,
+                "municipality_number": row.municipality_number,
+                "contact_name": row.contact_name,
+                "contact_email": row.contact_email,
+                "contact_phone": row.contact_phone,
+                "title": row.title,
+                "description": row.description,
+                "category": ActivityCategory[row.category],
+                "target_groups": [TargetGroup[g] for g in row.target_groups],
+                "min_age": row.min_age,
+                "max_age": row.max_age,
+                "languages": list(row.languages),
+                "cost": filled(
+                    Cost,
+                    {
+                        "free": row.free,
+                        "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
+                        "leisure_card_accepted": row.leisure_card_accepted,
+                    },
+                ),
+                "registration_required": row.registration_required,
+                "registration_url": row.registration_url,
+                "status": ActivityStatus[row.status],
+                "url": row.url,
+                "location": location or location_of(row),
+                **stamps(row),
+            },
+        )
+
+    @strawberry.field(description="Weekly sessions, by weekday and start time.")
+    async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:
+        rows = await info.context.loaders.directory.schedules.load(self.db_id)
+        return [
+            Session(
+                weekday=weekday_of(r.weekday),
+                start=r.starts,
+                end=r.ends,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(description="Who runs it.")
+    async def organiser(self, info: strawberry.Info[Context, None]) -> Organisation | None:
+        if self.organisation_id is None:
+            return None
+        row = await info.context.loaders.directory.organisation.load(self.organisation_id)
+        return None if row is None else Organisation.from_row(row)
+
+    @strawberry.field(description="Where it is held, when at a venue.")
+    async def venue(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Venue, strawberry.lazy("api.graphql.types.venue")] | None:
+        from api.graphql.types.venue import Venue
+
+        if self.venue_id is None:
+            return None
+        row = await info.context.loaders.directory.venue.load(self.venue_id)
+        return None if row is None else Venue.from_row(row)
+
+    @strawberry.field(
+        description=(
+            "The contact person. Private (a person's name, e-mail and phone): null for the public "
+            "and for other editors; given to analysts, admins and the row's own editor."
+        )
+    )
+    def contact(self, info: strawberry.Info[Context, None]) -> Contact | None:
+        if not may_read_private(info.context.principal, organisation_id=self.organisation_id):
+            return None
+        return contact_or_none(self.contact_name, self.contact_email, self.contact_phone)
+
+    @strawberry.field(description="The municipality its point lies in.")
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.graphql.types.municipality")] | None:
+        return await municipality_of(info, self.municipality_number)
+
+
+async def _fetch_node(context: Context, key: str) -> Activity | None:
+    row = await context.loaders.directory.activity.load(int(key))
+    return None if row is None else Activity.from_row(row)
+
+
+ACTIVITY_NODE = NodeKind(Activity.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -1,0 +1,63 @@
+"""What every directory row shares: a global id, its municipality, and its change stamps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from api.graphql.relay import Node
+from api.graphql.types.geometry import LatLon
+from geo.crs import to_wgs84, to_wgs84_many
+from geo.queries.rows import filled
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+    from api.graphql.types.municipality import Municipality
+
+
+@strawberry.interface(
+    description=(
+        "A row of the directory (activity, venue, organisation, council, area initiative): what "
+        "`changes(since:)` reports. Archived rows stay, as tombstones, with `archived: true`."
+    )
+)
+class DirectoryEntry(Node):
+    updated_at: datetime = strawberry.field(description="When the row last changed (UTC).")
+    archived: bool = strawberry.field(description="Archived (soft-deleted): a tombstone.")
+    version: int = strawberry.field(description="Increases by one with every change.")
+
+
+def stamps(row: Any) -> dict[str, Any]:
+    """The DirectoryEntry fields of a geo row."""
+    return {
+        "updated_at": row.updated_at,
+        "archived": row.archived_at is not None,
+        "version": row.version,
+    }
+
+
+def location_of(row: Any) -> LatLon:
+    lat, lon = to_wgs84(row.x, row.y)
+    return LatLon(lat=round(lat, 7), lon=round(lon, 7))
+
+
+def locations_of(rows: Sequence[Any]) -> list[LatLon]:
+    """:func:`location_of` of each row, transformed in one call."""
+    if not rows:
+        return []
+    points = to_wgs84_many([row.x for row in rows], [row.y for row in rows])
+    return [filled(LatLon, {"lat": round(lat, 7), "lon": round(lon, 7)}) for lat, lon in points]
+
+
+async def municipality_of(
+    info: strawberry.Info[Context, None], number: str | None
+) -> Annotated[Municipality, strawberry.lazy("api.graphql.types.municipality")] | None:
+    from api.graphql.types.municipality import Municipality
+
+    if number is None:
+        return None
+    found = await info.context.loaders.municipality.load(number)
+    return None if found is None else Municipality.from_geo(found)

@@ -1,0 +1,81 @@
+"""The WhereAmIResult type and the `whereAmI` query."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.graphql.inputs import LatLonInput
+from api.graphql.types.county import County
+from api.graphql.types.geometry import LatLon
+from api.graphql.types.initiative import AreaInitiative
+from api.graphql.types.municipality import Municipality
+from geo.queries.areas import District as GeoDistrict
+from geo.queries.location import surroundings, where_am_i
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+
+
+@strawberry.type(
+    description=(
+        "The places that contain a point. Each is null where there is none: at sea, abroad, or on "
+        "Svalbard and Jan Mayen, which belong to no municipality or county."
+    )
+)
+class WhereAmIResult:
+    at: LatLon = strawberry.field(description="The point asked about.")
+    municipality: Municipality | None = strawberry.field(
+        description="The municipality whose boundary covers the point."
+    )
+    county: County | None = strawberry.field(
+        description=(
+            "The county: the municipality's county when there is a municipality, else the county "
+            "whose boundary covers the point."
+        )
+    )
+    district: District | None = strawberry.field(
+        description=(
+            "The city district (bydel) covering the point, where districts are loaded (the "
+            "bundled data: Oslo's)."
+        )
+    )
+    sub_district: District | None = strawberry.field(
+        description="The sub-district (delbydel) covering the point, where loaded."
+    )
+    area_initiatives: list[AreaInitiative] = strawberry.field(
+        description="The area initiatives (områdesatsinger) covering the point."
+    )
+
+
+@strawberry.type(description="A city district (bydel) or sub-district (delbydel).")
+class District:
+    code: str = strawberry.field(description='SSB-style code: "030112" is Alna in Oslo.')
+    name: str | None
+    kind: str = strawberry.field(description="BYDEL or DELBYDEL.")
+
+    @classmethod
+    def from_geo(cls, district: GeoDistrict | None) -> District | None:
+        if district is None:
+            return None
+        return cls(code=district.code, name=district.name, kind=district.kind)
+
+
+async def resolve_where_am_i(
+    info: strawberry.Info[Context, None],
+    at: Annotated[LatLonInput, strawberry.argument(description="Where you are, in WGS84.")],
+) -> WhereAmIResult:
+    x, y = at.to_storage(field="at")
+    found = await info.context.run(where_am_i, x, y)
+    around = await info.context.run(surroundings, x, y)
+    return WhereAmIResult(
+        district=District.from_geo(around.district),
+        sub_district=District.from_geo(around.sub_district),
+        area_initiatives=[AreaInitiative.from_row(r) for r in around.initiatives],
+        at=LatLon(lat=at.lat, lon=at.lon),
+        municipality=None
+        if found.municipality is None
+        else Municipality.from_geo(found.municipality),
+        county=None if found.county is None else County.from_geo(found.county),
+    )

@@ -1,0 +1,185 @@
+"""`nearby`: activities, venues and councils nearest a point, with `distanceMeters` per edge."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.checks import checked_radius
+from api.errors import BadUserInput
+from api.graphql.inputs import LatLonInput
+from api.graphql.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
+from api.graphql.types.activity import Activity
+from api.graphql.types.council import ImmigrantCouncil
+from api.graphql.types.entry import locations_of
+from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
+from api.graphql.types.venue import Venue
+from api.graphql.types.vocab import PlaceKind
+from geo.filters import DirectoryFilter
+from geo.queries.activities import ActivityRow
+from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
+from geo.queries.nearby import PlaceKind as GeoPlaceKind
+from geo.queries.rows import filled
+from geo.queries.venues import VenueRow
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+
+_CONNECTION = "nearby"
+# distance (Python's repr of a float, exact), kind rank, id
+NEARBY_KEY = re.compile(r"[0-9][0-9.e+-]{0,30}\|[0-2]\|[0-9]{1,18}")
+
+NearbyPlace = Annotated[
+    Activity | Venue | ImmigrantCouncil,
+    strawberry.union("NearbyPlace", description="What `nearby` finds."),
+]
+
+
+def encode_key(key: NearbyKey) -> str:
+    return f"{key.distance!r}|{key.rank}|{key.id}"
+
+
+def decode_key(text: str | None) -> NearbyKey | None:
+    if text is None:
+        return None
+    distance, rank, row_id = text.split("|")
+    try:
+        return NearbyKey(float(distance), int(rank), int(row_id))
+    except ValueError:
+        raise BadUserInput("not a cursor of this list", field="after") from None
+
+
+def nodes_of(hits: list[Hit]) -> list[Activity | Venue | ImmigrantCouncil]:
+    """The hits' places as API types, the points among them transformed in one call."""
+    placed = [hit.row for hit in hits if isinstance(hit.row, ActivityRow | VenueRow)]
+    locations = iter(locations_of(placed))
+    nodes: list[Activity | Venue | ImmigrantCouncil] = []
+    for hit in hits:
+        if isinstance(hit.row, ActivityRow):
+            nodes.append(Activity.from_row(hit.row, next(locations)))
+        elif isinstance(hit.row, VenueRow):
+            nodes.append(Venue.from_row(hit.row, next(locations)))
+        else:
+            nodes.append(ImmigrantCouncil.from_row(hit.row))
+    return nodes
+
+
+@strawberry.type(description="A place and how far it is.")
+class NearbyEdge:
+    #: The hit, whose key the cursor holds (made only when a cursor is asked for).
+    hit: strawberry.Private[Hit]
+    distance_meters: float = strawberry.field(
+        description=(
+            "Straight-line distance in metres in the UTM 33N plane (EPSG:25833); for a council, "
+            "to the area it serves (0 inside it)."
+        )
+    )
+    node: NearbyPlace
+
+    @strawberry.field(description="Where this edge is in the list: pass it as `after`.")
+    def cursor(self) -> str:
+        return encode_cursor(_CONNECTION, encode_key(self.hit.key))
+
+
+@strawberry.type(description="Places nearest first; equally distant ones by kind, then id.")
+class NearbyConnection:
+    edges: list[NearbyEdge]
+    page_info: PageInfo
+    query: strawberry.Private[tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]]
+
+    @strawberry.field(
+        description="How many places match within the radius in all (counted only when asked for)."
+    )
+    async def total_count(self, info: strawberry.Info[Context, None]) -> int:
+        x, y, radius, kinds, filt = self.query
+        return await info.context.run(count_nearby, x, y, radius_m=radius, kinds=kinds, filt=filt)
+
+
+def _connection(
+    hits: list[Hit],
+    has_next: bool,
+    has_previous: bool,
+    query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter],
+) -> NearbyConnection:
+    # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
+    edges = [
+        filled(NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2), "node": node})
+        for hit, node in zip(hits, nodes_of(hits), strict=True)
+    ]
+    return NearbyConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor() if edges else None,
+            end_cursor=edges[-1].cursor() if edges else None,
+        ),
+        query=query,
+    )
+
+
+async def resolve_nearby(
+    info: strawberry.Info[Context, None],
+    at: Annotated[LatLonInput, strawberry.argument(description="Where to look from (WGS84).")],
+    radius_meters: Annotated[
+        float,
+        strawberry.argument(description="How far to look, metres (straight line), at most 100 km."),
+    ] = 5000.0,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size, at most 100.")
+    ] = DEFAULT_PAGE_SIZE,
+    after: Annotated[
+        str | None, strawberry.argument(description="`endCursor` of the previous page.")
+    ] = None,
+    kinds: Annotated[
+        list[PlaceKind] | None,
+        strawberry.argument(  # type: ignore[valid-type]
+            description="Which kinds of place; default all."
+        ),
+    ] = None,
+    filter: DirectoryFilterInput | None = None,  # the contract's name
+) -> NearbyConnection:
+    return await nearby_connection(
+        info.context,
+        at=at,
+        radius_meters=radius_meters,
+        first=first,
+        after=after,
+        kinds=kinds,
+        filter=filter,
+    )
+
+
+async def nearby_connection(
+    context: Context,
+    *,
+    at: LatLonInput,
+    radius_meters: float = 5000.0,
+    first: int | None = DEFAULT_PAGE_SIZE,
+    after: str | None = None,
+    kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
+    filter: DirectoryFilterInput | None = None,
+) -> NearbyConnection:
+    """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
+    (api.graphql.compiled), which has no ``info``."""
+    x, y = at.to_storage(field="at")
+    radius = checked_radius(radius_meters)
+    size = page_size(first, context.max_page_size)
+    after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
+    wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
+    geo_filter = to_geo_filter(filter)
+    page = await context.run_on_driver(
+        nearby_on_driver,
+        x,
+        y,
+        radius_m=radius,
+        kinds=wanted,
+        filt=geo_filter,
+        first=size,
+        after=after_key,
+    )
+    return _connection(
+        page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
+    )

@@ -1,0 +1,175 @@
+"""The Venue type: premises volunteers may use, with their weekly availability."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import TYPE_CHECKING, Annotated, ClassVar
+
+import strawberry
+
+from api.checks import NodeType
+from api.graphql.relay import NodeKind
+from api.graphql.types.activity import Activity
+from api.graphql.types.entry import (
+    DirectoryEntry,
+    location_of,
+    locations_of,
+    municipality_of,
+    stamps,
+)
+from api.graphql.types.geometry import LatLon
+from api.graphql.types.organisation import Organisation
+from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
+from api.graphql.types.vocab import (
+    ActivityCategory,
+    OwnerType,
+    PriceModel,
+    VenueType,
+    Weekday,
+    as_enum,
+    weekday_of,
+)
+from geo.queries.rows import filled
+from geo.queries.venues import VenueRow
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+    from api.graphql.types.municipality import Municipality
+
+
+@strawberry.type(
+    description="A weekly window in which volunteers may use a venue (Europe/Oslo local time)."
+)
+class AvailabilityWindow:
+    weekday: Weekday  # type: ignore[valid-type]
+    from_: time = strawberry.field(name="from")
+    to: time
+
+
+@strawberry.type(
+    description="Premises (a school, library, culture house, …) that volunteers "
+    "may use, and on what terms."
+)
+class Venue(DirectoryEntry):
+    NODE_TYPE: ClassVar[str] = NodeType.VENUE
+
+    db_id: strawberry.Private[int]
+    owner_organisation_id: strawberry.Private[int | None]
+    municipality_number: strawberry.Private[str | None]
+    contact_name: strawberry.Private[str | None]
+    contact_email: strawberry.Private[str | None]
+    contact_phone: strawberry.Private[str | None]
+    name: str
+    description: str | None
+    venue_type: VenueType  # type: ignore[valid-type]
+    owner_type: OwnerType  # type: ignore[valid-type]
+    address: str | None
+    postal_code: str | None
+    postal_place: str | None
+    location: LatLon = strawberry.field(description="The venue's point (WGS84).")
+    capacity: int | None = strawberry.field(description="People it holds.")
+    price_model: PriceModel | None = strawberry.field(  # type: ignore[valid-type]
+        description="What volunteers pay; null when the source does not say."
+    )
+    price_note: str | None
+    step_free: bool | None = strawberry.field(
+        description="Step-free access (trinnfri adkomst); null: not known."
+    )
+    accessibility: list[str] = strawberry.field(description="Other accessibility facts.")
+    amenities: list[str] = strawberry.field(
+        description="Kitchen, projector, storage, office equipment, …"
+    )
+    suitable_categories: list[ActivityCategory] = strawberry.field(  # type: ignore[valid-type]
+        description="Activities the premises suit."
+    )
+    booking_url: str | None
+    last_verified: date | None = strawberry.field(description="When the facts were checked.")
+
+    def node_type_name(self) -> str:
+        return self.NODE_TYPE
+
+    def node_key(self) -> str:
+        return str(self.db_id)
+
+    @classmethod
+    def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
+        """The row as the API type; ``location`` when already transformed (locations_of)."""
+        return filled(
+            cls,
+            {
+                "db_id": row.id,
+                "owner_organisation_id": row.owner_organisation_id,
+                "municipality_number": row.municipality_number,
+                "contact_name": row.contact_name,
+                "contact_email": row.contact_email,
+                "contact_phone": row.contact_phone,
+                "name": row.name,
+                "description": row.description,
+                "venue_type": VenueType[row.venue_type],
+                "owner_type": OwnerType[row.owner_type],
+                "address": row.address,
+                "postal_code": row.postal_code,
+                "postal_place": row.postal_place,
+                "location": location or location_of(row),
+                "capacity": row.capacity,
+                "price_model": as_enum(PriceModel, row.price_model),
+                "price_note": row.price_note,
+                "step_free": row.step_free,
+                "accessibility": list(row.accessibility),
+                "amenities": list(row.amenities),
+                "suitable_categories": [ActivityCategory[c] for c in row.suitable_categories],
+                "booking_url": row.booking_url,
+                "last_verified": row.last_verified,
+                **stamps(row),
+            },
+        )
+
+    @strawberry.field(description="Weekly windows in which volunteers may use it.")
+    async def availability(self, info: strawberry.Info[Context, None]) -> list[AvailabilityWindow]:
+        rows = await info.context.loaders.directory.availability.load(self.db_id)
+        return [
+            AvailabilityWindow(weekday=weekday_of(r.weekday), from_=r.starts, to=r.ends)
+            for r in rows
+        ]
+
+    @strawberry.field(description="The active activities held here, by title.")
+    async def activities(self, info: strawberry.Info[Context, None]) -> list[Activity]:
+        rows = await info.context.loaders.directory.activities_at_venue.load(self.db_id)
+        return [Activity.from_row(r, at) for r, at in zip(rows, locations_of(rows), strict=True)]
+
+    @strawberry.field(description="The organisation that owns it, when one does.")
+    async def owner(self, info: strawberry.Info[Context, None]) -> Organisation | None:
+        if self.owner_organisation_id is None:
+            return None
+        row = await info.context.loaders.directory.organisation.load(self.owner_organisation_id)
+        return None if row is None else Organisation.from_row(row)
+
+    @strawberry.field(
+        description=(
+            "The contact person. Private (a person's name, e-mail and phone): null for the public "
+            "and for other editors; given to analysts, admins and the row's own editor."
+        )
+    )
+    def contact(self, info: strawberry.Info[Context, None]) -> Contact | None:
+        if not may_read_private(
+            info.context.principal,
+            municipality_number=self.municipality_number,
+            organisation_id=self.owner_organisation_id,
+        ):
+            return None
+        return contact_or_none(self.contact_name, self.contact_email, self.contact_phone)
+
+    @strawberry.field(description="The municipality its point lies in (a spatial join).")
+    async def municipality(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Municipality, strawberry.lazy("api.graphql.types.municipality")] | None:
+        return await municipality_of(info, self.municipality_number)
+
+
+async def _fetch_node(context: Context, key: str) -> Venue | None:
+    row = await context.loaders.directory.venue.load(int(key))
+    return None if row is None else Venue.from_row(row)
+
+
+VENUE_NODE = NodeKind(Venue.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -1,0 +1,258 @@
+"""``GET /export/{activities,venues,councils,coverage}.{csv,geojson}``: bulk data, streamed.
+
+The query parameters are GraphQL's inputs, read and checked by GraphQL's own code
+(:mod:`api.http.params`): the directory exports take ``DirectoryFilterInput``'s fields, the
+coverage export ``coverage(…)``'s area, target, reach and unit kind. A bad value is a 400 with
+``{"error": {"code": "BAD_USER_INPUT", "field": <parameter>, "reason": ...}}``; an unknown export,
+or a coverage area that is not loaded, a 404 with ``NOT_FOUND``.
+
+The handler opens a server-side cursor (:mod:`geo.queries.export`) and fetches the first batch
+before answering, so a database that is down or too slow is still a clean JSON 503/504; then the
+response streams one batch (1000 rows) at a time, and memory stays flat however many rows there
+are. A failure after the first bytes cannot change the status any more: it is logged and the
+connection is cut, so the client sees an incomplete download rather than a file that looks whole.
+Each export holds one database connection (and a snapshot) until the client has read it all; at
+most half the pool's connections serve exports at once, and an export asked for beyond that gets
+a 503 with ``Retry-After``. See docs/exports.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.checks import NodeType
+from api.errors import BadUserInput, ErrorCode, Unavailable
+from api.http.formats import CsvWriter, GeoJsonWriter, Writer
+from api.http.hsds import hsds_routes
+from api.http.params import (
+    COVERAGE_PARAMETERS,
+    CSV_PARAMETERS,
+    FILTER_PARAMETERS,
+    check_known,
+    coverage_question,
+    csv_options,
+    directory_filter,
+)
+from api.http.streaming import (
+    ClosingStream,
+    export_failure,
+    json_error,
+    request_id_of,
+    too_many_exports,
+)
+from geo.db import outage_breaker
+from geo.queries.coverage import UnknownArea
+from geo.queries.export import (
+    STATEMENTS,
+    ExportColumn,
+    ExportKind,
+    coverage_statement,
+    statement_columns,
+    stream,
+)
+from geo.settings import Settings
+
+logger = logging.getLogger("hverdag.api")
+
+COVERAGE = "coverage"
+EXPORTS = (*ExportKind, COVERAGE)
+FORMATS = ("csv", "geojson")
+#: Columns holding database ids, exported as the API's global ids of these types.
+GLOBAL_IDS: dict[str, dict[str, str]] = {
+    ExportKind.ACTIVITIES: {
+        "id": NodeType.ACTIVITY,
+        "organiser_id": NodeType.ORGANISATION,
+        "venue_id": NodeType.VENUE,
+    },
+    ExportKind.VENUES: {"id": NodeType.VENUE, "owner_organisation_id": NodeType.ORGANISATION},
+    ExportKind.COUNCILS: {"id": NodeType.COUNCIL},
+    COVERAGE: {},
+}
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A checked request: what to export and how to write it."""
+
+    what: str
+    fmt: str
+    build: Callable[[sa.Connection], sa.Select[Any]]
+    options: dict[str, str]
+    #: For a 404 when the build finds no such area.
+    area_parameter: str | None = None
+
+    def writer(self, columns: list[ExportColumn]) -> Writer:
+        ids = GLOBAL_IDS[self.what]
+        if self.fmt == "csv":
+            return CsvWriter(columns, ids, **self.options)
+        return GeoJsonWriter(columns, ids, id_column="code" if self.what == COVERAGE else "id")
+
+    @property
+    def media_type(self) -> str:
+        return "text/csv; charset=utf-8" if self.fmt == "csv" else "application/geo+json"
+
+    @property
+    def filename(self) -> str:
+        return f"hverdag-{self.what}.{self.fmt}"
+
+
+def _job(what: str, fmt: str, params: QueryParams) -> _Job:
+    """BAD_USER_INPUT naming the parameter when one is wrong."""
+    if what == COVERAGE:
+        check_known(params, COVERAGE_PARAMETERS | CSV_PARAMETERS)
+        q = coverage_question(params)
+        return _Job(
+            what,
+            fmt,
+            lambda conn: coverage_statement(conn, q.area, q.target, q.within_m, q.unit_kind),
+            csv_options(params, fmt),
+            q.area_parameter,
+        )
+    check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS)
+    filt, statement = directory_filter(params), STATEMENTS[ExportKind(what)]
+    return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def _bad_input(error: BadUserInput) -> JSONResponse:
+    return JSONResponse({"error": error.extensions()}, status_code=400)
+
+
+@dataclass
+class _OpenExport:
+    """A connection with an open cursor, its first batch fetched; closed exactly once."""
+
+    conn: AsyncConnection
+    batches: AsyncIterator[Sequence[Any]]
+    first: Sequence[Any]
+    columns: list[ExportColumn]
+    release: Callable[[], None]
+    closed: bool = field(default=False)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with anyio.CancelScope(shield=True):
+            try:
+                try:
+                    await self.batches.aclose()  # type: ignore[attr-defined]
+                finally:
+                    await self.conn.close()
+            except sa.exc.DBAPIError as exc:
+                # The database went away after the rows were sent (the pool discards the
+                # connection). Raising here would make the server cut a connection whose
+                # response is already complete, and fail the client's next request on it.
+                logger.warning(
+                    "export: closing its connection failed: %s", str(exc).splitlines()[0]
+                )
+            finally:
+                self.release()
+
+
+async def _body(export: _OpenExport, writer: Writer) -> AsyncIterator[bytes]:
+    yield writer.head() + writer.rows(export.first)
+    async for batch in export.batches:
+        yield writer.rows(batch)
+    yield writer.tail()
+
+
+def _parse(name: str) -> tuple[str, str] | Response:
+    what, dot, fmt = name.rpartition(".")
+    if not dot or fmt not in FORMATS:
+        return json_error(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"No export {name!r}: ask for /export/{{{'|'.join(EXPORTS)}}}.{{{'|'.join(FORMATS)}}}",
+        )
+    if what not in EXPORTS:
+        return json_error(
+            404, ErrorCode.NOT_FOUND, f"No export of {what!r}; there are {', '.join(EXPORTS)}"
+        )
+    return what, fmt
+
+
+def export_routes(settings: Settings) -> list[Route]:
+    """The export route, with a per-process cap on exports running at once."""
+    running = asyncio.Semaphore(max(1, settings.pool_size // 2))
+
+    async def export(request: Request) -> Response:
+        parsed = _parse(request.path_params["name"])
+        if isinstance(parsed, Response):
+            return parsed
+        try:
+            job = _job(*parsed, request.query_params)
+        except BadUserInput as error:
+            return _bad_input(error)
+        headers = {"content-disposition": f'attachment; filename="{job.filename}"'}
+        if request.method == "HEAD":  # link checkers: the headers, without running the export
+            return Response(headers=headers, media_type=job.media_type)
+        if running.locked():
+            return too_many_exports()
+        await running.acquire()
+        request_id = request_id_of(request)
+        try:
+            opened = await _open(request.state.read_engine, job, running.release)
+        except BaseException as exc:
+            running.release()
+            if not isinstance(exc, Exception):
+                raise
+            return _failure(exc, job, request_id)
+        writer = job.writer(opened.columns)
+        return ClosingStream(
+            _body(opened, writer),
+            opened.close,
+            what="export",
+            media_type=writer.media_type,
+            headers=headers,
+            request_id=request_id,
+        )
+
+    # /export/hsds/… first: the catch-all below would take its paths.
+    return [*hsds_routes(running), Route("/export/{name:path}", export, methods=["GET"])]
+
+
+async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> _OpenExport:
+    breaker = outage_breaker(engine)
+    if breaker is not None and not breaker.may_try():
+        raise Unavailable("The database is unavailable; try again shortly")
+    conn = await engine.connect()
+    try:
+        stmt = await conn.run_sync(job.build)
+        batches = stream(conn, stmt)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await conn.close()
+        raise
+    try:
+        first = await anext(batches, [])
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            try:
+                await batches.aclose()  # type: ignore[attr-defined]
+            finally:
+                await conn.close()
+        raise
+    if breaker is not None and breaker.open:
+        breaker.succeeded()  # a query worked (pooled connections are not pinged): it is up
+    return _OpenExport(conn, batches, first, statement_columns(stmt), release)
+
+
+def _failure(exc: Exception, job: _Job, request_id: str) -> Response:
+    if isinstance(exc, UnknownArea):
+        return json_error(404, ErrorCode.NOT_FOUND, str(exc), field=job.area_parameter)
+    return export_failure(exc, request_id, "export")
