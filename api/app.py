@@ -57,6 +57,7 @@ from geo.db import (
     head_revision,
     read_engine,
 )
+from geo.reader import Reader, ReadLimits
 from geo.settings import Settings, load_settings
 
 logger = logging.getLogger("hverdag.api")
@@ -68,6 +69,8 @@ class State(TypedDict):
     read_engine: AsyncEngine
     #: The near-me reads' autocommit connections to ``read_engine``'s server.
     autocommit_engine: AsyncEngine
+    #: Every read goes through it (geo.reader): GraphQL, exports, HSDS, tiles, OGC API.
+    reader: Reader
 
 
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
@@ -260,6 +263,12 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
+def _read_limits(settings: Settings) -> ReadLimits:
+    # The read pool holds 2 × pool_size connections (its size and as many in overflow): the
+    # requests' extra connections may take half of it, the other half stays for first ones.
+    return ReadLimits(per_request=settings.request_connections, shared_extra=settings.pool_size)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app. Reads the environment when ``settings`` is not given.
 
@@ -294,7 +303,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         _freeze_startup_objects()
         try:
-            yield {"engine": engine, "read_engine": reader, "autocommit_engine": autocommit}
+            yield {
+                "engine": engine,
+                "read_engine": reader,
+                "autocommit_engine": autocommit,
+                "reader": Reader(reader, autocommit, _read_limits(settings)),
+            }
         finally:
             await autocommit.dispose()
             if reader is not engine:

@@ -16,6 +16,8 @@ from typing import Any
 from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 
+from geo.reader import DatabaseUnavailable
+
 
 class ErrorCode(StrEnum):
     """The values of ``extensions.code`` (DESIGN.md), plus the masked internal error."""
@@ -90,7 +92,7 @@ class Unavailable(ApiError):  # noqa: N818 - named after its code
 
 def outage_code(exc: BaseException) -> tuple[str, str] | None:
     """(code, message) of TIMEOUT or UNAVAILABLE for the database's own failures, else None."""
-    if isinstance(exc, Unavailable):  # the outage breaker's: the database is known to be down
+    if isinstance(exc, Unavailable | DatabaseUnavailable):  # known to be down (the breaker)
         return ErrorCode.UNAVAILABLE.value, exc.message
     if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return ErrorCode.TIMEOUT.value, "The query took too long and was cancelled"

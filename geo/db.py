@@ -80,8 +80,9 @@ class OutageBreaker:
     """Fails requests at once while the database is known to be down, instead of letting each
     one wait for the pool and a connection attempt of its own.
 
-    The engine's events drive it: a failed connection attempt (or a connection the server cut)
-    opens it; a new connection closes it. While open, one caller every ``retry_s`` is let
+    The engine's events drive it: a failed connection attempt opens it (nothing else: a
+    statement cancelled because its client went away is not an outage); a new connection
+    closes it. While open, one caller every ``retry_s`` is let
     through to try the database (so it closes by itself once PostgreSQL is back); the others
     are told at once. A busy pool (overload) does not open it: that is a pool timeout, not a
     failure of the database.
@@ -127,8 +128,12 @@ def outage_breaker(engine: AsyncEngine) -> OutageBreaker | None:
 
 def _watch(engine: Engine, breaker: OutageBreaker) -> None:
     def on_error(context: sa.engine.ExceptionContext) -> None:
-        if context.is_disconnect or context.connection is None:
-            breaker.failed()  # the server cut the connection, or none could be made
+        # Only a failure to reach PostgreSQL opens it. A connection lost mid-statement (the
+        # statement cancelled because its client hung up, or the server restarted) is not
+        # proof of an outage: the read is retried on a new connection, and that attempt
+        # opens the breaker if the server is really gone.
+        if context.connection is None and not context.is_pre_ping:
+            breaker.failed()
 
     def on_connect(dbapi_connection: object, record: object) -> None:
         breaker.succeeded()

@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         description="Largest request body, in bytes; larger bodies "
         "get a 413 before they are read whole.",
     )
+    request_connections: int = Field(
+        default=4,
+        ge=1,
+        description="Most database connections one request holds at once (a GraphQL "
+        "operation's fields load in parallel up to this). Its first is always granted; more "
+        "only while half the read pool is free for them, so one request of many aliases "
+        "cannot take the pool from everybody else.",
+    )
     request_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -16,18 +16,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import psycopg
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
-from api.errors import Unavailable
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
-from geo.db import OutageBreaker, outage_breaker
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -54,8 +49,8 @@ from geo.queries.venues import (
     venues_by_ids,
     venues_of_municipalities,
 )
+from geo.reader import DriverConnection, Reader, RequestReads
 
-DriverConnection = psycopg.AsyncConnection[Any]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -96,14 +91,6 @@ class DirectoryLoaders:
     activities_of_municipality: DataLoader[GroupKey, GroupPage[ActivityRow]]
 
 
-class _DeadConnectionError(Exception):
-    """A pooled connection the server had closed: the read can be tried on a new one."""
-
-    def __init__(self, error: psycopg.OperationalError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 @dataclass
 class Context:
     #: The primary: writes go here.
@@ -119,6 +106,9 @@ class Context:
     #: Where :meth:`run_on_driver` reads: autocommit connections to the read engine's server
     #: (geo.db.autocommit_engine); without one, the read engine's own, switched for the call.
     autocommit_engine: AsyncEngine | None = None
+    #: The process's reader (the app's lifespan makes one); without one, a reader of this
+    #: context's own engines.
+    reader_of_process: Reader | None = None
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -147,6 +137,7 @@ class Context:
             "engine": state["engine"],
             "read_engine": state.get("read_engine"),
             "autocommit_engine": state.get("autocommit_engine"),
+            "reader_of_process": state.get("reader"),
         }
         principal = state.get("principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):
@@ -159,34 +150,19 @@ class Context:
             )
         return cls(**engines, request=request, principal=principal, max_page_size=max_page_size)
 
+    @cached_property
+    def reads(self) -> RequestReads:
+        """This request's reads (geo.reader): the replica, the outage breaker, the retry, and
+        the bound on the connections one request holds."""
+        reader = self.reader_of_process or Reader(self.reader, self.autocommit_engine)
+        return reader.for_request()
+
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run a plain ``geo`` function on a pooled connection of the read engine (read-only
-        use; rolled back; writes use ``engine``, the primary). Once more on a new connection
-        when the pooled one turns out dead (the server restarted since it was last used):
-        reads can be repeated. UNAVAILABLE at once while the database is known to be down
-        (geo.db.OutageBreaker)."""
-        breaker = self._breaker()
-        for attempt in range(2):
-            try:
-                async with self.reader.connect() as conn:
-                    result = await conn.run_sync(fn, *args, **kwargs)
-            except DBAPIError as exc:
-                if attempt or not exc.connection_invalidated:
-                    raise
-                continue
-            _up(breaker)
-            return result
-        raise AssertionError("unreachable")
-
-    def _breaker(self) -> OutageBreaker | None:
-        breaker = outage_breaker(self.reader)
-        if breaker is not None and not breaker.may_try():
-            raise Unavailable(
-                "The database is unavailable; try again shortly", requestId=self.request_id
-            )
-        return breaker
+        use; rolled back; writes use ``engine``, the primary): :meth:`RequestReads.run`."""
+        return await self.reads.run(fn, *args, **kwargs)
 
     async def run_on_driver(
         self,
@@ -194,52 +170,9 @@ class Context:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
-        """Run an async ``geo`` function on the pooled connection's psycopg connection, in
-        autocommit: each statement is one round trip (no BEGIN and ROLLBACK around it). For
-        reads whose statements need no common snapshot. Retried once, and refused at once
-        while the database is down, as :meth:`run`."""
-        breaker = self._breaker()
-        try:
-            result = await self._on_driver(fn, *args, **kwargs)
-        except _DeadConnectionError:
-            try:
-                result = await self._on_driver(fn, *args, **kwargs)
-            except _DeadConnectionError as dead:
-                raise dead.error from None
-        _up(breaker)
-        return result
-
-    async def _on_driver(
-        self,
-        fn: Callable[Concatenate[DriverConnection, P], Awaitable[R]],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> R:
-        # The pool's connection itself, with no Connection around it: the Connection and its
-        # async wrapper cost as much CPU as psycopg's own work on the statement. A failure to
-        # connect still goes through the engine's events (the OutageBreaker) and comes out as
-        # SQLAlchemy's OperationalError, as from connect().
-        engine = self.autocommit_engine or self.reader
-        pooled = await engine.raw_connection()
-        driver: DriverConnection = pooled.driver_connection  # type: ignore[assignment]
-        switched = not driver.autocommit
-        try:
-            if switched:
-                await driver.set_autocommit(True)
-            return await fn(driver, *args, **kwargs)
-        except psycopg.OperationalError as exc:
-            if not driver.broken:
-                raise  # a cancelled statement, say: the connection is fine
-            # The server went away: never hand this connection out again, and drop the
-            # pool's others, made before it went (SQLAlchemy's own response to a
-            # disconnect, which it does not see here).
-            await greenlet_spawn(pooled.invalidate)
-            await engine.dispose(close=False)
-            raise _DeadConnectionError(exc) from exc
-        finally:
-            if switched and not driver.closed:
-                await driver.set_autocommit(False)
-            await greenlet_spawn(pooled.close)  # back to the pool (its reset may await)
+        """Run an async ``geo`` function on a psycopg connection in autocommit (one round trip
+        a statement): :meth:`RequestReads.run_on_driver`."""
+        return await self.reads.run_on_driver(fn, *args, **kwargs)
 
     async def run_primary(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
@@ -256,13 +189,6 @@ class Context:
         rolled back when it raises (a refused write changes nothing)."""
         async with self.engine.begin() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
-
-
-def _up(breaker: OutageBreaker | None) -> None:
-    """A query worked: the database is up (SQLAlchemy's events open the breaker on a failed
-    connection; with no ping before checkout, a query is the proof it is back)."""
-    if breaker is not None and breaker.open:
-        breaker.succeeded()
 
 
 def _make_loaders(ctx: Context) -> Loaders:

@@ -22,10 +22,13 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
@@ -58,6 +61,29 @@ FIELD_WEIGHTS: dict[tuple[str, str], int] = {
     ("Query", "coverage"): 1000,
     ("CoverageGap", "geometry"): 10,
 }
+
+
+#: What a connection's `totalCount` costs: it counts every match, not one page (once per
+#: connection, not per row).
+TOTAL_COUNT_WEIGHT = 1000
+#: What a text filter costs (fuzzy matching over names and descriptions), once per field that
+#: takes one; a filter given as a variable is counted as if it had text.
+TEXT_FILTER_WEIGHT = 1000
+
+
+def _may_filter_text(node: FieldNode) -> bool:
+    """Whether the field's `filter` argument has (or, as a variable, may have) a `text`."""
+    given = next((a.value for a in node.arguments or () if a.name.value == "filter"), None)
+    if given is None:
+        return False
+    if isinstance(given, VariableNode):
+        return True
+    if isinstance(given, ObjectValueNode):
+        text = next((f.value for f in given.fields if f.name.value == "text"), None)
+        if isinstance(text, VariableNode):
+            return True
+        return isinstance(text, StringValueNode) and bool(text.value.strip())
+    return False
 
 
 def _page_factor(node: FieldNode, field: Any, max_page: int) -> int | None:
@@ -134,7 +160,33 @@ class _Estimate:
             if node.selection_set is not None
             else 0
         )
-        return factor * (own + children)
+        return factor * (own + children) + self.flat_weight(node, field)
+
+    def flat_weight(self, node: FieldNode, field: Any) -> int:
+        """The field's costs that do not grow with its page: a count of all matches, a text
+        search."""
+        weight = 0
+        if "filter" in field.args and _may_filter_text(node):
+            weight += TEXT_FILTER_WEIGHT
+        if node.selection_set is not None and self.asks_total_count(node.selection_set, set()):
+            weight += TOTAL_COUNT_WEIGHT
+        return weight
+
+    def asks_total_count(self, selections: SelectionSetNode, seen: set[str]) -> bool:
+        """`totalCount` among the selections, fragments included."""
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value == "totalCount":
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if self.asks_total_count(selection.selection_set, seen):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                definition = self.context.get_fragment(selection.name.value)
+                if definition is not None and self.asks_total_count(definition.selection_set, seen):
+                    return True
+        return False
 
 
 def tolerant_rule(rule: type[ValidationRule]) -> type[ValidationRule]:

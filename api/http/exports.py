@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.checks import NodeType
-from api.errors import BadUserInput, ErrorCode, Unavailable
+from api.errors import BadUserInput, ErrorCode
 from api.http.formats import CsvWriter, GeoJsonWriter, Writer
 from api.http.hsds import hsds_routes
 from api.http.params import (
@@ -52,7 +50,6 @@ from api.http.streaming import (
     request_id_of,
     too_many_exports,
 )
-from geo.db import outage_breaker
 from geo.queries.coverage import UnknownArea
 from geo.queries.export import (
     STATEMENTS,
@@ -60,8 +57,8 @@ from geo.queries.export import (
     ExportKind,
     coverage_statement,
     statement_columns,
-    stream,
 )
+from geo.reader import ReadStream
 from geo.settings import Settings
 
 logger = logging.getLogger("hverdag.api")
@@ -134,11 +131,10 @@ def _bad_input(error: BadUserInput) -> JSONResponse:
 
 @dataclass
 class _OpenExport:
-    """A connection with an open cursor, its first batch fetched; closed exactly once."""
+    """A read stream (geo.reader) with its first batch fetched, and the export cap's slot;
+    closed exactly once."""
 
-    conn: AsyncConnection
-    batches: AsyncIterator[Sequence[Any]]
-    first: Sequence[Any]
+    stream: ReadStream
     columns: list[ExportColumn]
     release: Callable[[], None]
     closed: bool = field(default=False)
@@ -147,26 +143,15 @@ class _OpenExport:
         if self.closed:
             return
         self.closed = True
-        with anyio.CancelScope(shield=True):
-            try:
-                try:
-                    await self.batches.aclose()  # type: ignore[attr-defined]
-                finally:
-                    await self.conn.close()
-            except sa.exc.DBAPIError as exc:
-                # The database went away after the rows were sent (the pool discards the
-                # connection). Raising here would make the server cut a connection whose
-                # response is already complete, and fail the client's next request on it.
-                logger.warning(
-                    "export: closing its connection failed: %s", str(exc).splitlines()[0]
-                )
-            finally:
-                self.release()
+        try:
+            await self.stream.close()
+        finally:
+            self.release()
 
 
 async def _body(export: _OpenExport, writer: Writer) -> AsyncIterator[bytes]:
-    yield writer.head() + writer.rows(export.first)
-    async for batch in export.batches:
+    yield writer.head() + writer.rows(export.stream.first)
+    async for batch in export.stream.first_batches:
         yield writer.rows(batch)
     yield writer.tail()
 
@@ -206,12 +191,14 @@ def export_routes(settings: Settings) -> list[Route]:
         await running.acquire()
         request_id = request_id_of(request)
         try:
-            opened = await _open(request.state.read_engine, job, running.release)
+            stream = await request.state.reader.for_request().open_stream(job.build)
         except BaseException as exc:
             running.release()
             if not isinstance(exc, Exception):
                 raise
             return _failure(exc, job, request_id)
+        assert stream.statement is not None  # open_stream built it
+        opened = _OpenExport(stream, statement_columns(stream.statement), running.release)
         writer = job.writer(opened.columns)
         return ClosingStream(
             _body(opened, writer),
@@ -224,32 +211,6 @@ def export_routes(settings: Settings) -> list[Route]:
 
     # /export/hsds/… first: the catch-all below would take its paths.
     return [*hsds_routes(running), Route("/export/{name:path}", export, methods=["GET"])]
-
-
-async def _open(engine: AsyncEngine, job: _Job, release: Callable[[], None]) -> _OpenExport:
-    breaker = outage_breaker(engine)
-    if breaker is not None and not breaker.may_try():
-        raise Unavailable("The database is unavailable; try again shortly")
-    conn = await engine.connect()
-    try:
-        stmt = await conn.run_sync(job.build)
-        batches = stream(conn, stmt)
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await conn.close()
-        raise
-    try:
-        first = await anext(batches, [])
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            try:
-                await batches.aclose()  # type: ignore[attr-defined]
-            finally:
-                await conn.close()
-        raise
-    if breaker is not None and breaker.open:
-        breaker.succeeded()  # a query worked (pooled connections are not pinged): it is up
-    return _OpenExport(conn, batches, first, statement_columns(stmt), release)
 
 
 def _failure(exc: Exception, job: _Job, request_id: str) -> Response:

@@ -24,9 +24,7 @@ import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import anyio
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,8 +37,8 @@ from api.http.streaming import (
     request_id_of,
     too_many_exports,
 )
-from geo.queries.export import stream
 from geo.queries.hsds import RESOURCES, Resource, datapackage
+from geo.reader import ReadStream
 
 logger = logging.getLogger("hverdag.api")
 
@@ -124,11 +122,11 @@ class _Spool(io.RawIOBase):
         return taken
 
 
-async def _package_body(conn: AsyncConnection, first: Batches) -> AsyncIterator[bytes]:
+async def _package_body(stream: ReadStream, first: Batches) -> AsyncIterator[bytes]:
     spool = _Spool()
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as package:
         for index, resource in enumerate(RESOURCES.values()):
-            batches = first if index == 0 else stream(conn, resource.statement())
+            batches = first if index == 0 else stream.batches(resource.statement())
             with package.open(resource.path, "w") as member:
                 member.write(_csv_head(resource))
                 async for batch in batches:
@@ -142,20 +140,19 @@ async def _package_body(conn: AsyncConnection, first: Batches) -> AsyncIterator[
 
 
 class _Open:
-    """A connection (one snapshot) and the cap's slot, released exactly once."""
+    """A read stream (geo.reader: one snapshot) and the cap's slot, released exactly once."""
 
-    def __init__(self, conn: AsyncConnection, release: Callable[[], None]) -> None:
-        self.conn, self.release, self.closed = conn, release, False
+    def __init__(self, stream: ReadStream, release: Callable[[], None]) -> None:
+        self.stream, self.release, self.closed = stream, release, False
 
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        with anyio.CancelScope(shield=True):
-            try:
-                await self.conn.close()
-            finally:
-                self.release()
+        try:
+            await self.stream.close()
+        finally:
+            self.release()
 
 
 def _choice(name: str) -> tuple[str, str] | Response:
@@ -173,18 +170,6 @@ def _media_type(fmt: str) -> str:
     return {"csv": "text/csv; charset=utf-8", "json": "application/json", "zip": "application/zip"}[
         fmt
     ]
-
-
-async def _connect(engine: AsyncEngine) -> AsyncConnection:
-    conn = await engine.connect()
-    try:
-        return await conn.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        )
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await conn.close()
-        raise
 
 
 def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
@@ -215,24 +200,19 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         request_id = request_id_of(request)
         resource = next(iter(RESOURCES.values())) if stem == PACKAGE else RESOURCES[stem]
         try:
-            conn = await _connect(request.state.read_engine)
+            # One snapshot for every table of the package.
+            stream = await request.state.reader.for_request().open_stream(
+                lambda conn: resource.statement(), snapshot=True
+            )
         except BaseException as exc:
             running.release()
             if not isinstance(exc, Exception):
                 raise
             return export_failure(exc, request_id, "HSDS export")
-        opened = _Open(conn, running.release)
-        try:
-            batches = stream(conn, resource.statement())
-            first = await anext(batches, [])
-        except BaseException as exc:
-            await opened.close()
-            if not isinstance(exc, Exception):
-                raise
-            return export_failure(exc, request_id, "HSDS export")
-        all_batches = _batches(first, batches)
+        opened = _Open(stream, running.release)
+        all_batches = _batches(stream.first, stream.first_batches)
         body = (
-            _package_body(conn, all_batches)
+            _package_body(stream, all_batches)
             if stem == PACKAGE
             else _table_body(resource, fmt, all_batches)
         )

@@ -47,6 +47,7 @@ from geo.queries.features import (
     one,
     page,
 )
+from geo.reader import RequestReads
 
 PREFIX = "/ogc"
 JSON, GEOJSON, OPENAPI = (
@@ -235,8 +236,7 @@ class _Extents:
         cached = self._cache.get(collection.id)
         if cached is not None and time.monotonic() - cached[0] < EXTENT_TTL_S:
             return cached[1]
-        async with request.state.engine.connect() as conn:
-            box = await extent(conn, collection)
+        box = await _reads(request).run_async(extent, collection)
         self._cache[collection.id] = (time.monotonic(), box)
         return box
 
@@ -378,6 +378,11 @@ def _feature_json(base: str, collection: Collection, feature: Feature) -> dict[s
     }
 
 
+def _reads(request: Request) -> RequestReads:
+    """The request's reads (geo.reader): the read replica, the outage breaker, the retry."""
+    return request.state.reader.for_request()  # type: ignore[no-any-return]
+
+
 def _content_crs(crs: str) -> dict[str, str]:
     return {"Content-Crs": f"<{crs}>"}
 
@@ -385,8 +390,7 @@ def _content_crs(crs: str) -> dict[str, str]:
 async def items(request: Request) -> Response:
     collection = _collection(request)
     query = _query(request, collection)
-    async with request.state.engine.connect() as conn:
-        features, matched = await page(conn, collection, query)
+    features, matched = await _reads(request).run_async(page, collection, query)
     base = _base(request)
     links = [
         _link(_items_href(request, collection), "self", GEOJSON, "This page"),
@@ -447,8 +451,7 @@ async def item(request: Request) -> Response:
         if not text.isdigit():
             raise missing
         fid = int(text)
-    async with request.state.engine.connect() as conn:
-        feature = await one(conn, collection, fid, crs)
+    feature = await _reads(request).run_async(one, collection, fid, crs)
     if feature is None:
         raise missing
     return _json(_feature_json(_base(request), collection, feature), GEOJSON, _content_crs(crs))

@@ -82,8 +82,8 @@ async def tile(request: Request) -> Response:
     try:
         z, x, y = (_coordinate(p[name], name) for name in ("z", "x", "y"))
         options = _options(layer, request)
-        async with request.state.engine.connect() as conn:
-            body = await fetch_tile(conn, layer, z, x, y, options)
+        reads = request.state.reader.for_request()
+        body = await reads.run_async(fetch_tile, layer, z, x, y, options)
     except TileError as exc:
         return json_error(400, ErrorCode.BAD_USER_INPUT, str(exc), field=exc.field)
     except BadUserInput as exc:
