@@ -129,6 +129,8 @@ class GraphQLApp(GraphQL[Context, None]):
         context = Context.for_request(request, max_page_size=self.max_page_size)
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
+            if self.metrics is not None:
+                self.metrics.fallbacks.inc()
             return None
         if self.metrics is not None:  # what operation_counter counts on strawberry's path
             self.metrics.count_operation("query", plan.field_node.name.value)

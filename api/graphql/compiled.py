@@ -36,6 +36,7 @@ from strawberry.types.arguments import StrawberryArgument, convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from api.errors import ApiError
 from graphql import (
     ArgumentNode,
     DirectiveNode,
@@ -76,6 +77,35 @@ Render = Callable[[Any], Any]
 RootResolver = Callable[..., Awaitable[Any]]
 
 
+#: The schema extensions whose work the compiled path does itself or need not do: the codes of
+#: errors (it answers only successes), the token limit and validation rules (its own parse and
+#: validation apply them), the parser and validation caches (it keeps its plans), and the
+#: operation counter (the app counts its answers).
+KNOWN_EXTENSIONS = frozenset(
+    {
+        "ErrorCodes",
+        "MaxTokensLimiter",
+        "AddValidationRules",
+        "ParserCache",
+        "ValidationCache",
+        "OperationMetrics",
+    }
+)
+
+
+class UnknownExtensionError(Exception):
+    """The schema runs an extension the compiled path would skip without knowing its effect."""
+
+
+def _extension_names(schema: strawberry.Schema) -> list[str]:
+    """The class names of the schema's extensions (given as classes, or factories of them)."""
+    names = []
+    for extension in schema.extensions:
+        kind = extension if isinstance(extension, type) else type(extension())
+        names.append(kind.__name__)
+    return names
+
+
 class _NotCompilableError(Exception):
     """The compiled path cannot give the normal path's answer: let the normal path run."""
 
@@ -112,6 +142,14 @@ class CompiledQueries:
         timeout_s: float,
         cache_size: int,
     ) -> None:
+        unknown = [name for name in _extension_names(schema) if name not in KNOWN_EXTENSIONS]
+        if unknown:
+            raise UnknownExtensionError(
+                f"the compiled path skips strawberry's execution, and with it the schema "
+                f"extensions; it does not know {', '.join(unknown)}: add it to "
+                "KNOWN_EXTENSIONS once the compiled answer is the same with it, or turn the "
+                "compiled path off (HVERDAG_COMPILED_QUERIES=false)"
+            )
         self._schema = schema
         self._graphql: GraphQLSchema = schema._schema
         self._roots = dict(roots)
@@ -146,8 +184,15 @@ class CompiledQueries:
             async with asyncio.timeout(self._timeout_s):
                 value = await plan.resolver(context, **kwargs)
             data = {plan.response_key: plan.render(value)}
-        except Exception:  # every failure is the normal path's to report, with its code
+        except Exception as exc:  # every failure is the normal path's to report, with its code
             self.abandoned += 1
+            expected = isinstance(exc, _NotCompilableError | GraphQLError | ApiError | TimeoutError)
+            logger.log(
+                logging.DEBUG if expected else logging.WARNING,
+                "compiled path gave up (%s: %s); strawberry answers",
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
             return None
         self.answered += 1
         return {"data": data}

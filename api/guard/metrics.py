@@ -97,6 +97,11 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.fallbacks = Counter(
+            "hverdag_graphql_compiled_fallbacks",
+            "Planned near-me requests the compiled path gave up on (strawberry answered them).",
+            registry=self.registry,
+        )
         self.pools = _PoolCollector()
         self.registry.register(self.pools)
         # labels() takes a lock and hashes its arguments: keep the children.

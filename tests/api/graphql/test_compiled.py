@@ -426,3 +426,30 @@ def test_flat_inputs_convert_as_strawberry_does(schema_of: str) -> None:
                     assert convert(value) == expected, (field.name, name, value)
                     checked += 1
     assert checked >= (3 if schema_of == "hverdag" else 8)
+
+
+def test_the_compiled_path_refuses_a_schema_extension_it_does_not_know():
+    from strawberry.extensions import MaskErrors
+
+    from api.graphql.compiled import UnknownExtensionError
+    from api.graphql.schema import build_schema, compiled_queries
+
+    compiled_queries(build_schema())  # the schema's own extensions are known
+    with pytest.raises(UnknownExtensionError, match="MaskErrors"):
+        compiled_queries(build_schema(extra_extensions=[MaskErrors]))
+
+
+async def test_giving_up_is_counted_and_logged(api_settings, caplog):
+    query = (
+        "query($lat: Float!) { nearby(at: {lat: $lat, lon: 10.75}, first: 2) "
+        "{ edges { distanceMeters } } }"
+    )
+    async with http_client(create_app(api_settings)) as client:
+        good = await client.post("/graphql", json={"query": query, "variables": {"lat": 59.91}})
+        assert "errors" not in good.json()
+        with caplog.at_level("DEBUG", logger="hverdag.api"):
+            bad = await client.post("/graphql", json={"query": query, "variables": {"lat": 999}})
+        assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        metrics = (await client.get("/metrics")).text
+    assert "hverdag_graphql_compiled_fallbacks_total 1.0" in metrics
+    assert any("compiled path gave up" in r.getMessage() for r in caplog.records)
