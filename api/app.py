@@ -268,7 +268,11 @@ def _freeze_startup_objects() -> None:
 def _read_limits(settings: Settings) -> ReadLimits:
     # The read pool holds 2 × pool_size connections (its size and as many in overflow): the
     # requests' extra connections may take half of it, the other half stays for first ones.
-    return ReadLimits(per_request=settings.request_connections, shared_extra=settings.pool_size)
+    return ReadLimits(
+        per_request=settings.request_connections,
+        shared_extra=settings.pool_size,
+        heavy=settings.heavy_reads,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -59,6 +60,9 @@ class ReadLimits:
     #: Connections of the read pool that extra (second, third…) connections of a request may
     #: use at once in this process; a request's first connection does not count against it.
     shared_extra: int = 10
+    #: Heavy reads (text searches, counts of all matches, coverage) running at once in this
+    #: process (HVERDAG_HEAVY_READS): the rest wait, and ordinary reads keep the CPU.
+    heavy: int = 1
 
 
 class _DeadConnectionError(Exception):
@@ -84,6 +88,7 @@ class Reader:
         self.driver_engine = driver_engine
         self.limits = limits or ReadLimits()
         self._extra = asyncio.Semaphore(max(0, self.limits.shared_extra))
+        self._heavy = asyncio.Semaphore(max(1, self.limits.heavy))
 
     @property
     def breaker(self) -> OutageBreaker | None:
@@ -126,6 +131,14 @@ class RequestReads:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self._lanes = _Lanes(reader)
+
+    @asynccontextmanager
+    async def heavy(self) -> AsyncIterator[None]:
+        """Around a heavy read (a text search, a count of every match, a coverage report): it
+        waits for one of the process's few heavy slots, so a crowd of them cannot take the
+        database's CPU from ordinary reads."""
+        async with self.reader._heavy:
+            yield
 
     def _may_try(self) -> OutageBreaker | None:
         breaker = self.reader.breaker

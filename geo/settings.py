@@ -156,6 +156,13 @@ class Settings(BaseSettings):
         "only while half the read pool is free for them, so one request of many aliases "
         "cannot take the pool from everybody else.",
     )
+    heavy_reads: int = Field(
+        default=1,
+        ge=1,
+        description="Heavy reads (text searches, counts of every match, coverage reports) "
+        "running at once in a worker process; more wait their turn (within the request "
+        "timeout), so a crowd of them cannot take the database's CPU from ordinary reads.",
+    )
     request_timeout_s: float = Field(
         default=10.0,
         gt=0,

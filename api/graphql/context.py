@@ -12,6 +12,7 @@ import re
 import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -156,6 +157,11 @@ class Context:
         the bound on the connections one request holds."""
         reader = self.reader_of_process or Reader(self.reader, self.autocommit_engine)
         return reader.for_request()
+
+    def heavy_if(self, heavy: bool) -> AbstractAsyncContextManager[None]:
+        """Around a read that is heavy when ``heavy`` (a text search, a count of every match, a
+        coverage report): :meth:`RequestReads.heavy`; else nothing."""
+        return self.reads.heavy() if heavy else nullcontext()
 
     async def run(
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs

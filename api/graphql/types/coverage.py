@@ -253,9 +253,16 @@ class CoverageReport:
         if self.unit_count == 0 or first == 0:
             return []
         q = self.question
-        gaps, _ = await info.context.run(
-            coverage_gaps, q.area, q.target, q.within_m, q.unit_kind, first=first, after=after_key
-        )
+        async with info.context.heavy_if(True):
+            gaps, _ = await info.context.run(
+                coverage_gaps,
+                q.area,
+                q.target,
+                q.within_m,
+                q.unit_kind,
+                first=first,
+                after=after_key,
+            )
         return [CoverageGap.from_gap(gap) for gap in gaps]
 
 
@@ -323,9 +330,14 @@ async def resolve_coverage(
         to_area(area), to_target(target), checks.checked_within(within_meters), unit_kind.name
     )
     try:
-        summary = await info.context.run(
-            coverage_summary, question.area, question.target, question.within_m, question.unit_kind
-        )
+        async with info.context.heavy_if(True):
+            summary = await info.context.run(
+                coverage_summary,
+                question.area,
+                question.target,
+                question.within_m,
+                question.unit_kind,
+            )
     except UnknownArea as error:
         field = (
             "area.municipality"

@@ -54,7 +54,10 @@ class DirectoryConnection(Generic[T]):
     async def total_count(self, info: strawberry.Info[Context, None]) -> int:
         if isinstance(self.counter, int):
             return self.counter
-        return await info.context.run(self.counter.fn, *self.counter.args, **self.counter.kwargs)
+        async with info.context.heavy_if(True):  # counts every match, not a page
+            return await info.context.run(
+                self.counter.fn, *self.counter.args, **self.counter.kwargs
+            )
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,17 @@ async def _near(
     radius = checked_radius(near.radius_meters, field="near.radiusMeters")
     connection = f"{kind.name}:near"
     after_key = decode_key(decode_cursor(after, connection, NEARBY_KEY))
-    page = await info.context.run_on_driver(
-        nearby_on_driver,
-        x,
-        y,
-        radius_m=radius,
-        kinds=(kind.place,),
-        filt=filt,
-        first=size,
-        after=after_key,
-    )
+    async with info.context.heavy_if(filt.text is not None):
+        page = await info.context.run_on_driver(
+            nearby_on_driver,
+            x,
+            y,
+            radius_m=radius,
+            kinds=(kind.place,),
+            filt=filt,
+            first=size,
+            after=after_key,
+        )
     edges = [
         DirectoryEdge(
             cursor=encode_cursor(connection, encode_key(hit.key)),
@@ -155,7 +159,8 @@ async def _by_name(
     if key is not None:
         row_id, name = key.split("|", 1)
         after_key = NameKey(name, int(row_id))
-    rows, has_next = await info.context.run(kind.by_name, filt, first=size, after=after_key)
+    async with info.context.heavy_if(filt.text is not None):
+        rows, has_next = await info.context.run(kind.by_name, filt, first=size, after=after_key)
     edges = [_name_edge(kind, row) for row in rows]
     return DirectoryConnection(
         edges=edges,

@@ -94,7 +94,10 @@ class NearbyConnection:
     )
     async def total_count(self, info: strawberry.Info[Context, None]) -> int:
         x, y, radius, kinds, filt = self.query
-        return await info.context.run(count_nearby, x, y, radius_m=radius, kinds=kinds, filt=filt)
+        async with info.context.heavy_if(True):  # counts every match, not a page
+            return await info.context.run(
+                count_nearby, x, y, radius_m=radius, kinds=kinds, filt=filt
+            )
 
 
 def _connection(
@@ -170,16 +173,17 @@ async def nearby_connection(
     after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
     wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
     geo_filter = to_geo_filter(filter)
-    page = await context.run_on_driver(
-        nearby_on_driver,
-        x,
-        y,
-        radius_m=radius,
-        kinds=wanted,
-        filt=geo_filter,
-        first=size,
-        after=after_key,
-    )
+    async with context.heavy_if(geo_filter.text is not None):
+        page = await context.run_on_driver(
+            nearby_on_driver,
+            x,
+            y,
+            radius_m=radius,
+            kinds=wanted,
+            filt=geo_filter,
+            first=size,
+            after=after_key,
+        )
     return _connection(
         page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
     )

@@ -85,3 +85,50 @@ async def test_extra_connections_only_while_the_process_has_some_to_spare(api_se
         assert other_count["most"] >= 1
     finally:
         await engine.dispose()
+
+
+async def test_heavy_reads_take_turns_and_ordinary_reads_pass_them(api_settings):
+    engine = async_engine(api_settings.database_url, api_settings)
+    try:
+        reader = Reader(engine, limits=ReadLimits(heavy=1))
+        heavy_count = {"now": 0, "most": 0}
+        finished: list[str] = []
+
+        async def heavy_request() -> None:
+            reads = reader.for_request()
+            async with reads.heavy():
+                await reads.run(_held(heavy_count))
+            finished.append("heavy")
+
+        async def ordinary_request() -> None:
+            await asyncio.sleep(0.01)  # arrives after the heavy ones queued
+            await reader.for_request().run(lambda conn: conn.execute(sa.select(1)).scalar())
+            finished.append("ordinary")
+
+        await asyncio.gather(*(heavy_request() for _ in range(6)), ordinary_request())
+        assert heavy_count["most"] == 1  # one at a time
+        assert finished.index("ordinary") < 5  # it did not wait for the heavy queue
+    finally:
+        await engine.dispose()
+
+
+async def test_a_text_search_waits_for_a_heavy_slot(api_settings, monkeypatch):
+    """The resolvers mark their heavy reads: a text filter's page and a totalCount."""
+    from geo.reader import RequestReads
+
+    entered: list[str] = []
+    real = RequestReads.heavy
+
+    def spy(self):
+        entered.append("heavy")
+        return real(self)
+
+    monkeypatch.setattr(RequestReads, "heavy", spy)
+    query = (
+        '{ activities(filter: {text: "norsk"}, first: 2) { totalCount edges { node { id } } } '
+        "nearby(at: {lat: 59.91, lon: 10.75}, first: 2) { edges { distanceMeters } } }"
+    )
+    async with http_client(create_app(api_settings)) as client:
+        answer = (await client.post("/graphql", json={"query": query})).json()
+    assert "errors" not in answer, answer
+    assert entered == ["heavy", "heavy"]  # the text page and its count; near-me is not heavy
