@@ -5,6 +5,10 @@ are :mod:`api.errors`).
   ``extensions`` (``{"code": "BAD_USER_INPUT", "field": "at.lat", ...}``).
 - Errors before execution — syntax, validation, variable coercion (``lon: "abc"``, NaN) — are
   the client's: ``BAD_USER_INPUT`` with graphql-core's message, also as ``extensions.reason``.
+  So is an argument that does not coerce during execution, which graphql-core reports at its
+  field: an explicit null (``$v: null``) for a non-null argument that has a default (the
+  spec's field error; validation lets a nullable variable in only because of the default).
+  ``extensions.field`` names the argument (``groupBy``, ``near.radiusMeters``).
   The query depth and alias limits answer ``QUERY_TOO_COMPLEX`` (their rules tag their errors).
 - Anything else is a bug or an outage: the client sees ``"Internal error"`` (or, for a database
   timeout or outage, ``TIMEOUT`` / ``UNAVAILABLE``) with a ``requestId``; the log (logger
@@ -19,6 +23,7 @@ shared through the validation cache).
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -29,12 +34,18 @@ from strawberry.types.execution import ExecutionResult as StrawberryExecutionRes
 
 from api.errors import INTERNAL_MESSAGE, ApiError, ErrorCode, outage_code
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
+from graphql import GraphQLError, ValueNode
 
 logger = logging.getLogger("hverdag.api")
 
 #: What graphql-core's parser says when it stops at its token or nesting limit.
 _PARSER_LIMITS = ("tokens. Parsing aborted.", "nested too deeply. Parsing aborted.")
+#: How graphql-core's argument coercion (``execution.values.coerce_argument``) names the
+#: argument, and the place inside it, of a value that does not coerce.
+_ARGUMENT_ERROR = re.compile(
+    r"Argument '(?P<name>[_A-Za-z][_0-9A-Za-z]*)' (?:has invalid value(?: at (?P<at>[^:]+))?:"
+    r"|of (?:non-null|required) type )"
+)
 
 
 # --- validation rules that tag their errors -----------------------------------------------------
@@ -130,7 +141,27 @@ def with_code(error: GraphQLError, context: object) -> GraphQLError:
                 error.message,
                 {"code": ErrorCode.BAD_USER_INPUT.value, "reason": error.message},
             )
+        if (field := _argument_of(original)) is not None:
+            return _rebuild(
+                error,
+                error.message,
+                {"code": ErrorCode.BAD_USER_INPUT.value, "field": field, "reason": error.message},
+            )
     return _mask(error, original, context)
+
+
+def _argument_of(original: GraphQLError | None) -> str | None:
+    """The argument (``near.radiusMeters`` for a field inside it) whose value graphql-core
+    could not coerce when it came to the field, if that is what ``original`` reports: its own
+    error about an argument's value node, not a resolver's or a serializer's."""
+    if original is None or original.original_error is not None or original.path is not None:
+        return None
+    if not original.nodes or not all(isinstance(n, ValueNode) for n in original.nodes):
+        return None
+    found = _ARGUMENT_ERROR.match(original.message)
+    if found is None:
+        return None
+    return found["name"] + (found["at"] or "").strip()  # ".radiusMeters", "[0]" or ""
 
 
 def _mask(error: GraphQLError, original: BaseException | None, context: object) -> GraphQLError:
