@@ -70,6 +70,13 @@ def test_real_councils_load_and_reload_unchanged(engine: sa.Engine) -> None:
         ("X;INNVANDRERRAD;MUNICIPALITY;;;03;ACTIVE;;;;", "kommunenummer", "INVALID_RECORD"),
         ("X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;-3;;", "members", "INVALID_RECORD"),
         (";INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;;", "name", "INVALID_RECORD"),
+        ("X;DIALOGFORUM;COUNTY;;;x;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
+        ("X;DIALOGFORUM;COUNTY;;;;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
+        (
+            f"X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;{'w' * 501};",
+            "source",
+            "INVALID_RECORD",
+        ),
     ],
 )
 def test_a_bad_council_row_names_its_line_and_writes_nothing(

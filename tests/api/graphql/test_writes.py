@@ -494,3 +494,145 @@ async def test_two_municipalities_may_use_the_same_external_ids(
             .order_by(venue.c.source)
         ).all()
     assert [tuple(r) for r in rows] == [("api-import:0301", "0301"), ("api-import:4601", "4601")]
+
+
+#: Errors whose field the input names otherwise than the write record: their messages and fields
+#: as the API has always given them (issue 21: one name per field on the write path, these kept).
+NAMED_ERRORS = [
+    (
+        "createCouncil",
+        {"level": "MUNICIPALITY", "municipality": "9999"},
+        "kommunenummer: municipality 9999 is not loaded",
+        "input.municipality",
+    ),
+    (
+        "createCouncil",
+        {"level": "MUNICIPALITY"},
+        "kommunenummer: a municipal council needs its municipality",
+        "input.municipality",
+    ),
+    (
+        "createCouncil",
+        {"level": "MUNICIPALITY", "municipality": "abc"},
+        "kommunenummer: is not a municipality number: 'abc'",
+        "input.municipality",
+    ),
+    (
+        "createCouncil",
+        {"level": "COUNTY"},
+        "fylkesnummer: a county council needs its county",
+        "input.county",
+    ),
+    (
+        "createCouncil",
+        {"level": "COUNTY", "county": "99"},
+        "fylkesnummer: county 99 is not loaded",
+        "input.county",
+    ),
+    (
+        "createCouncil",
+        {"level": "COUNTY", "county": "x"},
+        "fylkesnummer: is not a county number: 'x'",
+        "input.county",
+    ),
+    (
+        "createCouncil",
+        {"level": "MUNICIPALITY", "municipality": "0301", "website": "w" * 501},
+        "source: is longer than 500 characters",
+        "input.website",
+    ),
+    (
+        "updateCouncil",
+        {"municipality": "9999"},
+        "kommunenummer: municipality 9999 is not loaded",
+        "input.municipality",
+    ),
+    (
+        "updateCouncil",
+        {"municipality": None},
+        "kommunenummer: a municipal council needs its municipality",
+        "input.municipality",
+    ),
+    (
+        "updateCouncil",
+        {"website": "w" * 501},
+        "source: is longer than 500 characters",
+        "input.website",
+    ),
+    (
+        "createActivity",
+        {"venue": gid("Venue", 999999)},
+        "venue: no venue with id 999999",
+        "input.venue",
+    ),
+    (
+        "createActivity",
+        {"organiser": gid("Organisation", 999999)},
+        "organisation: no organisation with id 999999",
+        "input.organiser",
+    ),
+    (
+        "createActivity",
+        {"location": {"lat": 95, "lon": 10}},
+        "lat: 95.0 is outside [-90, 90]",
+        "input.location.lat",
+    ),
+    (
+        "createVenue",
+        {"location": {"lat": 95, "lon": 10}},
+        "lat: 95.0 is outside [-90, 90]",
+        "input.location.lat",
+    ),
+    (
+        "createVenue",
+        {"location": {"lat": 70.0, "lon": -10.0}},
+        "location: lies outside every loaded municipality (at sea, abroad, or lat and lon "
+        "swapped?)",
+        "input.location",
+    ),
+]
+
+_NAMED_QUERIES = {
+    "createCouncil": """mutation ($input: CouncilInput!) {
+      createCouncil(input: $input) { council { id } } }""",
+    "updateCouncil": """mutation ($id: ID!, $input: CouncilChangesInput!) {
+      updateCouncil(id: $id, version: 1, input: $input) { council { id } } }""",
+    "createActivity": """mutation ($input: ActivityInput!) {
+      createActivity(input: $input) { activity { id } } }""",
+    "createVenue": """mutation ($input: VenueInput!) {
+      createVenue(input: $input) { venue { id } } }""",
+}
+
+
+@pytest.mark.parametrize(("mutation", "given", "message", "field"), NAMED_ERRORS)
+async def test_write_errors_keep_their_messages_and_fields(
+    schema, async_write_engine, keys, mutation, given, message, field
+):
+    admin = As(schema, async_write_engine, keys["admin"][1])
+    variables: dict = {}
+    if mutation == "createCouncil":
+        base = {"name": "Navnene", "kind": "INNVANDRERRAD", "status": "ACTIVE"}
+        variables = {"input": {**base, **given}}
+    elif mutation == "updateCouncil":
+        made = await admin.data(
+            _NAMED_QUERIES["createCouncil"],
+            {
+                "input": {
+                    "name": f"Navnene {len(message)}",
+                    "kind": "INNVANDRERRAD",
+                    "level": "MUNICIPALITY",
+                    "status": "ACTIVE",
+                    "municipality": "0301",
+                }
+            },
+        )
+        variables = {"id": made["createCouncil"]["council"]["id"], "input": given}
+    elif mutation == "createActivity":
+        variables = {"input": {"title": "Navnene", "category": "SPORTS", "location": OSLO, **given}}
+    else:
+        base = {"name": "Navnene", "venueType": "LIBRARY", "ownerType": "STATE", "location": OSLO}
+        variables = {"input": {**base, **given}}
+    error = await admin.error(_NAMED_QUERIES[mutation], variables)
+    assert (error["message"], error["extensions"]["code"]) == (message, "BAD_USER_INPUT")
+    assert error["extensions"]["field"] == field
+    assert error["extensions"]["reason"] == message.split(": ", 1)[1]
