@@ -17,16 +17,36 @@ import sqlalchemy as sa
 from geo.records.councils import council_fields, council_key
 from geo.tables import county, immigrant_council, municipality
 from geo.upsert import upsert
+from geo.validation import FieldError
 from geo.vocab import CouncilLevel
 from loaders.report import LoadError, LoadReport
 from loaders.tabular import parse_records, read_csv
 
 REQUIRED = {"name", "kind", "level", "status"}
+#: The file's columns for the table's columns it names otherwise: the first one with a value
+#: (the 2020 numbering's first), and the one an error names.
+CSV_COLUMNS = {
+    "municipality_number": ("kommunenummer_2020", "kommunenummer"),
+    "county_number": ("fylkesnummer_2020", "fylkesnummer"),
+    "website": ("source",),
+}
+_ERROR_COLUMNS = {column: names[-1] for column, names in CSV_COLUMNS.items()}
 
 
-def _parse(record: dict[str, str], source: str) -> dict[str, Any]:
-    row = council_fields(record)
-    return {**row, "source": source, "external_id": council_key(row)}
+def _record(row: dict[str, str]) -> dict[str, Any]:
+    """A line of the file as a record keyed by the table's columns."""
+    record: dict[str, Any] = dict(row)
+    for column, names in CSV_COLUMNS.items():
+        record[column] = next((row[name] for name in names if row.get(name)), None)
+    return record
+
+
+def _parse(row: dict[str, str], source: str) -> dict[str, Any]:
+    try:
+        values = council_fields(_record(row))
+    except FieldError as error:
+        raise FieldError(_ERROR_COLUMNS.get(error.field, error.field), error.reason) from None
+    return {**values, "source": source, "external_id": council_key(values)}
 
 
 def _check_places(

@@ -12,7 +12,8 @@ from geo import validation as v
 
 
 class Fields(Protocol):
-    """A record's fields by the loader's column names (missing: empty or None)."""
+    """A record's fields by the table's column names (a loader maps a file's other names to
+    them); missing: empty or None."""
 
     def get(self, name: str) -> Any: ...
 

@@ -1,5 +1,5 @@
-"""An immigrant council's fields, as the loader (data/innvandrerrad.csv's columns) and the write
-API check them."""
+"""An immigrant council's fields, as the loader and the write API check them: a record keyed by
+the council table's columns (the loader names data/innvandrerrad.csv's columns so)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,25 @@ from geo.records import Fields
 from geo.vocab import CouncilKind, CouncilLevel, CouncilStatus
 
 
-def _first(record: Fields, *names: str) -> str:
-    return next((str(record.get(n)) for n in names if record.get(n)), "")
+def _text(record: Fields, name: str) -> str:
+    value = record.get(name)
+    return str(value) if value else ""
 
 
 def council_fields(record: Fields) -> dict[str, Any]:
-    """The council table's columns but source and external id; its place is checked to fit
-    its level (a municipal council needs its municipality, a county council its county)."""
+    """The council table's columns but source and external id, from a record keyed by those
+    columns; its place is checked to fit its level (a municipal council needs its
+    municipality, a county council its county). Without a county, a council with a
+    municipality is in that municipality's county."""
     level = v.vocabulary(CouncilLevel, record.get("level"), "level")
-    number_text = _first(record, "kommunenummer_2020", "kommunenummer")
-    county_text = _first(record, "fylkesnummer_2020", "fylkesnummer")
-    number = v.municipality_number(number_text, "kommunenummer") if number_text else None
-    county_no = v.county_number(county_text, "fylkesnummer") if county_text else None
+    number_text = _text(record, "municipality_number")
+    county_text = _text(record, "county_number")
+    number = v.municipality_number(number_text, "municipality_number") if number_text else None
+    county_no = v.county_number(county_text, "county_number") if county_text else None
     if level is CouncilLevel.MUNICIPALITY and number is None:
-        raise v.FieldError("kommunenummer", "a municipal council needs its municipality")
+        raise v.FieldError("municipality_number", "a municipal council needs its municipality")
     if level is CouncilLevel.COUNTY and county_no is None:
-        raise v.FieldError("fylkesnummer", "a county council needs its county")
+        raise v.FieldError("county_number", "a county council needs its county")
     return {
         "name": v.required_text(record.get("name"), "name"),
         "kind": v.vocabulary(CouncilKind, record.get("kind"), "kind").value,
@@ -37,7 +40,7 @@ def council_fields(record: Fields) -> dict[str, Any]:
             record.get("established"), "established", minimum=1900, maximum=2100
         ),
         "members": v.optional_int(record.get("members"), "members", minimum=1, maximum=500),
-        "website": v.optional_text(record.get("source"), "source", max_length=500),
+        "website": v.optional_text(record.get("website"), "website", max_length=500),
         "note": v.optional_text(record.get("note"), "note"),
     }
 

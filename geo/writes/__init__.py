@@ -39,7 +39,9 @@ class WriteError(Exception):
 
 
 class Invalid(WriteError):  # noqa: N818 - named after what it says
-    """A field's value is wrong; ``field`` uses the loader's column names."""
+    """A field's value is wrong; ``field`` is the record's key (the table's column, or
+    ``lat``, ``lon``, ``location``, ``venue``, ``organisation``), which the API turns into its
+    input's path."""
 
     def __init__(self, field: str, reason: str, **details: Any) -> None:
         super().__init__(f"{field}: {reason}", field=field, reason=reason, **details)

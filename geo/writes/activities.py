@@ -38,8 +38,8 @@ def _session_text(s: Any) -> str:
 
 
 def activity_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Activities as records in the loader's column names (schedule as text), with id,
-    version, venue, organisation, municipality and archive stamp."""
+    """Activities as records by the table's columns (the point as lat/lon, schedule as text),
+    with id, version, venue, organisation, municipality and archive stamp."""
     ids = sorted(set(ids))
     if not ids:
         return {}

@@ -20,16 +20,10 @@ from geo.writes.versions import check_version, update_at_version
 ENTITY = "ImmigrantCouncil"
 WHAT = "councils"
 API_SOURCE = "api"
-#: The loader's column names for the fields the API names otherwise.
-_LOADER_NAMES = {
-    "municipality_number": "kommunenummer",
-    "county_number": "fylkesnummer",
-    "website": "source",
-}
 
 
 def council_record(conn: sa.Connection, council_id: int) -> dict[str, Any]:
-    """A council as a record in the loader's column names, with id, version and stamps."""
+    """A council as a record by its columns, with id, version and stamps."""
     row = conn.execute(
         sa.select(*(c for c in immigrant_council.c if c.name != "created_at")).where(
             immigrant_council.c.id == council_id
@@ -37,10 +31,7 @@ def council_record(conn: sa.Connection, council_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFound(f"no council with id {council_id}")
-    record = dict(row._mapping)
-    for column, name in _LOADER_NAMES.items():
-        record[name] = record[column]
-    return record
+    return dict(row._mapping)
 
 
 def _check(conn: sa.Connection, record: Fields) -> dict[str, Any]:
@@ -56,13 +47,13 @@ def _check(conn: sa.Connection, record: Fields) -> dict[str, Any]:
         ).first()
         is None
     ):
-        raise Invalid("kommunenummer", f"municipality {number} is not loaded")
+        raise Invalid("municipality_number", f"municipality {number} is not loaded")
     if (
         county_no
         and conn.execute(sa.select(county.c.number).where(county.c.number == county_no)).first()
         is None
     ):
-        raise Invalid("fylkesnummer", f"county {county_no} is not loaded")
+        raise Invalid("county_number", f"county {county_no} is not loaded")
     return values
 
 

@@ -41,7 +41,7 @@ def _window_text(weekday: int, starts: Any, ends: Any) -> str:
 
 
 def venue_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Venues as records in the loader's column names (lat/lon, availability as text), with
+    """Venues as records by the table's columns (the point as lat/lon, availability as text), with
     id, version, municipality and archive stamp: what an update starts from and the audit keeps."""
     ids = sorted(set(ids))
     if not ids:
@@ -115,7 +115,7 @@ def _replace_windows(conn: sa.Connection, venue_id: int, windows: list[Window]) 
 
 
 def create_venue(conn: sa.Connection, actor: Actor, record: Fields) -> int:
-    """A new venue from a record (loader column names, lat/lon, availability); its id."""
+    """A new venue from a record (the table's columns, lat/lon, availability); its id."""
     checked = _check(record)
     number = _municipality_of(conn, checked.point)
     scope.municipality_row(actor, number, WHAT)

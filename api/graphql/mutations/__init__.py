@@ -1,2 +1,2 @@
 """The write API: strawberry's Mutation root, one module per domain type. Resolvers only turn
-inputs into records (the loader's column names) and call :mod:`geo.writes`."""
+inputs into records (keyed by the tables' columns) and call :mod:`geo.writes`."""

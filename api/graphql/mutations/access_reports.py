@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from api.checks import NodeType, encode_global_id
-from api.graphql.mutations.common import actor_of, db_id, record_of, write
+from api.graphql.mutations.common import InputNames, actor_of, db_id, record_of, write
 from api.graphql.types.privacy import may_read_private
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import AccessBarrier, AccessOutcome, as_enum
@@ -77,10 +77,13 @@ class VenueAccessReportPayload:
     report: VenueAccessReport
 
 
+_NAMES = InputNames(paths={"organisation": "input.organiser"})
+
+
 async def resolve_report_venue_access(
     info: strawberry.Info[Context, None], input: VenueAccessReportInput
 ) -> VenueAccessReportPayload:
-    actor_of(info.context)
+    actor = actor_of(info.context)
     special: dict[str, Any] = {
         "venue": lambda value: {},
         "organisation": lambda value: {
@@ -90,7 +93,14 @@ async def resolve_report_venue_access(
         },
     }
     venue_id = db_id(input.venue, "Venue", "input.venue")
-    report_id = await write(info.context, report_venue_access, venue_id, record_of(input, special))
+    report_id = await write(
+        info.context,
+        actor,
+        _NAMES,
+        report_venue_access,
+        venue_id,
+        record_of(input, _NAMES, special),
+    )
     row = await info.context.run_primary(report_record, report_id)
     return VenueAccessReportPayload(
         report=VenueAccessReport(

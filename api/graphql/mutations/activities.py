@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from api.graphql.inputs import LatLonInput
-from api.graphql.mutations.common import actor_of, db_id, location_cells, record_of, write
+from api.graphql.mutations.common import (
+    LOCATION_PATHS,
+    InputNames,
+    Version,
+    actor_of,
+    archive_and_restore,
+    db_id,
+    location_cells,
+    record_of,
+    write,
+)
 from api.graphql.types.activity import Activity
 from api.graphql.types.vocab import ActivityCategory, ActivityStatus, TargetGroup, Weekday
 from geo.queries.activities import activities_by_ids
@@ -54,6 +64,8 @@ _SPECIAL = {
     "venue": _ref("Venue", "venue_id", "input.venue"),
     "organiser": _ref("Organisation", "organisation_id", "input.organiser"),
 }
+#: The write's checks name the venue and the organiser "venue" and "organisation".
+_NAMES = InputNames(paths={**LOCATION_PATHS, "organisation": "input.organiser"})
 
 
 @strawberry.input(
@@ -126,19 +138,15 @@ async def _payload(context: Context, activity_id: int) -> ActivityPayload:
 
 
 ActivityId = Annotated[strawberry.ID, strawberry.argument(description="The activity's global id.")]
-Version = Annotated[
-    int,
-    strawberry.argument(
-        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
-    ),
-]
 
 
 async def resolve_create_activity(
     info: strawberry.Info[Context, None], input: ActivityInput
 ) -> ActivityPayload:
-    actor_of(info.context)
-    activity_id = await write(info.context, create_activity, record_of(input, _SPECIAL))
+    actor = actor_of(info.context)
+    activity_id = await write(
+        info.context, actor, _NAMES, create_activity, record_of(input, _NAMES, _SPECIAL)
+    )
     return await _payload(info.context, activity_id)
 
 
@@ -148,32 +156,19 @@ async def resolve_update_activity(
     version: Version,
     input: ActivityChangesInput,
 ) -> ActivityPayload:
-    actor_of(info.context)
+    actor = actor_of(info.context)
     activity_id = await write(
         info.context,
+        actor,
+        _NAMES,
         update_activity,
         db_id(id, "Activity", "id"),
         version,
-        record_of(input, _SPECIAL),
+        record_of(input, _NAMES, _SPECIAL),
     )
     return await _payload(info.context, activity_id)
 
 
-async def resolve_archive_activity(
-    info: strawberry.Info[Context, None], id: ActivityId, version: Version
-) -> ActivityPayload:
-    actor_of(info.context)
-    activity_id = await write(
-        info.context, set_activity_archived, db_id(id, "Activity", "id"), version, True
-    )
-    return await _payload(info.context, activity_id)
-
-
-async def resolve_restore_activity(
-    info: strawberry.Info[Context, None], id: ActivityId, version: Version
-) -> ActivityPayload:
-    actor_of(info.context)
-    activity_id = await write(
-        info.context, set_activity_archived, db_id(id, "Activity", "id"), version, False
-    )
-    return await _payload(info.context, activity_id)
+resolve_archive_activity, resolve_restore_activity = archive_and_restore(
+    "Activity", ActivityId, set_activity_archived, _payload, ActivityPayload
+)

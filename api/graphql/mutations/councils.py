@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.graphql.mutations.common import actor_of, db_id, record_of, write
+from api.graphql.mutations.common import (
+    InputNames,
+    Version,
+    actor_of,
+    archive_and_restore,
+    db_id,
+    record_of,
+    write,
+)
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.vocab import CouncilKind, CouncilLevel, CouncilStatus
 from geo.queries.councils import councils_by_ids
@@ -17,12 +25,15 @@ if TYPE_CHECKING:
 
 UNSET: Any = strawberry.UNSET
 
-#: The loader's column for each field the API names otherwise (data/innvandrerrad.csv).
-_SPECIAL = {
-    "municipality": lambda value: {"kommunenummer": value},
-    "county": lambda value: {"fylkesnummer": value},
-    "website": lambda value: {"source": value},
-}
+_NAMES = InputNames(
+    columns={"municipality": "municipality_number", "county": "county_number"},
+    # The words these fields' messages have always begun with.
+    words={
+        "municipality_number": "kommunenummer",
+        "county_number": "fylkesnummer",
+        "website": "source",
+    },
+)
 
 
 @strawberry.input(
@@ -69,18 +80,13 @@ async def _payload(context: Context, council_id: int) -> CouncilPayload:
 
 
 CouncilId = Annotated[strawberry.ID, strawberry.argument(description="The council's global id.")]
-Version = Annotated[
-    int,
-    strawberry.argument(
-        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
-    ),
-]
 
 
 async def resolve_create_council(
     info: strawberry.Info[Context, None], input: CouncilInput
 ) -> CouncilPayload:
-    council_id = await write(info.context, create_council, record_of(input, _SPECIAL))
+    actor = actor_of(info.context)
+    council_id = await write(info.context, actor, _NAMES, create_council, record_of(input, _NAMES))
     return await _payload(info.context, council_id)
 
 
@@ -90,32 +96,19 @@ async def resolve_update_council(
     version: Version,
     input: CouncilChangesInput,
 ) -> CouncilPayload:
-    actor_of(info.context)
+    actor = actor_of(info.context)
     council_id = await write(
         info.context,
+        actor,
+        _NAMES,
         update_council,
         db_id(id, "ImmigrantCouncil", "id"),
         version,
-        record_of(input, _SPECIAL),
+        record_of(input, _NAMES),
     )
     return await _payload(info.context, council_id)
 
 
-async def resolve_archive_council(
-    info: strawberry.Info[Context, None], id: CouncilId, version: Version
-) -> CouncilPayload:
-    actor_of(info.context)
-    council_id = await write(
-        info.context, set_council_archived, db_id(id, "ImmigrantCouncil", "id"), version, True
-    )
-    return await _payload(info.context, council_id)
-
-
-async def resolve_restore_council(
-    info: strawberry.Info[Context, None], id: CouncilId, version: Version
-) -> CouncilPayload:
-    actor_of(info.context)
-    council_id = await write(
-        info.context, set_council_archived, db_id(id, "ImmigrantCouncil", "id"), version, False
-    )
-    return await _payload(info.context, council_id)
+resolve_archive_council, resolve_restore_council = archive_and_restore(
+    "ImmigrantCouncil", CouncilId, set_council_archived, _payload, CouncilPayload
+)

@@ -11,8 +11,11 @@ import strawberry
 from api.errors import BadUserInput
 from api.graphql.inputs import LatLonInput
 from api.graphql.mutations.common import (
+    LOCATION_PATHS,
+    InputNames,
+    Version,
     actor_of,
-    api_error,
+    archive_and_restore,
     db_id,
     location_cells,
     record_of,
@@ -23,7 +26,6 @@ from api.graphql.types.vocab import ActivityCategory, OwnerType, PriceModel, Ven
 from geo.queries.venues import venues_by_ids
 from geo.records.content import csv_records, geojson_records
 from geo.validation import FieldError
-from geo.writes import WriteError
 from geo.writes.venues import (
     create_venue,
     import_venues,
@@ -57,6 +59,7 @@ def _windows(value: list[AvailabilityWindowInput] | None) -> dict[str, Any]:
 
 
 _SPECIAL = {"location": location_cells, "availability": _windows}
+_NAMES = InputNames(paths=LOCATION_PATHS)
 
 
 @strawberry.input(
@@ -134,49 +137,37 @@ async def venue_payload(context: Context, venue_id: int) -> VenuePayload:
 
 
 VenueId = Annotated[strawberry.ID, strawberry.argument(description="The venue's global id.")]
-Version = Annotated[
-    int,
-    strawberry.argument(
-        description="The version you read; a stale one is a CONFLICT with `currentVersion`."
-    ),
-]
 
 
 async def resolve_create_venue(
     info: strawberry.Info[Context, None], input: VenueInput
 ) -> VenuePayload:
-    venue_id = await write(info.context, create_venue, record_of(input, _SPECIAL))
+    actor = actor_of(info.context)
+    venue_id = await write(
+        info.context, actor, _NAMES, create_venue, record_of(input, _NAMES, _SPECIAL)
+    )
     return await venue_payload(info.context, venue_id)
 
 
 async def resolve_update_venue(
     info: strawberry.Info[Context, None], id: VenueId, version: Version, input: VenueChangesInput
 ) -> VenuePayload:
-    actor_of(info.context)
+    actor = actor_of(info.context)
     venue_id = await write(
-        info.context, update_venue, db_id(id, "Venue", "id"), version, record_of(input, _SPECIAL)
+        info.context,
+        actor,
+        _NAMES,
+        update_venue,
+        db_id(id, "Venue", "id"),
+        version,
+        record_of(input, _NAMES, _SPECIAL),
     )
     return await venue_payload(info.context, venue_id)
 
 
-async def resolve_archive_venue(
-    info: strawberry.Info[Context, None], id: VenueId, version: Version
-) -> VenuePayload:
-    actor_of(info.context)
-    venue_id = await write(
-        info.context, set_venue_archived, db_id(id, "Venue", "id"), version, True
-    )
-    return await venue_payload(info.context, venue_id)
-
-
-async def resolve_restore_venue(
-    info: strawberry.Info[Context, None], id: VenueId, version: Version
-) -> VenuePayload:
-    actor_of(info.context)
-    venue_id = await write(
-        info.context, set_venue_archived, db_id(id, "Venue", "id"), version, False
-    )
-    return await venue_payload(info.context, venue_id)
+resolve_archive_venue, resolve_restore_venue = archive_and_restore(
+    "Venue", VenueId, set_venue_archived, venue_payload, VenuePayload
+)
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -236,10 +227,8 @@ async def resolve_import_venues(
         records = csv_records(content) if format is ImportFormat.CSV else geojson_records(content)
     except FieldError as error:
         raise BadUserInput(error.reason, field=error.field) from None
-    try:
-        result = await info.context.write(import_venues, actor, records, source)
-    except WriteError as error:
-        raise api_error(error, paths=False) from None
+    # The import's errors name its arguments (source, content) or a file's column.
+    result = await write(info.context, actor, None, import_venues, records, source)
     rows = await info.context.run_primary(venues_by_ids, result.ids)
     return VenueImportPayload(
         report=VenueImportReport(

@@ -146,7 +146,7 @@ def _setup(conn: sa.Connection, keys: Any, mutation: str, scope: str, tag: str) 
                 "kind": "INNVANDRERRAD",
                 "level": "MUNICIPALITY",
                 "status": "ACTIVE",
-                "kommunenummer": municipality,
+                "municipality_number": municipality,
             },
         )
         if mutation == "restoreCouncil":

@@ -636,3 +636,34 @@ async def test_write_errors_keep_their_messages_and_fields(
     assert (error["message"], error["extensions"]["code"]) == (message, "BAD_USER_INPUT")
     assert error["extensions"]["field"] == field
     assert error["extensions"]["reason"] == message.split(": ", 1)[1]
+
+
+COUNCIL_AUDIT = """query ($id: ID!) { auditLog(entity: IMMIGRANT_COUNCIL, id: $id) {
+  action before after } }"""
+
+
+async def test_a_council_audit_row_is_the_row_by_its_columns(schema, async_write_engine, keys):
+    """The write record is keyed by the table's columns: the audit row holds the council's own
+    `source` (its provenance), not its website under the loader's name for it."""
+    admin = As(schema, async_write_engine, keys["admin"][1])
+    made = await admin.data(
+        COUNCIL,
+        {
+            "input": {
+                "name": "Revisjonsrådet",
+                "kind": "INNVANDRERRAD",
+                "level": "MUNICIPALITY",
+                "status": "ACTIVE",
+                "municipality": "0301",
+                "website": "https://example.org/rad",
+            }
+        },
+    )
+    (entry,) = (await admin.data(COUNCIL_AUDIT, {"id": made["createCouncil"]["council"]["id"]}))[
+        "auditLog"
+    ]
+    after = entry["after"]
+    assert (entry["action"], entry["before"]) == ("create", None)
+    assert (after["municipality_number"], after["county_number"]) == ("0301", "03")
+    assert (after["website"], after["source"]) == ("https://example.org/rad", "api")
+    assert not {"kommunenummer", "fylkesnummer"} & set(after)
