@@ -77,7 +77,8 @@ class VenueAccessReportPayload:
     report: VenueAccessReport
 
 
-_NAMES = InputNames(paths={"organisation": "input.organiser"})
+#: Its fields are named as the record's keys ("venue", "organisation").
+_NAMES = InputNames()
 
 
 async def resolve_report_venue_access(

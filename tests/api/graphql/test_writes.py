@@ -667,3 +667,18 @@ async def test_a_council_audit_row_is_the_row_by_its_columns(schema, async_write
     assert (after["municipality_number"], after["county_number"]) == ("0301", "03")
     assert (after["website"], after["source"]) == ("https://example.org/rad", "api")
     assert not {"kommunenummer", "fylkesnummer"} & set(after)
+
+
+async def test_an_unknown_reporting_organisation_names_the_reports_own_field(
+    schema, write_engine, async_write_engine, keys
+):
+    """reportVenueAccess's input calls it `organisation` (an activity's calls it `organiser`)."""
+    venue_id = _venue(write_engine, keys, "reported by nobody")
+    error = await As(schema, async_write_engine, keys["admin"][1]).error(
+        """mutation ($v: ID!, $o: ID!) { reportVenueAccess(input: {venue: $v, outcome: GRANTED,
+        organisation: $o}) { report { id } } }""",
+        {"v": gid("Venue", venue_id), "o": gid("Organisation", 999999)},
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "input.organisation"
+    assert error["message"] == "organisation: no organisation with id 999999"
