@@ -18,8 +18,8 @@ def _text(record: Fields, name: str) -> str:
 def council_fields(record: Fields) -> dict[str, Any]:
     """The council table's columns but source and external id, from a record keyed by those
     columns; its place is checked to fit its level (a municipal council needs its
-    municipality, a county council its county). Without a county, a council with a
-    municipality is in that municipality's county."""
+    municipality, a county council its county). A council with a municipality is in that
+    municipality's county: another county is an error, none is that one."""
     level = v.vocabulary(CouncilLevel, record.get("level"), "level")
     number_text = _text(record, "municipality_number")
     county_text = _text(record, "county_number")
@@ -27,6 +27,13 @@ def council_fields(record: Fields) -> dict[str, Any]:
     county_no = v.county_number(county_text, "county_number") if county_text else None
     if level is CouncilLevel.MUNICIPALITY and number is None:
         raise v.FieldError("municipality_number", "a municipal council needs its municipality")
+    if number and county_no and county_no != number[:2]:
+        raise v.FieldError(
+            "county_number",
+            f"municipality {number} is in county {number[:2]}, not {county_no} (leave the county "
+            "out: it follows the municipality)",
+        )
+    county_no = county_no or (number[:2] if number else None)
     if level is CouncilLevel.COUNTY and county_no is None:
         raise v.FieldError("county_number", "a county council needs its county")
     return {
@@ -34,7 +41,7 @@ def council_fields(record: Fields) -> dict[str, Any]:
         "kind": v.vocabulary(CouncilKind, record.get("kind"), "kind").value,
         "level": level.value,
         "municipality_number": number,
-        "county_number": county_no or (number[:2] if number else None),
+        "county_number": county_no,
         "status": v.vocabulary(CouncilStatus, record.get("status"), "status").value,
         "established": v.optional_int(
             record.get("established"), "established", minimum=1900, maximum=2100

@@ -1,6 +1,7 @@
 """Writing immigrant councils: create, update, archive and restore, by the municipality they
-serve. A county council (no municipality) is an admin's to write. The fields are checked by the
-loader's own code (:mod:`geo.records.councils`)."""
+serve. A county council is an admin's to write, whatever its municipality; a council's county
+is its municipality's. The fields are checked by the loader's own code
+(:mod:`geo.records.councils`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from geo.writes.audit import record_change
 from geo.writes.versions import check_version, update_at_version
 
 ENTITY = "ImmigrantCouncil"
-WHAT = "councils"
 API_SOURCE = "api"
 
 
@@ -59,7 +59,7 @@ def _check(conn: sa.Connection, record: Fields) -> dict[str, Any]:
 
 def create_council(conn: sa.Connection, actor: Actor, record: Fields) -> int:
     values = _check(conn, record)
-    scope.municipality_row(actor, values["municipality_number"], WHAT)
+    scope.council_row(actor, values["level"], values["municipality_number"])
     council_id = int(
         conn.execute(
             sa.insert(immigrant_council)
@@ -75,14 +75,17 @@ def update_council(
     conn: sa.Connection, actor: Actor, council_id: int, version: int, changes: Mapping[str, Any]
 ) -> int:
     before = council_record(conn, council_id)
-    scope.municipality_row(actor, before["municipality_number"], WHAT)
+    scope.council_row(actor, before["level"], before["municipality_number"])
     check_version(conn, immigrant_council, ENTITY, council_id, version)
     if before["archived_at"] is not None:
         raise WriteError(
             f"council {council_id} is archived: restore it before changing it", reason="archived"
         )
-    values = _check(conn, {**before, **changes})
-    scope.municipality_row(actor, values["municipality_number"], WHAT)
+    merged = {**before, **changes}
+    if changes.get("municipality_number") and "county_number" not in changes:
+        merged["county_number"] = None  # it follows the new municipality
+    values = _check(conn, merged)
+    scope.council_row(actor, values["level"], values["municipality_number"])
     update_at_version(conn, immigrant_council, ENTITY, council_id, version, values)
     record_change(
         conn, actor, ENTITY, council_id, "update", before, council_record(conn, council_id)
@@ -94,7 +97,7 @@ def set_council_archived(
     conn: sa.Connection, actor: Actor, council_id: int, version: int, archived: bool
 ) -> int:
     before = council_record(conn, council_id)
-    scope.municipality_row(actor, before["municipality_number"], WHAT)
+    scope.council_row(actor, before["level"], before["municipality_number"])
     check_version(conn, immigrant_council, ENTITY, council_id, version)
     if (before["archived_at"] is not None) == archived:
         raise WriteError(

@@ -3,7 +3,7 @@ the row as it is) and after it (on the row as it would be)."""
 
 from __future__ import annotations
 
-from geo.vocab import Role
+from geo.vocab import CouncilLevel, Role
 from geo.writes import Actor, Forbidden
 
 _READ_ONLY = f"a {Role.ANALYST.value} key reads everything but writes nothing"
@@ -26,6 +26,19 @@ def municipality_row(actor: Actor, number: str | None, what: str) -> None:
             f"this one is in {where}",
             municipality=number,
         )
+
+
+def council_row(actor: Actor, level: str | None, number: str | None) -> None:
+    """Councils: a county council an admin's; any other an admin's, or the editor's of the
+    municipality it serves (as venues). A municipality editor's refusal names ``level``."""
+    if level == CouncilLevel.COUNTY and actor.role is Role.MUNICIPALITY_EDITOR:
+        raise Forbidden(
+            f"county councils are written by {Role.ADMIN.value} keys; this key edits the "
+            f"councils of municipality {actor.municipality_number}",
+            field="level",
+            reason="a county council",
+        )
+    municipality_row(actor, number, "councils")
 
 
 def organisation_row(actor: Actor, organisation_id: int | None, what: str) -> None:

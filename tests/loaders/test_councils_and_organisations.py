@@ -71,6 +71,9 @@ def test_real_councils_load_and_reload_unchanged(engine: sa.Engine) -> None:
         ("X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;-3;;", "members", "INVALID_RECORD"),
         (";INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;;", "name", "INVALID_RECORD"),
         ("X;DIALOGFORUM;COUNTY;;;x;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
+        # A council's county is its municipality's (issue 20, item 8).
+        ("X;INNVANDRERRAD;MUNICIPALITY;0301;;46;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
+        ("X;DIALOGFORUM;COUNTY;0301;;46;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
         ("X;DIALOGFORUM;COUNTY;;;;ACTIVE;;;;", "fylkesnummer", "INVALID_RECORD"),
         (
             f"X;INNVANDRERRAD;MUNICIPALITY;0301;;03;ACTIVE;;;{'w' * 501};",

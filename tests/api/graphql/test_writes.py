@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from api.graphql.types.privacy import may_read_private
 from api.guard.auth import PUBLIC
-from geo.tables import audit_log, venue
+from geo.tables import audit_log, immigrant_council, venue
+from geo.writes.councils import create_council
 from geo.writes.venues import create_venue
 from tests.api.writes_support import BERGEN, OSLO, As, admin_actor
 
@@ -682,3 +683,124 @@ async def test_an_unknown_reporting_organisation_names_the_reports_own_field(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == "input.organisation"
     assert error["message"] == "organisation: no organisation with id 999999"
+
+
+COUNCIL_UPDATE = """mutation ($id: ID!, $v: Int!, $input: CouncilChangesInput!) {
+  updateCouncil(id: $id, version: $v, input: $input) {
+    council { id version level municipality { number } county { number } } } }"""
+NEAR_BERGEN = """query { nearby(at: {lat: 60.3712, lon: 5.342}, radiusMeters: 2000,
+  kinds: [COUNCIL],
+  first: 100) { edges { distanceMeters node { ... on ImmigrantCouncil { name } } } } }"""
+
+
+def _council_row(write_engine, name: str) -> sa.Row | None:
+    with write_engine.connect() as conn:
+        return conn.execute(
+            sa.select(immigrant_council).where(immigrant_council.c.name == name)
+        ).first()
+
+
+async def _in_bergen(schema, async_write_engine) -> set[str]:
+    data = await As(schema, async_write_engine).data(NEAR_BERGEN)
+    return {e["node"]["name"] for e in data["nearby"]["edges"]}
+
+
+async def test_a_municipality_editor_writes_no_county_council_whatever_its_municipality(
+    schema, write_engine, async_write_engine, keys
+):
+    """Issue 20, item 8: with a municipality beside its level, a county council slipped past
+    the editor's scope, and a county of another municipality put it in Bergen at 0 m."""
+    editor = As(schema, async_write_engine, keys["oslo"][1])
+    given = {
+        "name": "Fylkesrådet i Oslo",
+        "kind": "DIALOGFORUM",
+        "level": "COUNTY",
+        "status": "ACTIVE",
+        "municipality": "0301",
+        "county": "03",
+    }
+    error = await editor.error(COUNCIL, {"input": given})
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+        "FORBIDDEN",
+        "input.level",
+    )
+    assert _council_row(write_engine, given["name"]) is None
+    # Its own municipal council may not become one either, nor move to another county.
+    made = await editor.data(
+        COUNCIL, {"input": {**given, "name": "Oslorådet", "level": "MUNICIPALITY", "county": None}}
+    )
+    council_id = made["createCouncil"]["council"]["id"]
+    assert made["createCouncil"]["council"]["county"] == {"number": "03"}
+    for change, code, field in (
+        ({"level": "COUNTY"}, "FORBIDDEN", "input.level"),
+        ({"level": "COUNTY", "county": "46"}, "BAD_USER_INPUT", "input.county"),
+        ({"county": "46"}, "BAD_USER_INPUT", "input.county"),
+    ):
+        error = await editor.error(COUNCIL_UPDATE, {"id": council_id, "v": 1, "input": change})
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == (code, field)
+    row = _council_row(write_engine, "Oslorådet")
+    assert (row.level, row.county_number, row.version) == ("MUNICIPALITY", "03", 1)
+    assert "Oslorådet" not in await _in_bergen(schema, async_write_engine)
+
+
+async def test_a_councils_county_is_its_municipalitys(
+    schema, write_engine, async_write_engine, keys
+):
+    admin = As(schema, async_write_engine, keys["admin"][1])
+    given = {
+        "name": "Rådet i to fylker",
+        "kind": "INNVANDRERRAD",
+        "level": "MUNICIPALITY",
+        "status": "ACTIVE",
+        "municipality": "0301",
+        "county": "46",
+    }
+    error = await admin.error(COUNCIL, {"input": given})
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+        "BAD_USER_INPUT",
+        "input.county",
+    )
+    assert "0301 is in county 03, not 46" in error["message"]
+    assert _council_row(write_engine, given["name"]) is None
+    # An admin's county council too: its county is its municipality's.
+    error = await admin.error(COUNCIL, {"input": {**given, "level": "COUNTY"}})
+    assert error["extensions"]["field"] == "input.county"
+    # Left out, the county follows the municipality, on create and on a move.
+    made = await admin.data(COUNCIL, {"input": {**given, "county": None}})
+    council = made["createCouncil"]["council"]
+    assert council["county"] == {"number": "03"}
+    moved = await admin.data(
+        COUNCIL_UPDATE, {"id": council["id"], "v": 1, "input": {"municipality": "4601"}}
+    )
+    assert moved["updateCouncil"]["council"]["county"] == {"number": "46"}
+    assert "Rådet i to fylker" in await _in_bergen(schema, async_write_engine)
+
+
+async def test_an_admins_county_council_is_out_of_the_editors_scope(
+    schema, write_engine, async_write_engine, keys
+):
+    """Made by an admin with a municipality of the editor's, it is still not the editor's."""
+    with write_engine.begin() as conn:
+        council_id = create_council(
+            conn,
+            admin_actor(keys),
+            {
+                "name": "Fylkesrådet med sete i Oslo",
+                "kind": "DIALOGFORUM",
+                "level": "COUNTY",
+                "status": "ACTIVE",
+                "municipality_number": "0301",
+            },
+        )
+    editor = As(schema, async_write_engine, keys["oslo"][1])
+    for query, variables in (
+        (COUNCIL_UPDATE, {"id": gid("ImmigrantCouncil", council_id), "v": 1, "input": {}}),
+        (
+            """mutation ($id: ID!) { archiveCouncil(id: $id, version: 1) { council { id } } }""",
+            {"id": gid("ImmigrantCouncil", council_id)},
+        ),
+    ):
+        error = await editor.error(query, variables)
+        assert error["extensions"]["code"] == "FORBIDDEN"
+    row = _council_row(write_engine, "Fylkesrådet med sete i Oslo")
+    assert (row.county_number, row.version, row.archived_at) == ("03", 1, None)
