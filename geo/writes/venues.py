@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from geo import validation as v
 from geo.children import sync_children, touch
@@ -22,7 +23,7 @@ from geo.records.venues import WINDOW_COLUMNS, Window, availability_windows, ven
 from geo.references import MAX_EXTERNAL_ID, organisation_ref, resolve
 from geo.spatial_join import municipalities_of_points
 from geo.tables import organisation, venue, venue_availability
-from geo.upsert import upsert
+from geo.upsert import BATCH, upsert
 from geo.writes import Actor, Forbidden, Invalid, NotFound, WriteError, scope
 from geo.writes.audit import record_change
 from geo.writes.versions import check_version, update_at_version
@@ -270,21 +271,52 @@ def _resolve_owners(
         item.row["owner_organisation_id"] = hit.id if hit is not None else None
 
 
+def _existing(
+    conn: sa.Connection, source: str, items: list[_Item], *, lock: bool
+) -> dict[str, Any]:
+    """The venues the rows' external ids already name, by external id; with ``lock``, locked
+    (``FOR UPDATE``, in external-id order: the order every import takes its locks in) and so
+    as they will stay until this transaction ends."""
+    query = (
+        sa.select(venue.c.external_id, venue.c.id, venue.c.municipality_number, venue.c.archived_at)
+        .where(
+            venue.c.source == source,
+            venue.c.external_id == sa.any_(_texts(i.row["external_id"] for i in items)),
+        )
+        .order_by(venue.c.external_id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return {row.external_id: row for row in conn.execute(query)}
+
+
+def _texts(values: Iterable[str]) -> sa.BindParameter[list[str]]:
+    return sa.literal(sorted(values), ARRAY(sa.Text))
+
+
+def _archived(items: list[_Item], existing: Mapping[str, Any]) -> list[Problem]:
+    """The rows that name an archived venue: refused, as updateVenue refuses to change one."""
+    return [
+        Problem(
+            item.label,
+            "external_id",
+            f"venue {found.id} ({item.row['external_id']!r}) is archived: restore it "
+            "(restoreVenue) before importing it again, or leave the row out",
+        )
+        for item in items
+        if (found := existing.get(item.row["external_id"])) is not None
+        and found.archived_at is not None
+    ]
+
+
 def _check_places(
     conn: sa.Connection, actor: Actor, items: list[_Item], source: str, problems: list[Problem]
 ) -> list[Problem]:
     """Set each row's municipality; the rows out of the actor's scope (by the new point, or
-    by the municipality of the row the same external id already names)."""
+    by the municipality of the row the same external id already names); the rows that name an
+    archived venue go to ``problems``."""
     numbers = municipalities_of_points(conn, [i.point for i in items])
-    existing = dict(
-        conn.execute(
-            sa.select(venue.c.external_id, venue.c.municipality_number).where(
-                venue.c.source == source,
-                venue.c.external_id.in_([i.row["external_id"] for i in items]),
-            )
-        ).all()
-    )
-    refused: list[Problem] = []
+    placed = []
     for item, number in zip(items, numbers, strict=True):
         if number is None:
             problems.append(
@@ -292,7 +324,20 @@ def _check_places(
             )
             continue
         item.row["municipality_number"] = number
-        for place in (number, existing.get(item.row["external_id"], number)):
+        placed.append(item)
+    existing = _existing(conn, source, items, lock=False)
+    problems.extend(_archived(items, existing))
+    return _out_of_scope(actor, placed, existing)
+
+
+def _out_of_scope(actor: Actor, items: list[_Item], existing: Mapping[str, Any]) -> list[Problem]:
+    """The rows the actor may not write: by their new point's municipality, or by the
+    municipality of the venue their external id already names."""
+    refused: list[Problem] = []
+    for item in items:
+        number = item.row["municipality_number"]
+        found = existing.get(item.row["external_id"])
+        for place in (number, found.municipality_number if found is not None else number):
             try:
                 scope.municipality_row(actor, place, WHAT)
             except Forbidden as error:
@@ -318,7 +363,13 @@ def import_venues(
     problems: list[Problem] = []
     items, owners = _parse_rows(records, source, problems)
     _resolve_owners(conn, items, owners, problems)
-    refused = _check_places(conn, actor, items, source, problems)
+    _refuse(_check_places(conn, actor, items, source, problems), problems)
+    return _write_import(conn, actor, items, source)
+
+
+def _refuse(refused: list[Problem], problems: list[Problem]) -> None:
+    """FORBIDDEN for rows out of scope, else BAD_USER_INPUT for bad rows; each listing every
+    such row."""
     if refused:
         raise Forbidden(
             f"{_rows(refused)} outside this key's municipality; nothing was imported",
@@ -330,7 +381,6 @@ def import_venues(
             reason=f"{problems[0].row}, {problems[0].field}: {problems[0].reason}",
             problems=_listed(problems),
         )
-    return _write_import(conn, actor, items)
 
 
 def _rows(problems: list[Problem]) -> str:
@@ -341,20 +391,29 @@ def _listed(problems: list[Problem]) -> list[dict[str, str]]:
     return [{"row": p.row, "field": p.field, "reason": p.reason} for p in problems]
 
 
-def _write_import(conn: sa.Connection, actor: Actor, items: list[_Item]) -> ImportResult:
-    keys = [(i.row["source"], i.row["external_id"]) for i in items]
-    matched = dict(
-        conn.execute(
-            sa.select(venue.c.external_id, venue.c.id).where(
-                sa.tuple_(venue.c.source, venue.c.external_id).in_(keys)
-            )
-        ).all()
-    )
-    before = venue_records(conn, matched.values())
+def _write_import(
+    conn: sa.Connection, actor: Actor, items: list[_Item], source: str
+) -> ImportResult:
+    """Write the rows; an audit row for each venue the import created (``create``) or changed
+    (``import``, with the venue as it was), none for one it left as it was.
+
+    What the audit says is what this transaction did, even while other imports of the same
+    rows run: the new rows are inserted first (``ON CONFLICT DO NOTHING``: an insert of the
+    same key by another transaction is waited for, then found there), so the ids returned are
+    the ones this import created; every other row is then locked and read (its ``before``, as
+    it stays until the commit), and only then updated where it differs. Rows are taken in
+    external-id order, so two imports take their locks in one order and cannot deadlock.
+    """
     for item in items:
         item.row["geom"] = _geom(item.point)
+    ordered = sorted((i.row for i in items), key=lambda row: row["external_id"])
+    created = _insert_new(conn, ordered)
+    existing = _existing(conn, source, items, lock=True)
+    # Moved or archived by another writer since the checks before the write: refused the same.
+    _refuse(_out_of_scope(actor, items, existing), _archived(items, existing))
+    before = venue_records(conn, (row.id for row in existing.values() if row.id not in created))
     counts = upsert(conn, venue, [i.row for i in items])
-    touched = touch(
+    touch(
         conn,
         venue,
         sync_children(
@@ -366,13 +425,28 @@ def _write_import(conn: sa.Connection, actor: Actor, items: list[_Item]) -> Impo
         ),
     )
     after = venue_records(conn, counts.ids)
+    result = ImportResult(ids=counts.ids)
     for vid in counts.ids:
-        old = before.get(vid)
-        if old is None or old["version"] != after[vid]["version"]:
-            record_change(conn, actor, ENTITY, vid, "import" if old else "create", old, after[vid])
-    return ImportResult(
-        inserted=counts.inserted,
-        updated=counts.updated + touched,
-        unchanged=counts.unchanged - touched,
-        ids=counts.ids,
-    )
+        if vid in created:
+            result.inserted += 1
+            record_change(conn, actor, ENTITY, vid, "create", None, after[vid])
+        elif before[vid]["version"] != after[vid]["version"]:
+            result.updated += 1
+            record_change(conn, actor, ENTITY, vid, "import", before[vid], after[vid])
+        else:
+            result.unchanged += 1
+    return result
+
+
+def _insert_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> set[int]:
+    """Insert the rows whose key no committed row has; the ids of those this call inserted."""
+    created: set[int] = set()
+    for start in range(0, len(rows), BATCH):
+        statement = (
+            insert(venue)
+            .values(rows[start : start + BATCH])
+            .on_conflict_do_nothing(index_elements=[venue.c.source, venue.c.external_id])
+            .returning(venue.c.id)
+        )
+        created.update(conn.execute(statement).scalars())
+    return created

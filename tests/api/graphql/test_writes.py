@@ -804,3 +804,98 @@ async def test_an_admins_county_council_is_out_of_the_editors_scope(
         assert error["extensions"]["code"] == "FORBIDDEN"
     row = _council_row(write_engine, "Fylkesrådet med sete i Oslo")
     assert (row.county_number, row.version, row.archived_at) == ("03", 1, None)
+
+
+IMPORT_REPORT = """mutation ($c: String!) { importVenues(format: CSV, content: $c) {
+  report { inserted updated unchanged venues { id version } } } }"""
+IMPORT_HEADER = "external_id;name;owner_type;venue_type;lat;lon;capacity\n"
+
+
+def _venue_audits(write_engine, venue_id: int) -> list[sa.Row]:
+    with write_engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(audit_log.c.action, audit_log.c.before, audit_log.c.after)
+                .where(audit_log.c.entity == "Venue", audit_log.c.entity_id == str(venue_id))
+                .order_by(audit_log.c.id)
+            )
+        )
+
+
+async def test_two_simultaneous_imports_of_one_new_row_are_audited_as_they_happened(
+    schema, write_engine, async_write_engine, keys
+):
+    """Issue 20, item 9: the import that created the venue is audited `create`, the one that
+    then changed it `import` with the row it found as `before`, each on its own connection."""
+    editors = [As(schema, async_write_engine, keys["oslo"][1]) for _ in range(2)]
+    results = await asyncio.gather(
+        *(
+            editor.data(
+                IMPORT_REPORT, {"c": IMPORT_HEADER + f"same-new;Rom;STATE;OFFICE;59.91;10.75;{n}"}
+            )
+            for n, editor in ((11, editors[0]), (22, editors[1]))
+        )
+    )
+    reports = [r["importVenues"]["report"] for r in results]
+    assert sorted((r["inserted"], r["updated"], r["unchanged"]) for r in reports) == [
+        (0, 1, 0),
+        (1, 0, 0),
+    ]
+    creator = 11 if reports[0]["inserted"] else 22
+    venue_id = db_id_of(reports[0]["venues"][0]["id"])
+    audits = _venue_audits(write_engine, venue_id)
+    assert [a.action for a in audits] == ["create", "import"]
+    assert audits[0].before is None
+    assert audits[1].before == audits[0].after
+    assert (audits[1].before["capacity"], audits[1].after["capacity"]) == (creator, 33 - creator)
+
+
+def db_id_of(global_id: str) -> int:
+    return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+async def test_reimporting_an_archived_venue_is_refused_as_updating_it_is(
+    schema, write_engine, async_write_engine, keys
+):
+    """A row that names an archived venue is refused (BAD_USER_INPUT, the row and the way out
+    in `problems`, nothing imported), as updateVenue refuses to change an archived venue:
+    restoring it is the municipality's explicit step."""
+    editor = As(schema, async_write_engine, keys["oslo"][1])
+    content = (
+        IMPORT_HEADER
+        + "kept;Rom A;STATE;OFFICE;59.91;10.75;5\n"
+        + "closed;Rom B;STATE;OFFICE;59.92;10.75;5\n"
+    )
+    made = (await editor.data(IMPORT_REPORT, {"c": content}))["importVenues"]["report"]
+    closed = made["venues"][1]["id"]
+    await editor.data(
+        """mutation ($id: ID!) { archiveVenue(id: $id, version: 1) { venue { id } } }""",
+        {"id": closed},
+    )
+    for again in (content, content.replace(";5\n", ";6\n")):
+        error = await editor.error(IMPORT_REPORT, {"c": again})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        (problem,) = error["extensions"]["problems"]
+        assert (problem["row"], problem["field"]) == ("line 3", "external_id")
+        assert "archived" in problem["reason"]
+        assert "restoreVenue" in problem["reason"]
+    with write_engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(venue.c.capacity, venue.c.version, venue.c.archived_at)
+            .where(venue.c.external_id.in_(["kept", "closed"]), venue.c.source == "api-import:0301")
+            .order_by(venue.c.external_id)
+        ).all()
+    assert [(r.capacity, r.version, r.archived_at is not None) for r in rows] == [
+        (5, 2, True),
+        (5, 1, False),
+    ]
+    # Restored explicitly, it imports again.
+    await editor.data(
+        """mutation ($id: ID!) { restoreVenue(id: $id, version: 2) { venue { id } } }""",
+        {"id": closed},
+    )
+    report = (await editor.data(IMPORT_REPORT, {"c": content.replace(";5\n", ";6\n")}))[
+        "importVenues"
+    ]["report"]
+    assert (report["inserted"], report["updated"], report["unchanged"]) == (0, 2, 0)
+    assert _venue_audits(write_engine, db_id_of(closed))[-1].action == "import"
