@@ -114,9 +114,10 @@ def count_statements(
 
 
 @asynccontextmanager
-async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def served(app: Starlette) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     """An httpx client for ``app`` with its lifespan run, as a server would run it: the state
-    the lifespan yields goes into every request's scope."""
+    the lifespan yields goes into every request's scope. Yields the client and that state
+    (the app's engines)."""
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
@@ -127,7 +128,14 @@ async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://hverdag.test", timeout=10
         ) as client:
-            yield client
+            yield client, dict(state or {})
+
+
+@asynccontextmanager
+async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """:func:`served`'s client alone."""
+    async with served(app) as (client, _):
+        yield client
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from api.app import create_app
@@ -20,7 +21,7 @@ from geo.cluster import EmbeddedCluster
 from geo.db import async_engine, autocommit_engine, migrate, outage_breaker
 from geo.queries.counties import counties
 from geo.settings import load_settings
-from tests.api.conftest import http_client
+from tests.api.conftest import served
 
 pytestmark = pytest.mark.anyio
 
@@ -62,8 +63,10 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         database_url=url.render_as_string(hide_password=False),
         rate_limit_enabled=False,
         pool_size=4,
+        # Waiting for the pool would take this long: far above the bounds below.
+        pool_timeout_s=60,
     )
-    async with http_client(create_app(settings)) as client:
+    async with served(create_app(settings)) as (client, state):
         assert (await client.get("/readyz")).status_code == 200
         healthy = await client.post("/graphql", json=QUERY)
         assert healthy.json() == {"data": {"county": None, "municipalities": {"totalCount": 0}}}
@@ -75,20 +78,29 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         assert stopped.status_code == 200
         assert _code(stopped) in (None, "UNAVAILABLE")
 
-        # Down: more callers than the pool has connections; each answered within ~2 s.
+        # Down: more callers than the pool has connections; none waits for the others.
         answers = await asyncio.gather(
             *(_timed(client, "POST", "/graphql", json=QUERY) for _ in range(12))
         )
         assert {_code(response) for _, response in answers} == {"UNAVAILABLE"}
-        assert max(elapsed for elapsed, _ in answers) < 2.5
-        # Once one attempt has failed, the others are told at once (the outage breaker).
-        later = [await _timed(client, "POST", "/graphql", json=QUERY) for _ in range(5)]
-        assert {_code(response) for _, response in later} == {"UNAVAILABLE"}
-        assert sorted(elapsed for elapsed, _ in later)[2] < 0.2
-        # The near-me reads' own pool shares the breaker: told at once too.
-        near = [await _timed(client, "POST", "/graphql", json=NEAR) for _ in range(5)]
-        assert {_code(response) for _, response in near} == {"UNAVAILABLE"}
-        assert sorted(elapsed for elapsed, _ in near)[2] < 0.2
+        assert max(elapsed for elapsed, _ in answers) < 5
+        # Once one attempt has failed, the others are told without trying the database (the
+        # outage breaker), the near-me reads' own pool included. Its clock stands still here,
+        # so at most one caller is let through to try, however slow the machine.
+        attempts: list[object] = []
+        engines = {id(e.sync_engine): e.sync_engine for e in state.values()}.values()
+        for engine in engines:
+            sa.event.listen(engine, "do_connect", lambda *args: attempts.append(args))
+        breaker = outage_breaker(state["read_engine"])
+        assert breaker is not None
+        assert breaker is outage_breaker(state["autocommit_engine"])
+        assert breaker.open
+        now = time.monotonic()
+        breaker.clock = lambda: now
+        later = [await client.post("/graphql", json=body) for body in [QUERY, NEAR] * 5]
+        breaker.clock = time.monotonic
+        assert {_code(response) for response in later} == {"UNAVAILABLE"}
+        assert len(attempts) <= 1, "each caller tried the database itself"
         assert all(r.json()["errors"][0]["extensions"]["requestId"] for _, r in answers)
         elapsed, ready = await _timed(client, "GET", "/readyz")
         assert ready.status_code == 503
@@ -103,7 +115,7 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
             if _code(response) is None:
                 break
             assert _code(response) == "UNAVAILABLE"
-            assert time.monotonic() - returned < 5, "not recovered 5 s after the database"
+            assert time.monotonic() - returned < 30, "not recovered 30 s after the database"
             await asyncio.sleep(0.1)
         assert response.json()["data"]["municipalities"] == {"totalCount": 0}
         assert (await client.post("/graphql", json=NEAR)).json() == {

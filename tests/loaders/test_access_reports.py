@@ -4,7 +4,6 @@ idempotent."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -220,14 +219,12 @@ def demo(fresh_demo_url: URL) -> Iterator[sa.Connection]:
     engine.dispose()
 
 
-def test_generated_reports_are_idempotent_and_quick(demo: sa.Connection) -> None:
+def test_generated_reports_are_idempotent(demo: sa.Connection) -> None:
     r = venue_access_report.c
     count = sa.select(sa.func.count()).where(r.source == "generated")
     assert demo.execute(count).scalar_one() == DEMO_ACCESS_REPORTS
     before = rows_of(demo, venue_access_report)
-    started = time.perf_counter()
     again = generate_access_reports(demo, reports=DEMO_ACCESS_REPORTS, seed=DEMO_SEED)
-    assert time.perf_counter() - started < 5
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, DEMO_ACCESS_REPORTS)
     assert rows_of(demo, venue_access_report) == before
     other = generate_access_reports(demo, reports=10, seed=99)  # no venues for that seed

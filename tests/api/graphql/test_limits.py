@@ -148,7 +148,7 @@ async def test_request_timeout_cancels_the_operation_and_its_query(
     api_settings, monkeypatch, loaded_conn
 ):
     def slow_counties(conn):
-        conn.execute(sa.select(sa.func.pg_sleep(5)))
+        conn.execute(sa.select(sa.func.pg_sleep(60)))
         return []
 
     monkeypatch.setattr("api.graphql.types.county.list_counties", slow_counties)
@@ -165,7 +165,7 @@ async def test_request_timeout_cancels_the_operation_and_its_query(
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
     assert error["extensions"]["requestId"] == "slow-one"
-    assert elapsed < 2.5
+    assert elapsed < 10
     # The statement was cancelled in the server too: no pg_sleep is left running.
     sleeping = loaded_conn.execute(
         sa.text(
