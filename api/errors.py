@@ -20,7 +20,8 @@ from geo.reader import DatabaseUnavailable
 
 
 class ErrorCode(StrEnum):
-    """The values of ``extensions.code`` (DESIGN.md), plus the masked internal error."""
+    """The values of ``extensions.code`` (docs/guide-app-developers.md), plus the masked
+    internal error."""
 
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"

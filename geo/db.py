@@ -55,14 +55,15 @@ class Database:
 
 
 def _connect_args(settings: Settings | None, *, api: bool) -> dict[str, object]:
-    # JIT costs 100+ ms on small queries with high estimates (PERFORMANCE-NOTES.md): always off.
+    # JIT compiles for 100+ ms on a 1 ms query whose cost estimate is high: always off.
     options = "-c jit=off -c timezone=UTC"
     if api and settings is not None:
         options += f" -c statement_timeout={settings.statement_timeout_ms}"
     args: dict[str, object] = {"options": options}
     if api:
-        # Server-side prepared statements can switch to a generic plan that scans far more
-        # (PERFORMANCE-NOTES.md); SQLAlchemy's compiled cache already saves the client's work.
+        # After five executions a server-side prepared statement can switch to a generic plan
+        # that scans far more (a parameterised LIMIT); SQLAlchemy's compiled cache already
+        # saves the client's work.
         args["prepare_threshold"] = None
     if settings is not None:
         args["connect_timeout"] = max(1, round(settings.connect_timeout_s))

@@ -1,4 +1,4 @@
-"""The data model as SQLAlchemy Core tables (DESIGN.md, "Data model").
+"""The data model as SQLAlchemy Core tables.
 
 Geometries are typmod columns in EPSG:25833 with GiST indexes. Vocabulary columns are text with
 CHECK constraints (easier to extend in a migration than PostgreSQL enum types). Every directory

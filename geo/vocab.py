@@ -1,4 +1,4 @@
-"""The controlled vocabularies of the data model (DESIGN.md), with their Norwegian terms.
+"""The controlled vocabularies of the data model (geo/tables.py), with their Norwegian terms.
 
 Each enum's values are stored as text with a CHECK constraint; the GraphQL layer exposes the same
 enums and uses ``NORWEGIAN`` for their descriptions.

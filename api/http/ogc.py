@@ -1,7 +1,7 @@
 """OGC API - Features at ``/ogc``: Part 1 (Core, GeoJSON) and Part 2 (CRS by reference).
 
 QGIS adds it as "WFS / OGC API - Features" with the URL ``http://host:8000/ogc``; ArcGIS Pro as
-an "OGC API Server". See docs/ogc-api.md.
+an "OGC API Server". See docs/maps-and-gis.md.
 
 - ``/ogc`` landing page, ``/ogc/conformance``, ``/ogc/api`` (an OpenAPI 3.0 description),
   ``/ogc/collections``, ``/ogc/collections/{id}``, ``/ogc/collections/{id}/items`` and

@@ -1,6 +1,6 @@
 """ "What is near me": activities, venues and councils, nearest first, filtered, paginated.
 
-Shape (PERFORMANCE-NOTES.md): per kind, a KNN scan (``ORDER BY geom <-> point FETCH FIRST n
+Shape (see docs/performance.md): per kind, a KNN scan (``ORDER BY geom <-> point FETCH FIRST n
 ROWS WITH TIES``) with the equality filters inside and the radius outside the limit, so the GiST
 index returns rows nearest first and the scan stops after n matches even where few rows lie within
 the radius. The kinds' sorted streams are merged in Python. Ties in distance are broken by kind,

@@ -18,7 +18,7 @@ from tests.api.conftest import bad_input
 
 pytestmark = pytest.mark.anyio
 
-# The contract's operations (API-EXAMPLES.graphql), verbatim.
+# The contract's operations (docs/api-examples.graphql), verbatim.
 VENUE_ACCESS = """
 query VenueAccess {
   venueAccess(groupBy: COUNTY, filter: {ownerTypes: [STATE, COUNTY, MUNICIPALITY]}) {
