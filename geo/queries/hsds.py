@@ -71,7 +71,8 @@ def hsds_id(key: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """A column of an HSDS table: its Table Schema type, and whether HSDS requires it."""
+    """A column of an HSDS table: its Table Schema type, and whether every row has it (the
+    Table Schema's ``required``: HSDS requires it, and our data always holds it)."""
 
     name: str
     type: str = "string"
@@ -407,7 +408,9 @@ ADDRESS_FIELDS = (
     Field("address_1", required=True),
     Field("city", required=True),
     Field("state_province", required=True),
-    Field("postal_code", required=True),
+    # HSDS requires it, but a venue has one only where its source gave one (Geonorge's schools,
+    # a municipality's import): declared required, the empty cells made the package invalid.
+    Field("postal_code"),
     Field("country", required=True),
     Field("address_type", required=True),
 )
@@ -415,7 +418,8 @@ ADDRESS_FIELDS = (
 
 def addresses_statement() -> sa.Select[Any]:
     """Venues' street addresses. HSDS requires every part: the city is the postal place or
-    else the municipality, the state the county; an unknown postal code is ``""``."""
+    else the municipality, the state the county; an unknown postal code is ``""`` (a string,
+    as HSDS types it; an empty cell in the CSV, which the Table Schema allows)."""
     v = venue.c
     muni = municipality.alias("address_municipality")
     fylke = county.alias("address_county")

@@ -10,6 +10,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import frictionless
 import pytest
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator, FormatChecker
@@ -302,6 +303,23 @@ async def test_the_zip_is_the_tabular_package(tables, client):
                 assert field["name"] in HSDS[stem]["required"], (stem, field["name"])
     standalone = await client.get("/export/hsds/datapackage.json")
     assert standalone.json() == descriptor
+
+
+async def test_the_package_is_valid_by_frictionless(client, tmp_path):
+    """The whole package as a data portal's validator sees it: each CSV against its Table
+    Schema (types, formats, required cells), primary keys unique, foreign keys resolved."""
+    response = await client.get("/export/hsds/datapackage.zip")
+    assert response.status_code == 200
+    zipfile.ZipFile(io.BytesIO(response.content)).extractall(tmp_path)
+    report = frictionless.Package(str(tmp_path / "datapackage.json")).validate()
+    errors = [
+        (task.name, error.type, error.message) for task in report.tasks for error in task.errors
+    ]
+    errors += [(None, error.type, error.message) for error in report.errors]
+    assert errors == [], errors[:10]
+    assert report.valid
+    assert {task.name for task in report.tasks} == {r.name for r in RESOURCES.values()}
+    assert all(task.stats["rows"] > 0 for task in report.tasks)
 
 
 async def test_csv_of_one_table_matches_its_json(tables, client):
