@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -51,9 +52,29 @@ def _run(tool: str, *args: str, url: URL) -> None:
 
 def backup(url: URL, path: Path) -> None:
     """Dump ``url``'s database to ``path`` (custom format, compressed; one consistent
-    snapshot, taken while the service runs)."""
+    snapshot, taken while the service runs).
+
+    The dump holds every row, API key hashes and contact details included, so it is readable
+    by its owner alone (0600) from the moment it exists: pg_dump writes into a file made so
+    beforehand (mkstemp, whatever the umask), in ``path``'s folder, which then replaces
+    ``path`` only once the dump is whole; a failed dump leaves an earlier one as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _run("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={path}", url=url)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        _run(
+            "pg_dump",
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={partial}",
+            url=url,
+        )
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def restore(path: Path, url: URL) -> None:

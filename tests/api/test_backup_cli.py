@@ -21,6 +21,7 @@ def test_the_cli_backs_up_and_restores(
     monkeypatch.setenv("HVERDAG_DATABASE_URL", loaded_url.render_as_string(hide_password=False))
     dump = tmp_path / "cli.dump"
     assert main(["db", "backup", str(dump)]) == 0
+    assert dump.stat().st_mode & 0o777 == 0o600  # every row, key hashes included: owner only
     assert main(["db", "restore", str(dump), "--into", str(new_database.database)]) == 0
     out = capsys.readouterr().out
     assert f"into the new database {new_database.database}" in out

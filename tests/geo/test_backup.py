@@ -3,6 +3,8 @@ one, and the two compared table by table: row counts and a checksum of every row
 
 from __future__ import annotations
 
+import os
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import URL
 
 from geo.backup import BackupError, backup, restore
+from geo.cluster import pg_binary
 from geo.db import current_revision, database_exists, drop_database, sync_engine
 from geo.tables import metadata, venue
 
@@ -74,6 +77,51 @@ def test_a_restored_dump_equals_the_original(
     finally:
         engine.dispose()
     assert near > 0
+
+
+@pytest.fixture
+def world_readable_umask() -> Iterator[None]:
+    """The usual umask (022), under which a file made without care is readable by all."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("world_readable_umask")
+def test_a_dump_is_readable_by_its_owner_alone_from_its_creation(
+    loaded_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real pg_dump runs behind a wrapper that notes the mode of the file it is told to
+    write before it writes a byte: 0600 already, not only once the dump is done."""
+    seen = tmp_path / "mode-when-pg_dump-started"
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do case "$arg" in --file=*) target="${arg#--file=}";; esac; done\n'
+        f'stat -c %a "$target" > {seen} 2>/dev/null || echo absent > {seen}\n'
+        f'exec {pg_binary("pg_dump")} "$@"\n'
+    )
+    wrapper.chmod(0o700)
+    monkeypatch.setattr(
+        "geo.backup.pg_binary", lambda tool: wrapper if tool == "pg_dump" else pg_binary(tool)
+    )
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    dump = dumps / "hverdag.dump"
+    dump.write_bytes(b"an earlier dump")
+    dump.chmod(0o644)
+
+    backup(loaded_url, dump)
+    assert seen.read_text().strip() == "600"
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+    assert dump.read_bytes().startswith(b"PGDMP")
+    assert [p.name for p in dumps.iterdir()] == ["hverdag.dump"]  # no partial file left
+
+    # A dump that fails leaves the earlier one whole, and nothing beside it.
+    with pytest.raises(BackupError, match="pg_dump failed"):
+        backup(loaded_url.set(database="hverdag_no_such_database"), dump)
+    assert dump.read_bytes().startswith(b"PGDMP")
+    assert [p.name for p in dumps.iterdir()] == ["hverdag.dump"]
 
 
 def test_a_failed_restore_leaves_no_database(
