@@ -14,6 +14,8 @@ import math
 import os
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,20 +230,77 @@ def load_demo_data(settings: Settings, database: Database) -> None:
         engine.dispose()
 
 
+def _urls(settings: Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return (
+        f"GraphQL and its explorer: {base}/graphql\n"
+        f"The map: {base}/  (OGC API Features for QGIS: {base}/ogc)"
+    )
+
+
+def _answers(settings: Settings) -> bool:
+    """Whether the server on ``settings``' port answers ``/healthz`` now."""
+    import http.client
+
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - matched
+    host = wildcard.get(settings.host, settings.host)
+    connection = http.client.HTTPConnection(host, settings.port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _announce_once_answering(settings: Settings, alive: Callable[[], bool]) -> None:
+    """Print the URLs once the server answers on them, not before (a URL printed while the port
+    still refuses sends a reader to a dead page); give up when ``alive`` says the server died."""
+    while alive():
+        if _answers(settings):
+            print(_urls(settings), flush=True)
+            return
+        time.sleep(0.1)
+
+
+def _announce_from_a_grandchild(settings: Settings) -> None:
+    """:func:`_announce_once_answering` in a process of its own, for a server that replaces this
+    process (exec): a grandchild, reparented at once, so that no zombie waits on uvicorn."""
+    server = os.getpid()
+
+    def alive() -> bool:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    sys.stdout.flush()
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    try:
+        if os.fork() == 0:
+            _announce_once_answering(settings, alive)
+    finally:
+        os._exit(0)
+
+
 def _serve(settings: Settings, database: Database, workers: int) -> None:
     import uvicorn
 
     # Workers build their own app from the environment: hand them the resolved URL.
     os.environ["HVERDAG_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
-    print(f"GraphQL and its explorer: http://{settings.host}:{settings.port}/graphql")
-    print(
-        f"The map: http://{settings.host}:{settings.port}/  "
-        f"(OGC API Features for QGIS: http://{settings.host}:{settings.port}/ogc)"
-    )
     from api.guard.logs import uvicorn_log_config
 
     if workers > 1 and not database.started_cluster:
+        _announce_from_a_grandchild(settings)
         _exec_uvicorn(settings, workers)  # does not return
+    threading.Thread(
+        target=_announce_once_answering, args=(settings, lambda: True), daemon=True
+    ).start()
     # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to the grace
     # period), then runs the lifespan's shutdown (docs/reliability.md).
     uvicorn.run(
