@@ -48,7 +48,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "time.monotonic() - returned < 30",
     ): "ends the wait for recovery instead of looping for ever; 1 s on a quiet machine",
     (
-        "tests/api/test_limits.py",
+        "tests/api/graphql/test_limits.py",
         "test_request_timeout_cancels_the_operation_and_its_query",
         "elapsed < 10",
     ): "timeout: a 0.5 s request timeout answers a 60 s statement; 0.5 s on a quiet machine",
