@@ -74,7 +74,7 @@ def sync_engine(url: URL | str, settings: Settings | None = None, **kwargs: obje
     """An engine for loaders, migrations and the CLI (no statement timeout: loads may be long)."""
     return sa.create_engine(
         url, connect_args=_connect_args(settings, api=False), pool_pre_ping=True, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 class OutageBreaker:
@@ -292,15 +292,15 @@ def _literals(source: str, names: set[str]) -> dict[str, Any]:
     """The module-level literal values assigned to ``names`` in a Python source."""
     found: dict[str, Any] = {}
     for node in ast.parse(source).body:
-        target = (
-            node.target
-            if isinstance(node, ast.AnnAssign)
-            else node.targets[0]
-            if isinstance(node, ast.Assign)
-            else None
-        )
-        if isinstance(target, ast.Name) and target.id in names and node.value is not None:
-            found[target.id] = ast.literal_eval(node.value)
+        target: ast.expr
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign):
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names and value is not None:
+            found[target.id] = ast.literal_eval(value)
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -87,7 +88,7 @@ def _text_matches(
     lower-cased, unaccented text (which copes with compound words, æøå typed as a/o, and small
     typos). Both are the exact expressions of migration 0002's GIN indexes, so PostgreSQL can
     find a rare word's few rows through them instead of reading the table."""
-    norwegian = sa.literal_column("'norwegian'::regconfig")
+    norwegian: ColumnElement[Any] = sa.literal_column("'norwegian'::regconfig")
     full_text = sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)).op(
         "@@"
     )(sa.func.websearch_to_tsquery(norwegian, query))
@@ -106,7 +107,7 @@ def _overlaps(column: ColumnElement[list[str]], values: tuple[str, ...]) -> Colu
 
 
 def _in_window(
-    table: sa.Table, key: ColumnElement[int], window: TimeWindow, *, dated: bool
+    table: sa.Table, key: ColumnElement[bool], window: TimeWindow, *, dated: bool
 ) -> ColumnElement[bool]:
     """EXISTS a weekly window on that weekday overlapping the asked span (a point in time when
     starts == ends)."""
@@ -114,7 +115,7 @@ def _in_window(
         overlap = sa.and_(table.c.starts <= window.starts, table.c.ends > window.starts)
     else:
         overlap = sa.and_(table.c.starts < window.ends, table.c.ends > window.starts)
-    conditions = [key, table.c.weekday == window.weekday, overlap]
+    conditions: list[ColumnElement[bool]] = [key, table.c.weekday == window.weekday, overlap]
     if dated and window.on is not None:
         conditions += [
             sa.or_(table.c.valid_from.is_(None), table.c.valid_from <= window.on),

@@ -79,11 +79,12 @@ def to_storage(geoms: np.ndarray, crs: str) -> np.ndarray:
     ):
         return flat
 
-    def project(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return transformer.transform(x, y, errcheck=False)  # type: ignore[no-any-return]
+    def project(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1], errcheck=False)
+        return np.column_stack((x, y))
 
     try:
-        return shapely.transform(flat, project, interleaved=False)
+        return shapely.transform(flat, project)
     except ProjError as error:  # pragma: no cover - errcheck=False yields inf instead
         raise CRSError(str(error)) from error
 

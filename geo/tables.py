@@ -9,6 +9,7 @@ The Alembic migrations create exactly this; a test compares the two.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
@@ -60,7 +61,7 @@ def _vocab_array(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstra
     return sa.CheckConstraint(sa.column(column, ARRAY(sa.Text)).contained_by(allowed), name=name)
 
 
-def _lifecycle() -> list[sa.Column]:
+def _lifecycle() -> list[sa.Column[Any]]:
     """created_at, updated_at, archived_at, version: what `changes(since:)` and edits rely on."""
     return [
         sa.Column(
@@ -74,7 +75,7 @@ def _lifecycle() -> list[sa.Column]:
     ]
 
 
-def _provenance() -> list[sa.Column]:
+def _provenance() -> list[sa.Column[Any]]:
     """Where a row came from; (source, external_id) is the key loaders upsert by."""
     return [
         sa.Column("source", sa.Text, nullable=False),

@@ -54,15 +54,15 @@ def _upsert_batch(
     key: tuple[str, ...],
     counts: UpsertCounts,
 ) -> None:
-    stmt = insert(table).values(list(batch))
+    insert_rows = insert(table).values(list(batch))
     written = [c for c in batch[0] if c not in key]
     differs = sa.tuple_(*(table.c[c] for c in written)).is_distinct_from(
-        sa.tuple_(*(stmt.excluded[c] for c in written))
+        sa.tuple_(*(insert_rows.excluded[c] for c in written))
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert_rows.on_conflict_do_update(
         index_elements=[table.c[k] for k in key],
         set_={
-            **{c: stmt.excluded[c] for c in written},
+            **{c: insert_rows.excluded[c] for c in written},
             "version": table.c.version + 1,
             "updated_at": sa.func.now(),
         },

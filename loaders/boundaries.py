@@ -16,6 +16,7 @@ from pathlib import Path
 
 import shapely
 import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
 
 from geo.crs import STORAGE_SRID
 from geo.polygons import CRSError, GeometryError, make_areal, outside_norway, to_storage
@@ -215,7 +216,7 @@ def _number(raw: object, kind: _Kind, label: str, field: str, path: Path) -> str
 def _boundary(
     number: str,
     name: str,
-    geom: shapely.Geometry | None,
+    geom: BaseGeometry | None,
     label: str,
     path: Path,
     report: LoadReport,
@@ -241,7 +242,9 @@ def _boundary(
     return Boundary(number, name, areal.geom, shapely.to_wkb(areal.geom, byte_order=1))
 
 
-def _existing(conn: sa.Connection, table: sa.Table, numbers: list[str]) -> dict[str, tuple]:
+def _existing(
+    conn: sa.Connection, table: sa.Table, numbers: list[str]
+) -> dict[str, tuple[str, bytes]]:
     """(name, WKB) of the rows already stored under these numbers."""
     wkb = sa.cast(sa.func.ST_AsBinary(table.c.geom, "NDR"), sa.LargeBinary)
     query = sa.select(table.c.number, table.c.name, wkb).where(table.c.number.in_(numbers))

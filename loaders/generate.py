@@ -177,14 +177,14 @@ def _upsert(
     where something differs, so unchanged rows keep their updated_at and version."""
     names = list(values)
     source = sa.select(*(v.label(k) for k, v in values.items())).order_by(stage.c.ord)
-    stmt = pg_insert(target).from_select(names, source)
+    insert_rows = pg_insert(target).from_select(names, source)
     differs = sa.tuple_(*(target.c[n] for n in names)).is_distinct_from(
-        sa.tuple_(*(stmt.excluded[n] for n in names))
+        sa.tuple_(*(insert_rows.excluded[n] for n in names))
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert_rows.on_conflict_do_update(
         index_elements=[target.c.source, target.c.external_id],
         set_={
-            **{n: stmt.excluded[n] for n in names},
+            **{n: insert_rows.excluded[n] for n in names},
             "updated_at": sa.func.now(),
             "version": target.c.version + 1,
         },

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import shapely
+from shapely.geometry import MultiPoint, Point
+from shapely.geometry.base import BaseGeometry
 
 from geo import validation as v
 from geo.crs import to_storage as wgs84_to_storage
@@ -124,12 +125,12 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _point(geom: shapely.Geometry | None) -> tuple[tuple[float, float] | None, str | None]:
+def _point(geom: BaseGeometry | None) -> tuple[tuple[float, float] | None, str | None]:
     if geom is None or geom.is_empty:
         return None, None
-    if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+    if isinstance(geom, MultiPoint) and len(geom.geoms) == 1:
         geom = geom.geoms[0]
-    if geom.geom_type != "Point":
+    if not isinstance(geom, Point):
         return None, f"a {geom.geom_type}, not a point"
     if not (math.isfinite(geom.x) and math.isfinite(geom.y)):
         return None, "coordinates outside the range of the declared CRS"

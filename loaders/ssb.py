@@ -636,7 +636,8 @@ def _jsonstat_axes(
     doc: dict[str, Any], ids: list[str], fail: Callable[[str], LoadError]
 ) -> tuple[int, int]:
     """The region and time dimensions: by ``role`` when given, else by SSB's names."""
-    role = doc.get("role") if isinstance(doc.get("role"), dict) else {}
+    declared_roles = doc.get("role")
+    role: dict[str, Any] = declared_roles if isinstance(declared_roles, dict) else {}
 
     def find(kind: str, names: tuple[str, ...]) -> int:
         declared = [k for k in role.get(kind, []) if k in ids]

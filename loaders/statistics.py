@@ -200,11 +200,11 @@ def _note_sums(sources: dict[Key, list[str]], loaded: _Loaded, report: Statistic
             summed[number][tuple(records)].append(year)
     report.summed = len(summed)
     for number, groups in sorted(summed.items()):
-        for records, years in groups.items():
+        for summed_rows, years in groups.items():
             span = f"{min(years)}" if len(years) == 1 else f"{min(years)}-{max(years)}"
             report.warnings.append(
-                f"municipality {number} {loaded.names[number]}: summed {len(records)} rows "
-                f"for {span} ({'; '.join(records)})"
+                f"municipality {number} {loaded.names[number]}: summed {len(summed_rows)} rows "
+                f"for {span} ({'; '.join(summed_rows)})"
             )
 
 

@@ -16,6 +16,7 @@ import pyogrio.errors
 import pyogrio.raw
 import shapely
 import shapely.errors
+from shapely.geometry.base import BaseGeometry
 
 from loaders.report import LoadError
 
@@ -68,7 +69,7 @@ def _choose_layer(path: Path, layer: str | None) -> str:
         return layer
     areal = [name for name, kind in layers if kind.replace("3D ", "").startswith(_AREAL_TYPES)]
     with_geometry = [name for name, kind in layers if kind not in ("None", "")]
-    chosen = (areal or with_geometry or [None])[0]
+    chosen = next(iter(areal or with_geometry), None)
     if chosen is None:
         raise _unknown_format(path, f"{path.suffix or 'the'} file has no layer with geometries")
     return chosen
@@ -113,7 +114,7 @@ def _geometries(wkb: np.ndarray) -> np.ndarray:
         return np.array([_one_geometry(item) for item in wkb], dtype=object)
 
 
-def _one_geometry(item: bytes | None) -> shapely.Geometry | None:
+def _one_geometry(item: bytes | None) -> BaseGeometry | None:
     try:
         return shapely.from_wkb(item)
     except shapely.errors.ShapelyError:

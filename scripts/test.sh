@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The README's second command: set up what is missing, lint, then run the whole test suite
+# The README's second command: set up what is missing, lint, type-check, then run the whole suite
 # against a real PostGIS (the embedded cluster, or HVERDAG_DATABASE_URL's server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --dev --browser
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

@@ -17,11 +17,15 @@ def _include_object(
     # PostGIS's own tables (spatial_ref_sys, topology) are not ours to manage.
     if type_ == "table" and name in {"spatial_ref_sys", "layer", "topology"}:
         return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+    included: bool = alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+    return included
 
 
 def run_migrations_online() -> None:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no sqlalchemy.url: migrate through geo.db.migrate")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
             context.configure(

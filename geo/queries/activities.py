@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -52,9 +53,9 @@ class ScheduleRow:
     valid_to: date | None
 
 
-def activity_columns() -> list[sa.ColumnElement[object]]:
+def activity_columns() -> list[sa.ColumnElement[Any]]:
     """The columns ActivityRow is built from (geometry as x/y)."""
-    return [c for c in activity.c if c.name != "geom"] + point_xy(activity.c.geom)
+    return [*(c for c in activity.c if c.name != "geom"), *point_xy(activity.c.geom)]
 
 
 def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, ActivityRow]:

@@ -127,7 +127,8 @@ async def run_compiled_as(
     from the columns named as its fields, positionally. The positions come from the compiled
     statement's columns, once: psycopg's ``cursor.description`` would build 30 column objects
     per execution (a tenth of a near-me request's CPU)."""
-    make = _row_maker(statement.columns, cls, extra)
+    # A class is hashable; mypy 2 takes type objects for unhashable against lru_cache's Hashable.
+    make = _row_maker(statement.columns, cls, extra)  # type: ignore[arg-type]
     async with conn.cursor(row_factory=lambda _cursor: make) as cursor:
         await cursor.execute(statement.sql, _params(statement, values))
         return await cursor.fetchall()

@@ -24,6 +24,7 @@ from geo.crs import STORAGE_SRID
 from geo.filters import DirectoryFilter
 from geo.queries.export import activities_statement, councils_statement, venues_statement
 from geo.queries.municipalities import latest_figure
+from geo.queries.rows import AnySelect
 from geo.tables import (
     activity,
     area_initiative,
@@ -257,7 +258,7 @@ def _geojson(geom: ColumnElement[Any], crs: str) -> ColumnElement[Any]:
     return sa.func.ST_AsGeoJSON(out, _DECIMALS.get(srid, 2), 0, type_=sa.Text)
 
 
-def _page_statement(collection: Collection, query: Query, fid: Any = None) -> sa.Select[Any]:
+def _page_statement(collection: Collection, query: Query, fid: Any = None) -> AnySelect:
     stmt = _filtered(collection, query)
     geom = stmt.selected_columns.geom
     columns = [c for c in stmt.selected_columns if c.name != "geom"]

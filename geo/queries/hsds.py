@@ -161,7 +161,7 @@ def _live(table: sa.Table) -> ColumnElement[bool]:
     return table.c.archived_at.is_(None)
 
 
-def _venue_of(a: Any, v: sa.Table) -> ColumnElement[bool]:
+def _venue_of(a: Any, v: sa.FromClause) -> ColumnElement[bool]:
     """The join to an activity's venue while that venue is not archived."""
     return sa.and_(v.c.id == a.venue_id, v.c.archived_at.is_(None))
 
@@ -351,7 +351,7 @@ LOCATION_FIELDS = (
 )
 
 
-def _own_place() -> tuple[sa.Table, ColumnElement[bool]]:
+def _own_place() -> tuple[sa.FromClause, ColumnElement[bool]]:
     """Activities located by their own point: no venue, or one that is archived."""
     held_at = venue.alias("held_at")
     return held_at, sa.and_(_live(activity), held_at.c.id.is_(None))
@@ -456,7 +456,7 @@ SERVICE_AT_LOCATION_FIELDS = (
 )
 
 
-def _activity_location(a: Any, held_at: sa.Table) -> ColumnElement[str]:
+def _activity_location(a: Any, held_at: sa.FromClause) -> ColumnElement[str]:
     return sa.case(
         (held_at.c.id.isnot(None), _key("venue", held_at.c.id)), else_=_key("activity-place", a.id)
     )

@@ -102,7 +102,7 @@ def latest_figure(number: sa.ColumnElement[str], figure: str) -> sa.ColumnElemen
 def immigrant_share_sql(number: sa.ColumnElement[str]) -> sa.ColumnElement[float]:
     """:attr:`Municipality.immigrant_share` in SQL: latest immigrants over latest population
     (each its own latest year), null when either is missing or the population is zero."""
-    return sa.cast(latest_figure(number, "immigrants"), sa.Float) / sa.func.nullif(
+    return sa.cast(latest_figure(number, "immigrants"), sa.Float(asdecimal=False)) / sa.func.nullif(
         latest_figure(number, "population"), 0
     )
 

@@ -7,12 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
+#: A row or a SELECT of any number of columns of any types: SQLAlchemy 2.1 types them by their
+#: columns (``Row[int, str]``), and ``Row[Any]`` is a row of one column.
+AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
+AnySelect: TypeAlias = "sa.Select[*tuple[Any, ...]]"
 
 
 def point_xy(geom: ColumnElement[Any]) -> list[ColumnElement[float]]:
@@ -30,7 +34,9 @@ def in_field_order(
 ) -> list[ColumnElement[Any]]:
     """``columns`` in the order of ``cls``'s fields, any others after them: a row selected in
     this order builds ``cls`` from its first values as they come (geo.queries.driver)."""
-    order = {name: position for position, name in enumerate(_field_names(cls))}
+    # A class is hashable; mypy 2 takes type objects for unhashable against lru_cache's Hashable.
+    names = _field_names(cls)  # type: ignore[arg-type]
+    order = {name: position for position, name in enumerate(names)}
     return sorted(columns, key=lambda column: order.get(column.name, len(order)))
 
 
@@ -45,12 +51,12 @@ def filled(cls: type[T], values: Mapping[str, Any] | Iterable[tuple[str, Any]]) 
     return instance
 
 
-def to_dataclass(cls: type[T], row: sa.Row[Any]) -> T:
+def to_dataclass(cls: type[T], row: AnyRow) -> T:
     """Build ``cls`` from the row's columns of the same names."""
     return from_mapping(cls, row._mapping)
 
 
-def from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
+def from_mapping(cls: type[T], mapping: Mapping[Any, Any]) -> T:
     """Build ``cls`` from a mapping of column names (a SQLAlchemy row's, or psycopg's dict)."""
     return cls(**{name: mapping[name] for name in _field_names(cls)})  # type: ignore[arg-type]
 
@@ -67,9 +73,7 @@ class Lifecycle:
     version: int
 
 
-def grouped(
-    conn: sa.Connection, stmt: sa.Select[Any], cls: type[T], key: str
-) -> dict[Any, list[T]]:
+def grouped(conn: sa.Connection, stmt: AnySelect, cls: type[T], key: str) -> dict[Any, list[T]]:
     """The statement's rows as ``cls``, grouped by the column ``key`` (in the rows' order)."""
     groups: dict[Any, list[T]] = defaultdict(list)
     for row in conn.execute(stmt):

@@ -172,7 +172,7 @@ _OUTCOME_FIELDS = {
 def _area(filt: AccessFilter) -> sa.CTE:
     """The filtered area's municipalities with their latest population and immigrants."""
     m = municipality.c
-    where = [m.archived_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [m.archived_at.is_(None)]
     if filt.county is not None:
         where.append(m.county_number == filt.county)
     if filt.municipality is not None:
@@ -294,7 +294,7 @@ def _venue_stats(scope: sa.CTE) -> sa.Subquery:
 
 def _reports(filt: AccessFilter, scope: sa.CTE) -> sa.CTE:
     r = venue_access_report.c
-    where = [r.archived_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [r.archived_at.is_(None)]
     if filt.reported_from is not None:
         where.append(r.reported_on >= filt.reported_from)
     if filt.reported_to is not None:

@@ -108,7 +108,7 @@ class TileOptions:
 
 def tile_width_m(z: int) -> float:
     """Width of a tile at zoom ``z`` in Web Mercator metres."""
-    return 2 * _HALF_WORLD / 2**z
+    return math.ldexp(2 * _HALF_WORLD, -z)
 
 
 def simplify_tolerance_m(z: int) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -50,8 +51,8 @@ class AvailabilityRow:
     ends: time
 
 
-def venue_columns() -> list[sa.ColumnElement[object]]:
-    return [c for c in venue.c if c.name != "geom"] + point_xy(venue.c.geom)
+def venue_columns() -> list[sa.ColumnElement[Any]]:
+    return [*(c for c in venue.c if c.name != "geom"), *point_xy(venue.c.geom)]
 
 
 def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow]:

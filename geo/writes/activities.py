@@ -107,13 +107,14 @@ def _check(conn: sa.Connection, record: Fields) -> _Checked:
                 f"no venue with id {venue_id}" + (" (it is archived)" if found is not None else ""),
             )
         geom: Any = found.geom
-        point = conn.execute(sa.select(sa.func.ST_X(geom), sa.func.ST_Y(geom))).one()
+        x, y = conn.execute(sa.select(sa.func.ST_X(geom), sa.func.ST_Y(geom))).one()
+        point: tuple[float, float] = (x, y)
     elif lat_lon is not None:
         point = to_storage(*lat_lon)
         geom = sa.func.ST_SetSRID(sa.func.ST_MakePoint(*point), STORAGE_SRID)
     else:
         raise Invalid("location", "an activity needs a venue or its own location")
-    (number,) = municipalities_of_points(conn, [tuple(point)])
+    (number,) = municipalities_of_points(conn, [point])
     if number is None:
         raise Invalid("venue" if venue_id else "location", "lies outside every loaded municipality")
     values.update(

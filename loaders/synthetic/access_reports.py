@@ -62,8 +62,8 @@ OWNER_FACTORS: dict[str, dict[str, float]] = {
     OwnerType.FAITH_COMMUNITY: {A.GRANTED: 1.1},
     OwnerType.ORGANISATION: {},
 }
-FREE_MUNICIPAL_SCHOOL = {A.GRANTED: 1.5}
-NO_EVENING_OR_WEEKEND = {A.REFUSED: 1.6}
+FREE_MUNICIPAL_SCHOOL: dict[str, float] = {A.GRANTED: 1.5}
+NO_EVENING_OR_WEEKEND: dict[str, float] = {A.REFUSED: 1.6}
 # How often each kind of venue is asked about (schools and community centres most).
 VENUE_TYPE_WEIGHT: dict[str, float] = {
     VenueType.SCHOOL: 1.5,
@@ -239,7 +239,7 @@ def _venues(conn: sa.Connection, seed: int) -> list[VenueFacts]:
             v.archived_at.is_(None),
         )
     ).all()
-    rows.sort(key=lambda r: int(r.external_id.rsplit("-", 1)[1]))
+    rows = sorted(rows, key=lambda r: int(r.external_id.rsplit("-", 1)[1]))
     return [
         VenueFacts(
             r.id,

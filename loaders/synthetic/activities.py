@@ -198,7 +198,7 @@ TITLES: dict[str, tuple[str, ...]] = {
     C.YOUTH_CLUB: ("Fritidsklubb på {place}", "Ungdomskveld i {municipality}"),
     C.ACTIVITY_GUIDE: ("Aktivitetsguide for barn og unge i {municipality}",),
 }
-AUDIENCE = {
+AUDIENCE: dict[str, str] = {
     G.CHILDREN: "barn",
     G.YOUTH: "ungdom",
     G.ADULTS: "voksne",

@@ -26,6 +26,7 @@ import shapely
 import sqlalchemy as sa
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, box
+from shapely.geometry.base import BaseGeometry
 
 from geo.crs import STORAGE_SRID
 from geo.spatial_join import municipalities_of_points
@@ -141,7 +142,7 @@ def _latest_population(conn: sa.Connection) -> dict[str, tuple[int, int]]:
     return {r.municipality_number: (r.population, r.year) for r in rows}
 
 
-def _centres_inside(geom: MultiPolygon) -> Iterator[tuple[float, float]]:
+def _centres_inside(geom: BaseGeometry) -> Iterator[tuple[float, float]]:
     """Lower-left corners of the aligned 1 km cells whose centre lies in ``geom``."""
     min_x, min_y, max_x, max_y = geom.bounds
     xs = np.arange(np.floor(min_x / 1000) * 1000, max_x, 1000.0)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
 
 from geo.tables import municipality, municipality_statistics, statistical_area
 from geo.vocab import AreaKind
@@ -39,7 +41,7 @@ class Area:
 
     number: str
     name: str
-    geom: shapely.Geometry
+    geom: BaseGeometry
     centres: np.ndarray  # (k, 2) points inside geom, the main centre first
     centre_weights: np.ndarray  # (k,), sums to 1
     spread_m: float
@@ -101,7 +103,7 @@ def _population_grids(conn: sa.Connection) -> dict[str, list[tuple[float, float,
 
 
 def _grid_area(
-    number: str, name: str, geom: shapely.Geometry, cells: list[tuple[float, float, int]]
+    number: str, name: str, geom: BaseGeometry, cells: list[tuple[float, float, int]]
 ) -> Area:
     """Where a population grid says where people live, the centres are its cells, weighted by
     their residents (Groruddalen gets its share, not just the fjord side)."""
@@ -155,7 +157,7 @@ def _weights(
 # --- centres ---------------------------------------------------------------------------------
 
 
-def _national_edge(geoms: np.ndarray) -> tuple[shapely.Geometry | None, list[str]]:
+def _national_edge(geoms: np.ndarray) -> tuple[BaseGeometry | None, list[str]]:
     """The outline of all municipalities together: the coast and the national border."""
     try:
         edge = shapely.union_all(geoms).boundary
@@ -179,8 +181,8 @@ def _area(
     rng: np.random.Generator,
     number: str,
     name: str,
-    geom: shapely.Geometry,
-    edge: shapely.Geometry | None,
+    geom: BaseGeometry,
+    edge: BaseGeometry | None,
 ) -> Area:
     shapely.prepare(geom)
     coast = _coast_points(rng, geom, edge)
@@ -190,32 +192,35 @@ def _area(
 
 
 def _coast_points(
-    rng: np.random.Generator, geom: shapely.Geometry, edge: shapely.Geometry | None
+    rng: np.random.Generator, geom: BaseGeometry, edge: BaseGeometry | None
 ) -> np.ndarray:
     """Points on the municipality's boundary that lie on the national edge."""
-    if edge is None:
-        return np.empty((0, 2))
     boundary = geom.boundary
+    # An areal geometry's boundary is lines; anything else has no coast to offer.
+    if edge is None or not isinstance(boundary, LineString | MultiLineString):
+        return np.empty((0, 2))
     at = rng.uniform(0, boundary.length, COAST_CANDIDATES)
     points = shapely.line_interpolate_point(boundary, at)
     on_edge = shapely.dwithin(edge, points, COAST_TOLERANCE_M)
     return shapely.get_coordinates(points[on_edge])
 
 
-def _centre(rng: np.random.Generator, geom: shapely.Geometry, coast: np.ndarray) -> np.ndarray:
+def _centre(rng: np.random.Generator, geom: BaseGeometry, coast: np.ndarray) -> np.ndarray:
     if len(coast) and rng.random() < COASTAL_SHARE:
         start = coast[rng.integers(len(coast))]
         candidates = start + rng.normal(0.0, INLAND_SIGMA_M, (CENTRE_TRIES, 2))
         inside = shapely.contains_xy(geom, candidates[:, 0], candidates[:, 1])
         if inside.any():
-            return candidates[int(np.argmax(inside))]
-    return uniform_points(rng, geom, 1)[0]
+            chosen: np.ndarray = candidates[int(np.argmax(inside))]
+            return chosen
+    first: np.ndarray = uniform_points(rng, geom, 1)[0]
+    return first
 
 
 # --- points ----------------------------------------------------------------------------------
 
 
-def uniform_points(rng: np.random.Generator, geom: shapely.Geometry, n: int) -> np.ndarray:
+def uniform_points(rng: np.random.Generator, geom: BaseGeometry, n: int) -> np.ndarray:
     """``n`` points spread evenly over the polygon (rejection sampling in its bounding box)."""
     xmin, ymin, xmax, ymax = geom.bounds
     found: list[np.ndarray] = []

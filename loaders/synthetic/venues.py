@@ -8,6 +8,7 @@ vocabulary in geo/vocab.py yet; the generator uses the upper-case words below.
 
 from __future__ import annotations
 
+import math
 from datetime import date, time, timedelta
 from typing import NamedTuple
 
@@ -170,7 +171,7 @@ NAMES: dict[tuple[str, str | None], tuple[str, ...]] = {
     (V.OUTDOOR, None): ("{place} friområde, gapahuk", "{place} kunstgressbane", "{place} turhytte"),
 }
 
-KIND_TEXT = {
+KIND_TEXT: dict[str, str] = {
     V.SCHOOL: "Skolelokale",
     V.LIBRARY: "Bibliotekrom",
     V.SPORTS_HALL: "Idrettshall",
@@ -184,7 +185,7 @@ KIND_TEXT = {
     V.OUTDOOR: "Uteområde",
 }
 
-CAPACITY = {  # (smallest, largest) people, drawn log-uniformly
+CAPACITY: dict[str, tuple[int, int]] = {  # (smallest, largest) people, drawn log-uniformly
     V.SCHOOL: (30, 250),
     V.LIBRARY: (10, 80),
     V.SPORTS_HALL: (80, 600),
@@ -329,7 +330,7 @@ def _capacity(dice: Dice, venue_type: str) -> int | None:
     if dice.chance(0.08):
         return None
     low, high = CAPACITY[venue_type]
-    return max(5, round(low * (high / low) ** dice.u() / 5) * 5)
+    return max(5, round(low * math.pow(high / low, dice.u()) / 5) * 5)
 
 
 def _price_note(dice: Dice, price_model: str) -> str | None:
