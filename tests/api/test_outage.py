@@ -88,7 +88,8 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         # outage breaker), the near-me reads' own pool included. Its clock stands still here,
         # so at most one caller is let through to try, however slow the machine.
         attempts: list[object] = []
-        engines = {id(e.sync_engine): e.sync_engine for e in state.values()}.values()
+        names = ("engine", "read_engine", "autocommit_engine")
+        engines = {id(state[n].sync_engine): state[n].sync_engine for n in names}.values()
         for engine in engines:
             sa.event.listen(engine, "do_connect", lambda *args: attempts.append(args))
         breaker = outage_breaker(state["read_engine"])
