@@ -349,11 +349,12 @@ async def _close(conn: AsyncConnection) -> None:
         await conn.close()
 
 
-def _idle(driver: DriverConnection) -> bool:
+def _idle(driver: DriverConnection | None) -> bool:
     """Whether psycopg left the connection usable: open, and no statement running (after a
     cancellation it cancels the statement and waits; when that is interrupted, it closes)."""
     return (
-        not driver.closed
+        driver is not None
+        and not driver.closed
         and not driver.broken
         and driver.info.transaction_status != psycopg.pq.TransactionStatus.ACTIVE
     )
