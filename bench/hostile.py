@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--normal", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument(
-        "--aliases", type=int, default=7, help="aliases per abusive operation (the most allowed)"
+        "--aliases", type=int, default=16, help="aliases per abusive operation (the most allowed)"
     )
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)

@@ -65,10 +65,10 @@ FIELD_WEIGHTS: dict[tuple[str, str], int] = {
 
 #: What a connection's `totalCount` costs: it counts every match, not one page (once per
 #: connection, not per row).
-TOTAL_COUNT_WEIGHT = 1000
+TOTAL_COUNT_WEIGHT = 100
 #: What a text filter costs (fuzzy matching over names and descriptions), once per field that
 #: takes one; a filter given as a variable is counted as if it had text.
-TEXT_FILTER_WEIGHT = 1000
+TEXT_FILTER_WEIGHT = 500
 
 
 def _may_filter_text(node: FieldNode) -> bool:
