@@ -24,6 +24,7 @@ from api import checks
 from api.app import create_app
 from geo.settings import PROJECT_ROOT, Settings
 from tests.api.conftest import http_client
+from tests.api.writes_support import As
 
 pytestmark = pytest.mark.anyio
 
@@ -52,6 +53,8 @@ NEARBY = """
 query { nearby(at: {lat: 59.91, lon: 10.75}, radiusMeters: 3000, first: 5) {
   edges { distanceMeters } } }
 """
+IMPORT = """mutation ($f: ImportFormat!, $c: String!, $s: String!) {
+  importVenues(format: $f, content: $c, source: $s) { report { inserted } } }"""
 #: Longest any ordering test waits for the other side before it gives up (a failure, not a hang).
 PATIENCE_S = 10.0
 
@@ -198,6 +201,36 @@ async def test_at_most_cpu_threads_checks_run_at_once(client, held):
     for response in await asyncio.gather(*requests):
         assert response.json()["data"]["coverage"]["unitCount"] > 0
     assert held.most_running == cpu.THREADS
+
+
+async def test_an_imports_file_is_parsed_and_checked_in_a_worker_thread(
+    schema, async_write_engine, keys, monkeypatch
+):
+    from api.graphql.mutations import venues as venue_mutations
+
+    seen: list[tuple[int, int]] = []
+    real = venue_mutations.prepare_import
+
+    def watched(actor: Any, records: Any, source: str) -> Any:
+        seen.append((threading.get_ident(), len(records)))
+        return real(actor, records, source)
+
+    monkeypatch.setattr(venue_mutations, "prepare_import", watched)
+    editor = As(schema, async_write_engine, keys["oslo"][1])
+    content = (
+        "external_id;name;owner_type;venue_type;lat;lon;capacity\n"
+        "off-loop-a;Off the loop;MUNICIPALITY;SCHOOL;59.91;10.75;20\n"
+        "off-loop-b;Off the loop too;MUNICIPALITY;LIBRARY;59.92;10.75;20\n"
+    )
+    data = await editor.data(IMPORT, {"f": "CSV", "c": content, "s": "off-loop-test"})
+    assert data["importVenues"]["report"]["inserted"] == 2
+    assert len(seen) == 1
+    assert seen[0][1] == 2
+    assert seen[0][0] != threading.get_ident()
+    # A file that is not CSV is still a BAD_USER_INPUT naming the problem, from the thread.
+    error = await editor.error(IMPORT, {"f": "CSV", "c": "hello", "s": "off-loop-test"})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "is this a CSV file" in error["message"]
 
 
 # --- a real server --------------------------------------------------------------------------
