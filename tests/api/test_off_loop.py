@@ -233,6 +233,27 @@ async def test_an_imports_file_is_parsed_and_checked_in_a_worker_thread(
     assert "is this a CSV file" in error["message"]
 
 
+async def test_large_boundaries_are_parsed_in_a_worker_thread(gql, monkeypatch):
+    from api.graphql import context
+
+    threads: list[int] = []
+    real = context.parsed_boundaries
+
+    def watched(texts: dict[str, str]) -> Any:
+        threads.append(threading.get_ident())
+        return real(texts)
+
+    monkeypatch.setattr(context, "parsed_boundaries", watched)
+    query = '{ municipality(number: "0301") { boundary(simplifyMeters: 100) } }'
+    small = await gql.data(query)  # a simplified boundary is small: parsed at once
+    assert small["municipality"]["boundary"]["type"] == "MultiPolygon"
+    assert threads == [threading.get_ident()]
+    monkeypatch.setattr(context, "INLINE_GEOJSON_CHARS", 0)
+    large = await gql.data(query)
+    assert large == small
+    assert threads[1] != threading.get_ident()
+
+
 # --- a real server --------------------------------------------------------------------------
 
 
