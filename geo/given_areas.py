@@ -103,7 +103,38 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _rings(polygon: Any, where: str, counted: list[int]) -> list[list[tuple[float, float]]]:
+def _numbers_only(ring: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every position of ``ring`` is a list of ints and floats (not bools, not text,
+    which numpy would take as numbers)."""
+    try:
+        kinds = {type(number) for position in ring for number in position}
+    except TypeError:  # a position that is not a list
+        return False
+    return kinds <= {int, float} and all(type(p) in (list, tuple) for p in ring)
+
+
+def _positions(ring: list[Any] | tuple[Any, ...], where: str) -> np.ndarray:
+    """The ring's positions as an (n, 2) array of lon, lat. In bulk with numpy when they are
+    all sound (10,000 positions in ~2 ms instead of ~15 ms of Python, most of a refused
+    polygon's cost); else one at a time, for the message naming the first bad one."""
+    if _numbers_only(ring):
+        try:
+            array = np.array(ring, dtype=np.float64)
+        except (ValueError, OverflowError):  # positions of different lengths, a huge int
+            array = np.empty((0, 0))
+        if array.ndim == 2 and len(array) == len(ring) and array.shape[1] in (2, 3):
+            lon, lat = array[:, 0], array[:, 1]
+            if (
+                np.isfinite(array[:, :2]).all()
+                and (np.abs(lon) <= 180.0).all()
+                and (np.abs(lat) <= 90.0).all()
+            ):
+                return array[:, :2].copy()
+    checked = [_position(p, f"{where} position {i}") for i, p in enumerate(ring)]
+    return np.array(checked, dtype=np.float64).reshape(-1, 2)
+
+
+def _rings(polygon: Any, where: str, counted: list[int]) -> list[np.ndarray]:
     if not isinstance(polygon, list | tuple) or not polygon:
         raise AreaInputError(f"{where} must be a non-empty list of rings")
     rings = []
@@ -117,13 +148,13 @@ def _rings(polygon: Any, where: str, counted: list[int]) -> list[list[tuple[floa
                 f"the polygon has more than {MAX_VERTICES:,} vertices (the "
                 f"limit); simplify it first"
             )
-        positions = [_position(p, f"{ring_where} position {i}") for i, p in enumerate(ring)]
+        positions = _positions(ring, ring_where)
         if len(positions) < 4:
             raise AreaInputError(
                 f"{ring_where} has {len(positions)} positions; a ring needs "
                 f"at least 4 (the first repeated as the last)"
             )
-        if positions[0] != positions[-1]:
+        if (positions[0] != positions[-1]).any():
             raise AreaInputError(
                 f"{ring_where} is not closed: its last position must repeat its first"
             )

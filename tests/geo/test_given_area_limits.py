@@ -141,3 +141,29 @@ def test_the_whole_region_is_within_the_densification_limit():
     area = area_from_bbox([-180, -90, 180, 90])
     assert area.geom is not None
     assert given_areas._densified_positions(box(*given_areas.REGION)) < MAX_DENSIFIED_POSITIONS
+
+
+@pytest.mark.parametrize(
+    ("position", "reason"),
+    [
+        ([True, 59.95], "polygon ring 0 position 2: lon must be a number, got True"),
+        (["10.8", 59.95], "polygon ring 0 position 2: lon must be a number, got '10.8'"),
+        ([10.8], "polygon ring 0 position 2 must be a position [lon, lat], got [10.8]"),
+        ([10.8, 59.95, 1, 2], "position 2 must be a position [lon, lat]"),
+        ([10.8, 91.0], "polygon ring 0 position 2: lat must be within [-90, 90]"),
+        ([float("nan"), 59.95], "polygon ring 0 position 2: lon must be within [-180, 180]"),
+        ("10.8,59.95", "position 2 must be a position [lon, lat]"),
+    ],
+)
+def test_positions_read_in_bulk_are_refused_as_one_at_a_time(position, reason):
+    ring = [[10.7, 59.9], [10.8, 59.9], position, [10.7, 59.95], [10.7, 59.9]]
+    with pytest.raises(AreaInputError) as refused:
+        area_from_geojson(_polygon(ring))
+    assert reason in refused.value.reason
+
+
+def test_a_third_coordinate_is_dropped_whatever_it_is():
+    flat = area_from_geojson(_polygon(SQUARE))
+    for third in (12.5, None, "high"):
+        ring = [[*p, third] for p in SQUARE]
+        assert area_from_geojson(_polygon(ring)).geom.equals(flat.geom)
