@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from api import cpu
 from api.errors import BadUserInput
 from geo import validation
 from geo.crs import CoordinateError, to_storage
@@ -315,6 +317,28 @@ def coverage_area(
         return area_from_bbox(value)
     except AreaInputError as error:
         raise BadUserInput(error.reason, field=f"area.{name}") from None
+
+
+async def coverage_area_off_loop(
+    *,
+    area_initiative: str | None = None,
+    municipality: str | None = None,
+    polygon: Any = None,
+    bbox: Sequence[float] | None = None,
+) -> AreaSelector:
+    """:func:`coverage_area`, with a polygon's or a box's check in a worker thread (api.cpu):
+    its repair, clip, densification and transform are CPU work that grows with the input (up to
+    geo.given_areas's limits). A slug or a number is checked here, on the loop."""
+    check = partial(
+        coverage_area,
+        area_initiative=area_initiative,
+        municipality=municipality,
+        polygon=polygon,
+        bbox=bbox,
+    )
+    if polygon is None and bbox is None:
+        return check()
+    return await cpu.run(check)
 
 
 def coverage_target(

@@ -1,8 +1,9 @@
 """Hostile clients (issue 20): normal near-me traffic alone, then while abusive clients run, on
 the demo data set behind a real server.
 
-    .venv/bin/python bench/hostile.py [--scenario aliases|text|hangups|all] [--abusers 16]
-                                      [--normal 4] [--seconds 15] [--label TEXT]
+    .venv/bin/python bench/hostile.py [--scenario aliases|text|hangups|polygon|all]
+                                      [--abusers 16] [--normal 4] [--seconds 15] [--pause 0]
+                                      [--label TEXT]
 
 1. The database ``bench_faults`` of bench/faults.py (the demo data set), and
    ``uvicorn api.app:create_app`` on 127.0.0.1 with the rate limit off (the abusers stay
@@ -14,9 +15,15 @@ the demo data set behind a real server.
      with their totalCount (before the fix: 19 aliases of first 100 each);
    - ``text``: near-me with text filters of short, common or punctuation-only tokens
      (`' OR 1=1 --`, `a b c d e f`, `norsk`);
-   - ``hangups``: a CSV export read for its first 2 kB, then the connection reset.
+   - ``hangups``: a CSV export read for its first 2 kB, then the connection reset;
+   - ``polygon`` (issue 20, item 2): `coverage` of the issue's 9,999-position self-intersecting
+     zig-zag, whose repair held the event loop for seconds (not in ``all``: run it with
+     ``--abusers 2`` and ``16``).
+   ``--pause`` seconds pass between an abuser's answer and its next request (0: back to back,
+   the worst case; the issue's polygon clients sent one every ~10 s).
 3. Verdicts per scenario: the normal traffic's p50 and p99, quiet and under abuse, their ratio,
-   and its errors (an UNAVAILABLE here is a false outage).
+   and its errors (an UNAVAILABLE here is a false outage); /healthz, asked every 0.1 s, its p50
+   and slowest answer (the event loop's stalls).
 
 Results: bench/results/hostile-<date>.json and a markdown table on stdout (docs/reliability.md).
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -45,6 +53,18 @@ NEAR = (
     "radiusMeters: 2000, first: 10) { edges { distanceMeters node { __typename } } } }"
 )
 TEXTS = ["' OR 1=1 --", "a b c d e f", "norsk"]
+#: The issue's polygon: 9,999 positions zig-zagging 1.5° east and back, closed along the west.
+POLYGON = {
+    "type": "Polygon",
+    "coordinates": [[[10 + (i % 2) * 1.5, 59 + i * 0.0002] for i in range(9999)] + [[10.0, 59.0]]],
+}
+COVERAGE = (
+    "query ($area: CoverageAreaInput!) { coverage(area: $area, target: {}, withinMeters: 1000, "
+    "unitKind: GRID_1KM) { unitCount notes } }"
+)
+#: Encoded once: 170 kB of JSON per request would cost the client more CPU than the server's
+#: answer, on the same two cores.
+POLYGON_BODY = json.dumps({"query": COVERAGE, "variables": {"area": {"polygon": POLYGON}}})
 
 
 def _aliases(count: int) -> str:
@@ -91,17 +111,34 @@ def _hang_up(port: int) -> None:
 
 
 async def _abuser(
-    client: httpx.AsyncClient, scenario: str, aliases: int, port: int, until: float, seen: Counter
+    client: httpx.AsyncClient,
+    scenario: str,
+    args: argparse.Namespace,
+    port: int,
+    until: float,
+    seen: Counter,
 ) -> None:
     rng = random.Random()
+    first = True
     while time.monotonic() < until:
+        if not first and args.pause:
+            await asyncio.sleep(min(args.pause, max(0.0, until - time.monotonic())))
+            if time.monotonic() >= until:
+                break
+        first = False
         try:
+            if scenario == "polygon":
+                response = await client.post(
+                    "/graphql", content=POLYGON_BODY, headers={"content-type": "application/json"}
+                )
+                seen[_code(response.json()) or "OK"] += 1
+                continue
             if scenario == "hangups":
                 await asyncio.to_thread(_hang_up, port)
                 seen["hangup"] += 1
                 continue
             if scenario == "aliases":
-                body = {"query": _aliases(aliases)}
+                body = {"query": _aliases(args.aliases)}
             else:
                 body = {
                     "query": NEAR.replace("first: 10)", 'first: 10, filter: {text: "{t}"})'),
@@ -114,6 +151,15 @@ async def _abuser(
             seen[type(error).__name__] += 1
 
 
+async def _healthz(client: httpx.AsyncClient, until: float, out: list[float]) -> None:
+    while time.monotonic() < until:
+        started = time.monotonic()
+        with contextlib.suppress(httpx.HTTPError):
+            await client.get("/healthz")
+        out.append(time.monotonic() - started)
+        await asyncio.sleep(0.1)
+
+
 def _ms(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
@@ -122,6 +168,7 @@ def _ms(values: list[float]) -> dict[str, float]:
         "n": len(values),
         "p50": round(float(np.percentile(array, 50)), 1),
         "p99": round(float(np.percentile(array, 99)), 1),
+        "max": round(float(array.max()), 1),
     }
 
 
@@ -130,32 +177,39 @@ async def _phase(
 ) -> dict[str, Any]:
     until = time.monotonic() + args.seconds
     normal: list[tuple[float, str]] = []
+    health: list[float] = []
     seen: Counter = Counter()
     limits = httpx.Limits(max_connections=args.normal + args.abusers + 4, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         tasks = [_normal(client, random.Random(i), until, normal) for i in range(args.normal)]
+        tasks.append(_healthz(client, until, health))
         if scenario is not None:
             tasks += [
-                _abuser(client, scenario, args.aliases, port, until, seen)
-                for _ in range(args.abusers)
+                _abuser(client, scenario, args, port, until, seen) for _ in range(args.abusers)
             ]
         await asyncio.gather(*tasks)
     codes = Counter(code for _, code in normal)
     return {
         "normal": _ms([seconds for seconds, _ in normal]),
         "normal_codes": dict(codes),
+        "healthz": _ms(health),
         "abusers": dict(seen),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default="all", choices=["aliases", "text", "hangups", "all"])
+    parser.add_argument(
+        "--scenario", default="all", choices=["aliases", "text", "hangups", "polygon", "all"]
+    )
     parser.add_argument("--abusers", type=int, default=16)
     parser.add_argument("--normal", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument(
         "--aliases", type=int, default=16, help="aliases per abusive operation (the most allowed)"
+    )
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between an abuser's answer and its next"
     )
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
@@ -166,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(database, port, 1, RESULTS / "hostile-server.tmp")
     base = f"http://127.0.0.1:{port}"
     scenarios = ["aliases", "text", "hangups"] if args.scenario == "all" else [args.scenario]
-    result: dict[str, Any] = {"label": args.label, "load_before": _load(), "scenarios": {}}
+    result: dict[str, Any] = {
+        "label": args.label,
+        "settings": vars(args),
+        "load_before": _load(),
+        "scenarios": {},
+    }
     try:
         for scenario in scenarios:
             quiet = asyncio.run(_phase(base, port, args, None))
@@ -179,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"hostile-{stamp}.json").write_text(json.dumps(result, indent=2))
     print(
-        f"| scenario ({args.abusers} abusers) | quiet p50 / p99 ms | abused p50 / p99 ms "
-        "| p99 ratio | normal errors | abusers' answers |"
+        f"| scenario ({args.abusers} abusers, pause {args.pause:g} s) | quiet p50 / p99 ms "
+        "| abused p50 / p99 ms | p99 ratio | normal errors | /healthz quiet / abused max ms "
+        "| abusers' answers |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for scenario, phases in result["scenarios"].items():
         quiet, abused = phases["quiet"]["normal"], phases["abused"]["normal"]
         ratio = abused.get("p99", 0) / quiet["p99"] if quiet.get("p99") else float("nan")
@@ -190,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {scenario} | {quiet.get('p50')} / {quiet.get('p99')} "
             f"| {abused.get('p50')} / {abused.get('p99')} | {ratio:.1f}× | {errors or 'none'} "
+            f"| {phases['quiet']['healthz'].get('max')} / {phases['abused']['healthz'].get('max')} "
             f"| {phases['abused']['abusers']} |"
         )
     return 0

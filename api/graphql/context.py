@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api import cpu
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
 from geo.queries.activities import (
@@ -40,7 +41,8 @@ from geo.queries.municipalities import (
     Municipality,
     municipalities_by_county,
     municipalities_by_number,
-    municipality_boundaries,
+    municipality_boundary_texts,
+    parsed_boundaries,
 )
 from geo.queries.organisations import OrganisationRow, organisations_by_ids
 from geo.queries.venues import (
@@ -58,6 +60,8 @@ R = TypeVar("R")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 BoundaryKey = tuple[str, float | None]
+#: Most GeoJSON text parsed on the event loop (~0.1 ms); more goes to a worker thread (api.cpu).
+INLINE_GEOJSON_CHARS = 100_000
 #: (municipality number, page size): the first page of a municipality's list.
 GroupKey = tuple[str, int]
 K = TypeVar("K")
@@ -217,7 +221,12 @@ def _make_loaders(ctx: Context) -> Loaders:
             by_tolerance[tolerance].append(number)
         found: dict[BoundaryKey, dict[str, Any]] = {}
         for tolerance, numbers in by_tolerance.items():
-            shapes = await ctx.run(municipality_boundaries, numbers, tolerance)
+            texts = await ctx.run(municipality_boundary_texts, numbers, tolerance)
+            if sum(len(text) for text in texts.values()) > INLINE_GEOJSON_CHARS:
+                # Megabytes of GeoJSON for a few full boundaries: parsed off the loop.
+                shapes = await cpu.run(parsed_boundaries, texts)
+            else:
+                shapes = parsed_boundaries(texts)
             found.update({(number, tolerance): shape for number, shape in shapes.items()})
         return [found.get(key) for key in keys]
 

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import cpu
 from api.checks import NodeType
 from api.errors import BadUserInput, ErrorCode
 from api.http.formats import CsvWriter, GeoJsonWriter, Writer
@@ -122,6 +123,14 @@ def _job(what: str, fmt: str, params: QueryParams) -> _Job:
     return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
 
 
+async def _checked_job(what: str, fmt: str, params: QueryParams) -> _Job:
+    """:func:`_job`; a coverage export's in a worker thread (api.cpu), since its area's check
+    (a box clipped, densified and transformed) is CPU work, as GraphQL's coverage does it."""
+    if what == COVERAGE:
+        return await cpu.run(_job, what, fmt, params)
+    return _job(what, fmt, params)
+
+
 # --- responses --------------------------------------------------------------------------------
 
 
@@ -180,7 +189,7 @@ def export_routes(settings: Settings) -> list[Route]:
         if isinstance(parsed, Response):
             return parsed
         try:
-            job = _job(*parsed, request.query_params)
+            job = await _checked_job(*parsed, request.query_params)
         except BadUserInput as error:
             return _bad_input(error)
         headers = {"content-disposition": f'attachment; filename="{job.filename}"'}

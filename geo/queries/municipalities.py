@@ -263,6 +263,20 @@ def municipality_boundaries(
     counter-clockwise), optionally simplified in the metric storage CRS first
     (``ST_SimplifyPreserveTopology``, tolerance in metres, 0 ≤ tolerance ≤ MAX_SIMPLIFY_M; 0
     or None: not simplified), and then made valid again."""
+    return parsed_boundaries(municipality_boundary_texts(conn, numbers, simplify_m))
+
+
+def parsed_boundaries(texts: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """:func:`municipality_boundary_texts`' GeoJSON texts as objects: CPU work that grows with
+    the boundaries (a full-resolution municipality is megabytes), which the API runs off its
+    event loop."""
+    return {number: orjson.loads(text) for number, text in texts.items()}
+
+
+def municipality_boundary_texts(
+    conn: Connection, numbers: Sequence[str], simplify_m: float | None = None
+) -> dict[str, str]:
+    """:func:`municipality_boundaries` as GeoJSON text, as the database wrote it."""
     if simplify_m is not None and not 0 <= simplify_m <= MAX_SIMPLIFY_M:
         raise ValueError(f"simplify_m must be within [0, {MAX_SIMPLIFY_M:g}], got {simplify_m}")
     if not numbers:
@@ -283,4 +297,4 @@ def municipality_boundaries(
     stmt = sa.select(municipality.c.number, geojson.label("geojson")).where(
         municipality.c.number.in_(sorted(set(numbers))), municipality.c.archived_at.is_(None)
     )
-    return {row.number: orjson.loads(row.geojson) for row in conn.execute(stmt)}
+    return {row.number: row.geojson for row in conn.execute(stmt)}

@@ -346,11 +346,21 @@ def _out_of_scope(actor: Actor, items: list[_Item], existing: Mapping[str, Any])
     return refused
 
 
-def import_venues(
-    conn: sa.Connection, actor: Actor, records: Sequence[ImportRecord], source: str
-) -> ImportResult:
-    """Upsert every row by (source, external_id), all or nothing: one bad row and nothing is
-    written; the error lists every bad row (``problems``) with its field and reason."""
+@dataclass(frozen=True)
+class PreparedImport:
+    """An import's rows checked as far as they can be without the database: what
+    :func:`prepare_import` found, for :func:`write_import`."""
+
+    source: str
+    items: list[_Item]
+    owners: list[Any]
+    problems: list[Problem]
+
+
+def prepare_import(actor: Actor, records: Sequence[ImportRecord], source: str) -> PreparedImport:
+    """The checks of :func:`import_venues` that need no database (the key's scope, the source,
+    the row count, every row's fields): CPU work that grows with the file, which the API runs
+    off its event loop."""
     scope.municipality_row(actor, actor.municipality_number, WHAT)
     try:
         source = v.required_text(source, "source", max_length=200)
@@ -362,9 +372,24 @@ def import_venues(
         raise Invalid("content", f"has {len(records)} rows; at most {MAX_IMPORT_ROWS} per import")
     problems: list[Problem] = []
     items, owners = _parse_rows(records, source, problems)
-    _resolve_owners(conn, items, owners, problems)
-    _refuse(_check_places(conn, actor, items, source, problems), problems)
-    return _write_import(conn, actor, items, source)
+    return PreparedImport(source, items, owners, problems)
+
+
+def import_venues(
+    conn: sa.Connection, actor: Actor, records: Sequence[ImportRecord], source: str
+) -> ImportResult:
+    """Upsert every row by (source, external_id), all or nothing: one bad row and nothing is
+    written; the error lists every bad row (``problems``) with its field and reason."""
+    return write_import(conn, actor, prepare_import(actor, records, source))
+
+
+def write_import(conn: sa.Connection, actor: Actor, prepared: PreparedImport) -> ImportResult:
+    """The rest of :func:`import_venues` after :func:`prepare_import`: the owners and the places
+    (database), then the write."""
+    items, problems = prepared.items, list(prepared.problems)
+    _resolve_owners(conn, items, prepared.owners, problems)
+    _refuse(_check_places(conn, actor, items, prepared.source, problems), problems)
+    return _write_import(conn, actor, items, prepared.source)
 
 
 def _refuse(refused: list[Problem], problems: list[Problem]) -> None:

@@ -282,9 +282,10 @@ def _names(values: list[Any] | None) -> tuple[str, ...]:
     return tuple(v.name for v in values or ())
 
 
-def to_area(area: CoverageAreaInput) -> AreaSelector:
-    """The one selector given, checked (:func:`api.checks.coverage_area`)."""
-    return checks.coverage_area(
+async def to_area(area: CoverageAreaInput) -> AreaSelector:
+    """The one selector given, checked (:func:`api.checks.coverage_area`; a polygon or a box in
+    a worker thread, off the event loop)."""
+    return await checks.coverage_area_off_loop(
         area_initiative=_given(area.area_initiative),
         municipality=_given(area.municipality),
         polygon=_given(area.polygon),
@@ -327,7 +328,10 @@ async def resolve_coverage(
     ],
 ) -> CoverageReport:
     question = _Question(
-        to_area(area), to_target(target), checks.checked_within(within_meters), unit_kind.name
+        await to_area(area),
+        to_target(target),
+        checks.checked_within(within_meters),
+        unit_kind.name,
     )
     try:
         async with info.context.heavy_if(True):
