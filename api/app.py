@@ -256,9 +256,9 @@ def _unready(reason: str) -> Response:
 
 
 def _freeze_startup_objects() -> None:
-    """Take what exists at startup (modules, the schema, the engine: ~150,000 objects that live
-    as long as the process) out of the garbage collector's full collections, which otherwise
-    rescan them all every 1,000-3,000 requests and stall a request for 20-110 ms. Once per
+    """Take what exists at startup (modules, the schema, the engine: objects that live as long
+    as the process) out of the garbage collector's full collections, which otherwise rescan
+    them all every few thousand requests and stall a request (docs/performance.md). Once per
     process."""
     if gc.get_freeze_count() == 0:
         gc.collect()

@@ -39,7 +39,7 @@ def check_lat_lon(lat: float, lon: float) -> None:
 
 def to_storage(lat: float, lon: float) -> tuple[float, float]:
     """WGS84 lat/lon to EPSG:25833 (x, y), in Python, so the database never transforms a query
-    point on the hot path (the first ST_Transform in a backend costs ~50 ms)."""
+    point on the hot path (the first ST_Transform in a backend loads PROJ: docs/performance.md)."""
     check_lat_lon(lat, lon)
     x, y = _to_storage().transform(lon, lat)
     if not (math.isfinite(x) and math.isfinite(y)):

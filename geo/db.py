@@ -167,9 +167,9 @@ def async_engine(
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
         pool_timeout=settings.pool_timeout_s,
-        # No ping before every checkout (a round trip, ~0.3 ms of a 2 ms request): a connection
-        # the server dropped fails on use instead (which opens the OutageBreaker), and
-        # api.graphql.context retries that read once on a new connection.
+        # No ping before every checkout (a round trip, a large share of a near-me request;
+        # docs/performance.md): a connection the server dropped fails on use instead, and
+        # geo.reader retries that read once on a new connection.
         pool_pre_ping=False,
         **modes,
     )
@@ -181,7 +181,7 @@ def autocommit_engine(settings: Settings, reader: AsyncEngine) -> AsyncEngine:
     """A pool of autocommit connections to where ``reader`` reads, sharing its outage breaker:
     for the near-me statements run straight on psycopg (api.graphql.context ``run_on_driver``). A
     connection of ``reader``'s pool would have to be switched to autocommit and back, and
-    rolled back on return: ~0.1 ms, a tenth of the worker's CPU for a near-me request
+    rolled back on return: a tenth of the worker's CPU for a near-me request
     (docs/performance.md)."""
     return async_engine(reader.url, settings, autocommit=True, breaker=outage_breaker(reader))
 

@@ -35,10 +35,10 @@ from geo.queries.activities import (
 )
 from geo.queries.areas import InitiativeRow, initiatives_by_keys
 from geo.queries.councils import CouncilRow, councils_by_ids, councils_by_municipality
-from geo.queries.counties import County, counties_by_number
+from geo.queries.counties import CountyRow, counties_by_number
 from geo.queries.listing import GroupPage
 from geo.queries.municipalities import (
-    Municipality,
+    MunicipalityRow,
     municipalities_by_county,
     municipalities_by_number,
     municipality_boundary_texts,
@@ -70,9 +70,9 @@ V = TypeVar("V")
 
 @dataclass
 class Loaders:
-    municipality: DataLoader[str, Municipality | None]
-    county: DataLoader[str, County | None]
-    municipalities_by_county: DataLoader[str, list[Municipality]]
+    municipality: DataLoader[str, MunicipalityRow | None]
+    county: DataLoader[str, CountyRow | None]
+    municipalities_by_county: DataLoader[str, list[MunicipalityRow]]
     #: (municipality number, simplify tolerance in metres or None) -> GeoJSON geometry.
     boundary: DataLoader[BoundaryKey, dict[str, Any] | None]
     directory: DirectoryLoaders = field(init=False)
@@ -202,15 +202,15 @@ class Context:
 
 
 def _make_loaders(ctx: Context) -> Loaders:
-    async def load_municipalities(numbers: list[str]) -> list[Municipality | None]:
+    async def load_municipalities(numbers: list[str]) -> list[MunicipalityRow | None]:
         found = await ctx.run(municipalities_by_number, numbers)
         return [found.get(n) for n in numbers]
 
-    async def load_counties(numbers: list[str]) -> list[County | None]:
+    async def load_counties(numbers: list[str]) -> list[CountyRow | None]:
         found = await ctx.run(counties_by_number, numbers)
         return [found.get(n) for n in numbers]
 
-    async def load_by_county(numbers: list[str]) -> list[list[Municipality]]:
+    async def load_by_county(numbers: list[str]) -> list[list[MunicipalityRow]]:
         found = await ctx.run(municipalities_by_county, numbers)
         return [found.get(n, []) for n in numbers]
 

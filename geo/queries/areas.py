@@ -20,7 +20,7 @@ GEOJSON_DECIMALS = 6
 
 
 @dataclass(frozen=True)
-class District:
+class DistrictRow:
     kind: str
     code: str
     name: str | None
@@ -47,7 +47,7 @@ def _initiative_columns() -> list[sa.ColumnElement[Any]]:
     return [c for c in area_initiative.c if c.name not in {"geom", "external_id"}]
 
 
-def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, District]:
+def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, DistrictRow]:
     """The district (BYDEL) and sub-district (DELBYDEL) covering an EPSG:25833 point, by kind."""
     a = statistical_area.c
     rows = conn.execute(
@@ -59,9 +59,9 @@ def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, District]
         )
         .order_by(a.kind, a.code)
     )
-    found: dict[str, District] = {}
+    found: dict[str, DistrictRow] = {}
     for row in rows:
-        found.setdefault(row.kind, to_dataclass(District, row))
+        found.setdefault(row.kind, to_dataclass(DistrictRow, row))
     return found
 
 

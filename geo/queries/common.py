@@ -9,7 +9,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class LatLon:
+class Wgs84Point:
     """A point in WGS84 degrees."""
 
     lat: float

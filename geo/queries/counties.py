@@ -13,7 +13,7 @@ from geo.tables import county
 
 
 @dataclass(frozen=True, slots=True)
-class County:
+class CountyRow:
     number: str
     name: str
 
@@ -26,24 +26,24 @@ def _select() -> sa.Select[tuple[str, str]]:
     )
 
 
-def counties(conn: Connection) -> list[County]:
+def counties(conn: Connection) -> list[CountyRow]:
     """Every county, ordered by number."""
-    return [County(number=r.number, name=r.name) for r in conn.execute(_select())]
+    return [CountyRow(number=r.number, name=r.name) for r in conn.execute(_select())]
 
 
-def counties_by_number(conn: Connection, numbers: Sequence[str]) -> dict[str, County]:
+def counties_by_number(conn: Connection, numbers: Sequence[str]) -> dict[str, CountyRow]:
     """The counties among ``numbers`` that exist; unknown numbers are left out."""
     if not numbers:
         return {}
     rows = conn.execute(_select().where(county.c.number.in_(sorted(set(numbers)))))
-    return {r.number: County(number=r.number, name=r.name) for r in rows}
+    return {r.number: CountyRow(number=r.number, name=r.name) for r in rows}
 
 
-def county_by_number(conn: Connection, number: str) -> County | None:
+def county_by_number(conn: Connection, number: str) -> CountyRow | None:
     return counties_by_number(conn, [number]).get(number)
 
 
-def county_at(conn: Connection, x: float, y: float) -> County | None:
+def county_at(conn: Connection, x: float, y: float) -> CountyRow | None:
     """The county whose boundary covers the point (EPSG:25833), or None at sea or abroad.
 
     The predicate is on the bare indexed column, so the GiST index answers it.
@@ -51,4 +51,4 @@ def county_at(conn: Connection, x: float, y: float) -> County | None:
     row = conn.execute(
         _select().where(sa.func.ST_Covers(county.c.geom, storage_point(x, y))).limit(1)
     ).first()
-    return None if row is None else County(number=row.number, name=row.name)
+    return None if row is None else CountyRow(number=row.number, name=row.name)

@@ -63,8 +63,8 @@ MAX_WITHIN_M = 50_000.0
 #: Smallest side, in metres, of the squares targets are collected in (see _covered_ids).
 CLUSTER_MIN_M = 1000.0
 #: Covered units are found from the targets' side (see _covered_ids) when at most this many
-#: targets per unit lie in reach, else by a probe per unit: measured, a probe costs 40-100 µs
-#: where targets are common, reading a target in reach about 13 µs.
+#: targets per unit lie in reach, else by a probe per unit: where targets are common a probe
+#: costs several times the reading of a target in reach (docs/performance.md).
 TARGETS_PER_UNIT = 1
 #: Most gaps in one page.
 MAX_GAPS_PAGE = 100
@@ -312,8 +312,8 @@ def _nearest(target: Target, unit_geom: ColumnElement[Any]) -> ColumnElement[flo
     """Straight-line distance from the unit's polygon to the nearest target (NULL when none):
     a KNN subquery (``ORDER BY geom <-> unit LIMIT 1``, no radius inside), so the GiST index on
     ``geom`` returns the nearest first and the scan stops at the first match (the category
-    outside the index, as in :func:`_probe_conditions`: measured for Oslo's gaps, 0.23 ms a
-    unit against 1.3 ms for a KNN per category through the (category, geom) index). Used for
+    outside the index, as in :func:`_probe_conditions`: for Oslo's gaps several times faster
+    than a KNN per category through the (category, geom) index; docs/performance.md). Used for
     the gaps of one page only."""
     table = target.table
     distance = table.c.geom.op("<->", return_type=sa.Float)(unit_geom)
@@ -330,9 +330,8 @@ def _probe_conditions(target: Target) -> list[ColumnElement[bool]]:
     """The target's conditions for probes by box (``ST_DWithin``, ``&&``), with an activity's
     category compared as ``category || ''``, which no index covers, so that the probe uses the
     plain GiST index on ``geom``: the (category, geom) index, right for KNN, answers box probes
-    slowly for most categories (its upper levels hold ranges of category names). Measured for
-    Groruddalen's 574 cells of 250 m with a million places: language cafés within 1 km took
-    245 ms through it and 68 ms through the geom index (the rarest category: 54 ms and 113 ms).
+    slowly for most categories (its upper levels hold ranges of category names); the figures
+    for Groruddalen's cells with a million places are in docs/performance.md.
     """
     filt = target.filter
     if target.kind is not TargetKind.ACTIVITY or not filt.categories:

@@ -6,10 +6,10 @@ of the CPU of a near-me request (docs/performance.md). A statement compiled here
 psycopg's own ``execute`` and returns psycopg's dict rows.
 
 Only statements whose parameters and columns need no SQLAlchemy processing qualify (numbers,
-text, arrays, dates: psycopg adapts them itself); :func:`compiled_for_driver` refuses the others
+text, arrays, dates: psycopg adapts them itself); :func:`driver_statement` refuses the others
 with ``ValueError``, so a later change of a column's type cannot silently change a value.
 
-:func:`run_compiled` returns dict rows; :func:`run_compiled_as` builds a dataclass per row
+:func:`run_statement` returns dict rows; :func:`run_statement_as` builds a dataclass per row
 straight from psycopg's tuple (no dict, no keyword arguments: a third of the time per row).
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from psycopg.rows import RowMaker, dict_row
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
-from geo.queries.rows import filled
+from geo.queries.rows import filled_without_init
 
 _DIALECT = pg_psycopg.dialect()
 #: Statements compiled for the driver; each statement object is itself built once and cached
@@ -48,7 +48,7 @@ class DriverStatement:
 
 
 @lru_cache(maxsize=COMPILED_CACHE_SIZE)
-def compiled_for_driver(stmt: sa.Select[Any]) -> DriverStatement:
+def driver_statement(stmt: sa.Select[Any]) -> DriverStatement:
     """Compile ``stmt`` for psycopg once. Bind parameters with a value (the filter's literals)
     are fixed here, through SQLAlchemy's processing; those without one are filled at run time
     and must need none."""
@@ -107,7 +107,7 @@ def _params(statement: DriverStatement, values: dict[str, Any]) -> dict[str, Any
     return {**statement.fixed, **{k: v for k, v in values.items() if k in statement.names}}
 
 
-async def run_compiled(
+async def run_statement(
     conn: psycopg.AsyncConnection[Any], statement: DriverStatement, values: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Run a compiled statement with the run-time ``values``; every parameter must be set."""
@@ -116,14 +116,14 @@ async def run_compiled(
         return await cursor.fetchall()
 
 
-async def run_compiled_as(
+async def run_statement_as(
     conn: psycopg.AsyncConnection[Any],
     statement: DriverStatement,
     values: dict[str, Any],
     cls: type[T],
     *extra: str,
 ) -> list[tuple[Any, ...]]:
-    """:func:`run_compiled`, each row as ``(cls(…), *extra columns)``: ``cls`` a dataclass built
+    """:func:`run_statement`, each row as ``(cls(…), *extra columns)``: ``cls`` a dataclass built
     from the columns named as its fields, positionally. The positions come from the compiled
     statement's columns, once: psycopg's ``cursor.description`` would build 30 column objects
     per execution (a tenth of a near-me request's CPU)."""
@@ -157,15 +157,15 @@ def _row_maker(
 def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
     """``cls`` from its fields' values, in order (any values after them are not its). A frozen
     dataclass's ``__init__`` sets each field through ``object.__setattr__`` (29 calls for an
-    activity): :func:`geo.queries.rows.filled` makes an equal object in under half the time,
-    where ``__init__`` does nothing more (no ``__post_init__``, no slots)."""
+    activity): :func:`geo.queries.rows.filled_without_init` makes an equal object in under half
+    the time, where ``__init__`` does nothing more (no ``__post_init__``, no slots)."""
     if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
         count = len(names)
         return lambda values: cls(*values[:count])
 
     def build(values: Sequence[Any]) -> T:
         # The fields' values first, maybe more after them (not its own).
-        return filled(cls, zip(names, values, strict=False))
+        return filled_without_init(cls, zip(names, values, strict=False))
 
     return build
 

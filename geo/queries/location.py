@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from geo.queries.areas import District, InitiativeRow, districts_at, initiatives_at
-from geo.queries.counties import County, county_at
-from geo.queries.municipalities import Municipality, municipality_at
+from geo.queries.areas import DistrictRow, InitiativeRow, districts_at, initiatives_at
+from geo.queries.counties import CountyRow, county_at
+from geo.queries.municipalities import MunicipalityRow, municipality_at
 from geo.vocab import AreaKind
 
 
@@ -16,8 +16,8 @@ from geo.vocab import AreaKind
 class Location:
     """The places containing a point; each None at sea or abroad."""
 
-    municipality: Municipality | None
-    county: County | None
+    municipality: MunicipalityRow | None
+    county: CountyRow | None
 
 
 def where_am_i(conn: Connection, x: float, y: float) -> Location:
@@ -38,8 +38,8 @@ def where_am_i(conn: Connection, x: float, y: float) -> Location:
 class Surroundings:
     """The district, sub-district and area initiatives covering a point (where loaded)."""
 
-    district: District | None
-    sub_district: District | None
+    district: DistrictRow | None
+    sub_district: DistrictRow | None
     initiatives: list[InitiativeRow]
 
 

@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection, Row
 
 from geo.crs import WGS84_SRID, to_wgs84
 from geo.filters import has_active_council
-from geo.queries.common import LatLon, Page
-from geo.queries.counties import County
+from geo.queries.common import Page, Wgs84Point
+from geo.queries.counties import CountyRow
 from geo.queries.points import storage_point
 from geo.tables import county, municipality, municipality_statistics
 
@@ -37,14 +37,14 @@ GEOJSON_DECIMALS = 6
 
 
 @dataclass(frozen=True, slots=True)
-class Municipality:
+class MunicipalityRow:
     number: str
     name: str
     county_number: str
     #: None when no county with ``county_number`` is loaded.
-    county: County | None
+    county: CountyRow | None
     area_km2: float
-    centroid: LatLon
+    centroid: Wgs84Point
     population: int | None
     population_year: int | None
     immigrant_population: int | None
@@ -69,7 +69,7 @@ class MunicipalityFilter:
     #: With (True) or without (False) an active immigrant council serving the municipality
     #: (geo.filters.has_active_council).
     has_council: bool | None = None
-    #: Immigrant share (as :attr:`Municipality.immigrant_share`) at least this, 0-1; a
+    #: Immigrant share (as :attr:`MunicipalityRow.immigrant_share`) at least this, 0-1; a
     #: municipality without the figures does not match.
     min_immigrant_share: float | None = None
 
@@ -100,7 +100,7 @@ def latest_figure(number: sa.ColumnElement[str], figure: str) -> sa.ColumnElemen
 
 
 def immigrant_share_sql(number: sa.ColumnElement[str]) -> sa.ColumnElement[float]:
-    """:attr:`Municipality.immigrant_share` in SQL: latest immigrants over latest population
+    """:attr:`MunicipalityRow.immigrant_share` in SQL: latest immigrants over latest population
     (each its own latest year), null when either is missing or the population is zero."""
     return sa.cast(latest_figure(number, "immigrants"), sa.Float(asdecimal=False)) / sa.func.nullif(
         latest_figure(number, "population"), 0
@@ -141,16 +141,16 @@ def _select() -> sa.Select[Any]:
     )
 
 
-def _from_row(row: Row[Any]) -> Municipality:
+def _from_row(row: Row[Any]) -> MunicipalityRow:
     lat, lon = to_wgs84(row.centroid_x, row.centroid_y)
     county_number = row.county_number.strip()
-    return Municipality(
+    return MunicipalityRow(
         number=row.number,
         name=row.name,
         county_number=county_number,
-        county=None if row.county_name is None else County(county_number, row.county_name),
+        county=None if row.county_name is None else CountyRow(county_number, row.county_name),
         area_km2=float(row.area_km2),
-        centroid=LatLon(lat=lat, lon=lon),
+        centroid=Wgs84Point(lat=lat, lon=lon),
         population=row.population,
         population_year=row.population_year,
         immigrant_population=row.immigrants,
@@ -159,7 +159,9 @@ def _from_row(row: Row[Any]) -> Municipality:
     )
 
 
-def municipalities_by_number(conn: Connection, numbers: Sequence[str]) -> dict[str, Municipality]:
+def municipalities_by_number(
+    conn: Connection, numbers: Sequence[str]
+) -> dict[str, MunicipalityRow]:
     """The municipalities among ``numbers`` that exist, in one statement."""
     if not numbers:
         return {}
@@ -167,17 +169,17 @@ def municipalities_by_number(conn: Connection, numbers: Sequence[str]) -> dict[s
     return {row.number: _from_row(row) for row in conn.execute(stmt)}
 
 
-def municipality_by_number(conn: Connection, number: str) -> Municipality | None:
+def municipality_by_number(conn: Connection, number: str) -> MunicipalityRow | None:
     """One municipality by its four-digit number, or None when there is none."""
     return municipalities_by_number(conn, [number]).get(number)
 
 
 def municipalities_by_county(
     conn: Connection, county_numbers: Sequence[str]
-) -> dict[str, list[Municipality]]:
+) -> dict[str, list[MunicipalityRow]]:
     """Each county's municipalities (ordered by number), for many counties in one statement."""
     wanted = sorted(set(county_numbers))
-    found: dict[str, list[Municipality]] = {number: [] for number in wanted}
+    found: dict[str, list[MunicipalityRow]] = {number: [] for number in wanted}
     if not wanted:
         return found
     stmt = _select().where(municipality.c.county_number.in_(wanted)).order_by(municipality.c.number)
@@ -187,7 +189,7 @@ def municipalities_by_county(
     return found
 
 
-def municipality_at(conn: Connection, x: float, y: float) -> Municipality | None:
+def municipality_at(conn: Connection, x: float, y: float) -> MunicipalityRow | None:
     """The municipality whose boundary covers the point (EPSG:25833), or None.
 
     A point exactly on a shared border is covered by both; the lower number wins.
@@ -224,7 +226,7 @@ def list_municipalities(
     filter_: MunicipalityFilter | None = None,
     first: int = 20,
     after_key: str | None = None,
-) -> Page[Municipality]:
+) -> Page[MunicipalityRow]:
     """One page of municipalities ordered by number, after the number ``after_key``.
 
     Two statements whatever the page size: the page (one row more than asked, to know whether

@@ -38,7 +38,7 @@ from geo.filters import (
 )
 from geo.queries.activities import ActivityRow, activity_columns
 from geo.queries.councils import CouncilRow, council_columns
-from geo.queries.driver import compiled_for_driver, run_compiled_as
+from geo.queries.driver import driver_statement, run_statement_as
 from geo.queries.points import bound_storage_point, check_finite, storage_point
 from geo.queries.rows import in_field_order, to_dataclass
 from geo.queries.venues import VenueRow, venue_columns
@@ -301,8 +301,8 @@ async def nearby_on_driver(
     after_rank = None if after is None else after.rank
     streams = []
     for kind in dict.fromkeys(kinds):
-        compiled = compiled_for_driver(_kind_statement(kind, filt, after_rank))
-        rows = await run_compiled_as(conn, compiled, values, _ROW_TYPES[kind], "distance")
+        compiled = driver_statement(_kind_statement(kind, filt, after_rank))
+        rows = await run_statement_as(conn, compiled, values, _ROW_TYPES[kind], "distance")
         streams.append([Hit(kind, float(distance), row) for row, distance in rows])
     return _page(streams, first)
 

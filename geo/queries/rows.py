@@ -40,12 +40,13 @@ def in_field_order(
     return sorted(columns, key=lambda column: order.get(column.name, len(order)))
 
 
-def filled(cls: type[T], values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> T:
+def filled_without_init(cls: type[T], values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> T:
     """``cls(**values)`` for a dataclass whose ``__init__`` only assigns its fields (no
-    ``__post_init__``, no slots), built without it: the constructor's keyword matching and one
-    assignment per field take 0.7 µs for an activity, filling the new instance's ``__dict__``
-    0.3 µs, and a near-me answer of 20 activities makes ~100 such objects. ``values`` must
-    name every field: tests check that the objects built so equal their constructed twins."""
+    ``__post_init__``, no slots), built *without calling* ``__init__``: the new instance's
+    ``__dict__`` is filled at once, skipping the constructor's keyword matching and one
+    assignment per field (a near-me answer makes ~100 such objects; the cost of each way is in
+    docs/performance.md). ``values`` must name every field: tests check that the objects built
+    so equal their constructed twins."""
     instance = object.__new__(cls)
     instance.__dict__.update(values)
     return instance

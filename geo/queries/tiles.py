@@ -65,7 +65,8 @@ DISTRICT_KINDS = (AreaKind.BYDEL.value, AreaKind.DELBYDEL.value)
 #: From this zoom a point layer sends every row; below it, one feature per grid cell.
 AGGREGATE_BELOW_ZOOM = 14
 #: Cells a side of a tile's aggregation grid: EXTENT / 32 = 128 MVT units, 16 px of a tile drawn
-#: at 512 px. 64 (8 px) sends 3.5 times the features and misses 50 ms on the densest tiles.
+#: at 512 px. 64 (8 px) sends several times the features and is slow on the densest tiles
+#: (docs/performance.md).
 CELLS_PER_TILE = 32
 
 
@@ -467,7 +468,7 @@ def tile_statement(
 
 #: A tile's query runs in one backend: PostgreSQL would often plan a parallel worker for it
 #: (ST_AsMVTGeom is costed high), and starting one, with PostGIS's projections to load, costs
-#: more than the whole tile (30-60 ms against 2 ms for a typical one).
+#: many times more than the whole tile (docs/performance.md).
 NO_PARALLEL = sa.select(sa.func.set_config("max_parallel_workers_per_gather", "0", True))
 
 

@@ -96,7 +96,7 @@ def count_statements(
     """Every statement sent: through SQLAlchemy (its cursor event) and straight through psycopg
     (geo.queries.driver's runners, which SQLAlchemy does not see)."""
     counter = StatementCounter()
-    for name in ("run_compiled", "run_compiled_as"):
+    for name in ("run_statement", "run_statement_as"):
         original = getattr(driver, name)
 
         async def counted(

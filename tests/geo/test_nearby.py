@@ -24,7 +24,7 @@ from geo.filters import (
     venue_conditions,
 )
 from geo.queries.activities import activity_columns
-from geo.queries.driver import compiled_for_driver, run_compiled_as
+from geo.queries.driver import driver_statement, run_statement_as
 from geo.queries.nearby import (
     NearbyKey,
     PlaceKind,
@@ -319,10 +319,10 @@ async def test_rows_built_on_the_driver_name_what_the_statement_lacks(
     """A dataclass row from a statement missing some of its fields is a ValueError naming them,
     never a row built from the wrong columns."""
     engine, _ = generated_db
-    statement = compiled_for_driver(sa.select(venue.c.id, venue.c.name).limit(1))
+    statement = driver_statement(sa.select(venue.c.id, venue.c.name).limit(1))
     async with await psycopg.AsyncConnection.connect(_libpq(engine.url), autocommit=True) as driver:
         with pytest.raises(ValueError, match=r"VenueRow: the statement selects no .*'x', 'y'"):
-            await run_compiled_as(driver, statement, {}, VenueRow)
+            await run_statement_as(driver, statement, {}, VenueRow)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from api.graphql.types.vocab import (
     weekday_of,
 )
 from geo.queries.activities import ActivityRow
-from geo.queries.rows import filled
+from geo.queries.rows import filled_without_init
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -86,7 +86,7 @@ class Activity(DirectoryEntry):
     @classmethod
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return filled(
+        return filled_without_init(
             cls,
             {
                 "db_id": row.id,
@@ -103,7 +103,7 @@ class Activity(DirectoryEntry):
                 "min_age": row.min_age,
                 "max_age": row.max_age,
                 "languages": list(row.languages),
-                "cost": filled(
+                "cost": filled_without_init(
                     Cost,
                     {
                         "free": row.free,

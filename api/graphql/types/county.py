@@ -9,7 +9,7 @@ import strawberry
 
 from api.checks import COUNTY_NUMBER, NodeType, county_number
 from api.graphql.relay import Node, NodeKind
-from geo.queries.counties import County as GeoCounty
+from geo.queries.counties import CountyRow
 from geo.queries.counties import counties as list_counties
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class County(Node):
         return self.number
 
     @classmethod
-    def from_geo(cls, county: GeoCounty) -> County:
+    def from_geo(cls, county: CountyRow) -> County:
         return cls(number=county.number, name=county.name)
 
     @strawberry.field(

@@ -11,7 +11,7 @@ import strawberry
 from api.graphql.relay import Node
 from api.graphql.types.geometry import LatLon
 from geo.crs import to_wgs84, to_wgs84_many
-from geo.queries.rows import filled
+from geo.queries.rows import filled_without_init
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -49,7 +49,10 @@ def locations_of(rows: Sequence[Any]) -> list[LatLon]:
     if not rows:
         return []
     points = to_wgs84_many([row.x for row in rows], [row.y for row in rows])
-    return [filled(LatLon, {"lat": round(lat, 7), "lon": round(lon, 7)}) for lat, lon in points]
+    return [
+        filled_without_init(LatLon, {"lat": round(lat, 7), "lon": round(lon, 7)})
+        for lat, lon in points
+    ]
 
 
 async def municipality_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from geo.queries.common import LatLon as GeoLatLon
+from geo.queries.common import Wgs84Point
 
 
 @strawberry.type(description="A point in WGS84 degrees.")
@@ -13,5 +13,5 @@ class LatLon:
     lon: float = strawberry.field(description="Longitude in degrees.")
 
     @classmethod
-    def from_geo(cls, point: GeoLatLon) -> LatLon:
+    def from_geo(cls, point: Wgs84Point) -> LatLon:
         return cls(lat=point.lat, lon=point.lon)

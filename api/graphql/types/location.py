@@ -11,7 +11,7 @@ from api.graphql.types.county import County
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.initiative import AreaInitiative
 from api.graphql.types.municipality import Municipality
-from geo.queries.areas import District as GeoDistrict
+from geo.queries.areas import DistrictRow
 from geo.queries.location import surroundings, where_am_i
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class District:
     kind: str = strawberry.field(description="BYDEL or DELBYDEL.")
 
     @classmethod
-    def from_geo(cls, district: GeoDistrict | None) -> District | None:
+    def from_geo(cls, district: DistrictRow | None) -> District | None:
         if district is None:
             return None
         return cls(code=district.code, name=district.name, kind=district.kind)

@@ -32,8 +32,7 @@ from api.graphql.types.county import County
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.listing import ACTIVITIES, VENUES, DirectoryConnection, municipality_list
 from api.graphql.types.venue import Venue
-from geo.queries.municipalities import Municipality as GeoMunicipality
-from geo.queries.municipalities import MunicipalityFilter, list_municipalities
+from geo.queries.municipalities import MunicipalityFilter, MunicipalityRow, list_municipalities
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -99,7 +98,7 @@ class Municipality(Node):
         return self.number
 
     @classmethod
-    def from_geo(cls, m: GeoMunicipality) -> Municipality:
+    def from_geo(cls, m: MunicipalityRow) -> Municipality:
         return cls(
             number=m.number,
             name=m.name,

@@ -18,10 +18,10 @@ from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
+from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
 from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
-from geo.queries.nearby import PlaceKind as GeoPlaceKind
-from geo.queries.rows import filled
+from geo.queries.rows import filled_without_init
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ class NearbyEdge:
 class NearbyConnection:
     edges: list[NearbyEdge]
     page_info: PageInfo
-    query: strawberry.Private[tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter]]
+    query: strawberry.Private[
+        tuple[float, float, float, tuple[nearby_queries.PlaceKind, ...], DirectoryFilter]
+    ]
 
     @strawberry.field(
         description="How many places match within the radius in all (counted only when asked for)."
@@ -104,11 +106,13 @@ def _connection(
     hits: list[Hit],
     has_next: bool,
     has_previous: bool,
-    query: tuple[float, float, float, tuple[GeoPlaceKind, ...], DirectoryFilter],
+    query: tuple[float, float, float, tuple[nearby_queries.PlaceKind, ...], DirectoryFilter],
 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
     edges = [
-        filled(NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2), "node": node})
+        filled_without_init(
+            NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2), "node": node}
+        )
         for hit, node in zip(hits, nodes_of(hits), strict=True)
     ]
     return NearbyConnection(
@@ -171,7 +175,11 @@ async def nearby_connection(
     radius = checked_radius(radius_meters)
     size = page_size(first, context.max_page_size)
     after_key = decode_key(decode_cursor(after, _CONNECTION, NEARBY_KEY))
-    wanted = tuple(GeoPlaceKind[k.name] for k in kinds) if kinds else tuple(GeoPlaceKind)
+    wanted = (
+        tuple(nearby_queries.PlaceKind[k.name] for k in kinds)
+        if kinds
+        else tuple(nearby_queries.PlaceKind)
+    )
     geo_filter = to_geo_filter(filter)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(

@@ -30,7 +30,7 @@ from api.graphql.types.vocab import (
     as_enum,
     weekday_of,
 )
-from geo.queries.rows import filled
+from geo.queries.rows import filled_without_init
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Venue(DirectoryEntry):
     @classmethod
     def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return filled(
+        return filled_without_init(
             cls,
             {
                 "db_id": row.id,

@@ -7,8 +7,8 @@ from enum import Enum, StrEnum
 import strawberry
 
 from geo import vocab
-from geo.queries.coverage import TargetKind as GeoTargetKind
-from geo.queries.nearby import PlaceKind as GeoPlaceKind
+from geo.queries import coverage as coverage_queries
+from geo.queries import nearby as nearby_queries
 
 
 def _graphql_enum(source: type[StrEnum], description: str) -> type[Enum]:
@@ -35,7 +35,7 @@ CouncilStatus = _graphql_enum(vocab.CouncilStatus, "Whether a council still exis
 OrganisationKind = _graphql_enum(vocab.OrganisationKind, "What kind of organisation.")
 ActivityStatus = _graphql_enum(vocab.ActivityStatus, "Whether an activity runs.")
 Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
-PlaceKind = _graphql_enum(GeoPlaceKind, "The kinds of place `nearby` returns.")
+PlaceKind = _graphql_enum(nearby_queries.PlaceKind, "The kinds of place `nearby` returns.")
 AccessOutcome = _graphql_enum(vocab.AccessOutcome, "What came of a request to use a venue.")
 AccessBarrier = _graphql_enum(vocab.AccessBarrier, "What stood in the way of using a venue.")
 AreaKind = _graphql_enum(
@@ -43,7 +43,9 @@ AreaKind = _graphql_enum(
     "Kinds of population unit (statistical area): SSB's "
     "grid cells, grunnkretser, Oslo's districts.",
 )
-CoverageTargetKind = _graphql_enum(GeoTargetKind, "What `coverage` counts as within reach.")
+CoverageTargetKind = _graphql_enum(
+    coverage_queries.TargetKind, "What `coverage` counts as within reach."
+)
 
 WEEKDAYS = list(vocab.Weekday)
 

@@ -1,6 +1,6 @@
-"""Types built without their constructor (geo.queries.rows.filled) are whole: each equals the
-object its class's own constructor makes from the same fields, nested objects included, for
-every activity and venue of the demo data."""
+"""Types built without their constructor (geo.queries.rows.filled_without_init) are whole:
+each equals the object its class's own constructor makes from the same fields, nested objects
+included, for every activity and venue of the demo data."""
 
 from __future__ import annotations
 
