@@ -49,15 +49,19 @@ def _initiative_columns() -> list[sa.ColumnElement[Any]]:
 
 def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, DistrictRow]:
     """The district (BYDEL) and sub-district (DELBYDEL) covering an EPSG:25833 point, by kind."""
-    a = statistical_area.c
     rows = conn.execute(
-        sa.select(a.kind, a.code, a.name, a.municipality_number)
-        .where(
-            a.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
-            a.archived_at.is_(None),
-            sa.func.ST_Covers(a.geom, storage_point(x, y)),
+        sa.select(
+            statistical_area.c.kind,
+            statistical_area.c.code,
+            statistical_area.c.name,
+            statistical_area.c.municipality_number,
         )
-        .order_by(a.kind, a.code)
+        .where(
+            statistical_area.c.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
+            statistical_area.c.archived_at.is_(None),
+            sa.func.ST_Covers(statistical_area.c.geom, storage_point(x, y)),
+        )
+        .order_by(statistical_area.c.kind, statistical_area.c.code)
     )
     found: dict[str, DistrictRow] = {}
     for row in rows:
@@ -66,19 +70,22 @@ def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, DistrictR
 
 
 def initiatives_at(conn: sa.Connection, x: float, y: float) -> list[InitiativeRow]:
-    i = area_initiative.c
     rows = conn.execute(
         sa.select(*_initiative_columns())
-        .where(i.archived_at.is_(None), sa.func.ST_Covers(i.geom, storage_point(x, y)))
-        .order_by(i.name)
+        .where(
+            area_initiative.c.archived_at.is_(None),
+            sa.func.ST_Covers(area_initiative.c.geom, storage_point(x, y)),
+        )
+        .order_by(area_initiative.c.name)
     )
     return [to_dataclass(InitiativeRow, r) for r in rows]
 
 
 def all_initiatives(conn: sa.Connection) -> list[InitiativeRow]:
-    i = area_initiative.c
     rows = conn.execute(
-        sa.select(*_initiative_columns()).where(i.archived_at.is_(None)).order_by(i.name)
+        sa.select(*_initiative_columns())
+        .where(area_initiative.c.archived_at.is_(None))
+        .order_by(area_initiative.c.name)
     )
     return [to_dataclass(InitiativeRow, r) for r in rows]
 
@@ -86,10 +93,9 @@ def all_initiatives(conn: sa.Connection) -> list[InitiativeRow]:
 def initiatives_by_keys(
     conn: sa.Connection, *, ids: Iterable[int] = (), slugs: Iterable[str] = ()
 ) -> list[InitiativeRow]:
-    i = area_initiative.c
     rows = conn.execute(
         sa.select(*_initiative_columns()).where(
-            sa.or_(i.id.in_(list(ids)), i.slug.in_(list(slugs)))
+            sa.or_(area_initiative.c.id.in_(list(ids)), area_initiative.c.slug.in_(list(slugs)))
         )
     )
     return [to_dataclass(InitiativeRow, r) for r in rows]
@@ -99,12 +105,15 @@ def initiative_boundaries(
     conn: sa.Connection, ids: Iterable[int], simplify_m: float | None = None
 ) -> dict[int, dict[str, Any]]:
     """GeoJSON (RFC 7946: WGS84, lon/lat, exterior rings counter-clockwise) of each initiative."""
-    i = area_initiative.c
-    geom: sa.ColumnElement[Any] = i.geom
+    geom: sa.ColumnElement[Any] = area_initiative.c.geom
     if simplify_m:
         geom = sa.func.ST_MakeValid(sa.func.ST_SimplifyPreserveTopology(geom, simplify_m))
     shape = sa.func.ST_AsGeoJSON(
         sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(geom, WGS84_SRID)), GEOJSON_DECIMALS
     )
-    rows = conn.execute(sa.select(i.id, shape.label("shape")).where(i.id.in_(list(ids))))
+    rows = conn.execute(
+        sa.select(area_initiative.c.id, shape.label("shape")).where(
+            area_initiative.c.id.in_(list(ids))
+        )
+    )
     return {r.id: orjson.loads(r.shape) for r in rows}

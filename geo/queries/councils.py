@@ -39,12 +39,14 @@ def councils_by_municipality(
     conn: sa.Connection, numbers: Iterable[str]
 ) -> dict[str, list[CouncilRow]]:
     """Every council (active or disbanded, not archived) of each municipality, by name."""
-    c = immigrant_council.c
     return grouped(
         conn,
         sa.select(*council_columns())
-        .where(c.municipality_number.in_(list(numbers)), c.archived_at.is_(None))
-        .order_by(c.municipality_number, c.name),
+        .where(
+            immigrant_council.c.municipality_number.in_(list(numbers)),
+            immigrant_council.c.archived_at.is_(None),
+        )
+        .order_by(immigrant_council.c.municipality_number, immigrant_council.c.name),
         CouncilRow,
         "municipality_number",
     )

@@ -203,48 +203,54 @@ def _resolve(conn: sa.Connection, area: AreaSelector) -> _ResolvedArea:
             sa.func.ST_GeomFromWKB(sa.literal(wkb, sa.LargeBinary), STORAGE_SRID), None, area.notes
         )
     if isinstance(area, MunicipalityArea):
-        m = municipality.c
-        where: list[ColumnElement[bool]] = [m.number == area.number, m.archived_at.is_(None)]
-        name = conn.execute(sa.select(m.name).where(*where)).scalar()
+        where: list[ColumnElement[bool]] = [
+            municipality.c.number == area.number,
+            municipality.c.archived_at.is_(None),
+        ]
+        name = conn.execute(sa.select(municipality.c.name).where(*where)).scalar()
         if name is None:
             raise UnknownArea(f"municipality {area.number} is not loaded")
-        return _ResolvedArea(sa.select(m.geom).where(*where).scalar_subquery(), name)
-    i = area_initiative.c
-    key = i.slug == area.slug if area.slug is not None else i.id == area.id
-    where = [key, i.archived_at.is_(None)]
-    name = conn.execute(sa.select(i.name).where(*where)).scalar()
+        return _ResolvedArea(sa.select(municipality.c.geom).where(*where).scalar_subquery(), name)
+    key = (
+        area_initiative.c.slug == area.slug
+        if area.slug is not None
+        else area_initiative.c.id == area.id
+    )
+    where = [key, area_initiative.c.archived_at.is_(None)]
+    name = conn.execute(sa.select(area_initiative.c.name).where(*where)).scalar()
     if name is None:
         shown = repr(area.slug) if area.slug is not None else f"with id {area.id}"
         raise UnknownArea(f"no area initiative {shown}")
-    return _ResolvedArea(sa.select(i.geom).where(*where).scalar_subquery(), name)
+    return _ResolvedArea(sa.select(area_initiative.c.geom).where(*where).scalar_subquery(), name)
 
 
 def _units(area_geom: ColumnElement[Any], unit_kind: str) -> sa.CTE:
     """The units of ``unit_kind`` whose interior point lies in the area (MATERIALIZED: read
     once, however often the statement refers to them)."""
-    u = statistical_area.c
     shape = sa.select(area_geom.label("geom")).cte("area")
     return (
         sa.select(
-            u.id,
-            u.code,
-            u.name,
-            u.municipality_number,
-            u.population,
-            u.immigrant_population,
-            u.year,
-            u.geom,
+            statistical_area.c.id,
+            statistical_area.c.code,
+            statistical_area.c.name,
+            statistical_area.c.municipality_number,
+            statistical_area.c.population,
+            statistical_area.c.immigrant_population,
+            statistical_area.c.year,
+            statistical_area.c.geom,
         )
         .select_from(
             statistical_area.join(
                 shape,
                 sa.and_(
-                    u.geom.op("&&")(shape.c.geom),
-                    sa.func.ST_Intersects(shape.c.geom, sa.func.ST_PointOnSurface(u.geom)),
+                    statistical_area.c.geom.op("&&")(shape.c.geom),
+                    sa.func.ST_Intersects(
+                        shape.c.geom, sa.func.ST_PointOnSurface(statistical_area.c.geom)
+                    ),
                 ),
             )
         )
-        .where(u.kind == unit_kind, u.archived_at.is_(None))
+        .where(statistical_area.c.kind == unit_kind, statistical_area.c.archived_at.is_(None))
         .cte("units")
         .prefix_with("MATERIALIZED")
     )
@@ -623,36 +629,34 @@ def coverage_by_municipality(
     number. A unit belongs to the municipality its row names (loaders set it from the code or
     from the unit's interior point, the same rule as above); the covered rule is the same."""
     unit_kind = _check(within_m, unit_kind)
-    u = statistical_area.c
     where: list[ColumnElement[bool]] = [
-        u.kind == unit_kind,
-        u.archived_at.is_(None),
-        u.municipality_number.is_not(None),
+        statistical_area.c.kind == unit_kind,
+        statistical_area.c.archived_at.is_(None),
+        statistical_area.c.municipality_number.is_not(None),
     ]
     if numbers is not None:
-        where.append(u.municipality_number.in_(list(numbers)))
+        where.append(statistical_area.c.municipality_number.in_(list(numbers)))
     covered = _covered_ids(target, within_m, unit_kind, None)
     flagged = (
         sa.select(
-            u.municipality_number,
-            sa.func.coalesce(u.population, 0).label("population"),
+            statistical_area.c.municipality_number,
+            sa.func.coalesce(statistical_area.c.population, 0).label("population"),
             covered.c.id.is_not(None).label("covered"),
         )
-        .select_from(statistical_area.outerjoin(covered, covered.c.id == u.id))
+        .select_from(statistical_area.outerjoin(covered, covered.c.id == statistical_area.c.id))
         .where(*where)
         .subquery("flagged")
     )
-    f = flagged.c
     totals = (
         sa.select(
-            f.municipality_number,
+            flagged.c.municipality_number,
             sa.func.count().label("units"),
-            sa.func.sum(f.population).label("population"),
-            sa.func.coalesce(sa.func.sum(f.population).filter(f.covered), 0).label(
+            sa.func.sum(flagged.c.population).label("population"),
+            sa.func.coalesce(sa.func.sum(flagged.c.population).filter(flagged.c.covered), 0).label(
                 "covered_population"
             ),
         )
-        .group_by(f.municipality_number)
+        .group_by(flagged.c.municipality_number)
         .subquery("totals")
     )
     rows = conn.execute(

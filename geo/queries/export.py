@@ -77,24 +77,23 @@ def _hhmm(column: ColumnElement[Any]) -> ColumnElement[str]:
 def _weekly_text(table: sa.Table, key: ColumnElement[bool], *, dated: bool) -> ColumnElement[str]:
     """A row's weekly windows as ``"MON 16:00-22:00; SAT 10:00-14:00"`` (null when none), a
     correlated scalar subquery; ``dated`` adds ``" (from..to)"`` when a window has dates."""
-    t = table.c
     parts: list[ColumnElement[Any]] = [
-        sa.case({i + 1: day for i, day in enumerate(_WEEKDAYS)}, value=t.weekday),
+        sa.case({i + 1: day for i, day in enumerate(_WEEKDAYS)}, value=table.c.weekday),
         sa.literal(" "),
-        _hhmm(t.starts),
+        _hhmm(table.c.starts),
         sa.literal("-"),
-        _hhmm(t.ends),
+        _hhmm(table.c.ends),
     ]
     if dated:
         parts.append(
             sa.case(
                 (
-                    sa.or_(t.valid_from.isnot(None), t.valid_to.isnot(None)),
+                    sa.or_(table.c.valid_from.isnot(None), table.c.valid_to.isnot(None)),
                     sa.func.concat(
                         " (",
-                        sa.func.coalesce(sa.cast(t.valid_from, sa.Text), ""),
+                        sa.func.coalesce(sa.cast(table.c.valid_from, sa.Text), ""),
                         "..",
-                        sa.func.coalesce(sa.cast(t.valid_to, sa.Text), ""),
+                        sa.func.coalesce(sa.cast(table.c.valid_to, sa.Text), ""),
                         ")",
                     ),
                 ),
@@ -103,7 +102,7 @@ def _weekly_text(table: sa.Table, key: ColumnElement[bool], *, dated: bool) -> C
         )
     text = sa.func.string_agg(
         sa.func.concat(*parts),
-        aggregate_order_by(sa.literal("; "), t.weekday, t.starts),
+        aggregate_order_by(sa.literal("; "), table.c.weekday, table.c.starts),
         type_=sa.Text,
     )
     return sa.select(text).where(key).scalar_subquery()
@@ -115,120 +114,119 @@ def _lon_lat(point: ColumnElement[Any]) -> list[ColumnElement[float]]:
 
 
 def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
-    a = activity.c
     org = organisation.alias("organiser")
     place = venue.alias("held_at")
     muni = municipality.alias("activity_municipality")
-    schedule = _weekly_text(activity_schedule, activity_schedule.c.activity_id == a.id, dated=True)
+    schedule = _weekly_text(
+        activity_schedule, activity_schedule.c.activity_id == activity.c.id, dated=True
+    )
     return (
         sa.select(
-            a.id,
-            a.title,
-            a.description,
-            a.category,
+            activity.c.id,
+            activity.c.title,
+            activity.c.description,
+            activity.c.category,
             org.c.id.label("organiser_id"),
             org.c.name.label("organiser_name"),
             place.c.id.label("venue_id"),
             place.c.name.label("venue_name"),
-            a.municipality_number,
+            activity.c.municipality_number,
             muni.c.name.label("municipality_name"),
-            a.target_groups,
-            a.min_age,
-            a.max_age,
-            a.languages,
-            a.free,
-            a.cost_nok,
-            a.leisure_card_accepted,
-            a.registration_required,
-            a.registration_url,
-            a.url,
-            a.status,
+            activity.c.target_groups,
+            activity.c.min_age,
+            activity.c.max_age,
+            activity.c.languages,
+            activity.c.free,
+            activity.c.cost_nok,
+            activity.c.leisure_card_accepted,
+            activity.c.registration_required,
+            activity.c.registration_url,
+            activity.c.url,
+            activity.c.status,
             schedule.label("schedule"),
-            a.updated_at,
-            a.version,
-            *_lon_lat(a.geom),
+            activity.c.updated_at,
+            activity.c.version,
+            *_lon_lat(activity.c.geom),
         )
         .select_from(
-            activity.outerjoin(org, org.c.id == a.organisation_id)
-            .outerjoin(place, place.c.id == a.venue_id)
-            .outerjoin(muni, muni.c.number == a.municipality_number)
+            activity.outerjoin(org, org.c.id == activity.c.organisation_id)
+            .outerjoin(place, place.c.id == activity.c.venue_id)
+            .outerjoin(muni, muni.c.number == activity.c.municipality_number)
         )
         .where(*activity_conditions(filt))
-        .order_by(a.id)
+        .order_by(activity.c.id)
     )
 
 
 def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
-    v = venue.c
     owner = organisation.alias("owner")
     muni = municipality.alias("venue_municipality")
     availability = _weekly_text(
-        venue_availability, venue_availability.c.venue_id == v.id, dated=False
+        venue_availability, venue_availability.c.venue_id == venue.c.id, dated=False
     )
     return (
         sa.select(
-            v.id,
-            v.name,
-            v.description,
-            v.venue_type,
-            v.owner_type,
+            venue.c.id,
+            venue.c.name,
+            venue.c.description,
+            venue.c.venue_type,
+            venue.c.owner_type,
             owner.c.id.label("owner_organisation_id"),
             owner.c.name.label("owner_organisation_name"),
-            v.address,
-            v.postal_code,
-            v.postal_place,
-            v.municipality_number,
+            venue.c.address,
+            venue.c.postal_code,
+            venue.c.postal_place,
+            venue.c.municipality_number,
             muni.c.name.label("municipality_name"),
-            v.capacity,
-            v.price_model,
-            v.price_note,
-            v.step_free,
-            v.accessibility,
-            v.amenities,
-            v.suitable_categories,
-            v.booking_url,
+            venue.c.capacity,
+            venue.c.price_model,
+            venue.c.price_note,
+            venue.c.step_free,
+            venue.c.accessibility,
+            venue.c.amenities,
+            venue.c.suitable_categories,
+            venue.c.booking_url,
             availability.label("availability"),
-            v.last_verified,
-            v.updated_at,
-            v.version,
-            *_lon_lat(v.geom),
+            venue.c.last_verified,
+            venue.c.updated_at,
+            venue.c.version,
+            *_lon_lat(venue.c.geom),
         )
         .select_from(
-            venue.outerjoin(owner, owner.c.id == v.owner_organisation_id).outerjoin(
-                muni, muni.c.number == v.municipality_number
+            venue.outerjoin(owner, owner.c.id == venue.c.owner_organisation_id).outerjoin(
+                muni, muni.c.number == venue.c.municipality_number
             )
         )
         .where(*venue_conditions(filt))
-        .order_by(v.id)
+        .order_by(venue.c.id)
     )
 
 
 def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.Select[Any]:
     """``with_geom``: also the point in storage CRS as ``geom`` (the OGC API's councils)."""
-    c = immigrant_council.c
     muni = municipality.alias("council_municipality")
     fylke = county.alias("council_county")
     point = sa.func.coalesce(
         sa.func.ST_PointOnSurface(muni.c.geom), sa.func.ST_PointOnSurface(fylke.c.geom)
     )
-    county_number = sa.func.coalesce(c.county_number, muni.c.county_number)
+    county_number = sa.func.coalesce(immigrant_council.c.county_number, muni.c.county_number)
     return (
         sa.select(
-            c.id,
-            c.name,
-            c.kind,
-            c.level,
-            c.status,
-            c.municipality_number,
+            immigrant_council.c.id,
+            immigrant_council.c.name,
+            immigrant_council.c.kind,
+            immigrant_council.c.level,
+            immigrant_council.c.status,
+            immigrant_council.c.municipality_number,
             muni.c.name.label("municipality_name"),
             county_number.label("county_number"),
             fylke.c.name.label("county_name"),
-            c.established,
-            c.members,
-            c.website,
-            c.note,
-            c.updated_at,
-            c.version,
+            immigrant_council.c.established,
+            immigrant_council.c.members,
+            immigrant_council.c.website,
+            immigrant_council.c.note,
+            immigrant_council.c.updated_at,
+            immigrant_council.c.version,
             sa.case(
                 (muni.c.number.isnot(None), "municipality"), (fylke.c.number.isnot(None), "county")
             ).label("point_of"),
@@ -236,12 +234,12 @@ def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.
             *([point.label("geom")] if with_geom else []),
         )
         .select_from(
-            immigrant_council.outerjoin(muni, muni.c.number == c.municipality_number).outerjoin(
-                fylke, fylke.c.number == county_number
-            )
+            immigrant_council.outerjoin(
+                muni, muni.c.number == immigrant_council.c.municipality_number
+            ).outerjoin(fylke, fylke.c.number == county_number)
         )
         .where(*council_conditions(filt))
-        .order_by(c.id)
+        .order_by(immigrant_council.c.id)
     )
 
 
@@ -342,20 +340,19 @@ def coverage_statement(
     ``lon`` and ``lat``; distances in metres with one decimal. Needs a connection: the area is
     looked up (UnknownArea when it is not loaded)."""
     unit = coverage_units(conn, area, target, within_m, unit_kind).subquery("unit")
-    u = unit.c
-    wgs84 = sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(u.geom, WGS84_SRID))
+    wgs84 = sa.func.ST_ForcePolygonCCW(sa.func.ST_Transform(unit.c.geom, WGS84_SRID))
     return sa.select(
-        u.code,
-        u.name,
-        u.municipality_number,
-        u.population,
-        u.immigrant_population,
-        u.year,
-        u.covered,
-        sa.func.round(sa.cast(u.nearest_distance_m, sa.Numeric), 1, type_=sa.Numeric).label(
+        unit.c.code,
+        unit.c.name,
+        unit.c.municipality_number,
+        unit.c.population,
+        unit.c.immigrant_population,
+        unit.c.year,
+        unit.c.covered,
+        sa.func.round(sa.cast(unit.c.nearest_distance_m, sa.Numeric), 1, type_=sa.Numeric).label(
             "nearest_distance_m"
         ),
-        *_lon_lat(sa.func.ST_PointOnSurface(u.geom)),
+        *_lon_lat(sa.func.ST_PointOnSurface(unit.c.geom)),
         sa.func.ST_AsGeoJSON(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("geometry"),
         sa.func.ST_AsText(wgs84, COORDINATE_DECIMALS, type_=sa.Text).label("wkt"),
-    ).order_by(u.code)
+    ).order_by(unit.c.code)

@@ -178,20 +178,18 @@ ORGANIZATION_FIELDS = (
 
 
 def organizations_statement() -> sa.Select[Any]:
-    o = organisation.c
     known = sa.select(
         *_labelled(
             ORGANIZATION_FIELDS,
             [
-                _key("organisation", o.id),
-                o.name,
-                sa.func.coalesce(o.description, ""),
-                o.website,
+                _key("organisation", organisation.c.id),
+                organisation.c.name,
+                sa.func.coalesce(organisation.c.description, ""),
+                organisation.c.website,
                 _null(),
             ],
         )
     ).where(_live(organisation))
-    a = activity.c
     unknown = sa.select(
         *_labelled(
             ORGANIZATION_FIELDS,
@@ -206,7 +204,7 @@ def organizations_statement() -> sa.Select[Any]:
                 _null(),
             ],
         )
-    ).where(sa.exists().where(_live(activity), a.organisation_id.is_(None)))
+    ).where(sa.exists().where(_live(activity), activity.c.organisation_id.is_(None)))
     union = sa.union_all(known, unknown).subquery("organizations")
     return sa.select(*union.c).order_by(union.c.id)
 
@@ -222,22 +220,21 @@ ORGANIZATION_IDENTIFIER_FIELDS = (
 
 def organization_identifiers_statement() -> sa.Select[Any]:
     """Organisation numbers from Brønnøysundregistrene (org-id.guide scheme ``NO-BRC``)."""
-    o = organisation.c
     return (
         sa.select(
             *_labelled(
                 ORGANIZATION_IDENTIFIER_FIELDS,
                 [
-                    _key("organisation-number", o.id),
-                    _key("organisation", o.id),
+                    _key("organisation-number", organisation.c.id),
+                    _key("organisation", organisation.c.id),
                     sa.literal("NO-BRC"),
                     sa.literal("organisasjonsnummer"),
-                    sa.cast(o.organisation_number, sa.Text),
+                    sa.cast(organisation.c.organisation_number, sa.Text),
                 ],
             )
         )
-        .where(_live(organisation), o.organisation_number.isnot(None))
-        .order_by(o.id)
+        .where(_live(organisation), organisation.c.organisation_number.isnot(None))
+        .order_by(organisation.c.id)
     )
 
 
@@ -259,24 +256,26 @@ SERVICE_FIELDS = (
 
 
 def services_statement() -> sa.Select[Any]:
-    a = activity.c
-    status = sa.case({k.value: v for k, v in SERVICE_STATUS.items()}, value=a.status)
-    groups = sa.func.nullif(sa.func.array_to_string(a.target_groups, ", "), "")
+    status = sa.case({k.value: v for k, v in SERVICE_STATUS.items()}, value=activity.c.status)
+    groups = sa.func.nullif(sa.func.array_to_string(activity.c.target_groups, ", "), "")
     fees = sa.case(
-        (a.free, sa.literal("Gratis (free)")),
+        (activity.c.free, sa.literal("Gratis (free)")),
         else_=sa.func.concat(
-            sa.cast(a.cost_nok, sa.Text),
+            sa.cast(activity.c.cost_nok, sa.Text),
             " NOK",
-            sa.case((a.leisure_card_accepted, "; Fritidskortet accepted"), else_=""),
+            sa.case((activity.c.leisure_card_accepted, "; Fritidskortet accepted"), else_=""),
         ),
     )
     application = sa.case(
         (
-            a.registration_required,
+            activity.c.registration_required,
             sa.func.concat(
                 "Registration required",
                 sa.case(
-                    (a.registration_url.isnot(None), sa.func.concat(": ", a.registration_url)),
+                    (
+                        activity.c.registration_url.isnot(None),
+                        sa.func.concat(": ", activity.c.registration_url),
+                    ),
                     else_="",
                 ),
             ),
@@ -288,25 +287,28 @@ def services_statement() -> sa.Select[Any]:
             *_labelled(
                 SERVICE_FIELDS,
                 [
-                    _key("activity", a.id),
+                    _key("activity", activity.c.id),
                     sa.case(
-                        (a.organisation_id.isnot(None), _key("organisation", a.organisation_id)),
+                        (
+                            activity.c.organisation_id.isnot(None),
+                            _key("organisation", activity.c.organisation_id),
+                        ),
                         else_=sa.literal(UNKNOWN_ORGANISER),
                     ),
-                    a.title,
-                    a.description,
-                    a.url,
+                    activity.c.title,
+                    activity.c.description,
+                    activity.c.url,
                     status,
                     sa.case((groups.isnot(None), sa.func.concat("Target groups: ", groups))),
-                    a.min_age,
-                    a.max_age,
+                    activity.c.min_age,
+                    activity.c.max_age,
                     fees,
                     application,
                 ],
             )
         )
         .where(_live(activity))
-        .order_by(a.id)
+        .order_by(activity.c.id)
     )
 
 
@@ -319,23 +321,23 @@ LANGUAGE_FIELDS = (
 
 def languages_statement() -> sa.Select[Any]:
     """The languages an activity is held in (ISO 639-1 codes), one row per language."""
-    a = activity.c
     spoken = (
-        sa.select(a.id.label("activity_id"), sa.func.unnest(a.languages).label("code"))
+        sa.select(
+            activity.c.id.label("activity_id"), sa.func.unnest(activity.c.languages).label("code")
+        )
         .where(_live(activity))
         .subquery("spoken")
     )
-    s = spoken.c
     return sa.select(
         *_labelled(
             LANGUAGE_FIELDS,
             [
-                _key("activity-language", s.activity_id, s.code),
-                _key("activity", s.activity_id),
-                s.code,
+                _key("activity-language", spoken.c.activity_id, spoken.c.code),
+                _key("activity", spoken.c.activity_id),
+                spoken.c.code,
             ],
         )
-    ).order_by(s.activity_id, s.code)
+    ).order_by(spoken.c.activity_id, spoken.c.code)
 
 
 # --- locations ----------------------------------------------------------------------------------
@@ -359,22 +361,22 @@ def _own_place() -> tuple[sa.FromClause, ColumnElement[bool]]:
 
 def locations_statement() -> sa.Select[Any]:
     """Venues, and the own points of activities that have no (live) venue."""
-    v, a = venue.c, activity.c
+    venue_columns, activity_columns = venue.c, activity.c
     venues = sa.select(
         *_labelled(
             LOCATION_FIELDS,
             [
-                _key("venue", v.id),
+                _key("venue", venue_columns.id),
                 sa.literal("physical"),
                 sa.case(
                     (
-                        v.owner_organisation_id.isnot(None),
-                        _key("organisation", v.owner_organisation_id),
+                        venue_columns.owner_organisation_id.isnot(None),
+                        _key("organisation", venue_columns.owner_organisation_id),
                     )
                 ),
-                v.name,
-                v.description,
-                *_lat_lon(v.geom),
+                venue_columns.name,
+                venue_columns.description,
+                *_lat_lon(venue_columns.geom),
             ],
         )
     ).where(_live(venue))
@@ -384,18 +386,21 @@ def locations_statement() -> sa.Select[Any]:
             *_labelled(
                 LOCATION_FIELDS,
                 [
-                    _key("activity-place", a.id),
+                    _key("activity-place", activity_columns.id),
                     sa.literal("physical"),
                     sa.case(
-                        (a.organisation_id.isnot(None), _key("organisation", a.organisation_id))
+                        (
+                            activity_columns.organisation_id.isnot(None),
+                            _key("organisation", activity_columns.organisation_id),
+                        )
                     ),
-                    a.title,
+                    activity_columns.title,
                     _null(),
-                    *_lat_lon(a.geom),
+                    *_lat_lon(activity_columns.geom),
                 ],
             )
         )
-        .select_from(activity.outerjoin(held_at, _venue_of(a, held_at)))
+        .select_from(activity.outerjoin(held_at, _venue_of(activity_columns, held_at)))
         .where(own_place)
     )
     union = sa.union_all(venues, places).subquery("locations")
@@ -420,7 +425,6 @@ def addresses_statement() -> sa.Select[Any]:
     """Venues' street addresses. HSDS requires every part: the city is the postal place or
     else the municipality, the state the county; an unknown postal code is ``""`` (a string,
     as HSDS types it; an empty cell in the CSV, which the Table Schema allows)."""
-    v = venue.c
     muni = municipality.alias("address_municipality")
     fylke = county.alias("address_county")
     return (
@@ -428,24 +432,24 @@ def addresses_statement() -> sa.Select[Any]:
             *_labelled(
                 ADDRESS_FIELDS,
                 [
-                    _key("venue-address", v.id),
-                    _key("venue", v.id),
-                    v.address,
-                    sa.func.coalesce(v.postal_place, muni.c.name, ""),
+                    _key("venue-address", venue.c.id),
+                    _key("venue", venue.c.id),
+                    venue.c.address,
+                    sa.func.coalesce(venue.c.postal_place, muni.c.name, ""),
                     sa.func.coalesce(fylke.c.name, ""),
-                    sa.func.coalesce(sa.cast(v.postal_code, sa.Text), ""),
+                    sa.func.coalesce(sa.cast(venue.c.postal_code, sa.Text), ""),
                     sa.literal("NO"),
                     sa.literal("physical"),
                 ],
             )
         )
         .select_from(
-            venue.outerjoin(muni, muni.c.number == v.municipality_number).outerjoin(
+            venue.outerjoin(muni, muni.c.number == venue.c.municipality_number).outerjoin(
                 fylke, fylke.c.number == muni.c.county_number
             )
         )
-        .where(_live(venue), v.address.isnot(None))
-        .order_by(v.id)
+        .where(_live(venue), venue.c.address.isnot(None))
+        .order_by(venue.c.id)
     )
 
 
@@ -456,26 +460,31 @@ SERVICE_AT_LOCATION_FIELDS = (
 )
 
 
-def _activity_location(a: Any, held_at: sa.FromClause) -> ColumnElement[str]:
+def _activity_location(activities: Any, held_at: sa.FromClause) -> ColumnElement[str]:
     return sa.case(
-        (held_at.c.id.isnot(None), _key("venue", held_at.c.id)), else_=_key("activity-place", a.id)
+        (held_at.c.id.isnot(None), _key("venue", held_at.c.id)),
+        else_=_key("activity-place", activities.id),
     )
 
 
 def service_at_locations_statement() -> sa.Select[Any]:
     """Where each activity is held: its venue, or its own point."""
-    a = activity.c
+    activity_columns = activity.c
     held_at = venue.alias("held_at")
     return (
         sa.select(
             *_labelled(
                 SERVICE_AT_LOCATION_FIELDS,
-                [_key("activity-at", a.id), _key("activity", a.id), _activity_location(a, held_at)],
+                [
+                    _key("activity-at", activity_columns.id),
+                    _key("activity", activity_columns.id),
+                    _activity_location(activity_columns, held_at),
+                ],
             )
         )
-        .select_from(activity.outerjoin(held_at, _venue_of(a, held_at)))
+        .select_from(activity.outerjoin(held_at, _venue_of(activity_columns, held_at)))
         .where(_live(activity))
-        .order_by(a.id)
+        .order_by(activity_columns.id)
     )
 
 

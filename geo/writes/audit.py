@@ -64,10 +64,9 @@ class AuditEntry:
 
 def audit_trail(conn: sa.Connection, entity: str, entity_id: int) -> list[AuditEntry]:
     """Every recorded write of one row, oldest first."""
-    a = audit_log.c
     rows = conn.execute(
         sa.select(audit_log)
-        .where(a.entity == entity, a.entity_id == str(entity_id))
-        .order_by(a.at, a.id)
+        .where(audit_log.c.entity == entity, audit_log.c.entity_id == str(entity_id))
+        .order_by(audit_log.c.at, audit_log.c.id)
     )
     return [AuditEntry(**r._mapping) for r in rows]
