@@ -10,7 +10,10 @@ COPY loaders ./loaders
 COPY data ./data
 RUN pip install --no-cache-dir . && useradd --system --no-create-home hverdag
 USER hverdag
-ENV HVERDAG_HOST=0.0.0.0 HVERDAG_PORT=8000 HVERDAG_DATA_DIR=/app/data
+# The limits on a request's head and on idle connections (docs/reliability.md), stated here so
+# an operator sees them; `hverdag serve` hands them to uvicorn.
+ENV HVERDAG_HOST=0.0.0.0 HVERDAG_PORT=8000 HVERDAG_DATA_DIR=/app/data \
+    HVERDAG_MAX_HEADER_BYTES=65536 HVERDAG_HEADER_TIMEOUT_S=10 HVERDAG_KEEP_ALIVE_S=5
 EXPOSE 8000
 # Healthy = ready to serve: the database answers and its migrations are at head.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \

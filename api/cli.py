@@ -294,6 +294,7 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
     # Workers build their own app from the environment: hand them the resolved URL.
     os.environ["HVERDAG_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
     from api.guard.logs import uvicorn_log_config
+    from api.guard.server import uvicorn_options
 
     if workers > 1 and not database.started_cluster:
         _announce_from_a_grandchild(settings)
@@ -302,7 +303,8 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
         target=_announce_once_answering, args=(settings, lambda: True), daemon=True
     ).start()
     # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to the grace
-    # period), then runs the lifespan's shutdown (docs/reliability.md).
+    # period), then runs the lifespan's shutdown (docs/reliability.md). The limits on request
+    # heads and idle connections, and the proxy headers, come from api.guard.server.
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -312,6 +314,7 @@ def _serve(settings: Settings, database: Database, workers: int) -> None:
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.graceful_shutdown_s,
         log_config=uvicorn_log_config(settings),
+        **uvicorn_options(settings),
     )
 
 
@@ -321,6 +324,7 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
     Only when it owns no embedded cluster it must stop on exit. The same server, the same
     options, the logging configuration in a file (uvicorn reads it again in each worker)."""
     from api.guard.logs import uvicorn_log_config
+    from api.guard.server import uvicorn_arguments
 
     handle, log_config = tempfile.mkstemp(prefix="hverdag-uvicorn-log-", suffix=".json")
     with os.fdopen(handle, "w") as file:
@@ -347,6 +351,7 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
             log_config,
             "--timeout-graceful-shutdown",
             str(math.ceil(settings.graceful_shutdown_s)),
+            *uvicorn_arguments(settings),
         ],
     )
 

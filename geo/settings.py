@@ -217,6 +217,26 @@ class Settings(BaseSettings):
         description="Log lines as text, or as JSON "
         "lines (time, level, logger, request_id, message, exception) for a log collector.",
     )
+    max_header_bytes: int = Field(
+        default=65_536,
+        ge=4096,
+        le=1_048_576,
+        description="Largest request head (request line and headers), in bytes: a larger one "
+        "gets a 431 and the connection is closed, before it is read whole. Room for a GET "
+        "/graphql whose document rides in the URL.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a client may take to send a request's head, from connecting (or "
+        "from the first byte of a kept-alive connection's next request); then a 408 and the "
+        "connection is closed. A connection that sends nothing is closed as well.",
+    )
+    keep_alive_s: int = Field(
+        default=5,
+        ge=1,
+        description="Seconds an idle keep-alive connection is kept open after a response.",
+    )
     graceful_shutdown_s: float = Field(
         default=30.0,
         ge=0,

@@ -140,3 +140,20 @@ def test_the_dockerfile_command_and_health_check_exist():
     assert "HVERDAG_HOST=0.0.0.0" in steps["ENV"]
     assert "pip install" in steps["RUN"]
     assert steps["USER"] != "root"
+
+
+def test_the_dockerfile_states_the_connection_limits():
+    """The limits on request heads and idle connections are set in the image, as settings
+    `hverdag serve` hands to uvicorn (docs/reliability.md)."""
+    environment = dict(
+        item.split("=", 1) for item in shlex.split(dict(instructions())["ENV"]) if "=" in item
+    )
+    limits = {
+        name: environment[name]
+        for name in ("HVERDAG_MAX_HEADER_BYTES", "HVERDAG_HEADER_TIMEOUT_S", "HVERDAG_KEEP_ALIVE_S")
+    }
+    settings = load_settings(
+        **{name.removeprefix("HVERDAG_").lower(): value for name, value in limits.items()}
+    )
+    assert settings.max_header_bytes >= 16_384
+    assert 0 < settings.header_timeout_s <= 60
