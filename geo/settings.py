@@ -211,6 +211,12 @@ class Settings(BaseSettings):
         "TCP peer's address as the client's; N takes the Nth address from the right of "
         "X-Forwarded-For. Set it only behind proxies that overwrite that header.",
     )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses of trusted proxies (comma-separated IPs or networks) whose "
+        "X-Forwarded-For and X-Forwarded-Proto uvicorn applies to the client address and "
+        "scheme. Unset: uvicorn's proxy-header handling is off and the TCP peer is the client.",
+    )
     log_format: str = Field(
         default="text",
         pattern="^(text|json)$",

@@ -15,7 +15,7 @@ it sent, for as long as it likes. :class:`GuardedHttpProtocol` is that protocol 
 The idle time between requests on a kept-alive connection is uvicorn's own
 ``timeout_keep_alive`` (``HVERDAG_KEEP_ALIVE_S``). The body's size is the app's limit
 (api.guard.requests.BodySizeLimit). :func:`uvicorn_options` and :func:`uvicorn_arguments` are
-the one place these are turned into uvicorn's, for ``uvicorn.run``
+the one place these and the proxy-header options are turned into uvicorn's, for ``uvicorn.run``
 and for uvicorn's command line alike (api/cli.py).
 
 A refused connection is closed the way nginx's lingering close does it: the answer is sent, the
@@ -175,24 +175,35 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The server's limits as ``uvicorn.run``'s keyword arguments."""
+    """The server's limits and proxy handling as ``uvicorn.run``'s keyword arguments.
+
+    uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1 by default and rewrites the client's
+    address from it: any local client (or a local proxy's clients) could pick their rate-limit
+    bucket. Off unless ``HVERDAG_FORWARDED_ALLOW_IPS`` names the trusted proxies."""
     options: dict[str, Any] = {
         "http": PROTOCOL,
         "timeout_keep_alive": settings.keep_alive_s,
         # The same bound for uvicorn's h11 protocol, should it be chosen instead.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
     }
+    if settings.forwarded_allow_ips:
+        options["forwarded_allow_ips"] = settings.forwarded_allow_ips
     return options
 
 
 def uvicorn_arguments(settings: Settings) -> list[str]:
     """:func:`uvicorn_options` as uvicorn's command-line arguments."""
     options = uvicorn_options(settings)
-    return [
+    arguments = [
         "--http",
         options["http"],
         "--timeout-keep-alive",
         str(options["timeout_keep_alive"]),
         "--h11-max-incomplete-event-size",
         str(options["h11_max_incomplete_event_size"]),
+        "--proxy-headers" if options["proxy_headers"] else "--no-proxy-headers",
     ]
+    if "forwarded_allow_ips" in options:
+        arguments += ["--forwarded-allow-ips", options["forwarded_allow_ips"]]
+    return arguments

@@ -150,9 +150,42 @@ def test_serve_passes_the_limits_to_uvicorn_both_ways():
         "http": PROTOCOL,
         "timeout_keep_alive": 3,
         "h11_max_incomplete_event_size": 20000,
+        "proxy_headers": False,
     }
     parsed = uvicorn_main.make_context(
         "uvicorn", ["api.app:create_app", *uvicorn_arguments(settings)]
     ).params
     assert {name: parsed[name] for name in options} == options
+    trusted = load_settings(forwarded_allow_ips="10.0.0.0/8")
+    parsed = uvicorn_main.make_context(
+        "uvicorn", ["api.app:create_app", *uvicorn_arguments(trusted)]
+    ).params
+    assert (parsed["proxy_headers"], parsed["forwarded_allow_ips"]) == (True, "10.0.0.0/8")
     assert build_parser().parse_args(["serve"]).command == "serve"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"), [(None, [200, 429, 429]), ("127.0.0.1", [200] * 3)]
+)
+def test_x_forwarded_for_moves_no_one_to_another_bucket_unless_proxies_are_trusted(
+    loaded_url, tmp_path, trusted, expected
+):
+    """A client that sends a new X-Forwarded-For with every request is still one address to the
+    rate limit (uvicorn's proxy headers are off), unless HVERDAG_FORWARDED_ALLOW_IPS names its
+    address as a trusted proxy's: then each forwarded address has its own bucket."""
+    settings = {
+        "rate_limit_per_minute": '{"PUBLIC": 60}',
+        "rate_limit_burst_s": "1",  # one request, then one a second
+    }
+    if trusted:
+        settings["forwarded_allow_ips"] = trusted
+    with serving(loaded_url, tmp_path, **settings) as running:
+        statuses = [
+            httpx.get(
+                f"{running.base}/graphql",
+                params={"query": "{ __typename }"},
+                headers={"x-forwarded-for": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(1, 4)
+        ]
+    assert statuses == expected
