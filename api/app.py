@@ -43,7 +43,7 @@ from api.graphql.schema import build_schema, compiled_queries
 from api.guard.auth import AuthMiddleware
 from api.guard.logs import configure_logging
 from api.guard.metrics import Metrics, MetricsMiddleware
-from api.guard.ratelimit import RateLimit
+from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
 from api.guard.requests import BodySizeLimit, RequestGuard
 from api.http.exports import export_routes
 from api.http.ogc import ogc_routes
@@ -321,20 +321,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await reader.dispose()
             await engine.dispose()
 
+    # One limiter for the requests and the failed authentications: this process's buckets, or
+    # Redis's shared ones (HVERDAG_REDIS_URL).
+    limiter = limiter_of(settings) if settings.rate_limit_enabled else None
+    failures = FailureLimit.of(settings, limiter) if limiter is not None else None
     middleware = [
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["content-type", "authorization", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after"],
+            expose_headers=["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
             max_age=600,
         ),
         # docs/reliability.md. API-key authentication goes between the guard and
         # the rate limit: the limit reads the principal it leaves in the scope.
         Middleware(RequestGuard),
-        Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s),
-        *([Middleware(RateLimit, settings=settings)] if settings.rate_limit_enabled else []),
+        Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s, failures=failures),
+        *([Middleware(RateLimit, settings=settings, limiter=limiter)] if limiter else []),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
     routes = [

@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = Field(
         default=True,
         description="Limit requests per API key and per client address (token "
-        "buckets, per process).",
+        "buckets per process, or shared through `redis_url`).",
     )
     rate_limit_per_minute: dict[str, int] = Field(
         default={
@@ -202,6 +202,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Bucket size in seconds of the sustained rate: a "
         "caller may send this many seconds' worth of requests at once.",
+    )
+    rate_limit_auth_failures_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Failed authentications (a made-up, malformed, unknown or revoked key) per "
+        "minute per client address, in a bucket of their own; once it is empty, a key not "
+        "already known to the worker gets a 429 without a database lookup. 0: unlimited.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for rate limits shared by every worker and node "
+        "(redis://host:6379/0, rediss://…, unix:///path/redis.sock). Unset: each process "
+        "keeps its own buckets. While Redis cannot be reached, each process limits alone.",
     )
     forwarded_for_hops: int = Field(
         default=0,
@@ -249,6 +262,15 @@ class Settings(BaseSettings):
         description="On SIGTERM `hverdag serve` stops accepting and waits "
         "this long for in-flight requests before closing them.",
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("a Redis URL starts with redis://, rediss:// or unix://")
+        return url
 
     @field_validator("database_url", "database_read_url")
     @classmethod

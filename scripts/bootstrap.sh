@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the README's two commands: PostGIS for the installed PostgreSQL
 # server (apt on Debian/Ubuntu), then the virtual environment with hverdag and its packages.
-# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--browser: chromium for the browser tests)
+# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--dev: the test tools, redis-server among them;
+# --browser: chromium for the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,16 @@ if [ -z "${HVERDAG_DATABASE_URL:-}" ]; then
       say "Please install PostGIS 3 for PostgreSQL $pg_version (or set HVERDAG_DATABASE_URL)."
       exit 1
     fi
+  fi
+fi
+
+# --- Redis for the shared rate-limit tests (--dev): each run starts its own on a socket ------
+if [ "$dev" = 1 ] && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  if command -v apt-get >/dev/null; then
+    say "installing redis-server with apt (the shared rate-limit tests)"
+    apt_install redis-server
+  else
+    say "Please install redis-server (the shared rate-limit tests)."; exit 1
   fi
 fi
 

@@ -12,7 +12,10 @@ A pure ASGI middleware (no body buffering, websockets untouched) puts the princi
   database), or an unknown or revoked key: **HTTP 401** before any handler runs, on every path,
   with ``WWW-Authenticate: Bearer error="invalid_token"`` and a GraphQL-shaped body
   (``{"errors": [{"message": …, "extensions": {"code": "UNAUTHENTICATED", "reason": …}}]}``).
-  A client that sent a credential learns it is wrong instead of silently reading as the public.
+  A client that sent a credential learns it is wrong instead of silently reading as the public;
+- each such failure is counted against the client address's failed-authentication bucket
+  (api.guard.ratelimit.FailureLimit); once it is empty, a key not already known to be good
+  gets **HTTP 429** without a lookup, so made-up keys cannot keep the database busy.
 
 An operation that needs a key and got none (every mutation, ``auditLog``) is a GraphQL error
 with ``extensions.code`` UNAUTHENTICATED in an HTTP 200 answer, like every other field error:
@@ -31,6 +34,7 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.guard.ratelimit import FailureLimit
 from geo.keys import ApiKey, find_key, hash_key, well_formed
 from geo.vocab import Role
 from geo.writes import Actor
@@ -125,9 +129,21 @@ def _bearer(headers: list[tuple[bytes, bytes]]) -> tuple[bool, str | None]:
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, cache_seconds: float) -> None:
+    """``failures``: the limit on failed authentications per address (api.guard.ratelimit);
+    once an address has used it up, a key this worker does not already know to be good gets a
+    429 without a lookup."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        cache_seconds: float = 30.0,
+        *,
+        cache: KeyCache | None = None,
+        failures: FailureLimit | None = None,
+    ) -> None:
         self.app = app
-        self.cache = KeyCache(cache_seconds)
+        self.cache = cache if cache is not None else KeyCache(cache_seconds)
+        self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan; websockets (none are offered) stay public
@@ -141,11 +157,20 @@ class AuthMiddleware:
             state["principal"] = PUBLIC
             await self.app(scope, receive, send)
             return
+        digest = hash_key(token) if token is not None and well_formed(token) else None
+        known, principal = self.cache.get(digest) if digest is not None else (False, None)
+        if known and principal is not None:
+            state["principal"] = principal
+            await self.app(scope, receive, send)
+            return
+        if self.failures is not None and await self.failures.refused(scope, send):
+            return
         if token is None:
-            await _refuse(send, "the Authorization header must be `Bearer <key>`")
+            await self._failed(scope, send, "the Authorization header must be `Bearer <key>`")
             return
         try:
-            principal = await self._lookup(state["engine"], token)
+            if not known and digest is not None:
+                principal = await self._lookup(state["engine"], token, digest)
         except (SQLAlchemyError, OSError):
             logger.exception("API key lookup failed")
             await _answer(
@@ -156,23 +181,24 @@ class AuthMiddleware:
             )
             return
         if principal is None:
-            await _refuse(
+            await self._failed(
+                scope,
                 send,
                 "the API key is unknown or revoked"
-                if well_formed(token)
+                if digest is not None
                 else "that is not an API key of this service (hv_…)",
             )
             return
         state["principal"] = principal
         await self.app(scope, receive, send)
 
-    async def _lookup(self, engine: AsyncEngine, token: str) -> Principal | None:
-        if not well_formed(token):
-            return None
-        digest = hash_key(token)
-        known, principal = self.cache.get(digest)
-        if known:
-            return principal
+    async def _failed(self, scope: Scope, send: Send, reason: str) -> None:
+        if self.failures is not None:
+            await self.failures.failed(scope)
+        await _refuse(send, reason)
+
+    async def _lookup(self, engine: AsyncEngine, token: str, digest: bytes) -> Principal | None:
+        """The database's answer for a well-formed key (only such a key is ever looked up)."""
         async with engine.begin() as conn:
             key = await conn.run_sync(find_key, token)
         principal = None if key is None else principal_of(key)

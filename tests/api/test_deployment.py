@@ -55,10 +55,15 @@ def routes() -> set[str]:
     return {route.path for route in create_app(load_settings()).routes}  # type: ignore[attr-defined]
 
 
-def test_compose_runs_postgis_and_the_api(compose):
+def test_compose_runs_postgis_redis_and_the_api(compose):
     services = compose["services"]
-    assert set(services) == {"db", "api"}
+    assert set(services) == {"db", "redis", "api"}
     db, api = services["db"], services["api"]
+    # The rate limits' shared budget: the API names the redis service, and waits for it.
+    assert re.fullmatch(r"redis:7(-alpine)?", services["redis"]["image"])
+    assert "ping" in services["redis"]["healthcheck"]["test"]
+    assert make_url(api["environment"]["HVERDAG_REDIS_URL"]).host == "redis"
+    assert api["depends_on"]["redis"]["condition"] == "service_healthy"
     assert re.fullmatch(r"postgis/postgis:15-3\.\d+", db["image"]), db["image"]
     assert api["build"] == "."
     assert api["depends_on"]["db"]["condition"] == "service_healthy"

@@ -3,12 +3,16 @@ one, revocation (and the per-worker cache's bound on it), and no plaintext key i
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
+from api.guard import auth
 from api.guard.auth import PUBLIC, AuthMiddleware, KeyCache, Principal
-from geo.keys import SHOWN, create_key, hash_key, revoke_key
+from geo.keys import SHOWN, create_key, find_key, hash_key, revoke_key
 from geo.settings import load_settings
 from geo.tables import api_key, venue
 from geo.vocab import Role
@@ -189,3 +193,94 @@ async def test_a_key_that_cannot_be_checked_is_a_503(write_url):
         assert answer.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
         public = await client.post("/graphql", json=READ)
         assert public.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+
+@asynccontextmanager
+async def _client_at(app, address: str):
+    """As tests.api.conftest.http_client, from the peer ``address``."""
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope, receive, send):
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state, client=(address, 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hverdag.test") as c:
+            yield c
+
+
+async def test_made_up_keys_are_limited_per_address_before_any_lookup(
+    write_url, write_engine, keys, monkeypatch
+):
+    """Failed authentications have a bucket per address (here 2 at once, then one every 10 s):
+    past it, made-up keys get 429 without a database lookup, while a key this worker already
+    knows keeps working and another address has its own bucket."""
+    lookups = []
+
+    def counted(conn, secret):
+        lookups.append(secret)
+        return find_key(conn, secret)
+
+    monkeypatch.setattr(auth, "find_key", counted)
+    url = write_url.render_as_string(hide_password=False)
+    app = create_app(
+        load_settings(
+            database_url=url,
+            rate_limit_auth_failures_per_minute=6,
+            rate_limit_burst_s=20,
+            auth_cache_s=3600,
+        )
+    )
+    good = {"Authorization": f"Bearer {keys['analyst'][0]}"}
+    async with _client_at(app, "10.9.9.9") as client, _client_at(app, "10.8.8.8") as other:
+        assert (await client.post("/graphql", json=READ, headers=good)).status_code == 200
+        made_up = [
+            await client.post(
+                "/graphql", json=READ, headers={"Authorization": f"Bearer hv_{n:043d}"}
+            )
+            for n in range(20)
+        ]
+        assert [a.status_code for a in made_up] == [401, 401] + [429] * 18
+        assert len(lookups) == 1 + 2  # the good key once, then two made-up ones, no more
+        refused = made_up[-1]
+        assert refused.headers["retry-after"] == "10"
+        assert refused.headers["ratelimit-policy"] == '"auth-failures";q=2;w=20'
+        assert refused.headers["ratelimit"] == '"auth-failures";r=0;t=10'
+        (error,) = refused.json()["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        # Malformed keys count as failures too, and are refused before any lookup as well.
+        bad = await client.post("/graphql", json=READ, headers={"Authorization": "Bearer x"})
+        assert bad.status_code == 429
+        # The key this worker knows still works; the public still reads; another address
+        # has its own bucket.
+        assert (await client.post("/graphql", json=READ, headers=good)).status_code == 200
+        assert (await client.post("/graphql", json=READ)).status_code == 200
+        elsewhere = await other.post(
+            "/graphql", json=READ, headers={"Authorization": "Bearer hv_" + "z" * 43}
+        )
+        assert elsewhere.status_code == 401
+    assert len(lookups) == 1 + 2 + 1
+
+
+async def test_a_malformed_key_is_refused_without_a_lookup():
+    """Only a key of the service's shape (hv_ and 43 characters) is ever looked up: any other
+    credential is a 401 with no database work (an engine that fails on any use proves it)."""
+
+    class NoEngine:
+        def __getattr__(self, name: str):
+            raise AssertionError(f"database used: {name}")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    middleware = AuthMiddleware(None, cache_seconds=30)
+    for token in ("Bearer not-a-key", "Bearer hv_short", "Bearer hv_" + "a" * 44, "Basic x"):
+        scope = {
+            "type": "http",
+            "headers": [(b"authorization", token.encode())],
+            "state": {"engine": NoEngine()},
+        }
+        await middleware(scope, None, send)
+        assert sent[-2]["status"] == 401

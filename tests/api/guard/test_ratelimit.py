@@ -8,7 +8,15 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.guard.ratelimit import RateLimit, TokenBuckets, client_address, principal_of
+from api.guard.ratelimit import (
+    Policy,
+    RateLimit,
+    RedisLimiter,
+    TokenBuckets,
+    client_address,
+    limits_uri,
+    principal_of,
+)
 from geo.settings import load_settings
 from geo.vocab import Role
 from tests.api.conftest import http_client
@@ -175,3 +183,98 @@ async def test_the_map_page_and_its_tiles_fit_a_person_using_the_map():
             for path in ("/", "/static/map.js", "/vendor/maplibre-gl.js") * 30
         } == {200}
         assert [(await client.get("/graphql")).status_code for _ in range(3)] == [200, 200, 429]
+
+
+async def test_limited_answers_carry_the_ratelimit_fields():
+    """draft-ietf-httpapi-ratelimit-headers-11: the policy (q requests, refilled over w
+    seconds) and what is left (r now, the bucket full again in t seconds) on every limited
+    answer, the 429 included; none on the health checks."""
+    clock = Clock()
+    app = _limited_app(clock, {})
+    async with _client(app) as client:
+        first, second, refused = [await client.get("/graphql") for _ in range(3)]
+        health = await client.get("/healthz")
+    # PUBLIC: 60 a minute, a 2 s burst: a bucket of 2 that fills in 2 s.
+    for answer in (first, second, refused):
+        assert answer.headers["ratelimit-policy"] == '"public";q=2;w=2'
+    assert first.headers["ratelimit"] == '"public";r=1;t=1'
+    assert second.headers["ratelimit"] == '"public";r=0;t=2'
+    assert refused.status_code == 429
+    assert refused.headers["ratelimit"] == '"public";r=0;t=1'
+    assert refused.headers["retry-after"] == "1"
+    assert "ratelimit" not in health.headers
+
+
+async def test_two_apps_share_one_budget_through_redis(api_settings, clean_redis):
+    """Two app instances (two workers, or two nodes) with HVERDAG_REDIS_URL draw on one budget:
+    a caller gets the limit once, not once per process. Without Redis each has its own."""
+    query = {"query": '{ county(number: "03") { name } }'}
+
+    def settings(redis_url):
+        return api_settings.model_copy(
+            update={
+                "rate_limit_enabled": True,
+                "rate_limit_per_minute": {"PUBLIC": 6},
+                "rate_limit_burst_s": 20,  # 2 at once, then one every 10 s
+                "redis_url": redis_url,
+            }
+        )
+
+    async def alternate(redis_url):
+        async with (
+            http_client(create_app(settings(redis_url))) as one,
+            http_client(create_app(settings(redis_url))) as two,
+        ):
+            return [await client.post("/graphql", json=query) for client in (one, two) * 3]
+
+    shared = await alternate(clean_redis)
+    assert [a.status_code for a in shared] == [200, 200, 429, 429, 429, 429]
+    assert shared[0].json() == {"data": {"county": {"name": "Oslo"}}}
+    assert shared[0].headers["ratelimit-policy"] == '"public";q=2;w=20'
+    assert shared[0].headers["ratelimit"].startswith('"public";r=1;t=')
+    assert shared[1].headers["ratelimit"].startswith('"public";r=0;t=')
+    assert 1 <= int(shared[2].headers["retry-after"]) <= 20
+    assert shared[2].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    separate = await alternate(None)
+    assert [a.status_code for a in separate] == [200, 200, 200, 200, 429, 429]
+
+
+async def test_failed_authentications_share_one_budget_through_redis(write_url, clean_redis):
+    url = write_url.render_as_string(hide_password=False)
+    settings = load_settings(
+        database_url=url,
+        redis_url=clean_redis,
+        rate_limit_auth_failures_per_minute=6,
+        rate_limit_burst_s=20,
+    )
+    made_up = {"Authorization": "Bearer hv_" + "m" * 43}
+    async with (
+        http_client(create_app(settings)) as one,
+        http_client(create_app(settings)) as two,
+    ):
+        statuses = [
+            (await client.post("/graphql", json={"query": "{ __typename }"}, headers=made_up))
+            for client in (one, two, one, two)
+        ]
+    assert [a.status_code for a in statuses] == [401, 401, 429, 429]
+
+
+async def test_without_redis_each_process_limits_alone(caplog):
+    """Redis unreachable: the process's own buckets decide (limited alone beats unlimited),
+    one warning is logged, and Redis is not asked again for a while."""
+    limiter = RedisLimiter("unix:///nonexistent/redis.sock", timeout_s=0.2)
+    policy = Policy("public", 60, 2)
+    decisions = [await limiter.hit("address:10.0.0.1", policy) for _ in range(3)]
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert decisions[2].retry_after == 1
+    warnings = [r for r in caplog.records if "Redis failed" in r.getMessage()]
+    assert len(warnings) == 1
+    assert limiter.down_until > 0
+
+
+def test_redis_urls_for_the_limits_library():
+    assert limits_uri("redis://cache:6379/0") == "async+redis://cache:6379/0"
+    assert limits_uri("rediss://cache:6380") == "async+rediss://cache:6380"
+    assert limits_uri("unix:///run/redis.sock") == "async+redis+unix:///run/redis.sock"
+    with pytest.raises(ValueError, match="redis://"):
+        load_settings(redis_url="http://cache")
