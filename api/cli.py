@@ -410,7 +410,9 @@ def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                 elif args.action == "list":
                     for key in list_keys(conn):
                         scope = key.municipality_number or (
-                            f"organisation {key.organisation_id}" if key.organisation_id else "-"
+                            f"organisation {key.organisation_number}"
+                            if key.organisation_id
+                            else "-"
                         )
                         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
                         print(

@@ -46,6 +46,9 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    #: The organisation's number (the Brønnøysund register's) for an ORGANISATION_EDITOR key,
+    #: as `keys list` shows it; filled by :func:`list_keys` only.
+    organisation_number: str | None = None
 
 
 def hash_key(secret: str) -> bytes:
@@ -60,6 +63,7 @@ def well_formed(secret: str) -> bool:
 def _row(row: sa.Row[object]) -> ApiKey:
     m = row._mapping
     return ApiKey(
+        organisation_number=m.get("organisation_number"),
         id=m["id"],
         prefix=m["prefix"],
         role=Role(m["role"]),
@@ -147,7 +151,14 @@ def create_key(
 
 
 def list_keys(conn: sa.Connection) -> list[ApiKey]:
-    return [_row(r) for r in conn.execute(sa.select(*_PUBLIC_COLUMNS).order_by(api_key.c.id))]
+    """Every key, with its organisation's number for an organisation's key."""
+    joined = api_key.outerjoin(organisation, organisation.c.id == api_key.c.organisation_id)
+    rows = conn.execute(
+        sa.select(*_PUBLIC_COLUMNS, organisation.c.organisation_number)
+        .select_from(joined)
+        .order_by(api_key.c.id)
+    )
+    return [_row(r) for r in rows]
 
 
 def revoke_key(conn: sa.Connection, key: str) -> ApiKey:

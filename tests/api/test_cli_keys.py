@@ -42,7 +42,7 @@ def test_keys_create_list_revoke(fresh_demo_url, monkeypatch, capsys):
         "live",
         "Røde Kors Oslo",
     )
-    assert scope.startswith("organisation ")
+    assert scope == "organisation 864139442"  # its number, as it was given to `create`
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
