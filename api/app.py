@@ -40,7 +40,7 @@ from api.graphql.context import Context
 from api.graphql.metrics import operation_counter
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.graphql.schema import build_schema, compiled_queries
-from api.guard.auth import AuthMiddleware
+from api.guard.auth import AuthMiddleware, KeyUses
 from api.guard.logs import configure_logging
 from api.guard.metrics import Metrics, MetricsMiddleware
 from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
@@ -295,6 +295,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema, settings)
 
+    # The keys' use, recorded in the background (never on a request's path).
+    key_uses = KeyUses()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings, start=False)
@@ -316,6 +319,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "reader": Reader(reader, autocommit, _read_limits(settings)),
             }
         finally:
+            await key_uses.drain()
             await autocommit.dispose()
             if reader is not engine:
                 await reader.dispose()
@@ -337,7 +341,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # docs/reliability.md. API-key authentication goes between the guard and
         # the rate limit: the limit reads the principal it leaves in the scope.
         Middleware(RequestGuard),
-        Middleware(AuthMiddleware, cache_seconds=settings.auth_cache_s, failures=failures),
+        Middleware(
+            AuthMiddleware, cache_seconds=settings.auth_cache_s, failures=failures, uses=key_uses
+        ),
         *([Middleware(RateLimit, settings=settings, limiter=limiter)] if limiter else []),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]

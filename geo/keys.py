@@ -3,8 +3,9 @@
 A key is ``hv_`` and 43 URL-safe characters (32 random bytes from :mod:`secrets`), so a hash
 lookup is safe (no dictionary to guess from) and needs no per-key salt. Only the hash and the
 first characters (``prefix``, for telling keys apart in a list) are stored: the database never
-holds a key it could give away. Finding a key is one statement that also stamps
-``last_used_at``; a revoked key is never found.
+holds a key it could give away. Finding a key only reads (it works on a read-only server);
+:func:`record_use` stamps ``last_used_at``, on the primary and off the request's path. A revoked
+key is never found.
 """
 
 from __future__ import annotations
@@ -181,17 +182,23 @@ def revoke_key(conn: sa.Connection, key: str) -> ApiKey:
 
 
 def find_key(conn: sa.Connection, secret: str) -> ApiKey | None:
-    """The live key ``secret`` is, stamping its use; None for an unknown or revoked one."""
+    """The live key ``secret`` is; None for an unknown or revoked one. Reads only."""
     if not well_formed(secret):
         return None
     digest = hash_key(secret)
     row = conn.execute(
-        sa.update(api_key)
-        .where(api_key.c.key_hash == digest, api_key.c.revoked_at.is_(None))
-        .values(last_used_at=sa.func.now())
-        .returning(api_key.c.key_hash, *_PUBLIC_COLUMNS)
+        sa.select(api_key.c.key_hash, *_PUBLIC_COLUMNS).where(
+            api_key.c.key_hash == digest, api_key.c.revoked_at.is_(None)
+        )
     ).first()
     # The index found it by equality; compare once more in constant time all the same.
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     return _row(row)
+
+
+def record_use(conn: sa.Connection, key_ids: list[int]) -> None:
+    """Stamp ``last_used_at`` of these keys (a write: on the primary)."""
+    conn.execute(
+        sa.update(api_key).where(api_key.c.id.in_(key_ids)).values(last_used_at=sa.func.now())
+    )

@@ -5,8 +5,9 @@ A pure ASGI middleware (no body buffering, websockets untouched) puts the princi
 
 - no Authorization header: :data:`PUBLIC`, with no database work at all (public reads are the
   hot path);
-- a valid key: its role and scope, looked up by SHA-256 hash (:mod:`geo.keys`) and remembered
-  by this worker for ``HVERDAG_AUTH_CACHE_S`` seconds (so a revoked key keeps working in a
+- a valid key: its role and scope, looked up by SHA-256 hash (:mod:`geo.keys`, a read only:
+  its use is recorded on the primary in the background, :class:`KeyUses`) and remembered by
+  this worker for ``HVERDAG_AUTH_CACHE_S`` seconds (so a revoked key keeps working in a
   worker that looked it up at most that long);
 - a header that is not ``Bearer <key>``, a key of the wrong shape (refused without asking the
   database), or an unknown or revoked key: **HTTP 401** before any handler runs, on every path,
@@ -24,6 +25,7 @@ the request itself was well-formed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -35,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.guard.ratelimit import FailureLimit
-from geo.keys import ApiKey, find_key, hash_key, well_formed
+from geo.keys import ApiKey, find_key, hash_key, record_use, well_formed
 from geo.vocab import Role
 from geo.writes import Actor
 
@@ -128,6 +130,42 @@ def _bearer(headers: list[tuple[bytes, bytes]]) -> tuple[bool, str | None]:
     return False, None
 
 
+class KeyUses:
+    """Which keys were used, recorded in ``api_key.last_used_at`` in the background on the
+    primary: a request never waits for it, and a read-only database (a replica, or a primary
+    in recovery) fails only this, logged, never the request. One write at a time; the ids seen
+    meanwhile go into the next."""
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def note(self, engine: AsyncEngine, key_id: int) -> None:
+        self.pending.add(key_id)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._record(engine))
+
+    async def _record(self, engine: AsyncEngine) -> None:
+        while self.pending:
+            ids = sorted(self.pending)
+            self.pending.clear()
+            try:
+                async with engine.begin() as conn:
+                    await conn.run_sync(record_use, ids)
+            except (SQLAlchemyError, OSError) as exc:
+                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                logger.warning(
+                    "could not record the use of API keys %s: %s",
+                    ids,
+                    detail[0] if detail else type(exc).__name__,
+                )
+
+    async def drain(self) -> None:
+        """Wait for the recording under way (the app's shutdown)."""
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
 class AuthMiddleware:
     """``failures``: the limit on failed authentications per address (api.guard.ratelimit);
     once an address has used it up, a key this worker does not already know to be good gets a
@@ -140,10 +178,12 @@ class AuthMiddleware:
         *,
         cache: KeyCache | None = None,
         failures: FailureLimit | None = None,
+        uses: KeyUses | None = None,
     ) -> None:
         self.app = app
         self.cache = cache if cache is not None else KeyCache(cache_seconds)
         self.failures = failures
+        self.uses = uses if uses is not None else KeyUses()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan; websockets (none are offered) stay public
@@ -199,10 +239,12 @@ class AuthMiddleware:
 
     async def _lookup(self, engine: AsyncEngine, token: str, digest: bytes) -> Principal | None:
         """The database's answer for a well-formed key (only such a key is ever looked up)."""
-        async with engine.begin() as conn:
+        async with engine.connect() as conn:
             key = await conn.run_sync(find_key, token)
         principal = None if key is None else principal_of(key)
         self.cache.put(digest, principal)
+        if key is not None:
+            self.uses.note(engine, key.id)
         return principal
 
 

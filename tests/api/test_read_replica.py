@@ -21,7 +21,7 @@ from api.graphql.context import Context
 from geo.db import sync_engine
 from geo.keys import create_key
 from geo.settings import Settings, load_settings
-from geo.tables import municipality
+from geo.tables import api_key, municipality
 from tests.api.conftest import http_client
 from tests.api.graphql.test_compiled import _compiled_of
 
@@ -180,3 +180,33 @@ async def test_a_mutation_answers_from_the_primary_it_wrote_to(
         "version": 1,
         "municipality": {"number": "0301"},
     }
+
+
+async def test_a_key_is_checked_on_a_read_only_database(fresh_demo_url: URL, caplog):
+    """Serving from a read-only server (a replica the API was pointed at, a primary in
+    recovery): a key's first lookup only reads, so it answers; recording the key's use, a
+    write, fails in the background and is logged, never the request (it answered 503)."""
+    engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            secret, key = create_key(conn, "ANALYST", label="read-only server")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            name = conn.dialect.identifier_preparer.quote(str(fresh_demo_url.database))
+            conn.exec_driver_sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        url = fresh_demo_url.render_as_string(hide_password=False)
+        async with http_client(create_app(load_settings(database_url=url))) as client:
+            answer = await client.post(
+                "/graphql",
+                json={"query": WHERE_AM_I},
+                headers={"authorization": f"Bearer {secret}"},
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"data": {"whereAmI": {"municipality": {"name": "Oslo"}}}}
+        assert any("could not record the use of API keys" in r.getMessage() for r in caplog.records)
+        with engine.connect() as conn:
+            used = conn.execute(
+                sa.select(api_key.c.last_used_at).where(api_key.c.id == key.id)
+            ).scalar_one()
+        assert used is None
+    finally:
+        engine.dispose()

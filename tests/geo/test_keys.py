@@ -13,6 +13,7 @@ from geo.keys import (
     find_key,
     hash_key,
     list_keys,
+    record_use,
     revoke_key,
     well_formed,
 )
@@ -42,7 +43,9 @@ def test_a_key_is_shown_once_and_stored_as_its_hash(conn):
     found = find_key(conn, secret)
     assert found is not None
     assert found.id == key.id
-    assert found.last_used_at is not None
+    assert found.last_used_at is None  # finding only reads; the API records use apart
+    record_use(conn, [key.id])
+    assert find_key(conn, secret).last_used_at is not None
     other, _ = create_key(conn, Role.ADMIN, label="x")
     assert other != secret
 
@@ -79,3 +82,10 @@ def test_revoked_unknown_and_malformed_keys_are_not_found(conn):
     assert revoke_key(conn, str(key.id)).revoked_at == revoked.revoked_at  # stays revoked
     with pytest.raises(ApiKeyError, match="no key"):
         revoke_key(conn, "hv_nothing")
+
+
+def test_finding_a_key_works_in_a_read_only_transaction(conn):
+    """A read-only server (a replica, or a primary in read-only mode) can check keys."""
+    secret, key = create_key(conn, Role.ANALYST, label="read only")
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    assert find_key(conn, secret).id == key.id
