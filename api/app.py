@@ -40,11 +40,12 @@ from api.graphql.context import Context
 from api.graphql.metrics import operation_counter
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.graphql.schema import build_schema, compiled_queries
-from api.guard.auth import AuthMiddleware, KeyUses
+from api.guard.auth import AuthMiddleware, KeyCache, KeyUses
 from api.guard.logs import configure_logging
 from api.guard.metrics import Metrics, MetricsMiddleware
 from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
 from api.guard.requests import BodySizeLimit, RequestGuard
+from api.guard.revocations import listen_for_revocations
 from api.http.exports import export_routes
 from api.http.ogc import ogc_routes
 from api.http.tiles import tile_routes
@@ -295,13 +296,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema, settings)
 
-    # The keys' use, recorded in the background (never on a request's path).
-    key_uses = KeyUses()
+    # The worker's API key lookups: forgotten at once when a key is revoked (the listener below),
+    # and the keys' use recorded in the background.
+    key_cache, key_uses = KeyCache(settings.auth_cache_s), KeyUses()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings, start=False)
         engine = async_engine(database.url, settings)
+        listener = asyncio.create_task(
+            listen_for_revocations(
+                database.url, key_cache, connect_timeout_s=settings.connect_timeout_s
+            ),
+            name="hverdag-key-revocations",
+        )
         reader = read_engine(settings, engine)
         autocommit = autocommit_engine(settings, reader)
         if metrics is not None:
@@ -319,6 +327,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "reader": Reader(reader, autocommit, _read_limits(settings)),
             }
         finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             await key_uses.drain()
             await autocommit.dispose()
             if reader is not engine:
@@ -341,9 +351,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # docs/reliability.md. API-key authentication goes between the guard and
         # the rate limit: the limit reads the principal it leaves in the scope.
         Middleware(RequestGuard),
-        Middleware(
-            AuthMiddleware, cache_seconds=settings.auth_cache_s, failures=failures, uses=key_uses
-        ),
+        Middleware(AuthMiddleware, cache=key_cache, failures=failures, uses=key_uses),
         *([Middleware(RateLimit, settings=settings, limiter=limiter)] if limiter else []),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]

@@ -6,6 +6,10 @@ first characters (``prefix``, for telling keys apart in a list) are stored: the 
 holds a key it could give away. Finding a key only reads (it works on a read-only server);
 :func:`record_use` stamps ``last_used_at``, on the primary and off the request's path. A revoked
 key is never found.
+
+Revoking notifies :data:`REVOKED_CHANNEL` (PostgreSQL NOTIFY, sent when the revoking
+transaction commits) with the key's id: every API worker listens and forgets the key at once.
+A write checks its key with :func:`lock_live_key` in its own transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from geo import validation as v
 from geo.tables import api_key, municipality, organisation
 from geo.vocab import Role
 
+#: The NOTIFY channel a revocation is announced on; the payload is the key's id.
+REVOKED_CHANNEL = "hverdag_api_key_revoked"
 KEY_PREFIX = "hv_"
 #: Characters of a key shown in `keys list` (the ``hv_`` and 6 more: about 36 bits, public).
 SHOWN = len(KEY_PREFIX) + 6
@@ -178,6 +184,9 @@ def revoke_key(conn: sa.Connection, key: str) -> ApiKey:
         .values(revoked_at=sa.func.coalesce(api_key.c.revoked_at, sa.func.now()))
         .returning(*_PUBLIC_COLUMNS)
     ).one()
+    # Delivered to every listening API worker when this transaction commits (never if it
+    # rolls back): they forget the key at once instead of after HVERDAG_AUTH_CACHE_S.
+    conn.execute(sa.select(sa.func.pg_notify(REVOKED_CHANNEL, str(row.id))))
     return _row(row)
 
 
@@ -202,3 +211,15 @@ def record_use(conn: sa.Connection, key_ids: list[int]) -> None:
     conn.execute(
         sa.update(api_key).where(api_key.c.id.in_(key_ids)).values(last_used_at=sa.func.now())
     )
+
+
+def lock_live_key(conn: sa.Connection, key_id: int) -> bool:
+    """Whether key ``key_id`` is live, checked inside the caller's transaction: its row stays
+    locked (FOR SHARE) until that transaction ends, so a revocation either committed before
+    this check (False) or waits for the caller's transaction to end."""
+    found = conn.execute(
+        sa.select(api_key.c.id)
+        .where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None))
+        .with_for_update(read=True)
+    ).first()
+    return found is not None

@@ -107,8 +107,9 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Seconds a worker remembers an API key lookup (0: ask the database every request). "
-            "A revoked key is refused by every worker at most this long after `hverdag keys "
-            "revoke`."
+            "`hverdag keys revoke` tells every worker at once (PostgreSQL NOTIFY), and a write "
+            "checks its key in its own transaction: this is only the bound for reads while a "
+            "worker cannot hear the database (docs/writes.md)."
         ),
     )
 

@@ -23,8 +23,10 @@ from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
 from api import cpu
+from api.errors import Unauthenticated
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
+from geo.keys import lock_live_key
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -196,9 +198,26 @@ class Context:
         self, fn: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run a ``geo.writes`` function in one transaction: committed when it returns,
-        rolled back when it raises (a refused write changes nothing)."""
+        rolled back when it raises (a refused write changes nothing). The caller's key is
+        checked first in the same transaction, whatever a worker's cache remembers: a key
+        revoked before this write commits makes it UNAUTHENTICATED."""
         async with self.engine.begin() as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+            return await conn.run_sync(_as_live_key, self.principal.key_id, fn, *args, **kwargs)
+
+
+def _as_live_key(
+    conn: Connection,
+    key_id: int | None,
+    fn: Callable[Concatenate[Connection, P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    if key_id is not None and not lock_live_key(conn, key_id):
+        raise Unauthenticated(
+            "This API key has been revoked",
+            reason="the API key is unknown or revoked",
+        )
+    return fn(conn, *args, **kwargs)
 
 
 def _make_loaders(ctx: Context) -> Loaders:

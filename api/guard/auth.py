@@ -7,8 +7,9 @@ A pure ASGI middleware (no body buffering, websockets untouched) puts the princi
   hot path);
 - a valid key: its role and scope, looked up by SHA-256 hash (:mod:`geo.keys`, a read only:
   its use is recorded on the primary in the background, :class:`KeyUses`) and remembered by
-  this worker for ``HVERDAG_AUTH_CACHE_S`` seconds (so a revoked key keeps working in a
-  worker that looked it up at most that long);
+  this worker for ``HVERDAG_AUTH_CACHE_S`` seconds. A revocation reaches every worker at once
+  (api.guard.revocations forgets the key when PostgreSQL notifies it), and a write checks its
+  key again in its own transaction (api.graphql.context);
 - a header that is not ``Bearer <key>``, a key of the wrong shape (refused without asking the
   database), or an unknown or revoked key: **HTTP 401** before any handler runs, on every path,
   with ``WWW-Authenticate: Bearer error="invalid_token"`` and a GraphQL-shaped body
@@ -107,6 +108,20 @@ class KeyCache:
         if entry is None or entry[0] <= self.clock():
             return False, None
         return True, entry[1]
+
+    def forget_key(self, key_id: int) -> int:
+        """Drop what is remembered for key ``key_id`` (it was revoked); how many entries."""
+        gone = [
+            digest
+            for digest, (_, principal) in self._entries.items()
+            if principal is not None and principal.key_id == key_id
+        ]
+        for digest in gone:
+            del self._entries[digest]
+        return len(gone)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def put(self, digest: bytes, principal: Principal | None) -> None:
         if self.ttl <= 0:

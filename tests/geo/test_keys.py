@@ -7,12 +7,14 @@ import sqlalchemy as sa
 
 from geo.db import sync_engine
 from geo.keys import (
+    REVOKED_CHANNEL,
     SHOWN,
     ApiKeyError,
     create_key,
     find_key,
     hash_key,
     list_keys,
+    lock_live_key,
     record_use,
     revoke_key,
     well_formed,
@@ -89,3 +91,20 @@ def test_finding_a_key_works_in_a_read_only_transaction(conn):
     secret, key = create_key(conn, Role.ANALYST, label="read only")
     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
     assert find_key(conn, secret).id == key.id
+
+
+def test_a_revoked_key_is_not_live_and_its_revocation_is_announced(fresh_demo_url, conn):
+    _, key = create_key(conn, Role.ANALYST, label="announced")
+    assert lock_live_key(conn, key.id)
+    listener = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with listener.connect() as listening:
+            listening.exec_driver_sql(f"LISTEN {REVOKED_CHANNEL}")
+            revoke_key(conn, str(key.id))
+            assert not lock_live_key(conn, key.id)
+            conn.commit()  # NOTIFY is delivered on commit
+            driver = listening.connection.driver_connection
+            notes = list(driver.notifies(timeout=10, stop_after=1))
+    finally:
+        listener.dispose()
+    assert [(n.channel, n.payload) for n in notes] == [(REVOKED_CHANNEL, str(key.id))]
