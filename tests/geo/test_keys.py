@@ -108,3 +108,25 @@ def test_a_revoked_key_is_not_live_and_its_revocation_is_announced(fresh_demo_ur
     finally:
         listener.dispose()
     assert [(n.channel, n.payload) for n in notes] == [(REVOKED_CHANNEL, str(key.id))]
+
+
+def test_a_revocation_waits_for_a_write_that_checked_the_key(fresh_demo_url):
+    """lock_live_key holds the key's row until the write's transaction ends: a revocation in
+    the meantime waits for it (here it gives up after 200 ms), and goes through after."""
+    engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            _, key = create_key(conn, Role.ADMIN, label="in use")
+        with engine.connect() as writing, engine.connect() as revoking:
+            writing.begin()
+            assert lock_live_key(writing, key.id)
+            revoking.begin()
+            revoking.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                revoke_key(revoking, str(key.id))
+            revoking.rollback()
+            writing.commit()
+            with revoking.begin():
+                assert revoke_key(revoking, str(key.id)).revoked_at is not None
+    finally:
+        engine.dispose()
