@@ -9,6 +9,7 @@ primary's, and a read replica's when ``HVERDAG_DATABASE_READ_URL`` is set (docs/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -304,12 +305,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         database = Database.from_settings(settings, start=False)
         engine = async_engine(database.url, settings)
+        settled = asyncio.Event()
         listener = asyncio.create_task(
             listen_for_revocations(
-                database.url, key_cache, connect_timeout_s=settings.connect_timeout_s
+                database.url,
+                key_cache,
+                connect_timeout_s=settings.connect_timeout_s,
+                settled=settled,
             ),
             name="hverdag-key-revocations",
         )
+        # Serve once listening (or once that failed: it keeps trying in the background), so no
+        # key is cached before the listener's first connection empties the cache; a database
+        # that does not answer delays startup by the connect timeout at most.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(settings.connect_timeout_s + 0.5):
+                await settled.wait()
         reader = read_engine(settings, engine)
         autocommit = autocommit_engine(settings, reader)
         if metrics is not None:

@@ -44,10 +44,11 @@ async def listen_for_revocations(
     cache: KeyCache,
     *,
     connect_timeout_s: float = 2.0,
-    connected: asyncio.Event | None = None,
+    settled: asyncio.Event | None = None,
 ) -> None:
     """Forget revoked keys in ``cache`` as PostgreSQL announces them, until cancelled.
-    ``connected`` is set each time the listener is (again) listening."""
+    ``settled`` is set once the first attempt to listen has succeeded or failed (the app
+    starts serving then)."""
     delay = FIRST_RETRY_S
     failing = False
     options: dict[str, Any] = {
@@ -63,15 +64,13 @@ async def listen_for_revocations(
                 if failing:
                     logger.warning("listening for API key revocations again")
                 failing, delay = False, FIRST_RETRY_S
-                if connected is not None:
-                    connected.set()
+                if settled is not None:
+                    settled.set()
                 while True:
                     async for note in conn.notifies(timeout=HEARTBEAT_S):
                         _forget(cache, note.payload)
                     await conn.execute("SELECT 1")  # silent for a while: still there?
         except (psycopg.Error, OSError) as exc:
-            if connected is not None:
-                connected.clear()
             if not failing:
                 first = str(exc).strip().splitlines()
                 logger.warning(
@@ -81,6 +80,8 @@ async def listen_for_revocations(
                     first[0] if first else "",
                 )
                 failing = True
+            if settled is not None:
+                settled.set()
         await asyncio.sleep(delay)
         delay = min(LAST_RETRY_S, delay * 2)
 
