@@ -24,6 +24,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from geo import validation as v
+from geo.queries.rows import AnyRow
 from geo.tables import api_key, municipality, organisation
 from geo.vocab import Role
 
@@ -67,7 +68,7 @@ def well_formed(secret: str) -> bool:
     return _KEY.fullmatch(secret) is not None
 
 
-def _row(row: sa.Row[object]) -> ApiKey:
+def _row(row: AnyRow) -> ApiKey:
     m = row._mapping
     return ApiKey(
         organisation_number=m.get("organisation_number"),
