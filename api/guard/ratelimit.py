@@ -36,6 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,30 +63,32 @@ AUTH_FAILURES = "auth-failures"
 
 @dataclass(frozen=True)
 class Policy:
-    """A bucket's shape: ``per_minute`` sustained, ``burst_s`` seconds' worth at once."""
+    """A bucket's shape: ``per_minute`` sustained, ``burst_s`` seconds' worth at once. Its
+    derived figures are computed once (a policy is made once per role and reused)."""
 
     name: str
     per_minute: int
     burst_s: float
 
-    @property
+    @cached_property
     def per_second(self) -> float:
         return self.per_minute / 60
 
-    @property
+    @cached_property
     def capacity(self) -> float:
         return max(1.0, self.per_second * self.burst_s)
 
-    @property
+    @cached_property
     def quota(self) -> int:
         """The draft's ``q``: requests a full bucket lets through at once."""
         return max(1, math.floor(self.capacity))
 
-    @property
+    @cached_property
     def window_s(self) -> int:
         """The draft's ``w``: seconds an empty bucket takes to fill."""
         return max(1, math.ceil(self.capacity / self.per_second))
 
+    @cached_property
     def field(self) -> bytes:
         """The ``RateLimit-Policy`` field's value."""
         return f'"{self.name}";q={self.quota};w={self.window_s}'.encode()
@@ -315,7 +318,7 @@ def principal_of(scope: Scope) -> tuple[int | None, str]:
 
 
 def limit_headers(policy: Policy, decision: Decision) -> list[tuple[bytes, bytes]]:
-    return [(b"ratelimit-policy", policy.field()), (b"ratelimit", decision.field(policy))]
+    return [(b"ratelimit-policy", policy.field), (b"ratelimit", decision.field(policy))]
 
 
 async def refuse(
