@@ -82,24 +82,32 @@ def fuzzy_words(query: str) -> str | None:
 
 
 def _text_matches(
-    query: str, name: ColumnElement[str], description: ColumnElement[str]
+    query: str, search_text: ColumnElement[str], search_document: ColumnElement[Any]
 ) -> ColumnElement[bool]:
     """Norwegian-aware text match: stemmed Norwegian full text, or trigram word similarity on
     lower-cased, unaccented text (which copes with compound words, æøå typed as a/o, and small
-    typos). Both are the exact expressions of migration 0002's GIN indexes, so PostgreSQL can
-    find a rare word's few rows through them instead of reading the table."""
+    typos). Activities and venues store both documents (migration 0004) under GIN indexes, so
+    PostgreSQL finds a rare word's few rows through them and re-checks a candidate by reading
+    its columns; councils, a few hundred rows, compute theirs (:func:`_computed_documents`)."""
     norwegian: ColumnElement[Any] = sa.literal_column("'norwegian'::regconfig")
-    full_text = sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)).op(
-        "@@"
-    )(sa.func.websearch_to_tsquery(norwegian, query))
+    full_text = search_document.op("@@")(sa.func.websearch_to_tsquery(norwegian, query))
     words = fuzzy_words(query)
     if words is None:
         return full_text
     # doc %> query: word_similarity(query, doc) >= pg_trgm.word_similarity_threshold (0.6)
-    fuzzy = sa.func.hverdag_search_text(name, description).op("%>")(
-        sa.func.hverdag_search_text(words, sa.null())
-    )
+    fuzzy = search_text.op("%>")(sa.func.hverdag_search_text(words, sa.null()))
     return sa.or_(full_text, fuzzy)
+
+
+def _computed_documents(
+    name: ColumnElement[str], description: ColumnElement[str]
+) -> tuple[ColumnElement[str], ColumnElement[Any]]:
+    """The two documents that migration 0004 stores for activities and venues, computed."""
+    norwegian: ColumnElement[Any] = sa.literal_column("'norwegian'::regconfig")
+    return (
+        sa.func.hverdag_search_text(name, description),
+        sa.func.to_tsvector(norwegian, sa.func.hverdag_document(name, description)),
+    )
 
 
 def _overlaps(column: ColumnElement[list[str]], values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -156,7 +164,7 @@ def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.municipality:
         where.append(a.municipality_number == f.municipality)
     if f.text:
-        where.append(_text_matches(f.text, a.title, a.description))
+        where.append(_text_matches(f.text, a.search_text, a.search_document))
     if f.owner_types or f.price_models or f.step_free is not None:
         where.append(_venue_of_activity_matches(f))
     return where
@@ -199,7 +207,7 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.municipality:
         where.append(v.municipality_number == f.municipality)
     if f.text:
-        where.append(_text_matches(f.text, v.name, v.description))
+        where.append(_text_matches(f.text, v.search_text, v.search_document))
     return where
 
 
@@ -212,7 +220,7 @@ def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.municipality:
         where.append(c.municipality_number == f.municipality)
     if f.text:
-        where.append(_text_matches(f.text, c.name, c.note))
+        where.append(_text_matches(f.text, *_computed_documents(c.name, c.note)))
     if f.excludes_councils():
         where.append(sa.false())
     return where

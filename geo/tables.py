@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from geo.crs import STORAGE_SRID
 from geo.vocab import (
@@ -466,22 +466,44 @@ DIRECTORY_TABLES = (venue, activity, organisation, immigrant_council, area_initi
 for _table in DIRECTORY_TABLES:
     sa.Index(f"ix_{_table.name}_updated_at", _table.c.updated_at, _table.c.id)
 
-# The text filter's indexes (migration 0002; geo/filters.py uses the same expressions):
-# trigram word similarity on lower-cased, unaccented text, and Norwegian full text.
+# The text filter's stored documents (migration 0004; geo/filters.py matches them): the name
+# and description lower-cased and unaccented for trigram word similarity, and as Norwegian full
+# text. Stored, so a candidate row's re-check reads a column instead of running unaccent() and
+# to_tsvector() again (most of a common word's cost), and GIN-indexed.
+SEARCH_COLUMN_NAMES = frozenset({"search_text", "search_document"})
 for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
+    _table.append_column(
+        sa.Column(
+            "search_text",
+            sa.Text,
+            sa.Computed(sa.func.hverdag_search_text(_name, _table.c.description), persisted=True),
+            nullable=False,
+        )
+    )
+    _table.append_column(
+        sa.Column(
+            "search_document",
+            TSVECTOR,
+            sa.Computed(
+                sa.func.to_tsvector(
+                    sa.literal_column("'norwegian'::regconfig"),
+                    sa.func.hverdag_document(_name, _table.c.description),
+                ),
+                persisted=True,
+            ),
+            nullable=False,
+        )
+    )
     sa.Index(
         f"ix_{_table.name}_search_trgm",
-        sa.func.hverdag_search_text(_name, _table.c.description).label("search_text"),
+        _table.c.search_text,
         postgresql_using="gin",
         postgresql_ops={"search_text": "gin_trgm_ops"},
     )
-    # Bound to its table explicitly: the leading literal hides the columns from Index.
-    sa.Index(
-        f"ix_{_table.name}_search_fts",
-        sa.func.to_tsvector(
-            sa.literal_column("'norwegian'::regconfig"),
-            sa.func.hverdag_document(_name, _table.c.description),
-        ),
-        postgresql_using="gin",
-        _table=_table,
-    )
+    sa.Index(f"ix_{_table.name}_search_fts", _table.c.search_document, postgresql_using="gin")
+
+
+def data_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    """A table's columns without the text filter's stored documents, which only the filter reads
+    (a tsvector is larger than the row's other text)."""
+    return [column for column in table.c if column.name not in SEARCH_COLUMN_NAMES]

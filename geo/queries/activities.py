@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from geo.filters import DirectoryFilter, activity_conditions
 from geo.queries.listing import GroupPage, NameKey, count_where, first_rows_per_group, page_by_name
 from geo.queries.rows import Lifecycle, grouped, point_xy, to_dataclass
-from geo.tables import activity, activity_schedule
+from geo.tables import activity, activity_schedule, data_columns
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ScheduleRow:
 
 def activity_columns() -> list[sa.ColumnElement[Any]]:
     """The columns ActivityRow is built from (geometry as x/y)."""
-    return [*(c for c in activity.c if c.name != "geom"), *point_xy(activity.c.geom)]
+    return [*(c for c in data_columns(activity) if c.name != "geom"), *point_xy(activity.c.geom)]
 
 
 def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, ActivityRow]:

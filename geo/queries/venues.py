@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from geo.filters import DirectoryFilter, venue_conditions
 from geo.queries.listing import GroupPage, NameKey, count_where, first_rows_per_group, page_by_name
 from geo.queries.rows import Lifecycle, grouped, point_xy, to_dataclass
-from geo.tables import venue, venue_availability
+from geo.tables import data_columns, venue, venue_availability
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class AvailabilityRow:
 
 
 def venue_columns() -> list[sa.ColumnElement[Any]]:
-    return [*(c for c in venue.c if c.name != "geom"), *point_xy(venue.c.geom)]
+    return [*(c for c in data_columns(venue) if c.name != "geom"), *point_xy(venue.c.geom)]
 
 
 def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow]:
