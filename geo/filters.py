@@ -90,13 +90,21 @@ def _text_matches(
     PostgreSQL finds a rare word's few rows through them and re-checks a candidate by reading
     its columns; councils, a few hundred rows, compute theirs (:func:`_computed_documents`)."""
     norwegian: ColumnElement[Any] = sa.literal_column("'norwegian'::regconfig")
-    full_text = search_document.op("@@")(sa.func.websearch_to_tsquery(norwegian, query))
+    # A scalar subquery, run once: as a plain call this STABLE function ran for every row
+    # re-checked outside an index scan.
+    asked = sa.select(sa.func.websearch_to_tsquery(norwegian, query)).scalar_subquery()
+    full_text = search_document.op("@@")(asked)
     words = fuzzy_words(query)
     if words is None:
         return full_text
     # doc %> query: word_similarity(query, doc) >= pg_trgm.word_similarity_threshold (0.6)
     fuzzy = search_text.op("%>")(sa.func.hverdag_search_text(words, sa.null()))
     return sa.or_(full_text, fuzzy)
+
+
+def stored_text_matches(table: sa.Table, query: str) -> ColumnElement[bool]:
+    """The text filter on a table that stores its search documents (activity, venue)."""
+    return _text_matches(query, table.c.search_text, table.c.search_document)
 
 
 def _computed_documents(
@@ -164,7 +172,7 @@ def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.municipality:
         where.append(a.municipality_number == f.municipality)
     if f.text:
-        where.append(_text_matches(f.text, a.search_text, a.search_document))
+        where.append(stored_text_matches(activity, f.text))
     if f.owner_types or f.price_models or f.step_free is not None:
         where.append(_venue_of_activity_matches(f))
     return where
@@ -207,7 +215,7 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     if f.municipality:
         where.append(v.municipality_number == f.municipality)
     if f.text:
-        where.append(_text_matches(f.text, v.search_text, v.search_document))
+        where.append(stored_text_matches(venue, f.text))
     return where
 
 

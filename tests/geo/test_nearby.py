@@ -23,6 +23,7 @@ from geo.filters import (
     fuzzy_words,
     venue_conditions,
 )
+from geo.queries import nearby as nearby_module
 from geo.queries.activities import activity_columns
 from geo.queries.driver import driver_statement, run_statement_as
 from geo.queries.nearby import (
@@ -370,6 +371,67 @@ def test_a_text_filter_finds_what_the_knn_walk_finds(
         ]
         found += len(indexed)
     assert found or text in ("xqzv", "' OR 1=1 --", "!!!")
+
+
+TEXT_CASES = [
+    (PlaceKind.ACTIVITY, "leksehjelp"),
+    (PlaceKind.ACTIVITY, "norsk"),
+    (PlaceKind.ACTIVITY, "fotbal i"),
+    (PlaceKind.ACTIVITY, "' OR 1=1 --"),
+    (PlaceKind.VENUE, "skole"),
+    (PlaceKind.VENUE, "xqzv"),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("probe_rows", [3, 40, 100_000])
+@pytest.mark.parametrize(("kind", "text"), TEXT_CASES)
+async def test_a_text_search_pages_as_the_knn_walk_whether_the_probe_suffices_or_not(
+    loaded_conn: sa.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: PlaceKind,
+    text: str,
+    probe_rows: int,
+) -> None:
+    """A text search first reads the ``TEXT_PROBE_ROWS`` nearest rows, and only when they hold
+    neither a full page nor the whole radius asks the text indexes. Either way, on both the
+    SQLAlchemy and the driver path, its pages are the KNN walk's rows in order; a probe that
+    reads the whole table is the only statement, one of 3 rows in Oslo never is."""
+    monkeypatch.setattr(nearby_module, "TEXT_PROBE_ROWS", probe_rows)
+    statements: list[str] = []
+    sa.event.listen(loaded_conn, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    filt = DirectoryFilter(text=text)
+    table, columns, conditions = (
+        (activity, activity_columns(), activity_conditions(filt))
+        if kind is PlaceKind.ACTIVITY
+        else (venue, venue_columns(), venue_conditions(filt))
+    )
+    url = _libpq(loaded_conn.engine.url)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as driver:
+        for lat, lon in [(59.9139, 10.7522), (59.9611, 10.8808), (60.3712, 5.3420)]:
+            x, y = TO_UTM.transform(lon, lat)
+            walked = loaded_conn.execute(
+                _knn_statement(table, columns, conditions, kind, None),
+                {"x": x, "y": y, "radius_m": 5000.0, "limit": 12},
+            ).all()
+            args = {"radius_m": 5000.0, "kinds": [kind], "filt": filt, "first": 5}
+            paged: list[tuple[int, float]] = []
+            after: NearbyKey | None = None
+            for _ in range(2):
+                statements.clear()
+                page = nearby(loaded_conn, x, y, after=after, **args)
+                if probe_rows == 100_000:
+                    assert len(statements) == 1
+                elif probe_rows == 3 and (lat, lon) == (59.9139, 10.7522):
+                    assert len(statements) == 2
+                on_driver = await nearby_on_driver(driver, x, y, after=after, **args)
+                assert on_driver == page
+                paged += [(hit.row.id, round(hit.distance_m, 6)) for hit in page.hits]
+                if not page.has_next:
+                    break
+                after = page.hits[-1].key
+            assert paged == [(r.id, round(r.distance, 6)) for r in walked][: len(paged)]
+            assert len(paged) == min(len(walked), 10)
 
 
 @pytest.mark.parametrize(
