@@ -14,7 +14,7 @@ resolver, a null where the schema says non-null: :meth:`CompiledQueries.answer` 
 too. The caller then runs the normal path, which produces the answer or the errors with their
 codes. Reads only, so running the normal path after an abandoned compiled attempt is harmless
 (a query that ran into the request timeout or the statement timeout runs a second time before
-its TIMEOUT: on `nearby`'s ~1 ms statements, a fault case).
+its TIMEOUT: on `nearby`'s millisecond statements, a fault case).
 """
 
 from __future__ import annotations

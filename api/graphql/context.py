@@ -62,7 +62,8 @@ R = TypeVar("R")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 BoundaryKey = tuple[str, float | None]
-#: Most GeoJSON text parsed on the event loop (~0.1 ms); more goes to a worker thread (api.cpu).
+#: Most GeoJSON text parsed on the event loop (a fraction of a millisecond); more goes to a
+#: worker thread (api.cpu).
 INLINE_GEOJSON_CHARS = 100_000
 #: (municipality number, page size): the first page of a municipality's list.
 GroupKey = tuple[str, int]

@@ -9,7 +9,7 @@ far (activities at one venue share its point).
 
 The scan orders by distance alone: PostgreSQL 15 uses an index's ordering operator only when it
 matches the whole ORDER BY, so ``ORDER BY geom <-> point, id`` falls back to reading and sorting
-every row of the category (170 ms instead of 1 ms on 600,000 activities). ``WITH TIES`` keeps every
+every row of the category (docs/performance.md, "The plan"). ``WITH TIES`` keeps every
 row as far as the n-th, so the outer ``ORDER BY distance, id LIMIT n`` picks the same n rows the
 tie-broken order would.
 
@@ -218,8 +218,8 @@ def _text_probe_statement(
     filters inside it), the text checked on those alone, and the page taken from the matches.
 
     The text-first shape reads every match of the word in the radius, and a common word has
-    tens of thousands of them around Oslo on a million places: 16 clients sending "norsk" took
-    ordinary near-me reads from 17 ms to 220-540 ms (issue 20). The probe's cost is bounded by
+    tens of thousands of them around Oslo on a million places, enough for a few clients to slow
+    everyone's near-me reads (issue 20; docs/performance.md). The probe's cost is bounded by
     ``probe_rows`` whatever the word. Its answer is final when it found a full page or read
     every row of the radius; else (the word is rare here) the text-first shape runs. One row
     more than the page always comes back, the probe's reach (``probed`` rows, the ``farthest``
