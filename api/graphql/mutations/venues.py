@@ -23,6 +23,7 @@ from api.graphql.mutations.common import (
     record_of,
     write,
 )
+from api.graphql.mutations.uploads import Upload, file_text
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import ActivityCategory, OwnerType, PriceModel, VenueType, Weekday
 from geo.queries.venues import venues_by_ids
@@ -221,7 +222,25 @@ def _prepared(actor: Actor, format: ImportFormat, content: str, source: str) -> 
 async def resolve_import_venues(
     info: strawberry.Info[Context, None],
     format: ImportFormat,
-    content: str,
+    content: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "The file's text. Pass it as a variable (`$content`), never inline in the "
+                "document: a document is limited in size, a variable only by the request body."
+            )
+        ),
+    ] = None,
+    file: Annotated[
+        Upload | None,
+        strawberry.argument(
+            description=(
+                "The file itself, through the GraphQL multipart request convention "
+                "(docs/writes.md): UTF-8, up to HVERDAG_MAX_UPLOAD_BYTES. Give `file` or "
+                "`content`, not both."
+            )
+        ),
+    ] = None,
     source: Annotated[
         str | None,
         strawberry.argument(
@@ -234,6 +253,7 @@ async def resolve_import_venues(
     ] = None,
 ) -> VenueImportPayload:
     actor = actor_of(info.context)
+    text = await file_text(content, file)
     if source is None:
         source = "api-import" + (
             f":{actor.municipality_number}" if actor.municipality_number else ""
@@ -241,7 +261,7 @@ async def resolve_import_venues(
     # The import's errors name its arguments (source, content) or a file's column. Parsing and
     # checking up to 5,000 rows is CPU work (~0.1 s per 1,000): off the loop.
     try:
-        prepared = await cpu.run(_prepared, actor, format, content, source)
+        prepared = await cpu.run(_prepared, actor, format, text, source)
     except WriteError as error:
         raise api_error(error, None) from None
     result = await write(info.context, actor, None, write_import, prepared)
