@@ -448,8 +448,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["content-type", "authorization", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
+            # If-None-Match and ETag: a web app revalidating an answer itself (docs/api.md).
+            allow_headers=["content-type", "authorization", "x-request-id", "if-none-match"],
+            expose_headers=[
+                "x-request-id",
+                "retry-after",
+                "ratelimit",
+                "ratelimit-policy",
+                "etag",
+            ],
             max_age=600,
         ),
         # docs/reliability.md. API-key authentication goes between the guard and

@@ -69,6 +69,29 @@ async def test_a_get_query_twice_answers_304_the_second_time(client: httpx.Async
     assert other.json() == first.json()
 
 
+async def test_a_web_app_on_another_origin_may_revalidate(client: httpx.AsyncClient) -> None:
+    origin = {"origin": "https://app.example"}
+    preflight = await client.options(
+        "/graphql",
+        headers={
+            **origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "if-none-match",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "if-none-match" in preflight.headers["access-control-allow-headers"].lower()
+    answer = await client.get("/graphql", params={"query": COUNTIES}, headers=origin)
+    assert "etag" in answer.headers["access-control-expose-headers"].lower()
+    again = await client.get(
+        "/graphql",
+        params={"query": COUNTIES},
+        headers={**origin, "If-None-Match": answer.headers["etag"]},
+    )
+    assert again.status_code == 304
+    assert again.headers["access-control-allow-origin"] == "*"
+
+
 async def test_the_media_type_is_part_of_the_etag(client: httpx.AsyncClient) -> None:
     json_answer = await client.get("/graphql", params={"query": COUNTIES})
     spec_answer = await client.get(
