@@ -209,13 +209,17 @@ class VenueImportPayload:
     report: VenueImportReport
 
 
-def _prepared(actor: Actor, format: ImportFormat, content: str, source: str) -> PreparedImport:
+def _prepared(
+    actor: Actor, format: ImportFormat, content: str, source: str, argument: str
+) -> PreparedImport:
     """The file's records, checked as far as they can be without the database
-    (geo.writes.venues.prepare_import): the import's CPU work, run in a worker thread."""
+    (geo.writes.venues.prepare_import): the import's CPU work, run in a worker thread. A fault
+    of the whole file is named by the ``argument`` it came in (``content`` or ``file``)."""
     try:
         records = csv_records(content) if format is ImportFormat.CSV else geojson_records(content)
     except FieldError as error:
-        raise BadUserInput(error.reason, field=error.field) from None
+        field = argument if error.field == "content" else error.field
+        raise BadUserInput(error.reason, field=field) from None
     return prepare_import(actor, records, source)
 
 
@@ -261,7 +265,8 @@ async def resolve_import_venues(
     # The import's errors name its arguments (source, content) or a file's column. Parsing and
     # checking up to 5,000 rows is CPU work (~0.1 s per 1,000): off the loop.
     try:
-        prepared = await cpu.run(_prepared, actor, format, text, source)
+        argument = "content" if file is None else "file"
+        prepared = await cpu.run(_prepared, actor, format, text, source, argument)
     except WriteError as error:
         raise api_error(error, None) from None
     result = await write(info.context, actor, None, write_import, prepared)

@@ -178,6 +178,13 @@ async def test_a_file_must_be_utf8_and_come_alone(write_url, keys):
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert error["extensions"]["field"] == "file"
         assert "UTF-8" in error["message"]
+        too_long = await _upload(client, HEADER.encode() + b"x" * 5_000_001, secret)
+        (error,) = too_long.json()["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+            "BAD_USER_INPUT",
+            "file",
+        )
+        assert "hverdag load venues" in error["message"]
         twice = await _upload(client, b"x", secret, query=both)
         assert twice.json()["errors"][0]["extensions"]["field"] == "file"
         neither = await client.post(
