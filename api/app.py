@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import orjson
 from cross_web import HTTPException
@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
@@ -41,7 +41,16 @@ from api.graphql.context import Context
 from api.graphql.metrics import operation_counter
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.graphql.schema import build_schema, compiled_queries
+from api.graphql.transport import (
+    GRAPHQL_RESPONSE_JSON,
+    DocumentRefused,
+    PersistedDocuments,
+    answer_media_type,
+    load_trusted_documents,
+    request_error_status,
+)
 from api.guard.auth import AuthMiddleware, KeyCache, KeyUses
+from api.guard.caching import HttpCache
 from api.guard.logs import configure_logging
 from api.guard.metrics import Metrics, MetricsMiddleware
 from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
@@ -88,20 +97,72 @@ class GraphQLApp(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """strawberry's view, but a refused request (malformed body, wrong method…) answers
         JSON with ``extensions.code`` like every other error, not strawberry's plain text;
-        and a POST the compiled path can answer never reaches strawberry."""
+        and a POST the compiled path can answer never reaches strawberry. Every answer then
+        gets its media type, status and Cache-Control (:meth:`_finish`)."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
         response = None
-        if self.compiled is not None and scope["method"] == "POST":
-            response = await self._compiled_response(request, self.compiled)
-        if response is None:  # strawberry's own way (with the body read above, if it was)
-            try:
-                response = await self.run(request)
-            except HTTPException as exc:
-                response = http_error(exc.status_code, exc.reason)
+        try:
+            if self.compiled is not None and scope["method"] == "POST":
+                response = await self._compiled_response(request, self.compiled)
+            if response is None:  # strawberry's own way (with the body read above, if it was)
+                try:
+                    response = await self.run(request)
+                except HTTPException as exc:
+                    response = http_error(exc.status_code, exc.reason)
+        except DocumentRefused as refused:
+            response = self._refused(request, refused)
+        self._finish(request, response)
         await response(scope, receive, send)
+
+    def _refused(self, request: Request, refused: DocumentRefused) -> Response:
+        """A persisted-query refusal, answered like any other request error."""
+        answer = self._answer_shape(
+            request,
+            {
+                "data": None,
+                "errors": [{"message": refused.message, "extensions": refused.extensions()}],
+            },
+        )
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    @staticmethod
+    def _answer_shape(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+        """``answer`` as the client's media type wants it: under graphql-response+json a
+        request error has no ``data`` and a 4xx status (noted for :meth:`_finish`)."""
+        request.state.graphql_errors = bool(answer.get("errors"))
+        status = request_error_status(answer)
+        if status is not None and answer_media_type(request.headers.get("accept")) == (
+            GRAPHQL_RESPONSE_JSON
+        ):
+            request.state.graphql_status = status
+            return {k: v for k, v in answer.items() if k != "data"}
+        return answer
+
+    def _finish(self, request: Request, response: Response) -> None:
+        """The answer's media type (the one the client accepts), its status under
+        graphql-response+json, and its Cache-Control: the public's error-free GET answers are
+        left to api.guard.caching (public, with an ETag); anything else is ``no-store``."""
+        state = request.scope.get("state", {})
+        if response.media_type == "text/html" or response.headers.get(
+            "content-type", ""
+        ).startswith("text/html"):
+            response.headers["cache-control"] = "no-cache"  # the explorer's page
+            return
+        media = answer_media_type(request.headers.get("accept"))
+        if media == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        if (status := state.get("graphql_status")) is not None:
+            response.status_code = status
+        cacheable = (
+            request.method == "GET"
+            and response.status_code == 200
+            and not state.get("graphql_errors", True)
+        )
+        if not cacheable:
+            response.headers["cache-control"] = "no-store"
 
     async def _compiled_response(
         self, request: Request, compiled: CompiledQueries
@@ -114,16 +175,21 @@ class GraphQLApp(GraphQL[Context, None]):
             return None
         if not isinstance(body, dict):
             return None
-        query, name, variables = (
+        query, name, variables, extensions = (
             body.get("query"),
             body.get("operationName"),
             body.get("variables"),
+            body.get("extensions"),
         )
         if not (
-            isinstance(query, str)
+            isinstance(query, str | None)
             and isinstance(name, str | None)
             and isinstance(variables, dict | None)
+            and isinstance(extensions, dict | None)
         ):
+            return None
+        query = self.documents.document_for(query, extensions)
+        if query is None:
             return None
         plan = compiled.plan(query, name)
         if plan is None:
@@ -137,12 +203,15 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.metrics is not None:  # what operation_counter counts on strawberry's path
             self.metrics.count_operation("query", plan.field_node.name.value)
         return Response(
-            orjson.dumps(answer),
+            orjson.dumps(self._answer_shape(request, answer)),
             media_type="application/json",
             headers={"x-request-id": context.request_id},
         )
 
     metrics: Metrics | None = None
+
+    #: The documents requests may name by hash (automatic persisted queries, trusted documents).
+    documents: PersistedDocuments = PersistedDocuments()
 
     #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
     max_page_size: int = MAX_PAGE_SIZE
@@ -155,6 +224,12 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
         return context
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with only a persisted query's hash is a query, not a browser wanting the page.
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # The explorer from the app's own npm assets (/vendor/), not strawberry's CDN page.
@@ -172,7 +247,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         if self.metrics is not None and result.errors:
             self.metrics.count_errors(result.errors, ERROR_CODES)
-        return await super().process_result(request, result)
+        answer = await super().process_result(request, result)
+        return cast(GraphQLHTTPResponse, self._answer_shape(request, dict(answer)))
 
     async def parse_http_body(self, request: Any) -> Any:
         # strawberry assumes a JSON body is an object (or a batch list) and would fail with a
@@ -185,7 +261,10 @@ class GraphQLApp(GraphQL[Context, None]):
                     raise HTTPException(400, _SHAPE)
                 if isinstance(body, dict) and not isinstance(body.get("operationName"), str | None):
                     raise HTTPException(400, "`operationName` must be a string or null")
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):  # the document a hash names, or a refusal
+            data.query = self.documents.document_for(data.query, data.extensions)
+        return data
 
 
 @lru_cache(maxsize=64)
@@ -291,11 +370,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         schema,
         graphql_ide="graphiql" if settings.graphql_explorer else None,
         subscription_protocols=(),
+        # Files for the bulk mutations (the GraphQL multipart request convention). Such a
+        # request is one a browser may send cross-site without asking, but every mutation
+        # needs an Authorization header, which no cross-site form can add (docs/writes.md).
+        multipart_uploads_enabled=True,
     )
     graphql.metrics = metrics
     graphql.max_page_size = settings.max_page_size
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema, settings)
+    graphql.documents = PersistedDocuments(
+        enabled=settings.persisted_queries,
+        max_entries=settings.persisted_query_entries,
+        max_document_bytes=settings.max_document_bytes,
+        trusted=(
+            load_trusted_documents(settings.trusted_documents)
+            if settings.trusted_documents is not None
+            else None
+        ),
+    )
 
     # The worker's API key lookups: forgotten at once when a key is revoked (the listener below),
     # and the keys' use recorded in the background.
@@ -355,8 +448,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["content-type", "authorization", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after", "ratelimit", "ratelimit-policy"],
+            # If-None-Match and ETag: a web app revalidating an answer itself (docs/api.md).
+            allow_headers=["content-type", "authorization", "x-request-id", "if-none-match"],
+            expose_headers=[
+                "x-request-id",
+                "retry-after",
+                "ratelimit",
+                "ratelimit-policy",
+                "etag",
+            ],
             max_age=600,
         ),
         # docs/reliability.md. API-key authentication goes between the guard and
@@ -364,7 +464,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(RequestGuard),
         Middleware(AuthMiddleware, cache=key_cache, failures=failures, uses=key_uses),
         *([Middleware(RateLimit, settings=settings, limiter=limiter)] if limiter else []),
-        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(HttpCache, max_age_s=settings.cache_max_age_s),
+        Middleware(
+            BodySizeLimit,
+            max_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+        ),
     ]
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -149,6 +149,12 @@ class Settings(BaseSettings):
         description="Largest request body, in bytes; larger bodies "
         "get a 413 before they are read whole.",
     )
+    max_upload_bytes: int = Field(
+        default=10_485_760,
+        ge=1024,
+        description="Largest multipart upload (a file for `importVenues`), in bytes, for a "
+        "request with an API key; without one, `max_body_bytes` holds for every body.",
+    )
     request_connections: int = Field(
         default=4,
         ge=1,
@@ -180,6 +186,32 @@ class Settings(BaseSettings):
         default=True,
         description="Answer introspection queries (open data: on; false hides "
         "the schema from clients, and the explorer cannot work).",
+    )
+    # --- HTTP caching and persisted queries (docs/api.md) --------------------------------------
+    cache_max_age_s: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds a browser, app or CDN may reuse a public answer (GET queries "
+        "without a key, exports, HSDS, OGC API, labels): `Cache-Control: public, max-age=…` "
+        "with a strong ETag; a keyed request is always `private, no-store`. 0: `no-cache` "
+        "(revalidate every time, still answered 304 when unchanged).",
+    )
+    persisted_queries: bool = Field(
+        default=True,
+        description="Automatic persisted queries (Apollo's `extensions.persistedQuery`): a "
+        "client sends a document's SHA-256 instead of its text once the server has seen it.",
+    )
+    persisted_query_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Documents a worker remembers for automatic persisted queries (least "
+        "recently used go first; each at most `max_document_bytes`).",
+    )
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="A JSON file of the only documents this deployment runs (trusted "
+        "documents: `{sha256: document}` or an Apollo persisted-query manifest). Set: any other "
+        "document is refused (PERSISTED_QUERY_NOT_FOUND), by hash or by text.",
     )
     # --- rate limiting (api/guard/ratelimit.py) ------------------------------------------------
     rate_limit_enabled: bool = Field(

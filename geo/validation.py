@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -27,6 +28,45 @@ class FieldError(ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+    @property
+    def errors(self) -> list[FieldError]:
+        """Each wrong field (one here; :class:`FieldErrors` holds several)."""
+        return [self]
+
+
+class FieldErrors(FieldError):  # noqa: N818 - several FieldErrors
+    """Several fields of one record are wrong. It reads as its first error where one is
+    enough (a single write's message), and lists all in ``errors`` for a file's report."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self._errors = [each for error in errors for each in error.errors]
+        super().__init__(self._errors[0].field, self._errors[0].reason)
+
+    @property
+    def errors(self) -> list[FieldError]:
+        return list(self._errors)
+
+
+#: Most problems a file's refusal lists (the loaders and ``importVenues``); the rest are counted.
+MAX_REPORTED = 100
+
+
+def each_field(checks: Mapping[str, Callable[[], object]]) -> dict[str, Any]:
+    """``{name: check()}``, every check run even after one fails, so a record's report names
+    each wrong field: :class:`FieldErrors` (or the one :class:`FieldError`) when any fails."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except FieldError as error:
+            errors.extend(error.errors)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise FieldErrors(errors)
+    return values
 
 
 def organisation_number(value: object, field: str = "organisation_number") -> str:

@@ -33,7 +33,7 @@ from loaders.directory import (
     source_of,
 )
 from loaders.pointfile import Record, read_point_file, require_columns, unused_columns
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 
 OSLO = ZoneInfo("Europe/Oslo")
 REQUIRED = {"external_id", "outcome", "reported_on"}
@@ -96,7 +96,11 @@ def parse_report(
 
 
 def _resolve_venues(
-    conn: sa.Connection, items: list[ParsedReport], file_name: str, report: LoadReport
+    conn: sa.Connection,
+    items: list[ParsedReport],
+    file_name: str,
+    report: LoadReport,
+    problems: Problems,
 ) -> None:
     """Each report's venue id; an unknown venue is refused, an archived one named in a warning
     (its reports are kept but do not count in the survey)."""
@@ -125,13 +129,16 @@ def _resolve_venues(
                 what = f"no venue {item.venue.text!r} in source {sources} is loaded"
             else:
                 what = f"no venue with id {item.venue_id}"
-            raise LoadError(
-                f"{what}; load the venues first",
-                record=item.label,
-                field="venue_external_id" if item.venue else "venue_id",
-                code="UNKNOWN_VENUE",
-                path=file_name,
+            problems.add(
+                LoadError(
+                    f"{what}; load the venues first",
+                    record=item.label,
+                    field="venue_external_id" if item.venue else "venue_id",
+                    code="UNKNOWN_VENUE",
+                    path=file_name,
+                )
             )
+            continue
         if hit.archived_at is not None:
             report.warnings.append(
                 f"{item.label}: venue {hit.id} is archived; the report is "
@@ -162,14 +169,13 @@ def read_reports(
     if unused:
         report.warnings.append(f"columns not used: {', '.join(unused)}")
     latest = today()
-    items, pending = parse_records(
+    items, problems = parse_records(
         file.records, lambda r: parse_report(r, source, path.name, latest), path.name
     )
-    check_duplicates(items, path.name)
-    _resolve_venues(conn, items, path.name, report)
-    resolve_organisations(conn, items, "organisation", "organisation_id", path.name)
-    if pending is not None:
-        raise pending
+    check_duplicates(items, path.name, problems)
+    _resolve_venues(conn, items, path.name, report, problems)
+    resolve_organisations(conn, items, "organisation", "organisation_id", path.name, problems)
+    problems.check()
     return items
 
 

@@ -44,7 +44,7 @@ from loaders.directory import (
 )
 from loaders.pointfile import Record, point_field, point_of, read_point_file, require_columns
 from loaders.pointfile import unused_columns as unused
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 
 REQUIRED = {"external_id", "title", "category"}
 COLUMNS = REQUIRED | {
@@ -96,16 +96,25 @@ def _venue_ref(record: Record, source: str) -> Ref | None:
 def parse_activity(record: Record, source: str | None, default_source: str) -> ParsedActivity:
     """One record as an activity row with its schedule, exceptions and references."""
     row_source = source_of(record, source, default_source)
-    row = {"source": row_source, "external_id": external_id(record), **activity_fields(record)}
-    sessions = schedule_sessions(record.get("schedule"))
-    exceptions = [
-        v.optional_date(d, "exceptions") for d in v.items(record.get("exceptions"), "exceptions")
-    ]
-    organiser = organisation_ref(
-        record, "organisation_number", "organisation_external_id", row_source
+    checked = v.each_field(  # every wrong field of the record, not only its first
+        {
+            "external_id": lambda: external_id(record),
+            "fields": lambda: activity_fields(record),
+            "sessions": lambda: schedule_sessions(record.get("schedule")),
+            "exceptions": lambda: [
+                v.optional_date(d, "exceptions")
+                for d in v.items(record.get("exceptions"), "exceptions")
+            ],
+            "organiser": lambda: organisation_ref(
+                record, "organisation_number", "organisation_external_id", row_source
+            ),
+            "venue": lambda: _venue_ref(record, row_source),
+            "point": lambda: point_of(record),
+        }
     )
-    venue_ref = _venue_ref(record, row_source)
-    point = point_of(record)
+    row = {"source": row_source, "external_id": checked["external_id"], **checked["fields"]}
+    sessions, exceptions = checked["sessions"], checked["exceptions"]
+    organiser, venue_ref, point = checked["organiser"], checked["venue"], checked["point"]
     if venue_ref is None and point is None:
         raise v.FieldError(
             "venue_external_id",
@@ -124,7 +133,9 @@ def parse_activity(record: Record, source: str | None, default_source: str) -> P
     )
 
 
-def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name: str) -> None:
+def _place_at_venues(
+    conn: sa.Connection, items: list[ParsedActivity], file_name: str, problems: Problems
+) -> None:
     """An activity at a venue gets the venue's id and exactly its point."""
     refs = [i.venue for i in items if i.venue is not None]
     found = resolve(
@@ -145,14 +156,17 @@ def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name
         hit = found.find(item.venue)
         if hit is None:
             sources = " or ".join(repr(k[0]) for k in item.venue.keys)
-            raise LoadError(
-                f"no venue {item.venue.text!r} in source {sources} is loaded; "
-                "load the venues first",
-                record=item.label,
-                field="venue_external_id",
-                code="UNKNOWN_VENUE",
-                path=file_name,
+            problems.add(
+                LoadError(
+                    f"no venue {item.venue.text!r} in source {sources} is loaded; "
+                    "load the venues first",
+                    record=item.label,
+                    field="venue_external_id",
+                    code="UNKNOWN_VENUE",
+                    path=file_name,
+                )
             )
+            continue
         item.row["venue_id"], item.row["geom"] = hit.id, hit.geom
         item.point, item.point_field = (hit.x, hit.y), "venue_external_id"
 
@@ -160,21 +174,27 @@ def _place_at_venues(conn: sa.Connection, items: list[ParsedActivity], file_name
 def read_activities(
     conn: sa.Connection, path: Path, source: str | None, report: LoadReport
 ) -> list[ParsedActivity]:
-    """Every activity of the file, checked against the database; LoadError on the first bad one."""
+    """Every activity of the file, checked against the database; LoadErrors naming every bad one."""
     file = read_point_file(path, label_fields=("title", "external_id"))
     require_columns(file, REQUIRED, point=False)
     if unused(file, COLUMNS):
         report.warnings.append(f"columns not used: {', '.join(unused(file, COLUMNS))}")
-    items, pending = parse_records(
+    items, problems = parse_records(
         file.records, lambda r: parse_activity(r, source, path.name), path.name
     )
-    check_duplicates(items, path.name)
-    resolve_organisations(conn, items, "organiser", "organisation_id", path.name)
-    _place_at_venues(conn, items, path.name)
-    points = [i.point for i in items if i.point is not None]  # every one has a point by now
-    join_municipalities(conn, items, points, [i.point_field for i in items], path.name)
-    if pending is not None:
-        raise pending
+    check_duplicates(items, path.name, problems)
+    resolve_organisations(conn, items, "organiser", "organisation_id", path.name, problems)
+    _place_at_venues(conn, items, path.name, problems)
+    placed = [(i, i.point) for i in items if i.point is not None]  # not at an unknown venue
+    join_municipalities(
+        conn,
+        [i for i, _ in placed],
+        [point for _, point in placed],
+        [i.point_field for i, _ in placed],
+        path.name,
+        problems,
+    )
+    problems.check()
     for item in items:
         if item.venue is None and item.point is not None:
             item.row["geom"] = from_shape(Point(item.point), srid=STORAGE_SRID)

@@ -31,7 +31,7 @@ from geo.spatial_join import municipalities_of_points
 from geo.tables import statistical_area
 from geo.upsert import upsert
 from geo.vocab import AreaKind
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 from loaders.vector import VectorFile, read_vector
 
 # SSB's district numbers for Oslo (bydel, 2004-): the districts file names them only.
@@ -130,7 +130,7 @@ def read_areas(
     path: Path, kind: AreaKind, source: str, report: LoadReport
 ) -> tuple[list[dict[str, Any]], list[tuple[float, float]]]:
     """Every feature as a row for ``statistical_area``, with an interior point of each;
-    LoadError on the first bad one."""
+    LoadErrors naming every bad one (each wrong field)."""
     data = read_vector(path)
     try:
         geoms = to_storage(data.geometries, data.crs)
@@ -139,62 +139,96 @@ def read_areas(
     spec = FIELDS[kind]
     rows: list[dict[str, Any]] = []
     interiors: list[tuple[float, float]] = []
+    problems = Problems(path.name)
     for index in range(len(data)):
         name = _value(data, spec.name, index) if spec.name else None
         record = f"feature {index + 1}" + (f" ({name})" if name else "")
-        code = _code(kind, _value(data, spec.code, index), name, record, path)
-        try:
-            areal = make_areal(geoms[index])
-        except GeometryError as error:
-            raise LoadError(
-                str(error),
-                record=f"{record} {code}",
-                field="geometry",
-                code=error.code,
-                path=path.name,
-            ) from None
-        if areal.repair:
-            report.repaired += 1
-            report.warnings.append(
-                f"repaired invalid geometry of {kind.value} {code}: {areal.repair}"
-            )
-        inside = areal.geom.representative_point()
-        interiors.append((inside.x, inside.y))
-        year = _count(_value(data, spec.year, index), "year", record, path)
-        rows.append(
-            {
-                "kind": kind.value,
-                "code": code,
-                "name": str(name) if name else None,
-                "municipality_number": _municipality_of_code(kind, code),
-                "geom": from_shape(areal.geom, srid=STORAGE_SRID),
-                "population": _count(
-                    _value(data, spec.population, index), "population", record, path
-                ),
-                "immigrant_population": _count(
-                    _value(data, spec.immigrants, index), "immigrants", record, path
-                ),
-                "year": year,
-                "source": source,
-                "external_id": code,
-            }
-        )
+        problems.place(record, index)
+        with problems.collecting():
+            row, interior = _area_row(data, kind, geoms[index], index, record, source, path, report)
+            rows.append(row)
+            interiors.append(interior)
+    problems.check()
     _check_unique(rows, path)
     return rows, interiors
 
 
-def _check_unique(rows: list[dict[str, Any]], path: Path) -> None:
-    seen: set[str] = set()
-    for index, row in enumerate(rows, start=1):
-        if row["code"] in seen:
-            raise LoadError(
-                f"code {row['code']} appears twice",
-                record=f"feature {index}",
-                field="code",
-                code="DUPLICATE",
+def _area_row(
+    data: VectorFile,
+    kind: AreaKind,
+    geom: Any,
+    index: int,
+    record: str,
+    source: str,
+    path: Path,
+    report: LoadReport,
+) -> tuple[dict[str, Any], tuple[float, float]]:
+    """One feature as a ``statistical_area`` row and an interior point; LoadErrors naming each
+    of its wrong fields."""
+    spec = FIELDS[kind]
+    name = _value(data, spec.name, index) if spec.name else None
+    problems = Problems(path.name)
+    code, counts, areal = "", {}, None
+    with problems.collecting():
+        code = _code(kind, _value(data, spec.code, index), name, record, path)
+    for field, column in (
+        ("population", spec.population),
+        ("immigrants", spec.immigrants),
+        ("year", spec.year),
+    ):
+        with problems.collecting():
+            counts[field] = _count(_value(data, column, index), field, record, path)
+    try:
+        areal = make_areal(geom)
+    except GeometryError as error:
+        problems.add(
+            LoadError(
+                str(error),
+                record=f"{record} {code}".strip(),
+                field="geometry",
+                code=error.code,
                 path=path.name,
             )
+        )
+    problems.check()
+    assert areal is not None
+    if areal.repair:
+        report.repaired += 1
+        report.warnings.append(f"repaired invalid geometry of {kind.value} {code}: {areal.repair}")
+    inside = areal.geom.representative_point()
+    return (
+        {
+            "kind": kind.value,
+            "code": code,
+            "name": str(name) if name else None,
+            "municipality_number": _municipality_of_code(kind, code),
+            "geom": from_shape(areal.geom, srid=STORAGE_SRID),
+            "population": counts["population"],
+            "immigrant_population": counts["immigrants"],
+            "year": counts["year"],
+            "source": source,
+            "external_id": code,
+        },
+        (inside.x, inside.y),
+    )
+
+
+def _check_unique(rows: list[dict[str, Any]], path: Path) -> None:
+    seen: set[str] = set()
+    problems = Problems(path.name)
+    for index, row in enumerate(rows, start=1):
+        if row["code"] in seen:
+            problems.add(
+                LoadError(
+                    f"code {row['code']} appears twice",
+                    record=f"feature {index}",
+                    field="code",
+                    code="DUPLICATE",
+                    path=path.name,
+                )
+            )
         seen.add(row["code"])
+    problems.check()
 
 
 def _join_municipalities(

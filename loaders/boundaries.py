@@ -22,7 +22,7 @@ from geo.crs import STORAGE_SRID
 from geo.polygons import CRSError, GeometryError, make_areal, outside_norway, to_storage
 from geo.tables import county, municipality
 from loaders.numbering import NumberError, normalise_number
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 from loaders.vector import VectorFile, read_vector
 
 Progress = Callable[[int, int], None]
@@ -127,7 +127,7 @@ def _load(
 def read_boundaries(
     path: Path, kind: _Kind, report: LoadReport, *, layer: str | None = None
 ) -> list[Boundary]:
-    """Every feature checked and repaired, or a LoadError naming the first bad one."""
+    """Every feature checked and repaired, or LoadErrors naming every bad one."""
     data = read_vector(path, layer=layer)
     number_field = _required_field(data, kind.number_fields, path)
     name_field = _required_field(data, kind.name_fields, path)
@@ -137,28 +137,52 @@ def read_boundaries(
         raise LoadError(str(error), code="BAD_CRS", path=str(path)) from error
     boundaries: list[Boundary] = []
     seen: dict[str, str] = {}
+    problems = Problems(str(path))
     for index in range(len(data)):
         raw_number = data.fields[number_field][index]
         name = _name(data.fields[name_field][index])
         label = _label(index, raw_number, name, kind)
-        number = _number(raw_number, kind, label, number_field, path)
-        if number in seen:
-            raise LoadError(
-                f"number {number} is also used by {seen[number]}",
-                record=label,
-                field=number_field,
-                code="DUPLICATE_NUMBER",
-                path=str(path),
-            )
-        seen[number] = label
-        if not name:
-            raise LoadError(
-                "no name", record=label, field=name_field, code="MISSING_NAME", path=str(path)
-            )
-        boundaries.append(_boundary(number, name, geometries[index], label, path, report))
+        problems.place(label, index)
+        with problems.collecting():
+            number = _number_and_name(number_field, name_field, raw_number, name, label, kind, path)
+            if number in seen:
+                raise LoadError(
+                    f"number {number} is also used by {seen[number]}",
+                    record=label,
+                    field=number_field,
+                    code="DUPLICATE_NUMBER",
+                    path=str(path),
+                )
+            seen[number] = label
+            boundaries.append(_boundary(number, name, geometries[index], label, path, report))
+    problems.check()
     if not boundaries:
         raise LoadError("the file has no features", code="EMPTY_FILE", path=str(path))
     return boundaries
+
+
+def _number_and_name(
+    number_field: str,
+    name_field: str,
+    raw_number: object,
+    name: str,
+    label: str,
+    kind: _Kind,
+    path: Path,
+) -> str:
+    """A feature's number, checked with its name: both wrong fields reported together."""
+    problems = Problems(str(path))
+    number = ""
+    with problems.collecting():
+        number = _number(raw_number, kind, label, number_field, path)
+    if not name:
+        problems.add(
+            LoadError(
+                "no name", record=label, field=name_field, code="MISSING_NAME", path=str(path)
+            )
+        )
+    problems.check()
+    return number
 
 
 def _required_field(data: VectorFile, candidates: Sequence[str], path: Path) -> str:

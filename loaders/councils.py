@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from geo.records.councils import council_fields, council_key
 from geo.tables import county, immigrant_council, municipality
 from geo.upsert import upsert
-from geo.validation import FieldError
+from geo.validation import FieldError, FieldErrors
 from geo.vocab import CouncilLevel
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 from loaders.tabular import parse_records, read_csv
 
 REQUIRED = {"name", "kind", "level", "status"}
@@ -44,33 +44,43 @@ def _record(row: dict[str, str]) -> dict[str, Any]:
 def _parse(row: dict[str, str], source: str) -> dict[str, Any]:
     try:
         values = council_fields(_record(row))
-    except FieldError as error:
-        raise FieldError(_ERROR_COLUMNS.get(error.field, error.field), error.reason) from None
+    except FieldError as error:  # each wrong field named by the file's own column
+        raise FieldErrors(
+            [FieldError(_ERROR_COLUMNS.get(e.field, e.field), e.reason) for e in error.errors]
+        ) from None
     return {**values, "source": source, "external_id": council_key(values)}
 
 
 def _check_places(
-    conn: sa.Connection, rows: list[dict[str, Any]], lines: list[int], path: Path
+    conn: sa.Connection,
+    rows: list[dict[str, Any]],
+    lines: list[int],
+    path: Path,
+    problems: Problems,
 ) -> None:
     """Every council's municipality (or county) must be loaded: no orphans."""
     known_m = set(conn.execute(sa.select(municipality.c.number)).scalars())
     known_c = set(conn.execute(sa.select(county.c.number)).scalars())
     for row, line in zip(rows, lines, strict=True):
         if row["municipality_number"] and row["municipality_number"] not in known_m:
-            raise LoadError(
-                f"municipality {row['municipality_number']} is not loaded",
-                record=f"line {line}",
-                field="kommunenummer",
-                path=path.name,
-                code="UNKNOWN_MUNICIPALITY",
+            problems.add(
+                LoadError(
+                    f"municipality {row['municipality_number']} is not loaded",
+                    record=f"line {line}",
+                    field="kommunenummer",
+                    path=path.name,
+                    code="UNKNOWN_MUNICIPALITY",
+                )
             )
         if row["level"] == CouncilLevel.COUNTY and row["county_number"] not in known_c:
-            raise LoadError(
-                f"county {row['county_number']} is not loaded",
-                record=f"line {line}",
-                field="fylkesnummer",
-                path=path.name,
-                code="UNKNOWN_COUNTY",
+            problems.add(
+                LoadError(
+                    f"county {row['county_number']} is not loaded",
+                    record=f"line {line}",
+                    field="fylkesnummer",
+                    path=path.name,
+                    code="UNKNOWN_COUNTY",
+                )
             )
 
 
@@ -83,10 +93,12 @@ def load_councils(
 ) -> LoadReport:
     records = read_csv(path, required=REQUIRED)
     source = source or path.name
-    rows = parse_records(records, lambda r: _parse(r, source), path)
-    lines = [line for line, _ in records]
-    _check_duplicates(rows, lines, path)
-    _check_places(conn, rows, lines, path)
+    problems = Problems(path.name)
+    parsed = parse_records(records, lambda r: _parse(r, source), path, problems)
+    lines, rows = [line for line, _ in parsed], [row for _, row in parsed]
+    _check_duplicates(rows, lines, path, problems)
+    _check_places(conn, rows, lines, path, problems)
+    problems.check()
     counts = upsert(conn, immigrant_council, rows)
     if progress:
         progress(len(rows), len(rows))
@@ -95,16 +107,21 @@ def load_councils(
     )
 
 
-def _check_duplicates(rows: list[dict[str, Any]], lines: list[int], path: Path) -> None:
+def _check_duplicates(
+    rows: list[dict[str, Any]], lines: list[int], path: Path, problems: Problems
+) -> None:
     seen: dict[str, int] = {}
     for row, line in zip(rows, lines, strict=True):
         key = row["external_id"]
         if key in seen:
-            raise LoadError(
-                f"the same council as line {seen[key]}",
-                record=f"line {line}",
-                field="name",
-                path=path.name,
-                code="DUPLICATE",
+            problems.add(
+                LoadError(
+                    f"the same council as line {seen[key]}",
+                    record=f"line {line}",
+                    field="name",
+                    path=path.name,
+                    code="DUPLICATE",
+                )
             )
+            continue
         seen[key] = line

@@ -16,7 +16,7 @@ from geo.references import MAX_EXTERNAL_ID, resolve
 from geo.spatial_join import municipalities_of_points
 from geo.tables import organisation
 from loaders.pointfile import Record
-from loaders.report import LoadError
+from loaders.report import LoadError, Problems
 
 
 class Parsed(Protocol):
@@ -29,23 +29,32 @@ P = TypeVar("P", bound=Parsed)
 
 def parse_records(
     records: Iterable[Record], parse: Callable[[Record], P | None], file_name: str
-) -> tuple[list[P], LoadError | None]:
-    """Parse records until the first bad one: the good ones before it, and its LoadError.
+) -> tuple[list[P], Problems]:
+    """Parse every record: the good ones, and the problems of the bad ones (each wrong field).
 
-    The caller checks the good ones against the database too, so that the error it reports is
-    the first bad record whatever made it bad. ``parse`` returns None for a record to skip.
+    The caller checks the good ones against the database too, adding to the same problems, and
+    then raises them (:meth:`Problems.check`): the refusal names every bad record, the earliest
+    first whatever made it bad. ``parse`` returns None for a record to skip.
     """
     parsed: list[P] = []
-    for record in records:
+    problems = Problems(file_name)
+    for position, record in enumerate(records):
+        problems.place(record.label, position)
         try:
             item = parse(record)
         except v.FieldError as error:
-            return parsed, LoadError(
-                error.reason, record=record.label, field=error.field, path=file_name
-            )
+            problems.add_fields(error, record.label)
+            continue
         if item is not None:
             parsed.append(item)
-    return parsed, None
+    return parsed, problems
+
+
+def _refuse(error: LoadError, problems: Problems | None) -> None:
+    """Add ``error`` to ``problems``, or raise it when the caller collects none."""
+    if problems is None:
+        raise error
+    problems.add(error)
 
 
 def source_of(record: Record, given: str | None, default: str) -> str:
@@ -57,33 +66,44 @@ def external_id(record: Record, name: str = "external_id") -> str:
     return v.required_text(record.get(name), name, max_length=MAX_EXTERNAL_ID)
 
 
-def check_duplicates(items: Sequence[Parsed], file_name: str) -> None:
+def check_duplicates(
+    items: Sequence[Parsed], file_name: str, problems: Problems | None = None
+) -> None:
     """Each (source, external_id) once per file: the error names both records."""
     seen: dict[tuple[str, str], str] = {}
     for item in items:
         key = (item.row["source"], item.row["external_id"])
         if key in seen:
-            raise LoadError(
-                f"external_id {key[1]!r} appears on {seen[key]} and on {item.label}",
-                record=item.label,
-                field="external_id",
-                code="DUPLICATE",
-                path=file_name,
+            _refuse(
+                LoadError(
+                    f"external_id {key[1]!r} appears on {seen[key]} and on {item.label}",
+                    record=item.label,
+                    field="external_id",
+                    code="DUPLICATE",
+                    path=file_name,
+                ),
+                problems,
             )
+            continue
         seen[key] = item.label
 
 
-def check_duplicate_values(items: Sequence[Parsed], column: str, file_name: str) -> None:
+def check_duplicate_values(
+    items: Sequence[Parsed], column: str, file_name: str, problems: Problems | None = None
+) -> None:
     seen: dict[Any, str] = {}
     for item in items:
         value = item.row.get(column)
         if value is not None and value in seen:
-            raise LoadError(
-                f"{column} {value} appears on {seen[value]} and on {item.label}",
-                record=item.label,
-                field=column,
-                code="DUPLICATE",
-                path=file_name,
+            _refuse(
+                LoadError(
+                    f"{column} {value} appears on {seen[value]} and on {item.label}",
+                    record=item.label,
+                    field=column,
+                    code="DUPLICATE",
+                    path=file_name,
+                ),
+                problems,
             )
         seen.setdefault(value, item.label)
 
@@ -94,24 +114,33 @@ def join_municipalities(
     points: Sequence[tuple[float, float]],
     fields: Sequence[str],
     file_name: str,
+    problems: Problems | None = None,
 ) -> None:
     """Set each row's municipality from its point; a point outside all of them is an error."""
     numbers = municipalities_of_points(conn, list(points))
     for item, number, point_field in zip(items, numbers, fields, strict=True):
         if number is None:
-            raise LoadError(
-                "the point lies outside every loaded municipality (at sea, abroad, "
-                "or lat and lon swapped?)",
-                record=item.label,
-                field=point_field,
-                code="OUTSIDE_MUNICIPALITIES",
-                path=file_name,
+            _refuse(
+                LoadError(
+                    "the point lies outside every loaded municipality (at sea, abroad, "
+                    "or lat and lon swapped?)",
+                    record=item.label,
+                    field=point_field,
+                    code="OUTSIDE_MUNICIPALITIES",
+                    path=file_name,
+                ),
+                problems,
             )
         item.row["municipality_number"] = number
 
 
 def resolve_organisations(
-    conn: sa.Connection, items: Sequence[Any], attribute: str, column: str, file_name: str
+    conn: sa.Connection,
+    items: Sequence[Any],
+    attribute: str,
+    column: str,
+    file_name: str,
+    problems: Problems | None = None,
 ) -> None:
     """Set ``row[column]`` to the id of the organisation each item's ``attribute`` names."""
     refs = [getattr(i, attribute) for i in items if getattr(i, attribute) is not None]
@@ -126,11 +155,14 @@ def resolve_organisations(
                 else f"no organisation {ref.text!r} in source "
                 f"{' or '.join(repr(k[0]) for k in ref.keys)}"
             )
-            raise LoadError(
-                f"{what} is loaded; load the organisations first",
-                record=item.label,
-                field=ref.field,
-                code="UNKNOWN_ORGANISATION",
-                path=file_name,
+            _refuse(
+                LoadError(
+                    f"{what} is loaded; load the organisations first",
+                    record=item.label,
+                    field=ref.field,
+                    code="UNKNOWN_ORGANISATION",
+                    path=file_name,
+                ),
+                problems,
             )
         item.row[column] = hit.id if hit is not None else None

@@ -20,7 +20,7 @@ from geo import validation as v
 from geo.tables import area_initiative, statistical_area
 from geo.upsert import upsert
 from geo.vocab import AreaKind
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:
@@ -95,7 +95,11 @@ def load_initiatives(
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     entries = _entries(path)
-    rows = [_row(conn, e, i, path, source or path.name) for i, e in enumerate(entries, 1)]
+    rows, problems = [], Problems(path.name)
+    for index, entry in enumerate(entries, 1):
+        with problems.collecting():
+            rows.append(_row(conn, entry, index, path, source or path.name))
+    problems.check()
     counts = upsert(conn, area_initiative, rows, key=("slug",))
     if progress:
         progress(len(rows), len(rows))

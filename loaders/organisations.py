@@ -22,7 +22,7 @@ from geo.tables import municipality, organisation
 from geo.upsert import upsert
 from geo.vocab import OrganisationKind
 from loaders.organisations_csv import load_organisation_csv
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 
 SOURCE = "brreg"
 # NACE (næringskode) prefixes that say what kind of organisation a unit is.
@@ -89,24 +89,28 @@ def _parse(unit: dict[str, Any]) -> dict[str, Any]:
 def _parse_all(units: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
+    problems = Problems(path.name)
     for index, unit in enumerate(units, start=1):
         record = f"unit {index} ({unit.get('organisasjonsnummer', '?')})"
         try:
             row = _parse(unit)
         except v.FieldError as error:
-            raise LoadError(
-                error.reason, record=record, field=error.field, path=path.name
-            ) from None
+            problems.add_fields(error, record)
+            continue
         if row["external_id"] in seen:
-            raise LoadError(
-                f"the same organisation number as unit {seen[row['external_id']]}",
-                record=record,
-                field="organisasjonsnummer",
-                path=path.name,
-                code="DUPLICATE",
+            problems.add(
+                LoadError(
+                    f"the same organisation number as unit {seen[row['external_id']]}",
+                    record=record,
+                    field="organisasjonsnummer",
+                    path=path.name,
+                    code="DUPLICATE",
+                )
             )
+            continue
         seen[row["external_id"]] = index
         rows.append(row)
+    problems.check()
     return rows
 
 

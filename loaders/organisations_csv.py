@@ -24,7 +24,7 @@ from geo.upsert import upsert
 from geo.vocab import OrganisationKind
 from loaders.directory import check_duplicate_values, check_duplicates, parse_records, source_of
 from loaders.pointfile import Record, read_point_file, require_columns, unused_columns
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 
 REQUIRED = {"name"}
 COLUMNS = REQUIRED | {
@@ -80,7 +80,7 @@ def parse_organisation(
 
 
 def _check_numbers_elsewhere(
-    conn: sa.Connection, items: list[ParsedOrganisation], file_name: str
+    conn: sa.Connection, items: list[ParsedOrganisation], file_name: str, problems: Problems
 ) -> None:
     """An organisation number may be in the directory only as this very (source, external_id)."""
     by_number = {i.row["organisation_number"]: i for i in items if i.row["organisation_number"]}
@@ -94,13 +94,15 @@ def _check_numbers_elsewhere(
     for row in rows:
         item = by_number[row.organisation_number]
         if (row.source, row.external_id) != (item.row["source"], item.row["external_id"]):
-            raise LoadError(
-                f"organisation number {row.organisation_number} is already in the "
-                f"directory as {row.source}:{row.external_id}",
-                record=item.label,
-                field="organisation_number",
-                code="DUPLICATE",
-                path=file_name,
+            problems.add(
+                LoadError(
+                    f"organisation number {row.organisation_number} is already in the "
+                    f"directory as {row.source}:{row.external_id}",
+                    record=item.label,
+                    field="organisation_number",
+                    code="DUPLICATE",
+                    path=file_name,
+                )
             )
 
 
@@ -132,14 +134,13 @@ def load_organisation_csv(
     require_columns(file, REQUIRED, point=False)
     if unused_columns(file, COLUMNS):
         report.warnings.append(f"columns not used: {', '.join(unused_columns(file, COLUMNS))}")
-    items, pending = parse_records(
+    items, problems = parse_records(
         file.records, lambda r: parse_organisation(r, source, path.name), path.name
     )
-    check_duplicates(items, path.name)
-    check_duplicate_values(items, "organisation_number", path.name)
-    _check_numbers_elsewhere(conn, items, path.name)
-    if pending is not None:
-        raise pending
+    check_duplicates(items, path.name, problems)
+    check_duplicate_values(items, "organisation_number", path.name, problems)
+    _check_numbers_elsewhere(conn, items, path.name, problems)
+    problems.check()
     _unknown_municipalities(conn, items, report)
     if items:
         counts = upsert(conn, organisation, [i.row for i in items])

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from geo.tables import municipality, municipality_statistics
 from loaders.numbering import SPLIT_FROM, ceased, name_keys, related_counties
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
 from loaders.ssb import SourceRow, read_statistics
 
 Progress = Callable[[int, int], None]
@@ -141,21 +141,26 @@ def _match(
     sources: dict[Key, list[str]] = defaultdict(list)
     seen: dict[str, str] = {}
     regions: list[str] = []
+    problems = Problems(str(path))
     for row in rows:
         if row.number is None or not row.values:
             report.skipped += 1
             if row.number is None:
                 regions.append(row.record)
             continue
-        if row.number in seen:
-            raise LoadError(
-                f"number {row.number} is also used by {seen[row.number]}",
-                record=row.record,
-                code="DUPLICATE_NUMBER",
-                path=str(path),
-            )
-        seen[row.number] = row.record
-        target = _target(row, loaded, path)
+        target = None
+        with problems.collecting():
+            if row.number in seen:
+                raise LoadError(
+                    f"number {row.number} is also used by {seen[row.number]}",
+                    record=row.record,
+                    code="DUPLICATE_NUMBER",
+                    path=str(path),
+                )
+            seen[row.number] = row.record
+            target = _target(row, loaded, path)
+        if problems:  # once a row is bad, only more problems are of use
+            continue
         if target is None:
             report.skipped += 1
             continue
@@ -165,6 +170,7 @@ def _match(
             cell[column] = cell.get(column, 0) + value
             if row.record not in sources[(target[0], year)]:
                 sources[(target[0], year)].append(row.record)
+    problems.check()
     _note_sums(sources, loaded, report)
     if regions:
         shown = "; ".join(regions[:5]) + ("; …" if len(regions) > 5 else "")

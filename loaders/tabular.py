@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from geo.records.content import csv_rows
 from geo.validation import FieldError
-from loaders.report import LoadError
+from loaders.report import LoadError, Problems
 
 T = TypeVar("T")
 
@@ -52,14 +52,18 @@ def parse_records(
     records: Iterator[tuple[int, dict[str, str]]] | list[tuple[int, dict[str, str]]],
     parse: Callable[[dict[str, str]], T],
     path: Path,
-) -> list[T]:
-    """Apply ``parse`` to every record; the first FieldError becomes a LoadError naming its line."""
+    problems: Problems | None = None,
+) -> list[tuple[int, T]]:
+    """``parse`` applied to every record, with its line: each wrong field of a bad record goes
+    to ``problems`` (a LoadErrors naming every one is raised at once without it)."""
+    collected = problems if problems is not None else Problems(path.name)
     parsed = []
     for line, record in records:
+        collected.place(f"line {line}", line)
         try:
-            parsed.append(parse(record))
+            parsed.append((line, parse(record)))
         except FieldError as error:
-            raise LoadError(
-                error.reason, record=f"line {line}", field=error.field, path=path.name
-            ) from None
+            collected.add_fields(error, f"line {line}")
+    if problems is None:
+        collected.check()
     return parsed

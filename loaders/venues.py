@@ -84,14 +84,22 @@ class ParsedVenue:
 
 
 def parse_venue(record: Record, source: str | None, default_source: str) -> ParsedVenue:
-    """One record as a venue row, its availability and owner; FieldError on the first bad field."""
+    """One record as a venue row, its availability and owner; FieldError (FieldErrors) naming
+    every bad field."""
     row_source = source_of(record, source, default_source)
-    row = {"source": row_source, "external_id": external_id(record), **venue_fields(record)}
-    windows = availability_windows(record.get("availability"))
-    owner = organisation_ref(
-        record, "owner_organisation_number", "owner_organisation_external_id", row_source
+    checked = v.each_field(  # every wrong field of the record, not only its first
+        {
+            "external_id": lambda: external_id(record),
+            "fields": lambda: venue_fields(record),
+            "windows": lambda: availability_windows(record.get("availability")),
+            "owner": lambda: organisation_ref(
+                record, "owner_organisation_number", "owner_organisation_external_id", row_source
+            ),
+            "point": lambda: point_of(record),
+        }
     )
-    point = point_of(record)
+    row = {"source": row_source, "external_id": checked["external_id"], **checked["fields"]}
+    windows, owner, point = checked["windows"], checked["owner"], checked["point"]
     if point is None:
         raise v.FieldError(
             point_field(record),
@@ -128,16 +136,21 @@ def _parser(
 def read_venues(
     conn: sa.Connection, path: Path, source: str | None, report: LoadReport
 ) -> list[ParsedVenue]:
-    """Every venue of the file, checked against the database; LoadError on the first bad one."""
+    """Every venue of the file, checked against the database; LoadErrors naming every bad
+    one (each bad field), the earliest first."""
     file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn", "external_id"))
-    venues, pending = parse_records(file.records, _parser(file, source, report), path.name)
-    check_duplicates(venues, path.name)
-    resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name)
+    venues, problems = parse_records(file.records, _parser(file, source, report), path.name)
+    check_duplicates(venues, path.name, problems)
+    resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name, problems)
     join_municipalities(
-        conn, venues, [p.point for p in venues], [p.point_field for p in venues], path.name
+        conn,
+        venues,
+        [p.point for p in venues],
+        [p.point_field for p in venues],
+        path.name,
+        problems,
     )
-    if pending is not None:
-        raise pending
+    problems.check()
     for item in venues:
         item.row["geom"] = from_shape(Point(item.point), srid=STORAGE_SRID)
     return venues

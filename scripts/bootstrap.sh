@@ -74,7 +74,8 @@ if [ "$browser" = 1 ] && ! command -v chromium >/dev/null; then
   fi
 fi
 
-# --- Browser assets: MapLibre GL JS and GraphiQL from npm, served by the app (no CDN) ---------
+# --- Browser assets: MapLibre GL JS and GraphiQL from npm, served by the app (no CDN); and the
+# GraphQL-over-HTTP audit suite the tests run (graphql-http, a devDependency: npm ci installs it)
 if [ ! -f web/node_modules/.package-lock.json ] \
    || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   if ! command -v npm >/dev/null; then

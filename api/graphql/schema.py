@@ -230,7 +230,11 @@ class HverdagSchema(strawberry.Schema):
         if size > self.max_document_bytes:
             return limit_error(
                 ErrorCode.QUERY_TOO_COMPLEX,
-                (f"The document is {size:,} bytes; the limit is {self.max_document_bytes:,}"),
+                (
+                    f"The document is {size:,} bytes; the limit is {self.max_document_bytes:,}. "
+                    "Pass large values (a file's text) as variables, or a file as a multipart "
+                    "upload, not inline in the document"
+                ),
                 context_value,
                 limit=self.max_document_bytes,
             )

@@ -7,7 +7,8 @@ the request body's size limit.
   logged with the id and its traceback, and the client gets a JSON 500 with only the id.
 - :class:`BodySizeLimit` refuses a body larger than HVERDAG_MAX_BODY_BYTES with a 413: at once
   when ``Content-Length`` says so, else as soon as the chunks read add up to more, so a large
-  body is never held in memory whole.
+  body is never held in memory whole. A multipart upload from a caller with an API key may be
+  as large as HVERDAG_MAX_UPLOAD_BYTES (the public cannot upload: every mutation needs a key).
 """
 
 from __future__ import annotations
@@ -109,19 +110,31 @@ class BodyTooLarge(Exception):  # noqa: N818 - raised from receive, caught below
 
 
 class BodySizeLimit:
-    """413 for a request body over ``max_bytes``, without reading it whole."""
+    """413 for a request body over ``max_bytes``, without reading it whole; a multipart upload
+    from a caller with an API key (the only ones a mutation accepts) may reach
+    ``max_upload_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max(max_upload_bytes or max_bytes, max_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        content_type = header(scope, b"content-type") or b""
+        if not content_type.lower().startswith(b"multipart/form-data"):
+            return self.max_bytes
+        principal = scope.get("state", {}).get("principal")
+        keyed = principal is not None and not getattr(principal, "public", True)
+        return self.max_upload_bytes if keyed else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -131,7 +144,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -145,16 +158,17 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        reason = f"The request body is larger than {self.max_bytes:,} bytes"
+    @staticmethod
+    async def _refuse(send: Send, limit: int) -> None:
+        reason = f"The request body is larger than {limit:,} bytes"
         await send_error(
             send,
             413,
             ErrorCode.BAD_USER_INPUT,
             reason,
             reason=reason,
-            limit=self.max_bytes,
+            limit=limit,
             headers={"connection": "close"},
         )

@@ -14,35 +14,43 @@ Session = tuple[int, time, time, date | None, date | None]
 
 
 def activity_fields(record: Fields) -> dict[str, Any]:
-    """The activity table's own columns (not source, point, venue or organiser) from a record."""
-    min_age, max_age = v.age_range(record.get("min_age"), record.get("max_age"))
-    free, cost = v.free_and_cost(
-        v.boolean(record.get("free"), "free"), v.cost(record.get("cost_nok"))
-    )
+    """The activity table's own columns (not source, point, venue or organiser) from a record;
+    every wrong field is reported (:func:`geo.validation.each_field`)."""
     status = record.get("status")
-    return {
-        "title": v.required_text(record.get("title"), "title", max_length=v.MAX_NAME),
-        "description": text(record, "description", v.MAX_DESCRIPTION),
-        "category": v.vocabulary(ActivityCategory, record.get("category"), "category").value,
-        "target_groups": v.vocabulary_list(
-            TargetGroup, record.get("target_groups"), "target_groups"
-        ),
-        "min_age": min_age,
-        "max_age": max_age,
-        "languages": v.languages(record.get("languages")),
-        "free": free,
-        "cost_nok": cost,
-        "leisure_card_accepted": flag(record, "leisure_card_accepted"),
-        "registration_required": flag(record, "registration_required"),
-        "registration_url": v.url(record.get("registration_url"), "registration_url"),
-        "status": (
-            v.vocabulary(ActivityStatus, status, "status") if status else ActivityStatus.ACTIVE
-        ).value,
-        "url": v.url(record.get("url"), "url"),
-        "contact_name": text(record, "contact_name", 200),
-        "contact_email": v.email(record.get("contact_email"), "contact_email"),
-        "contact_phone": text(record, "contact_phone", 50),
-    }
+    values = v.each_field(
+        {
+            "ages": lambda: v.age_range(record.get("min_age"), record.get("max_age")),
+            "costs": lambda: v.free_and_cost(
+                v.boolean(record.get("free"), "free"), v.cost(record.get("cost_nok"))
+            ),
+            "title": lambda: v.required_text(record.get("title"), "title", max_length=v.MAX_NAME),
+            "description": lambda: text(record, "description", v.MAX_DESCRIPTION),
+            "category": lambda: (
+                v.vocabulary(ActivityCategory, record.get("category"), "category").value
+            ),
+            "target_groups": lambda: v.vocabulary_list(
+                TargetGroup, record.get("target_groups"), "target_groups"
+            ),
+            "languages": lambda: v.languages(record.get("languages")),
+            "leisure_card_accepted": lambda: flag(record, "leisure_card_accepted"),
+            "registration_required": lambda: flag(record, "registration_required"),
+            "registration_url": lambda: v.url(record.get("registration_url"), "registration_url"),
+            "status": lambda: (
+                (
+                    v.vocabulary(ActivityStatus, status, "status")
+                    if status
+                    else ActivityStatus.ACTIVE
+                ).value
+            ),
+            "url": lambda: v.url(record.get("url"), "url"),
+            "contact_name": lambda: text(record, "contact_name", 200),
+            "contact_email": lambda: v.email(record.get("contact_email"), "contact_email"),
+            "contact_phone": lambda: text(record, "contact_phone", 50),
+        }
+    )
+    (values["min_age"], values["max_age"]) = values.pop("ages")
+    (values["free"], values["cost_nok"]) = values.pop("costs")
+    return values
 
 
 def schedule_sessions(value: object, field: str = "schedule") -> list[Session]:

@@ -19,7 +19,37 @@ def council_fields(record: Fields) -> dict[str, Any]:
     """The council table's columns but source and external id, from a record keyed by those
     columns; its place is checked to fit its level (a municipal council needs its
     municipality, a county council its county). A council with a municipality is in that
-    municipality's county: another county is an error, none is that one."""
+    municipality's county: another county is an error, none is that one. Every wrong field is
+    reported (:func:`geo.validation.each_field`)."""
+    values = v.each_field(
+        {
+            "place": lambda: _place(record),
+            "name": lambda: v.required_text(record.get("name"), "name"),
+            "kind": lambda: v.vocabulary(CouncilKind, record.get("kind"), "kind").value,
+            "status": lambda: v.vocabulary(CouncilStatus, record.get("status"), "status").value,
+            "established": lambda: v.optional_int(
+                record.get("established"), "established", minimum=1900, maximum=2100
+            ),
+            "members": lambda: v.optional_int(
+                record.get("members"), "members", minimum=1, maximum=500
+            ),
+            "website": lambda: v.optional_text(record.get("website"), "website", max_length=500),
+            "note": lambda: v.optional_text(record.get("note"), "note"),
+        }
+    )
+    level, number, county_no = values.pop("place")
+    return {
+        "name": values["name"],
+        "kind": values["kind"],
+        "level": level.value,
+        "municipality_number": number,
+        "county_number": county_no,
+        **{k: values[k] for k in ("status", "established", "members", "website", "note")},
+    }
+
+
+def _place(record: Fields) -> tuple[CouncilLevel, str | None, str | None]:
+    """The council's level, municipality and county, checked against each other."""
     level = v.vocabulary(CouncilLevel, record.get("level"), "level")
     number_text = _text(record, "municipality_number")
     county_text = _text(record, "county_number")
@@ -36,20 +66,7 @@ def council_fields(record: Fields) -> dict[str, Any]:
     county_no = county_no or (number[:2] if number else None)
     if level is CouncilLevel.COUNTY and county_no is None:
         raise v.FieldError("county_number", "a county council needs its county")
-    return {
-        "name": v.required_text(record.get("name"), "name"),
-        "kind": v.vocabulary(CouncilKind, record.get("kind"), "kind").value,
-        "level": level.value,
-        "municipality_number": number,
-        "county_number": county_no,
-        "status": v.vocabulary(CouncilStatus, record.get("status"), "status").value,
-        "established": v.optional_int(
-            record.get("established"), "established", minimum=1900, maximum=2100
-        ),
-        "members": v.optional_int(record.get("members"), "members", minimum=1, maximum=500),
-        "website": v.optional_text(record.get("website"), "website", max_length=500),
-        "note": v.optional_text(record.get("note"), "note"),
-    }
+    return level, number, county_no
 
 
 def council_key(row: dict[str, Any]) -> str:

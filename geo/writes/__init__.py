@@ -45,6 +45,8 @@ class Invalid(WriteError):  # noqa: N818 - named after what it says
 
     def __init__(self, field: str, reason: str, **details: Any) -> None:
         super().__init__(f"{field}: {reason}", field=field, reason=reason, **details)
+        #: Every wrong field of the record, (field, reason), when it was checked whole.
+        self.fields: list[tuple[str, str]] = []
 
 
 class Forbidden(WriteError):  # noqa: N818 - named after its code

@@ -25,7 +25,7 @@ from geo.spatial_join import municipalities_of_points
 from geo.tables import data_columns, organisation, venue, venue_availability
 from geo.upsert import BATCH, upsert
 from geo.writes import Actor, Forbidden, Invalid, NotFound, WriteError, scope
-from geo.writes.audit import record_change
+from geo.writes.audit import record_change, record_changes
 from geo.writes.versions import check_version, update_at_version
 
 ENTITY = "Venue"
@@ -86,12 +86,21 @@ class _Checked:
 
 
 def _check(record: Fields) -> _Checked:
+    """The record's columns, windows and point; :class:`Invalid` names its first wrong field
+    and lists every one (``fields``) for an import's report."""
     try:
-        values = venue_fields(record)
-        windows = availability_windows(record.get("availability"))
-        lat_lon = v.lat_lon(record.get("lat"), record.get("lon"))
+        checked = v.each_field(
+            {
+                "values": lambda: venue_fields(record),
+                "windows": lambda: availability_windows(record.get("availability")),
+                "lat_lon": lambda: v.lat_lon(record.get("lat"), record.get("lon")),
+            }
+        )
     except v.FieldError as error:
-        raise Invalid(error.field, error.reason) from None
+        invalid = Invalid(error.field, error.reason)
+        invalid.fields = [(each.field, each.reason) for each in error.errors]
+        raise invalid from None
+    values, windows, lat_lon = checked["values"], checked["windows"], checked["lat_lon"]
     if lat_lon is None:
         raise Invalid("location", "is required: a venue needs its point")
     return _Checked(values, windows, to_storage(*lat_lon))
@@ -241,10 +250,14 @@ def _parse_rows(
                 record, "owner_organisation_number", "owner_organisation_external_id", source
             )
         except v.FieldError as error:
-            problems.append(Problem(record.label, error.field, error.reason))
+            problems.extend(Problem(record.label, e.field, e.reason) for e in error.errors)
             continue
         except Invalid as error:
-            problems.append(Problem(record.label, error.details["field"], error.details["reason"]))
+            problems.extend(
+                Problem(record.label, field, reason)
+                for field, reason in error.fields
+                or [(error.details["field"], error.details["reason"])]
+            )
             continue
         items.append(
             _Item(
@@ -394,26 +407,35 @@ def write_import(conn: sa.Connection, actor: Actor, prepared: PreparedImport) ->
 
 def _refuse(refused: list[Problem], problems: list[Problem]) -> None:
     """FORBIDDEN for rows out of scope, else BAD_USER_INPUT for bad rows; each listing every
-    such row."""
+    such row and field, up to :data:`geo.validation.MAX_REPORTED` (``more`` counts the
+    rest)."""
     if refused:
         raise Forbidden(
             f"{_rows(refused)} outside this key's municipality; nothing was imported",
-            problems=_listed(refused),
+            **_listed(refused),
         )
     if problems:
         raise WriteError(
             f"{_rows(problems)} invalid; nothing was imported",
             reason=f"{problems[0].row}, {problems[0].field}: {problems[0].reason}",
-            problems=_listed(problems),
+            **_listed(problems),
         )
 
 
 def _rows(problems: list[Problem]) -> str:
-    return "1 row is" if len(problems) == 1 else f"{len(problems)} rows are"
+    rows = len({p.row for p in problems})
+    fields = "" if rows == len(problems) else f" ({len(problems)} problems)"
+    return ("1 row is" if rows == 1 else f"{rows} rows are") + fields
 
 
-def _listed(problems: list[Problem]) -> list[dict[str, str]]:
-    return [{"row": p.row, "field": p.field, "reason": p.reason} for p in problems]
+def _listed(problems: list[Problem]) -> dict[str, Any]:
+    """``problems``: the first MAX_REPORTED (row, field, reason); ``more``: how many others."""
+    return {
+        "problems": [
+            {"row": p.row, "field": p.field, "reason": p.reason} for p in problems[: v.MAX_REPORTED]
+        ],
+        "more": max(0, len(problems) - v.MAX_REPORTED),
+    }
 
 
 def _write_import(
@@ -451,15 +473,17 @@ def _write_import(
     )
     after = venue_records(conn, counts.ids)
     result = ImportResult(ids=counts.ids)
+    changes: list[tuple[int, str, dict[str, Any] | None, dict[str, Any] | None]] = []
     for vid in counts.ids:
         if vid in created:
             result.inserted += 1
-            record_change(conn, actor, ENTITY, vid, "create", None, after[vid])
+            changes.append((vid, "create", None, after[vid]))
         elif before[vid]["version"] != after[vid]["version"]:
             result.updated += 1
-            record_change(conn, actor, ENTITY, vid, "import", before[vid], after[vid])
+            changes.append((vid, "import", before[vid], after[vid]))
         else:
             result.unchanged += 1
+    record_changes(conn, actor, ENTITY, changes)
     return result
 
 

@@ -23,6 +23,7 @@ from api.graphql.mutations.common import (
     record_of,
     write,
 )
+from api.graphql.mutations.uploads import Upload, file_text
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import ActivityCategory, OwnerType, PriceModel, VenueType, Weekday
 from geo.queries.venues import venues_by_ids
@@ -208,20 +209,42 @@ class VenueImportPayload:
     report: VenueImportReport
 
 
-def _prepared(actor: Actor, format: ImportFormat, content: str, source: str) -> PreparedImport:
+def _prepared(
+    actor: Actor, format: ImportFormat, content: str, source: str, argument: str
+) -> PreparedImport:
     """The file's records, checked as far as they can be without the database
-    (geo.writes.venues.prepare_import): the import's CPU work, run in a worker thread."""
+    (geo.writes.venues.prepare_import): the import's CPU work, run in a worker thread. A fault
+    of the whole file is named by the ``argument`` it came in (``content`` or ``file``)."""
     try:
         records = csv_records(content) if format is ImportFormat.CSV else geojson_records(content)
     except FieldError as error:
-        raise BadUserInput(error.reason, field=error.field) from None
+        field = argument if error.field == "content" else error.field
+        raise BadUserInput(error.reason, field=field) from None
     return prepare_import(actor, records, source)
 
 
 async def resolve_import_venues(
     info: strawberry.Info[Context, None],
     format: ImportFormat,
-    content: str,
+    content: Annotated[
+        str | None,
+        strawberry.argument(
+            description=(
+                "The file's text. Pass it as a variable (`$content`), never inline in the "
+                "document: a document is limited in size, a variable only by the request body."
+            )
+        ),
+    ] = None,
+    file: Annotated[
+        Upload | None,
+        strawberry.argument(
+            description=(
+                "The file itself, through the GraphQL multipart request convention "
+                "(docs/writes.md): UTF-8, up to HVERDAG_MAX_UPLOAD_BYTES. Give `file` or "
+                "`content`, not both."
+            )
+        ),
+    ] = None,
     source: Annotated[
         str | None,
         strawberry.argument(
@@ -234,6 +257,7 @@ async def resolve_import_venues(
     ] = None,
 ) -> VenueImportPayload:
     actor = actor_of(info.context)
+    text = await file_text(content, file)
     if source is None:
         source = "api-import" + (
             f":{actor.municipality_number}" if actor.municipality_number else ""
@@ -241,7 +265,8 @@ async def resolve_import_venues(
     # The import's errors name its arguments (source, content) or a file's column. Parsing and
     # checking up to 5,000 rows is CPU work (~0.1 s per 1,000): off the loop.
     try:
-        prepared = await cpu.run(_prepared, actor, format, content, source)
+        argument = "content" if file is None else "file"
+        prepared = await cpu.run(_prepared, actor, format, text, source, argument)
     except WriteError as error:
         raise api_error(error, None) from None
     result = await write(info.context, actor, None, write_import, prepared)
