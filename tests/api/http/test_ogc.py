@@ -306,7 +306,7 @@ async def test_single_items_of_each_kind(client):
         ("/ogc/collections/venues/items", {"colour": "red"}, 400, "colour"),
         ("/ogc/collections/venues/items", {"category": "NOPE"}, 400, "category"),
         ("/ogc/collections/areas/items", {"category": "SPORTS"}, 400, "category"),
-        ("/ogc/collections/venues/items", {"f": "html"}, 400, "f"),
+        ("/ogc/collections/venues/items", {"f": "xml"}, 400, "f"),
         ("/ogc/conformance", {"limit": "1"}, 400, "limit"),
     ],
 )
