@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the README's two commands: PostGIS for the installed PostgreSQL
 # server (apt on Debian/Ubuntu), then the virtual environment with hverdag and its packages.
-# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--dev: the test tools, redis-server among them;
-# --browser: chromium for the browser tests)
+# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--dev: the test tools, redis-server and
+# gdal-bin among them; --browser: chromium for the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +61,16 @@ if [ "$dev" = 1 ] && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/red
     apt_install redis-server
   else
     say "Please install redis-server (the shared rate-limit tests)."; exit 1
+  fi
+fi
+
+# --- GDAL's command-line tools for the OGC API's client tests (--dev): its OAPIF driver -------
+if [ "$dev" = 1 ] && ! command -v ogr2ogr >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    say "installing gdal-bin with apt (the OGC API's client tests)"
+    apt_install gdal-bin
+  else
+    say "Please install GDAL's command-line tools, gdal-bin (the OGC API's client tests)."; exit 1
   fi
 fi
 
