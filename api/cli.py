@@ -170,6 +170,37 @@ LOADERS = {
 }
 
 
+#: The loaders of vector and CSV files, which take the file's own field names.
+FIELD_KINDS = frozenset(
+    {
+        "municipalities",
+        "counties",
+        "areas",
+        "councils",
+        "organisations",
+        "venues",
+        "activities",
+        "access-reports",
+    }
+)
+#: Options naming the file's field for a role, by the role.
+FIELD_ROLES = ("code", "name", "population", "immigrants", "year", "municipality")
+
+
+def _field_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--code-field X`` and the like, and each ``--field COLUMN=FIELD``: role or column ->
+    the file's field."""
+    fields = {
+        role: value for role in FIELD_ROLES if (value := getattr(args, f"{role}_field", None))
+    }
+    for pair in args.field or []:
+        column, sep, name = pair.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise CliError(f"--field takes COLUMN=FIELD (e.g. --field name=navn), got {pair!r}")
+        fields[column.strip()] = name.strip()
+    return fields
+
+
 def _loader(kind: str) -> Callable[..., LoadReport]:
     """Import only the loader asked for: the CLI starts fast."""
     module, name = LOADERS[kind].split(":")
@@ -198,6 +229,14 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         kwargs["year"] = args.year
     if args.kind == "areas":
         kwargs["kind"] = args.area_kind.upper()
+    fields = _field_options(args)
+    if fields:
+        if args.kind not in FIELD_KINDS:
+            raise CliError(
+                f"load {args.kind} takes no field options: its files have fixed fields "
+                f"(the options are for {', '.join(sorted(FIELD_KINDS))})"
+            )
+        kwargs["fields"] = fields
     with _database(settings) as database:
         engine = sync_engine(database.url, settings)
         try:
@@ -471,6 +510,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--source", help="provenance stored with the rows (default: file name)")
     load.add_argument("--year", type=int, help="statistics: the year of a file that has none")
+    for role in FIELD_ROLES:
+        load.add_argument(
+            f"--{role}-field",
+            metavar="FIELD",
+            help=f"the file's field holding the {role} (vector and CSV loaders)",
+        )
+    load.add_argument(
+        "--field",
+        action="append",
+        metavar="COLUMN=FIELD",
+        help="the file's field holding one of the loader's columns, e.g. --field "
+        "owner_type=eiertype (repeatable; columns in docs/loaders.md)",
+    )
     load.set_defaults(run=_cmd_load)
 
     for name, runner, text in (

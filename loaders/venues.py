@@ -35,6 +35,7 @@ from loaders.directory import (
     resolve_organisations,
     source_of,
 )
+from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import (
     PointFile,
     Record,
@@ -100,13 +101,17 @@ def parse_venue(record: Record, source: str | None, default_source: str) -> Pars
     return ParsedVenue(record.label, row, point, point_field(record), windows, owner)
 
 
+#: The roles the loaders' options name -> a venue's columns.
+ROLES = {"code": "external_id", "name": "name"}
+
+
 def _parser(
     file: PointFile, source: str | None, report: LoadReport
 ) -> Callable[[Record], ParsedVenue | None]:
     """Documented columns, or a Geonorge publication translated to them first."""
     kind = geonorge.publication(file.columns) if file.vector else None
     if kind is None:
-        require_columns(file, REQUIRED, point=True)
+        require_columns(file, REQUIRED, point=True, roles=ROLES)
         unused = unused_columns(file, COLUMNS)
         if unused:
             report.warnings.append(f"columns not used: {', '.join(unused)}")
@@ -126,10 +131,19 @@ def _parser(
 
 
 def read_venues(
-    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+    conn: sa.Connection,
+    path: Path,
+    source: str | None,
+    report: LoadReport,
+    fields: FieldMap | None = None,
 ) -> list[ParsedVenue]:
-    """Every venue of the file, checked against the database; LoadError on the first bad one."""
-    file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn", "external_id"))
+    """Every venue of the file, checked against the database; LoadError on the first bad one.
+    ``fields``: a role or column -> the file's field that holds it."""
+    file = read_point_file(
+        path,
+        label_fields=("name", "skolenavn", "barnehagenavn", "external_id"),
+        fields=resolve_fields(fields, ROLES, COLUMNS, "load venues"),
+    )
     venues, pending = parse_records(file.records, _parser(file, source, report), path.name)
     check_duplicates(venues, path.name)
     resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name)
@@ -148,6 +162,7 @@ def load_venues(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load a venue file in the caller's transaction; nothing is written if a record is bad.
@@ -156,7 +171,7 @@ def load_venues(
     "geonorge-skoler"/"geonorge-barnehager" for Geonorge's files).
     """
     report = LoadReport("venues")
-    venues = read_venues(conn, path, source, report)
+    venues = read_venues(conn, path, source, report, fields)
     if venues:
         write_venues(conn, venues, report)
     if progress:
