@@ -204,7 +204,27 @@ def _field_options(args: argparse.Namespace) -> dict[str, str]:
 def _loader(kind: str) -> Callable[..., LoadReport]:
     """Import only the loader asked for: the CLI starts fast."""
     module, name = LOADERS[kind].split(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    with _loaders_installed():
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+#: The packages only the loaders need (pyproject's "loaders" extra).
+LOADER_PACKAGES = frozenset({"pyogrio", "tqdm"})
+
+
+@contextmanager
+def _loaders_installed() -> Iterator[None]:
+    """A CliError saying how to install the loaders' extra when one of its packages is missing
+    (an API-only install: `pip install hverdag` without `[loaders]`)."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if error.name not in LOADER_PACKAGES:
+            raise
+        raise CliError(
+            f"the loaders need the package {error.name}, in hverdag's 'loaders' extra: "
+            "install it with .venv/bin/pip install -e '.[loaders]' (scripts/bootstrap.sh does)"
+        ) from None
 
 
 def _print_report(report: object) -> None:
@@ -254,7 +274,9 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
     from geo.db import sync_engine
-    from loaders.bundle import demo_loaded, load_demo
+
+    with _loaders_installed():
+        from loaders.bundle import demo_loaded, load_demo
 
     engine = sync_engine(database.url, settings)
     try:

@@ -108,7 +108,8 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$python" -m venv .venv || { apt_install python3-venv && "$python" -m venv .venv; }
 fi
-extras=""; [ "$dev" = 1 ] && extras="[dev]"
+# The loaders' extra always (`hverdag demo` loads the bundled data); dev adds the test tools.
+extras="[loaders]"; [ "$dev" = 1 ] && extras="[loaders,dev]"
 stamp=".venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing Python packages into .venv"
