@@ -187,36 +187,38 @@ def _municipalities(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> 
     )
 
 
-def _grid_sum(unit: sa.ColumnCollection[str, Any], grid_kind: AreaKind) -> ColumnElement[Any]:
-    """The population of the grid cells of ``grid_kind`` whose interior point lies in the unit
-    (coverage's rule for "in"); NULL when no such cell is loaded there."""
-    cell = statistical_area.alias(f"cell_{grid_kind.value.lower()}")
-    return (
-        sa.select(sa.func.sum(cell.c.population))
-        .where(
-            cell.c.kind == grid_kind.value,
-            cell.c.archived_at.is_(None),
-            cell.c.geom.op("&&")(unit.geom),
-            sa.func.ST_Intersects(unit.geom, sa.func.ST_PointOnSurface(cell.c.geom)),
-        )
-        .scalar_subquery()
-    )
-
-
-def _population(a: sa.ColumnCollection[str, Any]) -> tuple[ColumnElement[Any], ...]:
+def _population(a: sa.ColumnCollection[str, Any]) -> tuple[list[ColumnElement[Any]], Any]:
     """A unit's ``population`` and where it comes from (``population_basis``): its own
     published figure (``FIGURE``) or, for a unit loaded without one (Oslo's districts are
     published as boundaries only), the sum of the finest loaded population grid's cells whose
-    interior point lies in it (``GRID_250M``, ``GRID_1KM``): whole cells, so an approximation
-    as good as the cells are small beside the unit."""
-    fine, coarse = _grid_sum(a, AreaKind.GRID_250M), _grid_sum(a, AreaKind.GRID_1KM)
-    population = sa.func.coalesce(a.population, fine, coarse)
+    interior point lies in it (coverage's rule for "in"; ``GRID_250M``, else ``GRID_1KM``):
+    whole cells, so an approximation as good as the cells are small beside the unit. Both sums
+    come from one LATERAL look-up per unit, by the (kind, geom) index, and none for a unit
+    with its own figure; returned beside the columns, for the caller to join."""
+    cell = statistical_area.alias("cell")
+    grids = (AreaKind.GRID_250M.value, AreaKind.GRID_1KM.value)
+    total = sa.func.sum(cell.c.population)
+    grid = (
+        sa.select(
+            total.filter(cell.c.kind == grids[0]).label("fine"),
+            total.filter(cell.c.kind == grids[1]).label("coarse"),
+        )
+        .where(
+            a.population.is_(None),
+            cell.c.kind.in_(grids),
+            cell.c.archived_at.is_(None),
+            cell.c.geom.op("&&")(a.geom),
+            sa.func.ST_Intersects(a.geom, sa.func.ST_PointOnSurface(cell.c.geom)),
+        )
+        .lateral("grid")
+    )
+    population = sa.func.coalesce(a.population, grid.c.fine, grid.c.coarse)
     basis = sa.case(
         (a.population.isnot(None), "FIGURE"),
-        (fine.isnot(None), AreaKind.GRID_250M.value),
-        (coarse.isnot(None), AreaKind.GRID_1KM.value),
+        (grid.c.fine.isnot(None), grids[0]),
+        (grid.c.coarse.isnot(None), grids[1]),
     )
-    return population.label("population"), basis.label("population_basis")
+    return [population.label("population"), basis.label("population_basis")], grid
 
 
 def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
@@ -228,19 +230,19 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
         geom = sa.func.ST_SimplifyPreserveTopology(
             sa.func.ST_ClipByBox2D(a.geom, box), simplify_tolerance_m(tile.z)
         )
-        population, basis = _population(a)
+        population, grid = _population(a)
+        found = _in_tile(statistical_area, bounds)
         return (
             sa.select(
                 a.code,
                 a.name,
                 a.kind,
                 a.municipality_number,
-                population,
-                basis,
+                *population,
                 a.immigrant_population,
                 _mvt_geom(geom, envelope),
             )
-            .select_from(_in_tile(statistical_area, bounds))
+            .select_from(found if grid is None else found.join(grid, sa.true()))
             .where(kind, a.archived_at.is_(None))
         )
 
