@@ -175,6 +175,8 @@ FIELD_KINDS = frozenset(
     {
         "municipalities",
         "counties",
+        "population",
+        "statistics",
         "areas",
         "councils",
         "organisations",
