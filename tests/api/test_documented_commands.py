@@ -18,22 +18,32 @@ from api.cli import CliError, _loader, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-SHELL_BLOCK = re.compile(r"^```(?:sh|bash|shell|console)?\n(.*?)^```", re.MULTILINE | re.DOTALL)
+SHELL_TAGS = ("", "sh", "bash", "shell", "console")
 COMMAND = re.compile(r"^(?:\$ )?((?:[A-Z_]+=\S+ )*)(\.venv/bin/)?hverdag (.*)$")
+
+
+def _shell_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of every line inside a fenced block tagged sh/bash/shell/console or
+    untagged; fences are paired in order, so prose between blocks is never read as one."""
+    found: list[tuple[int, str]] = []
+    fence: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            fence = line[3:].strip() if fence is None else None
+        elif fence in SHELL_TAGS:
+            found.append((number, line))
+    return found
 
 
 def _commands() -> list[tuple[str, str, bool]]:
     """(where, the command's arguments, whether it was spelt with .venv/bin/)."""
     found = []
     for path in DOCS:
-        text = path.read_text(encoding="utf-8")
-        for block in SHELL_BLOCK.finditer(text):
-            line_no = text[: block.start()].count("\n") + 1
-            for offset, line in enumerate(block.group(1).splitlines(), 1):
-                match = COMMAND.match(line.strip())
-                if match:
-                    where = f"{path.relative_to(ROOT)}:{line_no + offset}"
-                    found.append((where, match.group(3), bool(match.group(2))))
+        for number, line in _shell_lines(path.read_text(encoding="utf-8")):
+            match = COMMAND.match(line.strip())
+            if match:
+                where = f"{path.relative_to(ROOT)}:{number}"
+                found.append((where, match.group(3), bool(match.group(2))))
     return found
 
 
@@ -68,6 +78,8 @@ def _variants(arguments: str) -> list[list[str]]:
 
 def test_the_docs_have_commands():
     assert len(COMMANDS) > 20
+    text = "prose\n```sh\n.venv/bin/hverdag serve\n```\nhverdag is a name\n```graphql\n{ x }\n```\n"
+    assert _shell_lines(text) == [(3, ".venv/bin/hverdag serve")]
 
 
 @pytest.mark.parametrize(("where", "arguments", "with_path"), COMMANDS)
