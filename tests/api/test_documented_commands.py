@@ -119,3 +119,28 @@ def test_loading_without_the_loaders_extra_says_how_to_install_it(monkeypatch):
         _loader("areas")
     assert "'loaders' extra" in str(refused.value)
     assert "pip install -e '.[loaders]'" in str(refused.value)
+
+
+def test_the_field_options_of_load(tmp_path, monkeypatch, capsys):
+    from api.cli import _field_options, main
+
+    args = build_parser().parse_args(
+        [
+            "load", "areas", "f.geojson", "--kind", "BYDEL", "--code-field", "bydelnr",
+            "--field", "year=aar", "--field", " immigrant_population = innv ",
+        ]
+    )  # fmt: skip
+    assert _field_options(args) == {
+        "code": "bydelnr",
+        "year": "aar",
+        "immigrant_population": "innv",
+    }
+    bad = build_parser().parse_args(["load", "venues", "f.csv", "--field", "name"])
+    with pytest.raises(CliError, match="COLUMN=FIELD"):
+        _field_options(bad)
+    # A loader of a fixed format refuses them before touching a database.
+    path = tmp_path / "initiatives.json"
+    path.write_text("[]")
+    monkeypatch.setenv("HVERDAG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert main(["load", "initiatives", str(path), "--name-field", "navn"]) != 0
+    assert "load initiatives takes no field options" in capsys.readouterr().err
