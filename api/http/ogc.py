@@ -637,7 +637,12 @@ async def items(request: Request) -> Response:
     if wants_html(request):
         fields = queryables_schema(base, collection)["properties"]
         params = dict(request.query_params)
-        return _html(ogc_html.items(base, collection.title, collection.id, body, fields, params))
+        # The map draws lon/lat: only for an answer in CRS84.
+        in_crs84 = query.crs == CRS84
+        rendered = ogc_html.items(
+            base, collection.title, collection.id, body, fields, params, in_crs84
+        )
+        return _html(rendered)
     return _json(body, GEOJSON, {**_content_crs(query.crs), "Vary": "Accept"})
 
 
@@ -661,7 +666,7 @@ async def item(request: Request) -> Response:
     base = _base(request)
     body = _feature_json(base, collection, feature)
     if wants_html(request):
-        return _html(ogc_html.item(base, collection.title, collection.id, body))
+        return _html(ogc_html.item(base, collection.title, collection.id, body, crs == CRS84))
     return _json(body, GEOJSON, {**_content_crs(crs), "Vary": "Accept"})
 
 

@@ -9,6 +9,7 @@ nothing loads from elsewhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -24,7 +25,26 @@ th{background:#f3f3f3}nav a{margin-right:1rem}code{background:#f3f3f3;padding:0 
 form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
 label{display:flex;flex-direction:column;font-size:.85rem}
 .muted{color:#555}
+#ogc-map{height:22rem;margin:1rem 0;border:1px solid #ddd}
 """
+
+
+def _map(features: list[Mapping[str, Any]]) -> str:
+    """A small map of ``features`` (GeoJSON in CRS84), drawn by /static/ogc-map.js with
+    MapLibre from /vendor/; the features ride in the page as JSON ("</" escaped, so no value
+    can close the element)."""
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": f.get("geometry"), "properties": {}} for f in features
+        ],
+    }
+    data = json.dumps(collection).replace("</", "<\\/")
+    return (
+        '<link rel="stylesheet" href="/vendor/maplibre-gl.css"><div id="ogc-map"></div>'
+        f'<script type="application/json" id="ogc-features">{data}</script>'
+        '<script src="/vendor/maplibre-gl.js"></script><script src="/static/ogc-map.js"></script>'
+    )
 
 
 def _page(title: str, json_href: str, body: str, crumbs: Iterable[tuple[str, str]]) -> str:
@@ -171,6 +191,7 @@ def items(
     body: Mapping[str, Any],
     queryables: Mapping[str, Any],
     params: Mapping[str, str],
+    with_map: bool = True,
 ) -> str:
     href = f"{base}/collections/{cid}"
     features = body["features"]
@@ -200,6 +221,7 @@ def items(
     text = (
         _form(f"{href}/items", queryables, params)
         + summary
+        + (_map(features) if with_map and features else "")
         + f"<div style='overflow-x:auto'><table><tr>{head}</tr>{rows}</table></div>"
     )
     json_href = next((link["href"] for link in body["links"] if link["rel"] == "self"), href)
@@ -216,7 +238,7 @@ def items(
     )
 
 
-def item(base: str, title: str, cid: str, feature: Mapping[str, Any]) -> str:
+def item(base: str, title: str, cid: str, feature: Mapping[str, Any], with_map: bool = True) -> str:
     href = f"{base}/collections/{cid}"
     rows = "".join(
         f"<tr><th>{escape(name)}</th><td>{_cell(value)}</td></tr>"

@@ -6,6 +6,8 @@ numberMatched/numberReturned, bbox (also in another CRS), crs with Content-Crs, 
 from __future__ import annotations
 
 import base64
+import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -477,7 +479,16 @@ async def test_html_items_page_has_a_filter_form_and_paging(client):
     assert "<option selected>LIBRARY</option>" in page
     assert "next ›" in page
     assert "venue_type=LIBRARY" in page
-    assert "<script" not in page  # plain HTML, nothing loaded from elsewhere
+    # A map of the page's features: scripts from the app itself (/vendor/, /static/) only.
+    sources = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    assert sources == ["/vendor/maplibre-gl.js", "/static/ogc-map.js"]
+    for source in sources:
+        assert (await client.get(source)).status_code == 200
+    found = re.search(r'<script type="application/json" id="ogc-features">(.*?)</script>', page)
+    assert found
+    shown = json.loads(found.group(1))
+    assert len(shown["features"]) == 2
+    assert shown["features"][0]["geometry"]["type"] == "Point"
 
 
 async def test_html_escapes_what_it_shows(client):
