@@ -510,9 +510,12 @@ def _properties(
     params = request.query_params
     chosen: dict[str, Any] = {}
     for name, queryable in collection.queryables.items():
-        if name in handled or name not in params:
+        if name in handled:
             continue
-        values = params.getlist(name)
+        # An empty value is no filter: an HTML form sends its empty fields.
+        values = [value for value in params.getlist(name) if value != ""]
+        if not values:
+            continue
         if len(values) > 1:
             raise _bad(f"{name} may be given once, got {len(values)} values", name)
         chosen[name] = _queryable_value(name, queryable, values[0])

@@ -50,7 +50,7 @@ def _map(features: list[Mapping[str, Any]]) -> str:
 def _page(title: str, json_href: str, body: str, crumbs: Iterable[tuple[str, str]]) -> str:
     trail = " › ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for href, text in crumbs)
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · hverdag OGC API</title>"
         f'<link rel="alternate" type="application/json" href="{escape(json_href)}">'
@@ -264,7 +264,7 @@ def item(base: str, title: str, cid: str, feature: Mapping[str, Any], with_map: 
 
 def error(status: int, code: str, description: str) -> str:
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>{status} {escape(code)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{status} {escape(code)}</h1><p>{escape(description)}</p></body></html>"
     )

@@ -35,6 +35,8 @@
       ]
     }
   });
+  window.ogcMap = map;  // for the browser tests
+  map.on("load", function () { document.body.dataset.mapReady = "true"; });
   var bounds = [180, 90, -180, -90];
   function extend(coordinates) {
     if (typeof coordinates[0] === "number") {
