@@ -8,7 +8,11 @@ COPY geo ./geo
 COPY loaders ./loaders
 # The bundled real data: `hverdag demo --no-serve` loads it on request, never on start.
 COPY data ./data
-RUN pip install --no-cache-dir . && useradd --system --no-create-home hverdag
+# EXTRAS=loaders adds the loaders' packages (pyogrio with its bundled GDAL, tqdm): needed to run
+# `hverdag load` or `hverdag demo` in the container (docker-compose.yml builds it so); an image
+# that only serves does without them (`docker build .`).
+ARG EXTRAS=""
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" && useradd --system --no-create-home hverdag
 USER hverdag
 # The limits on a request's head and on idle connections (docs/reliability.md), stated here so
 # an operator sees them; `hverdag serve` hands them to uvicorn.

@@ -170,10 +170,63 @@ LOADERS = {
 }
 
 
+#: The loaders of vector and CSV files, which take the file's own field names.
+FIELD_KINDS = frozenset(
+    {
+        "municipalities",
+        "counties",
+        "population",
+        "statistics",
+        "areas",
+        "councils",
+        "organisations",
+        "venues",
+        "activities",
+        "access-reports",
+    }
+)
+#: Options naming the file's field for a role, by the role.
+FIELD_ROLES = ("code", "name", "population", "immigrants", "year", "municipality")
+
+
+def _field_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--code-field X`` and the like, and each ``--field COLUMN=FIELD``: role or column ->
+    the file's field."""
+    fields = {
+        role: value for role in FIELD_ROLES if (value := getattr(args, f"{role}_field", None))
+    }
+    for pair in args.field or []:
+        column, sep, name = pair.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise CliError(f"--field takes COLUMN=FIELD (e.g. --field name=navn), got {pair!r}")
+        fields[column.strip()] = name.strip()
+    return fields
+
+
 def _loader(kind: str) -> Callable[..., LoadReport]:
     """Import only the loader asked for: the CLI starts fast."""
     module, name = LOADERS[kind].split(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    with _loaders_installed():
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+#: The packages only the loaders need (pyproject's "loaders" extra).
+LOADER_PACKAGES = frozenset({"pyogrio", "tqdm"})
+
+
+@contextmanager
+def _loaders_installed() -> Iterator[None]:
+    """A CliError saying how to install the loaders' extra when one of its packages is missing
+    (an API-only install: `pip install hverdag` without `[loaders]`)."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if error.name not in LOADER_PACKAGES:
+            raise
+        raise CliError(
+            f"the loaders need the package {error.name}, in hverdag's 'loaders' extra: "
+            "install it with .venv/bin/pip install -e '.[loaders]' (scripts/bootstrap.sh does)"
+        ) from None
 
 
 def _print_report(report: object) -> None:
@@ -198,6 +251,14 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         kwargs["year"] = args.year
     if args.kind == "areas":
         kwargs["kind"] = args.area_kind.upper()
+    fields = _field_options(args)
+    if fields:
+        if args.kind not in FIELD_KINDS:
+            raise CliError(
+                f"load {args.kind} takes no field options: its files have fixed fields "
+                f"(the options are for {', '.join(sorted(FIELD_KINDS))})"
+            )
+        kwargs["fields"] = fields
     with _database(settings) as database:
         engine = sync_engine(database.url, settings)
         try:
@@ -215,7 +276,9 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
 def load_demo_data(settings: Settings, database: Database) -> None:
     """Load the bundled real data unless it is already there (a second run reloads nothing)."""
     from geo.db import sync_engine
-    from loaders.bundle import demo_loaded, load_demo
+
+    with _loaders_installed():
+        from loaders.bundle import demo_loaded, load_demo
 
     engine = sync_engine(database.url, settings)
     try:
@@ -471,6 +534,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--source", help="provenance stored with the rows (default: file name)")
     load.add_argument("--year", type=int, help="statistics: the year of a file that has none")
+    for role in FIELD_ROLES:
+        load.add_argument(
+            f"--{role}-field",
+            metavar="FIELD",
+            help=f"the file's field holding the {role} (vector and CSV loaders)",
+        )
+    load.add_argument(
+        "--field",
+        action="append",
+        metavar="COLUMN=FIELD",
+        help="the file's field holding one of the loader's columns, e.g. --field "
+        "owner_type=eiertype (repeatable; columns in docs/loaders.md)",
+    )
     load.set_defaults(run=_cmd_load)
 
     for name, runner, text in (

@@ -32,6 +32,7 @@ from loaders.directory import (
     resolve_organisations,
     source_of,
 )
+from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import Record, read_point_file, require_columns, unused_columns
 from loaders.report import LoadError, LoadReport, Problems
 
@@ -147,18 +148,31 @@ def _resolve_venues(
         item.row["venue_id"] = hit.id
 
 
+#: The roles the loaders' options name -> a report's columns.
+ROLES = {"code": "external_id"}
+
+
 def read_reports(
-    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+    conn: sa.Connection,
+    path: Path,
+    source: str | None,
+    report: LoadReport,
+    fields: FieldMap | None = None,
 ) -> list[ParsedReport]:
-    """Every report of the file, checked against the database; LoadError on the first bad one."""
-    file = read_point_file(path, label_fields=("external_id",))
+    """Every report of the file, checked against the database; LoadError on the first bad one.
+    ``fields``: a role or column -> the file's field that holds it."""
+    file = read_point_file(
+        path,
+        label_fields=("external_id",),
+        fields=resolve_fields(fields, ROLES, COLUMNS, "load access-reports"),
+    )
     if file.vector:
         raise LoadError(
             "access reports are a CSV file (see docs/loaders.md)",
             code="UNKNOWN_FORMAT",
             path=path.name,
         )
-    require_columns(file, REQUIRED, point=False)
+    require_columns(file, REQUIRED, point=False, roles=ROLES)
     if not file.columns & {"venue_external_id", "venue_id"}:
         raise LoadError(
             "missing columns: venue_external_id (with venue_source) or venue_id",
@@ -184,6 +198,7 @@ def load_access_reports(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load a report file in the caller's transaction; nothing is written if a record is bad.
@@ -191,7 +206,7 @@ def load_access_reports(
     ``source`` overrides the file's ``source`` column and the default (the file name).
     """
     report = LoadReport("access reports")
-    items = read_reports(conn, path, source, report)
+    items = read_reports(conn, path, source, report, fields)
     if items:
         counts = upsert(conn, venue_access_report, [i.row for i in items])
         report.inserted, report.updated, report.unchanged = (

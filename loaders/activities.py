@@ -42,6 +42,7 @@ from loaders.directory import (
     resolve_organisations,
     source_of,
 )
+from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import Record, point_field, point_of, read_point_file, require_columns
 from loaders.pointfile import unused_columns as unused
 from loaders.report import LoadError, LoadReport, Problems
@@ -171,12 +172,25 @@ def _place_at_venues(
         item.point, item.point_field = (hit.x, hit.y), "venue_external_id"
 
 
+#: The roles the loaders' options name -> an activity's columns.
+ROLES = {"code": "external_id", "name": "title"}
+
+
 def read_activities(
-    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+    conn: sa.Connection,
+    path: Path,
+    source: str | None,
+    report: LoadReport,
+    fields: FieldMap | None = None,
 ) -> list[ParsedActivity]:
-    """Every activity of the file, checked against the database; LoadErrors naming every bad one."""
-    file = read_point_file(path, label_fields=("title", "external_id"))
-    require_columns(file, REQUIRED, point=False)
+    """Every activity of the file, checked against the database; LoadErrors naming every bad one.
+    ``fields``: a role or column -> the file's field that holds it."""
+    file = read_point_file(
+        path,
+        label_fields=("title", "external_id"),
+        fields=resolve_fields(fields, ROLES, COLUMNS, "load activities"),
+    )
+    require_columns(file, REQUIRED, point=False, roles=ROLES)
     if unused(file, COLUMNS):
         report.warnings.append(f"columns not used: {', '.join(unused(file, COLUMNS))}")
     items, problems = parse_records(
@@ -206,6 +220,7 @@ def load_activities(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load an activity file in the caller's transaction; nothing is written if a record is bad.
@@ -213,7 +228,7 @@ def load_activities(
     ``source`` overrides the file's ``source`` column and the default (the file name).
     """
     report = LoadReport("activities")
-    items = read_activities(conn, path, source, report)
+    items = read_activities(conn, path, source, report, fields)
     if items:
         write_activities(conn, items, report)
     if progress:

@@ -9,8 +9,14 @@ invalid polygons like the boundary loader, and upserts by (kind, code):
 - GRID_1KM / GRID_250M: SSB's population grid (``ssbid1000M``/``ssbid250M``, ``popTot``);
 - GRUNNKRETS: Geonorge's grunnkrets population (``grunnkretsnummer``, ``totalBefolkning``).
 
-A unit's municipality comes from its code where the code carries it, else from the spatial join
-of its interior point with the loaded municipalities.
+A file from another publisher names its fields its own way: ``--code-field``, ``--name-field``,
+``--population-field``, ``--immigrants-field``, ``--year-field`` and ``--municipality-field``
+(``fields``: role -> the file's field) say which holds what, e.g. Bergen's, Trondheim's or
+Stavanger's districts with ``bydelnr`` and ``bydelnavn``. A file without a code field is refused
+with its own fields listed and the option named.
+
+A unit's municipality comes from the named field, else from its code where the code carries it,
+else from the spatial join of its interior point with the loaded municipalities.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from geo.spatial_join import municipalities_of_points
 from geo.tables import statistical_area
 from geo.upsert import upsert
 from geo.vocab import AreaKind
+from loaders.fields import FieldMap, missing_field, named_field, resolve_fields
 from loaders.report import LoadError, LoadReport, Problems
 from loaders.vector import VectorFile, read_vector
 
@@ -63,6 +70,26 @@ class _Fields:
     population: tuple[str, ...] = ("popTot", "totalBefolkning", "befolkning", "population")
     immigrants: tuple[str, ...] = ("innvandrere", "immigrants", "immigrant_population")
     year: tuple[str, ...] = ("statistikkÅr", "statistikkar", "year", "aar")
+    municipality: tuple[str, ...] = ()
+
+
+#: The roles the options name -> the columns of a unit they fill.
+ROLES = {
+    "code": "code",
+    "name": "name",
+    "population": "population",
+    "immigrants": "immigrant_population",
+    "year": "year",
+    "municipality": "municipality_number",
+}
+_SPEC_OF_COLUMN = {
+    "code": "code",
+    "name": "name",
+    "population": "population",
+    "immigrant_population": "immigrants",
+    "year": "year",
+    "municipality_number": "municipality",
+}
 
 
 FIELDS = {
@@ -81,8 +108,25 @@ FIELDS = {
 }
 
 
+def _chosen_fields(data: VectorFile, spec: _Fields, fields: FieldMap | None, path: Path) -> _Fields:
+    """The candidates of each column: the one field the user named for it (checked to exist),
+    else the known publishers' names."""
+    named = resolve_fields(fields, ROLES, _SPEC_OF_COLUMN, "load areas")
+    chosen = {
+        attr: (named_field(data.fields, named[column], column, path),)
+        for column, attr in _SPEC_OF_COLUMN.items()
+        if column in named
+    }
+    return _Fields(
+        **{
+            attr: chosen.get(attr, getattr(spec, attr))
+            for attr in ("code", "name", "population", "immigrants", "year", "municipality")
+        }
+    )
+
+
 def _value(data: VectorFile, candidates: tuple[str, ...], index: int) -> Any:
-    name = data.field(*candidates)
+    name = data.field(*candidates) if candidates else None
     if name is None:
         return None
     value = data.fields[name][index]
@@ -91,7 +135,16 @@ def _value(data: VectorFile, candidates: tuple[str, ...], index: int) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _code(kind: AreaKind, raw: Any, name: str | None, record: str, path: Path) -> str:
+def _code(
+    kind: AreaKind,
+    raw: Any,
+    name: str | None,
+    municipality: str | None,
+    record: str,
+    path: Path,
+    data: VectorFile,
+    spec: _Fields,
+) -> str:
     if kind is AreaKind.BYDEL and raw is None and name:
         number = OSLO_DISTRICTS.get(name.strip().lower())
         if number:
@@ -100,10 +153,33 @@ def _code(kind: AreaKind, raw: Any, name: str | None, record: str, path: Path) -
     if isinstance(raw, float) and raw.is_integer():
         text = str(int(raw))
     if not text:
-        raise LoadError("no code", record=record, field=FIELDS[kind].code[0], path=path.name)
+        if data.field(*spec.code) is None:
+            raise missing_field("code", spec.code, data.fields, ROLES, path, record)
+        raise LoadError("no code", record=record, field=spec.code[0], path=path.name)
+    if municipality and kind in (AreaKind.BYDEL, AreaKind.DELBYDEL):
+        # A district's own number within its municipality ("02"), or a sub-district's
+        # ("0102"), made whole with the municipality's number.
+        digits = 2 if kind is AreaKind.BYDEL else 4
+        if re.fullmatch(rf"[0-9]{{{digits}}}", text):
+            return f"{municipality}{text}"
     if kind is AreaKind.DELBYDEL and re.fullmatch(r"[0-9]{4}", text):
         return f"0301{text}"  # Oslo's own 4-digit sub-district numbers
     return text
+
+
+def _municipality(raw: Any, record: str, path: Path) -> str | None:
+    """A municipality number from its field: 4 digits, or fewer as an integer (301 is 0301)."""
+    if raw is None or str(raw).strip() == "":
+        return None
+    text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw).strip()
+    if not re.fullmatch(r"[0-9]{1,4}", text):
+        raise LoadError(
+            f"not a municipality number: {raw!r}",
+            record=record,
+            field="municipality_number",
+            path=path.name,
+        )
+    return text.zfill(4)
 
 
 def _count(raw: Any, field: str, record: str, path: Path) -> int | None:
@@ -127,25 +203,32 @@ def _municipality_of_code(kind: AreaKind, code: str) -> str | None:
 
 
 def read_areas(
-    path: Path, kind: AreaKind, source: str, report: LoadReport
+    path: Path,
+    kind: AreaKind,
+    source: str,
+    report: LoadReport,
+    fields: FieldMap | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[float, float]]]:
     """Every feature as a row for ``statistical_area``, with an interior point of each;
-    LoadErrors naming every bad one (each wrong field)."""
+    LoadErrors naming every bad one (each wrong field). ``fields``: role or column -> the file's
+    field."""
     data = read_vector(path)
     try:
         geoms = to_storage(data.geometries, data.crs)
     except CRSError as error:
         raise LoadError(str(error), code="BAD_CRS", path=path.name) from None
-    spec = FIELDS[kind]
+    spec = _chosen_fields(data, FIELDS[kind], fields, path)
     rows: list[dict[str, Any]] = []
     interiors: list[tuple[float, float]] = []
     problems = Problems(path.name)
     for index in range(len(data)):
-        name = _value(data, spec.name, index) if spec.name else None
+        name = _value(data, spec.name, index)
         record = f"feature {index + 1}" + (f" ({name})" if name else "")
         problems.place(record, index)
         with problems.collecting():
-            row, interior = _area_row(data, kind, geoms[index], index, record, source, path, report)
+            row, interior = _area_row(
+                data, kind, spec, geoms[index], index, record, source, path, report
+            )
             rows.append(row)
             interiors.append(interior)
     problems.check()
@@ -156,6 +239,7 @@ def read_areas(
 def _area_row(
     data: VectorFile,
     kind: AreaKind,
+    spec: _Fields,
     geom: Any,
     index: int,
     record: str,
@@ -165,12 +249,15 @@ def _area_row(
 ) -> tuple[dict[str, Any], tuple[float, float]]:
     """One feature as a ``statistical_area`` row and an interior point; LoadErrors naming each
     of its wrong fields."""
-    spec = FIELDS[kind]
-    name = _value(data, spec.name, index) if spec.name else None
+    name = _value(data, spec.name, index)
     problems = Problems(path.name)
-    code, counts, areal = "", {}, None
+    code, counts, areal, municipality = "", {}, None, None
     with problems.collecting():
-        code = _code(kind, _value(data, spec.code, index), name, record, path)
+        municipality = _municipality(_value(data, spec.municipality, index), record, path)
+    with problems.collecting():
+        code = _code(
+            kind, _value(data, spec.code, index), name, municipality, record, path, data, spec
+        )
     for field, column in (
         ("population", spec.population),
         ("immigrants", spec.immigrants),
@@ -201,7 +288,7 @@ def _area_row(
             "kind": kind.value,
             "code": code,
             "name": str(name) if name else None,
-            "municipality_number": _municipality_of_code(kind, code),
+            "municipality_number": municipality or _municipality_of_code(kind, code),
             "geom": from_shape(areal.geom, srid=STORAGE_SRID),
             "population": counts["population"],
             "immigrant_population": counts["immigrants"],
@@ -247,11 +334,12 @@ def load_areas(
     *,
     kind: AreaKind | str,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     kind = AreaKind(str(kind).upper())
     report = LoadReport(f"areas ({kind.value})")
-    rows, interiors = read_areas(path, kind, source or path.name, report)
+    rows, interiors = read_areas(path, kind, source or path.name, report, fields)
     _join_municipalities(conn, rows, interiors)
     counts = upsert(conn, statistical_area, rows, key=("kind", "code"))
     report.inserted, report.updated, report.unchanged = (

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.crs import STORAGE_SRID
 from geo.polygons import CRSError, GeometryError, make_areal, outside_norway, to_storage
 from geo.tables import county, municipality
+from loaders.fields import FieldMap, fields_listed, named_field, option_for, resolve_fields
 from loaders.numbering import NumberError, normalise_number
 from loaders.report import LoadError, LoadReport, Problems
 from loaders.vector import VectorFile, read_vector
@@ -92,9 +93,13 @@ def load_municipalities(
     source: str | None = None,
     progress: Progress | None = None,
     layer: str | None = None,
+    fields: FieldMap | None = None,
 ) -> LoadReport:
-    """Load municipality boundaries (``kommunenummer``, ``navn``) from ``path``."""
-    return _load(conn, path, MUNICIPALITIES, source=source, progress=progress, layer=layer)
+    """Load municipality boundaries (``kommunenummer``, ``navn``; or the fields ``fields``
+    names: ``code``/``number``, ``name``) from ``path``."""
+    return _load(
+        conn, path, MUNICIPALITIES, source=source, progress=progress, layer=layer, fields=fields
+    )
 
 
 def load_counties(
@@ -104,9 +109,11 @@ def load_counties(
     source: str | None = None,
     progress: Progress | None = None,
     layer: str | None = None,
+    fields: FieldMap | None = None,
 ) -> LoadReport:
-    """Load county boundaries (``fylkesnummer``, ``navn``) from ``path``."""
-    return _load(conn, path, COUNTIES, source=source, progress=progress, layer=layer)
+    """Load county boundaries (``fylkesnummer``, ``navn``; or the fields ``fields`` names)
+    from ``path``."""
+    return _load(conn, path, COUNTIES, source=source, progress=progress, layer=layer, fields=fields)
 
 
 def _load(
@@ -117,20 +124,39 @@ def _load(
     source: str | None,
     progress: Progress | None,
     layer: str | None,
+    fields: FieldMap | None = None,
 ) -> LoadReport:
     report = LoadReport(kind.what)
-    boundaries = read_boundaries(path, kind, report, layer=layer)
+    boundaries = read_boundaries(path, kind, report, layer=layer, fields=fields)
     _upsert(conn, kind, boundaries, source or path.name, report, progress)
     return report
 
 
+#: The roles the options name -> a boundary's columns.
+ROLES = {"code": "number", "name": "name"}
+
+
 def read_boundaries(
-    path: Path, kind: _Kind, report: LoadReport, *, layer: str | None = None
+    path: Path,
+    kind: _Kind,
+    report: LoadReport,
+    *,
+    layer: str | None = None,
+    fields: FieldMap | None = None,
 ) -> list[Boundary]:
     """Every feature checked and repaired, or LoadErrors naming every bad one."""
     data = read_vector(path, layer=layer)
-    number_field = _required_field(data, kind.number_fields, path)
-    name_field = _required_field(data, kind.name_fields, path)
+    named = resolve_fields(fields, ROLES, ("number", "name"), f"load {kind.what}")
+    number_field = (
+        named_field(data.fields, named["number"], "number", path)
+        if "number" in named
+        else _required_field(data, kind.number_fields, path, "number")
+    )
+    name_field = (
+        named_field(data.fields, named["name"], "name", path)
+        if "name" in named
+        else _required_field(data, kind.name_fields, path, "name")
+    )
     try:
         geometries = to_storage(data.geometries, data.crs)
     except CRSError as error:
@@ -185,12 +211,13 @@ def _number_and_name(
     return number
 
 
-def _required_field(data: VectorFile, candidates: Sequence[str], path: Path) -> str:
+def _required_field(data: VectorFile, candidates: Sequence[str], path: Path, column: str) -> str:
     found = data.field(*candidates)
     if found is None:
         raise LoadError(
             f"none of the fields {', '.join(candidates)} is in layer {data.layer!r} "
-            f"(its fields: {', '.join(data.fields) or 'none'})",
+            f"(its fields: {fields_listed(data.fields)}); name the one that holds the "
+            f"{column} with {option_for(column, ROLES)}",
             field=candidates[0],
             code="MISSING_FIELD",
             path=str(path),

@@ -19,6 +19,7 @@ from geo.tables import county, immigrant_council, municipality
 from geo.upsert import upsert
 from geo.validation import FieldError, FieldErrors
 from geo.vocab import CouncilLevel
+from loaders.fields import FieldMap, resolve_fields
 from loaders.report import LoadError, LoadReport, Problems
 from loaders.tabular import parse_records, read_csv
 
@@ -31,6 +32,19 @@ CSV_COLUMNS = {
     "website": ("source",),
 }
 _ERROR_COLUMNS = {column: names[-1] for column, names in CSV_COLUMNS.items()}
+#: The file's columns a loader option may name (``--field members=medlemmer``).
+COLUMNS = (
+    REQUIRED
+    | {n for names in CSV_COLUMNS.values() for n in names}
+    | {
+        "established",
+        "members",
+        "note",
+        "website",
+    }
+)
+#: The roles the loaders' options name -> the file's columns.
+ROLES = {"name": "name", "municipality": "kommunenummer"}
 
 
 def _record(row: dict[str, str]) -> dict[str, Any]:
@@ -89,9 +103,16 @@ def load_councils(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
-    records = read_csv(path, required=REQUIRED)
+    """``fields``: a role or column -> the file's column that holds it."""
+    records = read_csv(
+        path,
+        required=REQUIRED,
+        fields=resolve_fields(fields, ROLES, COLUMNS, "load councils"),
+        roles=ROLES,
+    )
     source = source or path.name
     problems = Problems(path.name)
     parsed = parse_records(records, lambda r: _parse(r, source), path, problems)

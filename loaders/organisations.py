@@ -21,6 +21,7 @@ from geo import validation as v
 from geo.tables import municipality, organisation
 from geo.upsert import upsert
 from geo.vocab import OrganisationKind
+from loaders.fields import FieldMap
 from loaders.organisations_csv import load_organisation_csv
 from loaders.report import LoadError, LoadReport, Problems
 
@@ -151,12 +152,20 @@ def load_organisations(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """``source`` is ignored for JSON: units are keyed by organisation number under source
-    "brreg". A ``.csv`` file is read by :func:`load_organisation_csv`, with ``source``."""
+    "brreg". A ``.csv`` file is read by :func:`load_organisation_csv`, with ``source`` and
+    ``fields`` (Brønnøysund's JSON has its own fixed fields)."""
     if path.suffix.lower() == ".csv":
-        return load_organisation_csv(conn, path, source=source, progress=progress)
+        return load_organisation_csv(conn, path, source=source, fields=fields, progress=progress)
+    if fields:
+        raise LoadError(
+            "field options are for a CSV file: Brønnøysund's JSON has fixed fields",
+            code="UNKNOWN_COLUMN",
+            path=path.name,
+        )
     rows = _parse_all(_units(path), path)
     report = LoadReport("organisations")
     if not rows:

@@ -23,6 +23,7 @@ from geo.tables import municipality, organisation
 from geo.upsert import upsert
 from geo.vocab import OrganisationKind
 from loaders.directory import check_duplicate_values, check_duplicates, parse_records, source_of
+from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import Record, read_point_file, require_columns, unused_columns
 from loaders.report import LoadError, LoadReport, Problems
 
@@ -122,16 +123,24 @@ def _unknown_municipalities(
             item.row["municipality_number"] = None
 
 
+#: The roles the loaders' options name -> an organisation's columns.
+ROLES = {"code": "organisation_number", "name": "name", "municipality": "municipality_number"}
+
+
 def load_organisation_csv(
     conn: sa.Connection,
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
+    """``fields``: a role or column -> the file's field that holds it."""
     report = LoadReport("organisations")
-    file = read_point_file(path)
-    require_columns(file, REQUIRED, point=False)
+    file = read_point_file(
+        path, fields=resolve_fields(fields, ROLES, COLUMNS, "load organisations")
+    )
+    require_columns(file, REQUIRED, point=False, roles=ROLES)
     if unused_columns(file, COLUMNS):
         report.warnings.append(f"columns not used: {', '.join(unused_columns(file, COLUMNS))}")
     items, problems = parse_records(

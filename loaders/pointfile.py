@@ -8,7 +8,8 @@ Column names are case-insensitive. Points are in EPSG:25833, transformed once on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from geo import validation as v
 from geo.crs import to_storage as wgs84_to_storage
 from geo.polygons import CRSError
 from geo.polygons import to_storage as geometries_to_storage
+from loaders.fields import FieldMap, fields_listed, option_for
 from loaders.report import LoadError
 from loaders.tabular import read_csv_table
 from loaders.vector import read_vector
@@ -64,13 +66,42 @@ def is_csv(path: Path) -> bool:
     return not head.startswith(_VECTOR_MAGIC)
 
 
-def read_point_file(path: Path, *, label_fields: tuple[str, ...] = ("name",)) -> PointFile:
-    """Every record of a CSV or vector file; LoadError when the file cannot be read at all."""
+def read_point_file(
+    path: Path, *, label_fields: tuple[str, ...] = ("name",), fields: FieldMap | None = None
+) -> PointFile:
+    """Every record of a CSV or vector file; LoadError when the file cannot be read at all.
+    ``fields``: our column -> the file's field that holds it (``--field name=navn``)."""
     if not path.exists():
         raise LoadError("no such file", code="NOT_FOUND", path=str(path))
-    if is_csv(path):
-        return _read_csv(path)
-    return _read_vector(path, label_fields)
+    file = _read_csv(path) if is_csv(path) else _read_vector(path, label_fields)
+    return _renamed(file, fields or {})
+
+
+def _renamed(file: PointFile, fields: Mapping[str, str]) -> PointFile:
+    """The file with the fields the user named under our columns' names; a column of ours the
+    file also has under its own name is shadowed by the named one."""
+    if not fields:
+        return file
+    moves: dict[str, str] = {}
+    for column, wanted in fields.items():
+        if wanted.lower() not in file.columns:
+            raise LoadError(
+                f"no field {wanted!r} (named for {column}) in the file; its fields: "
+                f"{fields_listed(sorted(file.columns))}",
+                field=column,
+                code="MISSING_FIELD",
+                path=file.path.name,
+            )
+        moves[wanted.lower()] = column.lower()
+    shadowed = set(moves.values()) - set(moves)
+
+    def cells(record: Record) -> dict[str, str]:
+        kept = {k: value for k, value in record.cells.items() if k not in shadowed}
+        return {moves.get(k, k): value for k, value in kept.items()}
+
+    records = [replace(record, cells=cells(record)) for record in file.records]
+    columns = frozenset(moves.get(c, c) for c in file.columns if c not in shadowed)
+    return replace(file, records=records, columns=columns)
 
 
 def _read_csv(path: Path) -> PointFile:
@@ -137,14 +168,23 @@ def _point(geom: BaseGeometry | None) -> tuple[tuple[float, float] | None, str |
     return (float(geom.x), float(geom.y)), None
 
 
-def require_columns(file: PointFile, required: set[str], *, point: bool) -> None:
+def require_columns(
+    file: PointFile,
+    required: set[str],
+    *,
+    point: bool,
+    roles: Mapping[str, str] | None = None,
+) -> None:
     """``required`` columns, and with ``point`` a CSV's ``lat`` and ``lon`` (a vector file has
-    its geometry)."""
+    its geometry). The refusal lists the file's fields and the options that name the right
+    ones (``roles``: the loader's role -> column, e.g. code -> external_id)."""
     needed = required | (_POINT_COLUMNS if point and not file.vector else set())
     missing = sorted(needed - file.columns)
     if missing:
+        options = ", ".join(option_for(column, roles or {}) for column in missing)
         raise LoadError(
-            f"missing columns {missing}; found {sorted(file.columns)}",
+            f"missing columns {missing}; the file's fields: {sorted(file.columns)}; if the "
+            f"file holds them under other names, name them with {options}",
             code="BAD_HEADER",
             path=file.path.name,
         )

@@ -26,7 +26,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,13 +96,26 @@ def _error(path: Path, reason: str, code: str, **where: str) -> LoadError:
 # --- reading the bytes ------------------------------------------------------------------------
 
 
-def read_statistics(path: Path, *, year: int | None = None) -> StatisticsFile:
-    """Detect the format from the content and parse it; LoadError for anything else."""
+def read_statistics(
+    path: Path, *, year: int | None = None, fields: Mapping[str, str] | None = None
+) -> StatisticsFile:
+    """Detect the format from the content and parse it; LoadError for anything else.
+    ``fields`` (``code``, ``name``, ``population`` -> the item's key) are for a JSON array of
+    municipalities; SSB's own formats have fixed dimensions."""
     if not path.is_file():
         raise _error(path, "no such file", "NOT_FOUND")
     text = _decode(path.read_bytes(), path)
     start = text.lstrip()[:1]
-    if start in ("{", "["):
+    if fields and start != "[":
+        raise _error(
+            path,
+            "field options are for a JSON array of municipalities: SSB's StatBank CSV and "
+            "JSON-stat have fixed dimensions",
+            "UNKNOWN_COLUMN",
+        )
+    if start == "[":
+        parsed = _parse_array(text, path, year, fields or {})
+    elif start == "{":
         parsed = _parse_json(text, path, year)
     elif _looks_like_csv(text):
         parsed = parse_statbank_csv(text, path)
@@ -148,6 +161,16 @@ def _decode(data: bytes, path: Path) -> str:
 def _looks_like_csv(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     return any(sep in first for sep in (";", ",", "\t"))
+
+
+def _parse_array(
+    text: str, path: Path, year: int | None, fields: Mapping[str, str]
+) -> StatisticsFile:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _error(path, f"not valid JSON ({error})", "UNKNOWN_FORMAT") from error
+    return parse_municipality_array(doc, path, year, fields)
 
 
 def _parse_json(text: str, path: Path, year: int | None) -> StatisticsFile:
@@ -662,15 +685,36 @@ _NAME_KEYS = ("name", "name_no", "navn", "kommunenavn")
 _POPULATION_KEYS = ("population", "folketall", "befolkning", "folkemengde")
 
 
-def parse_municipality_array(items: list[Any], path: Path, year: int | None) -> StatisticsFile:
+#: The roles the loaders' options name -> the array's keys they replace.
+ARRAY_ROLES = ("code", "name", "population")
+
+
+def parse_municipality_array(
+    items: list[Any], path: Path, year: int | None, fields: Mapping[str, str] | None = None
+) -> StatisticsFile:
     """``[{"id": "0301", "name": "Oslo", "population": 717710}, …]``: population in ``year``,
-    else in the year the file name gives ("…-2024.json")."""
+    else in the year the file name gives ("…-2024.json"). ``fields``: ``code``, ``name`` or
+    ``population`` -> the key that holds it, for another publisher's keys."""
     year = year if year is not None else _year_from_name(path)
+    chosen = dict(fields or {})
+    unknown = set(chosen) - set(ARRAY_ROLES)
+    if unknown:
+        raise _error(
+            path,
+            f"no column {sorted(unknown)[0]!r}: a municipality array takes --code-field, "
+            "--name-field and --population-field",
+            "UNKNOWN_COLUMN",
+        )
+    keys = {
+        "code": (chosen["code"],) if "code" in chosen else _ID_KEYS,
+        "name": (chosen["name"],) if "name" in chosen else _NAME_KEYS,
+        "population": (chosen["population"],) if "population" in chosen else _POPULATION_KEYS,
+    }
     rows = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise _error(path, "not an object", "UNKNOWN_FORMAT", record=f"item {index + 1}")
-        rows.append(_array_row(item, index, year, path))
+        rows.append(_array_row(item, index, year, path, keys))
     if not rows:
         raise _error(path, "the array is empty", "EMPTY_FILE")
     return StatisticsFile("JSON array of municipalities", frozenset({"population"}), rows)
@@ -691,10 +735,22 @@ def _first(item: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any
     return next(((key, item[key]) for key in keys if key in item), (None, None))
 
 
-def _array_row(item: dict[str, Any], index: int, year: int, path: Path) -> SourceRow:
-    id_key, raw_id = _first(item, _ID_KEYS)
-    names = tuple(str(item[k]) for k in _NAME_KEYS if isinstance(item.get(k), str))
+def _array_row(
+    item: dict[str, Any], index: int, year: int, path: Path, keys: Mapping[str, tuple[str, ...]]
+) -> SourceRow:
+    id_key, raw_id = _first(item, keys["code"])
+    names = tuple(str(item[k]) for k in keys["name"] if isinstance(item.get(k), str))
     record = f"item {index + 1} ({' '.join(str(p) for p in (raw_id, *names[:1]) if p)})"
+    if id_key is None:
+        raise _error(
+            path,
+            f"no municipality number: none of the keys {', '.join(keys['code'])} (the item's "
+            f"keys: {', '.join(map(str, item))}); name the one that holds it with "
+            "--code-field FIELD",
+            "MISSING_FIELD",
+            record=record,
+            field=keys["code"][0],
+        )
     try:
         number = normalise_number(raw_id)
     except NumberError as error:
@@ -703,12 +759,18 @@ def _array_row(item: dict[str, Any], index: int, year: int, path: Path) -> Sourc
             str(error),
             "MISSING_NUMBER" if error.missing else "BAD_NUMBER",
             record=record,
-            field=id_key or _ID_KEYS[0],
+            field=id_key or keys["code"][0],
         ) from error
-    population_key, raw_population = _first(item, _POPULATION_KEYS)
+    population_key, raw_population = _first(item, keys["population"])
     if population_key is None:
         raise _error(
-            path, "no population", "MISSING_FIELD", record=record, field=_POPULATION_KEYS[0]
+            path,
+            f"no population: none of the keys {', '.join(keys['population'])} (the item's "
+            f"keys: {', '.join(map(str, item))}); name the one that holds it with "
+            "--population-field FIELD",
+            "MISSING_FIELD",
+            record=record,
+            field=keys["population"][0],
         )
     try:
         population = parse_count(raw_population)

@@ -15,7 +15,7 @@ untouched, so loading a file twice reports everything unchanged the second time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,14 +67,16 @@ def load_statistics(
     source: str | None = None,
     progress: Progress | None = None,
     year: int | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> StatisticsReport:
     """Load an SSB StatBank CSV, a JSON-stat 2.0 dataset or a JSON array of municipalities.
 
     ``year``: the year of a JSON array's figures (default: the year in its file name); for
-    the other formats, load only that year.
+    the other formats, load only that year. ``fields``: a JSON array's keys for ``code``,
+    ``name`` and ``population`` (``--population-field folketall``).
     """
     loaded = _loaded(conn, path)
-    parsed = read_statistics(path, year=year)
+    parsed = read_statistics(path, year=year, fields=fields)
     report = StatisticsReport(f"statistics ({parsed.format})")
     figures = _match(parsed.rows, loaded, report, path)
     _upsert(conn, figures, sorted(parsed.columns), source or path.name, report, progress)

@@ -35,6 +35,7 @@ from loaders.directory import (
     resolve_organisations,
     source_of,
 )
+from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import (
     PointFile,
     Record,
@@ -108,13 +109,17 @@ def parse_venue(record: Record, source: str | None, default_source: str) -> Pars
     return ParsedVenue(record.label, row, point, point_field(record), windows, owner)
 
 
+#: The roles the loaders' options name -> a venue's columns.
+ROLES = {"code": "external_id", "name": "name"}
+
+
 def _parser(
     file: PointFile, source: str | None, report: LoadReport
 ) -> Callable[[Record], ParsedVenue | None]:
     """Documented columns, or a Geonorge publication translated to them first."""
     kind = geonorge.publication(file.columns) if file.vector else None
     if kind is None:
-        require_columns(file, REQUIRED, point=True)
+        require_columns(file, REQUIRED, point=True, roles=ROLES)
         unused = unused_columns(file, COLUMNS)
         if unused:
             report.warnings.append(f"columns not used: {', '.join(unused)}")
@@ -134,11 +139,20 @@ def _parser(
 
 
 def read_venues(
-    conn: sa.Connection, path: Path, source: str | None, report: LoadReport
+    conn: sa.Connection,
+    path: Path,
+    source: str | None,
+    report: LoadReport,
+    fields: FieldMap | None = None,
 ) -> list[ParsedVenue]:
     """Every venue of the file, checked against the database; LoadErrors naming every bad
-    one (each bad field), the earliest first."""
-    file = read_point_file(path, label_fields=("name", "skolenavn", "barnehagenavn", "external_id"))
+    one (each bad field), the earliest first. ``fields``: a role or column -> the file's field
+    that holds it."""
+    file = read_point_file(
+        path,
+        label_fields=("name", "skolenavn", "barnehagenavn", "external_id"),
+        fields=resolve_fields(fields, ROLES, COLUMNS, "load venues"),
+    )
     venues, problems = parse_records(file.records, _parser(file, source, report), path.name)
     check_duplicates(venues, path.name, problems)
     resolve_organisations(conn, venues, "owner", "owner_organisation_id", path.name, problems)
@@ -161,6 +175,7 @@ def load_venues(
     path: Path,
     *,
     source: str | None = None,
+    fields: FieldMap | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load a venue file in the caller's transaction; nothing is written if a record is bad.
@@ -169,7 +184,7 @@ def load_venues(
     "geonorge-skoler"/"geonorge-barnehager" for Geonorge's files).
     """
     report = LoadReport("venues")
-    venues = read_venues(conn, path, source, report)
+    venues = read_venues(conn, path, source, report, fields)
     if venues:
         write_venues(conn, venues, report)
     if progress:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the README's two commands: PostGIS for the installed PostgreSQL
 # server (apt on Debian/Ubuntu), then the virtual environment with hverdag and its packages.
-# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--dev: the test tools, redis-server among them;
-# --browser: chromium for the browser tests)
+# Usage: scripts/bootstrap.sh [--dev] [--browser]   (--dev: the test tools, redis-server and
+# gdal-bin among them; --browser: chromium for the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +64,16 @@ if [ "$dev" = 1 ] && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/red
   fi
 fi
 
+# --- GDAL's command-line tools for the OGC API's client tests (--dev): its OAPIF driver -------
+if [ "$dev" = 1 ] && ! command -v ogr2ogr >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    say "installing gdal-bin with apt (the OGC API's client tests)"
+    apt_install gdal-bin
+  else
+    say "Please install GDAL's command-line tools, gdal-bin (the OGC API's client tests)."; exit 1
+  fi
+fi
+
 # --- Chromium for the browser tests ------------------------------------------------------------
 if [ "$browser" = 1 ] && ! command -v chromium >/dev/null; then
   if command -v apt-get >/dev/null; then
@@ -99,7 +109,8 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$python" -m venv .venv || { apt_install python3-venv && "$python" -m venv .venv; }
 fi
-extras=""; [ "$dev" = 1 ] && extras="[dev]"
+# The loaders' extra always (`hverdag demo` loads the bundled data); dev adds the test tools.
+extras="[loaders]"; [ "$dev" = 1 ] && extras="[loaders,dev]"
 stamp=".venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing Python packages into .venv"

@@ -133,6 +133,10 @@ class Gap:
     nearest_distance_m: float | None
     #: The unit as a GeoJSON geometry (RFC 7946: WGS84, lon/lat, exterior rings CCW).
     geometry: dict[str, Any]
+    #: Names of the district (BYDEL) and sub-district (DELBYDEL) its interior point lies in;
+    #: None where no such unit is loaded there.
+    district: str | None = None
+    sub_district: str | None = None
 
     @property
     def key(self) -> GapKey:
@@ -499,6 +503,25 @@ def coverage_summary(
 # --- the gaps ------------------------------------------------------------------------------------
 
 
+def _enclosing_name(kind: AreaKind, unit_geom: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The name of the unit of ``kind`` holding ``unit_geom``'s interior point (the rule that
+    puts a unit in an area), by the (kind, geom) index; the lowest code if units overlap."""
+    holder = statistical_area.alias(f"enclosing_{kind.value.lower()}")
+    point = sa.func.ST_PointOnSurface(unit_geom)
+    return (
+        sa.select(holder.c.name)
+        .where(
+            holder.c.kind == kind.value,
+            holder.c.archived_at.is_(None),
+            holder.c.geom.op("&&")(point),
+            sa.func.ST_Intersects(holder.c.geom, point),
+        )
+        .order_by(holder.c.code)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @cache
 def _to_wgs84() -> Transformer:
     return Transformer.from_crs(STORAGE_SRID, WGS84_SRID, always_xy=True)
@@ -567,6 +590,8 @@ def coverage_gaps(
             page.c.immigrant_population,
             sa.func.ST_AsBinary(page.c.geom).label("wkb"),
             _nearest(target, page.c.geom).label("distance"),
+            _enclosing_name(AreaKind.BYDEL, page.c.geom).label("district"),
+            _enclosing_name(AreaKind.DELBYDEL, page.c.geom).label("sub_district"),
         ).order_by(page.c.population.desc(), page.c.code)
     ).all()
     gaps = [
@@ -578,6 +603,8 @@ def coverage_gaps(
             immigrant_population=r.immigrant_population,
             nearest_distance_m=None if r.distance is None else float(r.distance),
             geometry=_geojson(bytes(r.wkb)),
+            district=r.district,
+            sub_district=r.sub_district,
         )
         for r in rows[:first]
     ]
@@ -681,7 +708,8 @@ def coverage_units(
     conn: sa.Connection, area: AreaSelector, target: Target, within_m: float, unit_kind: str
 ) -> sa.Select[Any]:
     """Every unit of the area by code, judged by the same rule as :func:`coverage_summary`: its
-    code, name, municipality_number, population, immigrant_population, year, ``covered``, the
+    code, name, municipality_number, the names of the district and sub_district it lies in,
+    population, immigrant_population, year, ``covered``, the
     straight-line metres from its polygon to the nearest target anywhere
     (``nearest_distance_m``; None when no target matches) and ``geom`` (EPSG:25833). One
     statement for a caller to stream; no rows when the area has none. UnknownArea when the area
@@ -701,6 +729,8 @@ def coverage_units(
         f.code,
         f.name,
         f.municipality_number,
+        _enclosing_name(AreaKind.BYDEL, f.geom).label("district"),
+        _enclosing_name(AreaKind.DELBYDEL, f.geom).label("sub_district"),
         f.population,
         f.immigrant_population,
         f.year,

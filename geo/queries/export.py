@@ -345,6 +345,8 @@ def coverage_statement(
         unit.c.code,
         unit.c.name,
         unit.c.municipality_number,
+        unit.c.district,
+        unit.c.sub_district,
         unit.c.population,
         unit.c.immigrant_population,
         unit.c.year,

@@ -33,6 +33,16 @@ from geo.tables import (
     statistical_area,
     venue,
 )
+from geo.vocab import (
+    ActivityCategory,
+    AreaKind,
+    CouncilKind,
+    CouncilLevel,
+    CouncilStatus,
+    OwnerType,
+    PriceModel,
+    VenueType,
+)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: Supported CRS URIs -> (SRID, whether the CRS's axis order is latitude first).
@@ -49,12 +59,45 @@ _DECIMALS = {4326: 7}
 
 
 @dataclass(frozen=True)
+class Queryable:
+    """A property of a collection's features that a client may filter by, by equality, as a
+    query parameter of its own name (OGC API Features Part 3, "Queryables as query
+    parameters"). Described as JSON Schema in ``/queryables``."""
+
+    title: str
+    #: JSON Schema type: ``string``, ``integer`` or ``boolean``.
+    type: str = "string"
+    #: The values a vocabulary column takes.
+    enum: tuple[str, ...] = ()
+    #: A regular expression a string value must match (JSON Schema ``pattern``).
+    pattern: str | None = None
+
+    def schema(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"title": self.title, "type": self.type}
+        if self.enum:
+            described["enum"] = list(self.enum)
+        if self.pattern:
+            described["pattern"] = self.pattern
+        return described
+
+
+def _vocabulary(title: str, values: Any) -> Queryable:
+    return Queryable(title, enum=tuple(member.value for member in values))
+
+
+_MUNICIPALITY = Queryable("Municipality number (kommunenummer), 4 digits", pattern=r"^\d{4}$")
+_COUNTY = Queryable("County number (fylkesnummer), 2 digits", pattern=r"^\d{2}$")
+
+
+@dataclass(frozen=True)
 class Query:
     """What the items request asks for, already checked."""
 
     directory: DirectoryFilter = field(default_factory=DirectoryFilter)
     #: Plain equality filters: property name -> value (only a collection's ``equality`` names).
     equal: dict[str, str] = field(default_factory=dict)
+    #: Queryables' equality filters: property name -> value of its type.
+    properties: dict[str, Any] = field(default_factory=dict)
     #: (minx, miny, maxx, maxy) in ``bbox_crs``'s own x/y (lon/lat for CRS84).
     bbox: tuple[float, float, float, float] | None = None
     bbox_crs: str = CRS84
@@ -77,6 +120,8 @@ class Collection:
     directory: bool = False
     #: Type of the feature id in the URL: int or str.
     fid_type: type = int
+    #: The properties a client may filter by (a parameter of the property's name).
+    queryables: dict[str, Queryable] = field(default_factory=dict)
 
 
 def _directory(
@@ -167,11 +212,13 @@ COLLECTIONS: dict[str, Collection] = {
             "Municipality boundaries with their latest population and immigrant figures.",
             "MultiPolygon",
             _municipalities,
-            {
-                "county": lambda: municipality.c.county_number,
-                "number": lambda: municipality.c.number,
-            },
+            {"county": lambda: municipality.c.county_number},
             fid_type=str,
+            queryables={
+                "number": _MUNICIPALITY,
+                "name": Queryable("Name"),
+                "county_number": _COUNTY,
+            },
         ),
         Collection(
             "venues",
@@ -180,6 +227,16 @@ COLLECTIONS: dict[str, Collection] = {
             "Point",
             _directory(venues_statement, venue, lambda: venue.c.geom),
             directory=True,
+            queryables={
+                "name": Queryable("Name"),
+                "venue_type": _vocabulary("Type of premises", VenueType),
+                "owner_type": _vocabulary("Owner", OwnerType),
+                "price_model": _vocabulary("Price model", PriceModel),
+                "municipality_number": _MUNICIPALITY,
+                "postal_code": Queryable("Postal code", pattern=r"^\d{4}$"),
+                "step_free": Queryable("Step-free access", "boolean"),
+                "capacity": Queryable("Capacity (people)", "integer"),
+            },
         ),
         Collection(
             "activities",
@@ -189,6 +246,16 @@ COLLECTIONS: dict[str, Collection] = {
             "Point",
             _directory(activities_statement, activity, lambda: activity.c.geom),
             directory=True,
+            queryables={
+                "title": Queryable("Title"),
+                "category": _vocabulary("Category", ActivityCategory),
+                "municipality_number": _MUNICIPALITY,
+                "free": Queryable("Free of charge", "boolean"),
+                "leisure_card_accepted": Queryable(
+                    "Leisure card (fritidskort) accepted", "boolean"
+                ),
+                "registration_required": Queryable("Registration required", "boolean"),
+            },
         ),
         Collection(
             "councils",
@@ -198,6 +265,14 @@ COLLECTIONS: dict[str, Collection] = {
             "Point",
             _councils,
             directory=True,
+            queryables={
+                "name": Queryable("Name"),
+                "kind": _vocabulary("Kind of body", CouncilKind),
+                "level": _vocabulary("Level", CouncilLevel),
+                "status": _vocabulary("Status", CouncilStatus),
+                "municipality_number": _MUNICIPALITY,
+                "county_number": _COUNTY,
+            },
         ),
         Collection(
             "areas",
@@ -205,10 +280,13 @@ COLLECTIONS: dict[str, Collection] = {
             "Districts, sub-districts, grunnkretser and SSB grid cells with population.",
             "MultiPolygon",
             _areas,
-            {
-                "kind": lambda: statistical_area.c.kind,
-                "municipality": lambda: statistical_area.c.municipality_number,
-                "code": lambda: statistical_area.c.code,
+            {"municipality": lambda: statistical_area.c.municipality_number},
+            queryables={
+                "kind": _vocabulary("Kind of unit", AreaKind),
+                "code": Queryable("Code (SSB grid id, district number, …)"),
+                "name": Queryable("Name"),
+                "municipality_number": _MUNICIPALITY,
+                "year": Queryable("Year of the population figure", "integer"),
             },
         ),
         Collection(
@@ -219,6 +297,11 @@ COLLECTIONS: dict[str, Collection] = {
             _initiatives,
             {"municipality": lambda: area_initiative.c.municipality_number},
             fid_type=str,
+            queryables={
+                "slug": Queryable("Slug"),
+                "name": Queryable("Name"),
+                "municipality_number": _MUNICIPALITY,
+            },
         ),
     )
 }
@@ -239,6 +322,8 @@ def _filtered(collection: Collection, query: Query) -> sa.Select[Any]:
     stmt = collection.select(query.directory)
     for name, value in query.equal.items():
         stmt = stmt.where(collection.equality[name]() == value)
+    for name, value in query.properties.items():
+        stmt = stmt.where(stmt.selected_columns[name] == value)
     if query.bbox is not None:
         geom = stmt.selected_columns.geom
         box = _box(query.bbox, query.bbox_crs)

@@ -8,9 +8,13 @@ its buffer, cut to the region around Norway (:data:`REGION_LONLAT`; outside it U
 meaning and there is nothing to show), its edges densified so the box covers them. Computing it
 in the database would put two ST_Transform calls into every tile's planning.
 
-Layers (:data:`LAYERS`): ``municipalities`` (simplified by zoom), ``districts`` (Oslo's bydeler
-and delbydeler), ``venues`` (with their price model), ``activities`` and ``coverage`` (the
-population units that coverage analysis counts, with their population). Below a layer's
+Layers (:data:`LAYERS`): ``municipalities`` (simplified by zoom), ``districts`` (the bydeler
+and delbydeler of every municipality that has them loaded), ``venues`` (with their price model),
+``activities`` and ``coverage`` (the population units that coverage analysis counts, with their
+population; a unit published without a figure gets its population grid's, see
+:func:`_population`). Venues and activities carry the API's global id as the property ``id``
+(:mod:`geo.public_ids`), not the row number; the MVT feature id is set only for
+municipalities (their number). Below a layer's
 ``min_zoom`` its tile is empty: a point layer at zoom 5 would be the whole country in one tile.
 
 Point layers are aggregated below :data:`AGGREGATE_BELOW_ZOOM`, on the Web Mercator quadtree:
@@ -50,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from geo.crs import STORAGE_SRID, storage_bounds
 from geo.filters import DirectoryFilter, activity_conditions, venue_conditions
+from geo.public_ids import ACTIVITY, VENUE, public_id
 from geo.tables import activity, municipality, statistical_area, tile_cell, venue
 from geo.vocab import AreaKind
 
@@ -91,8 +96,12 @@ class TileLayer:
     description: str
     #: The SELECT of the layer's rows for a tile: (the one-row ``bounds`` with the tile's
     #: ``envelope`` in 3857 and its filter ``box`` in 25833, the tile, options) -> columns
-    #: ``id``, the properties and ``geom`` (already ST_AsMVTGeom).
+    #: the properties and ``geom`` (already ST_AsMVTGeom).
     rows: Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]
+    #: The column that becomes the MVT feature id (an unsigned integer by the MVT spec), or
+    #: None: the directory's ids are text (the API's global ids), so they are the property
+    #: ``id`` (MapLibre: ``promoteId: "id"``), and a unit's public id is its ``code``.
+    feature_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,40 @@ def _municipalities(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> 
     )
 
 
+def _population(a: sa.ColumnCollection[str, Any]) -> tuple[list[ColumnElement[Any]], Any]:
+    """A unit's ``population`` and where it comes from (``population_basis``): its own
+    published figure (``FIGURE``) or, for a unit loaded without one (Oslo's districts are
+    published as boundaries only), the sum of the finest loaded population grid's cells whose
+    interior point lies in it (coverage's rule for "in"; ``GRID_250M``, else ``GRID_1KM``):
+    whole cells, so an approximation as good as the cells are small beside the unit. Both sums
+    come from one LATERAL look-up per unit, by the (kind, geom) index, and none for a unit
+    with its own figure; returned beside the columns, for the caller to join."""
+    cell = statistical_area.alias("cell")
+    grids = (AreaKind.GRID_250M.value, AreaKind.GRID_1KM.value)
+    total = sa.func.sum(cell.c.population)
+    grid = (
+        sa.select(
+            total.filter(cell.c.kind == grids[0]).label("fine"),
+            total.filter(cell.c.kind == grids[1]).label("coarse"),
+        )
+        .where(
+            a.population.is_(None),
+            cell.c.kind.in_(grids),
+            cell.c.archived_at.is_(None),
+            cell.c.geom.op("&&")(a.geom),
+            sa.func.ST_Intersects(a.geom, sa.func.ST_PointOnSurface(cell.c.geom)),
+        )
+        .lateral("grid")
+    )
+    population = sa.func.coalesce(a.population, grid.c.fine, grid.c.coarse)
+    basis = sa.case(
+        (a.population.isnot(None), "FIGURE"),
+        (grid.c.fine.isnot(None), grids[0]),
+        (grid.c.coarse.isnot(None), grids[1]),
+    )
+    return [population.label("population"), basis.label("population_basis")], grid
+
+
 def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
     def rows(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
         a = statistical_area.c
@@ -187,18 +230,19 @@ def _areas(kinds: tuple[str, ...]) -> Callable[..., sa.Select[Any]]:
         geom = sa.func.ST_SimplifyPreserveTopology(
             sa.func.ST_ClipByBox2D(a.geom, box), simplify_tolerance_m(tile.z)
         )
+        population, grid = _population(a)
+        found = _in_tile(statistical_area, bounds)
         return (
             sa.select(
-                a.id,
                 a.code,
                 a.name,
                 a.kind,
                 a.municipality_number,
-                a.population,
+                *population,
                 a.immigrant_population,
                 _mvt_geom(geom, envelope),
             )
-            .select_from(_in_tile(statistical_area, bounds))
+            .select_from(found if grid is None else found.join(grid, sa.true()))
             .where(kind, a.archived_at.is_(None))
         )
 
@@ -210,7 +254,7 @@ Properties = Callable[[sa.ColumnCollection[str, Any]], list[ColumnElement[Any]]]
 
 
 def _representatives(
-    cells: sa.Subquery, table: sa.Table, properties: Properties, bounds: sa.CTE
+    cells: sa.Subquery, table: sa.Table, type_name: str, properties: Properties, bounds: sa.CTE
 ) -> sa.Select[Any]:
     """Each cell's feature: its representative row (``cells.c.id``) by primary key, drawn where
     that row is, with its properties and the cell's ``count``. LIMIT 1 keeps it a lookup per
@@ -226,7 +270,7 @@ def _representatives(
     r = representative.c
     own = [column for column in r if column.name not in ("id", "geom")]
     return sa.select(
-        r.id,
+        public_id(type_name, r.id).label("id"),
         *own,
         sa.cast(cells.c.count, sa.BigInteger).label("count"),
         _mvt_point(r.geom, bounds.c.envelope),
@@ -311,6 +355,7 @@ def _filtered_cells(
 def _points(
     layer: str,
     table: sa.Table,
+    type_name: str,
     properties: Properties,
     conditions: Callable[[DirectoryFilter], list[ColumnElement[bool]]],
 ) -> Callable[[sa.CTE, TileAddress, TileOptions], sa.Select[Any]]:
@@ -326,7 +371,7 @@ def _points(
         if tile.z >= AGGREGATE_BELOW_ZOOM:
             return (
                 sa.select(
-                    t.id,
+                    public_id(type_name, t.id).label("id"),
                     *properties(t),
                     sa.cast(1, sa.BigInteger).label("count"),
                     _mvt_point(t.geom, bounds.c.envelope),
@@ -340,7 +385,7 @@ def _points(
             cells = _filtered_cells(table, bounds, tile, where)
         else:
             cells = _stored_cells(layer, tile)
-        return _representatives(cells, table, properties, bounds)
+        return _representatives(cells, table, type_name, properties, bounds)
 
     return rows
 
@@ -356,7 +401,13 @@ def _venue_properties(v: sa.ColumnCollection[str, Any]) -> list[ColumnElement[An
 
 
 def _activity_properties(a: sa.ColumnCollection[str, Any]) -> list[ColumnElement[Any]]:
-    return [a.title, a.category, a.free, a.venue_id, a.municipality_number]
+    return [
+        a.title,
+        a.category,
+        a.free,
+        public_id(VENUE, a.venue_id).label("venue_id"),
+        a.municipality_number,
+    ]
 
 
 _AGGREGATED = (
@@ -370,33 +421,38 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer(
             "municipalities",
             0,
-            "Municipality boundaries (number, name), simplified by zoom.",
+            "Municipality boundaries (number, name), simplified by zoom; the feature id is the "
+            "number as an integer.",
             _municipalities,
+            feature_id="id",
         ),
         TileLayer(
             "districts",
             8,
-            "Oslo's districts and sub-districts (BYDEL, DELBYDEL): code, name, kind, population.",
+            "Districts and sub-districts (BYDEL, DELBYDEL): code, name, kind, "
+            "municipality_number, population, population_basis, immigrant_population.",
             _areas(DISTRICT_KINDS),
         ),
         TileLayer(
             "venues",
             10,
-            "Venues: name, venue_type, owner_type, price_model (FREE, REDUCED, "
-            f"MARKET, UNKNOWN), count{_AGGREGATED}.",
-            _points("venues", venue, _venue_properties, venue_conditions),
+            "Venues: id (the API's global id), name, venue_type, owner_type, price_model (FREE, "
+            f"REDUCED, MARKET, UNKNOWN), municipality_number, count{_AGGREGATED}.",
+            _points("venues", venue, VENUE, _venue_properties, venue_conditions),
         ),
         TileLayer(
             "activities",
             10,
-            f"Active activities: title, category, free, venue_id, count{_AGGREGATED}.",
-            _points("activities", activity, _activity_properties, activity_conditions),
+            "Active activities: id (the API's global id), title, category, free, venue_id (the "
+            f"venue's global id), municipality_number, count{_AGGREGATED}.",
+            _points("activities", activity, ACTIVITY, _activity_properties, activity_conditions),
         ),
         TileLayer(
             "coverage",
             8,
             "Population units of coverage analysis (?unitKind=GRID_1KM by "
-            "default): code, name, population, immigrant_population.",
+            "default): code, name, kind, municipality_number, population, population_basis, "
+            "immigrant_population.",
             _areas(()),
         ),
     )
@@ -461,7 +517,7 @@ def tile_statement(
     mvt = spec.rows(bounds, TileAddress(z, x, y), options or TileOptions()).subquery("mvt")
     return sa.select(
         sa.func.ST_AsMVT(
-            mvt.table_valued(), layer, EXTENT, "geom", "id", type_=sa.LargeBinary
+            mvt.table_valued(), layer, EXTENT, "geom", spec.feature_id, type_=sa.LargeBinary
         ).label("tile")
     ).select_from(mvt)
 
@@ -475,8 +531,9 @@ NO_PARALLEL = sa.select(sa.func.set_config("max_parallel_workers_per_gather", "0
 def layer_fields(layer: str) -> list[str]:
     """The properties a layer's features carry (TileJSON's ``vector_layers``)."""
     bounds = sa.select(sa.null().label("envelope"), sa.null().label("box")).cte("bounds")
-    rows = LAYERS[layer].rows(bounds, TileAddress(MAX_ZOOM, 0, 0), TileOptions())
-    return [str(c.name) for c in rows.selected_columns if c.name not in ("id", "geom")]
+    spec = LAYERS[layer]
+    rows = spec.rows(bounds, TileAddress(MAX_ZOOM, 0, 0), TileOptions())
+    return [str(c.name) for c in rows.selected_columns if c.name not in (spec.feature_id, "geom")]
 
 
 def _statement_if_any(

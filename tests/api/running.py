@@ -54,7 +54,9 @@ def serving(url: URL, tmp_path: Path, workers: int = 1, **settings: str) -> Iter
     log_path = tmp_path / f"serve-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("hverdag")), "serve", "--workers", str(workers)],
+            # `python -m api.cli` from the project root, as the `hverdag` script does: the
+            # checkout's own code, whichever checkout the virtual environment was made in.
+            [sys.executable, "-m", "api.cli", "serve", "--workers", str(workers)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,

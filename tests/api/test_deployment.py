@@ -65,7 +65,15 @@ def test_compose_runs_postgis_redis_and_the_api(compose):
     assert make_url(api["environment"]["HVERDAG_REDIS_URL"]).host == "redis"
     assert api["depends_on"]["redis"]["condition"] == "service_healthy"
     assert re.fullmatch(r"postgis/postgis:15-3\.\d+", db["image"]), db["image"]
-    assert api["build"] == "."
+    # Built from the project with the loaders' extra (pyproject has it), so that the
+    # documented `docker compose run --rm api hverdag demo --no-serve` can load.
+    assert api["build"]["context"] == "."
+    extras = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert api["build"]["args"]["EXTRAS"] in extras
+    assert "pyogrio" in " ".join(extras["loaders"])
+    assert "EXTRAS" in dict(instructions())["ARG"]
     assert api["depends_on"]["db"]["condition"] == "service_healthy"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
 

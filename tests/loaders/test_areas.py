@@ -141,3 +141,47 @@ def test_grunnkretser_in_25833_load_with_population_and_repairs(engine: sa.Engin
     assert {u.municipality_number for u in units.values()} == {"0301"}
     assert units["03010101"].m2 == pytest.approx(1_000_000)
     assert all(u.ok for u in units.values())
+
+
+OTHER_CITIES = Path(__file__).parents[1] / "fixtures" / "bydeler-andre-byer-eksempel.geojson"
+
+
+def test_another_publishers_districts_are_refused_with_their_fields_and_the_option(engine):
+    with engine.begin() as conn, pytest.raises(LoadError) as refused:
+        load_areas(conn, OTHER_CITIES, kind="BYDEL")
+    error = refused.value
+    assert error.code == "MISSING_FIELD"
+    assert error.field == "code"
+    assert "bydelnr" in error.reason  # the file's own fields, listed
+    assert "bydelnavn" in error.reason
+    assert "--code-field" in error.reason  # and the way out
+    with engine.connect() as conn:
+        assert _areas(conn, "BYDEL") == {}
+
+
+def test_another_publishers_districts_load_with_the_field_options(engine):
+    fields = {"code": "bydelnr", "name": "bydelnavn", "population": "innbyggere"}
+    with engine.begin() as conn:
+        report = load_areas(conn, OTHER_CITIES, kind="BYDEL", fields=fields)
+    assert report.inserted == 6
+    with engine.connect() as conn:
+        loaded = _areas(conn, "BYDEL")
+    assert loaded["460191"].name == "Bergen vest (testdistrikt)"
+    assert loaded["460191"].population == 150_000
+    assert {r.municipality_number for r in loaded.values()} == {"4601", "5001", "1103"}
+    assert {code[:4] for code in loaded} == {r.municipality_number for r in loaded.values()}
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "field", "said"),
+    [
+        ({"code": "nummer"}, "MISSING_FIELD", "code", "bydelnr"),
+        ({"colour": "bydelnavn"}, "UNKNOWN_COLUMN", "colour", "--code-field"),
+    ],
+)
+def test_field_options_that_do_not_fit_are_refused(engine, fields, code, field, said):
+    with engine.begin() as conn, pytest.raises(LoadError) as refused:
+        load_areas(conn, OTHER_CITIES, kind="BYDEL", fields=fields)
+    assert refused.value.code == code
+    assert refused.value.field == field
+    assert said in refused.value.reason

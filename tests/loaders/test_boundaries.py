@@ -491,3 +491,23 @@ def test_kartverkets_names_by_language_give_the_norwegian_one(
         ).scalar_one()
         == "Oslo"
     )
+
+
+def test_a_file_with_its_own_field_names_loads_with_the_field_options(
+    scratch_conn: sa.Connection, tmp_path: Path
+) -> None:
+    """A boundary file whose fields are `nr` and `kommune`: refused, naming the file's fields
+    and the option; loaded with --code-field/--name-field."""
+    theirs = {"type": "Feature", "geometry": HALDEN_SQUARE, "properties": {"nr": "3001"}}
+    theirs["properties"]["kommune"] = "Halden"
+    path = tmp_path / "grenser.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [theirs]}))
+    error = refused(scratch_conn, lambda: load_municipalities(scratch_conn, path), "MISSING_FIELD")
+    assert "nr, kommune" in error.reason
+    assert "--code-field FIELD" in error.reason
+    report = load_municipalities(scratch_conn, path, fields={"code": "nr", "name": "kommune"})
+    assert report.updated + report.unchanged + report.inserted == 1
+    name = scratch_conn.execute(
+        sa.select(municipality.c.name).where(municipality.c.number == "3001")
+    ).scalar_one()
+    assert name == "Halden"

@@ -139,3 +139,24 @@ def test_an_invalid_organisation_number_names_the_unit(engine: sa.Engine, tmp_pa
 def test_organisation_number_rules(number: str) -> None:
     with pytest.raises(FieldError):
         organisation_number(number)
+
+
+def test_councils_with_their_own_column_names_load_with_the_field_options(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    text = COUNCILS.read_text(encoding="utf-8")
+    header, _, body = text.partition("\n")
+    theirs = tmp_path / "rad.csv"
+    theirs.write_text(header.replace("name;", "navn;", 1) + "\n" + body, encoding="utf-8")
+    with engine.begin() as conn, pytest.raises(LoadError) as refused:
+        load_councils(conn, theirs)
+    assert refused.value.code == "BAD_HEADER"
+    assert "navn" in refused.value.reason
+    assert "--name-field FIELD" in refused.value.reason
+    with engine.begin() as conn:
+        report = load_councils(conn, theirs, source=COUNCILS.name, fields={"name": "navn"})
+    with engine.begin() as conn:
+        again = load_councils(conn, COUNCILS)
+    assert report.inserted > 0
+    assert again.inserted == 0  # the same councils as the documented file's, unchanged
+    assert again.unchanged == report.inserted

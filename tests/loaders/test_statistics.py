@@ -438,7 +438,9 @@ def test_a_malformed_jsonstat_is_refused(
         ([{"id": "0301", "name": "Oslo", "population": -5}], "BAD_VALUE", "item 1 (0301 Oslo)"),
         ([{"id": "0301", "name": "Oslo", "population": 1.5}], "BAD_VALUE", "item 1 (0301 Oslo)"),
         ([{"id": "30301", "name": "Oslo", "population": 1}], "BAD_NUMBER", "item 1 (30301 Oslo)"),
-        ([{"name": "Oslo", "population": 1}], "MISSING_NUMBER", "item 1 (Oslo)"),
+        # No number key at all: the refusal lists the item's keys and names --code-field.
+        ([{"name": "Oslo", "population": 1}], "MISSING_FIELD", "item 1 (Oslo)"),
+        ([{"id": "", "name": "Oslo", "population": 1}], "MISSING_NUMBER", "item 1 (Oslo)"),
         ([{"id": "0301", "name": "Oslo"}], "MISSING_FIELD", "item 1 (0301 Oslo)"),
     ],
     ids=[
@@ -447,7 +449,8 @@ def test_a_malformed_jsonstat_is_refused(
         "negative",
         "fraction",
         "bad-number",
-        "no-number",
+        "no-number-key",
+        "empty-number",
         "no-population",
     ],
 )
@@ -480,3 +483,30 @@ def test_a_year_the_file_lacks_is_refused(scratch_conn: sa.Connection) -> None:
         scratch_conn, lambda: load_statistics(scratch_conn, CSV_FILE, year=1999), "NO_DATA"
     )
     assert "1999" in error.reason
+
+
+def test_a_json_array_with_its_own_keys_loads_with_the_field_options(
+    scratch_conn: sa.Connection, tmp_path: Path
+) -> None:
+    items = [{"kommune_nr": "0301", "kommune": "Oslo", "innbyggere": 717_710}]
+    path = tmp_path / "folketall-2024.json"
+    path.write_text(json.dumps(items))
+    error = refused(scratch_conn, lambda: load_statistics(scratch_conn, path), "MISSING_FIELD")
+    assert "kommune_nr, kommune, innbyggere" in error.reason
+    assert "--code-field FIELD" in error.reason
+    fields = {"code": "kommune_nr", "name": "kommune", "population": "innbyggere"}
+    report = load_statistics(scratch_conn, path, fields=fields)
+    assert report.summary()
+    stored = scratch_conn.execute(
+        sa.select(stats.c.population).where(
+            stats.c.municipality_number == "0301", stats.c.year == 2024
+        )
+    ).scalar_one()
+    assert stored == 717_710
+    csv_file = DATA_DIR / "ssb-innvandrere-etter-innvandringsgrunn-kommuner-2006-2021.csv"
+    error = refused(
+        scratch_conn,
+        lambda: load_statistics(scratch_conn, csv_file, fields={"code": "x"}),
+        "UNKNOWN_COLUMN",
+    )
+    assert "fixed dimensions" in error.reason

@@ -365,3 +365,28 @@ def test_a_file_that_is_not_csv_is_refused_with_a_reason(
     error = _refused(scratch_conn, path)
     assert error.code == "BAD_HEADER"
     assert "is this a CSV file" in error.reason
+
+
+def test_a_file_with_its_own_column_names_loads_with_the_field_options(engine, tmp_path):
+    """Another publisher's names (id, navn, eiertype, type): refused with the file's own fields
+    and the options to name them; loaded with the options as the documented file is."""
+    renames = {"external_id": "id", "name": "navn", "owner_type": "eiertype", "venue_type": "type"}
+    rows = [{renames.get(k, k): value for k, value in row.items()} for row in read_rows(VENUES_CSV)]
+    theirs = write_rows(tmp_path / "lokaler.csv", rows)
+    with engine.begin() as conn:
+        load_fixture_organisations(conn)
+    with engine.begin() as conn, pytest.raises(LoadError) as refused:
+        load_venues(conn, theirs)
+    reason = refused.value.reason
+    assert refused.value.code == "BAD_HEADER"
+    assert "eiertype" in reason
+    assert "navn" in reason
+    assert "--code-field FIELD" in reason
+    assert "--field owner_type=FIELD" in reason
+    fields = {"code": "id", "name": "navn", "owner_type": "eiertype", "venue_type": "type"}
+    with engine.begin() as conn:
+        report = load_venues(conn, theirs, fields=fields)
+    assert report.inserted == len(rows)
+    with engine.connect() as conn:
+        names = set(conn.execute(sa.select(venue.c.name)).scalars())
+    assert {row["navn"] for row in rows} <= names

@@ -136,6 +136,15 @@ class CoverageGap:
             "counter-clockwise)."
         )
     )
+    district: str | None = strawberry.field(
+        description=(
+            "The district (bydel) the unit lies in (its interior point), where districts are "
+            "loaded for its municipality; e.g. Stovner."
+        )
+    )
+    sub_district: str | None = strawberry.field(
+        description="The sub-district (delbydel) the unit lies in, where they are loaded."
+    )
     cursor: str = strawberry.field(description="Pass as `gaps(after:)` for the gaps after it.")
 
     @classmethod
@@ -150,6 +159,8 @@ class CoverageGap:
             if gap.nearest_distance_m is None
             else round(gap.nearest_distance_m, 2),
             geometry=gap.geometry,
+            district=gap.district,
+            sub_district=gap.sub_district,
             cursor=encode_cursor(_CONNECTION, f"{gap.population}|{gap.code}"),
         )
 

@@ -37,8 +37,9 @@ class WhereAmIResult:
     )
     district: District | None = strawberry.field(
         description=(
-            "The city district (bydel) covering the point, where districts are loaded (the "
-            "bundled data: Oslo's)."
+            "The city district (bydel) covering the point, in any municipality whose districts "
+            "are loaded (the bundled data has Oslo's; `hverdag load areas --kind BYDEL` adds "
+            "others)."
         )
     )
     sub_district: District | None = strawberry.field(

@@ -91,3 +91,52 @@ async def test_where_am_i_statistics_of_the_contract(gql):
     municipality = data["whereAmI"]["municipality"]
     assert municipality["population"] > 700_000
     assert 0.2 < municipality["immigrantShare"] < 0.3
+
+
+DISTRICTS_QUERY = """
+query ($lat: Float!, $lon: Float!) {
+  whereAmI(at: {lat: $lat, lon: $lon}) { municipality { number } district { code name kind } }
+}
+"""
+
+
+async def test_districts_of_other_cities_loaded_with_field_options(
+    fresh_demo_url, monkeypatch, capsys
+):
+    """`hverdag load areas` with another publisher's field names (bydelnr, bydelnavn), then
+    whereAmI names the district in Bergen, Trondheim and Stavanger as it does in Oslo."""
+    from api.app import create_app
+    from api.cli import main
+    from geo.settings import load_settings
+    from tests.api.conftest import http_client
+
+    url = fresh_demo_url.render_as_string(hide_password=False)
+    monkeypatch.setenv("HVERDAG_DATABASE_URL", url)
+    fixture = DATA_DIR.parent / "tests" / "fixtures" / "bydeler-andre-byer-eksempel.geojson"
+    refused = main(["load", "areas", str(fixture), "--kind", "BYDEL"])
+    assert refused != 0
+    assert "--code-field" in capsys.readouterr().err
+    loaded = main(
+        [
+            "load", "areas", str(fixture), "--kind", "BYDEL",
+            "--code-field", "bydelnr", "--name-field", "bydelnavn",
+            "--population-field", "innbyggere",
+        ]
+    )  # fmt: skip
+    assert loaded == 0
+    app = create_app(load_settings(database_url=url))
+    places = [
+        (60.3975, 5.3100, "4601", "460191", "Bergen vest (testdistrikt)"),
+        (60.3900, 5.3600, "4601", "460192", "Bergen øst (testdistrikt)"),
+        (63.4269, 10.3800, "5001", "500191", "Trondheim vest (testdistrikt)"),
+        (58.9690, 5.7450, "1103", "110392", "Stavanger øst (testdistrikt)"),
+        (59.9420, 10.8920, "0301", "030112", "Alna"),  # Oslo's, from the bundled data
+    ]
+    async with http_client(app) as client:
+        for lat, lon, municipality, code, name in places:
+            answer = await client.post(
+                "/graphql", json={"query": DISTRICTS_QUERY, "variables": {"lat": lat, "lon": lon}}
+            )
+            found = answer.json()["data"]["whereAmI"]
+            assert found["municipality"]["number"] == municipality
+            assert found["district"] == {"code": code, "name": name, "kind": "BYDEL"}

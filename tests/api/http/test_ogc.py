@@ -5,6 +5,9 @@ numberMatched/numberReturned, bbox (also in another CRS), crs with Content-Crs, 
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -306,7 +309,7 @@ async def test_single_items_of_each_kind(client):
         ("/ogc/collections/venues/items", {"colour": "red"}, 400, "colour"),
         ("/ogc/collections/venues/items", {"category": "NOPE"}, 400, "category"),
         ("/ogc/collections/areas/items", {"category": "SPORTS"}, 400, "category"),
-        ("/ogc/collections/venues/items", {"f": "html"}, 400, "f"),
+        ("/ogc/collections/venues/items", {"f": "xml"}, 400, "f"),
         ("/ogc/conformance", {"limit": "1"}, 400, "limit"),
     ],
 )
@@ -319,3 +322,201 @@ async def test_errors(client, path, params, status, field):
     assert body["description"]
     assert body["error"]["code"] == code
     assert body["error"]["field"] == field
+
+
+# --- Part 3: queryables ---------------------------------------------------------------------
+
+
+async def test_each_collection_has_queryables_as_json_schema(client):
+    conformance = await get_json(client, "/ogc/conformance")
+    assert {
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    } <= set(conformance["conformsTo"])
+    api = await get_json(client, "/ogc/api")
+    for cid in COLLECTIONS:
+        described = await get_json(client, f"/ogc/collections/{cid}")
+        rel = links(described)["http://www.opengis.net/def/rel/ogc/1.0/queryables"]
+        assert rel["type"] == "application/schema+json"
+        response = await client.get(relative(rel["href"]))
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/schema+json"
+        schema = response.json()
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"].endswith(f"/ogc/collections/{cid}/queryables")
+        assert schema["type"] == "object"
+        assert schema["properties"]
+        # Each queryable is a property of the features and a parameter of the collection's
+        # items in the OpenAPI description.
+        page = await get_json(client, f"/ogc/collections/{cid}/items", limit=5)
+        some = page["features"][0]["properties"]
+        assert set(schema["properties"]) <= set(some)
+        names = {p["name"] for p in api["paths"][f"/collections/{cid}/items"]["get"]["parameters"]}
+        assert set(schema["properties"]) <= names
+    venues = (await client.get("/ogc/collections/venues/queryables")).json()["properties"]
+    assert venues["venue_type"]["type"] == "string"
+    assert "LIBRARY" in venues["venue_type"]["enum"]
+    assert venues["step_free"]["type"] == "boolean"
+    assert venues["capacity"]["type"] == "integer"
+
+
+async def test_filtering_by_queryables(client, loaded_conn):
+    body = await get_json(
+        client,
+        "/ogc/collections/venues/items",
+        limit=1000,
+        venue_type="LIBRARY",
+        municipality_number="0301",
+    )
+    expected = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(venue)
+        .where(
+            venue.c.archived_at.is_(None),
+            venue.c.venue_type == "LIBRARY",
+            venue.c.municipality_number == "0301",
+        )
+    ).scalar_one()
+    assert body["numberMatched"] == body["numberReturned"] == expected > 0
+    assert {f["properties"]["venue_type"] for f in body["features"]} == {"LIBRARY"}
+    # The next link keeps the queryables.
+    small = await get_json(client, "/ogc/collections/venues/items", limit=1, venue_type="LIBRARY")
+    next_href = links(small)["next"]["href"]
+    assert parse_qs(urlsplit(next_href).query)["venue_type"] == ["LIBRARY"]
+    free = await get_json(client, "/ogc/collections/activities/items", free="false", limit=1000)
+    expected_paid = loaded_conn.execute(
+        sa.select(sa.func.count())
+        .select_from(activity)
+        .where(
+            activity.c.archived_at.is_(None),
+            activity.c.status == "ACTIVE",
+            activity.c.free.is_(False),
+        )
+    ).scalar_one()
+    assert free["numberMatched"] == expected_paid > 0
+    assert {f["properties"]["free"] for f in free["features"]} == {False}
+    bydeler = await get_json(client, "/ogc/collections/areas/items", kind="BYDEL", name="Stovner")
+    assert [f["properties"]["code"] for f in bydeler["features"]] == ["030111"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "reason"),
+    [
+        ({"venue_type": "CASTLE"}, "venue_type", "must be one of"),
+        ({"step_free": "yes"}, "step_free", "true or false"),
+        ({"capacity": "many"}, "capacity", "whole number"),
+        ({"municipality_number": "301"}, "municipality_number", "must match"),
+        ({"venue_type": ["LIBRARY", "SCHOOL"]}, "venue_type", "once"),
+    ],
+)
+async def test_bad_queryable_values_are_refused(client, params, field, reason):
+    response = await client.get("/ogc/collections/venues/items", params=params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "BAD_USER_INPUT"
+    assert body["error"]["field"] == field
+    assert reason in body["description"]
+
+
+# --- ids ------------------------------------------------------------------------------------
+
+
+async def test_directory_features_have_the_api_global_ids(client):
+    body = await get_json(client, "/ogc/collections/activities/items", limit=5)
+    for feature in body["features"]:
+        type_name, key = base64.b64decode(feature["id"]).decode().split(":")
+        assert type_name == "Activity"
+        assert feature["properties"]["id"] == feature["id"]
+        if feature["properties"].get("venue_id"):
+            assert base64.b64decode(feature["properties"]["venue_id"]).startswith(b"Venue:")
+        by_global = await client.get(relative(links(feature)["self"]["href"]))
+        assert by_global.status_code == 200
+        assert by_global.json()["id"] == feature["id"]
+        by_number = await client.get(f"/ogc/collections/activities/items/{key}")
+        assert by_number.json()["id"] == feature["id"]
+    wrong_type = base64.b64encode(b"Venue:1").decode()
+    response = await client.get(f"/ogc/collections/activities/items/{wrong_type}")
+    assert response.status_code == 404
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("/ogc", "The feature collections"),
+        ("/ogc/conformance", "ogcapi-features-3/1.0/conf/queryables"),
+        ("/ogc/collections", "Venues (lokaler)"),
+        ("/ogc/collections/venues", "Filter by"),
+        ("/ogc/collections/areas/items?kind=BYDEL&limit=20", "Stovner"),
+        ("/ogc/collections/municipalities/items/0301", "Oslo"),
+    ],
+)
+async def test_a_browser_gets_html_pages(client, path, text):
+    response = await client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Accept" in response.headers["vary"]
+    assert text in response.text
+    assert 'rel="alternate" type="application/json"' in response.text
+    # The same with f=html, whatever Accept says; and a tool's Accept still gets JSON.
+    separator = "&" if "?" in path else "?"
+    forced = await client.get(f"{path}{separator}f=html", headers={"Accept": "application/json"})
+    assert forced.headers["content-type"].startswith("text/html")
+    tool = await client.get(path, headers={"Accept": "application/geo+json, application/json"})
+    assert "json" in tool.headers["content-type"]
+
+
+async def test_html_items_page_has_a_filter_form_and_paging(client):
+    response = await client.get(
+        "/ogc/collections/venues/items", params={"f": "html", "limit": 2, "venue_type": "LIBRARY"}
+    )
+    page = response.text
+    assert '<form method="get"' in page
+    assert "<option selected>LIBRARY</option>" in page
+    assert "next ›" in page
+    assert "venue_type=LIBRARY" in page
+    # A map of the page's features: scripts from the app itself (/vendor/, /static/) only.
+    sources = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    assert sources == ["/vendor/maplibre-gl.js", "/static/ogc-map.js"]
+    for source in sources:
+        assert (await client.get(source)).status_code == 200
+    found = re.search(r'<script type="application/json" id="ogc-features">(.*?)</script>', page)
+    assert found
+    shown = json.loads(found.group(1))
+    assert len(shown["features"]) == 2
+    assert shown["features"][0]["geometry"]["type"] == "Point"
+
+
+async def test_html_escapes_what_it_shows(client):
+    response = await client.get(
+        "/ogc/collections/venues/items", params={"f": "html", "name": "<b>x</b>"}
+    )
+    assert response.status_code == 200
+    assert "<b>x</b>" not in response.text
+    assert "&lt;b&gt;x&lt;/b&gt;" in response.text
+
+
+# --- exceptions -----------------------------------------------------------------------------
+
+
+async def test_unknown_paths_and_methods_answer_ogc_exceptions(client):
+    # A global id may hold "/", so this is looked up as one feature id, and is none.
+    response = await client.get("/ogc/collections/venues/items/1/extra/bits")
+    assert response.status_code == 404
+    assert response.json()["error"]["field"] == "featureId"
+    missing = await client.get("/ogc/nothing/here")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+    assert missing.json()["description"]
+    post = await client.post("/ogc/collections/venues/items", json={})
+    assert post.status_code == 405
+    assert post.headers["allow"] == "GET, HEAD"
+    assert post.json()["code"] == "METHOD_NOT_ALLOWED"
+    page = await client.get("/ogc/collections/rivers", headers={"Accept": BROWSER})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "no collection" in page.text

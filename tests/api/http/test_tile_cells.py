@@ -18,6 +18,7 @@ from loaders.activities import load_activities
 from loaders.venues import load_venues
 from tests.api.conftest import http_client
 from tests.api.graphql.test_writes import gid
+from tests.api.http.test_tiles import row_id
 from tests.api.writes_support import As, org_id
 from tests.geo.tile_cells_support import recounted, stored
 from tests.loaders._directory import load_fixture_organisations
@@ -55,7 +56,7 @@ async def _tile_counts(
     if response.status_code == 204:
         return {}
     features = mapbox_vector_tile.decode(response.content)[layer]["features"]
-    return {f["id"]: f["properties"]["count"] for f in features}
+    return {row_id(f): f["properties"]["count"] for f in features}
 
 
 async def test_mutations_imports_and_loads_keep_the_cells(

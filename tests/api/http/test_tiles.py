@@ -5,6 +5,7 @@ EPSG:25833), ETag/304, 204 for empty, JSON errors, and the indexes are used."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import math
 from typing import Any
@@ -27,7 +28,7 @@ from geo.queries.tiles import (
     tile,
     tile_statement,
 )
-from geo.tables import activity, venue
+from geo.tables import activity, statistical_area, venue
 from tests.geo.tile_cells_support import cell_of
 
 pytestmark = pytest.mark.anyio
@@ -54,6 +55,15 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 def decode(body: bytes) -> dict[str, Any]:
     return mapbox_vector_tile.decode(body)
+
+
+def row_id(feature: dict[str, Any]) -> int:
+    """The row behind a venue or activity feature: its ``id`` is the API's global id, base64
+    of "Venue:42" (the MVT feature id is not set for them)."""
+    type_name, key = base64.b64decode(feature["properties"]["id"]).decode().split(":")
+    assert type_name in ("Venue", "Activity")
+    assert feature.get("id", 0) == 0  # the decoder gives 0 for an unset MVT id
+    return int(key)
 
 
 def pixel(lat: float, lon: float, z: int, x: int, y: int) -> tuple[float, float]:
@@ -101,7 +111,7 @@ async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_co
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     layer = decode(response.content)["venues"]
-    ids = [f["id"] for f in layer["features"]]
+    ids = [row_id(f) for f in layer["features"]]
     # The same question asked of PostGIS directly, in WGS84: venues inside the tile's bounds.
     west, south, east, north = tile_bounds(z, x, y)
     wgs84 = sa.func.ST_Transform(venue.c.geom, 4326)
@@ -121,7 +131,7 @@ async def test_at_zoom_14_a_venue_tile_holds_every_venue_in_it(client, loaded_co
     assert expected <= set(ids)
     assert set(ids) == {row[0] for row in rows_in_box(loaded_conn, "venues", z, x, y)}
     assert {f["properties"]["count"] for f in layer["features"]} == {1}
-    feature = next(f for f in layer["features"] if f["id"] in expected)
+    feature = next(f for f in layer["features"] if row_id(f) in expected)
     assert feature["geometry"]["type"] == "Point"
     x_px, y_px = feature["geometry"]["coordinates"]
     assert 0 <= x_px <= 4096
@@ -192,7 +202,7 @@ async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_
         "features"
     ]
     rows = rows_in_cells(loaded_conn, layer, z, x, y)
-    got = {f["id"]: f["properties"]["count"] for f in features}
+    got = {row_id(f): f["properties"]["count"] for f in features}
     assert len(got) == len(features)
     assert got == cells_of(rows)
     assert sum(got.values()) == len(rows) > 100
@@ -207,13 +217,13 @@ async def test_below_zoom_14_one_feature_per_cell_with_its_count(client, loaded_
         assert -128 <= fx <= 4096 + 128
         assert -128 <= fy <= 4096 + 128
     for feature in features[:20]:
-        _, _, _, lat, lon = by_id[feature["id"]]
+        _, _, _, lat, lon = by_id[row_id(feature)]
         want_x, want_y = pixel(lat, lon, z, x, y)
         got_x, got_y = feature["geometry"]["coordinates"]
         assert abs(got_x - want_x) <= 1.5
         assert abs(got_y - want_y) <= 1.5
         name = table.c.name if layer == "venues" else table.c.title
-        own = loaded_conn.execute(sa.select(name).where(table.c.id == feature["id"])).scalar()
+        own = loaded_conn.execute(sa.select(name).where(table.c.id == row_id(feature))).scalar()
         assert feature["properties"]["name" if layer == "venues" else "title"] == own
 
 
@@ -233,7 +243,7 @@ async def test_a_point_lands_where_it_is(client, loaded_conn):
     vid, lat, lon = row
     x, y = tile_of(lat, lon, z)
     response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
-    feature = next(f for f in decode(response.content)["venues"]["features"] if f["id"] == vid)
+    feature = next(f for f in decode(response.content)["venues"]["features"] if row_id(f) == vid)
     want_x, want_y = pixel(lat, lon, z, x, y)
     got_x, got_y = feature["geometry"]["coordinates"]
     assert abs(got_x - want_x) <= 1.5
@@ -261,7 +271,7 @@ async def test_activities_tile_takes_the_directory_filter(client, loaded_conn):
     # 32 cells across the tile's ground width: 9.78 km of Web Mercator at 59.9° N is 4.9 km.
     assert 150 < size < 156
     rows = rows_in_box(loaded_conn, "activities", z, x, y, activity.c.category == "LANGUAGE_CAFE")
-    assert {f["id"]: f["properties"]["count"] for f in cafe} == square_cells_of(rows, size)
+    assert {row_id(f): f["properties"]["count"] for f in cafe} == square_cells_of(rows, size)
     total = sum(f["properties"]["count"] for f in every["activities"]["features"])
     assert sum(f["properties"]["count"] for f in cafe) == len(rows) < total
     bad = await client.get(f"/tiles/activities/{z}/{x}/{y}.mvt", params={"category": "NOPE"})
@@ -422,7 +432,7 @@ def test_the_tile_filter_uses_the_storage_crs_index(loaded_conn):
 def by_id(body: bytes, layer: str) -> dict[int, Any]:
     """A tile's features by id (the order of the features is not part of the answer)."""
     features = decode(body)[layer]["features"] if body else []
-    found = {f["id"]: (f["geometry"], f["properties"]) for f in features}
+    found = {row_id(f): (f["geometry"], f["properties"]) for f in features}
     assert len(found) == len(features)
     return found
 
@@ -442,3 +452,66 @@ def test_stored_cells_make_the_same_tile_as_cells_counted_live(loaded_conn, laye
                 assert by_id(stored, layer) == by_id(live, layer), (z, x, y)
                 compared += bool(stored)
     assert compared > 30
+
+
+async def test_a_tile_carries_the_same_id_as_the_api_and_the_exports(client):
+    """A venue's ``id`` in a tile is the id GraphQL's node(id:) takes and the export writes."""
+    z = AGGREGATE_BELOW_ZOOM
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    response = await get_tile(client, f"venues/{z}/{x}/{y}.mvt")
+    features = decode(response.content)["venues"]["features"]
+    feature = features[0]
+    gid = feature["properties"]["id"]
+    answer = await client.post(
+        "/graphql",
+        json={
+            "query": "query ($id: ID!) { node(id: $id) { ... on Venue { id name } } }",
+            "variables": {"id": gid},
+        },
+    )
+    assert answer.json()["data"]["node"] == {"id": gid, "name": feature["properties"]["name"]}
+    export = await client.get(
+        "/export/venues.geojson",
+        params={"municipality": feature["properties"]["municipality_number"]},
+    )
+    exported = {f["id"]: f["properties"]["name"] for f in export.json()["features"]}
+    assert exported[gid] == feature["properties"]["name"]
+    activities = decode((await get_tile(client, f"activities/{z}/{x}/{y}.mvt")).content)
+    with_venue = [
+        f for f in activities["activities"]["features"] if f["properties"].get("venue_id")
+    ]
+    assert with_venue
+    venue_gid = with_venue[0]["properties"]["venue_id"]
+    assert base64.b64decode(venue_gid).decode().startswith("Venue:")
+
+
+async def test_districts_carry_their_population_from_the_grid(client, loaded_conn):
+    """Oslo's districts are published without population: the layer gives the population grid's
+    sum over the cells whose interior point lies in each (and says so in population_basis)."""
+    z = 10
+    x, y = tile_of(*OSLO_SENTRUM, z)
+    response = await get_tile(client, f"districts/{z}/{x}/{y}.mvt")
+    features = decode(response.content)["districts"]["features"]
+    bydeler = {
+        f["properties"]["code"]: f["properties"]
+        for f in features
+        if f["properties"]["kind"] == "BYDEL"
+    }
+    assert len(bydeler) >= 15
+    unit, cell = statistical_area.alias("unit"), statistical_area.alias("cell")
+    expected = dict(
+        loaded_conn.execute(
+            sa.select(unit.c.code, sa.func.sum(cell.c.population))
+            .select_from(
+                unit.join(
+                    cell, sa.func.ST_Within(sa.func.ST_PointOnSurface(cell.c.geom), unit.c.geom)
+                )
+            )
+            .where(unit.c.kind == "BYDEL", cell.c.kind == "GRID_1KM")
+            .group_by(unit.c.code)
+        ).all()
+    )
+    for code, properties in bydeler.items():
+        assert properties["population_basis"] == "GRID_1KM"
+        assert properties["population"] == expected[code]
+    assert sum(p["population"] for p in bydeler.values()) > 600_000
