@@ -284,6 +284,28 @@ class Settings(BaseSettings):
         "from the first byte of a kept-alive connection's next request); then a 408 and the "
         "connection is closed. A connection that sends nothing is closed as well.",
     )
+    stale_after_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="An activity, venue or council not verified (by an editor, or by a load "
+        "that re-imported it) for this many days is `stale`: flagged in GraphQL, exports and "
+        "HSDS, listed after fresh ones at an equal distance, left out by `freshOnly`.",
+    )
+    problem_reports_per_minute: int = Field(
+        default=1,
+        ge=0,
+        description="Problem reports (`reportProblem`, no key needed) one client address may "
+        "send a minute, in a bucket of its own holding ten minutes' worth (whether or not "
+        "`rate_limit_enabled`); 0: no limit.",
+    )
+    report_salt: str | None = Field(
+        default=None,
+        description="Secret salt of the hash a problem report keeps of its sender's address "
+        "(for rate limiting; the address is never stored). Unset: a random salt per process, "
+        "so with several workers and Redis each worker keeps its own budget per address. Set "
+        "it the same in every process.",
+    )
     keep_alive_s: int = Field(
         default=5,
         ge=1,

@@ -25,9 +25,13 @@ from geo.vocab import (
     CouncilKind,
     CouncilLevel,
     CouncilStatus,
+    EntryKind,
     OrganisationKind,
     OwnerType,
     PriceModel,
+    ProblemKind,
+    ProblemOutcome,
+    ProblemStatus,
     Role,
     TargetGroup,
     VenueType,
@@ -80,6 +84,20 @@ def _provenance() -> list[sa.Column[Any]]:
     return [
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("external_id", sa.Text),
+    ]
+
+
+def _verification() -> list[sa.Column[Any]]:
+    """When someone last confirmed the entry true, and who (an editor's key label, or the source
+    of a load that re-imported it): not ``updated_at``, which moves only when it changes."""
+    return [
+        sa.Column(
+            "last_verified_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.now(),
+        ),
+        sa.Column("verified_by", sa.Text),
     ]
 
 
@@ -235,6 +253,7 @@ venue = sa.Table(
     sa.Column("last_verified", sa.Date),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("owner_type", OwnerType, "owner_type_vocab"),
     _vocab("venue_type", VenueType, "venue_type_vocab"),
     _vocab("price_model", PriceModel, "price_model_vocab"),
@@ -277,6 +296,7 @@ immigrant_council = sa.Table(
     sa.Column("note", sa.Text),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("kind", CouncilKind, "kind_vocab"),
     _vocab("level", CouncilLevel, "level_vocab"),
     _vocab("status", CouncilStatus, "status_vocab"),
@@ -318,6 +338,7 @@ activity = sa.Table(
     sa.Column("contact_phone", sa.Text),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("category", ActivityCategory, "category_vocab"),
     _vocab("status", ActivityStatus, "status_vocab"),
     _vocab_array("target_groups", TargetGroup, "target_groups_vocab"),
@@ -397,6 +418,46 @@ venue_access_report = sa.Table(
     ),
     sa.UniqueConstraint("source", "external_id"),
     sa.Index("ix_venue_access_report_venue_id", "venue_id"),
+)
+
+# Problems the public reports with an entry (issue 17): no reporter's address, only a salted
+# hash of it; the contact is private. The entry is (entry_kind, entry_id), no foreign key, as
+# the three kinds live in three tables.
+MAX_PROBLEM_MESSAGE = 2000
+MAX_PROBLEM_CONTACT = 200
+problem_report = sa.Table(
+    "problem_report",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("contact", sa.Text),
+    sa.Column("reporter_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default=ProblemStatus.OPEN.value),
+    sa.Column("outcome", sa.Text),
+    sa.Column("resolution_note", sa.Text),
+    sa.Column("resolved_by", sa.Text),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    _vocab("entry_kind", EntryKind, "entry_kind_vocab"),
+    _vocab("kind", ProblemKind, "kind_vocab"),
+    _vocab("status", ProblemStatus, "status_vocab"),
+    _vocab("outcome", ProblemOutcome, "outcome_vocab"),
+    sa.CheckConstraint(
+        f"char_length(message) BETWEEN 1 AND {MAX_PROBLEM_MESSAGE}", name="message_length"
+    ),
+    sa.CheckConstraint(
+        f"contact IS NULL OR char_length(contact) <= {MAX_PROBLEM_CONTACT}", name="contact_length"
+    ),
+    sa.CheckConstraint(
+        "(status = 'OPEN') = (outcome IS NULL AND resolved_at IS NULL)", name="resolved_has_outcome"
+    ),
+    sa.Index("ix_problem_report_entry_kind_entry_id", "entry_kind", "entry_id"),
+    sa.Index("ix_problem_report_status_created_at", "status", "created_at"),
 )
 
 api_key = sa.Table(

@@ -31,6 +31,7 @@ from api.graphql.mutations.venues import (
     resolve_restore_venue,
     resolve_update_venue,
 )
+from api.graphql.mutations.verification import VerifyEntriesPayload, resolve_verify_entries
 
 _KEY = (
     " Needs an API key (UNAUTHENTICATED without one); a write outside the key's scope is "
@@ -94,5 +95,14 @@ class Mutation:
         resolver=resolve_report_venue_access,
         description=(
             "Report whether your organisation got to use a venue (organisation editors)." + _KEY
+        ),
+    )
+    verify_entries: VerifyEntriesPayload = strawberry.field(
+        resolver=resolve_verify_entries,
+        description=(
+            "Confirm entries true as they stand (one, or a batch of your own): their "
+            "`lastVerifiedAt` moves to now and `stale` clears; their content and version stay. "
+            "All or nothing: an unknown, archived or out-of-scope entry, or one that changed "
+            "since the version given, and none is verified." + _KEY
         ),
     )
