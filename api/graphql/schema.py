@@ -47,6 +47,7 @@ from api.graphql.types.municipality import (
 )
 from api.graphql.types.nearby import NearbyConnection, nearby_connection, resolve_nearby
 from api.graphql.types.organisation import ORGANISATION_NODE, Organisation
+from api.graphql.types.problem_report import ProblemReportConnection, resolve_problem_reports
 from api.graphql.types.survey import (
     CouncilCoverageGroup,
     VenueAccessGroup,
@@ -188,6 +189,14 @@ class Query:
         description='Council coverage over every municipality (key "ALL").',
     )
 
+    problem_reports: ProblemReportConnection = strawberry.field(
+        resolver=resolve_problem_reports,
+        description=(
+            "Problem reports the public sent about the entries your key answers for (a "
+            "municipality's venues and councils, an organisation's activities; analysts and "
+            "admins: all), oldest first. Needs a key."
+        ),
+    )
     audit_log: list[AuditEntry] = strawberry.field(
         resolver=resolve_audit_log,
         description=(

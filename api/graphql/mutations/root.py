@@ -22,6 +22,12 @@ from api.graphql.mutations.councils import (
     resolve_restore_council,
     resolve_update_council,
 )
+from api.graphql.mutations.problem_reports import (
+    ReportProblemPayload,
+    ResolveProblemReportPayload,
+    resolve_report_problem,
+    resolve_resolve_problem_report,
+)
 from api.graphql.mutations.venues import (
     VenueImportPayload,
     VenuePayload,
@@ -104,5 +110,20 @@ class Mutation:
             "`lastVerifiedAt` moves to now and `stale` clears; their content and version stay. "
             "All or nothing: an unknown, archived or out-of-scope entry, or one that changed "
             "since the version given, and none is verified." + _KEY
+        ),
+    )
+    report_problem: ReportProblemPayload = strawberry.field(
+        resolver=resolve_report_problem,
+        description=(
+            "Tell the entry's editors something is wrong with it. No key needed; limited per "
+            "address (RATE_LIMITED, HTTP 429 with Retry-After). Your address is not stored."
+        ),
+    )
+    resolve_problem_report: ResolveProblemReportPayload = strawberry.field(
+        resolver=resolve_resolve_problem_report,
+        description=(
+            "Close an open problem report with its outcome (the entry's editors, admins); "
+            "CONFIRMED_CLOSED with `archiveEntry` archives the entry in the same transaction."
+            + _KEY
         ),
     )

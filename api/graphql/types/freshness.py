@@ -10,6 +10,9 @@ import strawberry
 
 from geo.freshness import is_stale
 
+#: The API type's name → the kind a problem report names its entry by.
+ENTRY_KINDS = {"Activity": "ACTIVITY", "Venue": "VENUE", "ImmigrantCouncil": "COUNCIL"}
+
 if TYPE_CHECKING:
     from api.graphql.context import Context
 
@@ -39,6 +42,13 @@ class Verifiable:
     )
     def stale(self, info: strawberry.Info[Context, None]) -> bool:
         return is_stale(self.last_verified_at, info.context.stale_before)
+
+    @strawberry.field(
+        description="Someone reported a problem with it that its editors have not resolved yet."
+    )
+    async def has_open_problem_report(self, info: strawberry.Info[Context, None]) -> bool:
+        key = (ENTRY_KINDS[type(self).__name__], int(self.node_key()))  # type: ignore[attr-defined]
+        return await info.context.open_reports.load(key) > 0
 
 
 def verification(row: Any) -> dict[str, Any]:
