@@ -31,6 +31,7 @@ from api.graphql.types.changes import ChangeConnection, resolve_changes
 from api.graphql.types.council import COUNCIL_NODE, ImmigrantCouncil
 from api.graphql.types.county import COUNTY_NODE, County, resolve_counties, resolve_county
 from api.graphql.types.coverage import CoverageReport, resolve_coverage
+from api.graphql.types.data_quality import DataQualityGroup, resolve_data_quality
 from api.graphql.types.initiative import (
     INITIATIVE_NODE,
     AreaInitiative,
@@ -189,6 +190,14 @@ class Query:
         description='Council coverage over every municipality (key "ALL").',
     )
 
+    data_quality: list[DataQualityGroup] = strawberry.field(
+        resolver=resolve_data_quality,
+        description=(
+            "Each owner's entries and what needs work: verified within the window, stale, open "
+            "problem reports, missing schedule, contact and languages. Editors see their own "
+            "group (MUNICIPALITY or ORGANISATION), analysts and admins every group. Needs a key."
+        ),
+    )
     problem_reports: ProblemReportConnection = strawberry.field(
         resolver=resolve_problem_reports,
         description=(
