@@ -35,6 +35,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
+from api.delivery import Deliverer
 from api.errors import ErrorCode
 from api.graphql.compiled import CompiledQueries
 from api.graphql.context import DEFAULT_STALE_AFTER_DAYS, Context
@@ -202,6 +203,7 @@ class GraphQLApp(GraphQL[Context, None]):
             max_page_size=self.max_page_size,
             stale_after_days=self.stale_after_days,
             report_guard=self.report_guard,
+            webhook_allow_loopback=self.webhook_allow_loopback,
         )
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
@@ -227,6 +229,8 @@ class GraphQLApp(GraphQL[Context, None]):
     stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
     #: The problem reports' bucket (api.guard.reports).
     report_guard: ReportGuard | None = None
+    #: HVERDAG_WEBHOOK_ALLOW_LOOPBACK, handed to each request's context.
+    webhook_allow_loopback: bool = False
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -237,6 +241,7 @@ class GraphQLApp(GraphQL[Context, None]):
             max_page_size=self.max_page_size,
             stale_after_days=self.stale_after_days,
             report_guard=self.report_guard,
+            webhook_allow_loopback=self.webhook_allow_loopback,
         )
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
@@ -396,6 +401,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql.metrics = metrics
     graphql.max_page_size = settings.max_page_size
     graphql.stale_after_days = settings.stale_after_days
+    graphql.webhook_allow_loopback = settings.webhook_allow_loopback
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema, settings)
     graphql.documents = PersistedDocuments(
@@ -442,6 +448,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 else {"primary": engine, "read": reader, "autocommit": autocommit}
             )
         _freeze_startup_objects()
+        stop_delivery = asyncio.Event()
+        delivery = (
+            asyncio.create_task(
+                Deliverer(engine, settings).run_forever(stop_delivery), name="hverdag-webhooks"
+            )
+            if settings.webhook_delivery
+            else None
+        )
         try:
             yield {
                 "engine": engine,
@@ -451,6 +465,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "stale_after_days": settings.stale_after_days,
             }
         finally:
+            stop_delivery.set()
+            if delivery is not None:
+                # A delivery in flight finishes (its timeout bounds the wait); a lease it could
+                # not record runs out and the change goes again: at least once.
+                await asyncio.gather(delivery, return_exceptions=True)
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
             await key_uses.drain()

@@ -433,6 +433,31 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver webhooks until SIGTERM or SIGINT (a delivery in flight finishes first)."""
+    import asyncio
+    import signal
+
+    from api.delivery import Deliverer
+    from geo.db import async_engine
+
+    async def deliver(url: str) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        engine = async_engine(url, settings)
+        try:
+            await Deliverer(engine, settings).run_forever(stop)
+        finally:
+            await engine.dispose()
+
+    with _database(settings) as database:
+        print("delivering webhooks; stop with Ctrl-C or SIGTERM", flush=True)
+        asyncio.run(deliver(database.url.render_as_string(hide_password=False)))
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from api.graphql.schema_export import export_schema
 
@@ -558,6 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demo":
             sub.add_argument("--no-serve", action="store_true", help="load, then exit")
         sub.set_defaults(run=runner)
+
+    deliver = commands.add_parser(
+        "deliver", help="deliver webhooks (also done by serve unless HVERDAG_WEBHOOK_DELIVERY=0)"
+    )
+    deliver.set_defaults(run=_cmd_deliver)
 
     keys = commands.add_parser("keys", help="API keys: create (printed once), list, revoke")
     keys.add_argument("action", choices=["create", "list", "revoke"])

@@ -306,6 +306,36 @@ class Settings(BaseSettings):
         "so with several workers and Redis each worker keeps its own budget per address. Set "
         "it the same in every process.",
     )
+    webhook_delivery: bool = Field(
+        default=True,
+        description="`hverdag serve` delivers webhooks too (in every worker). Off: run "
+        "`hverdag deliver` as a process of its own.",
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhook URLs on this machine (http://127.0.0.1, ::1, localhost, "
+        "and private addresses); off: only HTTPS to public hosts. For tests and development.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="How long a subscriber has to answer a delivery."
+    )
+    webhook_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait before a failed delivery's first retry; it doubles each time.",
+    )
+    webhook_retry_max_s: float = Field(
+        default=3600.0, gt=0, description="The longest wait between a delivery's retries."
+    )
+    webhook_pause_after: int = Field(
+        default=20,
+        ge=1,
+        description="A subscription failing this many deliveries running is paused (its "
+        "deliveries kept) until its owner resumes it.",
+    )
+    webhook_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle delivery worker looks for work."
+    )
     keep_alive_s: int = Field(
         default=5,
         ge=1,

@@ -498,6 +498,93 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
 )
 
+# Webhooks (issue 17): subscriptions, the outbox of changes (written by triggers on activity,
+# venue and immigrant_council in the changing transaction, migration 0006) and a delivery per
+# matching subscription and change.
+webhook_subscription = sa.Table(
+    "webhook_subscription",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    # The HMAC key the deliveries are signed with: needed in clear to sign.
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("kinds", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("categories", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("owner_key_id", sa.BigInteger, sa.ForeignKey("api_key.id"), nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("paused_at", sa.DateTime(timezone=True)),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", sa.DateTime(timezone=True)),
+    sa.Column("last_success_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    _vocab_array("kinds", EntryKind, "kinds_vocab"),
+    _vocab_array("categories", ActivityCategory, "categories_vocab"),
+)
+
+webhook_event = sa.Table(
+    "webhook_event",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column(
+        "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+webhook_delivery = sa.Table(
+    "webhook_delivery",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "subscription_id",
+        sa.BigInteger,
+        sa.ForeignKey("webhook_subscription.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "event_id",
+        sa.BigInteger,
+        sa.ForeignKey("webhook_event.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="PENDING"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column(
+        "next_attempt_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.now(),
+    ),
+    sa.Column("leased_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("status IN ('PENDING', 'DELIVERED')", name="status_known"),
+    sa.UniqueConstraint("subscription_id", "event_id"),
+    sa.Index(
+        "ix_webhook_delivery_pending",
+        "subscription_id",
+        "entry_kind",
+        "entry_id",
+        "event_id",
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "ix_webhook_delivery_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
+)
+
 # Vector tiles' pre-aggregated grid (geo/queries/tiles.py): for each point layer and each zoom
 # that aggregates, the cell of a point is the XYZ tile at zoom z + 5 that holds it; a row per
 # cell with live rows in it: how many, and the lowest id. Kept by triggers on venue and activity

@@ -133,6 +133,8 @@ class Context:
     report_guard: ReportGuard | None = None
     #: strawberry's response in the making: a resolver may set its status and headers.
     response: Response | None = None
+    #: HVERDAG_WEBHOOK_ALLOW_LOOPBACK: webhook URLs on this machine accepted (tests).
+    webhook_allow_loopback: bool = False
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -172,6 +174,7 @@ class Context:
         max_page_size: int = MAX_PAGE_SIZE,
         stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
         report_guard: ReportGuard | None = None,
+        webhook_allow_loopback: bool = False,
     ) -> Context:
         """The engines the app's lifespan left in the request's state; the request id the
         middleware chose (api.guard.requests), else the caller's ``X-Request-ID`` when it is a
@@ -185,6 +188,7 @@ class Context:
             "reader_of_process": state.get("reader"),
             "stale_after_days": stale_after_days,
             "report_guard": report_guard,
+            "webhook_allow_loopback": webhook_allow_loopback,
         }
         principal = state.get("principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):

@@ -58,6 +58,7 @@ from api.graphql.types.survey import (
     resolve_venue_access_total,
 )
 from api.graphql.types.venue import VENUE_NODE, Venue
+from api.graphql.types.webhook import WebhookSubscription, resolve_webhook_subscriptions
 from geo.settings import Settings
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
 
@@ -196,6 +197,13 @@ class Query:
             "Each owner's entries and what needs work: verified within the window, stale, open "
             "problem reports, missing schedule, contact and languages. Editors see their own "
             "group (MUNICIPALITY or ORGANISATION), analysts and admins every group. Needs a key."
+        ),
+    )
+    webhook_subscriptions: list[WebhookSubscription] = strawberry.field(
+        resolver=resolve_webhook_subscriptions,
+        description=(
+            "Your key's webhook subscriptions (an admin's: all), with their delivery state: "
+            "paused, failures running, last error, pending and delivered counts. Needs a key."
         ),
     )
     problem_reports: ProblemReportConnection = strawberry.field(

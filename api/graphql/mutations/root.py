@@ -38,6 +38,13 @@ from api.graphql.mutations.venues import (
     resolve_update_venue,
 )
 from api.graphql.mutations.verification import VerifyEntriesPayload, resolve_verify_entries
+from api.graphql.mutations.webhooks import (
+    CreateWebhookSubscriptionPayload,
+    WebhookSubscriptionPayload,
+    resolve_create_webhook_subscription,
+    resolve_delete_webhook_subscription,
+    resolve_resume_webhook_subscription,
+)
 
 _KEY = (
     " Needs an API key (UNAUTHENTICATED without one); a write outside the key's scope is "
@@ -126,4 +133,19 @@ class Mutation:
             "CONFIRMED_CLOSED with `archiveEntry` archives the entry in the same transaction."
             + _KEY
         ),
+    )
+    create_webhook_subscription: CreateWebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_create_webhook_subscription,
+        description=(
+            "Be told of every change your filter matches: a signed POST to your HTTPS URL "
+            "(docs/webhooks.md). The secret is in this answer only." + _KEY
+        ),
+    )
+    resume_webhook_subscription: WebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_resume_webhook_subscription,
+        description="Deliver again to a paused subscription, its kept changes first." + _KEY,
+    )
+    delete_webhook_subscription: WebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_delete_webhook_subscription,
+        description="Stop a subscription for good; its pending deliveries are dropped." + _KEY,
     )

@@ -1,4 +1,4 @@
-"""Verified dates and problem reports
+"""Verified dates, problem reports and webhooks
 
 Revision ID: 0006
 Revises: 0003
@@ -8,12 +8,20 @@ Activities, venues and councils get ``last_verified_at`` and ``verified_by`` (is
 someone last confirmed the entry true, which is not when it last changed. Existing rows count as
 verified when they last changed (a venue: on the date its source gave, when later), by their
 source. ``problem_report`` holds what the public reports about an entry.
+
+Webhooks: ``webhook_subscription``, the outbox ``webhook_event`` and ``webhook_delivery`` (one
+per matching subscription and event). A row trigger on activity, venue and immigrant_council
+writes the event and its deliveries in the changing transaction, whoever changes the row (the
+API, a load, importVenues): a change commits with its deliveries or not at all. An update that
+leaves ``version`` alone (a verification, a re-load of an unchanged row) is no change. With no
+live subscription the trigger returns at once.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
 down_revision: str | None = "0003"
@@ -21,6 +29,75 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VERIFIED = ("activity", "venue", "immigrant_council")
+#: The activity categories as of this revision (0001's venue.suitable_categories check).
+CATEGORIES = (
+    "LANGUAGE_CAFE",
+    "NORWEGIAN_PRACTICE",
+    "HOMEWORK_HELP",
+    "REFUGEE_GUIDE",
+    "MENTORING",
+    "SPORTS",
+    "CULTURE",
+    "OUTDOOR",
+    "PARENT_SUPPORT",
+    "WOMENS_GROUP",
+    "LIFE_SKILLS",
+    "DIGITAL_SKILLS",
+    "WORK_TRAINING",
+    "INFORMATION",
+    "DIALOGUE",
+    "MEETING_PLACE",
+    "YOUTH_CLUB",
+    "ACTIVITY_GUIDE",
+)
+#: The tables whose changes go out by webhook, with their entry kind.
+PUSHED = {"activity": "ACTIVITY", "venue": "VENUE", "immigrant_council": "COUNCIL"}
+
+OUTBOX_FUNCTION = """
+CREATE FUNCTION hverdag_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  the_kind text := TG_ARGV[0];
+  the_categories text[] := '{}';
+  the_old_place char(4);
+  the_action text;
+  the_event bigint;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
+    RETURN NULL;  -- verified or re-loaded unchanged: no change to push
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM webhook_subscription WHERE deleted_at IS NULL) THEN
+    RETURN NULL;
+  END IF;
+  IF the_kind = 'ACTIVITY' THEN
+    the_categories := ARRAY[NEW.category];
+  ELSIF the_kind = 'VENUE' THEN
+    the_categories := NEW.suitable_categories;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    the_action := 'created';
+  ELSE
+    the_old_place := OLD.municipality_number;
+    the_action := CASE
+      WHEN OLD.archived_at IS NULL AND NEW.archived_at IS NOT NULL THEN 'archived'
+      WHEN OLD.archived_at IS NOT NULL AND NEW.archived_at IS NULL THEN 'restored'
+      ELSE 'updated' END;
+  END IF;
+  INSERT INTO webhook_event (entry_kind, entry_id, action, version, municipality_number)
+  VALUES (the_kind, NEW.id, the_action, NEW.version, NEW.municipality_number)
+  RETURNING id INTO the_event;
+  INSERT INTO webhook_delivery (subscription_id, event_id, entry_kind, entry_id)
+  SELECT s.id, the_event, the_kind, NEW.id
+  FROM webhook_subscription s
+  WHERE s.deleted_at IS NULL
+    AND (cardinality(s.kinds) = 0 OR the_kind = ANY (s.kinds))
+    AND (s.municipality_number IS NULL
+         OR s.municipality_number = NEW.municipality_number
+         OR s.municipality_number = the_old_place)
+    AND (cardinality(s.categories) = 0 OR s.categories && the_categories);
+  RETURN NULL;
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -105,9 +182,124 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_problem_report_status_created_at"), "problem_report", ["status", "created_at"]
     )
+    _webhooks()
+
+
+def _webhooks() -> None:
+    text_array = postgresql.ARRAY(sa.Text())
+    op.create_table(
+        "webhook_subscription",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("kinds", text_array, server_default="{}", nullable=False),
+        sa.Column("municipality_number", sa.CHAR(4), nullable=True),
+        sa.Column("categories", text_array, server_default="{}", nullable=False),
+        sa.Column("owner_key_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("consecutive_failures", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "kinds <@ ARRAY['ACTIVITY', 'VENUE', 'COUNCIL']::text[]",
+            name=op.f("ck_webhook_subscription_kinds_vocab"),
+        ),
+        sa.CheckConstraint(
+            "categories <@ ARRAY[" + ", ".join(f"'{c}'" for c in CATEGORIES) + "]::text[]",
+            name=op.f("ck_webhook_subscription_categories_vocab"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_key_id"],
+            ["api_key.id"],
+            name=op.f("fk_webhook_subscription_owner_key_id_api_key"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscription")),
+    )
+    op.create_table(
+        "webhook_event",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("entry_kind", sa.Text(), nullable=False),
+        sa.Column("entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("municipality_number", sa.CHAR(4), nullable=True),
+        sa.Column(
+            "occurred_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_event")),
+    )
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("subscription_id", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("entry_kind", sa.Text(), nullable=False),
+        sa.Column("entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.Text(), server_default="PENDING", nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "next_attempt_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
+        sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('PENDING', 'DELIVERED')", name=op.f("ck_webhook_delivery_status_known")
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["webhook_event.id"],
+            name=op.f("fk_webhook_delivery_event_id_webhook_event"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscription.id"],
+            name=op.f("fk_webhook_delivery_subscription_id_webhook_subscription"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+        sa.UniqueConstraint(
+            "subscription_id", "event_id", name=op.f("uq_webhook_delivery_subscription_id_event_id")
+        ),
+    )
+    op.create_index(
+        "ix_webhook_delivery_pending",
+        "webhook_delivery",
+        ["subscription_id", "entry_kind", "entry_id", "event_id"],
+        postgresql_where=sa.text("status = 'PENDING'"),
+    )
+    op.create_index(
+        "ix_webhook_delivery_due",
+        "webhook_delivery",
+        ["next_attempt_at"],
+        postgresql_where=sa.text("status = 'PENDING'"),
+    )
+    op.execute(sa.text(OUTBOX_FUNCTION))
+    for table, kind in PUSHED.items():
+        op.execute(
+            sa.text(
+                f"CREATE TRIGGER webhook_outbox_{table} AFTER INSERT OR UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION hverdag_outbox('{kind}')"
+            )
+        )
 
 
 def downgrade() -> None:
+    for table in PUSHED:
+        op.execute(sa.text(f"DROP TRIGGER webhook_outbox_{table} ON {table}"))
+    op.execute(sa.text("DROP FUNCTION hverdag_outbox()"))
+    op.drop_table("webhook_delivery")
+    op.drop_table("webhook_event")
+    op.drop_table("webhook_subscription")
     op.drop_table("problem_report")
     for table in VERIFIED:
         op.drop_column(table, "verified_by")
