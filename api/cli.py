@@ -167,7 +167,10 @@ LOADERS = {
     "venues": "loaders.venues:load_venues",
     "activities": "loaders.activities:load_activities",
     "access-reports": "loaders.access_reports:load_access_reports",
+    "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
 }
+#: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
+MAX_FEED_PAGES = 50
 
 
 #: The loaders of vector and CSV files, which take the file's own field names.
@@ -235,9 +238,58 @@ def _print_report(report: object) -> None:
     print(report.summary())
 
 
+def _feed_pages(url: str, after: int) -> list[object]:
+    """Enhetsregisteret's update feed from ``url``: the updates after ``after`` (unless the URL
+    names where to start), with their changes, following ``_links.next``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    import httpx
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "oppdateringsid" not in query and "dato" not in query:
+        query["oppdateringsid"] = str(after + 1)
+    query.setdefault("includeChanges", "true")
+    query.setdefault("size", "1000")
+    next_url: str | None = urlunsplit(parts._replace(query=urlencode(query)))
+    pages: list[object] = []
+    with httpx.Client(timeout=60, headers={"accept": "application/json"}) as client:
+        while next_url and len(pages) < MAX_FEED_PAGES:
+            response = client.get(next_url)
+            if response.status_code != 200:
+                raise CliError(f"{next_url}: HTTP {response.status_code}")
+            page = response.json()
+            pages.append(page)
+            if not (page.get("_embedded") or {}).get("oppdaterteEnheter"):
+                break
+            next_url = ((page.get("_links") or {}).get("next") or {}).get("href")
+    return pages
+
+
+def _cmd_organisation_updates_url(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.db import sync_engine
+    from geo.registry import last_update_id
+    from loaders.organisation_updates import FEED, load_pages
+
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with engine.connect() as conn:
+                after = last_update_id(conn, FEED)
+            pages = _feed_pages(args.file, after)
+            with engine.begin() as conn:
+                report = load_pages(conn, pages, args.file)
+        finally:
+            engine.dispose()
+    _print_report(report)
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from geo.db import sync_engine
 
+    if args.kind == "organisation-updates" and args.file.startswith(("https://", "http://")):
+        return _cmd_organisation_updates_url(args, settings)
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
@@ -550,7 +602,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")
     load.add_argument("kind", choices=list(LOADERS))
-    load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2")
+    load.add_argument(
+        "file",
+        help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2; for "
+        "organisation-updates also the feed's URL",
+    )
     load.add_argument(
         "--kind",
         dest="area_kind",

@@ -32,6 +32,7 @@ from geo.vocab import (
     ProblemKind,
     ProblemOutcome,
     ProblemStatus,
+    RegistryStatus,
     Role,
     TargetGroup,
     VenueType,
@@ -214,9 +215,17 @@ organisation = sa.Table(
     sa.Column("municipality_number", sa.CHAR(4)),
     sa.Column("website", sa.Text),
     sa.Column("description", sa.Text),
+    # The business address and the register's word on it, from Brønnøysund's update feed
+    # (loaders/organisation_updates.py); null registry_status: active as far as we know.
+    sa.Column("address", sa.Text),
+    sa.Column("postal_code", sa.CHAR(4)),
+    sa.Column("postal_place", sa.Text),
+    sa.Column("registry_status", sa.Text),
+    sa.Column("registry_status_at", sa.DateTime(timezone=True)),
     *_provenance(),
     *_lifecycle(),
     _vocab("kind", OrganisationKind, "kind_vocab"),
+    _vocab("registry_status", RegistryStatus, "registry_status_vocab"),
     sa.CheckConstraint(
         sa.column("organisation_number").regexp_match("^[0-9]{9}$"), name="orgnr_digits"
     ),
@@ -434,7 +443,10 @@ problem_report = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("contact", sa.Text),
-    sa.Column("reporter_hash", sa.LargeBinary(32), nullable=False),
+    # Who reported: the public (with the salted hash of the sender's address), or a registry
+    # (``brreg``: an organisation deleted, bankrupt or dissolving flags its activities).
+    sa.Column("source", sa.Text, nullable=False, server_default="public"),
+    sa.Column("reporter_hash", sa.LargeBinary(32)),
     sa.Column("status", sa.Text, nullable=False, server_default=ProblemStatus.OPEN.value),
     sa.Column("outcome", sa.Text),
     sa.Column("resolution_note", sa.Text),
@@ -449,6 +461,9 @@ problem_report = sa.Table(
     _vocab("outcome", ProblemOutcome, "outcome_vocab"),
     sa.CheckConstraint(
         f"char_length(message) BETWEEN 1 AND {MAX_PROBLEM_MESSAGE}", name="message_length"
+    ),
+    sa.CheckConstraint(
+        "(source = 'public') = (reporter_hash IS NOT NULL)", name="public_has_sender_hash"
     ),
     sa.CheckConstraint(
         f"contact IS NULL OR char_length(contact) <= {MAX_PROBLEM_CONTACT}", name="contact_length"
@@ -496,6 +511,18 @@ audit_log = sa.Table(
     sa.Column("before", JSONB),
     sa.Column("after", JSONB),
     sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+)
+
+# How far each registry feed has been applied (loaders/organisation_updates.py): the next run
+# asks for, and applies, only later updates.
+registry_sync = sa.Table(
+    "registry_sync",
+    metadata,
+    sa.Column("feed", sa.Text, primary_key=True),
+    sa.Column("last_update_id", sa.BigInteger, nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 # Webhooks (issue 17): subscriptions, the outbox of changes (written by triggers on activity,

@@ -171,6 +171,16 @@ class EntryKind(StrEnum):
     COUNCIL = "COUNCIL"
 
 
+class RegistryStatus(StrEnum):
+    """What Brønnøysund's register says of an organisation, when it is not plainly active."""
+
+    DELETED = "DELETED"
+    REMOVED = "REMOVED"
+    BANKRUPT = "BANKRUPT"
+    DISSOLVING = "DISSOLVING"
+    FORCED_DISSOLUTION = "FORCED_DISSOLUTION"
+
+
 class ProblemKind(StrEnum):
     NO_LONGER_RUNS = "NO_LONGER_RUNS"
     WRONG_TIME = "WRONG_TIME"
@@ -241,6 +251,12 @@ NORWEGIAN: dict[str, str] = {
     "GRUNNKRETS": "grunnkrets",
     "DELBYDEL": "delbydel",
     "BYDEL": "bydel",
+    # registry status
+    "DELETED": "slettet",
+    "REMOVED": "fjernet fra åpne data",
+    "BANKRUPT": "konkurs",
+    "DISSOLVING": "under avvikling",
+    "FORCED_DISSOLUTION": "under tvangsavvikling eller tvangsoppløsning",
     # problem reports
     "NO_LONGER_RUNS": "finnes ikke lenger",
     "WRONG_TIME": "feil tidspunkt",

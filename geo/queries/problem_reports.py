@@ -19,6 +19,7 @@ class ProblemReportRow:
     id: int
     entry_kind: str
     entry_id: int
+    source: str
     kind: str
     message: str
     contact: str | None

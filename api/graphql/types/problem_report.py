@@ -47,6 +47,9 @@ class ProblemReport:
     entry_kind: EntryKind  # type: ignore[valid-type]
     entry_id: strawberry.ID = strawberry.field(description="The entry's global id.")
     entry_name: str | None = strawberry.field(description="The entry's title or name.")
+    source: str = strawberry.field(
+        description='"public" (someone sent it), or "brreg" (Enhetsregisteret\'s update feed).'
+    )
     kind: ProblemKind  # type: ignore[valid-type]
     message: str
     status: ProblemStatus  # type: ignore[valid-type]
@@ -82,6 +85,7 @@ class ProblemReport:
             entry_kind=EntryKind[row.entry_kind],
             entry_id=strawberry.ID(b64encode_text(f"{node_type[row.entry_kind]}:{row.entry_id}")),
             entry_name=row.entry_name,
+            source=row.source,
             kind=ProblemKind[row.kind],
             message=row.message,
             status=ProblemStatus[row.status],

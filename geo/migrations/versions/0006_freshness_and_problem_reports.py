@@ -1,4 +1,4 @@
-"""Verified dates, problem reports and webhooks
+"""Verified dates, problem reports, webhooks and registry sync
 
 Revision ID: 0006
 Revises: 0003
@@ -15,6 +15,9 @@ writes the event and its deliveries in the changing transaction, whoever changes
 API, a load, importVenues): a change commits with its deliveries or not at all. An update that
 leaves ``version`` alone (a verification, a re-load of an unchanged row) is no change. With no
 live subscription the trigger returns at once.
+
+Registry sync: an organisation's business address and registry status (deleted, bankrupt, …)
+from Brønnøysund's update feed, and ``registry_sync``, how far each feed has been applied.
 """
 
 from collections.abc import Sequence
@@ -138,7 +141,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("contact", sa.Text(), nullable=True),
-        sa.Column("reporter_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("source", sa.Text(), server_default="public", nullable=False),
+        sa.Column("reporter_hash", sa.LargeBinary(32), nullable=True),
         sa.Column("status", sa.Text(), server_default="OPEN", nullable=False),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("resolution_note", sa.Text(), nullable=True),
@@ -167,6 +171,10 @@ def upgrade() -> None:
             "char_length(message) BETWEEN 1 AND 2000", name=op.f("ck_problem_report_message_length")
         ),
         sa.CheckConstraint(
+            "(source = 'public') = (reporter_hash IS NOT NULL)",
+            name=op.f("ck_problem_report_public_has_sender_hash"),
+        ),
+        sa.CheckConstraint(
             "contact IS NULL OR char_length(contact) <= 200",
             name=op.f("ck_problem_report_contact_length"),
         ),
@@ -183,6 +191,7 @@ def upgrade() -> None:
         op.f("ix_problem_report_status_created_at"), "problem_report", ["status", "created_at"]
     )
     _webhooks()
+    _registry()
 
 
 def _webhooks() -> None:
@@ -293,7 +302,39 @@ def _webhooks() -> None:
         )
 
 
+def _registry() -> None:
+    """Brønnøysund's update feed: the organisation's address and status, and how far the feed
+    has been applied."""
+    op.add_column("organisation", sa.Column("address", sa.Text(), nullable=True))
+    op.add_column("organisation", sa.Column("postal_code", sa.CHAR(4), nullable=True))
+    op.add_column("organisation", sa.Column("postal_place", sa.Text(), nullable=True))
+    op.add_column("organisation", sa.Column("registry_status", sa.Text(), nullable=True))
+    op.add_column(
+        "organisation",
+        sa.Column("registry_status_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_check_constraint(
+        op.f("ck_organisation_registry_status_vocab"),
+        "organisation",
+        "registry_status IN ('DELETED', 'REMOVED', 'BANKRUPT', 'DISSOLVING', 'FORCED_DISSOLUTION')",
+    )
+    op.create_table(
+        "registry_sync",
+        sa.Column("feed", sa.Text(), nullable=False),
+        sa.Column("last_update_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("feed", name=op.f("pk_registry_sync")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("registry_sync")
+    op.drop_constraint(op.f("ck_organisation_registry_status_vocab"), "organisation")
+    for column in ("registry_status_at", "registry_status", "postal_place", "postal_code"):
+        op.drop_column("organisation", column)
+    op.drop_column("organisation", "address")
     for table in PUSHED:
         op.execute(sa.text(f"DROP TRIGGER webhook_outbox_{table} ON {table}"))
     op.execute(sa.text("DROP FUNCTION hverdag_outbox()"))
