@@ -35,7 +35,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
-from api.delivery import Deliverer
+from api.delivery import Deliverer, delivery_url
 from api.errors import ErrorCode
 from api.graphql.compiled import CompiledQueries
 from api.graphql.context import DEFAULT_STALE_AFTER_DAYS, Context
@@ -449,11 +449,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         _freeze_startup_objects()
         stop_delivery = asyncio.Event()
+        # Its own small engine and name: its polls are not the API's reads, nor take its pool.
+        delivery_engine = (
+            async_engine(delivery_url(database.url), settings.model_copy(update={"pool_size": 1}))
+            if settings.webhook_delivery
+            else None
+        )
         delivery = (
             asyncio.create_task(
-                Deliverer(engine, settings).run_forever(stop_delivery), name="hverdag-webhooks"
+                Deliverer(delivery_engine, settings).run_forever(stop_delivery),
+                name="hverdag-webhooks",
             )
-            if settings.webhook_delivery
+            if delivery_engine is not None
             else None
         )
         try:
@@ -466,10 +473,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             }
         finally:
             stop_delivery.set()
-            if delivery is not None:
+            if delivery is not None and delivery_engine is not None:
                 # A delivery in flight finishes (its timeout bounds the wait); a lease it could
                 # not record runs out and the change goes again: at least once.
                 await asyncio.gather(delivery, return_exceptions=True)
+                await delivery_engine.dispose()
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
             await key_uses.drain()

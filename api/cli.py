@@ -490,7 +490,7 @@ def _cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
 
-    from api.delivery import Deliverer
+    from api.delivery import Deliverer, delivery_url
     from geo.db import async_engine
 
     async def deliver(url: str) -> None:
@@ -498,7 +498,7 @@ def _cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        engine = async_engine(url, settings)
+        engine = async_engine(delivery_url(url), settings.model_copy(update={"pool_size": 1}))
         try:
             await Deliverer(engine, settings).run_forever(stop)
         finally:

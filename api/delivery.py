@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.checks import NodeType, b64encode_text
@@ -42,8 +43,17 @@ SIGNATURE_HEADER = "Hverdag-Signature"
 EVENT_HEADER = "Hverdag-Event-Id"
 #: A batch of deliveries one worker leases at a time.
 BATCH = 20
+#: The longest pause after the outbox could not be read (the database down or not migrated).
+MAX_ERROR_PAUSE_S = 30.0
+#: How a delivery worker's connections are named (pg_stat_activity): not the API's reads.
+APPLICATION_NAME = "hverdag-webhooks"
 _NODE_TYPES = {"ACTIVITY": NodeType.ACTIVITY, "VENUE": NodeType.VENUE, "COUNCIL": NodeType.COUNCIL}
 _LOOPBACK_NAMES = {"localhost"}
+
+
+def delivery_url(url: URL | str) -> URL:
+    """The database URL a delivery worker connects with: named :data:`APPLICATION_NAME`."""
+    return make_url(url).update_query_dict({"application_name": APPLICATION_NAME})
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -128,15 +138,25 @@ class Deliverer:
         async with httpx.AsyncClient(
             timeout=self.settings.webhook_timeout_s, follow_redirects=False
         ) as client:
+            pause = self.settings.webhook_poll_s
             while not stop.is_set():
                 try:
                     sent = await self.deliver_batch(client)
-                except Exception:  # the database down: try again after the pause
-                    logger.exception("webhook delivery failed; trying again")
+                    pause = self.settings.webhook_poll_s
+                except Exception as error:  # the database down or not migrated: wait longer
+                    # One line, no traceback: Python 3.11 parses source to draw a traceback's
+                    # carets, which races with another thread's ast.parse (SystemError).
+                    pause = min(MAX_ERROR_PAUSE_S, pause * 2)
+                    logger.warning(
+                        "webhook delivery: the outbox cannot be read (%s: %s); again in %.1f s",
+                        type(error).__name__,
+                        str(error).splitlines()[0] if str(error) else "",
+                        pause,
+                    )
                     sent = 0
                 if sent == 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.settings.webhook_poll_s)
+                        await asyncio.wait_for(stop.wait(), pause)
 
     async def deliver_batch(self, client: httpx.AsyncClient) -> int:
         """Lease a batch and deliver it; how many were attempted."""

@@ -99,9 +99,11 @@ class WebhookSubscription:
     async def deliveries(
         self,
         info: strawberry.Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
+        first: Annotated[
+            int | None, strawberry.argument(description="At most 100; null: 20.")
+        ] = 20,
     ) -> list[WebhookDelivery]:
-        size = max(0, min(first, MAX_DELIVERIES))
+        size = max(0, min(20 if first is None else first, MAX_DELIVERIES))
         rows = await info.context.run_primary(deliveries, self.db_id, size)
         return [WebhookDelivery.from_row(row) for row in rows]
 
