@@ -35,9 +35,10 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
+from api.delivery import Deliverer, delivery_url
 from api.errors import ErrorCode
 from api.graphql.compiled import CompiledQueries
-from api.graphql.context import Context
+from api.graphql.context import DEFAULT_STALE_AFTER_DAYS, Context
 from api.graphql.metrics import operation_counter
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.graphql.schema import build_schema, compiled_queries
@@ -54,6 +55,7 @@ from api.guard.caching import HttpCache
 from api.guard.logs import configure_logging
 from api.guard.metrics import Metrics, MetricsMiddleware
 from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
+from api.guard.reports import ReportGuard
 from api.guard.requests import BodySizeLimit, RequestGuard
 from api.guard.revocations import listen_for_revocations
 from api.http.exports import export_routes
@@ -82,6 +84,8 @@ class State(TypedDict):
     autocommit_engine: AsyncEngine
     #: Every read goes through it (geo.reader): GraphQL, exports, HSDS, tiles, OGC API.
     reader: Reader
+    #: HVERDAG_STALE_AFTER_DAYS, for the HTTP endpoints' `stale` and `freshOnly`.
+    stale_after_days: int
 
 
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
@@ -194,7 +198,13 @@ class GraphQLApp(GraphQL[Context, None]):
         plan = compiled.plan(query, name)
         if plan is None:
             return None
-        context = Context.for_request(request, max_page_size=self.max_page_size)
+        context = Context.for_request(
+            request,
+            max_page_size=self.max_page_size,
+            stale_after_days=self.stale_after_days,
+            report_guard=self.report_guard,
+            webhook_allow_loopback=self.webhook_allow_loopback,
+        )
         answer = await compiled.answer(plan, variables, context)
         if answer is None:
             if self.metrics is not None:
@@ -215,14 +225,27 @@ class GraphQLApp(GraphQL[Context, None]):
 
     #: HVERDAG_MAX_PAGE_SIZE, handed to each request's context.
     max_page_size: int = MAX_PAGE_SIZE
+    #: HVERDAG_STALE_AFTER_DAYS, handed to each request's context.
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
+    #: The problem reports' bucket (api.guard.reports).
+    report_guard: ReportGuard | None = None
+    #: HVERDAG_WEBHOOK_ALLOW_LOOPBACK, handed to each request's context.
+    webhook_allow_loopback: bool = False
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert isinstance(request, Request)  # no websocket protocols are offered
-        context = Context.for_request(request, max_page_size=self.max_page_size)
+        context = Context.for_request(
+            request,
+            max_page_size=self.max_page_size,
+            stale_after_days=self.stale_after_days,
+            report_guard=self.report_guard,
+            webhook_allow_loopback=self.webhook_allow_loopback,
+        )
         if isinstance(response, Response):
             response.headers["x-request-id"] = context.request_id
+            context.response = response
         return context
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -377,6 +400,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphql.metrics = metrics
     graphql.max_page_size = settings.max_page_size
+    graphql.stale_after_days = settings.stale_after_days
+    graphql.webhook_allow_loopback = settings.webhook_allow_loopback
     if settings.compiled_queries:
         graphql.compiled = compiled_queries(schema, settings)
     graphql.documents = PersistedDocuments(
@@ -423,14 +448,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 else {"primary": engine, "read": reader, "autocommit": autocommit}
             )
         _freeze_startup_objects()
+        stop_delivery = asyncio.Event()
+        # Its own small engine and name: its polls are not the API's reads, nor take its pool.
+        delivery_engine = (
+            async_engine(delivery_url(database.url), settings.model_copy(update={"pool_size": 1}))
+            if settings.webhook_delivery
+            else None
+        )
+        delivery = (
+            asyncio.create_task(
+                Deliverer(delivery_engine, settings).run_forever(stop_delivery),
+                name="hverdag-webhooks",
+            )
+            if delivery_engine is not None
+            else None
+        )
         try:
             yield {
                 "engine": engine,
                 "read_engine": reader,
                 "autocommit_engine": autocommit,
                 "reader": Reader(reader, autocommit, _read_limits(settings)),
+                "stale_after_days": settings.stale_after_days,
             }
         finally:
+            stop_delivery.set()
+            if delivery is not None and delivery_engine is not None:
+                # A delivery in flight finishes (its timeout bounds the wait); a lease it could
+                # not record runs out and the change goes again: at least once.
+                await asyncio.gather(delivery, return_exceptions=True)
+                await delivery_engine.dispose()
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
             await key_uses.drain()
@@ -442,6 +489,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # One limiter for the requests and the failed authentications: this process's buckets, or
     # Redis's shared ones (HVERDAG_REDIS_URL).
     limiter = limiter_of(settings) if settings.rate_limit_enabled else None
+    graphql.report_guard = ReportGuard.of(settings, limiter)
     failures = FailureLimit.of(settings, limiter) if limiter is not None else None
     middleware = [
         Middleware(

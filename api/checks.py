@@ -244,8 +244,11 @@ def directory_filter(
     step_free: bool | None = None,
     text: str | None = None,
     municipality: str | None = None,
+    fresh_only: bool = False,
+    stale_before: datetime | None = None,
 ) -> DirectoryFilter:
-    """Check every value; BAD_USER_INPUT naming the field when one is out of range."""
+    """Check every value; BAD_USER_INPUT naming the field when one is out of range.
+    ``stale_before``: the line entries are judged stale by (geo.freshness)."""
     if age is not None and not 0 <= age <= MAX_AGE:
         raise BadUserInput(f"age must be within [0, {MAX_AGE}], got {age}", field="filter.age")
     return DirectoryFilter(
@@ -263,6 +266,8 @@ def directory_filter(
         municipality=None
         if municipality is None
         else municipality_number(municipality, field="filter.municipality"),
+        fresh_only=fresh_only,
+        stale_before=stale_before,
     )
 
 

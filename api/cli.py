@@ -167,7 +167,10 @@ LOADERS = {
     "venues": "loaders.venues:load_venues",
     "activities": "loaders.activities:load_activities",
     "access-reports": "loaders.access_reports:load_access_reports",
+    "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
 }
+#: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
+MAX_FEED_PAGES = 50
 
 
 #: The loaders of vector and CSV files, which take the file's own field names.
@@ -235,9 +238,58 @@ def _print_report(report: object) -> None:
     print(report.summary())
 
 
+def _feed_pages(url: str, after: int) -> list[object]:
+    """Enhetsregisteret's update feed from ``url``: the updates after ``after`` (unless the URL
+    names where to start), with their changes, following ``_links.next``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    import httpx
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "oppdateringsid" not in query and "dato" not in query:
+        query["oppdateringsid"] = str(after + 1)
+    query.setdefault("includeChanges", "true")
+    query.setdefault("size", "1000")
+    next_url: str | None = urlunsplit(parts._replace(query=urlencode(query)))
+    pages: list[object] = []
+    with httpx.Client(timeout=60, headers={"accept": "application/json"}) as client:
+        while next_url and len(pages) < MAX_FEED_PAGES:
+            response = client.get(next_url)
+            if response.status_code != 200:
+                raise CliError(f"{next_url}: HTTP {response.status_code}")
+            page = response.json()
+            pages.append(page)
+            if not (page.get("_embedded") or {}).get("oppdaterteEnheter"):
+                break
+            next_url = ((page.get("_links") or {}).get("next") or {}).get("href")
+    return pages
+
+
+def _cmd_organisation_updates_url(args: argparse.Namespace, settings: Settings) -> int:
+    from geo.db import sync_engine
+    from geo.registry import last_update_id
+    from loaders.organisation_updates import FEED, load_pages
+
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with engine.connect() as conn:
+                after = last_update_id(conn, FEED)
+            pages = _feed_pages(args.file, after)
+            with engine.begin() as conn:
+                report = load_pages(conn, pages, args.file)
+        finally:
+            engine.dispose()
+    _print_report(report)
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from geo.db import sync_engine
 
+    if args.kind == "organisation-updates" and args.file.startswith(("https://", "http://")):
+        return _cmd_organisation_updates_url(args, settings)
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
@@ -433,6 +485,31 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver webhooks until SIGTERM or SIGINT (a delivery in flight finishes first)."""
+    import asyncio
+    import signal
+
+    from api.delivery import Deliverer, delivery_url
+    from geo.db import async_engine
+
+    async def deliver(url: str) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        engine = async_engine(delivery_url(url), settings.model_copy(update={"pool_size": 1}))
+        try:
+            await Deliverer(engine, settings).run_forever(stop)
+        finally:
+            await engine.dispose()
+
+    with _database(settings) as database:
+        print("delivering webhooks; stop with Ctrl-C or SIGTERM", flush=True)
+        asyncio.run(deliver(database.url.render_as_string(hide_password=False)))
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from api.graphql.schema_export import export_schema
 
@@ -525,7 +602,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load an open-data file (all-or-nothing)")
     load.add_argument("kind", choices=list(LOADERS))
-    load.add_argument("file", help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2")
+    load.add_argument(
+        "file",
+        help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2; for "
+        "organisation-updates also the feed's URL",
+    )
     load.add_argument(
         "--kind",
         dest="area_kind",
@@ -558,6 +639,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demo":
             sub.add_argument("--no-serve", action="store_true", help="load, then exit")
         sub.set_defaults(run=runner)
+
+    deliver = commands.add_parser(
+        "deliver", help="deliver webhooks (also done by serve unless HVERDAG_WEBHOOK_DELIVERY=0)"
+    )
+    deliver.set_defaults(run=_cmd_deliver)
 
     keys = commands.add_parser("keys", help="API keys: create (printed once), list, revoke")
     keys.add_argument("action", choices=["create", "list", "revoke"])

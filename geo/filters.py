@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +54,11 @@ class DirectoryFilter:
     evening_or_weekend: bool = False
     text: str | None = None
     municipality: str | None = None
+    #: ``freshOnly``: only entries verified at or after ``stale_before``.
+    fresh_only: bool = False
+    #: The staleness line answers are judged by (geo.freshness.stale_before): exports' ``stale``
+    #: column and ``fresh_only``; None: not judged (``stale`` null, ``fresh_only`` refused).
+    stale_before: datetime | None = None
     activity_only: frozenset[str] = field(
         default=frozenset({"target_groups", "age", "languages", "leisure_card"}), repr=False
     )
@@ -64,11 +69,21 @@ class DirectoryFilter:
         return {
             f.name
             for f in fields(self)
-            if f.name != "activity_only" and getattr(self, f.name) != f.default
+            if f.name not in _NOT_FILTERS and getattr(self, f.name) != f.default
         }
 
     def excludes_councils(self) -> bool:
-        return bool(self.set_fields() - {"text", "municipality"})
+        return bool(self.set_fields() - {"text", "municipality", "fresh_only"})
+
+    def fresh_line(self) -> datetime:
+        """The line ``fresh_only`` keeps entries verified at or after."""
+        if self.stale_before is None:
+            raise ValueError("fresh_only needs the staleness line (stale_before)")
+        return self.stale_before
+
+
+#: DirectoryFilter's fields that choose no rows.
+_NOT_FILTERS = frozenset({"activity_only", "stale_before"})
 
 
 def fuzzy_words(query: str) -> str | None:
@@ -171,6 +186,8 @@ def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
         )
     if f.municipality:
         where.append(a.municipality_number == f.municipality)
+    if f.fresh_only:
+        where.append(a.last_verified_at >= f.fresh_line())
     if f.text:
         where.append(stored_text_matches(activity, f.text))
     if f.owner_types or f.price_models or f.step_free is not None:
@@ -214,6 +231,8 @@ def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
         where.append(evening_or_weekend())
     if f.municipality:
         where.append(v.municipality_number == f.municipality)
+    if f.fresh_only:
+        where.append(v.last_verified_at >= f.fresh_line())
     if f.text:
         where.append(stored_text_matches(venue, f.text))
     return where
@@ -227,6 +246,8 @@ def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
     ]
     if f.municipality:
         where.append(c.municipality_number == f.municipality)
+    if f.fresh_only:
+        where.append(c.last_verified_at >= f.fresh_line())
     if f.text:
         where.append(_text_matches(f.text, *_computed_documents(c.name, c.note)))
     if f.excludes_councils():

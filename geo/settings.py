@@ -284,6 +284,58 @@ class Settings(BaseSettings):
         "from the first byte of a kept-alive connection's next request); then a 408 and the "
         "connection is closed. A connection that sends nothing is closed as well.",
     )
+    stale_after_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="An activity, venue or council not verified (by an editor, or by a load "
+        "that re-imported it) for this many days is `stale`: flagged in GraphQL, exports and "
+        "HSDS, listed after fresh ones at an equal distance, left out by `freshOnly`.",
+    )
+    problem_reports_per_minute: int = Field(
+        default=1,
+        ge=0,
+        description="Problem reports (`reportProblem`, no key needed) one client address may "
+        "send a minute, in a bucket of its own holding ten minutes' worth (whether or not "
+        "`rate_limit_enabled`); 0: no limit.",
+    )
+    report_salt: str | None = Field(
+        default=None,
+        description="Secret salt of the hash a problem report keeps of its sender's address "
+        "(for rate limiting; the address is never stored). Unset: a random salt per process, "
+        "so with several workers and Redis each worker keeps its own budget per address. Set "
+        "it the same in every process.",
+    )
+    webhook_delivery: bool = Field(
+        default=True,
+        description="`hverdag serve` delivers webhooks too (in every worker). Off: run "
+        "`hverdag deliver` as a process of its own.",
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhook URLs on this machine (http://127.0.0.1, ::1, localhost, "
+        "and private addresses); off: only HTTPS to public hosts. For tests and development.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="How long a subscriber has to answer a delivery."
+    )
+    webhook_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait before a failed delivery's first retry; it doubles each time.",
+    )
+    webhook_retry_max_s: float = Field(
+        default=3600.0, gt=0, description="The longest wait between a delivery's retries."
+    )
+    webhook_pause_after: int = Field(
+        default=20,
+        ge=1,
+        description="A subscription failing this many deliveries running is paused (its "
+        "deliveries kept) until its owner resumes it.",
+    )
+    webhook_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle delivery worker looks for work."
+    )
     keep_alive_s: int = Field(
         default=5,
         ge=1,

@@ -25,9 +25,14 @@ from geo.vocab import (
     CouncilKind,
     CouncilLevel,
     CouncilStatus,
+    EntryKind,
     OrganisationKind,
     OwnerType,
     PriceModel,
+    ProblemKind,
+    ProblemOutcome,
+    ProblemStatus,
+    RegistryStatus,
     Role,
     TargetGroup,
     VenueType,
@@ -80,6 +85,20 @@ def _provenance() -> list[sa.Column[Any]]:
     return [
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("external_id", sa.Text),
+    ]
+
+
+def _verification() -> list[sa.Column[Any]]:
+    """When someone last confirmed the entry true, and who (an editor's key label, or the source
+    of a load that re-imported it): not ``updated_at``, which moves only when it changes."""
+    return [
+        sa.Column(
+            "last_verified_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.now(),
+        ),
+        sa.Column("verified_by", sa.Text),
     ]
 
 
@@ -196,9 +215,17 @@ organisation = sa.Table(
     sa.Column("municipality_number", sa.CHAR(4)),
     sa.Column("website", sa.Text),
     sa.Column("description", sa.Text),
+    # The business address and the register's word on it, from Brønnøysund's update feed
+    # (loaders/organisation_updates.py); null registry_status: active as far as we know.
+    sa.Column("address", sa.Text),
+    sa.Column("postal_code", sa.CHAR(4)),
+    sa.Column("postal_place", sa.Text),
+    sa.Column("registry_status", sa.Text),
+    sa.Column("registry_status_at", sa.DateTime(timezone=True)),
     *_provenance(),
     *_lifecycle(),
     _vocab("kind", OrganisationKind, "kind_vocab"),
+    _vocab("registry_status", RegistryStatus, "registry_status_vocab"),
     sa.CheckConstraint(
         sa.column("organisation_number").regexp_match("^[0-9]{9}$"), name="orgnr_digits"
     ),
@@ -235,6 +262,7 @@ venue = sa.Table(
     sa.Column("last_verified", sa.Date),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("owner_type", OwnerType, "owner_type_vocab"),
     _vocab("venue_type", VenueType, "venue_type_vocab"),
     _vocab("price_model", PriceModel, "price_model_vocab"),
@@ -277,6 +305,7 @@ immigrant_council = sa.Table(
     sa.Column("note", sa.Text),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("kind", CouncilKind, "kind_vocab"),
     _vocab("level", CouncilLevel, "level_vocab"),
     _vocab("status", CouncilStatus, "status_vocab"),
@@ -318,6 +347,7 @@ activity = sa.Table(
     sa.Column("contact_phone", sa.Text),
     *_provenance(),
     *_lifecycle(),
+    *_verification(),
     _vocab("category", ActivityCategory, "category_vocab"),
     _vocab("status", ActivityStatus, "status_vocab"),
     _vocab_array("target_groups", TargetGroup, "target_groups_vocab"),
@@ -399,6 +429,52 @@ venue_access_report = sa.Table(
     sa.Index("ix_venue_access_report_venue_id", "venue_id"),
 )
 
+# Problems the public reports with an entry (issue 17): no reporter's address, only a salted
+# hash of it; the contact is private. The entry is (entry_kind, entry_id), no foreign key, as
+# the three kinds live in three tables.
+MAX_PROBLEM_MESSAGE = 2000
+MAX_PROBLEM_CONTACT = 200
+problem_report = sa.Table(
+    "problem_report",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("contact", sa.Text),
+    # Who reported: the public (with the salted hash of the sender's address), or a registry
+    # (``brreg``: an organisation deleted, bankrupt or dissolving flags its activities).
+    sa.Column("source", sa.Text, nullable=False, server_default="public"),
+    sa.Column("reporter_hash", sa.LargeBinary(32)),
+    sa.Column("status", sa.Text, nullable=False, server_default=ProblemStatus.OPEN.value),
+    sa.Column("outcome", sa.Text),
+    sa.Column("resolution_note", sa.Text),
+    sa.Column("resolved_by", sa.Text),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    _vocab("entry_kind", EntryKind, "entry_kind_vocab"),
+    _vocab("kind", ProblemKind, "kind_vocab"),
+    _vocab("status", ProblemStatus, "status_vocab"),
+    _vocab("outcome", ProblemOutcome, "outcome_vocab"),
+    sa.CheckConstraint(
+        f"char_length(message) BETWEEN 1 AND {MAX_PROBLEM_MESSAGE}", name="message_length"
+    ),
+    sa.CheckConstraint(
+        "(source = 'public') = (reporter_hash IS NOT NULL)", name="public_has_sender_hash"
+    ),
+    sa.CheckConstraint(
+        f"contact IS NULL OR char_length(contact) <= {MAX_PROBLEM_CONTACT}", name="contact_length"
+    ),
+    sa.CheckConstraint(
+        "(status = 'OPEN') = (outcome IS NULL AND resolved_at IS NULL)", name="resolved_has_outcome"
+    ),
+    sa.Index("ix_problem_report_entry_kind_entry_id", "entry_kind", "entry_id"),
+    sa.Index("ix_problem_report_status_created_at", "status", "created_at"),
+)
+
 api_key = sa.Table(
     "api_key",
     metadata,
@@ -435,6 +511,105 @@ audit_log = sa.Table(
     sa.Column("before", JSONB),
     sa.Column("after", JSONB),
     sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+)
+
+# How far each registry feed has been applied (loaders/organisation_updates.py): the next run
+# asks for, and applies, only later updates.
+registry_sync = sa.Table(
+    "registry_sync",
+    metadata,
+    sa.Column("feed", sa.Text, primary_key=True),
+    sa.Column("last_update_id", sa.BigInteger, nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+# Webhooks (issue 17): subscriptions, the outbox of changes (written by triggers on activity,
+# venue and immigrant_council in the changing transaction, migration 0006) and a delivery per
+# matching subscription and change.
+webhook_subscription = sa.Table(
+    "webhook_subscription",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    # The HMAC key the deliveries are signed with: needed in clear to sign.
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("kinds", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column("categories", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("owner_key_id", sa.BigInteger, sa.ForeignKey("api_key.id"), nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("paused_at", sa.DateTime(timezone=True)),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", sa.DateTime(timezone=True)),
+    sa.Column("last_success_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    _vocab_array("kinds", EntryKind, "kinds_vocab"),
+    _vocab_array("categories", ActivityCategory, "categories_vocab"),
+)
+
+webhook_event = sa.Table(
+    "webhook_event",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("municipality_number", sa.CHAR(4)),
+    sa.Column(
+        "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+webhook_delivery = sa.Table(
+    "webhook_delivery",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "subscription_id",
+        sa.BigInteger,
+        sa.ForeignKey("webhook_subscription.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "event_id",
+        sa.BigInteger,
+        sa.ForeignKey("webhook_event.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("entry_kind", sa.Text, nullable=False),
+    sa.Column("entry_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="PENDING"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column(
+        "next_attempt_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.now(),
+    ),
+    sa.Column("leased_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("status IN ('PENDING', 'DELIVERED')", name="status_known"),
+    sa.UniqueConstraint("subscription_id", "event_id"),
+    sa.Index(
+        "ix_webhook_delivery_pending",
+        "subscription_id",
+        "entry_kind",
+        "entry_id",
+        "event_id",
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "ix_webhook_delivery_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
 )
 
 # Vector tiles' pre-aggregated grid (geo/queries/tiles.py): for each point layer and each zoom

@@ -163,6 +163,46 @@ class Weekday(StrEnum):
         return list(Weekday).index(self) + 1
 
 
+class EntryKind(StrEnum):
+    """The directory entries that carry a verified date and take problem reports."""
+
+    ACTIVITY = "ACTIVITY"
+    VENUE = "VENUE"
+    COUNCIL = "COUNCIL"
+
+
+class RegistryStatus(StrEnum):
+    """What Brønnøysund's register says of an organisation, when it is not plainly active."""
+
+    DELETED = "DELETED"
+    REMOVED = "REMOVED"
+    BANKRUPT = "BANKRUPT"
+    DISSOLVING = "DISSOLVING"
+    FORCED_DISSOLUTION = "FORCED_DISSOLUTION"
+
+
+class ProblemKind(StrEnum):
+    NO_LONGER_RUNS = "NO_LONGER_RUNS"
+    WRONG_TIME = "WRONG_TIME"
+    WRONG_PLACE = "WRONG_PLACE"
+    ROOM_NOT_AVAILABLE = "ROOM_NOT_AVAILABLE"
+    OTHER = "OTHER"
+
+
+class ProblemStatus(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+
+
+class ProblemOutcome(StrEnum):
+    """How an editor resolved a problem report."""
+
+    FIXED = "FIXED"
+    CONFIRMED_CLOSED = "CONFIRMED_CLOSED"
+    NOT_A_PROBLEM = "NOT_A_PROBLEM"
+    DUPLICATE = "DUPLICATE"
+
+
 NORWEGIAN: dict[str, str] = {
     # activity categories
     "LANGUAGE_CAFE": "språkkafé",
@@ -211,4 +251,21 @@ NORWEGIAN: dict[str, str] = {
     "GRUNNKRETS": "grunnkrets",
     "DELBYDEL": "delbydel",
     "BYDEL": "bydel",
+    # registry status
+    "DELETED": "slettet",
+    "REMOVED": "fjernet fra åpne data",
+    "BANKRUPT": "konkurs",
+    "DISSOLVING": "under avvikling",
+    "FORCED_DISSOLUTION": "under tvangsavvikling eller tvangsoppløsning",
+    # problem reports
+    "NO_LONGER_RUNS": "finnes ikke lenger",
+    "WRONG_TIME": "feil tidspunkt",
+    "WRONG_PLACE": "feil sted",
+    "ROOM_NOT_AVAILABLE": "lokalet er ikke tilgjengelig",
+    "OPEN": "åpen",
+    "RESOLVED": "behandlet",
+    "FIXED": "rettet",
+    "CONFIRMED_CLOSED": "bekreftet nedlagt",
+    "NOT_A_PROBLEM": "ikke et problem",
+    "DUPLICATE": "duplikat",
 }

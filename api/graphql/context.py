@@ -14,18 +14,22 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from api import cpu
 from api.errors import Unauthenticated
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
+from api.guard.reports import ReportGuard
+from geo.freshness import stale_before
 from geo.keys import lock_live_key
 from geo.queries.activities import (
     ActivityRow,
@@ -47,6 +51,7 @@ from geo.queries.municipalities import (
     parsed_boundaries,
 )
 from geo.queries.organisations import OrganisationRow, organisations_by_ids
+from geo.queries.problem_reports import open_report_counts
 from geo.queries.venues import (
     AvailabilityRow,
     VenueRow,
@@ -55,10 +60,13 @@ from geo.queries.venues import (
     venues_of_municipalities,
 )
 from geo.reader import DriverConnection, Reader, RequestReads
+from geo.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: HVERDAG_STALE_AFTER_DAYS's default, for contexts made without the settings (tests).
+DEFAULT_STALE_AFTER_DAYS: int = Settings.model_fields["stale_after_days"].default
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 BoundaryKey = tuple[str, float | None]
@@ -117,6 +125,16 @@ class Context:
     #: The process's reader (the app's lifespan makes one); without one, a reader of this
     #: context's own engines.
     reader_of_process: Reader | None = None
+    #: HVERDAG_STALE_AFTER_DAYS; ``as_of``, the date staleness is judged on (None: now; tests
+    #: pass one rather than waiting).
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
+    as_of: datetime | None = None
+    #: The problem reports' bucket and sender hash (api.guard.reports); None: not limited.
+    report_guard: ReportGuard | None = None
+    #: strawberry's response in the making: a resolver may set its status and headers.
+    response: Response | None = None
+    #: HVERDAG_WEBHOOK_ALLOW_LOOPBACK: webhook URLs on this machine accepted (tests).
+    webhook_allow_loopback: bool = False
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -129,13 +147,35 @@ class Context:
         return self.read_engine
 
     @cached_property
+    def stale_before(self) -> datetime:
+        """Entries verified before this instant are stale in this request's answers."""
+        return stale_before(self.as_of or datetime.now(UTC), self.stale_after_days)
+
+    @cached_property
+    def open_reports(self) -> DataLoader[tuple[str, int], int]:
+        """How many open problem reports an entry (kind, id) has, batched per request."""
+
+        async def load(keys: list[tuple[str, int]]) -> list[int]:
+            found = await self.run(open_report_counts, keys)
+            return [found.get(key, 0) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
     def loaders(self) -> Loaders:
         """The request's DataLoaders, made when a resolver first needs one (a near-me request
         needs none)."""
         return _make_loaders(self)
 
     @classmethod
-    def for_request(cls, request: Request, max_page_size: int = MAX_PAGE_SIZE) -> Context:
+    def for_request(
+        cls,
+        request: Request,
+        max_page_size: int = MAX_PAGE_SIZE,
+        stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
+        report_guard: ReportGuard | None = None,
+        webhook_allow_loopback: bool = False,
+    ) -> Context:
         """The engines the app's lifespan left in the request's state; the request id the
         middleware chose (api.guard.requests), else the caller's ``X-Request-ID`` when it is a
         sane token, else a new one; the caller's principal (api.guard.auth)."""
@@ -146,6 +186,9 @@ class Context:
             "read_engine": state.get("read_engine"),
             "autocommit_engine": state.get("autocommit_engine"),
             "reader_of_process": state.get("reader"),
+            "stale_after_days": stale_after_days,
+            "report_guard": report_guard,
+            "webhook_allow_loopback": webhook_allow_loopback,
         }
         principal = state.get("principal", PUBLIC)
         if _REQUEST_ID.fullmatch(given):

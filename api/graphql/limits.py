@@ -46,6 +46,10 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Venue", "activities"): 50,
     ("Query", "venueAccess"): 400,  # per municipality: 356 in 2020's numbering
     ("Query", "councilCoverage"): 20,
+    # The page's reports: `problemReports(first:)` counts them already.
+    ("ProblemReportConnection", "nodes"): 1,
+    ("Query", "dataQuality"): 400,  # a group per municipality at most (357 in 2024)
+    ("Query", "webhookSubscriptions"): 20,  # geo.writes.webhooks.MAX_PER_KEY a key
 }
 #: The largest integer every JSON reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_SAFE_INTEGER = 2**53 - 1

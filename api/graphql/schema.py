@@ -31,6 +31,7 @@ from api.graphql.types.changes import ChangeConnection, resolve_changes
 from api.graphql.types.council import COUNCIL_NODE, ImmigrantCouncil
 from api.graphql.types.county import COUNTY_NODE, County, resolve_counties, resolve_county
 from api.graphql.types.coverage import CoverageReport, resolve_coverage
+from api.graphql.types.data_quality import DataQualityGroup, resolve_data_quality
 from api.graphql.types.initiative import (
     INITIATIVE_NODE,
     AreaInitiative,
@@ -47,6 +48,7 @@ from api.graphql.types.municipality import (
 )
 from api.graphql.types.nearby import NearbyConnection, nearby_connection, resolve_nearby
 from api.graphql.types.organisation import ORGANISATION_NODE, Organisation
+from api.graphql.types.problem_report import ProblemReportConnection, resolve_problem_reports
 from api.graphql.types.survey import (
     CouncilCoverageGroup,
     VenueAccessGroup,
@@ -56,6 +58,7 @@ from api.graphql.types.survey import (
     resolve_venue_access_total,
 )
 from api.graphql.types.venue import VENUE_NODE, Venue
+from api.graphql.types.webhook import WebhookSubscription, resolve_webhook_subscriptions
 from geo.settings import Settings
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
 
@@ -188,6 +191,29 @@ class Query:
         description='Council coverage over every municipality (key "ALL").',
     )
 
+    data_quality: list[DataQualityGroup] = strawberry.field(
+        resolver=resolve_data_quality,
+        description=(
+            "Each owner's entries and what needs work: verified within the window, stale, open "
+            "problem reports, missing schedule, contact and languages. Editors see their own "
+            "group (MUNICIPALITY or ORGANISATION), analysts and admins every group. Needs a key."
+        ),
+    )
+    webhook_subscriptions: list[WebhookSubscription] = strawberry.field(
+        resolver=resolve_webhook_subscriptions,
+        description=(
+            "Your key's webhook subscriptions (an admin's: all), with their delivery state: "
+            "paused, failures running, last error, pending and delivered counts. Needs a key."
+        ),
+    )
+    problem_reports: ProblemReportConnection = strawberry.field(
+        resolver=resolve_problem_reports,
+        description=(
+            "Problem reports the public sent about the entries your key answers for (a "
+            "municipality's venues and councils, an organisation's activities; analysts and "
+            "admins: all), oldest first. Needs a key."
+        ),
+    )
     audit_log: list[AuditEntry] = strawberry.field(
         resolver=resolve_audit_log,
         description=(

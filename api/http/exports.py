@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,7 @@ from api.http.params import (
     coverage_question,
     csv_options,
     directory_filter,
+    stale_line,
 )
 from api.http.streaming import (
     ClosingStream,
@@ -106,7 +108,7 @@ class _Job:
         return f"hverdag-{self.what}.{self.fmt}"
 
 
-def _job(what: str, fmt: str, params: QueryParams) -> _Job:
+def _job(what: str, fmt: str, params: QueryParams, line: datetime) -> _Job:
     """BAD_USER_INPUT naming the parameter when one is wrong."""
     if what == COVERAGE:
         check_known(params, COVERAGE_PARAMETERS | CSV_PARAMETERS)
@@ -119,16 +121,16 @@ def _job(what: str, fmt: str, params: QueryParams) -> _Job:
             q.area_parameter,
         )
     check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS)
-    filt, statement = directory_filter(params), STATEMENTS[ExportKind(what)]
+    filt, statement = directory_filter(params, line), STATEMENTS[ExportKind(what)]
     return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
 
 
-async def _checked_job(what: str, fmt: str, params: QueryParams) -> _Job:
+async def _checked_job(what: str, fmt: str, params: QueryParams, line: datetime) -> _Job:
     """:func:`_job`; a coverage export's in a worker thread (api.cpu), since its area's check
     (a box clipped, densified and transformed) is CPU work, as GraphQL's coverage does it."""
     if what == COVERAGE:
-        return await cpu.run(_job, what, fmt, params)
-    return _job(what, fmt, params)
+        return await cpu.run(_job, what, fmt, params, line)
+    return _job(what, fmt, params, line)
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ def export_routes(settings: Settings) -> list[Route]:
         if isinstance(parsed, Response):
             return parsed
         try:
-            job = await _checked_job(*parsed, request.query_params)
+            job = await _checked_job(*parsed, request.query_params, stale_line(request))
         except BadUserInput as error:
             return _bad_input(error)
         headers = {"content-disposition": f'attachment; filename="{job.filename}"'}

@@ -46,7 +46,7 @@ from api.checks import decode_global_id, encode_global_id
 from api.errors import BadUserInput, ErrorCode, outage_code
 from api.http import ogc_html
 from api.http.exports import GLOBAL_IDS
-from api.http.params import FILTER_PARAMETERS, directory_filter
+from api.http.params import FILTER_PARAMETERS, directory_filter, stale_line
 from geo.filters import DirectoryFilter
 from geo.queries.export import ExportKind
 from geo.queries.features import (
@@ -527,10 +527,10 @@ def _query(request: Request, collection: Collection) -> Query:
     allowed = _ITEMS | others | frozenset(collection.queryables)
     _check_params(request, allowed)
     params = request.query_params
-    filt = DirectoryFilter()
+    filt = DirectoryFilter(stale_before=stale_line(request))
     if collection.directory:
         try:
-            filt = directory_filter(params)
+            filt = directory_filter(params, stale_line(request))
         except BadUserInput as exc:
             raise _bad(exc.message, str(exc.details.get("field", ""))) from None
     equal = {name: params[name] for name in collection.equality if name in params}

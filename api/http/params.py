@@ -15,17 +15,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from api import checks
 from api.errors import BadUserInput
+from geo import freshness
 from geo.filters import DirectoryFilter
 from geo.queries.coverage import AreaSelector, Target
 from geo.queries.coverage import TargetKind as CoverageTargetKind
+from geo.settings import Settings
 from geo.vocab import (
     ActivityCategory,
     AreaKind,
@@ -135,6 +138,7 @@ _FILTER_BOOLEANS = {
     "freeOnly": "free_only",
     "leisureCardAccepted": "leisure_card",
     "stepFree": "step_free",
+    "freshOnly": "fresh_only",
 }
 _FILTER_SINGLE = ("age", "text", "municipality", "weekday", "time", "from", "to", "on")
 FILTER_PARAMETERS = frozenset({*_FILTER_LISTS, *_FILTER_BOOLEANS, *_FILTER_SINGLE})
@@ -190,9 +194,22 @@ def _window(params: QueryParams) -> dict[str, Any]:
     }
 
 
-def directory_filter(params: QueryParams) -> DirectoryFilter:
-    """The filter, checked by :func:`api.checks.directory_filter` as GraphQL's ``filter``."""
+#: HVERDAG_STALE_AFTER_DAYS's default, where the app's state has no value (a bare test app).
+_DEFAULT_STALE_AFTER_DAYS: int = Settings.model_fields["stale_after_days"].default
+
+
+def stale_line(request: Request) -> datetime:
+    """This request's staleness line (geo.freshness): now, less the app's
+    HVERDAG_STALE_AFTER_DAYS."""
+    days = request.scope.get("state", {}).get("stale_after_days", _DEFAULT_STALE_AFTER_DAYS)
+    return freshness.stale_before(datetime.now(UTC), days)
+
+
+def directory_filter(params: QueryParams, stale_before: datetime) -> DirectoryFilter:
+    """The filter, checked by :func:`api.checks.directory_filter` as GraphQL's ``filter``;
+    ``stale_before``: the staleness line of this request (:func:`stale_line`)."""
     values: dict[str, Any] = {
+        "stale_before": stale_before,
         **_lists(params, _FILTER_LISTS),
         **_booleans(params, _FILTER_BOOLEANS),
     }

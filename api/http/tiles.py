@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.errors import BadUserInput, ErrorCode, outage_code
-from api.http.params import FILTER_PARAMETERS, check_known, directory_filter
+from api.http.params import FILTER_PARAMETERS, check_known, directory_filter, stale_line
 from api.http.streaming import json_error
 from geo.queries.tiles import (
     LAYERS,
@@ -58,7 +58,7 @@ def _options(layer: str, request: Request) -> TileOptions:
             )
         return TileOptions(unit_kind=kind)
     if layer in ("venues", "activities"):
-        return TileOptions(directory=directory_filter(params))
+        return TileOptions(directory=directory_filter(params, stale_line(request)))
     return TileOptions()
 
 

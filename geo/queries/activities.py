@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +41,8 @@ class ActivityRow(Lifecycle):
     contact_name: str | None
     contact_email: str | None
     contact_phone: str | None
+    last_verified_at: datetime
+    verified_by: str | None
 
 
 @dataclass(frozen=True)

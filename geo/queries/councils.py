@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -24,6 +25,8 @@ class CouncilRow(Lifecycle):
     members: int | None
     website: str | None
     note: str | None
+    last_verified_at: datetime
+    verified_by: str | None
 
 
 def council_columns() -> list[sa.ColumnElement[object]]:

@@ -39,6 +39,7 @@ from geo.filters import (
     council_conditions,
     venue_conditions,
 )
+from geo.freshness import stale_column
 from geo.queries.coverage import AreaSelector, Target, coverage_units
 from geo.tables import (
     activity,
@@ -146,6 +147,7 @@ def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
             schedule.label("schedule"),
             activity.c.updated_at,
             activity.c.version,
+            *_verification(activity, filt),
             *_lon_lat(activity.c.geom),
         )
         .select_from(
@@ -156,6 +158,21 @@ def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
         .where(*activity_conditions(filt))
         .order_by(activity.c.id)
     )
+
+
+def _verification(table: sa.Table, filt: DirectoryFilter) -> list[ColumnElement[Any]]:
+    """When the row was last verified, by whom, and whether that makes it stale on the filter's
+    line (null when the filter has none)."""
+    stale = (
+        sa.null()
+        if filt.stale_before is None
+        else stale_column(table, sa.literal(filt.stale_before, sa.DateTime(timezone=True)))
+    )
+    return [
+        table.c.last_verified_at,
+        table.c.verified_by,
+        sa.type_coerce(stale, sa.Boolean).label("stale"),
+    ]
 
 
 def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
@@ -190,6 +207,7 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
             venue.c.last_verified,
             venue.c.updated_at,
             venue.c.version,
+            *_verification(venue, filt),
             *_lon_lat(venue.c.geom),
         )
         .select_from(
@@ -227,6 +245,7 @@ def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.
             immigrant_council.c.note,
             immigrant_council.c.updated_at,
             immigrant_council.c.version,
+            *_verification(immigrant_council, filt),
             sa.case(
                 (muni.c.number.isnot(None), "municipality"), (fylke.c.number.isnot(None), "county")
             ).label("point_of"),

@@ -14,9 +14,10 @@ Ids: HSDS wants UUIDs. Ours are integers, so each id column is built in SQL as a
 the same UUID in every export, on every server, for ever (so never change :data:`NAMESPACE`).
 
 Only public fields leave: never a contact name, e-mail or phone (private persons' data).
-Archived rows are left out. Times are Europe/Oslo wall-clock times (``"18:00"``): HSDS's
-``timezone`` is a fixed UTC offset, which Norway's summer time would make wrong half the year,
-so the schedules say so in ``notes`` instead.
+Archived rows are left out. A service's ``assured_date`` is the day it was last verified (UTC;
+docs/freshness.md), so a consumer can judge staleness by its own rule. Times are Europe/Oslo
+wall-clock times (``"18:00"``): HSDS's ``timezone`` is a fixed UTC offset, which Norway's
+summer time would make wrong half the year, so the schedules say so in ``notes`` instead.
 """
 
 from __future__ import annotations
@@ -252,6 +253,10 @@ SERVICE_FIELDS = (
     Field("maximum_age", "number"),
     Field("fees_description"),
     Field("application_process"),
+    # When the service was last confirmed true (its last verification's UTC date), and when it
+    # last changed: HSDS's own fields for what hverdag calls verified and updated.
+    Field("assured_date", "date"),
+    Field("last_modified", "datetime"),
 )
 
 
@@ -304,6 +309,8 @@ def services_statement() -> sa.Select[Any]:
                     activity.c.max_age,
                     fees,
                     application,
+                    sa.cast(sa.func.timezone("UTC", activity.c.last_verified_at), sa.Date),
+                    activity.c.updated_at,
                 ],
             )
         )

@@ -3,9 +3,10 @@
 Shape (see docs/performance.md): per kind, a KNN scan (``ORDER BY geom <-> point FETCH FIRST n
 ROWS WITH TIES``) with the equality filters inside and the radius outside the limit, so the GiST
 index returns rows nearest first and the scan stops after n matches even where few rows lie within
-the radius. The kinds' sorted streams are merged in Python. Ties in distance are broken by kind,
-then id, and the cursor holds all three, so pages neither skip nor repeat rows that lie equally
-far (activities at one venue share its point).
+the radius. The kinds' sorted streams are merged in Python. Ties in distance are broken by
+staleness (fresh first: geo.freshness), then kind, then id, and the cursor holds all four, so
+pages neither skip nor repeat rows that lie equally far (activities at one venue share its
+point).
 
 The scan orders by distance alone: PostgreSQL 15 uses an index's ordering operator only when it
 matches the whole ORDER BY, so ``ORDER BY geom <-> point, id`` falls back to reading and sorting
@@ -22,6 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -37,6 +39,7 @@ from geo.filters import (
     stored_text_matches,
     venue_conditions,
 )
+from geo.freshness import stale_column, stale_line_param
 from geo.queries.activities import ActivityRow, activity_columns
 from geo.queries.councils import CouncilRow, council_columns
 from geo.queries.driver import driver_statement, run_statement, run_statement_as
@@ -74,6 +77,8 @@ class NearbyKey:
     """A hit's position in the answer: what a cursor holds."""
 
     distance: float
+    #: Stale entries come after fresh ones at an equal distance (geo.freshness).
+    stale: bool
     rank: int
     id: int
 
@@ -83,10 +88,11 @@ class Hit:
     kind: PlaceKind
     distance_m: float
     row: ActivityRow | VenueRow | CouncilRow
+    stale: bool
 
     @property
     def key(self) -> NearbyKey:
-        return NearbyKey(self.distance_m, self.kind.rank, self.row.id)
+        return NearbyKey(self.distance_m, self.stale, self.kind.rank, self.row.id)
 
 
 @dataclass(frozen=True)
@@ -97,26 +103,29 @@ class NearbyPage:
 
 def _after(
     distance: ColumnElement[float],
+    stale: ColumnElement[bool],
     row_id: ColumnElement[int],
     kind: PlaceKind,
     after_rank: int | None,
 ) -> list[ColumnElement[bool]]:
-    """Rows of ``kind`` that come after the cursor in (distance, kind rank, id) order; the
-    cursor's distance and id are the bound values ``after_distance`` and ``after_id``."""
+    """Rows of ``kind`` that come after the cursor in (distance, stale, kind rank, id) order;
+    the cursor's values are bound as ``after_distance``, ``after_stale`` and ``after_id``."""
     if after_rank is None:
         return []
     after_distance = sa.bindparam("after_distance", type_=sa.Float)
+    after_stale = sa.bindparam("after_stale", type_=sa.Boolean)
+    after_id = sa.bindparam("after_id", type_=sa.BigInteger)
+    # The rank is the statement's own constant: compare it in Python, not per row.
+    rest: ColumnElement[bool]
     if kind.rank > after_rank:
-        return [distance >= after_distance]
-    if kind.rank < after_rank:
-        return [distance > after_distance]
+        rest = stale >= after_stale
+    elif kind.rank < after_rank:
+        rest = stale > after_stale
+    else:
+        rest = sa.or_(stale > after_stale, sa.and_(stale == after_stale, row_id > after_id))
     return [
-        sa.or_(
-            distance > after_distance,
-            sa.and_(
-                distance == after_distance, row_id > sa.bindparam("after_id", type_=sa.BigInteger)
-            ),
-        )
+        distance >= after_distance,
+        sa.or_(distance > after_distance, rest),
     ]
 
 
@@ -128,19 +137,20 @@ def _knn_statement(
     after_rank: int | None,
 ) -> sa.Select[Any]:
     distance = table.c.geom.op("<->", return_type=sa.Float)(bound_storage_point())
+    stale = stale_column(table, stale_line_param())
     limit = sa.bindparam("limit", type_=sa.Integer)
     nearest = (
-        sa.select(table.c.id.label("hit_id"), distance.label("distance"))
-        .where(*conditions, *_after(distance, table.c.id, kind, after_rank))
+        sa.select(table.c.id.label("hit_id"), distance.label("distance"), stale.label("stale"))
+        .where(*conditions, *_after(distance, stale, table.c.id, kind, after_rank))
         .order_by(distance)  # distance alone, or the index cannot order the scan (above)
         .fetch(limit, with_ties=True)
         .subquery("nearest")
     )
     return (
-        sa.select(*columns, nearest.c.distance)
+        sa.select(*columns, nearest.c.distance, nearest.c.stale)
         .select_from(nearest.join(table, table.c.id == nearest.c.hit_id))
         .where(nearest.c.distance <= sa.bindparam("radius_m", type_=sa.Float))
-        .order_by(nearest.c.distance, nearest.c.hit_id)
+        .order_by(nearest.c.distance, nearest.c.stale, nearest.c.hit_id)
         .limit(limit)
     )
 
@@ -171,11 +181,14 @@ def _council_distances(
 
 def _council_statement(filt: DirectoryFilter, after_rank: int | None) -> sa.Select[Any]:
     near = _council_distances(filt, bound_storage_point(), sa.bindparam("radius_m", type_=sa.Float))
+    stale = stale_column(immigrant_council, stale_line_param())
     return (
-        sa.select(*in_field_order(CouncilRow, council_columns()), near.c.distance)
+        sa.select(
+            *in_field_order(CouncilRow, council_columns()), near.c.distance, stale.label("stale")
+        )
         .select_from(near.join(immigrant_council, immigrant_council.c.id == near.c.hit_id))
-        .where(*_after(near.c.distance, near.c.hit_id, PlaceKind.COUNCIL, after_rank))
-        .order_by(near.c.distance, near.c.hit_id)
+        .where(*_after(near.c.distance, stale, near.c.hit_id, PlaceKind.COUNCIL, after_rank))
+        .order_by(near.c.distance, stale, near.c.hit_id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
@@ -194,14 +207,15 @@ def _text_first_statement(
     by (distance, id) keeps the planner from the KNN walk."""
     point = bound_storage_point()
     distance = table.c.geom.op("<->", return_type=sa.Float)(point)
+    stale = stale_column(table, stale_line_param())
     return (
-        sa.select(*columns, distance.label("distance"))
+        sa.select(*columns, distance.label("distance"), stale.label("stale"))
         .where(
             *conditions,
             sa.func.ST_DWithin(table.c.geom, point, sa.bindparam("radius_m", type_=sa.Float)),
-            *_after(distance, table.c.id, kind, after_rank),
+            *_after(distance, stale, table.c.id, kind, after_rank),
         )
-        .order_by(distance, table.c.id)
+        .order_by(distance, stale, table.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
@@ -226,9 +240,15 @@ def _text_probe_statement(
     distance), with the page's columns null when nothing matched."""
     point = bound_storage_point()
     distance = table.c.geom.op("<->", return_type=sa.Float)(point)
+    stale = stale_column(table, stale_line_param())
     nearest = (
-        sa.select(table.c.id.label("hit_id"), distance.label("distance"), matches.label("matches"))
-        .where(*conditions, *_after(distance, table.c.id, kind, after_rank))
+        sa.select(
+            table.c.id.label("hit_id"),
+            distance.label("distance"),
+            stale.label("stale"),
+            matches.label("matches"),
+        )
+        .where(*conditions, *_after(distance, stale, table.c.id, kind, after_rank))
         .order_by(distance)  # distance alone, or the index cannot order the scan
         # With ties: a row as far as the last one read is read too, so the reach is exact.
         .fetch(sa.bindparam("probe_rows", type_=sa.Integer), with_ties=True)
@@ -240,21 +260,21 @@ def _text_probe_statement(
     # The page's ids first, then their rows: joining all the probed rows before the limit
     # looked up every one of them.
     matched = (
-        sa.select(nearest.c.hit_id, nearest.c.distance)
+        sa.select(nearest.c.hit_id, nearest.c.distance, nearest.c.stale)
         .where(nearest.c.matches, nearest.c.distance <= sa.bindparam("radius_m", type_=sa.Float))
-        .order_by(nearest.c.distance, nearest.c.hit_id)
+        .order_by(nearest.c.distance, nearest.c.stale, nearest.c.hit_id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .subquery("matched")
     )
     page = (
-        sa.select(*columns, matched.c.distance)
+        sa.select(*columns, matched.c.distance, matched.c.stale)
         .select_from(matched.join(table, table.c.id == matched.c.hit_id))
         .subquery("page")
     )
     return (
         sa.select(*page.c, reach.c.probed, reach.c.farthest)
         .select_from(reach.outerjoin(page, sa.true()))
-        .order_by(page.c.distance, page.c.id)
+        .order_by(page.c.distance, page.c.stale, page.c.id)
     )
 
 
@@ -294,7 +314,7 @@ def _probed_hits(kind: PlaceKind, rows: Sequence[Any], values: dict[str, Any]) -
     read), else None. ``rows`` are mappings of the probe statement's columns."""
     row_type = _ROW_TYPES[kind]
     hits = [
-        Hit(kind, float(row["distance"]), from_mapping(row_type, row))
+        Hit(kind, float(row["distance"]), from_mapping(row_type, row), bool(row["stale"]))
         for row in rows
         if row["distance"] is not None
     ]
@@ -325,13 +345,18 @@ def _kind_hits(
             return hits
     row_type = _ROW_TYPES[kind]
     return [
-        Hit(kind, float(row.distance), to_dataclass(row_type, row))
+        Hit(kind, float(row.distance), to_dataclass(row_type, row), row.stale)
         for row in conn.execute(_kind_statement(kind, filt, after_rank), values)
     ]
 
 
 def _bound_values(
-    x: float, y: float, radius_m: float, first: int, after: NearbyKey | None
+    x: float,
+    y: float,
+    radius_m: float,
+    first: int,
+    after: NearbyKey | None,
+    stale_before: datetime,
 ) -> dict[str, Any]:
     check_finite(x, y)
     values: dict[str, Any] = {
@@ -339,9 +364,10 @@ def _bound_values(
         "y": float(y),
         "radius_m": radius_m,
         "limit": first + 1,
+        "stale_before": stale_before,
     }
     if after is not None:
-        values.update(after_distance=after.distance, after_id=after.id)
+        values.update(after_distance=after.distance, after_stale=after.stale, after_id=after.id)
     return values
 
 
@@ -362,10 +388,12 @@ def nearby(
     kinds: Sequence[PlaceKind],
     filt: DirectoryFilter,
     first: int,
+    stale_before: datetime,
     after: NearbyKey | None = None,
 ) -> NearbyPage:
-    """The ``first`` nearest hits after ``after`` within ``radius_m`` of (x, y) in EPSG:25833."""
-    values = _bound_values(x, y, radius_m, first, after)
+    """The ``first`` nearest hits after ``after`` within ``radius_m`` of (x, y) in EPSG:25833;
+    at equal distance fresh before stale (verified before ``stale_before``)."""
+    values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
     return _page(
         [_kind_hits(conn, kind, filt, values, after_rank) for kind in dict.fromkeys(kinds)], first
@@ -381,12 +409,13 @@ async def nearby_on_driver(
     kinds: Sequence[PlaceKind],
     filt: DirectoryFilter,
     first: int,
+    stale_before: datetime,
     after: NearbyKey | None = None,
 ) -> NearbyPage:
     """:func:`nearby` run straight on psycopg: the same statements, compiled by SQLAlchemy once
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
     request; docs/performance.md)."""
-    values = _bound_values(x, y, radius_m, first, after)
+    values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
     streams = []
     for kind in dict.fromkeys(kinds):
@@ -398,8 +427,8 @@ async def nearby_on_driver(
                 streams.append(hits)
                 continue
         compiled = driver_statement(_kind_statement(kind, filt, after_rank))
-        rows = await run_statement_as(conn, compiled, values, _ROW_TYPES[kind], "distance")
-        streams.append([Hit(kind, float(distance), row) for row, distance in rows])
+        rows = await run_statement_as(conn, compiled, values, _ROW_TYPES[kind], "distance", "stale")
+        streams.append([Hit(kind, float(distance), row, stale) for row, distance, stale in rows])
     return _page(streams, first)
 
 

@@ -21,6 +21,10 @@ class OrganisationRow(Lifecycle):
     municipality_number: str | None
     website: str | None
     description: str | None
+    address: str | None
+    postal_code: str | None
+    postal_place: str | None
+    registry_status: str | None
 
 
 def organisations_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, OrganisationRow]:

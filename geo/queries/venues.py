@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,8 @@ class VenueRow(Lifecycle):
     contact_email: str | None
     contact_phone: str | None
     last_verified: date | None
+    last_verified_at: datetime
+    verified_by: str | None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import psycopg
 import pytest
@@ -23,6 +23,7 @@ from geo.filters import (
     fuzzy_words,
     venue_conditions,
 )
+from geo.freshness import stale_before
 from geo.queries import nearby as nearby_module
 from geo.queries.activities import activity_columns
 from geo.queries.driver import driver_statement, run_statement_as
@@ -41,6 +42,10 @@ from geo.tables import activity, activity_schedule, venue, venue_availability
 CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "NORWEGIAN_PRACTICE"]
 LANGUAGES = ["nb", "en", "ar", "so", "uk", "pl"]
 TO_UTM = Transformer.from_crs(4326, 25833, always_xy=True)
+#: The date the tests judge staleness on, and its line (HVERDAG_STALE_AFTER_DAYS's default).
+AS_OF = datetime(2026, 12, 1, 12, tzinfo=UTC)
+STALE_BEFORE = stale_before(AS_OF, 180)
+LONG_AGO = AS_OF - timedelta(days=400)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Place:
     free: bool = True
     tuesday_evening: bool = False
     price_model: str = "FREE"
+    stale: bool = False
 
 
 def _random_lat_lon(rng: random.Random) -> tuple[float, float]:
@@ -71,6 +77,9 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
         geom = sa.func.ST_Transform(sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326), 25833)
         x, y = TO_UTM.transform(lon, lat)
         evening = rng.random() < 0.3
+        # A third verified long ago (stale), some of them on the shared points among fresh ones.
+        stale = i % 3 == 0
+        verified = LONG_AGO if stale else AS_OF - timedelta(days=1)
         if i < 3000:
             category = rng.choice(CATEGORIES)
             langs = tuple(rng.sample(LANGUAGES, rng.randint(1, 3)))
@@ -89,6 +98,7 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
                     free=free,
                     cost_nok=None if free else 50,
                     source="test",
+                    last_verified_at=verified,
                 )
                 .returning(activity.c.id)
             ).scalar_one()
@@ -112,6 +122,7 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
                     max_age,
                     free,
                     evening,
+                    stale=stale,
                 )
             )
         else:
@@ -126,6 +137,7 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
                     price_model=price,
                     suitable_categories=rng.sample(CATEGORIES, 2),
                     source="test",
+                    last_verified_at=verified,
                 )
                 .returning(venue.c.id)
             ).scalar_one()
@@ -136,27 +148,36 @@ def _insert(conn: sa.Connection, rng: random.Random) -> list[Place]:
                     )
                 )
             places.append(
-                Place(PlaceKind.VENUE, new_id, x, y, tuesday_evening=evening, price_model=price)
+                Place(
+                    PlaceKind.VENUE,
+                    new_id,
+                    x,
+                    y,
+                    tuesday_evening=evening,
+                    price_model=price,
+                    stale=stale,
+                )
             )
     return places
 
 
 def _reference(
     places: list[Place], x: float, y: float, radius: float, match: callable
-) -> list[tuple[float, int, int]]:
+) -> list[tuple[float, bool, int, int]]:
+    """Nearest first; at an equal distance fresh before stale, then by kind and id."""
     hits = []
     for p in places:
         d = math.hypot(p.x - x, p.y - y)
         if d <= radius and match(p):
-            hits.append((d, p.kind.rank, p.id))
+            hits.append((d, p.stale, p.kind.rank, p.id))
     return sorted(hits)
 
 
 def _walk(
     conn: sa.Connection, x: float, y: float, radius: float, filt: DirectoryFilter, page_size: int
-) -> list[tuple[float, int, int]]:
-    """All pages, following the cursor (the last hit's key), as (distance, rank, id)."""
-    seen: list[tuple[float, int, int]] = []
+) -> list[tuple[float, bool, int, int]]:
+    """All pages, following the cursor (the last hit's key), as (distance, stale, rank, id)."""
+    seen: list[tuple[float, bool, int, int]] = []
     after: NearbyKey | None = None
     while True:
         page = nearby(
@@ -167,9 +188,10 @@ def _walk(
             kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE],
             filt=filt,
             first=page_size,
+            stale_before=STALE_BEFORE,
             after=after,
         )
-        seen += [(h.distance_m, h.kind.rank, h.row.id) for h in page.hits]
+        seen += [(h.distance_m, h.stale, h.kind.rank, h.row.id) for h in page.hits]
         if not page.has_next:
             return seen
         after = page.hits[-1].key
@@ -198,6 +220,10 @@ FILTERS: dict[str, tuple[DirectoryFilter, callable]] = {
                 )
             )
         ),
+    ),
+    "fresh only": (
+        DirectoryFilter(fresh_only=True, stale_before=STALE_BEFORE),
+        lambda p: not p.stale,
     ),
 }
 
@@ -243,7 +269,7 @@ def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
 
             expected = _reference(generated, x, y, radius, full_match)
             got = _walk(conn, x, y, radius, filt, page_size=rng.choice([7, 20]))
-            assert [(r, i) for _, r, i in got] == [(r, i) for _, r, i in expected]
+            assert [(s, r, i) for _, s, r, i in got] == [(s, r, i) for _, s, r, i in expected]
             assert all(abs(g[0] - e[0]) < 1.0 for g, e in zip(got, expected, strict=True))
             total = count_nearby(
                 conn, x, y, radius_m=radius, kinds=[PlaceKind.ACTIVITY, PlaceKind.VENUE], filt=filt
@@ -252,20 +278,30 @@ def test_nearby_matches_brute_force(generated_db: tuple[sa.Engine, list[Place]],
 
 
 def test_ties_do_not_skip_or_repeat_rows(fresh_engine: sa.Engine) -> None:
-    """Thirty rows on one point, paged 4 at a time: every row exactly once, in id order."""
+    """Thirty rows on one point, paged 4 at a time: every row exactly once, the fresh ones
+    first (every third stale), each part in id order."""
     with fresh_engine.begin() as conn:
         geom = sa.func.ST_SetSRID(sa.func.ST_MakePoint(262000.0, 6650000.0), 25833)
-        ids = [
-            conn.execute(
+        ids = {
+            i: conn.execute(
                 activity.insert()
-                .values(title=f"t{i}", category="SPORTS", geom=geom, source="test")
+                .values(
+                    title=f"t{i}",
+                    category="SPORTS",
+                    geom=geom,
+                    source="test",
+                    last_verified_at=LONG_AGO if i % 3 == 0 else AS_OF,
+                )
                 .returning(activity.c.id)
             ).scalar_one()
             for i in range(30)
-        ]
+        }
         got = _walk(conn, 262010.0, 6650000.0, 100, DirectoryFilter(), page_size=4)
-    assert [i for _, _, i in got] == sorted(ids)
-    assert {d for d, _, _ in got} == {10.0}
+    fresh = sorted(row_id for i, row_id in ids.items() if i % 3)
+    stale = sorted(row_id for i, row_id in ids.items() if i % 3 == 0)
+    assert [i for _, _, _, i in got] == fresh + stale
+    assert [s for _, s, _, _ in got] == [False] * 20 + [True] * 10
+    assert {d for d, _, _, _ in got} == {10.0}
 
 
 def _libpq(url: URL) -> str:
@@ -301,6 +337,7 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
                         "kinds": kinds,
                         "filt": filt,
                         "first": 9,
+                        "stale_before": STALE_BEFORE,
                         "after": after,
                     }
                     expected = nearby(conn, x, y, **args)
@@ -359,7 +396,7 @@ def test_a_text_filter_finds_what_the_knn_walk_finds(
     found = 0
     for lat, lon in [(59.9139, 10.7522), (59.9611, 10.8808), (60.3712, 5.3420)]:
         x, y = TO_UTM.transform(lon, lat)
-        values = {"x": x, "y": y, "radius_m": 5000.0, "limit": 30}
+        values = {"x": x, "y": y, "radius_m": 5000.0, "limit": 30, "stale_before": STALE_BEFORE}
         walked = loaded_conn.execute(
             _knn_statement(table, columns, conditions, kind, None), values
         ).all()
@@ -412,9 +449,15 @@ async def test_a_text_search_pages_as_the_knn_walk_whether_the_probe_suffices_or
             x, y = TO_UTM.transform(lon, lat)
             walked = loaded_conn.execute(
                 _knn_statement(table, columns, conditions, kind, None),
-                {"x": x, "y": y, "radius_m": 5000.0, "limit": 12},
+                {"x": x, "y": y, "radius_m": 5000.0, "limit": 12, "stale_before": STALE_BEFORE},
             ).all()
-            args = {"radius_m": 5000.0, "kinds": [kind], "filt": filt, "first": 5}
+            args = {
+                "radius_m": 5000.0,
+                "kinds": [kind],
+                "filt": filt,
+                "first": 5,
+                "stale_before": STALE_BEFORE,
+            }
             paged: list[tuple[int, float]] = []
             after: NearbyKey | None = None
             for _ in range(2):

@@ -89,12 +89,17 @@ def _scalar(conn: sa.Connection, stmt: sa.Select) -> object:
 
 
 def _checksum(url: URL) -> str:
-    """A hash of every generated row in id order (all columns but the timestamps)."""
+    """A hash of every generated row in id order (all columns but the timestamps, the time of
+    verification among them)."""
     engine = sync_engine(url, poolclass=sa.pool.NullPool)
     owner = venue.alias("owner")
     statements = [
         sa.select(
-            *[c for c in table.c if c.name not in ("geom", "created_at", "updated_at")],
+            *[
+                c
+                for c in table.c
+                if c.name not in ("geom", "created_at", "updated_at", "last_verified_at")
+            ],
             sa.func.ST_AsEWKB(table.c.geom),
         ).order_by(table.c.id)
         for table in (venue, activity)

@@ -22,6 +22,12 @@ from api.graphql.mutations.councils import (
     resolve_restore_council,
     resolve_update_council,
 )
+from api.graphql.mutations.problem_reports import (
+    ReportProblemPayload,
+    ResolveProblemReportPayload,
+    resolve_report_problem,
+    resolve_resolve_problem_report,
+)
 from api.graphql.mutations.venues import (
     VenueImportPayload,
     VenuePayload,
@@ -30,6 +36,14 @@ from api.graphql.mutations.venues import (
     resolve_import_venues,
     resolve_restore_venue,
     resolve_update_venue,
+)
+from api.graphql.mutations.verification import VerifyEntriesPayload, resolve_verify_entries
+from api.graphql.mutations.webhooks import (
+    CreateWebhookSubscriptionPayload,
+    WebhookSubscriptionPayload,
+    resolve_create_webhook_subscription,
+    resolve_delete_webhook_subscription,
+    resolve_resume_webhook_subscription,
 )
 
 _KEY = (
@@ -95,4 +109,43 @@ class Mutation:
         description=(
             "Report whether your organisation got to use a venue (organisation editors)." + _KEY
         ),
+    )
+    verify_entries: VerifyEntriesPayload = strawberry.field(
+        resolver=resolve_verify_entries,
+        description=(
+            "Confirm entries true as they stand (one, or a batch of your own): their "
+            "`lastVerifiedAt` moves to now and `stale` clears; their content and version stay. "
+            "All or nothing: an unknown, archived or out-of-scope entry, or one that changed "
+            "since the version given, and none is verified." + _KEY
+        ),
+    )
+    report_problem: ReportProblemPayload = strawberry.field(
+        resolver=resolve_report_problem,
+        description=(
+            "Tell the entry's editors something is wrong with it. No key needed; limited per "
+            "address (RATE_LIMITED, HTTP 429 with Retry-After). Your address is not stored."
+        ),
+    )
+    resolve_problem_report: ResolveProblemReportPayload = strawberry.field(
+        resolver=resolve_resolve_problem_report,
+        description=(
+            "Close an open problem report with its outcome (the entry's editors, admins); "
+            "CONFIRMED_CLOSED with `archiveEntry` archives the entry in the same transaction."
+            + _KEY
+        ),
+    )
+    create_webhook_subscription: CreateWebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_create_webhook_subscription,
+        description=(
+            "Be told of every change your filter matches: a signed POST to your HTTPS URL "
+            "(docs/webhooks.md). The secret is in this answer only." + _KEY
+        ),
+    )
+    resume_webhook_subscription: WebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_resume_webhook_subscription,
+        description="Deliver again to a paused subscription, its kept changes first." + _KEY,
+    )
+    delete_webhook_subscription: WebhookSubscriptionPayload = strawberry.field(
+        resolver=resolve_delete_webhook_subscription,
+        description="Stop a subscription for good; its pending deliveries are dropped." + _KEY,
     )

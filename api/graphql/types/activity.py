@@ -11,6 +11,7 @@ import strawberry
 from api.checks import NodeType
 from api.graphql.relay import NodeKind
 from api.graphql.types.entry import DirectoryEntry, location_of, municipality_of, stamps
+from api.graphql.types.freshness import Verifiable, verification
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
@@ -49,7 +50,7 @@ class Session:
 
 
 @strawberry.type(description="A volunteer activity: språkkafé, leksehjelp, sports, …")
-class Activity(DirectoryEntry):
+class Activity(DirectoryEntry, Verifiable):
     NODE_TYPE: ClassVar[str] = NodeType.ACTIVITY
 
     db_id: strawberry.Private[int]
@@ -117,6 +118,7 @@ class Activity(DirectoryEntry):
                 "url": row.url,
                 "location": location or location_of(row),
                 **stamps(row),
+                **verification(row),
             },
         )
 

@@ -11,6 +11,7 @@ from api.checks import NodeType
 from api.graphql.relay import NodeKind
 from api.graphql.types.county import County
 from api.graphql.types.entry import DirectoryEntry, municipality_of, stamps
+from api.graphql.types.freshness import Verifiable, verification
 from api.graphql.types.vocab import CouncilKind, CouncilLevel, CouncilStatus
 from geo.queries.councils import CouncilRow
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="An immigrant council (innvandrerråd) or a body like one.")
-class ImmigrantCouncil(DirectoryEntry):
+class ImmigrantCouncil(DirectoryEntry, Verifiable):
     NODE_TYPE: ClassVar[str] = NodeType.COUNCIL
 
     db_id: strawberry.Private[int]
@@ -56,6 +57,7 @@ class ImmigrantCouncil(DirectoryEntry):
             website=row.website,
             note=row.note,
             **stamps(row),
+            **verification(row),
         )
 
     @strawberry.field(description="The municipality it serves or sits in.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 import strawberry
@@ -81,16 +81,21 @@ class DirectoryFilterInput:
     municipality: str | None = strawberry.field(
         default=None, description='Only in this municipality, e.g. "0301".'
     )
+    fresh_only: bool | None = strawberry.field(
+        default=None,
+        description="Leave out stale entries (not verified for HVERDAG_STALE_AFTER_DAYS days).",
+    )
 
 
 def _names(values: list[Any] | None) -> tuple[str, ...]:
     return tuple(v.name for v in values or ())
 
 
-def to_geo_filter(filt: DirectoryFilterInput | None) -> DirectoryFilter:
-    """Check every value (:func:`api.checks.directory_filter`)."""
+def to_geo_filter(filt: DirectoryFilterInput | None, stale_before: datetime) -> DirectoryFilter:
+    """Check every value (:func:`api.checks.directory_filter`); ``stale_before`` is the
+    request's staleness line (``Context.stale_before``)."""
     if filt is None:
-        return DirectoryFilter()
+        return DirectoryFilter(stale_before=stale_before)
     open_at = filt.open_at
     during = filt.during
     return checks.directory_filter(
@@ -111,6 +116,8 @@ def to_geo_filter(filt: DirectoryFilterInput | None) -> DirectoryFilter:
         step_free=filt.step_free,
         text=filt.text,
         municipality=filt.municipality,
+        fresh_only=bool(filt.fresh_only),
+        stale_before=stale_before,
     )
 
 

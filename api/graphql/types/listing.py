@@ -113,6 +113,7 @@ async def _near(
             kinds=(kind.place,),
             filt=filt,
             first=size,
+            stale_before=info.context.stale_before,
             after=after_key,
         )
     edges = [
@@ -197,7 +198,7 @@ async def _resolve(
     after: str | None,
 ) -> DirectoryConnection[Any]:
     size = page_size(first, info.context.max_page_size)
-    filt = to_geo_filter(filter)
+    filt = to_geo_filter(filter, info.context.stale_before)
     if near is not None:
         return await _near(info, kind, near, filt, size, after)
     return await _by_name(info, kind, filt, size, after)

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from api.graphql.context import Context
 
 _CONNECTION = "nearby"
-# distance (Python's repr of a float, exact), kind rank, id
-NEARBY_KEY = re.compile(r"[0-9][0-9.e+-]{0,30}\|[0-2]\|[0-9]{1,18}")
+# distance (Python's repr of a float, exact), stale (0 or 1), kind rank, id
+NEARBY_KEY = re.compile(r"[0-9][0-9.e+-]{0,30}\|[01]\|[0-2]\|[0-9]{1,18}")
 
 NearbyPlace = Annotated[
     Activity | Venue | ImmigrantCouncil,
@@ -38,15 +38,15 @@ NearbyPlace = Annotated[
 
 
 def encode_key(key: NearbyKey) -> str:
-    return f"{key.distance!r}|{key.rank}|{key.id}"
+    return f"{key.distance!r}|{int(key.stale)}|{key.rank}|{key.id}"
 
 
 def decode_key(text: str | None) -> NearbyKey | None:
     if text is None:
         return None
-    distance, rank, row_id = text.split("|")
+    distance, stale, rank, row_id = text.split("|")
     try:
-        return NearbyKey(float(distance), int(rank), int(row_id))
+        return NearbyKey(float(distance), stale == "1", int(rank), int(row_id))
     except ValueError:
         raise BadUserInput("not a cursor of this list", field="after") from None
 
@@ -83,7 +83,11 @@ class NearbyEdge:
         return encode_cursor(_CONNECTION, encode_key(self.hit.key))
 
 
-@strawberry.type(description="Places nearest first; equally distant ones by kind, then id.")
+@strawberry.type(
+    description=(
+        "Places nearest first; equally distant ones fresh before stale, then by kind, then id."
+    )
+)
 class NearbyConnection:
     edges: list[NearbyEdge]
     page_info: PageInfo
@@ -180,7 +184,7 @@ async def nearby_connection(
         if kinds
         else tuple(nearby_queries.PlaceKind)
     )
-    geo_filter = to_geo_filter(filter)
+    geo_filter = to_geo_filter(filter, context.stale_before)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -190,6 +194,7 @@ async def nearby_connection(
             kinds=wanted,
             filt=geo_filter,
             first=size,
+            stale_before=context.stale_before,
             after=after_key,
         )
     return _connection(

@@ -10,7 +10,7 @@ import strawberry
 from api.checks import NodeType
 from api.graphql.relay import NodeKind
 from api.graphql.types.entry import DirectoryEntry, municipality_of, stamps
-from api.graphql.types.vocab import OrganisationKind, as_enum
+from api.graphql.types.vocab import OrganisationKind, RegistryStatus, as_enum
 from geo.queries.organisations import OrganisationRow
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ class Organisation(DirectoryEntry):
     )
     website: str | None
     description: str | None
+    address: str | None = strawberry.field(description="Business address (Enhetsregisteret).")
+    postal_code: str | None
+    postal_place: str | None
+    registry_status: RegistryStatus | None = strawberry.field(  # type: ignore[valid-type]
+        description=(
+            "What Enhetsregisteret says when it is not plainly active (deleted, bankrupt, "
+            "dissolving…), from its update feed; its activities are then flagged for review."
+        )
+    )
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -52,6 +61,10 @@ class Organisation(DirectoryEntry):
             in_voluntary_register=row.in_voluntary_register,
             website=row.website,
             description=row.description,
+            address=row.address,
+            postal_code=row.postal_code,
+            postal_place=row.postal_place,
+            registry_status=as_enum(RegistryStatus, row.registry_status),
             **stamps(row),
         )
 

@@ -18,6 +18,7 @@ from api.graphql.types.entry import (
     municipality_of,
     stamps,
 )
+from api.graphql.types.freshness import Verifiable, verification
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
@@ -51,7 +52,7 @@ class AvailabilityWindow:
     description="Premises (a school, library, culture house, …) that volunteers "
     "may use, and on what terms."
 )
-class Venue(DirectoryEntry):
+class Venue(DirectoryEntry, Verifiable):
     NODE_TYPE: ClassVar[str] = NodeType.VENUE
 
     db_id: strawberry.Private[int]
@@ -122,6 +123,7 @@ class Venue(DirectoryEntry):
                 "booking_url": row.booking_url,
                 "last_verified": row.last_verified,
                 **stamps(row),
+                **verification(row),
             },
         )
 

@@ -33,6 +33,9 @@ CouncilKind = _graphql_enum(vocab.CouncilKind, "The kind of immigrant council.")
 CouncilLevel = _graphql_enum(vocab.CouncilLevel, "Whose council it is.")
 CouncilStatus = _graphql_enum(vocab.CouncilStatus, "Whether a council still exists.")
 OrganisationKind = _graphql_enum(vocab.OrganisationKind, "What kind of organisation.")
+RegistryStatus = _graphql_enum(
+    vocab.RegistryStatus, "What Enhetsregisteret says of an organisation that is not active."
+)
 ActivityStatus = _graphql_enum(vocab.ActivityStatus, "Whether an activity runs.")
 Weekday = _graphql_enum(vocab.Weekday, "A day of the week (Europe/Oslo).")
 PlaceKind = _graphql_enum(nearby_queries.PlaceKind, "The kinds of place `nearby` returns.")

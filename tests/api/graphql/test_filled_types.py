@@ -5,6 +5,7 @@ included, for every activity and venue of the demo data."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from api.graphql.types.activity import Activity
@@ -51,6 +52,7 @@ def test_nearby_edges_equal_their_constructed_twins(loaded_conn) -> None:
         kinds=tuple(PlaceKind),
         filt=DirectoryFilter(),
         first=50,
+        stale_before=datetime(2026, 6, 1, tzinfo=UTC),
     )
     connection = _connection(
         page.hits, page.has_next, False, (*OSLO, 5000.0, tuple(PlaceKind), DirectoryFilter())

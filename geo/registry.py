@@ -1,0 +1,113 @@
+"""Brønnøysund's register applied to the directory: an organisation's name, address and
+status, the activities of one that is gone flagged for review, and how far a feed has been
+applied. The parsing of the feed is the loader's (loaders/organisation_updates.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from geo.tables import activity, organisation, problem_report, registry_sync
+from geo.vocab import ActivityStatus, EntryKind, ProblemKind, ProblemStatus, RegistryStatus
+
+#: The source of a registry's problem reports (geo.tables.problem_report.source).
+REGISTRY_SOURCE = "brreg"
+
+
+def last_update_id(conn: sa.Connection, feed: str) -> int:
+    """The last update applied from ``feed`` (0: none yet), locked until the caller commits,
+    so two runs of one feed apply each update once."""
+    found = conn.execute(
+        sa.select(registry_sync.c.last_update_id)
+        .where(registry_sync.c.feed == feed)
+        .with_for_update()
+    ).scalar()
+    return int(found or 0)
+
+
+def set_last_update_id(conn: sa.Connection, feed: str, update_id: int) -> None:
+    stmt = sa.dialects.postgresql.insert(registry_sync).values(feed=feed, last_update_id=update_id)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[registry_sync.c.feed],
+            set_={"last_update_id": update_id, "updated_at": sa.func.now()},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class KnownOrganisation:
+    id: int
+    organisation_number: str
+    name: str
+    registry_status: str | None
+
+
+def organisations_by_number(
+    conn: sa.Connection, numbers: list[str]
+) -> dict[str, KnownOrganisation]:
+    """The organisations we know among ``numbers``, by organisation number, locked."""
+    o = organisation.c
+    rows = conn.execute(
+        sa.select(o.id, o.organisation_number, o.name, o.registry_status)
+        .where(o.organisation_number.in_(sorted(set(numbers))))
+        .order_by(o.id)
+        .with_for_update()
+    )
+    return {row.organisation_number: KnownOrganisation(**row._mapping) for row in rows}
+
+
+def change_organisation(
+    conn: sa.Connection, organisation_id: int, values: Mapping[str, Any]
+) -> bool:
+    """Apply ``values`` where they differ (a new version then); True when something changed."""
+    o = organisation.c
+    written = dict(values)
+    if "registry_status" in written:
+        written["registry_status_at"] = sa.func.now()
+    differs = sa.or_(*(o[k].is_distinct_from(v) for k, v in values.items()))
+    changed = conn.execute(
+        sa.update(organisation)
+        .where(o.id == organisation_id, differs)
+        .values(**written, version=o.version + 1, updated_at=sa.func.now())
+        .returning(o.id)
+    ).first()
+    return changed is not None
+
+
+def flag_activities(conn: sa.Connection, organisation_id: int, message: str) -> int:
+    """An open registry report on each live activity of the organisation that has none yet
+    (the editors' queue and `hasOpenProblemReport` show it); how many were flagged."""
+    a, r = activity.c, problem_report.c
+    already = sa.exists().where(
+        r.entry_kind == EntryKind.ACTIVITY.value,
+        r.entry_id == a.id,
+        r.source == REGISTRY_SOURCE,
+        r.status == ProblemStatus.OPEN.value,
+    )
+    live = sa.select(
+        sa.literal(EntryKind.ACTIVITY.value),
+        a.id,
+        sa.literal(REGISTRY_SOURCE),
+        sa.literal(ProblemKind.NO_LONGER_RUNS.value),
+        sa.literal(message),
+    ).where(
+        a.organisation_id == organisation_id,
+        a.archived_at.is_(None),
+        a.status == ActivityStatus.ACTIVE.value,
+        ~already,
+    )
+    inserted = conn.execute(
+        sa.insert(problem_report)
+        .from_select(["entry_kind", "entry_id", "source", "kind", "message"], live)
+        .returning(r.id)
+    ).all()
+    return len(inserted)
+
+
+#: Statuses that mean the organisation no longer runs anything as registered.
+GONE = frozenset(RegistryStatus)
