@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from api.graphql.projection import RowField, column
 from api.graphql.relay import Node
 from api.graphql.types.geometry import LatLon
 from geo.crs import to_wgs84, to_wgs84_many
@@ -37,6 +38,22 @@ def stamps(row: Any) -> dict[str, Any]:
         "archived": row.archived_at is not None,
         "version": row.version,
     }
+
+
+#: The DirectoryEntry fields of a geo row, as entries of a type's RowTable.
+STAMP_FIELDS = {
+    "updated_at": column("updated_at"),
+    "archived": RowField(("archived_at",), lambda row: row.archived_at is not None),
+    "version": column("version"),
+}
+
+
+#: The Verifiable fields of a geo row (api.graphql.types.freshness.verification), as entries of
+#: a type's RowTable.
+VERIFICATION_FIELDS = {
+    "last_verified_at": column("last_verified_at"),
+    "verified_by": column("verified_by"),
+}
 
 
 def location_of(row: Any) -> LatLon:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -20,6 +22,7 @@ from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
 from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
+from geo.queries.councils import CouncilRow
 from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
 from geo.queries.venues import VenueRow
@@ -51,19 +54,68 @@ def decode_key(text: str | None) -> NearbyKey | None:
         raise BadUserInput("not a cursor of this list", field="after") from None
 
 
-def nodes_of(hits: list[Hit]) -> list[Activity | Venue | ImmigrantCouncil]:
-    """The hits' places as API types, the points among them transformed in one call."""
-    placed = [hit.row for hit in hits if isinstance(hit.row, ActivityRow | VenueRow)]
+def nodes_of(
+    hits: list[Hit], projection: Projection | None = None
+) -> list[Activity | Venue | ImmigrantCouncil]:
+    """The hits' places as API types, the points among them transformed in one call; with a
+    ``projection``, an activity or a venue it names gets only the attributes it lists (its
+    row holds only their columns)."""
+    attributes = projection.attributes if projection is not None else {}
+    placed = [
+        hit.row
+        for hit in hits
+        if isinstance(hit.row, ActivityRow | VenueRow)
+        and "location" in attributes.get(_KINDS[type(hit.row)], ("location",))
+    ]
     locations = iter(locations_of(placed))
     nodes: list[Activity | Venue | ImmigrantCouncil] = []
     for hit in hits:
-        if isinstance(hit.row, ActivityRow):
-            nodes.append(Activity.from_row(hit.row, next(locations)))
-        elif isinstance(hit.row, VenueRow):
-            nodes.append(Venue.from_row(hit.row, next(locations)))
+        row = hit.row
+        if isinstance(row, CouncilRow):
+            nodes.append(ImmigrantCouncil.from_row(row))
+            continue
+        api_type = Activity if isinstance(row, ActivityRow) else Venue
+        only = attributes.get(_KINDS[type(row)])
+        if only is None:
+            nodes.append(api_type.from_row(row, next(locations)))
         else:
-            nodes.append(ImmigrantCouncil.from_row(hit.row))
+            given = {"location": next(locations)} if "location" in only else {}
+            nodes.append(
+                filled_without_init(api_type, api_type.ROW_TABLE.some_values(row, only, **given))
+            )
     return nodes
+
+
+_KINDS: dict[type[Any], nearby_queries.PlaceKind] = {
+    ActivityRow: nearby_queries.PlaceKind.ACTIVITY,
+    VenueRow: nearby_queries.PlaceKind.VENUE,
+}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a selection reads of the places: per kind, the API type's attributes, and the row
+    columns they are built from (api.graphql.projection)."""
+
+    attributes: Mapping[nearby_queries.PlaceKind, frozenset[str]]
+    columns: Mapping[nearby_queries.PlaceKind, frozenset[str]]
+
+
+def projection_of(reads: Mapping[str, frozenset[str]]) -> Projection | None:
+    """The projection for a selection that reads ``reads`` (Python names of fields and
+    resolvers, by GraphQL type name); a kind whose reads its type's table does not know all
+    keeps every column. None when no kind can be projected."""
+    attributes: dict[nearby_queries.PlaceKind, frozenset[str]] = {}
+    columns: dict[nearby_queries.PlaceKind, frozenset[str]] = {}
+    for kind, api_type in (
+        (nearby_queries.PlaceKind.ACTIVITY, Activity),
+        (nearby_queries.PlaceKind.VENUE, Venue),
+    ):
+        names = api_type.ROW_TABLE.attributes(reads.get(api_type.__name__, frozenset()))
+        if names is not None:
+            attributes[kind] = names
+            columns[kind] = api_type.ROW_TABLE.columns(names)
+    return Projection(attributes, columns) if attributes else None
 
 
 @strawberry.type(description="A place and how far it is.")
@@ -111,13 +163,14 @@ def _connection(
     has_next: bool,
     has_previous: bool,
     query: tuple[float, float, float, tuple[nearby_queries.PlaceKind, ...], DirectoryFilter],
+    projection: Projection | None = None,
 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
     edges = [
         filled_without_init(
             NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2), "node": node}
         )
-        for hit, node in zip(hits, nodes_of(hits), strict=True)
+        for hit, node in zip(hits, nodes_of(hits, projection), strict=True)
     ]
     return NearbyConnection(
         edges=edges,
@@ -172,9 +225,11 @@ async def nearby_connection(
     after: str | None = None,
     kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
     filter: DirectoryFilterInput | None = None,
+    reads: Mapping[str, frozenset[str]] | None = None,
 ) -> NearbyConnection:
     """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
-    (api.graphql.compiled), which has no ``info``."""
+    (api.graphql.compiled), which has no ``info`` and says what its selection ``reads``: then
+    only the columns that needs are read (:func:`projection_of`)."""
     x, y = at.to_storage(field="at")
     radius = checked_radius(radius_meters)
     size = page_size(first, context.max_page_size)
@@ -185,6 +240,7 @@ async def nearby_connection(
         else tuple(nearby_queries.PlaceKind)
     )
     geo_filter = to_geo_filter(filter, context.stale_before)
+    projection = None if reads is None else projection_of(reads)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -196,7 +252,12 @@ async def nearby_connection(
             first=size,
             stale_before=context.stale_before,
             after=after_key,
+            columns=None if projection is None else projection.columns,
         )
     return _connection(
-        page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
+        page.hits,
+        page.has_next,
+        after_key is not None,
+        (x, y, radius, wanted, geo_filter),
+        projection,
     )
