@@ -2,10 +2,11 @@
 
 One table per type (e.g. ``Activity``'s in api/graphql/types/activity.py) serves both paths:
 ``from_row`` builds every attribute from a whole row (strawberry's path), and the compiled path
-(api.graphql.compiled) asks the table which columns the attributes its selection reads need,
-has geo select only those (a near-me answer of four fields read 30 columns, the private contact
-fields among them), and builds only those attributes. An attribute the table does not know
-(a resolver reading the object) makes :meth:`RowTable.columns` answer None: every column.
+(api.graphql.compiled) renders the fields of its selection straight from the rows, in one pass
+(no API object in between), after geo selected only the columns those fields need (a near-me
+answer of four fields read 30 columns, the private contact fields among them). A selection
+reading anything the table does not know (a resolver that checks the caller, like
+``contact``) is not :meth:`RowTable.readable`: API objects from whole rows, as before.
 """
 
 from __future__ import annotations
@@ -33,15 +34,13 @@ def column(name: str, convert: Callable[[Any], Any] | None = None) -> RowField:
 
 
 class RowTable:
-    """A type's attributes built from a row: ``fields`` by attribute name; ``resolvers``:
-    the attributes each resolver of the object alone reads (``id`` reads ``db_id``)."""
+    """A type's attributes built from a row: ``fields`` by attribute name; ``resolvers``: the
+    value of each resolver of the object alone (``id``) from the row, by its Python name."""
 
-    def __init__(
-        self, fields: Mapping[str, RowField], resolvers: Mapping[str, tuple[str, ...]]
-    ) -> None:
+    def __init__(self, fields: Mapping[str, RowField], resolvers: Mapping[str, RowField]) -> None:
         self._fields = dict(fields)
         self._items = tuple(self._fields.items())
-        self._resolvers = dict(resolvers)
+        self._readable = {**self._fields, **resolvers}
 
     def values(self, row: Any, **given: Any) -> dict[str, Any]:
         """Every attribute from a whole row; ``given`` ones as they are (a location already
@@ -50,29 +49,15 @@ class RowTable:
         values.update(given)
         return values
 
-    def some_values(self, row: Any, attributes: Collection[str], **given: Any) -> dict[str, Any]:
-        """Only ``attributes`` (and ``given``), from a row that may hold only their columns."""
-        values = {
-            name: self._fields[name].build(row)
-            for name in attributes
-            if name not in given and name in self._fields
-        }
-        values.update(given)
-        return values
+    def readable(self, reads: Collection[str]) -> bool:
+        """Whether every field and resolver a selection reads (by Python name) can be read
+        from a row."""
+        return all(name in self._readable for name in reads)
 
-    def attributes(self, reads: Collection[str]) -> frozenset[str] | None:
-        """The attributes behind what a selection reads (fields and resolvers by Python
-        name); None when one of them is not in the table."""
-        out: set[str] = set()
-        for name in reads:
-            if name in self._fields:
-                out.add(name)
-            elif name in self._resolvers:
-                out.update(self._resolvers[name])
-            else:
-                return None
-        return frozenset(out)
+    def reader(self, name: str) -> Callable[[Any], Any]:
+        """The value of the field or resolver ``name`` from a row that holds its columns."""
+        return self._readable[name].build
 
-    def columns(self, attributes: Collection[str]) -> frozenset[str]:
-        """The row columns those attributes are built from."""
-        return frozenset(c for name in attributes for c in self._fields[name].columns)
+    def columns(self, reads: Collection[str]) -> frozenset[str]:
+        """The row columns those fields and resolvers are built from."""
+        return frozenset(c for name in reads for c in self._readable[name].columns)

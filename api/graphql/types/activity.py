@@ -12,10 +12,11 @@ from api.checks import NodeType
 from api.graphql.projection import RowField, RowTable, column
 from api.graphql.relay import NodeKind
 from api.graphql.types.entry import (
+    LOCATION_FIELD,
     STAMP_FIELDS,
     VERIFICATION_FIELDS,
     DirectoryEntry,
-    location_of,
+    global_id_field,
     municipality_of,
 )
 from api.graphql.types.freshness import Verifiable
@@ -91,8 +92,10 @@ class Activity(DirectoryEntry, Verifiable):
     def node_key(self) -> str:
         return str(self.db_id)
 
-    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path.
+    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path,
+    #: which renders the fields of a ActivityRow straight from it.
     ROW_TABLE: ClassVar[RowTable]
+    ROW_CLASS: ClassVar[type[ActivityRow]] = ActivityRow
 
     @classmethod
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
@@ -187,11 +190,11 @@ Activity.ROW_TABLE = RowTable(
         "registration_url": column("registration_url"),
         "status": column("status", ActivityStatus.__getitem__),
         "url": column("url"),
-        "location": RowField(("x", "y"), location_of),
+        "location": LOCATION_FIELD,
         **STAMP_FIELDS,
         **VERIFICATION_FIELDS,
     },
-    resolvers={"id": ("db_id",)},
+    resolvers={"id": global_id_field(NodeType.ACTIVITY)},
 )
 
 ACTIVITY_NODE = NodeKind(Activity.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -15,7 +15,7 @@ from api.graphql.inputs import LatLonInput
 from api.graphql.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
 from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
-from api.graphql.types.entry import locations_of
+from api.graphql.types.entry import locate_rows, locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
@@ -56,33 +56,30 @@ def decode_key(text: str | None) -> NearbyKey | None:
 
 def nodes_of(
     hits: list[Hit], projection: Projection | None = None
-) -> list[Activity | Venue | ImmigrantCouncil]:
+) -> list[Activity | Venue | ImmigrantCouncil | ActivityRow | VenueRow]:
     """The hits' places as API types, the points among them transformed in one call; with a
-    ``projection``, an activity or a venue it names gets only the attributes it lists (its
-    row holds only their columns)."""
-    attributes = projection.attributes if projection is not None else {}
+    ``projection``, the rows of the kinds it names as they are, for the compiled path to
+    render straight from them (located first when their location is read)."""
+    rows_of = projection.columns if projection is not None else {}
+    located = projection.located if projection is not None else frozenset()
     placed = [
         hit.row
         for hit in hits
-        if isinstance(hit.row, ActivityRow | VenueRow)
-        and "location" in attributes.get(_KINDS[type(hit.row)], ("location",))
+        if isinstance(hit.row, ActivityRow | VenueRow) and _KINDS[type(hit.row)] not in rows_of
     ]
     locations = iter(locations_of(placed))
-    nodes: list[Activity | Venue | ImmigrantCouncil] = []
+    locate_rows([hit.row for hit in hits if _KINDS.get(type(hit.row)) in located])
+    nodes: list[Activity | Venue | ImmigrantCouncil | ActivityRow | VenueRow] = []
     for hit in hits:
         row = hit.row
         if isinstance(row, CouncilRow):
             nodes.append(ImmigrantCouncil.from_row(row))
-            continue
-        api_type = Activity if isinstance(row, ActivityRow) else Venue
-        only = attributes.get(_KINDS[type(row)])
-        if only is None:
-            nodes.append(api_type.from_row(row, next(locations)))
+        elif _KINDS[type(row)] in rows_of:
+            nodes.append(row)
+        elif isinstance(row, ActivityRow):
+            nodes.append(Activity.from_row(row, next(locations)))
         else:
-            given = {"location": next(locations)} if "location" in only else {}
-            nodes.append(
-                filled_without_init(api_type, api_type.ROW_TABLE.some_values(row, only, **given))
-            )
+            nodes.append(Venue.from_row(row, next(locations)))
     return nodes
 
 
@@ -94,28 +91,33 @@ _KINDS: dict[type[Any], nearby_queries.PlaceKind] = {
 
 @dataclass(frozen=True)
 class Projection:
-    """What a selection reads of the places: per kind, the API type's attributes, and the row
-    columns they are built from (api.graphql.projection)."""
+    """The kinds whose every field a selection reads can be read from their rows
+    (api.graphql.projection): the columns those fields need, and the kinds whose location
+    is read."""
 
-    attributes: Mapping[nearby_queries.PlaceKind, frozenset[str]]
     columns: Mapping[nearby_queries.PlaceKind, frozenset[str]]
+    located: frozenset[nearby_queries.PlaceKind]
 
 
 def projection_of(reads: Mapping[str, frozenset[str]]) -> Projection | None:
     """The projection for a selection that reads ``reads`` (Python names of fields and
-    resolvers, by GraphQL type name); a kind whose reads its type's table does not know all
-    keeps every column. None when no kind can be projected."""
-    attributes: dict[nearby_queries.PlaceKind, frozenset[str]] = {}
+    resolvers, by GraphQL type name); a kind whose type's table cannot give all its reads keeps
+    its whole rows and API objects. None when that is every kind."""
     columns: dict[nearby_queries.PlaceKind, frozenset[str]] = {}
-    for kind, api_type in (
-        (nearby_queries.PlaceKind.ACTIVITY, Activity),
-        (nearby_queries.PlaceKind.VENUE, Venue),
-    ):
-        names = api_type.ROW_TABLE.attributes(reads.get(api_type.__name__, frozenset()))
-        if names is not None:
-            attributes[kind] = names
+    located: set[nearby_queries.PlaceKind] = set()
+    for kind, api_type in _TYPES.items():
+        names = reads.get(api_type.__name__, frozenset())
+        if api_type.ROW_TABLE.readable(names):
             columns[kind] = api_type.ROW_TABLE.columns(names)
-    return Projection(attributes, columns) if attributes else None
+            if "location" in names:
+                located.add(kind)
+    return Projection(columns, frozenset(located)) if columns else None
+
+
+_TYPES: dict[nearby_queries.PlaceKind, type[Activity] | type[Venue]] = {
+    nearby_queries.PlaceKind.ACTIVITY: Activity,
+    nearby_queries.PlaceKind.VENUE: Venue,
+}
 
 
 @strawberry.type(description="A place and how far it is.")

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from api.checks import NodeType
-from api.graphql.projection import RowField, RowTable, column
+from api.graphql.projection import RowTable, column
 from api.graphql.relay import NodeKind
 from api.graphql.types.activity import Activity
 from api.graphql.types.entry import (
+    LOCATION_FIELD,
     STAMP_FIELDS,
     VERIFICATION_FIELDS,
     DirectoryEntry,
-    location_of,
+    global_id_field,
     locations_of,
     municipality_of,
 )
@@ -95,8 +96,10 @@ class Venue(DirectoryEntry, Verifiable):
     def node_key(self) -> str:
         return str(self.db_id)
 
-    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path.
+    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path,
+    #: which renders the fields of a VenueRow straight from it.
     ROW_TABLE: ClassVar[RowTable]
+    ROW_CLASS: ClassVar[type[VenueRow]] = VenueRow
 
     @classmethod
     def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
@@ -166,7 +169,7 @@ Venue.ROW_TABLE = RowTable(
         "address": column("address"),
         "postal_code": column("postal_code"),
         "postal_place": column("postal_place"),
-        "location": RowField(("x", "y"), location_of),
+        "location": LOCATION_FIELD,
         "capacity": column("capacity"),
         "price_model": column("price_model", lambda value: as_enum(PriceModel, value)),
         "price_note": column("price_note"),
@@ -181,7 +184,7 @@ Venue.ROW_TABLE = RowTable(
         **STAMP_FIELDS,
         **VERIFICATION_FIELDS,
     },
-    resolvers={"id": ("db_id",)},
+    resolvers={"id": global_id_field(NodeType.VENUE)},
 )
 
 VENUE_NODE = NodeKind(Venue.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 import strawberry
@@ -24,6 +25,7 @@ from api.app import GraphQLApp, create_app
 from api.graphql.compiled import CompiledQueries
 from api.graphql.types.activity import Activity
 from api.graphql.types.nearby import projection_of
+from api.graphql.types.venue import Venue
 from geo.db import sync_engine
 from geo.filters import DirectoryFilter
 from geo.queries.driver import driver_statement
@@ -311,6 +313,29 @@ async def test_selections_of_a_few_fields_give_strawberrys_answer(clients, query
     assert data["data"]["nearby"]["edges"]
 
 
+async def test_the_compiled_path_renders_rows_without_building_api_objects(clients, monkeypatch):
+    """One pass: the fields of activities and venues are read straight from their rows, so
+    the compiled answer needs no ``from_row`` (made to fail here, after strawberry's answer
+    was taken) and is still strawberry's, byte for byte."""
+    compiled, plain, queries = clients
+    variables = {"at": OSLO, "first": 30, "kinds": ["ACTIVITY", "VENUE"]}
+    body = {"query": PLAIN, "variables": variables}
+    expected = (await plain.post("/graphql", json=body)).content
+
+    def no_objects(*_args: Any) -> Any:
+        raise AssertionError("an API object was built")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Activity, "from_row", no_objects)
+        patched.setattr(Venue, "from_row", no_objects)
+        before = queries.answered
+        got = (await compiled.post("/graphql", json=body)).content
+        assert queries.answered == before + 1
+    assert got == expected
+    edges = orjson.loads(got)["data"]["nearby"]["edges"]
+    assert {edge["node"]["__typename"] for edge in edges} == {"Activity", "Venue"}
+
+
 async def test_a_selection_reads_only_its_own_columns_never_the_contact_fields(clients):
     compiled = clients[2]
     plan = compiled.plan(PROJECTED[0][0], None)
@@ -340,8 +365,8 @@ async def test_a_selection_reads_only_its_own_columns_never_the_contact_fields(c
 
 def test_a_field_outside_the_table_keeps_every_column() -> None:
     """`contact` is a resolver that checks the caller (the compiled path leaves it to
-    strawberry): a projection that met it would read every column, never guess."""
-    assert Activity.ROW_TABLE.attributes({"title", "contact"}) is None
+    strawberry): a kind whose selection meets it keeps its whole rows and API objects."""
+    assert not Activity.ROW_TABLE.readable({"title", "contact"})
     projection = projection_of({"Activity": frozenset({"title", "contact"})})
     assert projection is not None
     assert PlaceKind.ACTIVITY not in projection.columns
