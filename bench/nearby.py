@@ -758,8 +758,18 @@ def _idle_check(max_busy: float, waited_max: float = 300.0) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def server(
-    url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path, compiled: bool = True
+    url: sa.URL,
+    workers: int,
+    port: int,
+    access_log: bool,
+    logfile: Path,
+    compiled: bool = True,
+    *,
+    root: Path = ROOT,
+    command: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The API served from ``root``'s code (this checkout by default) by uvicorn, as
+    ``hverdag serve`` runs it, or by ``command`` (another server; the port is its to bind)."""
     env = {
         **os.environ,
         "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
@@ -789,13 +799,15 @@ def server(
     ]
     if not access_log:
         cmd.append("--no-access-log")
+    if command is not None:
+        cmd = command
     with logfile.open("ab") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited ({proc.returncode}):\n{_tail(logfile)}")
+                raise RuntimeError(f"server exited ({proc.returncode}):\n{_tail(logfile)}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
                     if r.status == 200:
@@ -804,7 +816,7 @@ def server(
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"uvicorn not ready after 60 s:\n{_tail(logfile)}\n{_readyz_answer(port)}"
+                    f"server not ready after 60 s:\n{_tail(logfile)}\n{_readyz_answer(port)}"
                 )
             time.sleep(0.2)
         yield proc
