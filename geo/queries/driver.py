@@ -149,7 +149,7 @@ def _row_maker(
     # Fields first and in order (geo.queries.rows.in_field_order): no picking out needed.
     fields_of = _same if positions == list(range(len(names))) else _picker(positions)
     extras = [columns.index(n) for n in extra]
-    build = _builder(cls, names)
+    build = _partial_builder(cls, names) if partial else _builder(cls, names)
 
     def make(row: Sequence[Any]) -> tuple[Any, ...]:
         return (build(fields_of(row)), *[row[i] for i in extras])
@@ -162,14 +162,24 @@ def _builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
     dataclass's ``__init__`` sets each field through ``object.__setattr__`` (29 calls for an
     activity): :func:`geo.queries.rows.filled_without_init` makes an equal object in under half
     the time, where ``__init__`` does nothing more (no ``__post_init__``, no slots)."""
-    if len(names) < len(fields(cls)):  # type: ignore[arg-type]
-        return lambda values: filled_without_init(cls, zip(names, values, strict=False))
     if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
         count = len(names)
         return lambda values: cls(*values[:count])
 
     def build(values: Sequence[Any]) -> T:
         # The fields' values first, maybe more after them (not its own).
+        return filled_without_init(cls, zip(names, values, strict=False))
+
+    return build
+
+
+def _partial_builder(cls: type[T], names: list[str]) -> Callable[[Sequence[Any]], T]:
+    """``cls`` with only the attributes ``names`` (a projection's row): never through its
+    constructor, which would want every field."""
+    if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
+        raise ValueError(f"{cls.__name__} cannot be built with some of its fields")
+
+    def build(values: Sequence[Any]) -> T:
         return filled_without_init(cls, zip(names, values, strict=False))
 
     return build
