@@ -336,8 +336,10 @@ def wrk_cell(
     with sampler.window() as cpu:
         result = near.run_wrk(port, script, clients, args.duration, cpu.load_pids)
     look.join()
-    if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
+    if result["graphql_errors"] or result["non_200"]:
         raise RuntimeError(f"errors during the run: {result}")
+    # A socket error (a request past wrk's 10 s timeout on an overloaded machine) is kept in
+    # the results and the table, not a reason to lose the run.
     return {
         **result,
         "connections_per_worker": split[0] if split else None,
@@ -484,8 +486,9 @@ def _print_cell(name: str, clients: int, r: dict[str, Any]) -> None:
 def summary_markdown(results: dict[str, Any]) -> str:
     lines = [
         "| c | system | requests/s | ÷ raw SQL (hverdag's statement) | ÷ PostGraphile 5 "
-        "| p50 ms | p99 ms | peak RSS MB | connections per worker | others' CPU (cores) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| p50 ms | p99 ms | peak RSS MB | connections per worker | socket errors "
+        "| others' CPU (cores) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     memory = results["run"]["memory"]
     for key, cells in results["run"]["cells"].items():
@@ -498,7 +501,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {key[1:]} | {name} | {rate:,.0f} | {rate / floor:.2f} | {rate / peer:.2f} "
                 f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {rss} | {split} "
-                f"| {r['conditions']['others_cores']:.2f} |"
+                f"| {r.get('socket_errors', '')} | {r['conditions']['others_cores']:.2f} |"
             )
     return "\n".join(lines)
 
