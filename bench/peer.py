@@ -422,13 +422,14 @@ def run_cells(
     statements: dict[str, near.CapturedSQL],
     roles: dict[str, str],
     workdir: Path,
-) -> dict[str, Any]:
+    out: dict[str, Any],
+) -> None:
+    """The cells, into ``out`` as they are measured (a run stopped part-way keeps them)."""
     scripts = {
         name: near.pgbench_script(sql, roles, len(points)) for name, sql in statements.items()
     }
     ours = write_bodies([near.request_body(p) for p in points], workdir, "hverdag")
     theirs = write_bodies([peer_body(p) for p in points], workdir, "peer")
-    out: dict[str, Any] = {"cells": {}}
     concurrency = near._ints(args.concurrency)
     with contextlib.ExitStack() as stack:
         systems: dict[str, tuple[int, Path, near.Sampler, str]] = {}
@@ -464,8 +465,7 @@ def run_cells(
         finally:
             for sampler in (*samplers, sql_sampler):
                 sampler.stop()
-    out["memory"] = {name: _rss(system[2]) for name, system in systems.items()}
-    return out
+            out["memory"] = {name: _rss(system[2]) for name, system in systems.items()}
 
 
 def _print_cell(name: str, clients: int, r: dict[str, Any]) -> None:
@@ -538,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
                 ).stdout.strip(),
             }
             install_peer_schema(url)
+            _check_connections(url, args, settings.pool_size)
             points = near.draw_points(url, args.points, args.seed)
             near.write_point_table(url, points)
             whole = near.capture_sql(url, points[0])  # strawberry's path: whole rows
@@ -547,18 +548,43 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError("the two statements name their parameters differently")
             statements = {HVERDAG_SQL: minimal, WHOLE_ROWS_SQL: whole}
             results["statements"] = {name: s.statement for name, s in statements.items()}
-            results["run"] = run_cells(url, args, points, statements, roles, workdir)
+            results["run"] = {"cells": {}, "memory": {}}
+            run_cells(url, args, points, statements, roles, workdir, results["run"])
+    except BaseException as exc:
+        results["stopped_by"] = f"{type(exc).__name__}: {exc}"  # the cells so far are kept
+        raise
     finally:
         if not args.keep:
             drop_database(url)
             print(f"dropped database {near.DATABASE}")
         server_db.close()
-    output = args.output or near.RESULTS / f"peer-{datetime.now(UTC).date().isoformat()}.json"
+        _write(results, args.output)
+    return 0
+
+
+def _check_connections(url: sa.URL, args: argparse.Namespace, pool_size: int) -> None:
+    """Fail now, not at the last cell, when the server cannot hold every connection the run
+    opens: pgbench's clients and each server's pools (hverdag's up to twice its pool size per
+    worker, PostGraphile's 10 per worker)."""
+    servers = 1 + bool(args.baseline) + bool(args.granian)
+    need = max(near._ints(args.concurrency)) + servers * args.workers * 2 * pool_size
+    need += args.workers * 10 + 10
+    with near._psycopg(url) as conn:
+        have = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+    if have < need:
+        raise SystemExit(
+            f"the database server allows {have} connections; this run may open {need}: raise "
+            "max_connections (ALTER SYSTEM SET max_connections = …, then restart it)"
+        )
+
+
+def _write(results: dict[str, Any], output: Path | None) -> None:
+    output = output or near.RESULTS / f"peer-{datetime.now(UTC).date().isoformat()}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {output}\n")
-    print(summary_markdown(results))
-    return 0
+    if results.get("run", {}).get("cells"):
+        print(summary_markdown(results))
 
 
 if __name__ == "__main__":
