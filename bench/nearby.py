@@ -77,6 +77,7 @@ from api.guard.logs import uvicorn_log_config
 from geo.crs import to_storage, to_wgs84
 from geo.db import Database, connect, database_exists, drop_database, migrate, sync_engine
 from geo.filters import DirectoryFilter
+from geo.freshness import stale_before
 from geo.queries.nearby import PlaceKind, nearby
 from geo.settings import load_settings
 from geo.tables import activity, venue
@@ -294,12 +295,18 @@ def capture_sql(url: sa.URL, point: QueryPoint) -> CapturedSQL:
                 kinds=(PlaceKind.ACTIVITY,),
                 filt=DirectoryFilter(categories=(point.category,)),
                 first=FIRST,
+                stale_before=stale_line(),
             )
     finally:
         engine.dispose()
     if len(captured) != 1:
         raise RuntimeError(f"expected one statement from nearby(), got {len(captured)}")
     return captured[0]
+
+
+def stale_line() -> datetime:
+    """The staleness line the API judges on today (HVERDAG_STALE_AFTER_DAYS)."""
+    return stale_before(datetime.now(UTC), load_settings().stale_after_days)
 
 
 def _variable_roles(sql: CapturedSQL, point: QueryPoint) -> dict[str, str]:

@@ -211,7 +211,13 @@ def compiled_statement(point: near.QueryPoint) -> near.CapturedSQL:
             projection.columns[PlaceKind.ACTIVITY],
         )
     )
-    values = {"x": point.x, "y": point.y, "radius_m": near.RADIUS_M, "limit": near.FIRST + 1}
+    values = {
+        "x": point.x,
+        "y": point.y,
+        "radius_m": near.RADIUS_M,
+        "limit": near.FIRST + 1,
+        "stale_before": near.stale_line(),
+    }
     return near.CapturedSQL(statement.sql, {**statement.fixed, **values})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -15,12 +16,15 @@ from sqlalchemy.engine import URL
 
 from geo.crs import to_storage
 from geo.filters import DirectoryFilter
+from geo.freshness import stale_before
 from geo.queries.nearby import PlaceKind, nearby
 
 PEER = Path(__file__).resolve().parent.parent / "bench" / "peer"
 #: Dense Oslo, a town, a sparse northern point: where the radius cuts or the limit does.
 POINTS = [(59.9139, 10.7522), (59.9611, 10.8808), (60.3912, 5.3221), (69.6492, 18.9553)]
 CATEGORIES = ["LANGUAGE_CAFE", "HOMEWORK_HELP", "SPORTS", "WOMENS_GROUP"]
+#: The staleness line both sides judge on (at equal distance fresh rows come first).
+STALE_BEFORE = stale_before(datetime.now(UTC), 180)
 
 
 def test_the_peer_packages_are_pinned_exactly() -> None:
@@ -53,10 +57,12 @@ def test_the_peer_function_answers_what_hverdag_answers(fresh_demo_url: URL, rad
                         kinds=[PlaceKind.ACTIVITY],
                         filt=DirectoryFilter(categories=(category,)),
                         first=20,
+                        stale_before=STALE_BEFORE,
                     )
                     theirs = peer.execute(
-                        "SELECT row_id, distance_meters FROM bench_peer.near_me(%s, %s, %s, %s)",
-                        (lat, lon, category, radius_m),
+                        "SELECT row_id, distance_meters "
+                        "FROM bench_peer.near_me(%s, %s, %s, %s, 20, %s)",
+                        (lat, lon, category, radius_m, STALE_BEFORE),
                     ).fetchall()
                     assert [row_id for row_id, _ in theirs] == [h.row.id for h in ours.hits]
                     for (_, distance), hit in zip(theirs, ours.hits, strict=True):

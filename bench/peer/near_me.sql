@@ -21,7 +21,10 @@ CREATE FUNCTION bench_peer.near_me(
   lon double precision,
   cat text,
   radius_meters double precision DEFAULT 5000,
-  max_results integer DEFAULT 20
+  max_results integer DEFAULT 20,
+  -- hverdag's staleness line (HVERDAG_STALE_AFTER_DAYS, 180): at equal distance fresh first
+  stale_before timestamptz
+    DEFAULT (date_trunc('day', now() AT TIME ZONE 'UTC') - interval '180 days') AT TIME ZONE 'UTC'
 ) RETURNS SETOF bench_peer.near_place
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET plan_cache_mode = force_custom_plan
@@ -34,7 +37,8 @@ BEGIN
   SELECT a.id, a.title::text, a.category::text,
          ST_Y(w.geom), ST_X(w.geom), nearest.distance
   FROM (
-    SELECT activity.id AS hit_id, activity.geom <-> point AS distance
+    SELECT activity.id AS hit_id, activity.geom <-> point AS distance,
+           activity.last_verified_at < stale_before AS stale
     FROM public.activity
     WHERE activity.archived_at IS NULL AND activity.status = 'ACTIVE'
       AND activity.category = cat
@@ -44,7 +48,7 @@ BEGIN
   JOIN public.activity a ON a.id = nearest.hit_id
   CROSS JOIN LATERAL (SELECT ST_Transform(a.geom, 4326) AS geom) AS w
   WHERE nearest.distance <= radius_meters
-  ORDER BY nearest.distance, nearest.hit_id
+  ORDER BY nearest.distance, nearest.stale, nearest.hit_id
   LIMIT max_results;
 END
 $$;

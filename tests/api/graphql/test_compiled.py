@@ -349,7 +349,8 @@ async def test_a_selection_reads_only_its_own_columns_never_the_contact_fields(c
     statement = driver_statement(
         _kind_statement(PlaceKind.ACTIVITY, DirectoryFilter(categories=("SPORTS",)), None, columns)
     )
-    assert set(statement.columns) == {"id", "title", "category", "x", "y", "distance"}
+    # and the distance and staleness computed for the order
+    assert set(statement.columns) == {"id", "title", "category", "x", "y", "distance", "stale"}
     assert "contact" not in statement.sql
     # A venue's fields only: the activities' statement reads their ids alone.
     venues_only = compiled.plan(PROJECTED[1][0], None)
