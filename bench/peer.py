@@ -266,7 +266,7 @@ def check_answers(
             }
             for name, sql in statements.items():
                 rows = near.run_sql(conn, sql, roles, point)[: near.FIRST]
-                answers[name] = [(int(r[0]), round(float(r[-1]), 2)) for r in _by_id(sql, rows)]
+                answers[name] = [(int(i), round(float(d), 2)) for i, d in _by_id(sql, rows)]
             reference = answers["hverdag"]
             for name, answer in answers.items():
                 ids = [i for i, _ in answer]
@@ -281,10 +281,10 @@ def check_answers(
 
 
 def _by_id(sql: near.CapturedSQL, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows as (id, …, distance): the id column's position in the statement's select list."""
+    """Rows as (id, distance): those columns' positions in the statement's select list."""
     select = sql.statement.split("\nFROM (", 1)[0].removeprefix("SELECT ").split(", ")
-    position = select.index("activity.id")
-    return [(row[position], row[-1]) for row in rows]
+    ids, distances = select.index("activity.id"), select.index("nearest.distance")
+    return [(row[ids], row[distances]) for row in rows]
 
 
 # --- the runs ------------------------------------------------------------------------------------
