@@ -77,6 +77,7 @@ from api.guard.logs import uvicorn_log_config
 from geo.crs import to_storage, to_wgs84
 from geo.db import Database, connect, database_exists, drop_database, migrate, sync_engine
 from geo.filters import DirectoryFilter
+from geo.freshness import stale_before
 from geo.queries.nearby import PlaceKind, nearby
 from geo.settings import load_settings
 from geo.tables import activity, venue
@@ -294,12 +295,18 @@ def capture_sql(url: sa.URL, point: QueryPoint) -> CapturedSQL:
                 kinds=(PlaceKind.ACTIVITY,),
                 filt=DirectoryFilter(categories=(point.category,)),
                 first=FIRST,
+                stale_before=stale_line(),
             )
     finally:
         engine.dispose()
     if len(captured) != 1:
         raise RuntimeError(f"expected one statement from nearby(), got {len(captured)}")
     return captured[0]
+
+
+def stale_line() -> datetime:
+    """The staleness line the API judges on today (HVERDAG_STALE_AFTER_DAYS)."""
+    return stale_before(datetime.now(UTC), load_settings().stale_after_days)
 
 
 def _variable_roles(sql: CapturedSQL, point: QueryPoint) -> dict[str, str]:
@@ -758,8 +765,18 @@ def _idle_check(max_busy: float, waited_max: float = 300.0) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def server(
-    url: sa.URL, workers: int, port: int, access_log: bool, logfile: Path, compiled: bool = True
+    url: sa.URL,
+    workers: int,
+    port: int,
+    access_log: bool,
+    logfile: Path,
+    compiled: bool = True,
+    *,
+    root: Path = ROOT,
+    command: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The API served from ``root``'s code (this checkout by default) by uvicorn, as
+    ``hverdag serve`` runs it, or by ``command`` (another server; the port is its to bind)."""
     env = {
         **os.environ,
         "HVERDAG_DATABASE_URL": url.render_as_string(hide_password=False),
@@ -789,13 +806,15 @@ def server(
     ]
     if not access_log:
         cmd.append("--no-access-log")
+    if command is not None:
+        cmd = command
     with logfile.open("ab") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited ({proc.returncode}):\n{_tail(logfile)}")
+                raise RuntimeError(f"server exited ({proc.returncode}):\n{_tail(logfile)}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
                     if r.status == 200:
@@ -804,7 +823,7 @@ def server(
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"uvicorn not ready after 60 s:\n{_tail(logfile)}\n{_readyz_answer(port)}"
+                    f"server not ready after 60 s:\n{_tail(logfile)}\n{_readyz_answer(port)}"
                 )
             time.sleep(0.2)
         yield proc

@@ -20,6 +20,7 @@ its TIMEOUT: on `nearby`'s millisecond statements, a fault case).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
 from collections import OrderedDict
@@ -126,6 +127,10 @@ class Plan:
     variable_arguments: tuple[tuple[str, GraphQLArgument, ArgumentNode], ...]
     #: Conversions of arguments of a flat input type (:func:`_flat_input`), by name.
     flat_inputs: Mapping[str, Callable[[Any], dict[str, Any]]]
+    #: What the selection reads of each object type (Python names of its fields and
+    #: resolvers, by GraphQL type name), handed to a root resolver that takes ``reads``: it
+    #: may then build only those (api.graphql.projection). None for the other roots.
+    reads: Mapping[str, frozenset[str]] | None = None
 
 
 class CompiledQueries:
@@ -153,6 +158,9 @@ class CompiledQueries:
         self._schema = schema
         self._graphql: GraphQLSchema = schema._schema
         self._roots = dict(roots)
+        self._projecting = {
+            name for name, root in roots.items() if "reads" in inspect.signature(root).parameters
+        }
         self._rules = tuple(rules)
         self._max_tokens = max_tokens
         self._max_document_bytes = max_document_bytes
@@ -181,6 +189,8 @@ class CompiledQueries:
         """The answer's ``{"data": …}``, or None when the normal path must answer."""
         try:
             kwargs = self._arguments(plan, variables)
+            if plan.reads is not None:
+                kwargs["reads"] = plan.reads
             async with asyncio.timeout(self._timeout_s):
                 value = await plan.resolver(context, **kwargs)
             data = {plan.response_key: plan.render(value)}
@@ -310,6 +320,11 @@ class CompiledQueries:
             constant_kwargs=constant,
             variable_arguments=tuple(variable),
             flat_inputs=flat,
+            reads=(
+                {type_name: frozenset(names) for type_name, names in compiler.reads.items()}
+                if name in self._projecting
+                else None
+            ),
         )
 
 
@@ -397,6 +412,8 @@ class _Compiler:
         self._schema = schema
         self._fragments = fragments
         self._names = names
+        #: The Python names of the fields and resolvers the selection reads, by type name.
+        self.reads: dict[str, set[str]] = {}
 
     def collect(
         self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
@@ -474,6 +491,9 @@ class _Compiler:
         for possible in self._schema.get_possible_types(abstract):
             definition = possible.extensions["strawberry-definition"]
             by_class[definition.origin] = self.object(possible, selection_sets)
+            from_rows = self._row_object(possible, definition.origin, selection_sets)
+            if from_rows is not None:
+                by_class[definition.origin.ROW_CLASS] = from_rows
 
         def resolve(value: Any) -> Any:
             if value is None:
@@ -517,10 +537,42 @@ class _Compiler:
 
         return build_non_null if non_null else build
 
+    def _row_object(
+        self, parent: GraphQLObjectType, origin: type[Any], selection_sets: list[SelectionSetNode]
+    ) -> Render | None:
+        """For a type whose values may come as its geo rows (a ``ROW_TABLE`` and ``ROW_CLASS``,
+        api.graphql.projection): a function from such a row to the selected fields' dict, read
+        straight from the row (no API object built: the answer in one pass); None when the
+        table cannot give every selected field (the resolver then gives API objects)."""
+        table = getattr(origin, "ROW_TABLE", None)
+        if table is None:
+            return None
+        parts: list[tuple[str, Render, Render]] = []
+        for key, nodes in self.collect(parent, selection_sets).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                type_name = parent.name
+                parts.append((key, lambda _value, type_name=type_name: type_name, _same))
+                continue
+            field = self.strawberry_field(parent, name)
+            if any(node.arguments for node in nodes) or field.extensions:
+                return None
+            if not table.readable([field.python_name]):
+                return None
+            parts.append(
+                (key, table.reader(field.python_name), self.value(parent.fields[name].type, nodes))
+            )
+
+        def build(row: Any) -> dict[str, Any]:
+            return {key: render(read(row)) for key, read, render in parts}
+
+        return build
+
     def _getter(self, parent: GraphQLObjectType, name: str) -> Render:
         """The field's value from its object: an attribute, or a resolver of the object alone
         (no arguments, no info, not async); anything else is the normal path's."""
         field = self.strawberry_field(parent, name)
+        self.reads.setdefault(parent.name, set()).add(field.python_name)
         if field.extensions:
             raise _NotCompilableError(f"{parent.name}.{name} has field extensions")
         resolver = field.base_resolver

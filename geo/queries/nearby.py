@@ -21,7 +21,7 @@ serves (its municipality, or its county): its distance is 0 inside that area.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -280,14 +280,22 @@ def _text_probe_statement(
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _kind_statement(
-    kind: PlaceKind, filt: DirectoryFilter, after_rank: int | None, *, probe: bool = False
+    kind: PlaceKind,
+    filt: DirectoryFilter,
+    after_rank: int | None,
+    only: frozenset[str] | None = None,
+    *,
+    probe: bool = False,
 ) -> sa.Select[Any]:
     """One kind's statement; the point (x, y), radius_m, limit and the cursor's values are
     bound when it runs. The row's columns come first, in its fields' order, then the
-    distance. ``probe``: a text search's first try (:func:`_text_probe_statement`)."""
+    distance. ``only``: of an activity's or a venue's columns, only these (and ``id``);
+    ``probe``: a text search's first try (:func:`_text_probe_statement`)."""
     if kind is PlaceKind.COUNCIL:
         return _council_statement(filt, after_rank)
     table, columns, conditions = _kind_parts(kind, replace(filt, text=None) if probe else filt)
+    if only is not None:
+        columns = [c for c in columns if c.name in only or c.name == "id"]
     columns = in_field_order(_ROW_TYPES[kind], columns)
     if probe:
         assert filt.text is not None
@@ -411,23 +419,35 @@ async def nearby_on_driver(
     first: int,
     stale_before: datetime,
     after: NearbyKey | None = None,
+    columns: Mapping[PlaceKind, frozenset[str]] | None = None,
 ) -> NearbyPage:
     """:func:`nearby` run straight on psycopg: the same statements, compiled by SQLAlchemy once
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
-    request; docs/performance.md)."""
+    request; docs/performance.md). ``columns``: for a kind named there, only these of its row's
+    columns are selected (and ``id``), and its rows have only those attributes (the caller
+    reads no other: the compiled path's projection, api.graphql.projection)."""
     values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
     streams = []
     for kind in dict.fromkeys(kinds):
-        if _probes(kind, filt):
+        if _probes(kind, filt):  # whole rows: a superset of any projection's
             probe = driver_statement(_kind_statement(kind, filt, after_rank, probe=True))
             probed = await run_statement(conn, probe, {**values, "probe_rows": TEXT_PROBE_ROWS})
             hits = _probed_hits(kind, probed, values)
             if hits is not None:
                 streams.append(hits)
                 continue
-        compiled = driver_statement(_kind_statement(kind, filt, after_rank))
-        rows = await run_statement_as(conn, compiled, values, _ROW_TYPES[kind], "distance", "stale")
+        only = None if columns is None or kind is PlaceKind.COUNCIL else columns.get(kind)
+        compiled = driver_statement(_kind_statement(kind, filt, after_rank, only))
+        rows = await run_statement_as(
+            conn,
+            compiled,
+            values,
+            _ROW_TYPES[kind],
+            "distance",
+            "stale",
+            partial=only is not None,
+        )
         streams.append([Hit(kind, float(distance), row, stale) for row, distance, stale in rows])
     return _page(streams, first)
 

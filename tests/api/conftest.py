@@ -100,10 +100,14 @@ def count_statements(
         original = getattr(driver, name)
 
         async def counted(
-            conn: Any, statement: driver.DriverStatement, *args: Any, original: Any = original
+            conn: Any,
+            statement: driver.DriverStatement,
+            *args: Any,
+            original: Any = original,
+            **kwargs: Any,
         ) -> Any:
             counter(conn, None, statement.sql)
-            return await original(conn, statement, *args)
+            return await original(conn, statement, *args, **kwargs)
 
         for module in (driver, nearby_queries):
             if hasattr(module, name):

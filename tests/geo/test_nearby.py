@@ -351,6 +351,42 @@ async def test_the_driver_path_returns_what_sqlalchemy_returns(
 
 
 @pytest.mark.anyio
+async def test_a_projection_selects_only_its_columns_and_the_same_hits(
+    generated_db: tuple[sa.Engine, list[Place]],
+) -> None:
+    """With ``columns``, a kind's rows hold only those attributes (and ``id``), equal to the
+    whole rows' values, and the hits are the same in the same order; councils stay whole."""
+    engine, _ = generated_db
+    only = {
+        PlaceKind.ACTIVITY: frozenset({"title", "category", "x", "y"}),
+        PlaceKind.VENUE: frozenset({"name"}),
+    }
+    rng = random.Random(5)
+    compared = 0
+    async with await psycopg.AsyncConnection.connect(_libpq(engine.url), autocommit=True) as driver:
+        for _ in range(6):
+            lat, lon = _random_lat_lon(rng)
+            x, y = TO_UTM.transform(lon, lat)
+            args = {
+                "radius_m": 4000.0,
+                "kinds": list(PlaceKind),
+                "filt": DirectoryFilter(),
+                "stale_before": STALE_BEFORE,
+            }
+            whole = await nearby_on_driver(driver, x, y, first=15, **args)
+            some = await nearby_on_driver(driver, x, y, first=15, columns=only, **args)
+            assert [h.key for h in some.hits] == [h.key for h in whole.hits]
+            assert some.has_next == whole.has_next
+            for part, full in zip(some.hits, whole.hits, strict=True):
+                kind = full.kind
+                names = {"id"} | only[kind] if kind in only else set(vars(full.row))
+                assert set(vars(part.row)) == names
+                assert {n: getattr(full.row, n) for n in names} == vars(part.row)
+                compared += 1
+    assert compared > 20
+
+
+@pytest.mark.anyio
 async def test_rows_built_on_the_driver_name_what_the_statement_lacks(
     generated_db: tuple[sa.Engine, list[Place]],
 ) -> None:

@@ -9,9 +9,17 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from api.checks import NodeType
+from api.graphql.projection import RowField, RowTable, column
 from api.graphql.relay import NodeKind
-from api.graphql.types.entry import DirectoryEntry, location_of, municipality_of, stamps
-from api.graphql.types.freshness import Verifiable, verification
+from api.graphql.types.entry import (
+    LOCATION_FIELD,
+    STAMP_FIELDS,
+    VERIFICATION_FIELDS,
+    DirectoryEntry,
+    global_id_field,
+    municipality_of,
+)
+from api.graphql.types.freshness import Verifiable
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
@@ -84,43 +92,16 @@ class Activity(DirectoryEntry, Verifiable):
     def node_key(self) -> str:
         return str(self.db_id)
 
+    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path,
+    #: which renders the fields of a ActivityRow straight from it.
+    ROW_TABLE: ClassVar[RowTable]
+    ROW_CLASS: ClassVar[type[ActivityRow]] = ActivityRow
+
     @classmethod
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return filled_without_init(
-            cls,
-            {
-                "db_id": row.id,
-                "organisation_id": row.organisation_id,
-                "venue_id": row.venue_id,
-                "municipality_number": row.municipality_number,
-                "contact_name": row.contact_name,
-                "contact_email": row.contact_email,
-                "contact_phone": row.contact_phone,
-                "title": row.title,
-                "description": row.description,
-                "category": ActivityCategory[row.category],
-                "target_groups": [TargetGroup[g] for g in row.target_groups],
-                "min_age": row.min_age,
-                "max_age": row.max_age,
-                "languages": list(row.languages),
-                "cost": filled_without_init(
-                    Cost,
-                    {
-                        "free": row.free,
-                        "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
-                        "leisure_card_accepted": row.leisure_card_accepted,
-                    },
-                ),
-                "registration_required": row.registration_required,
-                "registration_url": row.registration_url,
-                "status": ActivityStatus[row.status],
-                "url": row.url,
-                "location": location or location_of(row),
-                **stamps(row),
-                **verification(row),
-            },
-        )
+        given = {} if location is None else {"location": location}
+        return filled_without_init(cls, cls.ROW_TABLE.values(row, **given))
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:
@@ -176,5 +157,44 @@ async def _fetch_node(context: Context, key: str) -> Activity | None:
     row = await context.loaders.directory.activity.load(int(key))
     return None if row is None else Activity.from_row(row)
 
+
+def _cost(row: ActivityRow) -> Cost:
+    return filled_without_init(
+        Cost,
+        {
+            "free": row.free,
+            "amount_nok": None if row.cost_nok is None else float(row.cost_nok),
+            "leisure_card_accepted": row.leisure_card_accepted,
+        },
+    )
+
+
+Activity.ROW_TABLE = RowTable(
+    {
+        "db_id": column("id"),
+        "organisation_id": column("organisation_id"),
+        "venue_id": column("venue_id"),
+        "municipality_number": column("municipality_number"),
+        "contact_name": column("contact_name"),
+        "contact_email": column("contact_email"),
+        "contact_phone": column("contact_phone"),
+        "title": column("title"),
+        "description": column("description"),
+        "category": column("category", ActivityCategory.__getitem__),
+        "target_groups": column("target_groups", lambda groups: [TargetGroup[g] for g in groups]),
+        "min_age": column("min_age"),
+        "max_age": column("max_age"),
+        "languages": column("languages", list),
+        "cost": RowField(("free", "cost_nok", "leisure_card_accepted"), _cost),
+        "registration_required": column("registration_required"),
+        "registration_url": column("registration_url"),
+        "status": column("status", ActivityStatus.__getitem__),
+        "url": column("url"),
+        "location": LOCATION_FIELD,
+        **STAMP_FIELDS,
+        **VERIFICATION_FIELDS,
+    },
+    resolvers={"id": global_id_field(NodeType.ACTIVITY)},
+)
 
 ACTIVITY_NODE = NodeKind(Activity.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

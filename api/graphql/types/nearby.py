@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -13,13 +15,14 @@ from api.graphql.inputs import LatLonInput
 from api.graphql.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode_cursor, page_size
 from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
-from api.graphql.types.entry import locations_of
+from api.graphql.types.entry import locate_rows, locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
 from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
+from geo.queries.councils import CouncilRow
 from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
 from geo.queries.venues import VenueRow
@@ -51,19 +54,70 @@ def decode_key(text: str | None) -> NearbyKey | None:
         raise BadUserInput("not a cursor of this list", field="after") from None
 
 
-def nodes_of(hits: list[Hit]) -> list[Activity | Venue | ImmigrantCouncil]:
-    """The hits' places as API types, the points among them transformed in one call."""
-    placed = [hit.row for hit in hits if isinstance(hit.row, ActivityRow | VenueRow)]
+def nodes_of(
+    hits: list[Hit], projection: Projection | None = None
+) -> list[Activity | Venue | ImmigrantCouncil | ActivityRow | VenueRow]:
+    """The hits' places as API types, the points among them transformed in one call; with a
+    ``projection``, the rows of the kinds it names as they are, for the compiled path to
+    render straight from them (located first when their location is read)."""
+    rows_of = projection.columns if projection is not None else {}
+    located = projection.located if projection is not None else frozenset()
+    placed = [
+        hit.row
+        for hit in hits
+        if isinstance(hit.row, ActivityRow | VenueRow) and _KINDS[type(hit.row)] not in rows_of
+    ]
     locations = iter(locations_of(placed))
-    nodes: list[Activity | Venue | ImmigrantCouncil] = []
+    locate_rows([hit.row for hit in hits if _KINDS.get(type(hit.row)) in located])
+    nodes: list[Activity | Venue | ImmigrantCouncil | ActivityRow | VenueRow] = []
     for hit in hits:
-        if isinstance(hit.row, ActivityRow):
-            nodes.append(Activity.from_row(hit.row, next(locations)))
-        elif isinstance(hit.row, VenueRow):
-            nodes.append(Venue.from_row(hit.row, next(locations)))
+        row = hit.row
+        if isinstance(row, CouncilRow):
+            nodes.append(ImmigrantCouncil.from_row(row))
+        elif _KINDS[type(row)] in rows_of:
+            nodes.append(row)
+        elif isinstance(row, ActivityRow):
+            nodes.append(Activity.from_row(row, next(locations)))
         else:
-            nodes.append(ImmigrantCouncil.from_row(hit.row))
+            nodes.append(Venue.from_row(row, next(locations)))
     return nodes
+
+
+_KINDS: dict[type[Any], nearby_queries.PlaceKind] = {
+    ActivityRow: nearby_queries.PlaceKind.ACTIVITY,
+    VenueRow: nearby_queries.PlaceKind.VENUE,
+}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The kinds whose every field a selection reads can be read from their rows
+    (api.graphql.projection): the columns those fields need, and the kinds whose location
+    is read."""
+
+    columns: Mapping[nearby_queries.PlaceKind, frozenset[str]]
+    located: frozenset[nearby_queries.PlaceKind]
+
+
+def projection_of(reads: Mapping[str, frozenset[str]]) -> Projection | None:
+    """The projection for a selection that reads ``reads`` (Python names of fields and
+    resolvers, by GraphQL type name); a kind whose type's table cannot give all its reads keeps
+    its whole rows and API objects. None when that is every kind."""
+    columns: dict[nearby_queries.PlaceKind, frozenset[str]] = {}
+    located: set[nearby_queries.PlaceKind] = set()
+    for kind, api_type in _TYPES.items():
+        names = reads.get(api_type.__name__, frozenset())
+        if api_type.ROW_TABLE.readable(names):
+            columns[kind] = api_type.ROW_TABLE.columns(names)
+            if "location" in names:
+                located.add(kind)
+    return Projection(columns, frozenset(located)) if columns else None
+
+
+_TYPES: dict[nearby_queries.PlaceKind, type[Activity] | type[Venue]] = {
+    nearby_queries.PlaceKind.ACTIVITY: Activity,
+    nearby_queries.PlaceKind.VENUE: Venue,
+}
 
 
 @strawberry.type(description="A place and how far it is.")
@@ -111,13 +165,14 @@ def _connection(
     has_next: bool,
     has_previous: bool,
     query: tuple[float, float, float, tuple[nearby_queries.PlaceKind, ...], DirectoryFilter],
+    projection: Projection | None = None,
 ) -> NearbyConnection:
     # Cursors are made when asked for (NearbyEdge.cursor): most answers never show them.
     edges = [
         filled_without_init(
             NearbyEdge, {"hit": hit, "distance_meters": round(hit.distance_m, 2), "node": node}
         )
-        for hit, node in zip(hits, nodes_of(hits), strict=True)
+        for hit, node in zip(hits, nodes_of(hits, projection), strict=True)
     ]
     return NearbyConnection(
         edges=edges,
@@ -172,9 +227,11 @@ async def nearby_connection(
     after: str | None = None,
     kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
     filter: DirectoryFilterInput | None = None,
+    reads: Mapping[str, frozenset[str]] | None = None,
 ) -> NearbyConnection:
     """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
-    (api.graphql.compiled), which has no ``info``."""
+    (api.graphql.compiled), which has no ``info`` and says what its selection ``reads``: then
+    only the columns that needs are read (:func:`projection_of`)."""
     x, y = at.to_storage(field="at")
     radius = checked_radius(radius_meters)
     size = page_size(first, context.max_page_size)
@@ -185,6 +242,7 @@ async def nearby_connection(
         else tuple(nearby_queries.PlaceKind)
     )
     geo_filter = to_geo_filter(filter, context.stale_before)
+    projection = None if reads is None else projection_of(reads)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -196,7 +254,12 @@ async def nearby_connection(
             first=size,
             stale_before=context.stale_before,
             after=after_key,
+            columns=None if projection is None else projection.columns,
         )
     return _connection(
-        page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
+        page.hits,
+        page.has_next,
+        after_key is not None,
+        (x, y, radius, wanted, geo_filter),
+        projection,
     )

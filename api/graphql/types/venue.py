@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from api.checks import NodeType
+from api.graphql.projection import RowTable, column
 from api.graphql.relay import NodeKind
 from api.graphql.types.activity import Activity
 from api.graphql.types.entry import (
+    LOCATION_FIELD,
+    STAMP_FIELDS,
+    VERIFICATION_FIELDS,
     DirectoryEntry,
-    location_of,
+    global_id_field,
     locations_of,
     municipality_of,
-    stamps,
 )
-from api.graphql.types.freshness import Verifiable, verification
+from api.graphql.types.freshness import Verifiable
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
@@ -93,39 +96,16 @@ class Venue(DirectoryEntry, Verifiable):
     def node_key(self) -> str:
         return str(self.db_id)
 
+    #: Each attribute from the row (api.graphql.projection), for from_row and the compiled path,
+    #: which renders the fields of a VenueRow straight from it.
+    ROW_TABLE: ClassVar[RowTable]
+    ROW_CLASS: ClassVar[type[VenueRow]] = VenueRow
+
     @classmethod
     def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
-        return filled_without_init(
-            cls,
-            {
-                "db_id": row.id,
-                "owner_organisation_id": row.owner_organisation_id,
-                "municipality_number": row.municipality_number,
-                "contact_name": row.contact_name,
-                "contact_email": row.contact_email,
-                "contact_phone": row.contact_phone,
-                "name": row.name,
-                "description": row.description,
-                "venue_type": VenueType[row.venue_type],
-                "owner_type": OwnerType[row.owner_type],
-                "address": row.address,
-                "postal_code": row.postal_code,
-                "postal_place": row.postal_place,
-                "location": location or location_of(row),
-                "capacity": row.capacity,
-                "price_model": as_enum(PriceModel, row.price_model),
-                "price_note": row.price_note,
-                "step_free": row.step_free,
-                "accessibility": list(row.accessibility),
-                "amenities": list(row.amenities),
-                "suitable_categories": [ActivityCategory[c] for c in row.suitable_categories],
-                "booking_url": row.booking_url,
-                "last_verified": row.last_verified,
-                **stamps(row),
-                **verification(row),
-            },
-        )
+        given = {} if location is None else {"location": location}
+        return filled_without_init(cls, cls.ROW_TABLE.values(row, **given))
 
     @strawberry.field(description="Weekly windows in which volunteers may use it.")
     async def availability(self, info: strawberry.Info[Context, None]) -> list[AvailabilityWindow]:
@@ -173,5 +153,38 @@ async def _fetch_node(context: Context, key: str) -> Venue | None:
     row = await context.loaders.directory.venue.load(int(key))
     return None if row is None else Venue.from_row(row)
 
+
+Venue.ROW_TABLE = RowTable(
+    {
+        "db_id": column("id"),
+        "owner_organisation_id": column("owner_organisation_id"),
+        "municipality_number": column("municipality_number"),
+        "contact_name": column("contact_name"),
+        "contact_email": column("contact_email"),
+        "contact_phone": column("contact_phone"),
+        "name": column("name"),
+        "description": column("description"),
+        "venue_type": column("venue_type", VenueType.__getitem__),
+        "owner_type": column("owner_type", OwnerType.__getitem__),
+        "address": column("address"),
+        "postal_code": column("postal_code"),
+        "postal_place": column("postal_place"),
+        "location": LOCATION_FIELD,
+        "capacity": column("capacity"),
+        "price_model": column("price_model", lambda value: as_enum(PriceModel, value)),
+        "price_note": column("price_note"),
+        "step_free": column("step_free"),
+        "accessibility": column("accessibility", list),
+        "amenities": column("amenities", list),
+        "suitable_categories": column(
+            "suitable_categories", lambda categories: [ActivityCategory[c] for c in categories]
+        ),
+        "booking_url": column("booking_url"),
+        "last_verified": column("last_verified"),
+        **STAMP_FIELDS,
+        **VERIFICATION_FIELDS,
+    },
+    resolvers={"id": global_id_field(NodeType.VENUE)},
+)
 
 VENUE_NODE = NodeKind(Venue.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

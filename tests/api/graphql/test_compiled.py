@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 import strawberry
@@ -22,7 +23,13 @@ from strawberry.utils.str_converters import to_camel_case
 
 from api.app import GraphQLApp, create_app
 from api.graphql.compiled import CompiledQueries
+from api.graphql.types.activity import Activity
+from api.graphql.types.nearby import projection_of
+from api.graphql.types.venue import Venue
 from geo.db import sync_engine
+from geo.filters import DirectoryFilter
+from geo.queries.driver import driver_statement
+from geo.queries.nearby import PlaceKind, _kind_statement
 from geo.settings import Settings
 from tests.api.conftest import http_client
 
@@ -260,6 +267,111 @@ async def test_what_the_compiled_path_leaves_to_strawberry_is_answered_the_same(
     compiled = clients[2]
     await _same(clients, query, variables)
     assert compiled.answered == 0
+
+
+#: Selections of a few fields, each kind's statement then reading only their columns
+#: (api.graphql.projection): (query, variables).
+PROJECTED: list[tuple[str, dict[str, Any]]] = [
+    (  # bench/peer.py's near-me
+        "query($at: LatLonInput!, $cat: ActivityCategory!) { nearby(at: $at, radiusMeters: 5000, "
+        "first: 20, kinds: [ACTIVITY], filter: {categories: [$cat]}) { edges { distanceMeters "
+        "node { ... on Activity { id title category location { lat lon } } } } } }",
+        {"at": OSLO, "cat": "LANGUAGE_CAFE"},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 25) { edges { node { __typename "
+        "... on Venue { name venueType ownerType suitableCategories priceModel accessibility "
+        "amenities stepFree lastVerified capacity } } } } }",
+        {"at": OSLO},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 25) { edges { cursor node { "
+        "... on DirectoryEntry { id updatedAt archived version } } } "
+        "pageInfo { endCursor hasNextPage } } }",
+        {"at": GRORUD},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 25, kinds: [ACTIVITY, VENUE]) { "
+        "edges { node { ... on Activity { cost { amountNok free } targetGroups languages "
+        "status minAge maxAge } } } } }",
+        {"at": OSLO},
+    ),
+    (
+        "query($at: LatLonInput!) { nearby(at: $at, first: 12) { edges { cursor distanceMeters "
+        "} } }",
+        {"at": OSLO},
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), PROJECTED)
+async def test_selections_of_a_few_fields_give_strawberrys_answer(clients, query, variables):
+    compiled = clients[2]
+    before = compiled.answered
+    data = await _same(clients, query, variables)
+    assert compiled.answered == before + 1
+    assert data["data"]["nearby"]["edges"]
+
+
+async def test_the_compiled_path_renders_rows_without_building_api_objects(clients, monkeypatch):
+    """One pass: the fields of activities and venues are read straight from their rows, so
+    the compiled answer needs no ``from_row`` (made to fail here, after strawberry's answer
+    was taken) and is still strawberry's, byte for byte."""
+    compiled, plain, queries = clients
+    variables = {"at": OSLO, "first": 30, "kinds": ["ACTIVITY", "VENUE"]}
+    body = {"query": PLAIN, "variables": variables}
+    expected = (await plain.post("/graphql", json=body)).content
+
+    def no_objects(*_args: Any) -> Any:
+        raise AssertionError("an API object was built")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Activity, "from_row", no_objects)
+        patched.setattr(Venue, "from_row", no_objects)
+        before = queries.answered
+        got = (await compiled.post("/graphql", json=body)).content
+        assert queries.answered == before + 1
+    assert got == expected
+    edges = orjson.loads(got)["data"]["nearby"]["edges"]
+    assert {edge["node"]["__typename"] for edge in edges} == {"Activity", "Venue"}
+
+
+async def test_a_selection_reads_only_its_own_columns_never_the_contact_fields(clients):
+    compiled = clients[2]
+    plan = compiled.plan(PROJECTED[0][0], None)
+    assert plan is not None
+    assert plan.reads is not None
+    assert plan.reads["Activity"] == {"id", "title", "category", "location"}
+    projection = projection_of(plan.reads)
+    assert projection is not None
+    columns = projection.columns[PlaceKind.ACTIVITY]
+    assert columns == {"id", "title", "category", "x", "y"}
+    statement = driver_statement(
+        _kind_statement(PlaceKind.ACTIVITY, DirectoryFilter(categories=("SPORTS",)), None, columns)
+    )
+    # and the distance and staleness computed for the order
+    assert set(statement.columns) == {"id", "title", "category", "x", "y", "distance", "stale"}
+    assert "contact" not in statement.sql
+    # A venue's fields only: the activities' statement reads their ids alone.
+    venues_only = compiled.plan(PROJECTED[1][0], None)
+    assert venues_only is not None
+    assert venues_only.reads is not None
+    projection = projection_of(venues_only.reads)
+    assert projection is not None
+    assert projection.columns[PlaceKind.ACTIVITY] == set()
+    assert (
+        not {"contact_name", "contact_email", "contact_phone"} & projection.columns[PlaceKind.VENUE]
+    )
+
+
+def test_a_field_outside_the_table_keeps_every_column() -> None:
+    """`contact` is a resolver that checks the caller (the compiled path leaves it to
+    strawberry): a kind whose selection meets it keeps its whole rows and API objects."""
+    assert not Activity.ROW_TABLE.readable({"title", "contact"})
+    projection = projection_of({"Activity": frozenset({"title", "contact"})})
+    assert projection is not None
+    assert PlaceKind.ACTIVITY not in projection.columns
+    assert projection.columns[PlaceKind.VENUE] == set()
 
 
 async def test_plans_are_kept_per_query_text_within_the_cache(clients):
