@@ -540,7 +540,9 @@ def run_psycopg_client(
                 "duration_s": duration,
                 "warmup_s": warmup,
                 "params": [sql_params(sql, roles, p) for p in points],
-            }
+            },
+            # The staleness line is a datetime: as ISO text, which PostgreSQL casts back.
+            default=lambda value: value.isoformat(),
         )
     )
     return _result_line(
