@@ -57,6 +57,7 @@ from api.guard.ratelimit import FailureLimit, RateLimit, limiter_of
 from api.guard.requests import BodySizeLimit, RequestGuard
 from api.guard.revocations import listen_for_revocations
 from api.http.exports import export_routes
+from api.http.labels import label_routes
 from api.http.ogc import ogc_routes
 from api.http.tiles import tile_routes
 from api.http.web import graphiql_html, web_routes
@@ -478,6 +479,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *export_routes(settings),
         *tile_routes(),
         *ogc_routes(),
+        *label_routes(),
         *web_routes(settings),
     ]
     if metrics is not None:

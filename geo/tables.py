@@ -437,6 +437,59 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
 )
 
+# Translations of an entry's texts (docs/languages.md), one table per kind of entry so each row's
+# entry is a foreign key. A row is one field in one language; ``original_version`` is the entry's
+# version it was made from and ``original_digest`` the md5 of the original text it translates:
+# a translation whose digest differs from the original's now is outdated (kept and served,
+# flagged). Names of organisations and places are never translated.
+TRANSLATED_FIELDS: dict[str, tuple[str, ...]] = {
+    "activity": ("title", "description"),
+    "venue": ("description", "price_note"),
+    "area_initiative": ("description",),
+}
+
+
+def _translation_table(entry: str) -> sa.Table:
+    fields = TRANSLATED_FIELDS[entry]
+    return sa.Table(
+        f"{entry}_translation",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "entry_id",
+            sa.BigInteger,
+            sa.ForeignKey(f"{entry}.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("field", sa.Text, nullable=False),
+        sa.Column("language", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("machine_translated", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("made_by", sa.Text, nullable=False),
+        sa.Column("original_version", sa.Integer, nullable=False),
+        sa.Column("original_digest", sa.Text, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint(sa.column("field").in_(fields), name="field_translatable"),
+        sa.CheckConstraint("language <> '' AND text <> ''", name="not_empty"),
+        sa.UniqueConstraint("entry_id", "field", "language"),
+    )
+
+
+activity_translation = _translation_table("activity")
+venue_translation = _translation_table("venue")
+area_initiative_translation = _translation_table("area_initiative")
+TRANSLATION_TABLES = {
+    "activity": activity_translation,
+    "venue": venue_translation,
+    "area_initiative": area_initiative_translation,
+}
+
 # Vector tiles' pre-aggregated grid (geo/queries/tiles.py): for each point layer and each zoom
 # that aggregates, the cell of a point is the XYZ tile at zoom z + 5 that holds it; a row per
 # cell with live rows in it: how many, and the lowest id. Kept by triggers on venue and activity

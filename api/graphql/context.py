@@ -23,6 +23,7 @@ from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
 from api import cpu
+from api.checks import reader_languages
 from api.errors import Unauthenticated
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
@@ -127,6 +128,11 @@ class Context:
         """The engine reads go to (the replica, or the primary)."""
         assert self.read_engine is not None  # set in __post_init__
         return self.read_engine
+
+    def reader_languages(self, lang: list[str] | None) -> tuple[str, ...]:
+        """The reader's languages: the ``lang`` argument (checked), else Accept-Language's."""
+        header = None if self.request is None else self.request.headers.get("accept-language")
+        return reader_languages(lang, header)
 
     @cached_property
     def loaders(self) -> Loaders:

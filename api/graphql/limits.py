@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.errors import ErrorCode
+from geo.labels import VOCABULARIES
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -46,6 +47,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Venue", "activities"): 50,
     ("Query", "venueAccess"): 400,  # per municipality: 356 in 2020's numbering
     ("Query", "councilCoverage"): 20,
+    ("VocabularyLabels", "vocabularies"): len(VOCABULARIES),
+    ("Vocabulary", "values"): max(len(values) for values in VOCABULARIES.values()),
 }
 #: The largest integer every JSON reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -37,6 +37,7 @@ from api.graphql.types.initiative import (
     resolve_area_initiative,
     resolve_area_initiatives,
 )
+from api.graphql.types.labels import VocabularyLabels, resolve_vocabularies
 from api.graphql.types.listing import DirectoryConnection, resolve_activities, resolve_venues
 from api.graphql.types.location import WhereAmIResult, resolve_where_am_i
 from api.graphql.types.municipality import (
@@ -186,6 +187,15 @@ class Query:
     council_coverage_total: CouncilCoverageGroup = strawberry.field(
         resolver=resolve_council_coverage_total,
         description='Council coverage over every municipality (key "ALL").',
+    )
+
+    vocabularies: VocabularyLabels = strawberry.field(
+        resolver=resolve_vocabularies,
+        description=(
+            "Display labels of every vocabulary the API exposes (categories, target groups, "
+            "venue and owner types, …) in the reader's language: the shipped language they "
+            "read best, else Norwegian bokmål. Also static: /labels/{lang}.json."
+        ),
     )
 
     audit_log: list[AuditEntry] = strawberry.field(

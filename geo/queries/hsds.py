@@ -320,7 +320,7 @@ LANGUAGE_FIELDS = (
 
 
 def languages_statement() -> sa.Select[Any]:
-    """The languages an activity is held in (ISO 639-1 codes), one row per language."""
+    """The languages an activity is held in (BCP 47 tags), one row per language."""
     spoken = (
         sa.select(
             activity.c.id.label("activity_id"), sa.func.unnest(activity.c.languages).label("code")

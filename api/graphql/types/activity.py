@@ -66,7 +66,7 @@ class Activity(DirectoryEntry):
     min_age: int | None = strawberry.field(description="Youngest age welcome; null: no limit.")
     max_age: int | None = strawberry.field(description="Oldest age welcome; null: no limit.")
     languages: list[str] = strawberry.field(
-        description="Languages spoken, ISO 639-1 (prs: Dari, ISO 639-3)."
+        description="Languages spoken, BCP 47 tags as normalised (nb, ar, fa-AF for Dari)."
     )
     cost: Cost
     registration_required: bool
