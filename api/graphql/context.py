@@ -28,6 +28,7 @@ from api.errors import Unauthenticated
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
 from geo.keys import lock_live_key
+from geo.languages import reading_order
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -48,6 +49,7 @@ from geo.queries.municipalities import (
     parsed_boundaries,
 )
 from geo.queries.organisations import OrganisationRow, organisations_by_ids
+from geo.queries.translations import TranslationRow, translations_on_driver
 from geo.queries.venues import (
     AvailabilityRow,
     VenueRow,
@@ -118,6 +120,9 @@ class Context:
     #: The process's reader (the app's lifespan makes one); without one, a reader of this
     #: context's own engines.
     reader_of_process: Reader | None = None
+    #: The reader's languages once a resolver has asked (the `lang` argument of a root field,
+    #: else Accept-Language): nested entries follow the root's.
+    languages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -130,9 +135,54 @@ class Context:
         return self.read_engine
 
     def reader_languages(self, lang: list[str] | None) -> tuple[str, ...]:
-        """The reader's languages: the ``lang`` argument (checked), else Accept-Language's."""
+        """The reader's languages: the ``lang`` argument (checked), else the one a root field
+        of this request was given (so nested entries follow it), else Accept-Language's."""
+        if lang is None and self.languages is not None:
+            return self.languages
         header = None if self.request is None else self.request.headers.get("accept-language")
-        return reader_languages(lang, header)
+        self.languages = reader_languages(lang, header)
+        return self.languages
+
+    def reading_order(self, lang: list[str] | None) -> tuple[str, ...]:
+        """The tags to look for translations in, best first (geo.languages.reading_order)."""
+        return reading_order(self.reader_languages(lang))
+
+    @cached_property
+    def translations(self) -> DataLoader[tuple[str, int], list[TranslationRow]]:
+        """Every translation of an entry, by (kind, id): `translations { … }`."""
+
+        async def load(keys: list[tuple[str, int]]) -> list[list[TranslationRow]]:
+            ids: dict[str, list[int]] = {}
+            for kind, entry_id in keys:
+                ids.setdefault(kind, []).append(entry_id)
+            rows = await self.run_on_driver(translations_on_driver, ids)
+            found: dict[tuple[str, int], list[TranslationRow]] = {}
+            for row in rows:
+                found.setdefault((row.kind, row.entry_id), []).append(row)
+            return [found.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def translations_in(self) -> DataLoader[tuple[str, int, tuple[str, ...]], list[TranslationRow]]:
+        """An entry's translations in some languages, by (kind, id, languages): what localising
+        an entry reads, batched across the lists of one request."""
+
+        async def load(
+            keys: list[tuple[str, int, tuple[str, ...]]],
+        ) -> list[list[TranslationRow]]:
+            wanted = sorted({languages for _, _, languages in keys})
+            found: dict[tuple[str, int, tuple[str, ...]], list[TranslationRow]] = {}
+            for languages in wanted:
+                ids: dict[str, list[int]] = {}
+                for kind, entry_id, asked in keys:
+                    if asked == languages:
+                        ids.setdefault(kind, []).append(entry_id)
+                for row in await self.run_on_driver(translations_on_driver, ids, languages):
+                    found.setdefault((row.kind, row.entry_id, languages), []).append(row)
+            return [found.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -56,6 +56,7 @@ from api.graphql.types.survey import (
     resolve_venue_access,
     resolve_venue_access_total,
 )
+from api.graphql.types.translation import Lang, localize
 from api.graphql.types.venue import VENUE_NODE, Venue
 from geo.settings import Settings
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
@@ -211,8 +212,12 @@ class Query:
         self,
         info: strawberry.Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+        lang: Lang = None,
     ) -> Node | None:
-        return await resolve_node(info.context, id, NODE_KINDS)
+        info.context.reading_order(lang)  # checked before any read
+        found = await resolve_node(info.context, id, NODE_KINDS)
+        await localize(info.context, [found], lang)
+        return found
 
 
 class HverdagSchema(strawberry.Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
@@ -14,6 +15,13 @@ from api.graphql.types.entry import DirectoryEntry, location_of, municipality_of
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
+from api.graphql.types.translation import (
+    LocalizedText,
+    Translation,
+    localize,
+    text_of,
+    translations_of,
+)
 from api.graphql.types.vocab import (
     ActivityCategory,
     ActivityStatus,
@@ -23,6 +31,7 @@ from api.graphql.types.vocab import (
 )
 from geo.queries.activities import ActivityRow
 from geo.queries.rows import filled_without_init
+from geo.queries.translations import TranslationRow
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -76,6 +85,23 @@ class Activity(DirectoryEntry):
     location: LatLon = strawberry.field(
         description="Where it happens (WGS84): its venue's point when it has a venue."
     )
+    TRANSLATION_KIND: ClassVar[str] = "activity"
+    #: The translations the reader gets, by field (api.graphql.types.translation.localize).
+    translated: strawberry.Private[Mapping[str, TranslationRow] | None] = None
+
+    @strawberry.field(description="`title` with its language and state.")
+    def title_text(self) -> LocalizedText:
+        text = text_of(self, "title", self.title)
+        assert text is not None  # a title is required
+        return text
+
+    @strawberry.field(description="`description` with its language and state.")
+    def description_text(self) -> LocalizedText | None:
+        return text_of(self, "description", self.description)
+
+    @strawberry.field(description="Every translation of its texts, by field and language.")
+    async def translations(self, info: strawberry.Info[Context, None]) -> list[Translation]:
+        return await translations_of(info, self)
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -150,7 +176,11 @@ class Activity(DirectoryEntry):
         if self.venue_id is None:
             return None
         row = await info.context.loaders.directory.venue.load(self.venue_id)
-        return None if row is None else Venue.from_row(row)
+        if row is None:
+            return None
+        held_at = Venue.from_row(row)
+        await localize(info.context, [held_at])
+        return held_at
 
     @strawberry.field(
         description=(

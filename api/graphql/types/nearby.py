@@ -15,6 +15,7 @@ from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.entry import locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
+from api.graphql.types.translation import Lang, localize
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
@@ -147,6 +148,7 @@ async def resolve_nearby(
         ),
     ] = None,
     filter: DirectoryFilterInput | None = None,  # the contract's name
+    lang: Lang = None,
 ) -> NearbyConnection:
     return await nearby_connection(
         info.context,
@@ -156,6 +158,7 @@ async def resolve_nearby(
         after=after,
         kinds=kinds,
         filter=filter,
+        lang=lang,
     )
 
 
@@ -168,6 +171,7 @@ async def nearby_connection(
     after: str | None = None,
     kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
     filter: DirectoryFilterInput | None = None,
+    lang: list[str] | None = None,
 ) -> NearbyConnection:
     """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
     (api.graphql.compiled), which has no ``info``."""
@@ -181,6 +185,7 @@ async def nearby_connection(
         else tuple(nearby_queries.PlaceKind)
     )
     geo_filter = to_geo_filter(filter)
+    context.reading_order(lang)  # checked before any read
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -192,6 +197,8 @@ async def nearby_connection(
             first=size,
             after=after_key,
         )
-    return _connection(
+    connection = _connection(
         page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
     )
+    await localize(context, [edge.node for edge in connection.edges], lang)
+    return connection

@@ -1,0 +1,250 @@
+"""Translated texts: writing them (scoped, version-checked, audited), reading them in the reader's
+language with the fallback chain, and the outdated flag an edit of the original sets."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import sqlalchemy as sa
+
+from geo.tables import activity, activity_translation, audit_log
+from tests.api.writes_support import RED_CROSS, As, org_id
+
+pytestmark = pytest.mark.anyio
+
+SET = """mutation ($input: TranslationInput!) { setTranslation(input: $input) {
+  translation { field language text machineTranslated madeBy outdated rightToLeft
+                originalVersion version } } }"""
+REMOVE = """mutation ($input: RemoveTranslationInput!) {
+  removeTranslation(input: $input) { translation { version } } }"""
+READ = """query ($id: ID!, $lang: [String!]) { node(id: $id, lang: $lang) { ... on Activity {
+  version title description
+  titleText { text language original machineTranslated outdated rightToLeft }
+  descriptionText { language original outdated }
+  translations { field language text outdated machineTranslated madeBy version } } } }"""
+UPDATE = """mutation ($id: ID!, $v: Int!, $input: ActivityChangesInput!) {
+  updateActivity(id: $id, version: $v, input: $input) { activity { version } } }"""
+
+
+def gid(kind: str, key: int) -> str:
+    return base64.b64encode(f"{kind}:{key}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def cafe(write_engine) -> int:
+    """A Red Cross activity of the demo data, with a description (no translations yet)."""
+    with write_engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.min(activity.c.id)).where(
+                    activity.c.organisation_id == org_id(conn, RED_CROSS),
+                    activity.c.description.is_not(None),
+                )
+            ).scalar_one()
+        )
+
+
+def _translation(cafe: int, field: str, language: str, text: str, **extra) -> dict:
+    return {
+        "input": {
+            "entry": gid("Activity", cafe),
+            "field": field,
+            "language": language,
+            "text": text,
+            **extra,
+        }
+    }
+
+
+def _stored(write_engine, cafe: int) -> list[tuple]:
+    t = activity_translation.c
+    with write_engine.connect() as conn:
+        return conn.execute(
+            sa.select(t.field, t.language, t.text, t.version)
+            .where(t.entry_id == cafe)
+            .order_by(t.field, t.language)
+        ).all()
+
+
+def _audit_count(write_engine, cafe: int) -> int:
+    with write_engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).where(
+                audit_log.c.entity == "Activity", audit_log.c.entity_id == str(cafe)
+            )
+        ).scalar_one()
+
+
+async def test_translations_are_written_read_in_order_and_outdated_by_an_edit(
+    schema, write_engine, async_write_engine, keys, cafe
+):
+    editor = As(schema, async_write_engine, keys["red_cross"][1])
+    public = As(schema, async_write_engine)
+    made = (await editor.data(SET, _translation(cafe, "TITLE", "ar", "مقهى اللغة")))[
+        "setTranslation"
+    ]["translation"]
+    assert made["language"] == "ar"
+    assert made["version"] == 1
+    assert made["madeBy"] == "test red_cross"  # the key's label when not said
+    assert made["rightToLeft"] is True
+    assert made["outdated"] is False
+    await editor.data(
+        SET,
+        _translation(cafe, "TITLE", "FA", "کافه زبان", machineTranslated=True, madeBy="a machine"),
+    )
+    await editor.data(SET, _translation(cafe, "DESCRIPTION", "fa", "گفت‌وگو به نروژی"))
+
+    original = (await public.data(READ, {"id": gid("Activity", cafe)}))["node"]
+    assert original["titleText"]["original"] is True
+    assert original["titleText"]["language"] == "nb"
+    assert original["titleText"]["text"] == original["title"]
+    assert {(t["field"], t["language"]) for t in original["translations"]} == {
+        ("TITLE", "ar"),
+        ("TITLE", "fa"),
+        ("DESCRIPTION", "fa"),
+    }
+
+    # Dari → Persian → English: no Dari text, so Persian, machine-made.
+    dari = (await public.data(READ, {"id": gid("Activity", cafe), "lang": ["prs", "fa", "en"]}))[
+        "node"
+    ]
+    assert dari["title"] == "کافه زبان"
+    assert dari["titleText"] == {
+        "text": "کافه زبان",
+        "language": "fa",
+        "original": False,
+        "machineTranslated": True,
+        "outdated": False,
+        "rightToLeft": True,
+    }
+    assert dari["descriptionText"]["language"] == "fa"
+    # Arabic first: Arabic title, but no Arabic description, so Persian's (the next asked).
+    arabic = (await public.data(READ, {"id": gid("Activity", cafe), "lang": ["ar", "fa"]}))["node"]
+    assert (arabic["titleText"]["language"], arabic["descriptionText"]["language"]) == (
+        "ar",
+        "fa",
+    )
+    # Nynorsk → Bokmål, the original; anything else → the original.
+    for lang in (["nn"], ["de"], ["en", "nb", "ar"]):
+        other = (await public.data(READ, {"id": gid("Activity", cafe), "lang": lang}))["node"]
+        assert other["title"] == original["title"], lang
+        assert other["titleText"]["original"] is True, lang
+
+    # Editing the title outdates the title's translations, not the description's.
+    await editor.data(
+        UPDATE,
+        {
+            "id": gid("Activity", cafe),
+            "v": original["version"],
+            "input": {"title": original["title"] + " (ny tid)"},
+        },
+    )
+    after = (await public.data(READ, {"id": gid("Activity", cafe), "lang": ["ar"]}))["node"]
+    assert after["titleText"] == {
+        "text": "مقهى اللغة",
+        "language": "ar",
+        "original": False,
+        "machineTranslated": False,
+        "outdated": True,
+        "rightToLeft": True,
+    }
+    flags = {(t["field"], t["language"]): t["outdated"] for t in after["translations"]}
+    assert flags == {("TITLE", "ar"): True, ("TITLE", "fa"): True, ("DESCRIPTION", "fa"): False}
+
+    # Updating the translation (at its version) clears the flag.
+    updated = (
+        await editor.data(
+            SET, _translation(cafe, "TITLE", "ar", "مقهى اللغة (موعد جديد)", version=1)
+        )
+    )["setTranslation"]["translation"]
+    assert (updated["version"], updated["outdated"]) == (2, False)
+    assert updated["originalVersion"] == original["version"] + 1
+    again = (await public.data(READ, {"id": gid("Activity", cafe), "lang": ["ar"]}))["node"]
+    assert again["titleText"]["outdated"] is False
+    assert again["title"] == "مقهى اللغة (موعد جديد)"
+
+
+async def test_a_translation_outside_the_keys_scope_is_forbidden_and_changes_nothing(
+    schema, write_engine, async_write_engine, keys, cafe
+):
+    before, audited = _stored(write_engine, cafe), _audit_count(write_engine, cafe)
+    for who in ("save_the_children", "oslo", "analyst"):
+        error = await As(schema, async_write_engine, keys[who][1]).error(
+            SET, _translation(cafe, "TITLE", "so", "Kafeega luqadda")
+        )
+        assert error["extensions"]["code"] == "FORBIDDEN", who
+    error = await As(schema, async_write_engine).error(
+        SET, _translation(cafe, "TITLE", "so", "Kafeega luqadda")
+    )
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert _stored(write_engine, cafe) == before
+    assert _audit_count(write_engine, cafe) == audited
+
+
+async def test_versions_languages_and_fields_are_checked(
+    schema, write_engine, async_write_engine, keys, cafe
+):
+    editor = As(schema, async_write_engine, keys["red_cross"][1])
+    await editor.data(SET, _translation(cafe, "TITLE", "uk", "Мовне кафе"))
+    before = _stored(write_engine, cafe)
+    exists = await editor.error(SET, _translation(cafe, "TITLE", "uk", "Інше"))
+    assert exists["extensions"]["code"] == "CONFLICT"
+    assert exists["extensions"]["currentVersion"] == 1
+    stale = await editor.error(SET, _translation(cafe, "TITLE", "uk", "Інше", version=7))
+    assert stale["extensions"]["code"] == "CONFLICT"
+    missing = await editor.error(SET, _translation(cafe, "TITLE", "ti", "ቤት ቡን", version=1))
+    assert missing["extensions"]["code"] == "NOT_FOUND"
+    old_original = await editor.error(
+        SET, _translation(cafe, "TITLE", "ti", "ቤት ቡን ቋንቋ", originalVersion=0)
+    )
+    assert old_original["extensions"]["code"] == "CONFLICT"
+    for language in ("xx", "und", ""):
+        bad = await editor.error(SET, _translation(cafe, "TITLE", language, "x"))
+        assert bad["extensions"]["code"] == "BAD_USER_INPUT"
+        assert bad["extensions"]["field"] == "input.language"
+    wrong_field = await editor.error(SET, _translation(cafe, "PRICE_NOTE", "en", "Free"))
+    assert wrong_field["extensions"]["field"] == "input.field"
+    empty = await editor.error(SET, _translation(cafe, "TITLE", "en", "  "))
+    assert empty["extensions"]["field"] == "input.text"
+    assert _stored(write_engine, cafe) == before
+
+    removed = await editor.data(
+        REMOVE,
+        {
+            "input": {
+                "entry": gid("Activity", cafe),
+                "field": "TITLE",
+                "language": "uk",
+                "version": 1,
+            }
+        },
+    )
+    assert removed["removeTranslation"]["translation"] is None
+    assert ("title", "uk") not in {(f, lang) for f, lang, *_ in _stored(write_engine, cafe)}
+    entries = (
+        await As(schema, async_write_engine, keys["admin"][1]).data(
+            "query ($id: ID!) { auditLog(entity: ACTIVITY, id: $id) { action before after } }",
+            {"id": gid("Activity", cafe)},
+        )
+    )["auditLog"]
+    actions = [e["action"] for e in entries]
+    assert "translate" in actions
+    assert actions[-1] == "remove translation"
+    assert entries[-1]["before"]["language"] == "uk"
+
+
+async def test_accept_language_answers_when_no_lang_is_given(client):
+    """Over HTTP, with the demo's generated translations (marked as examples)."""
+    query = """{ activities(first: 20, filter: {categories: [LANGUAGE_CAFE]}) { edges { node {
+      title titleText { language original machineTranslated } } } } }"""
+    plain = (await client.post("/graphql", json={"query": query})).json()["data"]
+    asked = (
+        await client.post("/graphql", json={"query": query}, headers={"Accept-Language": "uk"})
+    ).json()["data"]
+    plain_nodes = [e["node"] for e in plain["activities"]["edges"]]
+    asked_nodes = [e["node"] for e in asked["activities"]["edges"]]
+    assert all(n["titleText"]["original"] for n in plain_nodes)
+    translated = [n for n in asked_nodes if not n["titleText"]["original"]]
+    assert translated, "the demo translates some language cafés into Ukrainian"
+    assert all(n["titleText"]["language"] == "uk" for n in translated)
