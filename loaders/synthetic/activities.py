@@ -4,9 +4,9 @@ Language cafés, Norwegian practice, homework help and sports are the most commo
 Ages follow the target groups: children 6-12, youth 13-19, both 6-19; groups of grown-ups only
 are 18+ (seniors 60+) or open; anything mixed is open. Languages are BCP 47 tags as
 geo/languages.py writes them, always with "nb"; Dari is "fa-AF" (ISO 639-3 "prs"). Three in
-four are free; the rest cost 50-300 NOK, and some of those for children and youth take Fritidskortet.
-Sessions are weekly, mostly weekday evenings (16:00-19:30 starts), daytime at weekends, 1-3 h,
-some valid for one school term only.
+four are free; the rest cost 50-300 NOK, and some of those for children and youth take
+Fritidskortet. Sessions are weekly, mostly weekday evenings (16:00-19:30 starts), daytime at
+weekends, 1-3 h, some valid for one school term only.
 """
 
 from __future__ import annotations

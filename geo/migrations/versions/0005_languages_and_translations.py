@@ -1,7 +1,7 @@
 """Language tags normalised (BCP 47), and translations of the directory's texts
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-07
 
 Activities' ``languages`` mixed ``no`` and ``nb`` (7 and 7,690 rows of the demo); every tag
@@ -25,7 +25,7 @@ from alembic import op
 from geo.languages import LanguageTagError, normalised_tag
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,8 +8,9 @@ import base64
 import pytest
 import sqlalchemy as sa
 
-from geo.tables import activity, activity_translation, audit_log
-from tests.api.writes_support import RED_CROSS, As, org_id
+from geo.tables import activity_translation, audit_log
+from geo.writes.activities import create_activity
+from tests.api.writes_support import OSLO, As
 
 pytestmark = pytest.mark.anyio
 
@@ -32,16 +33,20 @@ def gid(kind: str, key: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def cafe(write_engine) -> int:
-    """A Red Cross activity of the demo data, with a description (no translations yet)."""
-    with write_engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.min(activity.c.id)).where(
-                    activity.c.organisation_id == org_id(conn, RED_CROSS),
-                    activity.c.description.is_not(None),
-                )
-            ).scalar_one()
+def cafe(write_engine, keys) -> int:
+    """A new Red Cross activity with a description (and no translations)."""
+    actor = keys["red_cross"][1].actor()
+    assert actor is not None
+    with write_engine.begin() as conn:
+        return create_activity(
+            conn,
+            actor,
+            {
+                "title": "Språkkafé på biblioteket",
+                "description": "Snakk norsk over en kopp kaffe.",
+                "category": "LANGUAGE_CAFE",
+                **OSLO,
+            },
         )
 
 
