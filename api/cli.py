@@ -167,6 +167,7 @@ LOADERS = {
     "venues": "loaders.venues:load_venues",
     "activities": "loaders.activities:load_activities",
     "access-reports": "loaders.access_reports:load_access_reports",
+    "translations": "loaders.translations:load_translations",
 }
 
 
