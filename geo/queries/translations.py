@@ -19,8 +19,9 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 
-from geo.languages import first_available
+from geo.languages import ORIGINAL_LANGUAGE, first_available
 from geo.queries.driver import driver_statement, run_statement_as
 from geo.queries.rows import in_field_order
 from geo.tables import TRANSLATED_FIELDS, TRANSLATION_TABLES, metadata
@@ -146,3 +147,28 @@ def chosen_texts(rows: Sequence[TranslationRow], order: Sequence[str]) -> Chosen
         if language is not None:
             chosen.setdefault((kind, entry_id), {})[field] = by_language[language]
     return chosen
+
+
+def translated_text(
+    kind: str, field: str, entry_id: ColumnElement[int], order: Sequence[str]
+) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """For a bulk read (an export): ``field``'s text in the first language of ``order`` that
+    has it, else the original, and that text's language (nb for the original; null when there
+    is no text). Correlated subqueries on the translations' unique (entry, field, language)
+    index; ``order`` is fixed in the statement."""
+    t = TRANSLATION_TABLES[kind].alias(f"{field}_translation")
+    original = _original(kind, field)
+    rank = sa.func.array_position(sa.literal(list(order), ARRAY(sa.Text)), t.c.language)
+    best = (
+        sa.select(t.c.text, t.c.language)
+        .where(t.c.entry_id == entry_id, t.c.field == field, t.c.language.in_(list(order)))
+        .order_by(rank)
+        .limit(1)
+    )
+    chosen_text = best.with_only_columns(t.c.text).scalar_subquery()
+    chosen_language = best.with_only_columns(t.c.language).scalar_subquery()
+    text = sa.func.coalesce(chosen_text, original)
+    language = sa.case(
+        (original.is_(None), sa.null()), else_=sa.func.coalesce(chosen_language, ORIGINAL_LANGUAGE)
+    )
+    return text, language

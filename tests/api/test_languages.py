@@ -150,3 +150,31 @@ async def test_static_labels_per_language(client):
     assert tags[0] == "nb"
     assert {"ar", "uk", "so", "ti", "fa", "fa-AF", "pl", "ur", "ru", "nn", "en"} <= set(tags)
     assert {"language": "ar", "rightToLeft": True, "url": "/labels/ar.json"} in index["languages"]
+
+
+async def test_exports_take_lang_and_say_each_texts_language(client):
+    import csv
+    import io
+
+    plain = await client.get("/export/activities.csv?category=LANGUAGE_CAFE&municipality=0301")
+    assert plain.status_code == 200
+    plain_rows = list(csv.DictReader(io.StringIO(plain.text.lstrip("\ufeff"))))
+    assert "title_language" not in plain_rows[0]
+    asked = await client.get(
+        "/export/activities.csv?category=LANGUAGE_CAFE&municipality=0301&lang=prs,fa,en"
+    )
+    assert asked.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(asked.text.lstrip("\ufeff"))))
+    assert [r["id"] for r in rows] == [r["id"] for r in plain_rows]
+    originals = {r["id"]: r["title"] for r in plain_rows}
+    languages = {r["title_language"] for r in rows}
+    assert languages <= {"fa-AF", "fa", "en", "nb"}
+    assert languages - {"nb"}, "the demo translates some of Oslo's language cafés"
+    for row in rows:
+        if row["title_language"] == "nb":
+            assert row["title"] == originals[row["id"]]
+        else:
+            assert row["title"].endswith(": " + originals[row["id"]])
+    bad = await client.get("/export/venues.csv?lang=xx")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["field"] == "lang"
