@@ -356,9 +356,7 @@ def languages_statement() -> sa.Select[Any]:
                 _key("activity-language", spoken.c.activity_id, spoken.c.code),
                 _key("activity", spoken.c.activity_id),
                 sa.func.split_part(spoken.c.code, "-", 1),
-                sa.case(
-                    (spoken.c.code.contains("-"), sa.func.concat("BCP 47: ", spoken.c.code))
-                ),
+                sa.case((spoken.c.code.contains("-"), sa.func.concat("BCP 47: ", spoken.c.code))),
             ],
         )
     ).order_by(spoken.c.activity_id, spoken.c.code)
