@@ -30,6 +30,23 @@ RIGHT_TO_LEFT_SCRIPTS = frozenset(
     {"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand", "Samr", "Mend"}
 )
 MAX_TAG_LENGTH = 35  # RFC 5646 §4.4.1: a tag a program must be able to hold
+#: PostgreSQL's text-search configurations (stemming, stop words) for the languages the
+#: directory's readers use that have one, by language subtag; any other language's text is
+#: indexed with ``simple`` over lower-cased, unaccented text. The text filter's query is parsed
+#: with each of these, so a word is found stemmed in whatever language it was written in.
+#: Migration 0005 wrote this table into ``hverdag_ts_config()``: change both together.
+TEXT_SEARCH_CONFIGS: dict[str, str] = {
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "ar": "arabic",
+    "en": "english",
+    "ru": "russian",
+    "lt": "lithuanian",
+    "es": "spanish",
+    "tr": "turkish",
+    "de": "german",
+    "fr": "french",
+}
 
 
 class LanguageTagError(ValueError):

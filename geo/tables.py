@@ -522,14 +522,28 @@ for _table in DIRECTORY_TABLES:
 # The text filter's stored documents (migration 0004; geo/filters.py matches them): the name
 # and description lower-cased and unaccented for trigram word similarity, and as Norwegian full
 # text. Stored, so a candidate row's re-check reads a column instead of running unaccent() and
-# to_tsvector() again (most of a common word's cost), and GIN-indexed.
-SEARCH_COLUMN_NAMES = frozenset({"search_text", "search_document"})
+# to_tsvector() again (most of a common word's cost), and GIN-indexed. Migration 0005 adds the
+# entry's translations to both: ``translated_text`` (every translation's text) and
+# ``translated_document`` (each in its language's text-search configuration), kept by triggers
+# on the translation tables in the writing transaction, feed the stored documents.
+SEARCH_COLUMN_NAMES = frozenset(
+    {"search_text", "search_document", "translated_text", "translated_document"}
+)
 for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
+    _table.append_column(sa.Column("translated_text", sa.Text, nullable=False, server_default=""))
+    _table.append_column(
+        sa.Column("translated_document", TSVECTOR, nullable=False, server_default="")
+    )
     _table.append_column(
         sa.Column(
             "search_text",
             sa.Text,
-            sa.Computed(sa.func.hverdag_search_text(_name, _table.c.description), persisted=True),
+            sa.Computed(
+                sa.func.hverdag_search_text(
+                    _name, sa.func.hverdag_document(_table.c.description, _table.c.translated_text)
+                ),
+                persisted=True,
+            ),
             nullable=False,
         )
     )
@@ -541,7 +555,7 @@ for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
                 sa.func.to_tsvector(
                     sa.literal_column("'norwegian'::regconfig"),
                     sa.func.hverdag_document(_name, _table.c.description),
-                ),
+                ).op("||")(_table.c.translated_document),
                 persisted=True,
             ),
             nullable=False,

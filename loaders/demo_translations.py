@@ -73,6 +73,8 @@ def translate_demo_activities(conn: sa.Connection) -> LoadReport:
         sa.and_(a.source == SOURCES[0], template.c.language.in_(STRATEGY_LANGUAGES)),
     )
     report = LoadReport(what="demo translations (generated examples)")
+    count = sa.select(sa.func.count()).select_from(activity_translation)
+    before = int(conn.execute(count).scalar() or 0)
     for field, text, original in (
         ("title", template.c.label + ": " + a.title, a.title),
         ("description", template.c.note, a.description),
@@ -108,6 +110,7 @@ def translate_demo_activities(conn: sa.Connection) -> LoadReport:
             )
             .on_conflict_do_nothing()
         )
-        report.inserted += conn.execute(stmt).rowcount
+        conn.execute(stmt)
+    report.inserted = int(conn.execute(count).scalar() or 0) - before
     conn.exec_driver_sql("ANALYZE activity_translation")
     return report

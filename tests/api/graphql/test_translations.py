@@ -253,3 +253,54 @@ async def test_accept_language_answers_when_no_lang_is_given(client):
     translated = [n for n in asked_nodes if not n["titleText"]["original"]]
     assert translated, "the demo translates some language cafés into Ukrainian"
     assert all(n["titleText"]["language"] == "uk" for n in translated)
+
+
+SEARCH = """query ($text: String!) { activities(first: 50, filter: {text: $text}) {
+  edges { node { id } } } }"""
+NEAR_SEARCH = """query ($text: String!) { nearby(at: {lat: 59.9139, lon: 10.7522},
+  radiusMeters: 3000, kinds: [ACTIVITY], filter: {text: $text}) {
+  edges { node { ... on Activity { id } } } } }"""
+
+
+async def _found(reader: As, text: str) -> set[str]:
+    listed = await reader.data(SEARCH, {"text": text})
+    near = await reader.data(NEAR_SEARCH, {"text": text})
+    ids = {e["node"]["id"] for e in listed["activities"]["edges"]}
+    assert ids == {e["node"]["id"] for e in near["nearby"]["edges"]}, text
+    return ids
+
+
+async def test_arabic_ukrainian_and_english_terms_find_their_translations(
+    schema, async_write_engine, keys, write_engine
+):
+    actor = keys["red_cross"][1].actor()
+    assert actor is not None
+    with write_engine.begin() as conn:
+        chess = create_activity(
+            conn,
+            actor,
+            {
+                "title": "Sjakklubb",
+                "description": "Vi spiller sjakk.",
+                "category": "CULTURE",
+                **OSLO,
+            },
+        )
+    editor = As(schema, async_write_engine, keys["red_cross"][1])
+    reader = As(schema, async_write_engine)
+    me = gid("Activity", chess)
+    assert me not in await _found(reader, "الشطرنج")
+    await editor.data(SET, _translation(chess, "TITLE", "ar", "نادي الشطرنج"))
+    await editor.data(SET, _translation(chess, "DESCRIPTION", "uk", "Граємо в шахи щочетверга"))
+    await editor.data(SET, _translation(chess, "DESCRIPTION", "en", "Chess players welcome"))
+    assert me in await _found(reader, "الشطرنج")  # Arabic
+    assert me in await _found(reader, "шахи")  # Ukrainian (simple, unaccented)
+    assert me in await _found(reader, "player")  # English, stemmed: players → player
+    assert me in await _found(reader, "sjakk")  # the original still
+    # Removing a translation takes its words out of the search.
+    await editor.data(
+        REMOVE,
+        {"input": {"entry": me, "field": "TITLE", "language": "ar", "version": 1}},
+    )
+    assert me not in await _found(reader, "الشطرنج")
+    assert me in await _found(reader, "шахи")
