@@ -42,6 +42,7 @@ from geo.queries.councils import CouncilRow, council_columns
 from geo.queries.driver import driver_statement, run_statement, run_statement_as
 from geo.queries.points import bound_storage_point, check_finite, storage_point
 from geo.queries.rows import from_mapping, in_field_order, to_dataclass
+from geo.queries.translations import with_translations
 from geo.queries.venues import VenueRow, venue_columns
 from geo.tables import activity, county, immigrant_council, municipality, venue
 from geo.vocab import CouncilLevel
@@ -93,6 +94,9 @@ class Hit:
 class NearbyPage:
     hits: list[Hit]
     has_next: bool
+    #: With ``languages``: each hit's translations in them, by (kind, id), as
+    #: geo.queries.translations.with_translations reads them; None when not read.
+    translations: dict[tuple[PlaceKind, int], list[list[Any]]] | None = None
 
 
 def _after(
@@ -382,12 +386,16 @@ async def nearby_on_driver(
     filt: DirectoryFilter,
     first: int,
     after: NearbyKey | None = None,
+    languages: Sequence[str] = (),
 ) -> NearbyPage:
     """:func:`nearby` run straight on psycopg: the same statements, compiled by SQLAlchemy once
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
-    request; docs/performance.md)."""
+    request; docs/performance.md). ``languages``: the hits' translations in them come in the
+    same statements (:attr:`NearbyPage.translations`; not with a text probe's)."""
     values = _bound_values(x, y, radius_m, first, after)
     after_rank = None if after is None else after.rank
+    if languages and not any(_probes(kind, filt) for kind in kinds):
+        return await _translated_page(conn, kinds, filt, first, values, after_rank, languages)
     streams = []
     for kind in dict.fromkeys(kinds):
         if _probes(kind, filt):
@@ -401,6 +409,38 @@ async def nearby_on_driver(
         rows = await run_statement_as(conn, compiled, values, _ROW_TYPES[kind], "distance")
         streams.append([Hit(kind, float(distance), row) for row, distance in rows])
     return _page(streams, first)
+
+
+async def _translated_page(
+    conn: psycopg.AsyncConnection[Any],
+    kinds: Sequence[PlaceKind],
+    filt: DirectoryFilter,
+    first: int,
+    values: dict[str, Any],
+    after_rank: int | None,
+    languages: Sequence[str],
+) -> NearbyPage:
+    """:func:`nearby_on_driver`'s page with each activity's and venue's translations in
+    ``languages`` read by the same statement (one round trip, as without them)."""
+    streams = []
+    translations: dict[tuple[PlaceKind, int], list[list[Any]]] = {}
+    asked = {**values, "languages": list(languages)}
+    for kind in dict.fromkeys(kinds):
+        stmt = _kind_statement(kind, filt, after_rank)
+        if kind is PlaceKind.COUNCIL:
+            rows = await run_statement_as(
+                conn, driver_statement(stmt), values, _ROW_TYPES[kind], "distance"
+            )
+            streams.append([Hit(kind, float(distance), row) for row, distance in rows])
+            continue
+        wrapped = driver_statement(with_translations(stmt, kind.value.lower()))
+        found = await run_statement_as(
+            conn, wrapped, asked, _ROW_TYPES[kind], "distance", "translations"
+        )
+        streams.append([Hit(kind, float(distance), row) for row, distance, _ in found])
+        translations.update({(kind, row.id): texts or [] for row, _, texts in found})
+    page = _page(streams, first)
+    return replace(page, translations=translations)
 
 
 def count_nearby(

@@ -42,7 +42,8 @@ class TranslationRow:
     original_version: int
     outdated: bool
     version: int
-    updated_at: datetime
+    #: None where it was not read (a near-me page's translations).
+    updated_at: datetime | None
 
 
 def digest_of(text: str | None) -> str | None:
@@ -130,6 +131,53 @@ def translations(
         return []
     stmt = translations_statement(kinds, by_language=languages is not None)
     return [TranslationRow(**row._mapping) for row in conn.execute(stmt, _values(ids, languages))]
+
+
+#: What :func:`with_translations` reads of a translation, in order (a JSON array per row).
+COMPACT_FIELDS = (
+    "field",
+    "language",
+    "text",
+    "machine_translated",
+    "made_by",
+    "original_version",
+    "original_digest",
+    "version",
+)
+
+
+@lru_cache(maxsize=256)
+def with_translations(stmt: sa.Select[Any], kind: str) -> sa.Select[Any]:
+    """``stmt`` (rows of ``kind`` with ``id`` and ``distance``, in distance order: a near-me
+    statement) with a ``translations`` column: the row's translations in the bound
+    ``languages``, a JSON array of :data:`COMPACT_FIELDS` arrays (null: none), so a page and its
+    texts come in one round trip. Whether one is outdated is for the caller to tell, from the
+    original it has (:func:`compact_rows`)."""
+    hit = stmt.subquery("hit")
+    t = TRANSLATION_TABLES[kind]
+    found = (
+        sa.select(sa.func.json_agg(sa.func.json_build_array(*(t.c[f] for f in COMPACT_FIELDS))))
+        .where(
+            t.c.entry_id == hit.c.id,
+            t.c.language == sa.func.any(sa.bindparam("languages", type_=ARRAY(sa.Text))),
+        )
+        .scalar_subquery()
+    )
+    return sa.select(*hit.c, found.label("translations")).order_by(hit.c.distance, hit.c.id)
+
+
+def compact_rows(kind: str, entry: Any, found: Sequence[Sequence[Any]]) -> list[TranslationRow]:
+    """:func:`with_translations`' arrays of one entry as rows, outdated where the entry's
+    original (an attribute of ``entry`` per field) is not the one translated."""
+    rows = []
+    for values in found:
+        item = dict(zip(COMPACT_FIELDS, values, strict=True))
+        digest = item.pop("original_digest")
+        outdated = digest != digest_of(getattr(entry, item["field"]))
+        rows.append(
+            TranslationRow(kind=kind, entry_id=entry.id, outdated=outdated, updated_at=None, **item)
+        )
+    return rows
 
 
 Chosen = dict[tuple[str, int], dict[str, TranslationRow]]

@@ -15,14 +15,15 @@ from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.entry import locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
-from api.graphql.types.translation import Lang, localize
+from api.graphql.types.translation import Lang, apply_translations, localize
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
 from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
-from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
+from geo.queries.nearby import Hit, NearbyKey, NearbyPage, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
+from geo.queries.translations import TranslationRow, chosen_texts, compact_rows
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ async def nearby_connection(
         else tuple(nearby_queries.PlaceKind)
     )
     geo_filter = to_geo_filter(filter)
-    context.reading_order(lang)  # checked before any read
+    order = context.reading_order(lang)  # checked before any read
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -196,9 +197,25 @@ async def nearby_connection(
             filt=geo_filter,
             first=size,
             after=after_key,
+            languages=order,
         )
     connection = _connection(
         page.hits, page.has_next, after_key is not None, (x, y, radius, wanted, geo_filter)
     )
-    await localize(context, [edge.node for edge in connection.edges], lang)
+    nodes = [edge.node for edge in connection.edges]
+    if page.translations is None:  # not read with the page (a text filter's probe)
+        await localize(context, nodes, lang)
+    else:
+        apply_translations(nodes, chosen_texts(_translation_rows(page), order))
     return connection
+
+
+def _translation_rows(page: NearbyPage) -> list[TranslationRow]:
+    """The page's translations, read with it (geo.queries.translations.with_translations)."""
+    assert page.translations is not None
+    rows: list[TranslationRow] = []
+    for hit in page.hits:
+        found = page.translations.get((hit.kind, hit.row.id))
+        if found:
+            rows += compact_rows(hit.kind.value.lower(), hit.row, found)
+    return rows

@@ -157,6 +157,17 @@ async def test_translations_are_written_read_in_order_and_outdated_by_an_edit(
     flags = {(t["field"], t["language"]): t["outdated"] for t in after["translations"]}
     assert flags == {("TITLE", "ar"): True, ("TITLE", "fa"): True, ("DESCRIPTION", "fa"): False}
 
+    near = await public.data(
+        """query ($lang: [String!]) { nearby(at: {lat: 59.9139, lon: 10.7522}, radiusMeters: 50,
+        first: 100, kinds: [ACTIVITY], lang: $lang) { edges { node { ... on Activity {
+        id title titleText { language outdated } } } } } }""",
+        {"lang": ["ar"]},
+    )
+    (mine,) = [
+        e["node"] for e in near["nearby"]["edges"] if e["node"]["id"] == gid("Activity", cafe)
+    ]
+    assert mine["titleText"] == {"language": "ar", "outdated": True}  # read with the page
+
     # Updating the translation (at its version) clears the flag.
     updated = (
         await editor.data(
@@ -304,3 +315,14 @@ async def test_arabic_ukrainian_and_english_terms_find_their_translations(
     )
     assert me not in await _found(reader, "الشطرنج")
     assert me in await _found(reader, "шахи")
+
+
+async def test_near_me_reads_its_translations_in_the_same_statements(gql, count_statements):
+    """A reader with languages costs no extra round trip on near-me."""
+    query = """query ($lang: [String!]) { nearby(at: {lat: 59.9139, lon: 10.7522}, first: 20,
+      kinds: [ACTIVITY, VENUE], lang: $lang) { edges { node { ... on Activity { title } } } } }"""
+    await gql.data(query, {"lang": None})
+    plain = len(count_statements.statements)
+    data = await gql.data(query, {"lang": ["uk", "en"]})
+    assert len(count_statements.statements) - plain == plain
+    assert any(e["node"] for e in data["nearby"]["edges"])
