@@ -156,6 +156,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "each plain run (issue 14: at most 15 %% more); translations of the generated "
         "activities are made first when the database has none",
     )
+    parser.add_argument(
+        "--lang-rounds",
+        type=int,
+        default=1,
+        help="with --lang: alternate this many (lang, plain) pairs after each plain run, and "
+        "report the median cost (a loaded machine moves single runs by more than the cost)",
+    )
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-graphql", action="store_true")
     parser.add_argument("--label", default="", help="a note stored with the results")
@@ -1124,8 +1131,8 @@ def graphql_series(
                 if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
                     raise RuntimeError(f"errors during the run: {result}:\n{_tail(logfile)}")
                 if lang_script is not None:
-                    out[f"lang_c{connections}"] = _lang_run(
-                        port, lang_script, connections, args, sampler, result, logfile
+                    out[f"lang_c{connections}"] = _lang_rounds(
+                        port, script, lang_script, connections, args, sampler, result, logfile
                     )
         finally:
             sampler.stop()
@@ -1166,6 +1173,34 @@ def _lang_run(
     _print_run(f"  with lang [{args.lang}] c={connections}", result)
     print(f"    costs {result['cost_vs_plain']:+.1%} against the plain run", flush=True)
     return result
+
+
+def _lang_rounds(
+    port: int,
+    script: Path,
+    lang_script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    sampler: Sampler,
+    plain: dict[str, Any],
+    logfile: Path,
+) -> dict[str, Any]:
+    """``--lang-rounds`` pairs: a lang run after each plain one (the first plain run is the
+    series' own), each pair's cost, and their median."""
+    rounds = []
+    for number in range(max(1, args.lang_rounds)):
+        if number:
+            quiet = _idle_check(args.max_busy)
+            with sampler.window() as cpu:
+                plain = run_wrk(port, script, connections, args.duration, cpu.load_pids)
+            plain["conditions"] = {**quiet, **cpu.result, "loadavg_after": _loadavg()}
+            _print_run(f"  plain again c={connections}", plain)
+        rounds.append(_lang_run(port, lang_script, connections, args, sampler, plain, logfile))
+        rounds[-1]["plain_requests_per_s"] = plain["requests_per_s"]
+    costs = sorted(r["cost_vs_plain"] for r in rounds)
+    median = costs[len(costs) // 2] if len(costs) % 2 else sum(costs[len(costs) // 2 - 1 :][:2]) / 2
+    print(f"    median cost of lang over {len(costs)} pairs: {median:+.1%}", flush=True)
+    return {**rounds[0], "rounds": rounds, "median_cost_vs_plain": round(median, 3)}
 
 
 def connections_per_worker(port: int, pids: list[int]) -> list[int]:
