@@ -526,10 +526,16 @@ for _table in DIRECTORY_TABLES:
 # entry's translations to both: ``translated_text`` (every translation's text) and
 # ``translated_document`` (each in its language's text-search configuration), kept by triggers
 # on the translation tables in the writing transaction, feed the stored documents.
+# The same triggers keep ``translations``: the entry's translations as one JSON array (of
+# geo.queries.translations.COMPACT_FIELDS arrays), so near-me reads a page's texts from the rows
+# it reads anyway.
 SEARCH_COLUMN_NAMES = frozenset(
-    {"search_text", "search_document", "translated_text", "translated_document"}
+    {"search_text", "search_document", "translated_text", "translated_document", "translations"}
 )
 for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
+    _table.append_column(
+        sa.Column("translations", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb"))
+    )
     _table.append_column(sa.Column("translated_text", sa.Text, nullable=False, server_default=""))
     _table.append_column(
         sa.Column("translated_document", TSVECTOR, nullable=False, server_default="")

@@ -424,7 +424,6 @@ async def _translated_page(
     ``languages`` read by the same statement (one round trip, as without them)."""
     streams = []
     translations: dict[tuple[PlaceKind, int], list[list[Any]]] = {}
-    asked = {**values, "languages": list(languages)}
     for kind in dict.fromkeys(kinds):
         stmt = _kind_statement(kind, filt, after_rank)
         if kind is PlaceKind.COUNCIL:
@@ -435,7 +434,7 @@ async def _translated_page(
             continue
         wrapped = driver_statement(with_translations(stmt, kind.value.lower()))
         found = await run_statement_as(
-            conn, wrapped, asked, _ROW_TYPES[kind], "distance", "translations"
+            conn, wrapped, values, _ROW_TYPES[kind], "distance", "translations"
         )
         streams.append([Hit(kind, float(distance), row) for row, distance, _ in found])
         translations.update({(kind, row.id): texts or [] for row, _, texts in found})

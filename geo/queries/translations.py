@@ -148,22 +148,12 @@ COMPACT_FIELDS = (
 
 @lru_cache(maxsize=256)
 def with_translations(stmt: sa.Select[Any], kind: str) -> sa.Select[Any]:
-    """``stmt`` (rows of ``kind`` with ``id`` and ``distance``, in distance order: a near-me
-    statement) with a ``translations`` column: the row's translations in the bound
-    ``languages``, a JSON array of :data:`COMPACT_FIELDS` arrays (null: none), so a page and its
-    texts come in one round trip. Whether one is outdated is for the caller to tell, from the
-    original it has (:func:`compact_rows`)."""
-    hit = stmt.subquery("hit")
-    t = TRANSLATION_TABLES[kind]
-    found = (
-        sa.select(sa.func.json_agg(sa.func.json_build_array(*(t.c[f] for f in COMPACT_FIELDS))))
-        .where(
-            t.c.entry_id == hit.c.id,
-            t.c.language == sa.func.any(sa.bindparam("languages", type_=ARRAY(sa.Text))),
-        )
-        .scalar_subquery()
-    )
-    return sa.select(*hit.c, found.label("translations")).order_by(hit.c.distance, hit.c.id)
+    """``stmt`` (a near-me statement selecting from ``kind``'s table) with its rows'
+    ``translations`` column: every translation of the row, a JSON array of
+    :data:`COMPACT_FIELDS` arrays that migration 0005's triggers keep, read from the row the
+    statement reads anyway (no other table, no other round trip). Whether one is outdated is for
+    the caller to tell, from the original it has (:func:`compact_rows`)."""
+    return stmt.add_columns(metadata.tables[kind].c.translations.label("translations"))
 
 
 def compact_rows(kind: str, entry: Any, found: Sequence[Sequence[Any]]) -> list[TranslationRow]:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 from geo.languages import LanguageTagError, normalised_tag
 
@@ -70,18 +70,28 @@ TRANSLATION_DOCUMENT = (
 )
 
 
+#: A translation as geo.queries.translations.COMPACT_FIELDS says, for ``translations``.
+COMPACT = (
+    "jsonb_build_array(t.field, t.language, t.text, t.machine_translated, t.made_by, "
+    "t.original_version, t.original_digest, t.version)"
+)
+
+
 def _documents_of(table: str, entries: str) -> str:
     """An UPDATE setting the translated columns of the entries ``entries`` (a query of
     ``entry_id``s) from their translations now."""
     return (
-        f"UPDATE {table} AS e SET translated_text = d.text, translated_document = d.document "
+        f"UPDATE {table} AS e SET translated_text = d.text, translated_document = d.document, "
+        "translations = d.compact "
         "FROM (SELECT ids.entry_id, "
         "coalesce(string_agg(t.text, ' ' ORDER BY t.id), '') AS text, "
-        f"coalesce(hverdag_tsvector_agg({TRANSLATION_DOCUMENT}), ''::tsvector) AS document "
+        f"coalesce(hverdag_tsvector_agg({TRANSLATION_DOCUMENT}), ''::tsvector) AS document, "
+        f"coalesce(jsonb_agg({COMPACT} ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), "
+        "'[]'::jsonb) AS compact "
         f"FROM ({entries}) AS ids LEFT JOIN {table}_translation AS t "
         "ON t.entry_id = ids.entry_id GROUP BY ids.entry_id) AS d "
-        "WHERE e.id = d.entry_id AND (e.translated_text, e.translated_document) "
-        "IS DISTINCT FROM (d.text, d.document)"
+        "WHERE e.id = d.entry_id AND (e.translated_text, e.translated_document, e.translations) "
+        "IS DISTINCT FROM (d.text, d.document, d.compact)"
     )
 
 
@@ -257,6 +267,10 @@ def upgrade() -> None:
     for table, name in SEARCHED:
         _drop_search_documents(table)
         op.add_column(
+            table,
+            sa.Column("translations", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+        )
+        op.add_column(
             table, sa.Column("translated_text", sa.Text, nullable=False, server_default="")
         )
         op.add_column(
@@ -282,6 +296,7 @@ def downgrade() -> None:
         _drop_search_documents(table)
         op.drop_column(table, "translated_document")
         op.drop_column(table, "translated_text")
+        op.drop_column(table, "translations")
         _search_documents(table, name, translated=False)
     op.execute(sa.text("DROP AGGREGATE hverdag_tsvector_agg(tsvector)"))
     op.execute(sa.text("DROP FUNCTION hverdag_ts_config(text)"))

@@ -326,3 +326,55 @@ async def test_near_me_reads_its_translations_in_the_same_statements(gql, count_
     data = await gql.data(query, {"lang": ["uk", "en"]})
     assert len(count_statements.statements) - plain == plain
     assert any(e["node"] for e in data["nearby"]["edges"])
+
+
+async def test_venues_and_initiatives_are_translated_by_their_municipalitys_editors(
+    schema, write_engine, async_write_engine, keys
+):
+    with write_engine.connect() as conn:
+        venue_id, initiative_id = conn.execute(
+            sa.text(
+                "SELECT (SELECT min(id) FROM venue WHERE municipality_number = '0301' "
+                "AND description IS NOT NULL), (SELECT id FROM area_initiative "
+                "WHERE slug = 'groruddalen')"
+            )
+        ).one()
+    oslo = As(schema, async_write_engine, keys["oslo"][1])
+    bergen = As(schema, async_write_engine, keys["bergen"][1])
+    venue_text = {
+        "input": {
+            "entry": gid("Venue", venue_id),
+            "field": "DESCRIPTION",
+            "language": "so",
+            "text": "Maktabad",
+        }
+    }
+    refused = await bergen.error(SET, venue_text)
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+    made = (await oslo.data(SET, venue_text))["setTranslation"]["translation"]
+    assert (made["language"], made["rightToLeft"]) == ("so", False)
+    await oslo.data(
+        SET,
+        {
+            "input": {
+                "entry": gid("AreaInitiative", initiative_id),
+                "field": "DESCRIPTION",
+                "language": "en",
+                "text": "A joint effort of the state and Oslo in Groruddalen.",
+            }
+        },
+    )
+    read = await As(schema, async_write_engine).data(
+        """query ($venue: ID!) {
+          venue: node(id: $venue, lang: ["so"]) { ... on Venue { description
+            descriptionText { language original } } }
+          areaInitiative(id: "groruddalen", lang: ["en"]) { description
+            descriptionText { language original } translations { language } } }""",
+        {"venue": gid("Venue", venue_id)},
+    )
+    assert read["venue"]["description"] == "Maktabad"
+    assert read["venue"]["descriptionText"] == {"language": "so", "original": False}
+    initiative = read["areaInitiative"]
+    assert initiative["description"].startswith("A joint effort")
+    assert initiative["descriptionText"] == {"language": "en", "original": False}
+    assert initiative["translations"] == [{"language": "en"}]
