@@ -1197,10 +1197,33 @@ def _lang_rounds(
             _print_run(f"  plain again c={connections}", plain)
         rounds.append(_lang_run(port, lang_script, connections, args, sampler, plain, logfile))
         rounds[-1]["plain_requests_per_s"] = plain["requests_per_s"]
+        rounds[-1]["plain_conditions"] = plain["conditions"]
+        rounds[-1]["cpu_cost_vs_plain"] = _cpu_cost(plain, rounds[-1])
     costs = sorted(r["cost_vs_plain"] for r in rounds)
+    cpu_costs = sorted(r["cpu_cost_vs_plain"] for r in rounds)
     median = costs[len(costs) // 2] if len(costs) % 2 else sum(costs[len(costs) // 2 - 1 :][:2]) / 2
-    print(f"    median cost of lang over {len(costs)} pairs: {median:+.1%}", flush=True)
-    return {**rounds[0], "rounds": rounds, "median_cost_vs_plain": round(median, 3)}
+    cpu_median = cpu_costs[len(cpu_costs) // 2]
+    print(
+        f"    median cost of lang over {len(costs)} pairs: {median:+.1%} in requests/s, "
+        f"{cpu_median:+.1%} in our CPU per request",
+        flush=True,
+    )
+    return {
+        **rounds[0],
+        "rounds": rounds,
+        "median_cost_vs_plain": round(median, 3),
+        "median_cpu_cost_vs_plain": round(cpu_median, 3),
+    }
+
+
+def _cpu_cost(plain: dict[str, Any], lang: dict[str, Any]) -> float:
+    """What lang adds to the CPU our processes (the server and its database backends) spend
+    per request: under others' load a run's rate moves with theirs, its CPU per request less."""
+
+    def per_request(run: dict[str, Any]) -> float:
+        return float(run["conditions"]["ours_cores"]) / max(1e-9, float(run["requests_per_s"]))
+
+    return round(per_request(lang) / per_request(plain) - 1, 3)
 
 
 def connections_per_worker(port: int, pids: list[int]) -> list[int]:

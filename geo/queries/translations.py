@@ -156,18 +156,32 @@ def with_translations(stmt: sa.Select[Any], kind: str) -> sa.Select[Any]:
     return stmt.add_columns(metadata.tables[kind].c.translations.label("translations"))
 
 
-def compact_rows(kind: str, entry: Any, found: Sequence[Sequence[Any]]) -> list[TranslationRow]:
-    """:func:`with_translations`' arrays of one entry as rows, outdated where the entry's
-    original (an attribute of ``entry`` per field) is not the one translated."""
-    rows = []
+_FIELD, _LANGUAGE = COMPACT_FIELDS.index("field"), COMPACT_FIELDS.index("language")
+
+
+def compact_choice(
+    kind: str, entry: Any, found: Sequence[Sequence[Any]], order: Sequence[str]
+) -> dict[str, TranslationRow]:
+    """Of :func:`with_translations`' arrays of one entry, per field the one a reader of
+    ``order`` gets, as a row (outdated where the entry's original, its attribute per field, is
+    not the one translated); only those are built (a page's hot path)."""
+    rank = {language: position for position, language in enumerate(order)}
+    best: dict[str, Sequence[Any]] = {}
     for values in found:
+        position = rank.get(values[_LANGUAGE])
+        if position is None:
+            continue
+        held = best.get(values[_FIELD])
+        if held is None or position < rank[held[_LANGUAGE]]:
+            best[values[_FIELD]] = values
+    chosen = {}
+    for field, values in best.items():
         item = dict(zip(COMPACT_FIELDS, values, strict=True))
-        digest = item.pop("original_digest")
-        outdated = digest != digest_of(getattr(entry, item["field"]))
-        rows.append(
-            TranslationRow(kind=kind, entry_id=entry.id, outdated=outdated, updated_at=None, **item)
+        outdated = item.pop("original_digest") != digest_of(getattr(entry, field))
+        chosen[field] = TranslationRow(
+            kind=kind, entry_id=entry.id, outdated=outdated, updated_at=None, **item
         )
-    return rows
+    return chosen
 
 
 Chosen = dict[tuple[str, int], dict[str, TranslationRow]]

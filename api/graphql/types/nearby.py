@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -23,7 +23,7 @@ from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
 from geo.queries.nearby import Hit, NearbyKey, NearbyPage, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
-from geo.queries.translations import TranslationRow, chosen_texts, compact_rows
+from geo.queries.translations import compact_choice
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -206,16 +206,20 @@ async def nearby_connection(
     if page.translations is None:  # not read with the page (a text filter's probe)
         await localize(context, nodes, lang)
     else:
-        apply_translations(nodes, chosen_texts(_translation_rows(page), order))
+        apply_translations(nodes, _chosen(page, order))
     return connection
 
 
-def _translation_rows(page: NearbyPage) -> list[TranslationRow]:
-    """The page's translations, read with it (geo.queries.translations.with_translations)."""
+def _chosen(page: NearbyPage, order: tuple[str, ...]) -> dict[tuple[str, int], Any]:
+    """The translations each hit's reader gets, read with the page
+    (geo.queries.translations.with_translations)."""
     assert page.translations is not None
-    rows: list[TranslationRow] = []
+    chosen = {}
     for hit in page.hits:
         found = page.translations.get((hit.kind, hit.row.id))
         if found:
-            rows += compact_rows(hit.kind.value.lower(), hit.row, found)
-    return rows
+            kind = hit.kind.value.lower()
+            texts = compact_choice(kind, hit.row, found, order)
+            if texts:
+                chosen[(kind, hit.row.id)] = texts
+    return chosen
