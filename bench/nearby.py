@@ -1132,7 +1132,14 @@ def graphql_series(
                     raise RuntimeError(f"errors during the run: {result}:\n{_tail(logfile)}")
                 if lang_script is not None:
                     out[f"lang_c{connections}"] = _lang_rounds(
-                        port, script, lang_script, connections, args, sampler, result, logfile
+                        port,
+                        script,
+                        lang_script,
+                        connections,
+                        args,
+                        sampler,
+                        out[f"c{connections}"],
+                        logfile,
                     )
         finally:
             sampler.stop()
