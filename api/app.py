@@ -157,6 +157,8 @@ class GraphQLApp(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
         if (status := state.get("graphql_status")) is not None:
             response.status_code = status
+        # Translated texts follow Accept-Language when no `lang` is given (docs/languages.md).
+        response.headers.add_vary_header("Accept-Language")
         cacheable = (
             request.method == "GET"
             and response.status_code == 200

@@ -178,3 +178,9 @@ async def test_exports_take_lang_and_say_each_texts_language(client):
     bad = await client.get("/export/venues.csv?lang=xx")
     assert bad.status_code == 400
     assert bad.json()["error"]["field"] == "lang"
+
+
+async def test_graphql_answers_vary_with_accept_language(client):
+    response = await client.get("/graphql", params={"query": "{ vocabularies { language } }"})
+    assert response.status_code == 200
+    assert "accept-language" in response.headers["vary"].lower()
