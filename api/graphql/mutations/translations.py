@@ -45,8 +45,8 @@ class TranslationInput:
     field: TranslatedField
     language: str = strawberry.field(description="BCP 47 tag (normalised: prs → fa-AF).")
     text: str = strawberry.field(description="The translated text (at most 5,000 characters).")
-    machine_translated: bool = strawberry.field(
-        default=False, description="Made by a machine (readers are told so)."
+    machine_translated: bool | None = strawberry.field(
+        default=None, description="Made by a machine (readers are told so); null: no."
     )
     made_by: str | None = strawberry.field(
         default=None, description="Who made it (a translator, a service); default: the key's label."
@@ -110,7 +110,7 @@ async def resolve_set_translation(
         field=input.field.value,
         language=input.language,
         text=input.text,
-        machine_translated=input.machine_translated,
+        machine_translated=bool(input.machine_translated),
         made_by=input.made_by,
         version=input.version,
         original_version=input.original_version,

@@ -142,6 +142,7 @@ class Activity(DirectoryEntry):
                 "status": ActivityStatus[row.status],
                 "url": row.url,
                 "location": location or location_of(row),
+                "translated": None,
                 **stamps(row),
             },
         )

@@ -145,6 +145,7 @@ class Venue(DirectoryEntry):
                 "suitable_categories": [ActivityCategory[c] for c in row.suitable_categories],
                 "booking_url": row.booking_url,
                 "last_verified": row.last_verified,
+                "translated": None,
                 **stamps(row),
             },
         )
