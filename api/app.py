@@ -59,6 +59,7 @@ from api.guard.reports import ReportGuard
 from api.guard.requests import BodySizeLimit, RequestGuard
 from api.guard.revocations import listen_for_revocations
 from api.http.exports import export_routes
+from api.http.labels import label_routes
 from api.http.ogc import ogc_routes
 from api.http.tiles import tile_routes
 from api.http.web import graphiql_html, web_routes
@@ -160,6 +161,8 @@ class GraphQLApp(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
         if (status := state.get("graphql_status")) is not None:
             response.status_code = status
+        # Translated texts follow Accept-Language when no `lang` is given (docs/languages.md).
+        response.headers.add_vary_header("Accept-Language")
         cacheable = (
             request.method == "GET"
             and response.status_code == 200
@@ -526,6 +529,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *export_routes(settings),
         *tile_routes(),
         *ogc_routes(),
+        *label_routes(),
         *web_routes(settings),
     ]
     if metrics is not None:

@@ -174,14 +174,56 @@ def checked_within(value: float) -> float:
 
 
 def languages(values: Sequence[str] | None, field: str) -> tuple[str, ...]:
+    """BCP 47 tags normalised (``no``, ``NO`` and ``nb-NO`` are ``nb``), duplicates dropped;
+    an unknown or malformed tag is BAD_USER_INPUT naming ``field``."""
     if not values:
         return ()
     if len(values) > MAX_LANGUAGES:
         raise BadUserInput(f"at most {MAX_LANGUAGES} languages", field=field)
     try:
-        return tuple(validation.language(v, field) for v in values)
+        return tuple(dict.fromkeys(validation.language(v, field) for v in values))
     except validation.FieldError as error:
         raise BadUserInput(error.reason, field=error.field) from None
+
+
+def reader_languages(
+    lang: Sequence[str] | None, accept_language: str | None, field: str = "lang"
+) -> tuple[str, ...]:
+    """The reader's languages in order: ``lang`` when given (checked: a bad tag is
+    BAD_USER_INPUT), else the ``Accept-Language`` header's (tolerant: a browser's header is
+    nobody's typo, so what is not a language in it is skipped)."""
+    if lang is not None:
+        return languages(lang, field)
+    return accepted_languages(accept_language)
+
+
+MAX_ACCEPT_LANGUAGE = 1000  # characters of the header read; real ones are under 100
+
+
+def accepted_languages(header: str | None) -> tuple[str, ...]:
+    """``Accept-Language``'s languages by quality (RFC 9110 §12.5.4), then by order; ``*``,
+    ``q=0`` and what is not a language tag are left out."""
+    if not header:
+        return ()
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header[:MAX_ACCEPT_LANGUAGE].split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag.strip() in ("", "*") or not 0 < quality <= 1:
+            continue
+        try:
+            ranked.append((-quality, position, validation.language(tag, "Accept-Language")))
+        except validation.FieldError:
+            continue
+    ranked.sort()
+    return tuple(dict.fromkeys(tag for _, _, tag in ranked))[:MAX_LANGUAGES]
 
 
 # --- the directory's filter ---------------------------------------------------------------------

@@ -168,6 +168,7 @@ LOADERS = {
     "activities": "loaders.activities:load_activities",
     "access-reports": "loaders.access_reports:load_access_reports",
     "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
+    "translations": "loaders.translations:load_translations",
 }
 #: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
 MAX_FEED_PAGES = 50

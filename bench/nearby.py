@@ -80,8 +80,9 @@ from geo.filters import DirectoryFilter
 from geo.freshness import stale_before
 from geo.queries.nearby import PlaceKind, nearby
 from geo.settings import load_settings
-from geo.tables import activity, venue
+from geo.tables import activity, activity_translation, venue
 from loaders.bundle import load_bundled
+from loaders.demo_translations import translate_demo_activities
 from loaders.generate import SOURCE, generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +149,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="also run this many one-worker servers on their own ports, the "
         "c=16 connections split evenly over them (0: not run)",
+    )
+    parser.add_argument(
+        "--lang",
+        default="",
+        help="also time the same requests with lang: [these tags] (e.g. prs,fa,en), right after "
+        "each plain run (issue 14: at most 15 %% more); translations of the generated "
+        "activities are made first when the database has none",
+    )
+    parser.add_argument(
+        "--lang-rounds",
+        type=int,
+        default=1,
+        help="with --lang: alternate this many (lang, plain) pairs after each plain run, and "
+        "report the median cost (a loaded machine moves single runs by more than the cost)",
     )
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-graphql", action="store_true")
@@ -216,6 +231,19 @@ def prepare_database(url: sa.URL, data_dir: Path, seed: int, fresh: bool) -> dic
         "generated_s": round(generated - bundled, 1),
         "vacuum_analyze_s": round(done - generated, 1),
     }
+
+
+def prepare_translations(url: sa.URL) -> dict[str, Any]:
+    """The generated activities' example translations (loaders.demo_translations), once."""
+    with connect(url) as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(activity_translation))
+        existing = int(count.scalar_one())
+        if existing:
+            return {"rows": existing, "made_s": None}
+        started = time.perf_counter()
+        report = translate_demo_activities(conn)
+    print(f"translations: {report.inserted:,} rows", flush=True)
+    return {"rows": report.inserted, "made_s": round(time.perf_counter() - started, 1)}
 
 
 # --- query points --------------------------------------------------------------------------------
@@ -860,13 +888,18 @@ def _post(port: int, body: bytes) -> dict[str, Any]:
         return json.loads(r.read())
 
 
-def request_body(point: QueryPoint) -> bytes:
+#: The same request in the reader's languages (--lang): the titles come translated.
+QUERY_LANG = QUERY.replace(
+    "$cat: ActivityCategory!)", "$cat: ActivityCategory!, $lang: [String!])"
+).replace("filter: {categories: [$cat]})", "filter: {categories: [$cat]}, lang: $lang)")
+
+
+def request_body(point: QueryPoint, lang: list[str] | None = None) -> bytes:
+    variables: dict[str, Any] = {"at": {"lat": point.lat, "lon": point.lon}, "cat": point.category}
+    if lang:
+        variables["lang"] = lang
     return json.dumps(
-        {
-            "query": QUERY,
-            "operationName": "Nearby",
-            "variables": {"at": {"lat": point.lat, "lon": point.lon}, "cat": point.category},
-        },
+        {"query": QUERY_LANG if lang else QUERY, "operationName": "Nearby", "variables": variables},
         separators=(",", ":"),
     ).encode()
 
@@ -951,16 +984,17 @@ end
 """
 
 
-def write_wrk_files(points: list[QueryPoint], workdir: Path) -> Path:
-    bodies = workdir / "bodies.lua"
+def write_wrk_files(points: list[QueryPoint], workdir: Path, lang: list[str] | None = None) -> Path:
+    suffix = "-lang" if lang else ""
+    bodies = workdir / f"bodies{suffix}.lua"
     with bodies.open("w") as f:
         f.write("return {\n")
         for point in points:
-            text = request_body(point).decode()
+            text = request_body(point, lang).decode()
             assert "]==]" not in text
             f.write(f"[==[{text}]==],\n")
         f.write("}\n")
-    script = workdir / "nearby.lua"
+    script = workdir / f"nearby{suffix}.lua"
     script.write_text(WRK_LUA.replace("BODIES_FILE", json.dumps(str(bodies))))
     return script
 
@@ -1084,6 +1118,8 @@ def graphql_series(
 ) -> dict[str, Any]:
     port = args.port or _free_port()
     script = write_wrk_files(points, workdir)
+    lang = [tag for tag in args.lang.split(",") if tag]
+    lang_script = write_wrk_files(points, workdir, lang) if lang else None
     logfile = workdir / f"uvicorn-w{workers}.log"
     out: dict[str, Any] = {"workers": workers}
     with server(
@@ -1115,6 +1151,17 @@ def graphql_series(
                 print(f"    connections per worker: {split[0] if split else '?'}", flush=True)
                 if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
                     raise RuntimeError(f"errors during the run: {result}:\n{_tail(logfile)}")
+                if lang_script is not None:
+                    out[f"lang_c{connections}"] = _lang_rounds(
+                        port,
+                        script,
+                        lang_script,
+                        connections,
+                        args,
+                        sampler,
+                        out[f"c{connections}"],
+                        logfile,
+                    )
         finally:
             sampler.stop()
         pids = sampler.server_pids()
@@ -1131,6 +1178,80 @@ def graphql_series(
         flush=True,
     )
     return out
+
+
+def _lang_run(
+    port: int,
+    script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    sampler: Sampler,
+    plain: dict[str, Any],
+    logfile: Path,
+) -> dict[str, Any]:
+    """The same points with `lang`, right after the plain run: its rate and what it costs."""
+    quiet = _idle_check(args.max_busy)
+    with sampler.window() as cpu:
+        result = run_wrk(port, script, connections, args.duration, cpu.load_pids)
+    if result["graphql_errors"] or result["non_200"] or result["socket_errors"]:
+        raise RuntimeError(f"errors during the lang run: {result}:\n{_tail(logfile)}")
+    result["lang"] = args.lang
+    result["cost_vs_plain"] = round(plain["requests_per_s"] / result["requests_per_s"] - 1, 3)
+    result["conditions"] = {**quiet, **cpu.result, "loadavg_after": _loadavg()}
+    _print_run(f"  with lang [{args.lang}] c={connections}", result)
+    print(f"    costs {result['cost_vs_plain']:+.1%} against the plain run", flush=True)
+    return result
+
+
+def _lang_rounds(
+    port: int,
+    script: Path,
+    lang_script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    sampler: Sampler,
+    plain: dict[str, Any],
+    logfile: Path,
+) -> dict[str, Any]:
+    """``--lang-rounds`` pairs: a lang run after each plain one (the first plain run is the
+    series' own), each pair's cost, and their median."""
+    rounds = []
+    for number in range(max(1, args.lang_rounds)):
+        if number:
+            quiet = _idle_check(args.max_busy)
+            with sampler.window() as cpu:
+                plain = run_wrk(port, script, connections, args.duration, cpu.load_pids)
+            plain["conditions"] = {**quiet, **cpu.result, "loadavg_after": _loadavg()}
+            _print_run(f"  plain again c={connections}", plain)
+        rounds.append(_lang_run(port, lang_script, connections, args, sampler, plain, logfile))
+        rounds[-1]["plain_requests_per_s"] = plain["requests_per_s"]
+        rounds[-1]["plain_conditions"] = plain["conditions"]
+        rounds[-1]["cpu_cost_vs_plain"] = _cpu_cost(plain, rounds[-1])
+    costs = sorted(r["cost_vs_plain"] for r in rounds)
+    cpu_costs = sorted(r["cpu_cost_vs_plain"] for r in rounds)
+    median = costs[len(costs) // 2] if len(costs) % 2 else sum(costs[len(costs) // 2 - 1 :][:2]) / 2
+    cpu_median = cpu_costs[len(cpu_costs) // 2]
+    print(
+        f"    median cost of lang over {len(costs)} pairs: {median:+.1%} in requests/s, "
+        f"{cpu_median:+.1%} in our CPU per request",
+        flush=True,
+    )
+    return {
+        **rounds[0],
+        "rounds": rounds,
+        "median_cost_vs_plain": round(median, 3),
+        "median_cpu_cost_vs_plain": round(cpu_median, 3),
+    }
+
+
+def _cpu_cost(plain: dict[str, Any], lang: dict[str, Any]) -> float:
+    """What lang adds to the CPU our processes (the server and its database backends) spend
+    per request: under others' load a run's rate moves with theirs, its CPU per request less."""
+
+    def per_request(run: dict[str, Any]) -> float:
+        return float(run["conditions"]["ours_cores"]) / max(1e-9, float(run["requests_per_s"]))
+
+    return round(per_request(lang) / per_request(plain) - 1, 3)
 
 
 def connections_per_worker(port: int, pids: list[int]) -> list[int]:
@@ -1368,6 +1489,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-nearby-") as tmp:
             workdir = Path(tmp)
             results["database"] = prepare_database(url, settings.data_dir, args.seed, args.fresh)
+            if args.lang:
+                results["database"]["translations"] = prepare_translations(url)
             results["versions"] = _versions(url)
             points = draw_points(url, args.points, args.seed)
             results["dataset"] = {

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
+from geo.languages import TEXT_SEARCH_CONFIGS
 from geo.tables import activity, activity_schedule, immigrant_council, venue, venue_availability
 from geo.vocab import ActivityStatus, CouncilLevel, CouncilStatus, PriceModel
 
@@ -103,11 +104,12 @@ def _text_matches(
     lower-cased, unaccented text (which copes with compound words, æøå typed as a/o, and small
     typos). Activities and venues store both documents (migration 0004) under GIN indexes, so
     PostgreSQL finds a rare word's few rows through them and re-checks a candidate by reading
-    its columns; councils, a few hundred rows, compute theirs (:func:`_computed_documents`)."""
-    norwegian: ColumnElement[Any] = sa.literal_column("'norwegian'::regconfig")
-    # A scalar subquery, run once: as a plain call this STABLE function ran for every row
+    its columns; councils, a few hundred rows, compute theirs (:func:`_computed_documents`).
+    The stored documents hold the entry's translations too (migration 0005), so the query is
+    also read as each translation language's full text (:func:`search_query`)."""
+    # A scalar subquery, run once: as a plain call these STABLE functions ran for every row
     # re-checked outside an index scan.
-    asked = sa.select(sa.func.websearch_to_tsquery(norwegian, query)).scalar_subquery()
+    asked = sa.select(search_query(query)).scalar_subquery()
     full_text = search_document.op("@@")(asked)
     words = fuzzy_words(query)
     if words is None:
@@ -120,6 +122,26 @@ def _text_matches(
 def stored_text_matches(table: sa.Table, query: str) -> ColumnElement[bool]:
     """The text filter on a table that stores its search documents (activity, venue)."""
     return _text_matches(query, table.c.search_text, table.c.search_document)
+
+
+def search_query(query: str) -> ColumnElement[Any]:
+    """``query`` as full text in every configuration the stored documents use: Norwegian (the
+    originals), each translation language's (geo.languages.TEXT_SEARCH_CONFIGS: an Arabic word
+    stemmed as Arabic), and ``simple`` over lower-cased, unaccented text (any other language),
+    OR-ed: one GIN lookup of their lexemes."""
+    configs = dict.fromkeys(TEXT_SEARCH_CONFIGS.values())
+    parts: list[ColumnElement[Any]] = [
+        sa.func.websearch_to_tsquery(sa.literal_column(f"'{config}'::regconfig"), query)
+        for config in configs
+    ]
+    simple: ColumnElement[Any] = sa.literal_column("'simple'::regconfig")
+    parts.append(
+        sa.func.websearch_to_tsquery(simple, sa.func.hverdag_search_text(query, sa.null()))
+    )
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("||")(part)
+    return combined
 
 
 def _computed_documents(

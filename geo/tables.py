@@ -611,6 +611,58 @@ webhook_delivery = sa.Table(
         postgresql_where=sa.text("status = 'PENDING'"),
     ),
 )
+# Translations of an entry's texts (docs/languages.md), one table per kind of entry so each row's
+# entry is a foreign key. A row is one field in one language; ``original_version`` is the entry's
+# version it was made from and ``original_digest`` the md5 of the original text it translates:
+# a translation whose digest differs from the original's now is outdated (kept and served,
+# flagged). Names of organisations and places are never translated.
+TRANSLATED_FIELDS: dict[str, tuple[str, ...]] = {
+    "activity": ("title", "description"),
+    "venue": ("description", "price_note"),
+    "area_initiative": ("description",),
+}
+
+
+def _translation_table(entry: str) -> sa.Table:
+    fields = TRANSLATED_FIELDS[entry]
+    return sa.Table(
+        f"{entry}_translation",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "entry_id",
+            sa.BigInteger,
+            sa.ForeignKey(f"{entry}.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("field", sa.Text, nullable=False),
+        sa.Column("language", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("machine_translated", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("made_by", sa.Text, nullable=False),
+        sa.Column("original_version", sa.Integer, nullable=False),
+        sa.Column("original_digest", sa.Text, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint(sa.column("field").in_(fields), name="field_translatable"),
+        sa.CheckConstraint("language <> '' AND text <> ''", name="not_empty"),
+        sa.UniqueConstraint("entry_id", "field", "language"),
+    )
+
+
+activity_translation = _translation_table("activity")
+venue_translation = _translation_table("venue")
+area_initiative_translation = _translation_table("area_initiative")
+TRANSLATION_TABLES = {
+    "activity": activity_translation,
+    "venue": venue_translation,
+    "area_initiative": area_initiative_translation,
+}
 
 # Vector tiles' pre-aggregated grid (geo/queries/tiles.py): for each point layer and each zoom
 # that aggregates, the cell of a point is the XYZ tile at zoom z + 5 that holds it; a row per
@@ -644,14 +696,34 @@ for _table in DIRECTORY_TABLES:
 # The text filter's stored documents (migration 0004; geo/filters.py matches them): the name
 # and description lower-cased and unaccented for trigram word similarity, and as Norwegian full
 # text. Stored, so a candidate row's re-check reads a column instead of running unaccent() and
-# to_tsvector() again (most of a common word's cost), and GIN-indexed.
-SEARCH_COLUMN_NAMES = frozenset({"search_text", "search_document"})
+# to_tsvector() again (most of a common word's cost), and GIN-indexed. Migration 0005 adds the
+# entry's translations to both: ``translated_text`` (every translation's text) and
+# ``translated_document`` (each in its language's text-search configuration), kept by triggers
+# on the translation tables in the writing transaction, feed the stored documents.
+# The same triggers keep ``translations``: the entry's translations as one JSON array (of
+# geo.queries.translations.COMPACT_FIELDS arrays), so near-me reads a page's texts from the rows
+# it reads anyway.
+SEARCH_COLUMN_NAMES = frozenset(
+    {"search_text", "search_document", "translated_text", "translated_document", "translations"}
+)
 for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
+    _table.append_column(
+        sa.Column("translations", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb"))
+    )
+    _table.append_column(sa.Column("translated_text", sa.Text, nullable=False, server_default=""))
+    _table.append_column(
+        sa.Column("translated_document", TSVECTOR, nullable=False, server_default="")
+    )
     _table.append_column(
         sa.Column(
             "search_text",
             sa.Text,
-            sa.Computed(sa.func.hverdag_search_text(_name, _table.c.description), persisted=True),
+            sa.Computed(
+                sa.func.hverdag_search_text(
+                    _name, sa.func.hverdag_document(_table.c.description, _table.c.translated_text)
+                ),
+                persisted=True,
+            ),
             nullable=False,
         )
     )
@@ -663,7 +735,7 @@ for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
                 sa.func.to_tsvector(
                     sa.literal_column("'norwegian'::regconfig"),
                     sa.func.hverdag_document(_name, _table.c.description),
-                ),
+                ).op("||")(_table.c.translated_document),
                 persisted=True,
             ),
             nullable=False,

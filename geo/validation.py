@@ -14,13 +14,11 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from geo.languages import LanguageTagError, normalised_tag
+
 E = TypeVar("E", bound=StrEnum)
 
 _ORGNR_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
-# ISO 639-1 codes, plus the few 639-3 codes with no 639-1 code that Norway's newcomers speak
-# (prs: Dari; ckb: Central Kurdish).
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
-LANGUAGES_639_3 = frozenset({"prs", "ckb", "kmr"})
 
 
 class FieldError(ValueError):
@@ -108,10 +106,11 @@ def vocabulary(enum: type[E], value: object, field: str) -> E:
 
 
 def language(value: object, field: str = "languages") -> str:
-    code = str(value).strip().lower()
-    if not (_LANGUAGE.fullmatch(code) or code in LANGUAGES_639_3):
-        raise FieldError(field, f"{value!r} is not an ISO 639-1 language code")
-    return code
+    """A BCP 47 tag, normalised (geo/languages.py: ``no``, ``NO``, ``nb-NO`` are ``nb``)."""
+    try:
+        return normalised_tag(str(value))
+    except LanguageTagError as error:
+        raise FieldError(field, str(error)) from None
 
 
 def optional_int(

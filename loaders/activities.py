@@ -46,6 +46,12 @@ from loaders.fields import FieldMap, resolve_fields
 from loaders.pointfile import Record, point_field, point_of, read_point_file, require_columns
 from loaders.pointfile import unused_columns as unused
 from loaders.report import LoadError, LoadReport, Problems
+from loaders.translations import (
+    Texts,
+    record_translations,
+    translation_columns,
+    translations_of_file,
+)
 
 REQUIRED = {"external_id", "title", "category"}
 COLUMNS = REQUIRED | {
@@ -85,6 +91,7 @@ class ParsedActivity:
     organiser: Ref | None = None
     sessions: list[Session] = field(default_factory=list)
     exceptions: list[tuple[date]] = field(default_factory=list)
+    translations: Texts = field(default_factory=dict)
 
 
 def _venue_ref(record: Record, source: str) -> Ref | None:
@@ -131,6 +138,7 @@ def parse_activity(record: Record, source: str | None, default_source: str) -> P
         organiser,
         sessions,
         [(d,) for d in dict.fromkeys(exceptions) if d is not None],
+        record_translations(record.cells, "activity"),
     )
 
 
@@ -191,8 +199,9 @@ def read_activities(
         fields=resolve_fields(fields, ROLES, COLUMNS, "load activities"),
     )
     require_columns(file, REQUIRED, point=False, roles=ROLES)
-    if unused(file, COLUMNS):
-        report.warnings.append(f"columns not used: {', '.join(unused(file, COLUMNS))}")
+    known = COLUMNS | translation_columns(file.columns)
+    if unused(file, known):
+        report.warnings.append(f"columns not used: {', '.join(unused(file, known))}")
     items, problems = parse_records(
         file.records, lambda r: parse_activity(r, source, path.name), path.name
     )
@@ -254,6 +263,9 @@ def write_activities(conn: sa.Connection, items: list[ParsedActivity], report: L
         {aid: item.exceptions for aid, item in pairs},
     )
     touched = touch(conn, activity, changed)
+    translated = translations_of_file(conn, "activity", counts.ids, items)
     report.inserted = counts.inserted
     report.updated = counts.updated + touched
     report.unchanged = counts.unchanged - touched
+    if translated:
+        report.warnings.append(translated)

@@ -32,6 +32,7 @@ from loaders.areas import load_areas
 from loaders.boundaries import load_counties, load_municipalities
 from loaders.councils import load_councils
 from loaders.demo import DEMO_SOURCE, load_demo_directory
+from loaders.demo_translations import translate_demo_activities
 from loaders.generate import generate
 from loaders.initiatives import load_initiatives
 from loaders.report import LoadReport
@@ -132,6 +133,7 @@ def load_demo_extras(
             conn, reports=DEMO_ACCESS_REPORTS, seed=DEMO_SEED, progress=progress
         )
     )
+    reports.append(translate_demo_activities(conn))
     return reports
 
 

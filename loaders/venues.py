@@ -46,6 +46,12 @@ from loaders.pointfile import (
     unused_columns,
 )
 from loaders.report import LoadReport
+from loaders.translations import (
+    Texts,
+    record_translations,
+    translation_columns,
+    translations_of_file,
+)
 
 REQUIRED = {"external_id", "name", "owner_type", "venue_type"}
 COLUMNS = REQUIRED | {
@@ -82,6 +88,7 @@ class ParsedVenue:
     point_field: str
     windows: list[Window] = field(default_factory=list)
     owner: Ref | None = None
+    translations: Texts = field(default_factory=dict)
 
 
 def parse_venue(record: Record, source: str | None, default_source: str) -> ParsedVenue:
@@ -106,7 +113,15 @@ def parse_venue(record: Record, source: str | None, default_source: str) -> Pars
             point_field(record),
             "is required: a venue needs its point (lat and lon, or a point geometry)",
         )
-    return ParsedVenue(record.label, row, point, point_field(record), windows, owner)
+    return ParsedVenue(
+        record.label,
+        row,
+        point,
+        point_field(record),
+        windows,
+        owner,
+        record_translations(record.cells, "venue"),
+    )
 
 
 #: The roles the loaders' options name -> a venue's columns.
@@ -120,7 +135,7 @@ def _parser(
     kind = geonorge.publication(file.columns) if file.vector else None
     if kind is None:
         require_columns(file, REQUIRED, point=True, roles=ROLES)
-        unused = unused_columns(file, COLUMNS)
+        unused = unused_columns(file, COLUMNS | translation_columns(file.columns))
         if unused:
             report.warnings.append(f"columns not used: {', '.join(unused)}")
         return lambda record: parse_venue(record, source, file.path.name)
@@ -198,6 +213,9 @@ def write_venues(conn: sa.Connection, venues: list[ParsedVenue], report: LoadRep
     touched = touch(
         conn, venue, sync_children(conn, venue_availability, "venue_id", WINDOW_COLUMNS, wanted)
     )
+    translated = translations_of_file(conn, "venue", counts.ids, venues)
     report.inserted = counts.inserted
     report.updated = counts.updated + touched
     report.unchanged = counts.unchanged - touched
+    if translated:
+        report.warnings.append(translated)

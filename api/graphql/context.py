@@ -25,12 +25,14 @@ from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from api import cpu
+from api.checks import reader_languages
 from api.errors import Unauthenticated
 from api.graphql.relay import MAX_PAGE_SIZE
 from api.guard.auth import PUBLIC, Principal
 from api.guard.reports import ReportGuard
 from geo.freshness import stale_before
 from geo.keys import lock_live_key
+from geo.languages import reading_order
 from geo.queries.activities import (
     ActivityRow,
     ScheduleRow,
@@ -52,6 +54,7 @@ from geo.queries.municipalities import (
 )
 from geo.queries.organisations import OrganisationRow, organisations_by_ids
 from geo.queries.problem_reports import open_report_counts
+from geo.queries.translations import TranslationRow, translations_on_driver
 from geo.queries.venues import (
     AvailabilityRow,
     VenueRow,
@@ -135,6 +138,9 @@ class Context:
     response: Response | None = None
     #: HVERDAG_WEBHOOK_ALLOW_LOOPBACK: webhook URLs on this machine accepted (tests).
     webhook_allow_loopback: bool = False
+    #: The reader's languages once a resolver has asked (the `lang` argument of a root field,
+    #: else Accept-Language): nested entries follow the root's.
+    languages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -145,6 +151,56 @@ class Context:
         """The engine reads go to (the replica, or the primary)."""
         assert self.read_engine is not None  # set in __post_init__
         return self.read_engine
+
+    def reader_languages(self, lang: list[str] | None) -> tuple[str, ...]:
+        """The reader's languages: the ``lang`` argument (checked), else the one a root field
+        of this request was given (so nested entries follow it), else Accept-Language's."""
+        if lang is None and self.languages is not None:
+            return self.languages
+        header = None if self.request is None else self.request.headers.get("accept-language")
+        self.languages = reader_languages(lang, header)
+        return self.languages
+
+    def reading_order(self, lang: list[str] | None) -> tuple[str, ...]:
+        """The tags to look for translations in, best first (geo.languages.reading_order)."""
+        return reading_order(self.reader_languages(lang))
+
+    @cached_property
+    def translations(self) -> DataLoader[tuple[str, int], list[TranslationRow]]:
+        """Every translation of an entry, by (kind, id): `translations { … }`."""
+
+        async def load(keys: list[tuple[str, int]]) -> list[list[TranslationRow]]:
+            ids: dict[str, list[int]] = {}
+            for kind, entry_id in keys:
+                ids.setdefault(kind, []).append(entry_id)
+            rows = await self.run_on_driver(translations_on_driver, ids)
+            found: dict[tuple[str, int], list[TranslationRow]] = {}
+            for row in rows:
+                found.setdefault((row.kind, row.entry_id), []).append(row)
+            return [found.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def translations_in(self) -> DataLoader[tuple[str, int, tuple[str, ...]], list[TranslationRow]]:
+        """An entry's translations in some languages, by (kind, id, languages): what localising
+        an entry reads, batched across the lists of one request."""
+
+        async def load(
+            keys: list[tuple[str, int, tuple[str, ...]]],
+        ) -> list[list[TranslationRow]]:
+            wanted = sorted({languages for _, _, languages in keys})
+            found: dict[tuple[str, int, tuple[str, ...]], list[TranslationRow]] = {}
+            for languages in wanted:
+                ids: dict[str, list[int]] = {}
+                for kind, entry_id, asked in keys:
+                    if asked == languages:
+                        ids.setdefault(kind, []).append(entry_id)
+                for row in await self.run_on_driver(translations_on_driver, ids, languages):
+                    found.setdefault((row.kind, row.entry_id, languages), []).append(row)
+            return [found.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def stale_before(self) -> datetime:

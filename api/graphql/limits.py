@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.errors import ErrorCode
+from geo.labels import VOCABULARIES
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -50,6 +51,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("ProblemReportConnection", "nodes"): 1,
     ("Query", "dataQuality"): 400,  # a group per municipality at most (357 in 2024)
     ("Query", "webhookSubscriptions"): 20,  # geo.writes.webhooks.MAX_PER_KEY a key
+    ("VocabularyLabels", "vocabularies"): len(VOCABULARIES),
+    ("Vocabulary", "values"): max(len(values) for values in VOCABULARIES.values()),
 }
 #: The largest integer every JSON reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_SAFE_INTEGER = 2**53 - 1

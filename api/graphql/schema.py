@@ -38,6 +38,7 @@ from api.graphql.types.initiative import (
     resolve_area_initiative,
     resolve_area_initiatives,
 )
+from api.graphql.types.labels import VocabularyLabels, resolve_vocabularies
 from api.graphql.types.listing import DirectoryConnection, resolve_activities, resolve_venues
 from api.graphql.types.location import WhereAmIResult, resolve_where_am_i
 from api.graphql.types.municipality import (
@@ -57,6 +58,7 @@ from api.graphql.types.survey import (
     resolve_venue_access,
     resolve_venue_access_total,
 )
+from api.graphql.types.translation import Lang, localize
 from api.graphql.types.venue import VENUE_NODE, Venue
 from api.graphql.types.webhook import WebhookSubscription, resolve_webhook_subscriptions
 from geo.settings import Settings
@@ -214,6 +216,15 @@ class Query:
             "admins: all), oldest first. Needs a key."
         ),
     )
+    vocabularies: VocabularyLabels = strawberry.field(
+        resolver=resolve_vocabularies,
+        description=(
+            "Display labels of every vocabulary the API exposes (categories, target groups, "
+            "venue and owner types, …) in the reader's language: the shipped language they "
+            "read best, else Norwegian bokmål. Also static: /labels/{lang}.json."
+        ),
+    )
+
     audit_log: list[AuditEntry] = strawberry.field(
         resolver=resolve_audit_log,
         description=(
@@ -227,8 +238,12 @@ class Query:
         self,
         info: strawberry.Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+        lang: Lang = None,
     ) -> Node | None:
-        return await resolve_node(info.context, id, NODE_KINDS)
+        info.context.reading_order(lang)  # checked before any read
+        found = await resolve_node(info.context, id, NODE_KINDS)
+        await localize(info.context, [found], lang)
+        return found
 
 
 class HverdagSchema(strawberry.Schema):

@@ -44,6 +44,7 @@ from api.http.params import (
     coverage_question,
     csv_options,
     directory_filter,
+    reader_languages,
     stale_line,
 )
 from api.http.streaming import (
@@ -53,6 +54,7 @@ from api.http.streaming import (
     request_id_of,
     too_many_exports,
 )
+from geo.languages import reading_order
 from geo.queries.coverage import UnknownArea
 from geo.queries.export import (
     STATEMENTS,
@@ -120,9 +122,10 @@ def _job(what: str, fmt: str, params: QueryParams, line: datetime) -> _Job:
             csv_options(params, fmt),
             q.area_parameter,
         )
-    check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS)
+    check_known(params, FILTER_PARAMETERS | CSV_PARAMETERS | {"lang"})
     filt, statement = directory_filter(params, line), STATEMENTS[ExportKind(what)]
-    return _Job(what, fmt, lambda conn: statement(filt), csv_options(params, fmt))
+    order = reading_order(reader_languages(params))
+    return _Job(what, fmt, lambda conn: statement(filt, order), csv_options(params, fmt))
 
 
 async def _checked_job(what: str, fmt: str, params: QueryParams, line: datetime) -> _Job:

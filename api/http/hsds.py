@@ -29,7 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.errors import ErrorCode
+from api.errors import BadUserInput, ErrorCode
+from api.http.params import reader_languages
 from api.http.streaming import (
     ClosingStream,
     export_failure,
@@ -37,6 +38,7 @@ from api.http.streaming import (
     request_id_of,
     too_many_exports,
 )
+from geo.languages import reading_order
 from geo.queries.hsds import RESOURCES, Resource, datapackage
 from geo.reader import ReadStream
 
@@ -122,11 +124,13 @@ class _Spool(io.RawIOBase):
         return taken
 
 
-async def _package_body(stream: ReadStream, first: Batches) -> AsyncIterator[bytes]:
+async def _package_body(
+    stream: ReadStream, first: Batches, order: Sequence[str]
+) -> AsyncIterator[bytes]:
     spool = _Spool()
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as package:
         for index, resource in enumerate(RESOURCES.values()):
-            batches = first if index == 0 else stream.batches(resource.statement())
+            batches = first if index == 0 else stream.batches(resource.build(order))
             with package.open(resource.path, "w") as member:
                 member.write(_csv_head(resource))
                 async for batch in batches:
@@ -180,14 +184,18 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         if isinstance(choice, Response):
             return choice
         stem, fmt = choice
-        if request.query_params:
-            name = next(iter(request.query_params))
+        unknown = [name for name in request.query_params if name != "lang"]
+        if unknown:
             return json_error(
                 400,
                 ErrorCode.BAD_USER_INPUT,
-                f"unknown parameter {name!r}: the HSDS exports take none",
-                field=name,
+                f"unknown parameter {unknown[0]!r}: the HSDS exports take only lang",
+                field=unknown[0],
             )
+        try:
+            order = reading_order(reader_languages(request.query_params))
+        except BadUserInput as error:
+            return JSONResponse({"error": error.extensions()}, status_code=400)
         filename = f"hverdag-hsds-{stem}.{fmt}"
         disposition = {"content-disposition": f'attachment; filename="{filename}"'}
         if stem == PACKAGE and fmt == "json":
@@ -202,7 +210,7 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         try:
             # One snapshot for every table of the package.
             stream = await request.state.reader.for_request().open_stream(
-                lambda conn: resource.statement(), snapshot=True
+                lambda conn: resource.build(order), snapshot=True
             )
         except BaseException as exc:
             running.release()
@@ -212,7 +220,7 @@ def hsds_routes(running: asyncio.Semaphore) -> list[Route]:
         opened = _Open(stream, running.release)
         all_batches = _batches(stream.first, stream.first_batches)
         body = (
-            _package_body(stream, all_batches)
+            _package_body(stream, all_batches, order)
             if stem == PACKAGE
             else _table_body(resource, fmt, all_batches)
         )

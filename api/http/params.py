@@ -115,6 +115,13 @@ def _renamed(error: BadUserInput, fields: Mapping[str, str], prefix: str) -> Bad
     return error
 
 
+def reader_languages(params: QueryParams) -> tuple[str, ...]:
+    """``lang``: the reader's languages in order, repeated or comma-separated
+    (``?lang=prs,fa,en``); BAD_USER_INPUT naming ``lang`` for a tag that is no language."""
+    tags = [tag for value in params.getlist("lang") for tag in value.split(",") if tag.strip()]
+    return checks.languages(tags, "lang")
+
+
 def check_known(params: QueryParams, known: Collection[str]) -> None:
     """An unknown parameter is refused: a typo must not silently export everything."""
     for name in params:

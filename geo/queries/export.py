@@ -41,6 +41,7 @@ from geo.filters import (
 )
 from geo.freshness import stale_column
 from geo.queries.coverage import AreaSelector, Target, coverage_units
+from geo.queries.translations import translated_text
 from geo.tables import (
     activity,
     activity_schedule,
@@ -114,7 +115,26 @@ def _lon_lat(point: ColumnElement[Any]) -> list[ColumnElement[float]]:
     return [sa.func.ST_X(wgs84).label("lon"), sa.func.ST_Y(wgs84).label("lat")]
 
 
-def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+def _texts(
+    kind: str, table: sa.Table, fields: Sequence[str], order: Sequence[str]
+) -> tuple[dict[str, ColumnElement[Any]], list[ColumnElement[Any]]]:
+    """The translatable columns in the reader's languages (``order``, from the ``lang``
+    parameter), and a ``{field}_language`` column for each; the originals without ``order``."""
+    if not order:
+        return {field: table.c[field] for field in fields}, []
+    texts: dict[str, ColumnElement[Any]] = {}
+    languages: list[ColumnElement[Any]] = []
+    for field in fields:
+        text, language = translated_text(kind, field, table.c.id, order)
+        texts[field] = text.label(field)
+        languages.append(language.label(f"{field}_language"))
+    return texts, languages
+
+
+def activities_statement(filt: DirectoryFilter, order: Sequence[str] = ()) -> sa.Select[Any]:
+    """``order``: the reader's languages (geo.languages.reading_order) for title and
+    description, each with its language in ``title_language`` and ``description_language``."""
+    texts, languages = _texts("activity", activity, ("title", "description"), order)
     org = organisation.alias("organiser")
     place = venue.alias("held_at")
     muni = municipality.alias("activity_municipality")
@@ -124,8 +144,9 @@ def activities_statement(filt: DirectoryFilter) -> sa.Select[Any]:
     return (
         sa.select(
             activity.c.id,
-            activity.c.title,
-            activity.c.description,
+            texts["title"],
+            texts["description"],
+            *languages,
             activity.c.category,
             org.c.id.label("organiser_id"),
             org.c.name.label("organiser_name"),
@@ -175,7 +196,9 @@ def _verification(table: sa.Table, filt: DirectoryFilter) -> list[ColumnElement[
     ]
 
 
-def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
+def venues_statement(filt: DirectoryFilter, order: Sequence[str] = ()) -> sa.Select[Any]:
+    """``order``: as :func:`activities_statement`'s, for description and price_note."""
+    texts, languages = _texts("venue", venue, ("description", "price_note"), order)
     owner = organisation.alias("owner")
     muni = municipality.alias("venue_municipality")
     availability = _weekly_text(
@@ -185,7 +208,8 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
         sa.select(
             venue.c.id,
             venue.c.name,
-            venue.c.description,
+            texts["description"],
+            *languages,
             venue.c.venue_type,
             venue.c.owner_type,
             owner.c.id.label("owner_organisation_id"),
@@ -197,7 +221,7 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
             muni.c.name.label("municipality_name"),
             venue.c.capacity,
             venue.c.price_model,
-            venue.c.price_note,
+            texts["price_note"],
             venue.c.step_free,
             venue.c.accessibility,
             venue.c.amenities,
@@ -220,7 +244,9 @@ def venues_statement(filt: DirectoryFilter) -> sa.Select[Any]:
     )
 
 
-def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.Select[Any]:
+def councils_statement(
+    filt: DirectoryFilter, order: Sequence[str] = (), *, with_geom: bool = False
+) -> sa.Select[Any]:
     """``with_geom``: also the point in storage CRS as ``geom`` (the OGC API's councils)."""
     muni = municipality.alias("council_municipality")
     fylke = county.alias("council_county")
@@ -262,7 +288,9 @@ def councils_statement(filt: DirectoryFilter, *, with_geom: bool = False) -> sa.
     )
 
 
-STATEMENTS: dict[ExportKind, Callable[[DirectoryFilter], sa.Select[Any]]] = {
+#: Each export's statement, of its filter and the reader's languages (councils have no
+#: translated texts: their names are names).
+STATEMENTS: dict[ExportKind, Callable[[DirectoryFilter, Sequence[str]], sa.Select[Any]]] = {
     ExportKind.ACTIVITIES: activities_statement,
     ExportKind.VENUES: venues_statement,
     ExportKind.COUNCILS: councils_statement,
@@ -283,7 +311,7 @@ def statement_columns(stmt: sa.Select[Any]) -> list[ExportColumn]:
 
 def export_columns(kind: ExportKind) -> list[ExportColumn]:
     """The export's columns, in order (``lon`` and ``lat`` last)."""
-    return statement_columns(STATEMENTS[kind](DirectoryFilter()))
+    return statement_columns(STATEMENTS[kind](DirectoryFilter(), ()))
 
 
 def columns(kind: ExportKind) -> list[str]:
@@ -296,7 +324,7 @@ def iter_rows(
 ) -> Iterator[Sequence[sa.Row[Any]]]:
     """Batches of rows (tuples in :func:`columns` order) from a server-side cursor: at most
     ``batch_size`` rows in memory at once."""
-    result = conn.execute(STATEMENTS[kind](filt).execution_options(yield_per=batch_size))
+    result = conn.execute(STATEMENTS[kind](filt, ()).execution_options(yield_per=batch_size))
     try:
         yield from result.partitions()
     finally:
@@ -343,7 +371,7 @@ def stream_export(
     conn: AsyncConnection, kind: ExportKind, filt: DirectoryFilter, batch_size: int = BATCH_SIZE
 ) -> AsyncIterator[Sequence[sa.Row[Any]]]:
     """The export's batches on an async connection (see :func:`stream`)."""
-    return stream(conn, STATEMENTS[kind](filt), batch_size)
+    return stream(conn, STATEMENTS[kind](filt, ()), batch_size)
 
 
 # --- coverage ------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from geo.crs import WGS84_SRID
+from geo.queries.translations import translated_text
 from geo.tables import (
     activity,
     activity_schedule,
@@ -82,7 +83,7 @@ class Field:
     uuid: bool = False
 
 
-Statement = Callable[[], sa.Select[Any]]
+Statement = Callable[..., sa.Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,14 @@ class Resource:
     statement: Statement
     #: (column, resource) pairs: this table's references to others.
     references: tuple[tuple[str, str], ...] = ()
+    #: Its statement takes the reader's languages (services' and locations' texts).
+    translated: bool = False
+
+    def build(self, order: Sequence[str] = ()) -> sa.Select[Any]:
+        """The statement, its texts in the reader's languages ``order`` where it has any."""
+        if self.translated:
+            return self.statement(order)
+        return self.statement()
 
     @property
     def stem(self) -> str:
@@ -260,7 +269,16 @@ SERVICE_FIELDS = (
 )
 
 
-def services_statement() -> sa.Select[Any]:
+def services_statement(order: Sequence[str] = ()) -> sa.Select[Any]:
+    """Activities as services; ``order``: the reader's languages for name and description."""
+    name, description = (
+        (activity.c.title, activity.c.description)
+        if not order
+        else (
+            translated_text("activity", "title", activity.c.id, order)[0],
+            translated_text("activity", "description", activity.c.id, order)[0],
+        )
+    )
     status = sa.case({k.value: v for k, v in SERVICE_STATUS.items()}, value=activity.c.status)
     groups = sa.func.nullif(sa.func.array_to_string(activity.c.target_groups, ", "), "")
     fees = sa.case(
@@ -300,8 +318,8 @@ def services_statement() -> sa.Select[Any]:
                         ),
                         else_=sa.literal(UNKNOWN_ORGANISER),
                     ),
-                    activity.c.title,
-                    activity.c.description,
+                    name,
+                    description,
                     activity.c.url,
                     status,
                     sa.case((groups.isnot(None), sa.func.concat("Target groups: ", groups))),
@@ -323,11 +341,14 @@ LANGUAGE_FIELDS = (
     Field("id", required=True, uuid=True),
     Field("service_id", uuid=True),
     Field("code"),
+    Field("note"),
 )
 
 
 def languages_statement() -> sa.Select[Any]:
-    """The languages an activity is held in (ISO 639-1 codes), one row per language."""
+    """The languages an activity is held in, one row per language: HSDS's ``code`` is ISO 639
+    (the tag's language subtag), and ``note`` keeps the whole BCP 47 tag where it says more
+    (``fa-AF``: Dari)."""
     spoken = (
         sa.select(
             activity.c.id.label("activity_id"), sa.func.unnest(activity.c.languages).label("code")
@@ -341,7 +362,8 @@ def languages_statement() -> sa.Select[Any]:
             [
                 _key("activity-language", spoken.c.activity_id, spoken.c.code),
                 _key("activity", spoken.c.activity_id),
-                spoken.c.code,
+                sa.func.split_part(spoken.c.code, "-", 1),
+                sa.case((spoken.c.code.contains("-"), sa.func.concat("BCP 47: ", spoken.c.code))),
             ],
         )
     ).order_by(spoken.c.activity_id, spoken.c.code)
@@ -366,9 +388,18 @@ def _own_place() -> tuple[sa.FromClause, ColumnElement[bool]]:
     return held_at, sa.and_(_live(activity), held_at.c.id.is_(None))
 
 
-def locations_statement() -> sa.Select[Any]:
-    """Venues, and the own points of activities that have no (live) venue."""
+def locations_statement(order: Sequence[str] = ()) -> sa.Select[Any]:
+    """Venues, and the own points of activities that have no (live) venue; ``order``: the
+    reader's languages for venues' descriptions and activities' titles."""
     venue_columns, activity_columns = venue.c, activity.c
+    venue_description, activity_title = (
+        (venue_columns.description, activity_columns.title)
+        if not order
+        else (
+            translated_text("venue", "description", venue_columns.id, order)[0],
+            translated_text("activity", "title", activity_columns.id, order)[0],
+        )
+    )
     venues = sa.select(
         *_labelled(
             LOCATION_FIELDS,
@@ -382,7 +413,7 @@ def locations_statement() -> sa.Select[Any]:
                     )
                 ),
                 venue_columns.name,
-                venue_columns.description,
+                venue_description,
                 *_lat_lon(venue_columns.geom),
             ],
         )
@@ -401,7 +432,7 @@ def locations_statement() -> sa.Select[Any]:
                             _key("organisation", activity_columns.organisation_id),
                         )
                     ),
-                    activity_columns.title,
+                    activity_title,
                     _null(),
                     *_lat_lon(activity_columns.geom),
                 ],
@@ -589,6 +620,7 @@ RESOURCES: dict[str, Resource] = {
             SERVICE_FIELDS,
             services_statement,
             (("organization_id", "organization"),),
+            translated=True,
         ),
         Resource(
             "location",
@@ -596,6 +628,7 @@ RESOURCES: dict[str, Resource] = {
             LOCATION_FIELDS,
             locations_statement,
             (("organization_id", "organization"),),
+            translated=True,
         ),
         Resource(
             "address",

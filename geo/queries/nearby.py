@@ -45,6 +45,7 @@ from geo.queries.councils import CouncilRow, council_columns
 from geo.queries.driver import driver_statement, run_statement, run_statement_as
 from geo.queries.points import bound_storage_point, check_finite, storage_point
 from geo.queries.rows import from_mapping, in_field_order, to_dataclass
+from geo.queries.translations import with_translations
 from geo.queries.venues import VenueRow, venue_columns
 from geo.tables import activity, county, immigrant_council, municipality, venue
 from geo.vocab import CouncilLevel
@@ -99,6 +100,9 @@ class Hit:
 class NearbyPage:
     hits: list[Hit]
     has_next: bool
+    #: With ``languages``: each hit's translations in them, by (kind, id), as
+    #: geo.queries.translations.with_translations reads them; None when not read.
+    translations: dict[tuple[PlaceKind, int], list[list[Any]]] | None = None
 
 
 def _after(
@@ -420,14 +424,19 @@ async def nearby_on_driver(
     stale_before: datetime,
     after: NearbyKey | None = None,
     columns: Mapping[PlaceKind, frozenset[str]] | None = None,
+    languages: Sequence[str] = (),
 ) -> NearbyPage:
     """:func:`nearby` run straight on psycopg: the same statements, compiled by SQLAlchemy once
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
     request; docs/performance.md). ``columns``: for a kind named there, only these of its row's
     columns are selected (and ``id``), and its rows have only those attributes (the caller
-    reads no other: the compiled path's projection, api.graphql.projection)."""
+    reads no other: the compiled path's projection, api.graphql.projection). ``languages``: the
+    hits' translations in them come in the same statements (:attr:`NearbyPage.translations`;
+    not with a text probe's), with whole rows."""
     values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
+    if languages and not any(_probes(kind, filt) for kind in kinds):
+        return await _translated_page(conn, kinds, filt, first, values, after_rank, languages)
     streams = []
     for kind in dict.fromkeys(kinds):
         if _probes(kind, filt):  # whole rows: a superset of any projection's
@@ -450,6 +459,41 @@ async def nearby_on_driver(
         )
         streams.append([Hit(kind, float(distance), row, stale) for row, distance, stale in rows])
     return _page(streams, first)
+
+
+async def _translated_page(
+    conn: psycopg.AsyncConnection[Any],
+    kinds: Sequence[PlaceKind],
+    filt: DirectoryFilter,
+    first: int,
+    values: dict[str, Any],
+    after_rank: int | None,
+    languages: Sequence[str],
+) -> NearbyPage:
+    """:func:`nearby_on_driver`'s page with each activity's and venue's translations in
+    ``languages`` read by the same statement (one round trip, as without them)."""
+    streams = []
+    translations: dict[tuple[PlaceKind, int], list[list[Any]]] = {}
+    for kind in dict.fromkeys(kinds):
+        stmt = _kind_statement(kind, filt, after_rank)
+        if kind is PlaceKind.COUNCIL:
+            rows = await run_statement_as(
+                conn, driver_statement(stmt), values, _ROW_TYPES[kind], "distance", "stale"
+            )
+            streams.append(
+                [Hit(kind, float(distance), row, stale) for row, distance, stale in rows]
+            )
+            continue
+        wrapped = driver_statement(with_translations(stmt, kind.value.lower()))
+        found = await run_statement_as(
+            conn, wrapped, values, _ROW_TYPES[kind], "distance", "stale", "translations"
+        )
+        streams.append(
+            [Hit(kind, float(distance), row, stale) for row, distance, stale, _ in found]
+        )
+        translations.update({(kind, row.id): texts or [] for row, _, _, texts in found})
+    page = _page(streams, first)
+    return replace(page, translations=translations)
 
 
 def count_nearby(

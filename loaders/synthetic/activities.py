@@ -2,11 +2,11 @@
 
 Language cafés, Norwegian practice, homework help and sports are the most common categories.
 Ages follow the target groups: children 6-12, youth 13-19, both 6-19; groups of grown-ups only
-are 18+ (seniors 60+) or open; anything mixed is open. Languages are ISO 639-1 codes, always
-with "nb", except "prs" for Dari, which has no ISO 639-1 code (ISO 639-3). Three in four are
-free; the rest cost 50-300 NOK, and some of those for children and youth take Fritidskortet.
-Sessions are weekly, mostly weekday evenings (16:00-19:30 starts), daytime at weekends, 1-3 h,
-some valid for one school term only.
+are 18+ (seniors 60+) or open; anything mixed is open. Languages are BCP 47 tags as
+geo/languages.py writes them, always with "nb"; Dari is "fa-AF" (ISO 639-3 "prs"). Three in
+four are free; the rest cost 50-300 NOK, and some of those for children and youth take
+Fritidskortet. Sessions are weekly, mostly weekday evenings (16:00-19:30 starts), daytime at
+weekends, 1-3 h, some valid for one school term only.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ EXTRA_LANGUAGES: Weighted[str] = Weighted(
         ("ti", 9),
         ("pl", 9),
         ("fa", 6),
-        ("prs", 5),
+        ("fa-AF", 5),  # Dari (prs)
         ("ur", 4),
         ("lt", 4),
         ("es", 4),
@@ -238,7 +238,7 @@ LANGUAGE_NAMES = {
     "ti": "tigrinja",
     "pl": "polsk",
     "fa": "persisk",
-    "prs": "dari",
+    "fa-AF": "dari",
     "ur": "urdu",
     "lt": "litauisk",
     "es": "spansk",

@@ -156,3 +156,37 @@ def test_constraints_reject_bad_rows(fresh_engine: sa.Engine) -> None:
     for table, row in bad_rows:
         with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError):
             conn.execute(table.insert().values(**row))
+
+
+def test_0005_normalises_stored_language_tags(fresh_url: URL) -> None:
+    """Rows written before 0005 (the demo's ``no``) become what the loaders write now; a tag
+    that is no language stays as the publisher wrote it."""
+    downgrade(fresh_url, "0005-1")
+    engine = sync_engine(fresh_url, poolclass=sa.pool.NullPool)
+    stored = {
+        "a": ["no", "en", "nb"],
+        "b": ["NO", "prs", "ar"],
+        "c": ["xx", "nb-NO"],
+        "d": [],
+    }
+    try:
+        with engine.begin() as conn:
+            for title, languages in stored.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO activity (title, category, geom, source, languages) "
+                        "VALUES (:t, 'SPORTS', 'SRID=25833;POINT(262000 6650000)', 'test', :l)"
+                    ),
+                    {"t": title, "l": languages},
+                )
+        migrate(fresh_url)
+        with engine.connect() as conn:
+            after = dict(conn.execute(sa.text("SELECT title, languages FROM activity")).all())
+    finally:
+        engine.dispose()
+    assert after == {
+        "a": ["nb", "en"],
+        "b": ["nb", "fa-AF", "ar"],
+        "c": ["xx", "nb"],
+        "d": [],
+    }

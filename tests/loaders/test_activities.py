@@ -100,7 +100,7 @@ def test_activities_load_at_venues_and_at_their_own_points(scratch_conn: sa.Conn
     assert cafe.municipality_number == "0301"
     assert orgs[cafe.organisation_id].organisation_number == "123456785"
     assert (cafe.languages, cafe.target_groups, cafe.free) == (
-        ["no", "ar", "so"],
+        ["nb", "ar", "so"],  # "no" in the file: Bokmål, written nb
         ["ADULTS", "NEWLY_ARRIVED"],
         True,
     )
@@ -194,7 +194,7 @@ def _refused(conn: sa.Connection, path: Path) -> LoadError:
         ({"cost_nok": "-1"}, "cost_nok", "between 0"),
         ({"free": "nei", "cost_nok": ""}, "cost_nok", "required when free is false"),
         ({"free": "ja", "cost_nok": "50"}, "cost_nok", "free is true"),
-        ({"languages": "norsk"}, "languages", "ISO 639-1"),
+        ({"languages": "norsk"}, "languages", "BCP 47"),
         ({"registration_url": "javascript:alert(1)"}, "registration_url", "http(s)"),
         ({"url": "www.example.org"}, "url", "http(s)"),
         (

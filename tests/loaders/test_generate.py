@@ -30,7 +30,7 @@ from tests.conftest import _name
 
 VENUES, ACTIVITIES = 1_500, 2_500
 NORDMARKA_SOUTH_EDGE = 6_655_000  # EPSG:25833 northing; 58 % of Oslo's area lies north of it
-LANGUAGES = {"nb", "en", "uk", "ar", "so", "ti", "pl", "fa", "prs", "ur", "lt", "es", "ku", "tr"}
+LANGUAGES = {"nb", "en", "uk", "ar", "so", "ti", "pl", "fa", "fa-AF", "ur", "lt", "es", "ku", "tr"}
 
 
 def _clone(server: Database, template: URL, kind: str) -> URL:

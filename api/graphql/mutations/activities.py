@@ -85,7 +85,9 @@ class ActivityInput:
     target_groups: list[TargetGroup] | None = None  # type: ignore[valid-type]
     min_age: int | None = None
     max_age: int | None = None
-    languages: list[str] | None = strawberry.field(default=None, description="ISO 639-1.")
+    languages: list[str] | None = strawberry.field(
+        default=None, description="BCP 47 tags (normalised: no → nb, prs → fa-AF)."
+    )
     free: bool | None = strawberry.field(default=None, description="Default: no cost given.")
     cost_nok: float | None = None
     leisure_card_accepted: bool | None = None

@@ -24,6 +24,7 @@ class AuditEntity(Enum):
     ACTIVITY = "Activity"
     IMMIGRANT_COUNCIL = "ImmigrantCouncil"
     VENUE_ACCESS_REPORT = "VenueAccessReport"
+    AREA_INITIATIVE = "AreaInitiative"
 
 
 @strawberry.type(
@@ -35,7 +36,9 @@ class AuditEntry:
     at: datetime
     actor_key_id: int | None = strawberry.field(description="The API key's id (`keys list`).")
     actor: str = strawberry.field(description="The API key's label.")
-    action: str = strawberry.field(description="create, update, archive, restore or import.")
+    action: str = strawberry.field(
+        description="create, update, archive, restore, import, translate or remove translation."
+    )
     before: JSON | None
     after: JSON | None
 

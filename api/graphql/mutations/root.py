@@ -28,6 +28,11 @@ from api.graphql.mutations.problem_reports import (
     resolve_report_problem,
     resolve_resolve_problem_report,
 )
+from api.graphql.mutations.translations import (
+    TranslationPayload,
+    resolve_remove_translation,
+    resolve_set_translation,
+)
 from api.graphql.mutations.venues import (
     VenueImportPayload,
     VenuePayload,
@@ -103,6 +108,18 @@ class Mutation:
     )
     restore_council: CouncilPayload = strawberry.field(
         resolver=resolve_restore_council, description="Restore a council." + _VERSION
+    )
+    set_translation: TranslationPayload = strawberry.field(
+        resolver=resolve_set_translation,
+        description=(
+            "Add or replace one text of an activity, venue or area initiative in one language "
+            "(whoever may edit the entry). The translation records the entry's version and "
+            "text it translates: editing that text later marks it outdated." + _VERSION + _KEY
+        ),
+    )
+    remove_translation: TranslationPayload = strawberry.field(
+        resolver=resolve_remove_translation,
+        description="Remove one translation." + _VERSION + _KEY,
     )
     report_venue_access: VenueAccessReportPayload = strawberry.field(
         resolver=resolve_report_venue_access,

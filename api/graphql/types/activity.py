@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
@@ -23,6 +24,13 @@ from api.graphql.types.freshness import Verifiable
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
+from api.graphql.types.translation import (
+    LocalizedText,
+    Translation,
+    localize,
+    text_of,
+    translations_of,
+)
 from api.graphql.types.vocab import (
     ActivityCategory,
     ActivityStatus,
@@ -32,6 +40,7 @@ from api.graphql.types.vocab import (
 )
 from geo.queries.activities import ActivityRow
 from geo.queries.rows import filled_without_init
+from geo.queries.translations import TranslationRow
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -75,7 +84,7 @@ class Activity(DirectoryEntry, Verifiable):
     min_age: int | None = strawberry.field(description="Youngest age welcome; null: no limit.")
     max_age: int | None = strawberry.field(description="Oldest age welcome; null: no limit.")
     languages: list[str] = strawberry.field(
-        description="Languages spoken, ISO 639-1 (prs: Dari, ISO 639-3)."
+        description="Languages spoken, BCP 47 tags as normalised (nb, ar, fa-AF for Dari)."
     )
     cost: Cost
     registration_required: bool
@@ -85,6 +94,23 @@ class Activity(DirectoryEntry, Verifiable):
     location: LatLon = strawberry.field(
         description="Where it happens (WGS84): its venue's point when it has a venue."
     )
+    TRANSLATION_KIND: ClassVar[str] = "activity"
+    #: The translations the reader gets, by field (api.graphql.types.translation.localize).
+    translated: strawberry.Private[Mapping[str, TranslationRow] | None] = None
+
+    @strawberry.field(description="`title` with its language and state.")
+    def title_text(self) -> LocalizedText:
+        text = text_of(self, "title", self.title)
+        assert text is not None  # a title is required
+        return text
+
+    @strawberry.field(description="`description` with its language and state.")
+    def description_text(self) -> LocalizedText | None:
+        return text_of(self, "description", self.description)
+
+    @strawberry.field(description="Every translation of its texts, by field and language.")
+    async def translations(self, info: strawberry.Info[Context, None]) -> list[Translation]:
+        return await translations_of(info, self)
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -101,7 +127,7 @@ class Activity(DirectoryEntry, Verifiable):
     def from_row(cls, row: ActivityRow, location: LatLon | None = None) -> Activity:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
         given = {} if location is None else {"location": location}
-        return filled_without_init(cls, cls.ROW_TABLE.values(row, **given))
+        return filled_without_init(cls, cls.ROW_TABLE.values(row, translated=None, **given))
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:
@@ -133,7 +159,11 @@ class Activity(DirectoryEntry, Verifiable):
         if self.venue_id is None:
             return None
         row = await info.context.loaders.directory.venue.load(self.venue_id)
-        return None if row is None else Venue.from_row(row)
+        if row is None:
+            return None
+        held_at = Venue.from_row(row)
+        await localize(info.context, [held_at])
+        return held_at
 
     @strawberry.field(
         description=(

@@ -95,7 +95,7 @@ class CoverageTargetInput:
         default=None, description="Activities for any of these groups."
     )
     languages: list[str] | None = strawberry.field(
-        default=None, description='Activities in any of these ISO 639-1 languages, e.g. ["ar"].'
+        default=None, description='Activities in any of these languages (BCP 47 tags), e.g. ["ar"].'
     )
     free_only: bool | None = strawberry.field(
         default=None, description="Only free activities, or venues whose price model is FREE."

@@ -57,7 +57,10 @@ class DirectoryFilterInput:
     target_groups: list[TargetGroup] | None = None  # type: ignore[valid-type]
     age: int | None = strawberry.field(default=None, description="An age the activity fits.")
     languages: list[str] | None = strawberry.field(
-        default=None, description='Any of these ISO 639-1 codes, e.g. ["ar", "so"].'
+        default=None,
+        description=(
+            'Any of these languages, BCP 47 tags (no, NO, nb-NO all mean nb), e.g. ["ar", "so"].'
+        ),
     )
     free_only: bool | None = None
     leisure_card_accepted: bool | None = strawberry.field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
@@ -14,7 +15,16 @@ from api.checks import simplify_meters as checked_tolerance
 from api.errors import BadUserInput
 from api.graphql.relay import NodeKind
 from api.graphql.types.entry import DirectoryEntry, municipality_of, stamps
+from api.graphql.types.translation import (
+    Lang,
+    LocalizedText,
+    Translation,
+    localize,
+    text_of,
+    translations_of,
+)
 from geo.queries.areas import InitiativeRow, all_initiatives, initiative_boundaries
+from geo.queries.translations import TranslationRow
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -37,6 +47,17 @@ class AreaInitiative(DirectoryEntry):
     description: str | None
     period_start: date | None
     period_end: date | None
+    TRANSLATION_KIND: ClassVar[str] = "area_initiative"
+    #: The translations the reader gets, by field (api.graphql.types.translation.localize).
+    translated: strawberry.Private[Mapping[str, TranslationRow] | None] = None
+
+    @strawberry.field(description="`description` with its language and state.")
+    def description_text(self) -> LocalizedText | None:
+        return text_of(self, "description", self.description)
+
+    @strawberry.field(description="Every translation of its description, by language.")
+    async def translations(self, info: strawberry.Info[Context, None]) -> list[Translation]:
+        return await translations_of(info, self)
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -80,8 +101,13 @@ class AreaInitiative(DirectoryEntry):
         return shapes.get(self.db_id)
 
 
-async def resolve_area_initiatives(info: strawberry.Info[Context, None]) -> list[AreaInitiative]:
-    return [AreaInitiative.from_row(r) for r in await info.context.run(all_initiatives)]
+async def resolve_area_initiatives(
+    info: strawberry.Info[Context, None], lang: Lang = None
+) -> list[AreaInitiative]:
+    info.context.reading_order(lang)  # checked before any read
+    found = [AreaInitiative.from_row(r) for r in await info.context.run(all_initiatives)]
+    await localize(info.context, found, lang)
+    return found
 
 
 async def find_initiative(context: Context, key: str) -> InitiativeRow | None:
@@ -100,9 +126,15 @@ async def resolve_area_initiative(
         strawberry.ID,
         strawberry.argument(description='A global id, or the slug, e.g. "groruddalen".'),
     ],
+    lang: Lang = None,
 ) -> AreaInitiative | None:
+    info.context.reading_order(lang)  # checked before any read
     row = await find_initiative(info.context, str(id))
-    return None if row is None else AreaInitiative.from_row(row)
+    if row is None:
+        return None
+    found = AreaInitiative.from_row(row)
+    await localize(info.context, [found], lang)
+    return found
 
 
 async def _fetch_node(context: Context, key: str) -> AreaInitiative | None:

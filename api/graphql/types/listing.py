@@ -14,6 +14,7 @@ from api.graphql.relay import DEFAULT_PAGE_SIZE, PageInfo, decode_cursor, encode
 from api.graphql.types.activity import Activity
 from api.graphql.types.filters import DirectoryFilterInput, NearInput, to_geo_filter
 from api.graphql.types.nearby import NEARBY_KEY, decode_key, encode_key
+from api.graphql.types.translation import Lang, localize
 from api.graphql.types.venue import Venue
 from geo.filters import DirectoryFilter
 from geo.queries.activities import activities_by_name, count_activities
@@ -181,12 +182,15 @@ async def municipality_list(
     the response load in one statement; later pages (with `after`) one by one."""
     size = page_size(first, info.context.max_page_size)
     if after is not None:
-        return await _by_name(info, kind, DirectoryFilter(municipality=number), size, after)
-    loaders = info.context.loaders.directory
-    loader = (
-        loaders.venues_of_municipality if kind is VENUES else loaders.activities_of_municipality
-    )
-    return first_page(kind, await loader.load((number, size)))
+        connection = await _by_name(info, kind, DirectoryFilter(municipality=number), size, after)
+    else:
+        loaders = info.context.loaders.directory
+        loader = (
+            loaders.venues_of_municipality if kind is VENUES else loaders.activities_of_municipality
+        )
+        connection = first_page(kind, await loader.load((number, size)))
+    await localize(info.context, [edge.node for edge in connection.edges])
+    return connection
 
 
 async def _resolve(
@@ -196,12 +200,17 @@ async def _resolve(
     near: NearInput | None,
     first: int | None,
     after: str | None,
+    lang: list[str] | None,
 ) -> DirectoryConnection[Any]:
     size = page_size(first, info.context.max_page_size)
     filt = to_geo_filter(filter, info.context.stale_before)
+    info.context.reading_order(lang)  # checked before any read
     if near is not None:
-        return await _near(info, kind, near, filt, size, after)
-    return await _by_name(info, kind, filt, size, after)
+        connection = await _near(info, kind, near, filt, size, after)
+    else:
+        connection = await _by_name(info, kind, filt, size, after)
+    await localize(info.context, [edge.node for edge in connection.edges], lang)
+    return connection
 
 
 FIRST = Annotated[int | None, strawberry.argument(description="Page size, at most 100.")]
@@ -220,8 +229,9 @@ async def resolve_activities(
     near: NEAR = None,
     first: FIRST = DEFAULT_PAGE_SIZE,
     after: AFTER = None,
+    lang: Lang = None,
 ) -> DirectoryConnection[Activity]:
-    return await _resolve(info, ACTIVITIES, filter, near, first, after)
+    return await _resolve(info, ACTIVITIES, filter, near, first, after, lang)
 
 
 async def resolve_venues(
@@ -230,5 +240,6 @@ async def resolve_venues(
     near: NEAR = None,
     first: FIRST = DEFAULT_PAGE_SIZE,
     after: AFTER = None,
+    lang: Lang = None,
 ) -> DirectoryConnection[Venue]:
-    return await _resolve(info, VENUES, filter, near, first, after)
+    return await _resolve(info, VENUES, filter, near, first, after, lang)

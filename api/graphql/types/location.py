@@ -11,6 +11,7 @@ from api.graphql.types.county import County
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.initiative import AreaInitiative
 from api.graphql.types.municipality import Municipality
+from api.graphql.types.translation import localize
 from geo.queries.areas import DistrictRow
 from geo.queries.location import surroundings, where_am_i
 
@@ -70,10 +71,12 @@ async def resolve_where_am_i(
     x, y = at.to_storage(field="at")
     found = await info.context.run(where_am_i, x, y)
     around = await info.context.run(surroundings, x, y)
+    initiatives = [AreaInitiative.from_row(r) for r in around.initiatives]
+    await localize(info.context, initiatives)  # Accept-Language's
     return WhereAmIResult(
         district=District.from_geo(around.district),
         sub_district=District.from_geo(around.sub_district),
-        area_initiatives=[AreaInitiative.from_row(r) for r in around.initiatives],
+        area_initiatives=initiatives,
         at=LatLon(lat=at.lat, lon=at.lon),
         municipality=None
         if found.municipality is None

@@ -17,14 +17,16 @@ from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.entry import locate_rows, locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
+from api.graphql.types.translation import Lang, apply_translations, localize
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
 from geo.queries import nearby as nearby_queries
 from geo.queries.activities import ActivityRow
 from geo.queries.councils import CouncilRow
-from geo.queries.nearby import Hit, NearbyKey, count_nearby, nearby_on_driver
+from geo.queries.nearby import Hit, NearbyKey, NearbyPage, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
+from geo.queries.translations import compact_choice
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -206,6 +208,7 @@ async def resolve_nearby(
         ),
     ] = None,
     filter: DirectoryFilterInput | None = None,  # the contract's name
+    lang: Lang = None,
 ) -> NearbyConnection:
     return await nearby_connection(
         info.context,
@@ -215,6 +218,7 @@ async def resolve_nearby(
         after=after,
         kinds=kinds,
         filter=filter,
+        lang=lang,
     )
 
 
@@ -228,6 +232,7 @@ async def nearby_connection(
     kinds: list[PlaceKind] | None = None,  # type: ignore[valid-type]
     filter: DirectoryFilterInput | None = None,
     reads: Mapping[str, frozenset[str]] | None = None,
+    lang: list[str] | None = None,
 ) -> NearbyConnection:
     """`nearby`'s answer from its arguments: the resolver's work, also run by the compiled path
     (api.graphql.compiled), which has no ``info`` and says what its selection ``reads``: then
@@ -242,7 +247,10 @@ async def nearby_connection(
         else tuple(nearby_queries.PlaceKind)
     )
     geo_filter = to_geo_filter(filter, context.stale_before)
-    projection = None if reads is None else projection_of(reads)
+    order = context.reading_order(lang)  # checked before any read
+    # Translated texts go into API objects (localize), so a reader with languages gets them
+    # built rather than rendered from rows.
+    projection = None if reads is None or order else projection_of(reads)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -255,11 +263,35 @@ async def nearby_connection(
             stale_before=context.stale_before,
             after=after_key,
             columns=None if projection is None else projection.columns,
+            languages=order,
         )
-    return _connection(
+    connection = _connection(
         page.hits,
         page.has_next,
         after_key is not None,
         (x, y, radius, wanted, geo_filter),
         projection,
     )
+    if projection is not None:  # rows, not objects: the reader reads the originals
+        return connection
+    nodes = [edge.node for edge in connection.edges]
+    if page.translations is None:  # not read with the page (a text filter's probe)
+        await localize(context, nodes, lang)
+    else:
+        apply_translations(nodes, _chosen(page, order))
+    return connection
+
+
+def _chosen(page: NearbyPage, order: tuple[str, ...]) -> dict[tuple[str, int], Any]:
+    """The translations each hit's reader gets, read with the page
+    (geo.queries.translations.with_translations)."""
+    assert page.translations is not None
+    chosen = {}
+    for hit in page.hits:
+        found = page.translations.get((hit.kind, hit.row.id))
+        if found:
+            kind = hit.kind.value.lower()
+            texts = compact_choice(kind, hit.row, found, order)
+            if texts:
+                chosen[(kind, hit.row.id)] = texts
+    return chosen

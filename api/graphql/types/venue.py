@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
@@ -25,6 +26,13 @@ from api.graphql.types.freshness import Verifiable
 from api.graphql.types.geometry import LatLon
 from api.graphql.types.organisation import Organisation
 from api.graphql.types.privacy import Contact, contact_or_none, may_read_private
+from api.graphql.types.translation import (
+    LocalizedText,
+    Translation,
+    localize,
+    text_of,
+    translations_of,
+)
 from api.graphql.types.vocab import (
     ActivityCategory,
     OwnerType,
@@ -35,6 +43,7 @@ from api.graphql.types.vocab import (
     weekday_of,
 )
 from geo.queries.rows import filled_without_init
+from geo.queries.translations import TranslationRow
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -89,6 +98,21 @@ class Venue(DirectoryEntry, Verifiable):
     )
     booking_url: str | None
     last_verified: date | None = strawberry.field(description="When the facts were checked.")
+    TRANSLATION_KIND: ClassVar[str] = "venue"
+    #: The translations the reader gets, by field (api.graphql.types.translation.localize).
+    translated: strawberry.Private[Mapping[str, TranslationRow] | None] = None
+
+    @strawberry.field(description="`description` with its language and state.")
+    def description_text(self) -> LocalizedText | None:
+        return text_of(self, "description", self.description)
+
+    @strawberry.field(description="`priceNote` (terms of use, practical notes) with its language.")
+    def price_note_text(self) -> LocalizedText | None:
+        return text_of(self, "price_note", self.price_note)
+
+    @strawberry.field(description="Every translation of its texts, by field and language.")
+    async def translations(self, info: strawberry.Info[Context, None]) -> list[Translation]:
+        return await translations_of(info, self)
 
     def node_type_name(self) -> str:
         return self.NODE_TYPE
@@ -105,7 +129,7 @@ class Venue(DirectoryEntry, Verifiable):
     def from_row(cls, row: VenueRow, location: LatLon | None = None) -> Venue:
         """The row as the API type; ``location`` when already transformed (locations_of)."""
         given = {} if location is None else {"location": location}
-        return filled_without_init(cls, cls.ROW_TABLE.values(row, **given))
+        return filled_without_init(cls, cls.ROW_TABLE.values(row, translated=None, **given))
 
     @strawberry.field(description="Weekly windows in which volunteers may use it.")
     async def availability(self, info: strawberry.Info[Context, None]) -> list[AvailabilityWindow]:
@@ -118,7 +142,9 @@ class Venue(DirectoryEntry, Verifiable):
     @strawberry.field(description="The active activities held here, by title.")
     async def activities(self, info: strawberry.Info[Context, None]) -> list[Activity]:
         rows = await info.context.loaders.directory.activities_at_venue.load(self.db_id)
-        return [Activity.from_row(r, at) for r, at in zip(rows, locations_of(rows), strict=True)]
+        held = [Activity.from_row(r, at) for r, at in zip(rows, locations_of(rows), strict=True)]
+        await localize(info.context, held)
+        return held
 
     @strawberry.field(description="The organisation that owns it, when one does.")
     async def owner(self, info: strawberry.Info[Context, None]) -> Organisation | None:

@@ -56,6 +56,7 @@ def test_the_contract_file_has_every_operation():
     assert set(OPERATIONS) == {
         "WhereAmI",
         "NearMe",
+        "NearMeInMyLanguage",
         "Activities",
         "Sync",
         "MyMunicipality",
@@ -300,3 +301,26 @@ async def test_council_coverage(gql, loaded_conn):
     assert listed["totalCount"] >= len(numbers) > 0
     assert not numbers & with_council
     assert all(e["node"]["immigrantShare"] >= 0.1 for e in listed["edges"])
+
+
+async def test_near_me_in_my_language(gql):
+    """Dari → Persian → English → the original: each text says which it is."""
+    data = await _run(gql, "NearMeInMyLanguage")
+    nodes = [edge["node"] for edge in data["nearby"]["edges"]]
+    assert nodes
+    assert all("ar" in node["languages"] for node in nodes)
+    seen = set()
+    for node in nodes:
+        title = node["titleText"]
+        assert node["title"] == title["text"]
+        assert title["language"] in {"fa-AF", "fa", "en", "nb"}
+        assert title["original"] == (title["language"] == "nb")
+        assert title["rightToLeft"] == (title["language"] in {"fa-AF", "fa"})
+        if not title["original"]:
+            assert title["machineTranslated"]  # the demo's are generated examples
+            assert title["outdated"] is False
+        seen.add(title["language"])
+    assert seen - {"nb"}, "some of them come translated"
+    labels = data["vocabularies"]
+    assert (labels["language"], labels["rightToLeft"]) == ("fa-AF", True)
+    assert len(labels["vocabularies"][0]["values"]) == 18

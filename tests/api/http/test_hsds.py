@@ -352,7 +352,7 @@ async def test_unknown_table_and_parameters_are_refused(client):
     assert extra.json()["error"] == {
         "code": "BAD_USER_INPUT",
         "field": "municipality",
-        "reason": "unknown parameter 'municipality': the HSDS exports take none",
+        "reason": "unknown parameter 'municipality': the HSDS exports take only lang",
     }
 
 
@@ -389,3 +389,18 @@ async def test_private_contact_details_never_leave(fresh_demo_url):
     for text in texts:
         for secret in secrets.values():
             assert secret not in text
+
+
+async def test_services_and_locations_in_the_readers_language(client):
+    plain = (await client.get("/export/hsds/services.json")).json()
+    asked = await client.get("/export/hsds/services.json", params={"lang": "uk,en"})
+    assert asked.status_code == 200
+    translated = asked.json()
+    assert [s["id"] for s in translated] == [s["id"] for s in plain]
+    names = {s["id"]: s["name"] for s in plain}
+    changed = [s for s in translated if s["name"] != names[s["id"]]]
+    assert changed, "the demo's services have Ukrainian or English names"
+    assert all(s["name"].endswith(": " + names[s["id"]]) for s in changed)
+    bad = await client.get("/export/hsds/locations.csv", params={"lang": "xx"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["field"] == "lang"
