@@ -259,17 +259,32 @@ def test_the_page_works_without_the_basemap_and_says_so(
 def test_search_box_finds_places_and_copes_with_typos(base_url, page):
     tab, problems = page
     open_page(tab, base_url)
-    tab.fill("#q", "grorudal")
+    tab.fill("#q", "grorudal")  # a letter short: the initiative and the district still come
     tab.wait_for_selector("#suggestions:not([hidden]) .option")
     options = tab.locator("#suggestions .option").all_inner_texts()
-    assert any(o.startswith("Groruddalen") for o in options), options
-    tab.keyboard.press("ArrowDown")
-    assert tab.get_attribute("#q", "aria-activedescendant") == "suggestion-0"
+    assert "Groruddalen\nOmrådesatsing" in options, options
+    assert "Grorud\nBydel" in options, options
+    # The keyboard walks the list (aria-activedescendant), Enter takes the highlighted one.
+    target = options.index("Groruddalen\nOmrådesatsing")
+    for _ in range(target + 1):
+        tab.keyboard.press("ArrowDown")
+    assert tab.get_attribute("#q", "aria-activedescendant") == f"suggestion-{target}"
     tab.keyboard.press("Enter")
     tab.wait_for_function("location.search.includes('place=Groruddalen')")
     tab.wait_for_function(
         "document.querySelector('#results-heading').textContent.includes('Groruddalen')"
     )
+    tab.wait_for_function("document.querySelector('#status').textContent.startsWith('Viser')")
+    lat, lon = (
+        float(tab.evaluate(f"new URLSearchParams(location.search).get('{k}')"))
+        for k in ("lat", "lon")
+    )
+    around = graphql(
+        base_url,
+        "query($at: LatLonInput!) { whereAmI(at: $at) { areaInitiatives { slug } } }",
+        {"at": {"lat": lat, "lon": lon}},
+    )["whereAmI"]
+    assert {"slug": "groruddalen"} in around["areaInitiatives"]  # searching inside it
     # Free text with a typo and no Norwegian letters, as the API's text filter takes it.
     tab.goto(f"{base_url}/")
     tab.wait_for_selector("body[data-results]", state="attached")
@@ -280,6 +295,24 @@ def test_search_box_finds_places_and_copes_with_typos(base_url, page):
     expected = every_activity(base_url, {"text": "sprakkafe"}, 3000)
     assert expected
     assert card_ids(tab) == expected[:20]
+    assert problems == []
+
+
+def test_municipality_from_the_search_box_filters_to_it(base_url, page):
+    tab, problems = page
+    open_page(tab, base_url)
+    tab.fill("#q", "0301")
+    tab.wait_for_selector("#suggestions:not([hidden]) .option")
+    tab.locator("#suggestions .option", has_text="Kommune").first.click()
+    tab.wait_for_function("location.search.includes('m=0301')")
+    tab.wait_for_function("document.querySelector('#status').textContent.startsWith('Viser')")
+    total = graphql(
+        base_url,
+        'query { activities(filter: {municipality: "0301"}) { totalCount } }',
+        {},
+    )["activities"]["totalCount"]
+    assert tab.evaluate("document.body.dataset.total") == str(total)
+    assert "municipality=0301" in tab.evaluate("document.body.dataset.tileQuery")
     assert problems == []
 
 

@@ -176,7 +176,7 @@
   var ONE = "query Entry($id: ID!) { node(id: $id) { __typename ... on Activity { " + ACTIVITY_FIELDS +
     " } ... on Venue { " + VENUE_FIELDS + " activities { id title category } } } }";
   var SUGGEST = "query Suggest($text: String!, $filter: DirectoryFilterInput!) {\n" +
-    " municipalities(filter: {nameContains: $text}, first: 5) { edges { node { number name centroid { lat lon } } } }\n" +
+    " places(text: $text, first: 6) { kind code name municipalityNumber inside { lat lon } bbox }\n" +
     " activities(filter: $filter, first: 4) { edges { node { id title location { lat lon } } } }\n" +
     " venues(filter: $filter, first: 4) { edges { node { id name location { lat lon } } } } }";
   var INITIATIVES = "{ areaInitiatives { slug name boundary(simplifyMeters: 20) } }";
@@ -497,9 +497,9 @@
     append(head, el("span", "num", String(index + 1)),
            el("span", "kind", isActivity ? vocab("ActivityCategory", n.category) : vocab("VenueType", n.venueType)));
     var h3 = el("h3");
-    var a = link(selectionUrl(n.id), name);
+    var a = link(state.list ? location.pathname + "?" + new URLSearchParams(lang !== "nb" ? { sel: n.id, lang: lang } : { sel: n.id }) : selectionUrl(n.id), name);
     a.setAttribute("aria-label", t("details", { name: name }));
-    a.addEventListener("click", function (e) { e.preventDefault(); openDetail(n.id, true); });
+    if (!state.list) { a.addEventListener("click", function (e) { e.preventDefault(); openDetail(n.id, true); }); }
     h3.appendChild(a);
     var dl = el("dl", "facts");
     var who = isActivity ? n.organiser && n.organiser.name : n.owner ? n.owner.name : vocab("OwnerType", n.ownerType);
@@ -704,24 +704,6 @@
     if (!initiatives) { initiatives = graphql(INITIATIVES).then(function (d) { return d.areaInitiatives; }); }
     return initiatives;
   }
-  // Letters folded as the API's text filter does (lower case, accents off, æøå kept apart).
-  function fold(s) { return s.toLowerCase().normalize("NFKD").replace(/[\u0300-\u0302\u0304-\u0307\u0309-\u0329]/g, ""); }
-  // Trigram similarity, as PostgreSQL's pg_trgm behind the API's text filter: a typo or a
-  // missing letter still finds the name.
-  function trigrams(s) {
-    var out = {};
-    fold(s).split(/[^\p{L}\p{N}]+/u).filter(Boolean).forEach(function (word) {
-      var padded = "  " + word + " ";
-      for (var i = 0; i < padded.length - 2; i++) { out[padded.slice(i, i + 3)] = true; }
-    });
-    return out;
-  }
-  function similar(name, text) {
-    if (fold(name).indexOf(fold(text)) >= 0) { return true; }
-    var a = trigrams(name), b = trigrams(text), shared = 0, total = 0;
-    Object.keys(b).forEach(function (g) { total += 1; if (a[g]) { shared += 1; } });
-    return total > 0 && shared / total >= 0.5;  // most of what was typed is in the name
-  }
   function centreOf(geometry) {
     var b = new maplibregl.LngLatBounds();
     (function walk(c) { if (typeof c[0] === "number") { b.extend(c); } else { c.forEach(walk); } })(geometry.coordinates);
@@ -731,18 +713,15 @@
   function suggest(text) {
     var id = ++suggestId;
     if (text.trim().length < 2) { closeSuggestions(); return; }
-    Promise.all([graphql(SUGGEST, { text: text.trim(), filter: { text: text.trim() } }), loadInitiatives()]).then(function (answers) {
+    graphql(SUGGEST, { text: text.trim(), filter: { text: text.trim() } }).then(function (d) {
       if (id !== suggestId) { return; }
-      var d = answers[0], items = [];
-      d.municipalities.edges.forEach(function (e) {
-        items.push({ group: "place", label: e.node.name, note: t("municipality"), pick: function () {
-          choosePlace({ name: e.node.name, at: e.node.centroid, m: e.node.number });
-        } });
-      });
-      answers[1].filter(function (a) { return similar(a.name, text.trim()); }).slice(0, 3).forEach(function (a) {
-        items.push({ group: "place", label: a.name, note: t("initiative"), pick: function () {
-          var b = centreOf(a.boundary), c = b.getCenter();
-          choosePlace({ name: a.name, at: { lat: c.lat, lon: c.lng }, bounds: b });
+      var items = [];
+      var KIND_NOTE = { MUNICIPALITY: "municipality", BYDEL: "district", DELBYDEL: "subDistrict", AREA_INITIATIVE: "initiative" };
+      d.places.forEach(function (place) {
+        items.push({ group: "place", label: place.name, note: t(KIND_NOTE[place.kind] || "where"), pick: function () {
+          var b = place.bbox;
+          choosePlace({ name: place.name, at: place.inside, m: place.kind === "MUNICIPALITY" ? place.code : null,
+                        bounds: new maplibregl.LngLatBounds([b[0], b[1]], [b[2], b[3]]) });
         } });
       });
       d.activities.edges.concat(d.venues.edges).forEach(function (e) {
