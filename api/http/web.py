@@ -158,6 +158,11 @@ def _page(template: str, settings: Settings, lang: str) -> str:
         "basemapUrl": settings.basemap_url or None,
         "basemapAttribution": settings.basemap_attribution,
         "graphqlUrl": "/graphql",
+        # Loaded by the page when the map is first seen (not on a phone's list view).
+        "maplibre": {
+            "js": _hashed("/vendor/maplibre-gl.js"),
+            "css": _hashed("/vendor/maplibre-gl.css"),
+        },
         "messagesUrl": "/static/messages/{lang}.json",
         "messageVersions": {
             name: asset(_static_dir() / "messages" / f"{name}.json").digest for name in messages

@@ -216,32 +216,60 @@
       paint: { "circle-radius": ["interpolate", ["linear"], COUNT, 1, 3, 100, 6], "circle-color": "#1c7c54",
                "circle-opacity": 0.45 } }
   );
-  var start = state.lat && state.lon ? [Number(state.lon), Number(state.lat)] : [OSLO.lon, OSLO.lat];
-  var map = new maplibregl.Map({ container: "map", style: style, center: start, zoom: 12, maxZoom: 18,
-                                 attributionControl: { compact: true }, cooperativeGestures: false });
-  window.hverdagMap = map;  // for the browser tests and the console
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
-  map.addControl(new maplibregl.ScaleControl(), "bottom-left");
+  // The map library (a megabyte of JavaScript) loads only when the map is seen: at once beside
+  // the list on a wide screen, on a phone when the user opens the map view. The list needs none
+  // of it.
+  var map = null, mapStarted = false, resolveMap = null;
+  var mapReady = new Promise(function (resolve) { resolveMap = resolve; });
+  function loadOnce(tag, attributes) {
+    return new Promise(function (resolve, reject) {
+      var node = document.createElement(tag);
+      Object.keys(attributes).forEach(function (k) { node[k] = attributes[k]; });
+      node.onload = resolve;
+      node.onerror = reject;
+      document.head.appendChild(node);
+    });
+  }
+  function startMap() {
+    if (mapStarted) { return mapReady; }
+    mapStarted = true;
+    Promise.all([loadOnce("link", { rel: "stylesheet", href: CONFIG.maplibre.css }),
+                 loadOnce("script", { src: CONFIG.maplibre.js })]).then(createMap, function () {
+      showNotice(t("error", { message: "maplibre-gl" }));
+    });
+    return mapReady;
+  }
+  function createMap() {
+    var start = state.lat && state.lon ? [Number(state.lon), Number(state.lat)] : [OSLO.lon, OSLO.lat];
+    map = new maplibregl.Map({ container: "map", style: style, center: start, zoom: 12, maxZoom: 18,
+                               attributionControl: { compact: true } });
+    window.hverdagMap = map;  // for the browser tests and the console
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+    map.addControl(new maplibregl.ScaleControl(), "bottom-left");
+    map.on("error", basemapError);
+    map.on("data", basemapData);
+    map.on("click", mapClicked);
+    map.on("load", mapLoaded);
+  }
 
   // The basemap is someone else's server: when its tiles fail, say so once and carry on.
   var basemapFailures = 0, basemapLoaded = 0;
-  map.on("error", function (e) {
+  function basemapError(e) {
     if (e.sourceId !== "basemap") { if (window.console) { console.warn(e.error && e.error.message); } return; }
     basemapFailures += 1;
     if (!basemapLoaded) { showNotice(t("basemapDown")); document.body.dataset.basemap = "down"; }
     map.setPaintProperty("municipality-fill", "fill-opacity", 0.9);
-  });
-  map.on("data", function (e) {
+  }
+  function basemapData(e) {
     if (e.sourceId === "basemap" && e.tile && e.dataType === "source") {
       basemapLoaded += 1;
       if (document.body.dataset.basemap !== "down") { document.body.dataset.basemap = "up"; }
     }
-  });
+  }
   function showNotice(text) { var n = $("notice"); n.textContent = text; n.hidden = !text; }
 
   function emptyCollection() { return { type: "FeatureCollection", features: [] }; }
-  var mapReady = new Promise(function (resolve) { map.on("load", resolve); });
-  mapReady.then(function () {
+  function mapLoaded() {
     map.addSource("results", { type: "geojson", data: emptyCollection(), cluster: true, clusterRadius: 40, clusterMaxZoom: 17 });
     map.addSource("selection", { type: "geojson", data: emptyCollection() });
     map.addSource("gaps", { type: "geojson", data: emptyCollection() });
@@ -254,13 +282,14 @@
     map.addLayer({ id: "results-hit", type: "circle", source: "results", paint: { "circle-radius": 1, "circle-opacity": 0 } });
     map.on("render", drawMarkers);
     document.body.dataset.mapReady = "true";
-  });
+    resolveMap(map);
+  }
 
   // Results on the map: one button per cluster or place, never on top of each other (MapLibre's
   // clustering merges what would overlap), each reachable by keyboard and named for readers.
   var markers = {}, onScreen = {};
   function drawMarkers() {
-    if (!map.getSource("results") || !map.isSourceLoaded("results")) { return; }
+    if (!map || !map.getSource("results") || !map.isSourceLoaded("results")) { return; }
     var next = {};
     map.querySourceFeatures("results").forEach(function (f) {
       var p = f.properties, id = p.cluster ? "c" + p.cluster_id : "p" + p.index;
@@ -433,7 +462,7 @@
     return found;
   }
   function sessionText(s) {
-    var date = new Intl.DateTimeFormat(locale(), { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).format(s.date);
+    var date = new Intl.DateTimeFormat(locale(), { weekday: "short", day: "numeric", month: "short", timeZone: "UTC", calendar: "gregory" }).format(s.date);
     return date + " " + s.start + "–" + s.end;
   }
   function weeklyText(windows, fromKey, toKey) {
@@ -571,7 +600,7 @@
       fact(dl, t("forWhom"), whoText(n));
     }
     fact(dl, t("access"), stepFreeText(isActivity ? n.venue && n.venue.stepFree : n.stepFree));
-    if (!isActivity && n.lastVerified) { fact(dl, t("lastVerified"), new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeZone: "UTC" }).format(new Date(n.lastVerified))); }
+    if (!isActivity && n.lastVerified) { fact(dl, t("lastVerified"), new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeZone: "UTC", calendar: "gregory" }).format(new Date(n.lastVerified))); }
     box.appendChild(dl);
     if (!isActivity && n.activities && n.activities.length) {
       box.appendChild(el("h3", null, t("activitiesHere")));
@@ -588,7 +617,10 @@
     if (isActivity) { actions.appendChild(pickButton(n)); }
     var onMap = el("button", null, t("showOnMap"));
     onMap.type = "button";
-    onMap.addEventListener("click", function () { setView("map"); map.easeTo({ center: [n.location.lon, n.location.lat], zoom: 15 }); });
+    onMap.addEventListener("click", function () {
+      setView("map");
+      mapReady.then(function () { map.easeTo({ center: [n.location.lon, n.location.lat], zoom: 15 }); });
+    });
     var share = el("button", null, t("share"));
     share.type = "button";
     share.addEventListener("click", function () {
@@ -603,8 +635,10 @@
     box.hidden = false;
     box.focus();
     document.body.dataset.detail = n.id;
-    map.easeTo({ center: [n.location.lon, n.location.lat], zoom: Math.max(map.getZoom(), 14) });
-    drawMarkers();
+    mapReady.then(function () {
+      map.easeTo({ center: [n.location.lon, n.location.lat], zoom: Math.max(map.getZoom(), 14) });
+      drawMarkers();
+    });
   }
   function closeDetail(push) {
     delete state.sel;
@@ -721,7 +755,7 @@
         items.push({ group: "place", label: place.name, note: t(KIND_NOTE[place.kind] || "where"), pick: function () {
           var b = place.bbox;
           choosePlace({ name: place.name, at: place.inside, m: place.kind === "MUNICIPALITY" ? place.code : null,
-                        bounds: new maplibregl.LngLatBounds([b[0], b[1]], [b[2], b[3]]) });
+                        bounds: [[b[0], b[1]], [b[2], b[3]]] });
         } });
       });
       d.activities.edges.concat(d.venues.edges).forEach(function (e) {
@@ -787,8 +821,10 @@
     delete state.q; delete state.sel;
     $("q").value = "";
     writeState(true);
-    if (place.bounds) { map.fitBounds(place.bounds, { padding: 30, duration: 0 }); }
-    else { map.jumpTo({ center: [place.at.lon, place.at.lat], zoom: place.m ? 11 : 13 }); }
+    mapReady.then(function () {
+      if (place.bounds) { map.fitBounds(place.bounds, { padding: 30, duration: 0 }); }
+      else { map.jumpTo({ center: [place.at.lon, place.at.lat], zoom: 13 }); }
+    });
     closeDetailQuietly();
     search(false);
   }
@@ -830,7 +866,7 @@
       writeState(false);
     }, function () { $("status").textContent = t("locationFailed"); }, { timeout: 10000 });
   });
-  map.on("click", function (e) {
+  function mapClicked(e) {
     if (document.body.dataset.tool !== "search") { return; }
     state.lat = e.lngLat.lat.toFixed(5);
     state.lon = e.lngLat.lng.toFixed(5);
@@ -838,7 +874,7 @@
     writeState(true);
     closeDetailQuietly();
     search(false);
-  });
+  }
 
   // --- filters and kind --------------------------------------------------------------------------
   function paintFilters() {
@@ -892,7 +928,7 @@
     writeState(false);
     document.body.dataset.view = view;
     document.querySelectorAll(".views button").forEach(function (b) { b.setAttribute("aria-pressed", String(b.dataset.view === view)); });
-    if (view === "map") { map.resize(); }
+    if (view === "map") { startMap().then(function () { map.resize(); }); }
   }
   document.querySelectorAll(".views button").forEach(function (b) {
     b.addEventListener("click", function () { setView(b.dataset.view); });
@@ -1067,15 +1103,18 @@
   }
 
   // --- start ------------------------------------------------------------------------------------------
+  var wide = window.matchMedia("(min-width: 900px)");
+  if (!state.list && (state.view === "map" || state.tool || wide.matches)) { startMap(); }
+  wide.addEventListener("change", function () { if (wide.matches && !state.list) { startMap(); } });
   loadLanguage(lang).then(function () {
     translatePage();
     paintFilters();
     paintPicks();
-    if (state.view === "map") { setView("map"); }
     if (state.list) { renderShortList(); return; }
+    if (state.view === "map") { setView("map"); }
     if (state.tool === "municipality" || state.tool === "coverage") {
       document.body.dataset.tool = state.tool;
-      mapReady.then(state.tool === "municipality" ? municipalityTool : coverageTool);
+      startMap().then(state.tool === "municipality" ? municipalityTool : coverageTool);
       return;
     }
     search(false);

@@ -40,7 +40,12 @@ async def test_page_defaults_to_kartverkets_basemap(client):
     assert "CC BY 4.0" in str(config["basemapAttribution"])
     assert config["graphqlUrl"] == "/graphql"
     digest = asset(NODE_MODULES / VENDOR["maplibre-gl.js"]).digest
-    assert f'<script src="/vendor/maplibre-gl.js?v={digest}">' in page.text
+    css = asset(NODE_MODULES / VENDOR["maplibre-gl.css"]).digest
+    # MapLibre is loaded by the page when the map is first shown, from its hashed URL.
+    assert config["maplibre"] == {
+        "js": f"/vendor/maplibre-gl.js?v={digest}",
+        "css": f"/vendor/maplibre-gl.css?v={css}",
+    }
     # The basemap is the only outside address, and it is data for the browser, not a script.
     assert external_references(page.text) == []
 
