@@ -151,7 +151,11 @@
       method: "POST", headers: { "content-type": "application/json", "accept-language": lang },
       body: JSON.stringify({ query: query, variables: variables || {} })
     }).then(function (r) { return r.json(); }).then(function (body) {
-      if (body.errors && body.errors.length) { throw new Error(body.errors[0].message); }
+      if (body.errors && body.errors.length) {
+        // The API explains in English for developers; the reader gets the page's language.
+        if (window.console) { console.warn(body.errors[0].message); }
+        throw new Error(body.errors[0].extensions && body.errors[0].extensions.code || "ERROR");
+      }
       return body.data;
     });
   }
@@ -407,7 +411,7 @@
       if (!more) { mapReady.then(function () { showHere(at); }); }
     }).catch(function (e) {
       if (id !== searchId) { return; }
-      $("status").textContent = t("error", { message: e.message });
+      $("status").textContent = t("errorGeneric");
       $("status").classList.add("error");
     });
   }
@@ -565,7 +569,7 @@
       if (!n) { closeDetail(false); return; }
       renderDetail(n, known ? known.distance : null);
     }).catch(function (e) {
-      $("status").textContent = t("error", { message: e.message });
+      $("status").textContent = t("errorGeneric");
     });
   }
   function renderDetail(n, distance) {
@@ -1033,7 +1037,7 @@
         map.fitBounds(centreOf(m.boundary), { padding: 30, duration: 0 });
       }
       document.body.dataset.municipality = m.number;
-    }).catch(function (e) { view.textContent = t("error", { message: e.message }); });
+    }).catch(function (e) { view.textContent = t("errorGeneric"); });
   }
   function coverageTool() {
     var box = analystFrame("coverageView");
@@ -1099,7 +1103,7 @@
       report.notes.map(noteText).filter(Boolean).forEach(function (n) { c.appendChild(el("p", "note", n)); });
       view.appendChild(c);
       document.body.dataset.gaps = String(features.length);
-    }).catch(function (e) { view.textContent = t("error", { message: e.message }); });
+    }).catch(function (e) { view.textContent = t("errorGeneric"); });
   }
 
   // --- start ------------------------------------------------------------------------------------------

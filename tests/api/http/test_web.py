@@ -112,6 +112,11 @@ async def test_the_apis_json_and_exports_are_compressed(client):
     assert export.status_code == 200
     assert export.headers["content-encoding"] == "gzip"
     assert export.text.lstrip("\ufeff").startswith("id,name,")  # the BOM is for Excel
+    # A tile over Oslo sentrum (zoom 12), compressed too; an MVT shrinks by about half.
+    tile = await client.get("/tiles/venues/12/2170/1191.mvt", headers={"accept-encoding": "gzip"})
+    assert tile.status_code == 200
+    assert tile.headers["content-encoding"] == "gzip"
+    assert int(tile.headers["content-length"]) < len(tile.content)
 
 
 async def test_map_page_with_a_basemap(api_settings):
