@@ -5,6 +5,7 @@ accessibility checks at phone and desktop widths in nb, en and ar (right to left
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 from typing import Any
@@ -162,6 +163,11 @@ def test_the_url_holds_the_whole_state_and_survives_a_reload(base_url, page):
     tab.wait_for_selector("#detail:not([hidden]) h2")
     title = tab.locator("#detail h2").inner_text()
     assert ids[1] in tab.evaluate("decodeURIComponent(location.search)")
+    # The entry's own public page and its calendar file, by the row's number.
+    row = base64.b64decode(ids[1]).decode().split(":")[1]
+    hrefs = tab.eval_on_selector_all("#detail a", "links => links.map(a => a.getAttribute('href'))")
+    assert f"/a/{row}" in hrefs
+    assert f"/calendar/activities/{row}.ics" in hrefs
     url = tab.url
     tab.reload()
     tab.wait_for_selector("#detail:not([hidden]) h2", timeout=30_000)

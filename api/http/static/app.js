@@ -521,7 +521,10 @@
     if (!value) { return; }
     append(dl, el("dt", null, label), el("dd", null, value));
   }
-  function publicPath(n) { return (n.cost === undefined ? "/v/" : "/a/") + encodeURIComponent(n.id); }
+  // The public pages and the calendar take the row's number (a global id is base64 of
+  // "Activity:123", whose "/" or "+" would not survive a path).
+  function rowKey(n) { return atob(n.id).split(":")[1]; }
+  function publicPath(n) { return (n.cost === undefined ? "/v/" : "/a/") + rowKey(n); }
   function card(r, index) {
     var n = r.node, isActivity = n.cost !== undefined, name = isActivity ? n.title : n.name;
     var li = el("li", "card");
@@ -633,6 +636,12 @@
         $("status").textContent = t("copied");
       }, function () { window.prompt(t("share"), url); });
     });
+    if (isActivity) {
+      var calendar = link("/calendar/activities/" + rowKey(n) + ".ics", t("addToCalendar"));
+      calendar.setAttribute("download", "");
+      calendar.className = "calendar";
+      actions.appendChild(calendar);
+    }
     append(actions, onMap, share, link(publicPath(n) + (lang !== "nb" ? "?lang=" + lang : ""), t("publicPage")));
     box.appendChild(actions);
     $("results-view").hidden = true;
