@@ -52,8 +52,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 #: Smaller than this, gzip's header costs more than it saves.
 MIN_COMPRESS = 512
-#: The page's own UI languages (static/messages/{lang}.json); the first is the default.
-PAGE_LANGUAGES = ("nb", "en", "ar")
+#: The page's language without ?lang= (its texts' source); every static/messages/{lang}.json is
+#: a language the page speaks, listed after these in the menu.
+DEFAULT_LANGUAGE = "nb"
+FIRST_IN_MENU = ("nb", "nn", "en")
 TEXT_TYPES = ("application/javascript", "application/json")
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "ur"})
 
@@ -149,11 +151,23 @@ def _hashed(url_path: str) -> str:
 
 def page_language(request: Request) -> str:
     lang = request.query_params.get("lang", "")
-    return lang if (_static_dir() / "messages" / f"{lang}.json").is_file() else PAGE_LANGUAGES[0]
+    return lang if lang in page_languages() else DEFAULT_LANGUAGE
+
+
+def page_languages() -> list[str]:
+    """The languages of the page's message files, nb, nn and en first, then by code."""
+    found = {p.stem for p in (_static_dir() / "messages").glob("*.json")}
+    first = {code: i for i, code in enumerate(FIRST_IN_MENU)}
+    return sorted(found, key=lambda code: (first.get(code, len(first)), code))
+
+
+def _message_meta(lang: str) -> dict[str, str]:
+    path = _static_dir() / "messages" / f"{lang}.json"
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("meta", {}))
 
 
 def _page(template: str, settings: Settings, lang: str) -> str:
-    messages = sorted(p.stem for p in (_static_dir() / "messages").glob("*.json"))
+    messages = page_languages()
     config = {
         "basemapUrl": settings.basemap_url or None,
         "basemapAttribution": settings.basemap_attribution,
@@ -169,6 +183,7 @@ def _page(template: str, settings: Settings, lang: str) -> str:
         },
         "labelsUrl": "/labels/{lang}.json",
         "languages": messages,
+        "languageNames": {name: _message_meta(name).get("name", name) for name in messages},
         "rightToLeft": sorted(RIGHT_TO_LEFT),
     }
     # JSON inside <script>: escape "</" so no value can close the element.

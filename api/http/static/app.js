@@ -124,9 +124,7 @@
     var select = $("lang");
     select.textContent = "";
     CONFIG.languages.forEach(function (code) {
-      var own = new Intl.DisplayNames([code], { type: "language" });
-      var name = code === "nb" ? "Norsk bokmål" : own.of(code) || code;
-      select.appendChild(new Option(name, code, false, code === lang));
+      select.appendChild(new Option(CONFIG.languageNames[code] || code, code, false, code === lang));
     });
     var f = $("filters");
     options(f.elements.cat, "ActivityCategory", Object.keys(i18next.t("vocab.ActivityCategory", { returnObjects: true }) || {}), t("any"));

@@ -53,6 +53,10 @@ async def test_page_defaults_to_kartverkets_basemap(client):
 async def test_page_language_and_direction(client):
     arabic = await client.get("/?lang=ar")
     assert '<html lang="ar" dir="rtl">' in arabic.text
+    config = page_config(arabic.text)
+    assert config["languages"][:3] == ["nb", "nn", "en"]
+    assert {"ar", "fa", "prs", "ur", "uk", "pl", "ru"} <= set(config["languages"])
+    assert config["languageNames"]["prs"] == "دری"
     unknown = await client.get("/?lang=xx")
     assert '<html lang="nb" dir="ltr">' in unknown.text
 
