@@ -515,9 +515,13 @@
     if (n.organiser && n.organiser.website) { return link(n.organiser.website, t("contactOrganiser"), "action"); }
     return n.registrationRequired ? el("span", "action-text", t("registrationRequired")) : el("span", "action-text", t("dropIn"));
   }
+  // Entries' own texts (Norwegian names and addresses on an Arabic page, say) take their
+  // direction from their first letters, not from the page.
   function fact(dl, label, value) {
     if (!value) { return; }
-    append(dl, el("dt", null, label), el("dd", null, value));
+    var dd = el("dd", null, value);
+    dd.dir = "auto";
+    append(dl, el("dt", null, label), dd);
   }
   // The public pages and the calendar take the row's number (a global id is base64 of
   // "Activity:123", whose "/" or "+" would not survive a path).
@@ -533,6 +537,7 @@
     var h3 = el("h3");
     var a = link(state.list ? location.pathname + "?" + new URLSearchParams(lang !== "nb" ? { sel: n.id, lang: lang } : { sel: n.id }) : selectionUrl(n.id), name);
     a.setAttribute("aria-label", t("details", { name: name }));
+    a.dir = "auto";
     if (!state.list) { a.addEventListener("click", function (e) { e.preventDefault(); openDetail(n.id, true); }); }
     h3.appendChild(a);
     var dl = el("dl", "facts");
@@ -580,10 +585,11 @@
     back.type = "button";
     back.addEventListener("click", function () { closeDetail(true); });
     var h2 = el("h2", null, name);
+    h2.dir = "auto";
     h2.id = "detail-title";
     var kind = el("p", "kind", isActivity ? vocab("ActivityCategory", n.category) : vocab("VenueType", n.venueType));
     append(box, back, kind, h2);
-    if (n.description) { append(box, el("p", "description", n.description)); }
+    if (n.description) { var about = el("p", "description", n.description); about.dir = "auto"; box.appendChild(about); }
     var dl = el("dl", "facts");
     if (isActivity) {
       fact(dl, t("organiser"), n.organiser && n.organiser.name);
