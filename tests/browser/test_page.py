@@ -241,6 +241,12 @@ def test_the_basemap_comes_through_the_setting(base_url, page, tile_server: Tile
     assert tab.evaluate("document.body.dataset.basemap") == "up"
     assert tab.locator("#notice").is_hidden()
     assert "Test tiles" in tab.locator(".maplibregl-ctrl-attrib").inner_html()
+    # No English from the map library on the Norwegian page.
+    assert tab.get_attribute(".maplibregl-ctrl-zoom-in", "title") == "Zoom inn"
+    assert (
+        tab.get_attribute(".maplibregl-ctrl-attrib-button", "title")
+        == "Vis eller skjul kreditering"
+    )
     assert problems == []
 
 

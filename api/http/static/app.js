@@ -236,7 +236,7 @@
     if (mapStarted) { return mapReady; }
     mapStarted = true;
     Promise.all([loadOnce("link", { rel: "stylesheet", href: CONFIG.maplibre.css }),
-                 loadOnce("script", { src: CONFIG.maplibre.js })]).then(createMap, function () {
+                 loadOnce("script", { src: CONFIG.maplibre.js }), languageReady]).then(createMap, function () {
       showNotice(t("error", { message: "maplibre-gl" }));
     });
     return mapReady;
@@ -244,7 +244,11 @@
   function createMap() {
     var start = state.lat && state.lon ? [Number(state.lon), Number(state.lat)] : [OSLO.lon, OSLO.lat];
     map = new maplibregl.Map({ container: "map", style: style, center: start, zoom: 12, maxZoom: 18,
-                               attributionControl: { compact: true } });
+                               attributionControl: { compact: true },
+                               // MapLibre's own controls speak the page's language too.
+                               locale: { "NavigationControl.ZoomIn": t("zoomIn"), "NavigationControl.ZoomOut": t("zoomOut"),
+                                         "AttributionControl.ToggleAttribution": t("toggleAttribution"),
+                                         "Map.Title": t("mapTitle") } });
     window.hverdagMap = map;  // for the browser tests and the console
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl(), "bottom-left");
@@ -1120,10 +1124,11 @@
   }
 
   // --- start ------------------------------------------------------------------------------------------
+  var languageReady = loadLanguage(lang);
   var wide = window.matchMedia("(min-width: 900px)");
   if (!state.list && (state.view === "map" || state.tool || wide.matches)) { startMap(); }
   wide.addEventListener("change", function () { if (wide.matches && !state.list) { startMap(); } });
-  loadLanguage(lang).then(function () {
+  languageReady.then(function () {
     translatePage();
     paintFilters();
     paintPicks();
