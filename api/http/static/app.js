@@ -71,11 +71,11 @@
     var v = CONFIG.messageVersions[code];
     return CONFIG.messagesUrl.replace("{lang}", code) + (v ? "?v=" + v : "");
   }
-  // The API's vocabulary labels, in whichever of the shapes a labels file may take:
-  // {vocab: {Type: {KEY: "label"}}}, {Type: {KEY: "label"}} or {Type: {KEY: {label: "…"}}}.
+  // The API's vocabulary labels (/labels/{lang}.json): {about: {…}, vocabularies: {Type: {KEY:
+  // "label" or {label, description}}}}.
   function vocabOf(json) {
-    if (!json || typeof json !== "object") { return {}; }
-    var source = json.vocab || json.labels || json, out = {};
+    if (!json || typeof json !== "object" || !json.vocabularies) { return {}; }
+    var source = json.vocabularies, out = {};
     Object.keys(source).forEach(function (type) {
       var table = source[type];
       if (!table || typeof table !== "object" || Array.isArray(table)) { return; }
