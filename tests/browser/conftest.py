@@ -185,17 +185,13 @@ def new_page(
         "console",
         lambda m: (
             problems.append(f"console: {m.text} ({m.location.get('url')})")
-            if m.type == "error" and "/labels/" not in str(m.location.get("url"))
+            if m.type == "error"
             else None
         ),
     )
     tab.on(
         "response",
-        lambda r: (
-            problems.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and "/labels/" not in r.url
-            else None
-        ),
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
     )
     return tab, problems
 

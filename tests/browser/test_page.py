@@ -452,3 +452,24 @@ def test_explorer_runs_in_the_browser(base_url, page: tuple[Page, Problems]):
     )
     shoot(tab, "graphiql")
     assert problems == []
+
+
+def test_labels_and_translated_texts_in_the_readers_language(base_url, page):
+    tab, problems = page
+    open_page(tab, base_url, "?lang=uk")
+    with urllib.request.urlopen(f"{base_url}/labels/uk.json", timeout=10) as response:
+        labels = json.loads(response.read())["vocabularies"]["ActivityCategory"]
+    names = {v if isinstance(v, str) else v["label"] for v in labels.values()}
+    kinds = tab.locator("#results .card-head .kind").all_inner_texts()
+    assert kinds
+    assert set(kinds) <= names  # the app's Ukrainian labels, not the page's fallbacks
+    # Each title in the language the API answered in, marked so for screen readers.
+    answer = graphql(
+        base_url,
+        'query($near: NearInput) { activities(near: $near, first: 20, lang: ["uk", "en"]) {'
+        " edges { node { titleText { language } } } } }",
+        {"near": {"at": OSLO, "radiusMeters": 3000}},
+    )["activities"]["edges"]
+    expected = [e["node"]["titleText"]["language"] for e in answer]
+    assert tab.eval_on_selector_all("#results h3 a", "links => links.map(a => a.lang)") == expected
+    assert problems == []

@@ -11,7 +11,7 @@
   var PAGE = 20;
   var TZ = "Europe/Oslo";
   var WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
-  var SPOKEN = ["ar", "en", "fa", "fr", "pl", "prs", "ru", "so", "ti", "uk", "ur", "es", "tr", "ku", "no"];
+  var SPOKEN = ["ar", "en", "fa", "fr", "pl", "prs", "ru", "so", "ti", "uk", "ur", "es", "tr", "ku", "nb"];
   var FILTER_KEYS = ["cat", "tg", "age", "spoken", "day", "time", "free", "card", "stepfree"];
 
   function $(id) { return document.getElementById(id); }
@@ -144,7 +144,11 @@
   }
 
   // --- GraphQL: the public API, as any app would call it ----------------------------------------
+  // The reader's languages in order for the API's translated texts (Dari -> Persian and
+  // Nynorsk -> Bokmål are the API's own fallbacks); the original (bokmål) after them.
+  function readerLanguages() { return [lang].concat(fallbacks(lang).filter(function (c) { return c !== "nb"; })); }
   function graphql(query, variables) {
+    if (/\$lang\b/.test(query)) { variables = Object.assign({ lang: readerLanguages() }, variables || {}); }
     return fetch(CONFIG.graphqlUrl, {
       method: "POST", headers: { "content-type": "application/json", "accept-language": lang },
       body: JSON.stringify({ query: query, variables: variables || {} })
@@ -159,28 +163,30 @@
   }
   var ORGANISATION = "organiser { id name website }";
   var VENUE_PLACE = "venue { id name address postalCode postalPlace stepFree }";
-  var ACTIVITY_FIELDS = "id title description category targetGroups minAge maxAge languages" +
+  var TEXT_STATE = "{ language original machineTranslated outdated rightToLeft }";
+  var ACTIVITY_FIELDS = "id title titleText " + TEXT_STATE + " description descriptionText " + TEXT_STATE +
+    " category targetGroups minAge maxAge languages" +
     " cost { free amountNok leisureCardAccepted } registrationRequired registrationUrl url" +
     " location { lat lon } schedule { weekday start end validFrom validTo } " + ORGANISATION + " " + VENUE_PLACE;
-  var VENUE_FIELDS = "id name description venueType ownerType address postalCode postalPlace" +
+  var VENUE_FIELDS = "id name description descriptionText " + TEXT_STATE + " venueType ownerType address postalCode postalPlace" +
     " location { lat lon } capacity priceModel priceNote stepFree accessibility amenities" +
     " suitableCategories bookingUrl lastVerified availability { weekday from to } owner { id name website }";
   var LIST = {
-    activities: "query FindActivities($filter: DirectoryFilterInput, $near: NearInput, $first: Int, $after: String) {\n" +
-      " activities(filter: $filter, near: $near, first: $first, after: $after) {\n" +
+    activities: "query FindActivities($filter: DirectoryFilterInput, $near: NearInput, $first: Int, $after: String, $lang: [String!]) {\n" +
+      " activities(filter: $filter, near: $near, first: $first, after: $after, lang: $lang) {\n" +
       "  totalCount pageInfo { hasNextPage endCursor }\n" +
       "  edges { distanceMeters node { " + ACTIVITY_FIELDS + " } } } }",
-    venues: "query FindVenues($filter: DirectoryFilterInput, $near: NearInput, $first: Int, $after: String) {\n" +
-      " venues(filter: $filter, near: $near, first: $first, after: $after) {\n" +
+    venues: "query FindVenues($filter: DirectoryFilterInput, $near: NearInput, $first: Int, $after: String, $lang: [String!]) {\n" +
+      " venues(filter: $filter, near: $near, first: $first, after: $after, lang: $lang) {\n" +
       "  totalCount pageInfo { hasNextPage endCursor }\n" +
       "  edges { distanceMeters node { " + VENUE_FIELDS + " } } } }"
   };
-  var ONE = "query Entry($id: ID!) { node(id: $id) { __typename ... on Activity { " + ACTIVITY_FIELDS +
+  var ONE = "query Entry($id: ID!, $lang: [String!]) { node(id: $id, lang: $lang) { __typename ... on Activity { " + ACTIVITY_FIELDS +
     " } ... on Venue { " + VENUE_FIELDS + " activities { id title category } } } }";
-  var SUGGEST = "query Suggest($text: String!, $filter: DirectoryFilterInput!) {\n" +
+  var SUGGEST = "query Suggest($text: String!, $filter: DirectoryFilterInput!, $lang: [String!]) {\n" +
     " places(text: $text, first: 6) { kind code name municipalityNumber inside { lat lon } bbox }\n" +
-    " activities(filter: $filter, first: 4) { edges { node { id title location { lat lon } } } }\n" +
-    " venues(filter: $filter, first: 4) { edges { node { id name location { lat lon } } } } }";
+    " activities(filter: $filter, first: 4, lang: $lang) { edges { node { id title location { lat lon } } } }\n" +
+    " venues(filter: $filter, first: 4, lang: $lang) { edges { node { id name location { lat lon } } } } }";
   var INITIATIVES = "{ areaInitiatives { slug name boundary(simplifyMeters: 20) } }";
 
   // --- the map -------------------------------------------------------------------------------------
@@ -521,6 +527,19 @@
   }
   // Entries' own texts (Norwegian names and addresses on an Arabic page, say) take their
   // direction from their first letters, not from the page.
+  function inLanguage(node, text) {
+    if (!text) { return node; }
+    node.lang = text.language;
+    node.dir = text.rightToLeft ? "rtl" : "ltr";
+    return node;
+  }
+  function translationNote(text) {
+    if (!text || text.original) { return null; }
+    var notes = [];
+    if (text.machineTranslated) { notes.push(t("machineTranslated")); }
+    if (text.outdated) { notes.push(t("outdatedTranslation")); }
+    return notes.length ? el("small", "translation-note", notes.join(" · ")) : null;
+  }
   function fact(dl, label, value) {
     if (!value) { return; }
     var dd = el("dd", null, value);
@@ -539,9 +558,8 @@
     append(head, el("span", "num", String(index + 1)),
            el("span", "kind", isActivity ? vocab("ActivityCategory", n.category) : vocab("VenueType", n.venueType)));
     var h3 = el("h3");
-    var a = link(state.list ? location.pathname + "?" + new URLSearchParams(lang !== "nb" ? { sel: n.id, lang: lang } : { sel: n.id }) : selectionUrl(n.id), name);
+    var a = inLanguage(link(state.list ? location.pathname + "?" + new URLSearchParams(lang !== "nb" ? { sel: n.id, lang: lang } : { sel: n.id }) : selectionUrl(n.id), name), n.titleText);
     a.setAttribute("aria-label", t("details", { name: name }));
-    a.dir = "auto";
     if (!state.list) { a.addEventListener("click", function (e) { e.preventDefault(); openDetail(n.id, true); }); }
     h3.appendChild(a);
     var dl = el("dl", "facts");
@@ -564,6 +582,7 @@
     var actions = el("div", "card-actions");
     append(actions, joinAction(n));
     if (isActivity) { actions.appendChild(pickButton(n)); }
+    append(h3, translationNote(n.titleText));
     append(li, head, h3, dl, actions);
     return li;
   }
@@ -588,12 +607,13 @@
     var back = el("button", "back", t("back"));
     back.type = "button";
     back.addEventListener("click", function () { closeDetail(true); });
-    var h2 = el("h2", null, name);
-    h2.dir = "auto";
+    var h2 = inLanguage(el("h2", null, name), n.titleText);
     h2.id = "detail-title";
     var kind = el("p", "kind", isActivity ? vocab("ActivityCategory", n.category) : vocab("VenueType", n.venueType));
-    append(box, back, kind, h2);
-    if (n.description) { var about = el("p", "description", n.description); about.dir = "auto"; box.appendChild(about); }
+    append(box, back, kind, h2, translationNote(n.titleText));
+    if (n.description) {
+      append(box, inLanguage(el("p", "description", n.description), n.descriptionText), translationNote(n.descriptionText));
+    }
     var dl = el("dl", "facts");
     if (isActivity) {
       fact(dl, t("organiser"), n.organiser && n.organiser.name);
@@ -707,8 +727,8 @@
   }
   function loadEntries(ids) {
     // One request with an aliased node(id:) per entry: plain GraphQL any app can send.
-    var fields = ids.map(function (_, i) { return "e" + i + ": node(id: $id" + i + ") { ... on Activity { " + ACTIVITY_FIELDS + " } ... on Venue { " + VENUE_FIELDS + " } }"; });
-    var query = "query ShortList(" + ids.map(function (_, i) { return "$id" + i + ": ID!"; }).join(", ") + ") { " + fields.join(" ") + " }";
+    var fields = ids.map(function (_, i) { return "e" + i + ": node(id: $id" + i + ", lang: $lang) { ... on Activity { " + ACTIVITY_FIELDS + " } ... on Venue { " + VENUE_FIELDS + " } }"; });
+    var query = "query ShortList(" + ids.map(function (_, i) { return "$id" + i + ": ID!"; }).concat(["$lang: [String!]"]).join(", ") + ") { " + fields.join(" ") + " }";
     var variables = {};
     ids.forEach(function (id, i) { variables["id" + i] = id; });
     return graphql(query, variables).then(function (data) { return ids.map(function (_, i) { return data["e" + i]; }).filter(Boolean); });
