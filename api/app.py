@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -62,7 +63,7 @@ from api.http.exports import export_routes
 from api.http.labels import label_routes
 from api.http.ogc import ogc_routes
 from api.http.tiles import tile_routes
-from api.http.web import graphiql_html, web_routes
+from api.http.web import MIN_COMPRESS, graphiql_html, web_routes
 from geo.db import (
     Database,
     async_engine,
@@ -495,6 +496,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql.report_guard = ReportGuard.of(settings, limiter)
     failures = FailureLimit.of(settings, limiter) if limiter is not None else None
     middleware = [
+        # Everything the app sends (the page, the API's JSON, exports as they stream, tiles)
+        # gzip-compressed for a client that accepts it; /static and /vendor send their own
+        # precompressed bytes (api/http/web.py), which this leaves alone.
+        Middleware(GZipMiddleware, minimum_size=MIN_COMPRESS, compresslevel=6),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -271,6 +271,15 @@ def _text(value: str | None) -> str | None:
     return storable_text(value.strip(), "filter.text")
 
 
+def place_text(value: str, field: str = "text") -> str | None:
+    """A place search's text, trimmed (None when blank); as long as a text filter's at most."""
+    if len(value) > MAX_TEXT_LENGTH:
+        raise BadUserInput(
+            f"text is at most {MAX_TEXT_LENGTH} characters, got {len(value)}", field=field
+        )
+    return storable_text(value.strip(), field) or None
+
+
 def directory_filter(
     *,
     categories: Sequence[str] = (),

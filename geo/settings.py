@@ -15,6 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Kartverket's WMTS cache, grey topographic layer, web mercator tiles (REST form of
+#: https://cache.kartverket.no/v1/wmts/1.0.0/WMTSCapabilities.xml).
+KARTVERKET_GREY = (
+    "https://cache.kartverket.no/v1/wmts/1.0.0/topograatone/default/webmercator/{z}/{y}/{x}.png"
+)
+KARTVERKET_ATTRIBUTION = (
+    '© <a href="https://www.kartverket.no/">Kartverket</a> '
+    '(<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>)'
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HVERDAG_", extra="ignore")
 
@@ -84,15 +95,17 @@ class Settings(BaseSettings):
         ),
     )
     basemap_url: str | None = Field(
-        default=None,
+        default=KARTVERKET_GREY,
         description=(
-            "Raster basemap tile URL for the map page at / (an XYZ template such as "
-            "https://tiles.example/{z}/{x}/{y}.png); unset: the map shows only hverdag's own "
-            "layers (municipalities, districts, points)."
+            "Raster basemap tile URL for the page at / (an XYZ template with {z}, {x}, {y}); "
+            "default: Kartverket's open grey topographic map cache (CC BY 4.0, no key). Empty: "
+            "no basemap, the page shows only hverdag's own layers. When the browser cannot "
+            "reach it, the page works without it and says so in one line."
         ),
     )
     basemap_attribution: str = Field(
-        default="", description="Attribution shown on the map for the basemap (HTML allowed)."
+        default=KARTVERKET_ATTRIBUTION,
+        description="Attribution shown on the map for the basemap (HTML allowed).",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     cors_origins: list[str] = Field(

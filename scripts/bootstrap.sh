@@ -84,16 +84,17 @@ if [ "$browser" = 1 ] && ! command -v chromium >/dev/null; then
   fi
 fi
 
-# --- Browser assets: MapLibre GL JS and GraphiQL from npm, served by the app (no CDN); and the
-# GraphQL-over-HTTP audit suite the tests run (graphql-http, a devDependency: npm ci installs it)
+# --- Browser assets from npm, served by the app (no CDN): MapLibre GL JS, i18next, a QR encoder,
+# GraphiQL; and the dev dependencies the tests use (npm ci installs them): graphql-http's
+# GraphQL-over-HTTP audit suite, axe-core and jsQR for the browser tests ---------------------------
 if [ ! -f web/node_modules/.package-lock.json ] \
    || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   if ! command -v npm >/dev/null; then
     if command -v apt-get >/dev/null; then
-      say "installing node and npm with apt (the map page's assets)"
+      say "installing node and npm with apt (the page's browser assets)"
       apt_install nodejs npm
     else
-      say "Please install Node.js and npm (the map page's assets)."; exit 1
+      say "Please install Node.js and npm (the page's browser assets)."; exit 1
     fi
   fi
   say "installing the browser assets into web/node_modules (npm ci)"

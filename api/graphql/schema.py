@@ -49,6 +49,7 @@ from api.graphql.types.municipality import (
 )
 from api.graphql.types.nearby import NearbyConnection, nearby_connection, resolve_nearby
 from api.graphql.types.organisation import ORGANISATION_NODE, Organisation
+from api.graphql.types.places import Place, resolve_places
 from api.graphql.types.problem_report import ProblemReportConnection, resolve_problem_reports
 from api.graphql.types.survey import (
     CouncilCoverageGroup,
@@ -142,6 +143,15 @@ class Query:
             "Every directory row created, updated or archived since a time, in order; "
             "archived rows as tombstones. Ask again from a minute before your last "
             "updatedAt and keep the highest version per id."
+        ),
+    )
+    places: list[Place] = strawberry.field(
+        resolver=resolve_places,
+        description=(
+            "Places by name for a search box: municipalities, city districts and sub-districts, "
+            "and area initiatives, best match first (a name that starts with the text, then one "
+            "that contains it, then the most similar), each with a point inside it and its "
+            "bounding box."
         ),
     )
     area_initiatives: list[AreaInitiative] = strawberry.field(

@@ -1,15 +1,15 @@
-"""The OGC API's HTML pages in a real browser (Debian's chromium, as tests/browser/
-test_map_page.py drives it): a catalogue's link to a collection's items opens a page with a
+"""The OGC API's HTML pages in a real browser (Debian's chromium, with the fixtures of
+tests/browser/conftest.py): a catalogue's link to a collection's items opens a page with a
 filter form, a table and a map of the features, with no error and nothing from elsewhere."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.browser.test_map_page import base_url, browser, page, shoot  # noqa: F401
+from tests.browser.conftest import shoot
 
 
-def test_items_page_with_its_map(base_url, page):  # noqa: F811
+def test_items_page_with_its_map(base_url, page):
     tab, problems = page
     requested: list[str] = []
     tab.on("request", lambda r: requested.append(r.url))
