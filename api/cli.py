@@ -169,6 +169,7 @@ LOADERS = {
     "access-reports": "loaders.access_reports:load_access_reports",
     "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
     "translations": "loaders.translations:load_translations",
+    "school-holidays": "loaders.school_holidays:load_school_holidays",
 }
 #: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
 MAX_FEED_PAGES = 50

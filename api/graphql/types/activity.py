@@ -89,6 +89,10 @@ class Activity(DirectoryEntry, Verifiable):
     cost: Cost
     registration_required: bool
     registration_url: str | None
+    pauses_in_school_holidays: bool = strawberry.field(
+        description="Its sessions skip its municipality's school holidays (as loaded by the "
+        "operator); public holidays are always skipped."
+    )
     status: ActivityStatus  # type: ignore[valid-type]
     url: str | None
     location: LatLon = strawberry.field(
@@ -218,6 +222,7 @@ Activity.ROW_TABLE = RowTable(
         "cost": RowField(("free", "cost_nok", "leisure_card_accepted"), _cost),
         "registration_required": column("registration_required"),
         "registration_url": column("registration_url"),
+        "pauses_in_school_holidays": column("pauses_in_school_holidays"),
         "status": column("status", ActivityStatus.__getitem__),
         "url": column("url"),
         "location": LOCATION_FIELD,
