@@ -473,9 +473,29 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
     )
 
 
+def _refresh_feeds(settings: Settings, database: Database) -> None:
+    """The RPDE feeds' sessions and slots from today on (geo/feeds.py)."""
+    from geo.db import sync_engine
+    from geo.feeds import refresh_occurrences
+
+    engine = sync_engine(database.url, settings)
+    try:
+        with engine.begin() as conn:
+            print(f"feeds: {refresh_occurrences(conn).summary()}")
+    finally:
+        engine.dispose()
+
+
+def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as database:
+        _refresh_feeds(settings, database)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as database:
         load_demo_data(settings, database)
+        _refresh_feeds(settings, database)
         if not args.no_serve:
             _serve(settings, database, args.workers)
     return 0
@@ -655,6 +675,14 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--organisation", help="an ORGANISATION_EDITOR's organisation number")
     keys.add_argument("--label", help="who holds the key (shown in lists and the audit log)")
     keys.set_defaults(run=_cmd_keys)
+
+    feeds = commands.add_parser(
+        "feeds",
+        help="refresh the RPDE feeds' sessions and slots for the coming weeks (run it from a "
+        "timer: every few minutes, at least daily)",
+    )
+    feeds.add_argument("action", choices=["refresh"])
+    feeds.set_defaults(run=_cmd_feeds)
 
     schema = commands.add_parser("schema", help="the GraphQL schema")
     schema.add_argument("action", choices=["export"])

@@ -738,7 +738,8 @@ feed_occurrence = sa.Table(
     "feed_occurrence",
     metadata,
     sa.Column("kind", sa.Text, primary_key=True),
-    sa.Column("id", sa.Text, primary_key=True),
+    # Byte order ("C"): the order RPDE's afterId compares in is the one every client computes.
+    sa.Column("id", sa.Text(collation="C"), primary_key=True),
     sa.Column("parent_id", sa.BigInteger, nullable=False),
     sa.Column("starts", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ends", sa.DateTime(timezone=True), nullable=False),

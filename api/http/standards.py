@@ -1,13 +1,15 @@
 """The routes of the open standards hverdag speaks (docs/standards.md), in one list for
-api/app.py: iCalendar (:mod:`api.http.ical`)."""
+api/app.py: iCalendar (:mod:`api.http.ical`), OpenActive's RPDE feeds and dataset site
+(:mod:`api.http.feeds`)."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from api.http.feeds import standards_pages
 from api.http.ical import calendar_routes
 from geo.settings import Settings
 
 
 def standards_routes(settings: Settings) -> list[BaseRoute]:
-    return [*calendar_routes()]
+    return [*calendar_routes(), *standards_pages(settings)]

@@ -21,6 +21,8 @@ from geo.tables import (
     activity,
     activity_exception,
     activity_schedule,
+    county,
+    municipality,
     organisation,
     school_holiday,
     venue,
@@ -70,9 +72,12 @@ class CalendarActivity:
     postal_place: str | None
     organisation_id: int | None
     organisation_name: str | None
+    organisation_number: str | None
     organisation_url: str | None
     contact_email: str | None
     contact_phone: str | None
+    municipality_name: str | None
+    region: str | None
     sessions: list[WeeklySession] = field(default_factory=list)
     cancelled: list[date] = field(default_factory=list)
     school_holidays: list[HolidaySpan] = field(default_factory=list)
@@ -113,15 +118,21 @@ def _columns() -> list[Any]:
         v.postal_place,
         a.organisation_id,
         o.name.label("organisation_name"),
+        o.organisation_number,
         o.website.label("organisation_url"),
         a.contact_email,
         a.contact_phone,
+        municipality.c.name.label("municipality_name"),
+        county.c.name.label("region"),
     ]
 
 
 def _select() -> sa.Select[Any]:
-    joined = activity.outerjoin(venue, venue.c.id == activity.c.venue_id).outerjoin(
-        organisation, organisation.c.id == activity.c.organisation_id
+    joined = (
+        activity.outerjoin(venue, venue.c.id == activity.c.venue_id)
+        .outerjoin(organisation, organisation.c.id == activity.c.organisation_id)
+        .outerjoin(municipality, municipality.c.number == activity.c.municipality_number)
+        .outerjoin(county, county.c.number == municipality.c.county_number)
     )
     return sa.select(*_columns()).select_from(joined)
 
@@ -195,3 +206,26 @@ def calendar_activities(
     else:
         stmt = stmt.order_by(activity.c.id)
     return _filled(conn, conn.execute(stmt.limit(limit)).all())
+
+
+def live_scheduled_ids(conn: sa.Connection) -> list[int]:
+    """The ids of the live activities that have a schedule, in order."""
+    a, s = activity.c, activity_schedule.c
+    return list(
+        conn.execute(
+            sa.select(a.id)
+            .where(
+                *activity_conditions(DirectoryFilter()),
+                sa.exists().where(s.activity_id == a.id),
+            )
+            .order_by(a.id)
+        ).scalars()
+    )
+
+
+def calendar_activities_by_ids(conn: sa.Connection, ids: Sequence[int]) -> list[CalendarActivity]:
+    """These activities (live or not), by id."""
+    if not ids:
+        return []
+    rows = conn.execute(_select().where(activity.c.id.in_(list(ids))).order_by(activity.c.id))
+    return _filled(conn, rows.all())

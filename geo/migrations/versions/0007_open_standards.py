@@ -19,6 +19,10 @@ Create Date: 2026-12-07
   schedules and availability by ``hverdag feeds refresh``), stamped the same way.
 - ``feed_clock``: one row; its ``shift`` keeps stamps increasing after a restore into a new
   cluster, whose transaction ids start again from low numbers (geo/backup.py rebases it).
+- An item's ``modified`` also moves when what its ``data`` embeds changes (RPDE): triggers on
+  ``venue`` and ``organisation`` restamp the activities, venues and slots that embed them, and
+  statement triggers on the child tables (schedules, cancelled dates, availability) their
+  parents.
 """
 
 from collections.abc import Sequence
@@ -33,6 +37,18 @@ depends_on: str | Sequence[str] | None = None
 
 STAMPED = ("activity", "venue", "feed_occurrence")
 TOMBSTONED = {"activity": "SessionSeries", "venue": "FacilityUse"}
+EMBEDDED = ("venue", "organisation")
+#: child table -> (parent table, the child's column naming the parent)
+CHILDREN = {
+    "activity_schedule": ("activity", "activity_id"),
+    "activity_exception": ("activity", "activity_id"),
+    "venue_availability": ("venue", "venue_id"),
+}
+CHILD_EVENTS = (
+    ("insert", "INSERT", "NEW"),
+    ("update", "UPDATE", "NEW"),
+    ("delete", "DELETE", "OLD"),
+)
 CLOCK = "hverdag_feed_clock()"
 
 FUNCTIONS = (
@@ -56,6 +72,45 @@ BEGIN
     ON CONFLICT (kind, id) DO UPDATE
         SET deleted_at = excluded.deleted_at, feed_stamp = excluded.feed_stamp;
     RETURN OLD;
+END
+$$""",
+    # An item's modified moves when what it embeds changes (RPDE): a venue's name, address or
+    # point (its activities' SessionSeries) or price (its Slots); an organisation's name or
+    # web page (its activities' SessionSeries, its venues' FacilityUse).
+    """CREATE FUNCTION hverdag_feed_venue_embedded() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (OLD.name, OLD.address, OLD.postal_code, OLD.postal_place, OLD.geom)
+        IS DISTINCT FROM (NEW.name, NEW.address, NEW.postal_code, NEW.postal_place, NEW.geom)
+    THEN
+        UPDATE activity SET feed_stamp = hverdag_feed_clock() WHERE venue_id = NEW.id;
+    END IF;
+    IF (OLD.price_model, OLD.booking_url) IS DISTINCT FROM (NEW.price_model, NEW.booking_url)
+    THEN
+        UPDATE feed_occurrence SET feed_stamp = hverdag_feed_clock()
+        WHERE kind = 'Slot' AND parent_id = NEW.id AND deleted_at IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE FUNCTION hverdag_feed_organisation_embedded() RETURNS trigger LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF (OLD.name, OLD.website) IS DISTINCT FROM (NEW.name, NEW.website) THEN
+        UPDATE activity SET feed_stamp = hverdag_feed_clock() WHERE organisation_id = NEW.id;
+        UPDATE venue SET feed_stamp = hverdag_feed_clock() WHERE owner_organisation_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    # A child row written (schedule, cancelled date, availability window) restamps its parent,
+    # whatever wrote it; a parent this transaction stamped already is left alone.
+    """CREATE FUNCTION hverdag_feed_children() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'UPDATE %I SET feed_stamp = hverdag_feed_clock() WHERE id IN '
+        '(SELECT %I FROM changed) AND feed_stamp <> hverdag_feed_clock()',
+        TG_ARGV[0], TG_ARGV[1]);
+    RETURN NULL;
 END
 $$""",
     # After a restore into another cluster: stamps go on from the highest restored one.
@@ -117,7 +172,7 @@ def upgrade() -> None:
     op.create_table(
         "feed_occurrence",
         sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
+        sa.Column("id", sa.Text(collation="C"), nullable=False),
         sa.Column("parent_id", sa.BigInteger(), nullable=False),
         sa.Column("starts", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ends", sa.DateTime(timezone=True), nullable=False),
@@ -150,9 +205,32 @@ def upgrade() -> None:
                 f"EXECUTE FUNCTION hverdag_feed_tombstone('{kind}')"
             )
         )
+    for child, (parent, column) in CHILDREN.items():
+        for name, event, rows in CHILD_EVENTS:
+            op.execute(
+                sa.text(
+                    f"CREATE TRIGGER feed_parent_{name} AFTER {event} ON {child} "
+                    f"REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION hverdag_feed_children('{parent}', '{column}')"
+                )
+            )
+    for table in EMBEDDED:
+        op.execute(
+            sa.text(
+                f"CREATE TRIGGER feed_embedded AFTER UPDATE ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION hverdag_feed_{table}_embedded()"
+            )
+        )
 
 
 def downgrade() -> None:
+    for child in CHILDREN:
+        for name, _, _ in CHILD_EVENTS:
+            op.execute(sa.text(f"DROP TRIGGER feed_parent_{name} ON {child}"))
+    op.execute(sa.text("DROP FUNCTION hverdag_feed_children()"))
+    for table in EMBEDDED:
+        op.execute(sa.text(f"DROP TRIGGER feed_embedded ON {table}"))
+        op.execute(sa.text(f"DROP FUNCTION hverdag_feed_{table}_embedded()"))
     for table in TOMBSTONED:
         op.execute(sa.text(f"DROP TRIGGER feed_tombstone ON {table}"))
     for table in STAMPED:
