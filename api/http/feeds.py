@@ -19,7 +19,6 @@ from geo/queries/feeds.py; see docs/standards.md.
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +41,7 @@ from api.http.jsonld import (
     organizer,
     postal_address,
     schedules,
+    script_json,
     venue_url,
 )
 from api.http.params import check_known
@@ -351,7 +351,7 @@ def _dataset_html(data: dict[str, Any]) -> str:
         f"<code>{html.escape(d['contentUrl'])}</code></li>"
         for d in data["distribution"]
     )
-    embedded = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    embedded = script_json(data)
     return f"""<!doctype html>
 <html lang="nb"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

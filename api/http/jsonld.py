@@ -5,6 +5,7 @@ item changes only when its ``feed_stamp`` moves (migration 0007)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 from typing import Any
 
@@ -24,6 +25,13 @@ SCHEMA_DAYS = (
 )
 #: hverdag's own activity categories as a SKOS concept scheme (served at this path).
 CATEGORY_SCHEME = "/vocab/activity-categories"
+
+
+def script_json(data: object) -> str:
+    """JSON for a ``<script type="application/ld+json">`` element: ``<``, ``>`` and ``&``
+    escaped, so no text in it can end the element or open another."""
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def activity_url(base: str, activity_id: int) -> str:

@@ -74,8 +74,6 @@ class CalendarActivity:
     organisation_name: str | None
     organisation_number: str | None
     organisation_url: str | None
-    contact_email: str | None
-    contact_phone: str | None
     municipality_name: str | None
     region: str | None
     sessions: list[WeeklySession] = field(default_factory=list)
@@ -120,8 +118,6 @@ def _columns() -> list[Any]:
         o.name.label("organisation_name"),
         o.organisation_number,
         o.website.label("organisation_url"),
-        a.contact_email,
-        a.contact_phone,
         municipality.c.name.label("municipality_name"),
         county.c.name.label("region"),
     ]
