@@ -816,7 +816,12 @@ for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
     sa.Index(f"ix_{_table.name}_search_fts", _table.c.search_document, postgresql_using="gin")
 
 
+#: Columns kept by triggers for the RPDE feeds alone (migration 0007): not data, not audited.
+FEED_COLUMN_NAMES = frozenset({"feed_stamp"})
+
+
 def data_columns(table: sa.Table) -> list[sa.Column[Any]]:
     """A table's columns without the text filter's stored documents, which only the filter reads
-    (a tsvector is larger than the row's other text)."""
-    return [column for column in table.c if column.name not in SEARCH_COLUMN_NAMES]
+    (a tsvector is larger than the row's other text), and the feeds' stamps."""
+    hidden = SEARCH_COLUMN_NAMES | FEED_COLUMN_NAMES
+    return [column for column in table.c if column.name not in hidden]

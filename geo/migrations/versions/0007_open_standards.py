@@ -1,7 +1,7 @@
 """Open standards: school holidays, activities that pause in them, and RPDE feeds' change stamps
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-07
 
 - ``activity.pauses_in_school_holidays``: whether an activity's sessions skip the school
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
