@@ -204,6 +204,11 @@ def calendar_activities(
     return _filled(conn, conn.execute(stmt.limit(limit)).all())
 
 
+def calendars_by_ids(conn: sa.Connection, ids: Sequence[int]) -> dict[int, CalendarActivity]:
+    """:func:`calendar_activities_by_ids` by id (GraphQL's batched ``nextSessions``)."""
+    return {a.id: a for a in calendar_activities_by_ids(conn, ids)}
+
+
 def live_scheduled_ids(conn: sa.Connection) -> list[int]:
     """The ids of the live activities that have a schedule, in order."""
     a, s = activity.c, activity_schedule.c

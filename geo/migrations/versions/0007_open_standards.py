@@ -59,9 +59,14 @@ FUNCTIONS = (
     "CREATE FUNCTION hverdag_feed_horizon() RETURNS bigint LANGUAGE sql STABLE "
     "RETURN (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + shift "
     "FROM feed_clock)",
+    # Only a real change moves a row to the end of its feed (a loader's re-run does not). The
+    # trigger's arguments name the generated columns, which a BEFORE trigger sees uncomputed.
     """CREATE FUNCTION hverdag_feed_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.feed_stamp := hverdag_feed_clock();
+    IF to_jsonb(OLD) - coalesce(TG_ARGV, '{}') - 'feed_stamp' IS DISTINCT FROM
+       to_jsonb(NEW) - coalesce(TG_ARGV, '{}') - 'feed_stamp' THEN
+        NEW.feed_stamp := hverdag_feed_clock();
+    END IF;
     RETURN NEW;
 END
 $$""",
@@ -191,11 +196,18 @@ def upgrade() -> None:
     for statement in FUNCTIONS[2:]:
         op.execute(sa.text(statement))
     for table in STAMPED:
-        # Only a real change moves a row to the end of its feed (a loader's re-run does not).
+        generated = op.get_bind().execute(
+            sa.text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND attgenerated <> '' AND NOT attisdropped ORDER BY attnum"
+            ),
+            {"t": table},
+        )
+        arguments = ", ".join(f"'{name}'" for name in generated.scalars())
         op.execute(
             sa.text(
                 f"CREATE TRIGGER feed_stamp BEFORE UPDATE ON {table} FOR EACH ROW "
-                "WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION hverdag_feed_stamp()"
+                f"EXECUTE FUNCTION hverdag_feed_stamp({arguments})"
             )
         )
     for table, kind in TOMBSTONED.items():

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from api.app import create_app
+from api.checks import encode_global_id
 from api.http.ical import today, window
 from geo.crs import to_storage
 from geo.db import sync_engine
@@ -212,3 +213,34 @@ async def test_school_holidays_cancellations_and_updates(fresh_demo_url):
     assert all(int(e["SEQUENCE"]) == int(new[0]["SEQUENCE"]) for e in new)
     assert int(new[0]["SEQUENCE"]) == int(old[0]["SEQUENCE"]) + 1
     assert str(new[0]["SUMMARY"]) == "Endret tittel"
+
+
+async def test_next_sessions_are_the_calendars_sessions(client, gql, loaded_conn):
+    """GraphQL's nextSessions and the .ics, expanded by recurring-ical-events, give the same
+    sessions for the same window."""
+    activity_id = _scheduled_activity(loaded_conn, weekdays=2)
+    on = today()
+    data = await gql.data(
+        "query($id: ID!, $from: Date) { node(id: $id) { ... on Activity {"
+        " nextSessions(first: 100, from: $from) { start end } } } }",
+        {"id": encode_global_id("Activity", str(activity_id)), "from": on.isoformat()},
+    )
+    got = [datetime.fromisoformat(s["start"]) for s in data["node"]["nextSessions"]]
+    body = (await client.get(f"/calendar/activities/{activity_id}.ics")).content
+    expanded = [start for start in _expanded(body, on, window(on)[1]) if start.date() >= on]
+    assert len(got) == 100
+    assert got == expanded[:100]
+    ends = [datetime.fromisoformat(s["end"]) for s in data["node"]["nextSessions"]]
+    assert all(end > start for start, end in zip(got, ends, strict=True))
+
+
+async def test_next_sessions_refuses_a_bad_window(gql, loaded_conn):
+    activity_id = _scheduled_activity(loaded_conn)
+    for arguments, field in (("first: 101", "first"), ('from: "1970-01-01"', "from")):
+        result = await gql(
+            f'{{ node(id: "{encode_global_id("Activity", str(activity_id))}") '
+            f"{{ ... on Activity {{ nextSessions({arguments}) {{ start }} }} }} }}"
+        )
+        assert result.errors
+        assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+        assert result.errors[0].extensions["field"] == field
