@@ -343,6 +343,9 @@ def load_demo_data(settings: Settings, database: Database) -> None:
             print(f"loading the bundled demo data from {settings.data_dir} …")
             for report in load_demo(conn, settings.data_dir, progress_factory=ProgressBar):
                 _print_report(report)
+            from geo.feeds import refresh_occurrences
+
+            print(f"feeds: {refresh_occurrences(conn).summary()}")
     finally:
         engine.dispose()
 
@@ -495,7 +498,6 @@ def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as database:
         load_demo_data(settings, database)
-        _refresh_feeds(settings, database)
         if not args.no_serve:
             _serve(settings, database, args.workers)
     return 0
