@@ -1,7 +1,7 @@
 """Open standards: school holidays, activities that pause in them, and RPDE feeds' change stamps
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-07
 
 - ``activity.pauses_in_school_holidays``: whether an activity's sessions skip the school
@@ -31,13 +31,17 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STAMPED = ("activity", "venue", "feed_occurrence")
 TOMBSTONED = {"activity": "SessionSeries", "venue": "FacilityUse"}
 EMBEDDED = ("venue", "organisation")
+VERIFICATION_COLUMNS = {
+    "activity": ("last_verified_at", "verified_by"),
+    "venue": ("last_verified_at", "verified_by"),
+}
 #: child table -> (parent table, the child's column naming the parent)
 CHILDREN = {
     "activity_schedule": ("activity", "activity_id"),
@@ -203,7 +207,10 @@ def upgrade() -> None:
             ),
             {"t": table},
         )
-        arguments = ", ".join(f"'{name}'" for name in generated.scalars())
+        # Generated columns, and the verification stamps (migration 0006): a re-import that
+        # confirms a row changes no item's data, so it moves nothing in the feeds.
+        ignored = [*generated.scalars(), *VERIFICATION_COLUMNS.get(table, ())]
+        arguments = ", ".join(f"'{name}'" for name in ignored)
         op.execute(
             sa.text(
                 f"CREATE TRIGGER feed_stamp BEFORE UPDATE ON {table} FOR EACH ROW "
