@@ -33,6 +33,7 @@ from api.http.params import (
     directory_filter,
     near,
     node_id,
+    stale_line,
 )
 from api.http.streaming import export_failure, json_error, request_id_of
 from geo.crs import to_wgs84
@@ -179,7 +180,7 @@ async def activities_ics(request: Request) -> Response:
     params = request.query_params
     try:
         check_known(params, FILTER_PARAMETERS | NEAR_PARAMETERS | {"name"})
-        filt = directory_filter(params)
+        filt = directory_filter(params, stale_line(request))
         reach = near(params)
     except BadUserInput as error:
         return JSONResponse({"error": error.extensions()}, status_code=400)
