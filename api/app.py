@@ -62,6 +62,7 @@ from api.guard.revocations import listen_for_revocations
 from api.http.exports import export_routes
 from api.http.labels import label_routes
 from api.http.ogc import ogc_routes
+from api.http.standards import standards_routes
 from api.http.tiles import tile_routes
 from api.http.web import MIN_COMPRESS, graphiql_html, web_routes
 from geo.db import (
@@ -535,6 +536,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *tile_routes(),
         *ogc_routes(),
         *label_routes(),
+        # --- open standards (issue 16): iCalendar, RPDE feeds, schema.org pages, DCAT ---
+        *standards_routes(settings),
+        # --- end of open standards ---
         *web_routes(settings),
     ]
     if metrics is not None:

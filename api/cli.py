@@ -169,6 +169,7 @@ LOADERS = {
     "access-reports": "loaders.access_reports:load_access_reports",
     "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
     "translations": "loaders.translations:load_translations",
+    "school-holidays": "loaders.school_holidays:load_school_holidays",
 }
 #: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
 MAX_FEED_PAGES = 50
@@ -342,6 +343,9 @@ def load_demo_data(settings: Settings, database: Database) -> None:
             print(f"loading the bundled demo data from {settings.data_dir} …")
             for report in load_demo(conn, settings.data_dir, progress_factory=ProgressBar):
                 _print_report(report)
+            from geo.feeds import refresh_occurrences
+
+            print(f"feeds: {refresh_occurrences(conn).summary()}")
     finally:
         engine.dispose()
 
@@ -470,6 +474,25 @@ def _exec_uvicorn(settings: Settings, workers: int) -> None:
             *uvicorn_arguments(settings),
         ],
     )
+
+
+def _refresh_feeds(settings: Settings, database: Database) -> None:
+    """The RPDE feeds' sessions and slots from today on (geo/feeds.py)."""
+    from geo.db import sync_engine
+    from geo.feeds import refresh_occurrences
+
+    engine = sync_engine(database.url, settings)
+    try:
+        with engine.begin() as conn:
+            print(f"feeds: {refresh_occurrences(conn).summary()}")
+    finally:
+        engine.dispose()
+
+
+def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as database:
+        _refresh_feeds(settings, database)
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -654,6 +677,14 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--organisation", help="an ORGANISATION_EDITOR's organisation number")
     keys.add_argument("--label", help="who holds the key (shown in lists and the audit log)")
     keys.set_defaults(run=_cmd_keys)
+
+    feeds = commands.add_parser(
+        "feeds",
+        help="refresh the RPDE feeds' sessions and slots for the coming weeks (run it from a "
+        "timer: every few minutes, at least daily)",
+    )
+    feeds.add_argument("action", choices=["refresh"])
+    feeds.set_defaults(run=_cmd_feeds)
 
     schema = commands.add_parser("schema", help="the GraphQL schema")
     schema.add_argument("action", choices=["export"])

@@ -97,6 +97,26 @@ def restore(path: Path, url: URL) -> None:
             str(path),
             url=url,
         )
+        _rebase_feed_clock(url)
     except BaseException:
         drop_database(url)
         raise
+
+
+def _rebase_feed_clock(url: URL) -> None:
+    """The RPDE feeds' stamps are transaction ids (migration 0007): in another cluster those
+    start again from low numbers, so the clock is shifted past the highest restored stamp."""
+    import sqlalchemy as sa
+
+    from geo.db import sync_engine
+
+    engine = sync_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            has_clock = conn.execute(
+                sa.text("SELECT to_regproc('hverdag_feed_clock_rebase') IS NOT NULL")
+            ).scalar_one()
+            if has_clock:  # a dump from before migration 0007 has no feeds
+                conn.execute(sa.text("SELECT hverdag_feed_clock_rebase()"))
+    finally:
+        engine.dispose()

@@ -54,6 +54,24 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data",
         description="Folder with the bundled demo data that `hverdag demo` loads.",
     )
+    publisher_name: str = Field(
+        default="hverdag",
+        description=(
+            "Who publishes this directory: named in the RPDE feeds' dataset site and the DCAT "
+            "catalogue (docs/standards.md)."
+        ),
+    )
+    publisher_url: str = Field(
+        default="https://github.com/hverdag",
+        description="The publisher's web page (dataset site, DCAT catalogue).",
+    )
+    data_licence: str = Field(
+        default="https://creativecommons.org/licenses/by/4.0/",
+        description=(
+            "Licence URL of the directory's data, stated in the RPDE feeds, the dataset site, "
+            "the public pages and the DCAT catalogue."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds to.")
     pool_size: int = Field(

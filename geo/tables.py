@@ -102,6 +102,13 @@ def _verification() -> list[sa.Column[Any]]:
     ]
 
 
+def _feed_stamp() -> sa.Column[int]:
+    """The RPDE feeds' ``modified``: the writing transaction's id (migration 0007's trigger)."""
+    return sa.Column(
+        "feed_stamp", sa.BigInteger, nullable=False, server_default=sa.text("hverdag_feed_clock()")
+    )
+
+
 def _gist(table: str, *columns: str) -> sa.Index:
     return sa.Index(f"ix_{table}_{'_'.join(columns)}_gist", *columns, postgresql_using="gist")
 
@@ -263,6 +270,7 @@ venue = sa.Table(
     *_provenance(),
     *_lifecycle(),
     *_verification(),
+    _feed_stamp(),
     _vocab("owner_type", OwnerType, "owner_type_vocab"),
     _vocab("venue_type", VenueType, "venue_type_vocab"),
     _vocab("price_model", PriceModel, "price_model_vocab"),
@@ -338,6 +346,8 @@ activity = sa.Table(
     sa.Column("free", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("cost_nok", sa.Numeric(10, 2)),
     sa.Column("leisure_card_accepted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Its sessions skip the school holidays of its municipality (school_holiday).
+    sa.Column("pauses_in_school_holidays", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("registration_required", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("registration_url", sa.Text),
     sa.Column("status", sa.Text, nullable=False, server_default=ActivityStatus.ACTIVE.value),
@@ -348,6 +358,7 @@ activity = sa.Table(
     *_provenance(),
     *_lifecycle(),
     *_verification(),
+    _feed_stamp(),
     _vocab("category", ActivityCategory, "category_vocab"),
     _vocab("status", ActivityStatus, "status_vocab"),
     _vocab_array("target_groups", TargetGroup, "target_groups_vocab"),
@@ -688,6 +699,61 @@ tile_cell = sa.Table(
     sa.CheckConstraint("count >= 0", name="count_non_negative"),
 )
 
+# School holidays per municipality, as the operator loads them (loaders/school_holidays.py):
+# an activity that pauses in them has no sessions from first_day to last_day inclusive.
+school_holiday = sa.Table(
+    "school_holiday",
+    metadata,
+    sa.Column("municipality_number", sa.CHAR(4), primary_key=True),
+    sa.Column("first_day", sa.Date, primary_key=True),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.CheckConstraint("last_day >= first_day", name="day_order"),
+)
+
+# The RPDE feeds (geo/queries/feeds.py, migration 0007): one row whose shift keeps the stamps
+# increasing after a restore into another cluster; the ids of activities and venues deleted
+# outright; the ScheduledSession and Slot items expanded from schedules and availability.
+feed_clock = sa.Table(
+    "feed_clock",
+    metadata,
+    sa.Column("one", sa.Boolean, primary_key=True, server_default=sa.true()),
+    sa.Column("shift", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint("one", name="one_row"),
+)
+
+feed_tombstone = sa.Table(
+    "feed_tombstone",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
+    _feed_stamp(),
+    sa.Index("ix_feed_tombstone_kind_feed_stamp", "kind", "feed_stamp"),
+)
+
+OCCURRENCE_KINDS = ("ScheduledSession", "Slot")
+feed_occurrence = sa.Table(
+    "feed_occurrence",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),
+    # Byte order ("C"): the order RPDE's afterId compares in is the one every client computes.
+    sa.Column("id", sa.Text(collation="C"), primary_key=True),
+    sa.Column("parent_id", sa.BigInteger, nullable=False),
+    sa.Column("starts", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    _feed_stamp(),
+    sa.CheckConstraint(sa.column("kind").in_(OCCURRENCE_KINDS), name="kind_known"),
+    sa.CheckConstraint("ends > starts", name="time_order"),
+    sa.Index("ix_feed_occurrence_kind_feed_stamp", "kind", "feed_stamp", "id"),
+    sa.Index("ix_feed_occurrence_kind_parent_id", "kind", "parent_id"),
+)
+
+for _table in (activity, venue):
+    sa.Index(f"ix_{_table.name}_feed_stamp", _table.c.feed_stamp, _table.c.id)
+
 # Tables whose rows `changes(since:)` reports, each indexed on updated_at for that.
 DIRECTORY_TABLES = (venue, activity, organisation, immigrant_council, area_initiative)
 for _table in DIRECTORY_TABLES:
@@ -750,7 +816,12 @@ for _table, _name in ((activity, activity.c.title), (venue, venue.c.name)):
     sa.Index(f"ix_{_table.name}_search_fts", _table.c.search_document, postgresql_using="gin")
 
 
+#: Columns kept by triggers for the RPDE feeds alone (migration 0007): not data, not audited.
+FEED_COLUMN_NAMES = frozenset({"feed_stamp"})
+
+
 def data_columns(table: sa.Table) -> list[sa.Column[Any]]:
     """A table's columns without the text filter's stored documents, which only the filter reads
-    (a tsvector is larger than the row's other text)."""
-    return [column for column in table.c if column.name not in SEARCH_COLUMN_NAMES]
+    (a tsvector is larger than the row's other text), and the feeds' stamps."""
+    hidden = SEARCH_COLUMN_NAMES | FEED_COLUMN_NAMES
+    return [column for column in table.c if column.name not in hidden]

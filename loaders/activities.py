@@ -69,6 +69,7 @@ COLUMNS = REQUIRED | {
     "cost_nok",
     "leisure_card_accepted",
     "registration_required",
+    "pauses_in_school_holidays",
     "registration_url",
     "status",
     "url",

@@ -101,6 +101,21 @@ if [ ! -f web/node_modules/.package-lock.json ] \
   (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# --- OpenActive's validator for the feeds' tests (--dev): npm, like the browser assets ---------
+if [ "$dev" = 1 ] && { [ ! -f tests/openactive/node_modules/.package-lock.json ] \
+   || [ tests/openactive/package-lock.json -nt tests/openactive/node_modules/.package-lock.json ]; }; then
+  if ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null; then
+      say "installing node and npm with apt (OpenActive's validator)"
+      apt_install nodejs npm
+    else
+      say "Please install Node.js and npm (OpenActive's validator, for the tests)."; exit 1
+    fi
+  fi
+  say "installing OpenActive's data model validator into tests/openactive (npm ci)"
+  (cd tests/openactive && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # --- Python environment --------------------------------------------------------------------------
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then

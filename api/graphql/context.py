@@ -42,6 +42,7 @@ from geo.queries.activities import (
     schedules_by_activity,
 )
 from geo.queries.areas import InitiativeRow, initiatives_by_keys
+from geo.queries.calendar import CalendarActivity, calendars_by_ids
 from geo.queries.councils import CouncilRow, councils_by_ids, councils_by_municipality
 from geo.queries.counties import CountyRow, counties_by_number
 from geo.queries.listing import GroupPage
@@ -108,6 +109,8 @@ class DirectoryLoaders:
     councils_of_municipality: DataLoader[str, list[CouncilRow]]
     venues_of_municipality: DataLoader[GroupKey, GroupPage[VenueRow]]
     activities_of_municipality: DataLoader[GroupKey, GroupPage[ActivityRow]]
+    #: An activity with what its sessions' dates need (geo.sessions): ``nextSessions``.
+    calendar: DataLoader[int, CalendarActivity | None]
 
 
 @dataclass
@@ -411,4 +414,5 @@ def _directory_loaders(ctx: Context) -> DirectoryLoaders:
         councils_of_municipality=_by_key(ctx, councils_by_municipality, list),
         venues_of_municipality=_first_pages(ctx, venues_of_municipalities),
         activities_of_municipality=_first_pages(ctx, activities_of_municipalities),
+        calendar=_by_key(ctx, calendars_by_ids),
     )

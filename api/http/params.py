@@ -334,3 +334,41 @@ def csv_options(params: QueryParams, fmt: str) -> dict[str, str]:
     if options.get("decimal") == "," and options.get("separator", ",") == ",":
         raise BadUserInput("decimal=comma needs sep=semicolon", field="decimal")
     return options
+
+
+# --- ids and places (calendars, feeds, public pages) ---------------------------------------------
+
+NEAR_PARAMETERS = frozenset({"near", "withinMeters"})
+
+
+def node_id(value: str, node_type: checks.NodeType, field: str = "id") -> int:
+    """A row id from a path: the number itself, or the API's global id of ``node_type``."""
+    key = value
+    if not value.isdigit():
+        type_name, key = checks.decode_global_id(value)
+        if type_name != node_type:
+            raise BadUserInput(f"{value!r} is not a {node_type} id", field=field)
+    if not key.isdigit() or len(key) > 18:
+        raise BadUserInput(f"{value!r} is not a {node_type} id", field=field)
+    return int(key)
+
+
+def near(params: QueryParams) -> tuple[float, float, float] | None:
+    """``near=lat,lon`` (WGS84) and ``withinMeters``: the point in storage coordinates and the
+    reach; None when neither is given."""
+    at, within = _one(params, "near"), _one(params, "withinMeters")
+    if at is None:
+        if within is not None:
+            raise BadUserInput("withinMeters needs near=lat,lon", field="near")
+        return None
+    parts = at.split(",")
+    if len(parts) != 2:
+        raise BadUserInput("near is lat,lon in WGS84, e.g. 59.915,10.77", field="near")
+    lat, lon = (_parsed(part.strip(), "near", float, '"59.915,10.77"') for part in parts)
+    if within is None:
+        raise BadUserInput("near needs withinMeters: the reach, in metres", field="withinMeters")
+    meters = checks.checked_radius(
+        _parsed(within, "withinMeters", float, "3000"), field="withinMeters"
+    )
+    x, y = checks.point(lat, lon, field="near")
+    return x, y, meters

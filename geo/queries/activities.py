@@ -35,6 +35,7 @@ class ActivityRow(Lifecycle):
     cost_nok: Decimal | None
     leisure_card_accepted: bool
     registration_required: bool
+    pauses_in_school_holidays: bool
     registration_url: str | None
     status: str
     url: str | None

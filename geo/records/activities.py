@@ -34,6 +34,7 @@ def activity_fields(record: Fields) -> dict[str, Any]:
             "languages": lambda: v.languages(record.get("languages")),
             "leisure_card_accepted": lambda: flag(record, "leisure_card_accepted"),
             "registration_required": lambda: flag(record, "registration_required"),
+            "pauses_in_school_holidays": lambda: flag(record, "pauses_in_school_holidays"),
             "registration_url": lambda: v.url(record.get("registration_url"), "registration_url"),
             "status": lambda: (
                 (

@@ -120,12 +120,17 @@ async def test_bad_requests_get_their_documented_errors(fresh_demo_url):
         f"{name}: {'; '.join(problems)}" for name, problems in failures.items()
     )
     assert database_checksum(fresh_demo_url) == before
-    # And the checksum does see a change of one row.
+    # And the checksum does see a change of one row (its description: a venue's name would
+    # also restamp its activities, whose RPDE items embed it; migration 0007).
     engine = sync_engine(fresh_demo_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        venue = sa.table("venue", sa.column("id"), sa.column("name"))
+        venue = sa.table("venue", sa.column("id"), sa.column("description"))
         first = sa.select(sa.func.min(venue.c.id)).scalar_subquery()
-        conn.execute(venue.update().where(venue.c.id == first).values(name=venue.c.name + "."))
+        conn.execute(
+            venue.update()
+            .where(venue.c.id == first)
+            .values(description=sa.func.concat(venue.c.description, "."))
+        )
     engine.dispose()
     after = database_checksum(fresh_demo_url)
     assert {name for name in after if after[name] != before[name]} == {"venue"}

@@ -90,7 +90,7 @@ def _scalar(conn: sa.Connection, stmt: sa.Select) -> object:
 
 def _checksum(url: URL) -> str:
     """A hash of every generated row in id order (all columns but the timestamps, the time of
-    verification among them)."""
+    verification among them, and the feeds' stamp, the writing transaction's id)."""
     engine = sync_engine(url, poolclass=sa.pool.NullPool)
     owner = venue.alias("owner")
     statements = [
@@ -98,7 +98,8 @@ def _checksum(url: URL) -> str:
             *[
                 c
                 for c in table.c
-                if c.name not in ("geom", "created_at", "updated_at", "last_verified_at")
+                if c.name
+                not in ("geom", "created_at", "updated_at", "last_verified_at", "feed_stamp")
             ],
             sa.func.ST_AsEWKB(table.c.geom),
         ).order_by(table.c.id)

@@ -93,6 +93,9 @@ class ActivityInput:
     leisure_card_accepted: bool | None = None
     registration_required: bool | None = None
     registration_url: str | None = None
+    pauses_in_school_holidays: bool | None = strawberry.field(
+        default=None, description="Skip the municipality's school holidays. Default: false."
+    )
     status: ActivityStatus | None = None  # type: ignore[valid-type]
     url: str | None = None
     contact_name: str | None = None
@@ -121,6 +124,7 @@ class ActivityChangesInput:
     leisure_card_accepted: bool | None = UNSET
     registration_required: bool | None = UNSET
     registration_url: str | None = UNSET
+    pauses_in_school_holidays: bool | None = UNSET
     status: ActivityStatus | None = UNSET  # type: ignore[valid-type]
     url: str | None = UNSET
     contact_name: str | None = UNSET

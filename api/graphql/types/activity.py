@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 
 from api.checks import NodeType
+from api.errors import BadUserInput
 from api.graphql.projection import RowField, RowTable, column
 from api.graphql.relay import NodeKind
 from api.graphql.types.entry import (
@@ -41,6 +42,7 @@ from api.graphql.types.vocab import (
 from geo.queries.activities import ActivityRow
 from geo.queries.rows import filled_without_init
 from geo.queries.translations import TranslationRow
+from geo.sessions import OSLO, occurrences, skipped_days
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -66,6 +68,18 @@ class Session:
     valid_to: date | None = strawberry.field(description="Last date; null: open.")
 
 
+@strawberry.type(
+    description="One session on its date, with Norway's offset (Europe/Oslo wall-clock time)."
+)
+class SessionOccurrence:
+    start: datetime
+    end: datetime
+
+
+#: nextSessions' reach: a year from its first day, at most MAX_NEXT_SESSIONS sessions.
+NEXT_SESSIONS_DAYS, MAX_NEXT_SESSIONS = 365, 100
+
+
 @strawberry.type(description="A volunteer activity: språkkafé, leksehjelp, sports, …")
 class Activity(DirectoryEntry, Verifiable):
     NODE_TYPE: ClassVar[str] = NodeType.ACTIVITY
@@ -89,6 +103,10 @@ class Activity(DirectoryEntry, Verifiable):
     cost: Cost
     registration_required: bool
     registration_url: str | None
+    pauses_in_school_holidays: bool = strawberry.field(
+        description="Its sessions skip its municipality's school holidays (as loaded by the "
+        "operator); public holidays are always skipped."
+    )
     status: ActivityStatus  # type: ignore[valid-type]
     url: str | None
     location: LatLon = strawberry.field(
@@ -128,6 +146,43 @@ class Activity(DirectoryEntry, Verifiable):
         """The row as the API type; ``location`` when already transformed (locations_of)."""
         given = {} if location is None else {"location": location}
         return filled_without_init(cls, cls.ROW_TABLE.values(row, translated=None, **given))
+
+    @strawberry.field(
+        description="The coming sessions, from `from` (default: today in Norway) for a year: "
+        "the weekly schedule less Norway's public holidays, the dates its organiser cancelled "
+        "and, when it pauses in them, its municipality's school holidays. The same dates as "
+        "its iCalendar (/calendar/activities/{id}.ics) and its OpenActive ScheduledSessions. "
+        "At most `first` (default 10, at most 100); none when it is not active."
+    )
+    async def next_sessions(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int = 10,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+    ) -> list[SessionOccurrence]:
+        if not 0 <= first <= MAX_NEXT_SESSIONS:
+            raise BadUserInput(
+                f"first must be within 0..{MAX_NEXT_SESSIONS}, got {first}", field="first"
+            )
+        today = datetime.now(OSLO).date()
+        start = from_ or today
+        if abs((start - today).days) > 2 * NEXT_SESSIONS_DAYS:
+            raise BadUserInput("from must be within two years of today", field="from")
+        found = await info.context.loaders.directory.calendar.load(self.db_id)
+        if found is None or not found.live or first == 0:
+            return []
+        last = start + timedelta(days=NEXT_SESSIONS_DAYS)
+        skipped = skipped_days(
+            start,
+            last,
+            cancelled=found.cancelled,
+            school_holidays=found.school_holidays,
+            pauses_in_school_holidays=found.pauses_in_school_holidays,
+        )
+        return [
+            SessionOccurrence(start=o.starts, end=o.ends)
+            for o in occurrences(found.sessions, start, last, skipped)[:first]
+        ]
 
     @strawberry.field(description="Weekly sessions, by weekday and start time.")
     async def schedule(self, info: strawberry.Info[Context, None]) -> list[Session]:
@@ -218,6 +273,7 @@ Activity.ROW_TABLE = RowTable(
         "cost": RowField(("free", "cost_nok", "leisure_card_accepted"), _cost),
         "registration_required": column("registration_required"),
         "registration_url": column("registration_url"),
+        "pauses_in_school_holidays": column("pauses_in_school_holidays"),
         "status": column("status", ActivityStatus.__getitem__),
         "url": column("url"),
         "location": LOCATION_FIELD,

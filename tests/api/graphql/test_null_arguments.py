@@ -164,6 +164,12 @@ NESTED: dict[tuple[str, str], tuple[str, dict[str, Any], str]] = {
         {"v": None},
         "first",
     ),
+    ("Activity", "nextSessions.first"): (
+        "query Q($v: Int) { activities(first: 1) { edges { node { nextSessions(first: $v) "
+        "{ start } } } } }",
+        {"v": None},
+        "first",
+    ),
     ("NearInput", "radiusMeters"): (
         "query Q($v: Float) { venues(near: {at: {lat: 59.91, lon: 10.75}, radiusMeters: $v}) "
         "{ __typename } }",
