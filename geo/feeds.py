@@ -109,13 +109,19 @@ def _planned_slots(conn: sa.Connection, on: date) -> dict[str, Planned]:
     holidays excepted."""
     first, last = _window(on)
     skipped = skipped_days(first, last)
-    w = venue_availability.c
     windows: dict[int, list[WeeklySession]] = {}
     for row in conn.execute(
-        sa.select(w.venue_id, w.weekday, w.starts, w.ends)
-        .join(venue, venue.c.id == w.venue_id)
+        sa.select(
+            venue_availability.c.venue_id,
+            venue_availability.c.weekday,
+            venue_availability.c.starts,
+            venue_availability.c.ends,
+        )
+        .join(venue, venue.c.id == venue_availability.c.venue_id)
         .where(*offered_venue_conditions())
-        .order_by(w.venue_id, w.weekday, w.starts)
+        .order_by(
+            venue_availability.c.venue_id, venue_availability.c.weekday, venue_availability.c.starts
+        )
     ):
         windows.setdefault(row.venue_id, []).append(
             WeeklySession(row.weekday, row.starts, row.ends)
@@ -134,12 +140,17 @@ def _ids(values: list[str]) -> sa.BindParameter[list[str]]:
 def _apply(
     conn: sa.Connection, kind: str, plan: dict[str, Planned], now: datetime, report: RefreshReport
 ) -> None:
-    o = feed_occurrence.c
     today_starts = datetime.combine(now.astimezone(OSLO).date(), datetime.min.time(), OSLO)
     existing = {
         r.id: r
         for r in conn.execute(
-            sa.select(o.id, o.parent_id, o.starts, o.ends, o.deleted_at).where(o.kind == kind)
+            sa.select(
+                feed_occurrence.c.id,
+                feed_occurrence.c.parent_id,
+                feed_occurrence.c.starts,
+                feed_occurrence.c.ends,
+                feed_occurrence.c.deleted_at,
+            ).where(feed_occurrence.c.kind == kind)
         )
     }
     inserts: list[dict[str, Any]] = []
@@ -173,14 +184,14 @@ def _apply(
     if changed:
         conn.execute(
             sa.update(feed_occurrence)
-            .where(o.kind == kind, o.id == sa.bindparam("b_id"))
+            .where(feed_occurrence.c.kind == kind, feed_occurrence.c.id == sa.bindparam("b_id"))
             .values(starts=sa.bindparam("b_starts"), ends=sa.bindparam("b_ends"), deleted_at=None),
             changed,
         )
     if to_delete:
         conn.execute(
             sa.update(feed_occurrence)
-            .where(o.kind == kind, o.id == sa.any_(_ids(to_delete)))
+            .where(feed_occurrence.c.kind == kind, feed_occurrence.c.id == sa.any_(_ids(to_delete)))
             .values(deleted_at=sa.func.now())
         )
     report.inserted[kind] = len(inserts)

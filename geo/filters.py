@@ -178,38 +178,40 @@ def _in_window(
 
 
 def activity_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
-    a = activity.c
     where: list[ColumnElement[bool]] = [
-        a.archived_at.is_(None),
-        a.status == ActivityStatus.ACTIVE.value,
+        activity.c.archived_at.is_(None),
+        activity.c.status == ActivityStatus.ACTIVE.value,
     ]
     if len(f.categories) == 1:  # plain equality lets the (category, geom) GiST index serve KNN
-        where.append(a.category == f.categories[0])
+        where.append(activity.c.category == f.categories[0])
     elif f.categories:
-        where.append(a.category.in_(f.categories))
+        where.append(activity.c.category.in_(f.categories))
     if f.target_groups:
-        where.append(_overlaps(a.target_groups, f.target_groups))
+        where.append(_overlaps(activity.c.target_groups, f.target_groups))
     if f.age is not None:
         where += [
-            sa.or_(a.min_age.is_(None), a.min_age <= f.age),
-            sa.or_(a.max_age.is_(None), a.max_age >= f.age),
+            sa.or_(activity.c.min_age.is_(None), activity.c.min_age <= f.age),
+            sa.or_(activity.c.max_age.is_(None), activity.c.max_age >= f.age),
         ]
     if f.languages:
-        where.append(_overlaps(a.languages, f.languages))
+        where.append(_overlaps(activity.c.languages, f.languages))
     if f.free_only:
-        where.append(a.free.is_(True))
+        where.append(activity.c.free.is_(True))
     if f.leisure_card:
-        where.append(a.leisure_card_accepted.is_(True))
+        where.append(activity.c.leisure_card_accepted.is_(True))
     if f.window is not None:
         where.append(
             _in_window(
-                activity_schedule, activity_schedule.c.activity_id == a.id, f.window, dated=True
+                activity_schedule,
+                activity_schedule.c.activity_id == activity.c.id,
+                f.window,
+                dated=True,
             )
         )
     if f.municipality:
-        where.append(a.municipality_number == f.municipality)
+        where.append(activity.c.municipality_number == f.municipality)
     if f.fresh_only:
-        where.append(a.last_verified_at >= f.fresh_line())
+        where.append(activity.c.last_verified_at >= f.fresh_line())
     if f.text:
         where.append(stored_text_matches(activity, f.text))
     if f.owner_types or f.price_models or f.step_free is not None:
@@ -231,47 +233,52 @@ def _venue_of_activity_matches(f: DirectoryFilter) -> ColumnElement[bool]:
 
 
 def venue_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
-    v = venue.c
-    where: list[ColumnElement[bool]] = [v.archived_at.is_(None)]
+    where: list[ColumnElement[bool]] = [venue.c.archived_at.is_(None)]
     if f.categories:
-        where.append(_overlaps(v.suitable_categories, f.categories))
+        where.append(_overlaps(venue.c.suitable_categories, f.categories))
     if f.free_only:
-        where.append(v.price_model == PriceModel.FREE.value)
+        where.append(venue.c.price_model == PriceModel.FREE.value)
     if f.window is not None:
         where.append(
             _in_window(
-                venue_availability, venue_availability.c.venue_id == v.id, f.window, dated=False
+                venue_availability,
+                venue_availability.c.venue_id == venue.c.id,
+                f.window,
+                dated=False,
             )
         )
     if f.owner_types:
-        where.append(v.owner_type.in_(f.owner_types))
+        where.append(venue.c.owner_type.in_(f.owner_types))
     if f.price_models:
-        where.append(v.price_model.in_(f.price_models))
+        where.append(venue.c.price_model.in_(f.price_models))
     if f.step_free is not None:
-        where.append(v.step_free.is_(f.step_free))
+        where.append(venue.c.step_free.is_(f.step_free))
     if f.evening_or_weekend:
         where.append(evening_or_weekend())
     if f.municipality:
-        where.append(v.municipality_number == f.municipality)
+        where.append(venue.c.municipality_number == f.municipality)
     if f.fresh_only:
-        where.append(v.last_verified_at >= f.fresh_line())
+        where.append(venue.c.last_verified_at >= f.fresh_line())
     if f.text:
         where.append(stored_text_matches(venue, f.text))
     return where
 
 
 def council_conditions(f: DirectoryFilter) -> list[ColumnElement[bool]]:
-    c = immigrant_council.c
     where: list[ColumnElement[bool]] = [
-        c.archived_at.is_(None),
-        c.status == CouncilStatus.ACTIVE.value,
+        immigrant_council.c.archived_at.is_(None),
+        immigrant_council.c.status == CouncilStatus.ACTIVE.value,
     ]
     if f.municipality:
-        where.append(c.municipality_number == f.municipality)
+        where.append(immigrant_council.c.municipality_number == f.municipality)
     if f.fresh_only:
-        where.append(c.last_verified_at >= f.fresh_line())
+        where.append(immigrant_council.c.last_verified_at >= f.fresh_line())
     if f.text:
-        where.append(_text_matches(f.text, *_computed_documents(c.name, c.note)))
+        where.append(
+            _text_matches(
+                f.text, *_computed_documents(immigrant_council.c.name, immigrant_council.c.note)
+            )
+        )
     if f.excludes_councils():
         where.append(sa.false())
     return where
@@ -287,10 +294,15 @@ def evening_or_weekend(venue_id: ColumnElement[int] | None = None) -> ColumnElem
     """The venue (``venue_id``, default ``venue.id``) has a weekly availability window in the
     evening or at the weekend: one ending after 17:00 on a weekday (ISO 1-5), or any window on
     Saturday or Sunday (ISO 6-7)."""
-    w = venue_availability.c
     return sa.exists().where(
-        w.venue_id == (venue.c.id if venue_id is None else venue_id),
-        sa.or_(sa.and_(w.weekday.between(1, 5), w.ends > EVENING_AFTER), w.weekday.between(6, 7)),
+        venue_availability.c.venue_id == (venue.c.id if venue_id is None else venue_id),
+        sa.or_(
+            sa.and_(
+                venue_availability.c.weekday.between(1, 5),
+                venue_availability.c.ends > EVENING_AFTER,
+            ),
+            venue_availability.c.weekday.between(6, 7),
+        ),
     )
 
 
@@ -306,10 +318,9 @@ def has_active_council(number: ColumnElement[str]) -> ColumnElement[bool]:
     """The municipality ``number`` has an active immigrant council or a body like one: a
     non-archived council with status ACTIVE, level MUNICIPALITY or INDEPENDENT and that
     municipality number."""
-    c = immigrant_council.c
     return sa.exists().where(
-        c.municipality_number == number,
-        c.archived_at.is_(None),
-        c.status == CouncilStatus.ACTIVE.value,
-        c.level.in_(COUNCIL_LEVELS_SERVING_A_MUNICIPALITY),
+        immigrant_council.c.municipality_number == number,
+        immigrant_council.c.archived_at.is_(None),
+        immigrant_council.c.status == CouncilStatus.ACTIVE.value,
+        immigrant_council.c.level.in_(COUNCIL_LEVELS_SERVING_A_MUNICIPALITY),
     )

@@ -119,21 +119,20 @@ def lease_due(conn: sa.Connection, batch: int, lease: timedelta) -> list[Due]:
 
 
 def record_success(conn: sa.Connection, due: Due) -> None:
-    d, s = webhook_delivery.c, webhook_subscription.c
     conn.execute(
         sa.update(webhook_delivery)
-        .where(d.id == due.delivery_id)
+        .where(webhook_delivery.c.id == due.delivery_id)
         .values(
             status=DELIVERED,
             delivered_at=sa.func.now(),
-            attempts=d.attempts + 1,
+            attempts=webhook_delivery.c.attempts + 1,
             leased_until=None,
             last_error=None,
         )
     )
     conn.execute(
         sa.update(webhook_subscription)
-        .where(s.id == due.subscription_id)
+        .where(webhook_subscription.c.id == due.subscription_id)
         .values(consecutive_failures=0, last_success_at=sa.func.now())
     )
 
@@ -154,13 +153,12 @@ def record_failure(
 ) -> bool:
     """Schedule the next attempt with back-off; pause the subscription once it has failed
     ``pause_after`` times running. True when this failure paused it."""
-    d, s = webhook_delivery.c, webhook_subscription.c
     attempts = due.attempts + 1
     delay = timedelta(seconds=retry_delay(attempts, base_s, most_s))
     text = error[:MAX_ERROR]
     conn.execute(
         sa.update(webhook_delivery)
-        .where(d.id == due.delivery_id)
+        .where(webhook_delivery.c.id == due.delivery_id)
         .values(
             attempts=attempts,
             next_attempt_at=sa.func.now() + delay,
@@ -170,20 +168,23 @@ def record_failure(
     )
     failures = conn.execute(
         sa.update(webhook_subscription)
-        .where(s.id == due.subscription_id)
+        .where(webhook_subscription.c.id == due.subscription_id)
         .values(
-            consecutive_failures=s.consecutive_failures + 1,
+            consecutive_failures=webhook_subscription.c.consecutive_failures + 1,
             last_error=text,
             last_error_at=sa.func.now(),
         )
-        .returning(s.consecutive_failures)
+        .returning(webhook_subscription.c.consecutive_failures)
     ).scalar_one()
     if failures >= pause_after:
         paused = conn.execute(
             sa.update(webhook_subscription)
-            .where(s.id == due.subscription_id, s.paused_at.is_(None))
+            .where(
+                webhook_subscription.c.id == due.subscription_id,
+                webhook_subscription.c.paused_at.is_(None),
+            )
             .values(paused_at=sa.func.now())
-            .returning(s.id)
+            .returning(webhook_subscription.c.id)
         ).first()
         return paused is not None
     return False

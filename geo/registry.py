@@ -51,11 +51,15 @@ def organisations_by_number(
     conn: sa.Connection, numbers: list[str]
 ) -> dict[str, KnownOrganisation]:
     """The organisations we know among ``numbers``, by organisation number, locked."""
-    o = organisation.c
     rows = conn.execute(
-        sa.select(o.id, o.organisation_number, o.name, o.registry_status)
-        .where(o.organisation_number.in_(sorted(set(numbers))))
-        .order_by(o.id)
+        sa.select(
+            organisation.c.id,
+            organisation.c.organisation_number,
+            organisation.c.name,
+            organisation.c.registry_status,
+        )
+        .where(organisation.c.organisation_number.in_(sorted(set(numbers))))
+        .order_by(organisation.c.id)
         .with_for_update()
     )
     return {row.organisation_number: KnownOrganisation(**row._mapping) for row in rows}
@@ -82,29 +86,28 @@ def change_organisation(
 def flag_activities(conn: sa.Connection, organisation_id: int, message: str) -> int:
     """An open registry report on each live activity of the organisation that has none yet
     (the editors' queue and `hasOpenProblemReport` show it); how many were flagged."""
-    a, r = activity.c, problem_report.c
     already = sa.exists().where(
-        r.entry_kind == EntryKind.ACTIVITY.value,
-        r.entry_id == a.id,
-        r.source == REGISTRY_SOURCE,
-        r.status == ProblemStatus.OPEN.value,
+        problem_report.c.entry_kind == EntryKind.ACTIVITY.value,
+        problem_report.c.entry_id == activity.c.id,
+        problem_report.c.source == REGISTRY_SOURCE,
+        problem_report.c.status == ProblemStatus.OPEN.value,
     )
     live = sa.select(
         sa.literal(EntryKind.ACTIVITY.value),
-        a.id,
+        activity.c.id,
         sa.literal(REGISTRY_SOURCE),
         sa.literal(ProblemKind.NO_LONGER_RUNS.value),
         sa.literal(message),
     ).where(
-        a.organisation_id == organisation_id,
-        a.archived_at.is_(None),
-        a.status == ActivityStatus.ACTIVE.value,
+        activity.c.organisation_id == organisation_id,
+        activity.c.archived_at.is_(None),
+        activity.c.status == ActivityStatus.ACTIVE.value,
         ~already,
     )
     inserted = conn.execute(
         sa.insert(problem_report)
         .from_select(["entry_kind", "entry_id", "source", "kind", "message"], live)
-        .returning(r.id)
+        .returning(problem_report.c.id)
     ).all()
     return len(inserted)
 

@@ -67,31 +67,30 @@ def _templates() -> Values:
 def translate_demo_activities(conn: sa.Connection) -> LoadReport:
     """Insert the demo's example translations (rows there already are left alone)."""
     template = _templates()
-    a = activity.c
     wanted = sa.or_(
-        template.c.language == sa.func.any(a.languages),
-        sa.and_(a.source == SOURCES[0], template.c.language.in_(STRATEGY_LANGUAGES)),
+        template.c.language == sa.func.any(activity.c.languages),
+        sa.and_(activity.c.source == SOURCES[0], template.c.language.in_(STRATEGY_LANGUAGES)),
     )
     report = LoadReport(what="demo translations (generated examples)")
     count = sa.select(sa.func.count()).select_from(activity_translation)
     before = int(conn.execute(count).scalar() or 0)
     for field, text, original in (
-        ("title", template.c.label + ": " + a.title, a.title),
-        ("description", template.c.note, a.description),
+        ("title", template.c.label + ": " + activity.c.title, activity.c.title),
+        ("description", template.c.note, activity.c.description),
     ):
         chosen = (
             sa.select(
-                a.id,
+                activity.c.id,
                 sa.literal(field),
                 template.c.language,
                 text,
                 sa.true(),
                 sa.literal(MADE_BY),
-                a.version,
+                activity.c.version,
                 sa.func.md5(original),
             )
-            .select_from(activity.join(template, template.c.category == a.category))
-            .where(a.source.in_(SOURCES), wanted, original.is_not(None))
+            .select_from(activity.join(template, template.c.category == activity.c.category))
+            .where(activity.c.source.in_(SOURCES), wanted, original.is_not(None))
         )
         stmt = (
             insert(activity_translation)

@@ -69,12 +69,20 @@ def activities_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, Acti
 def schedules_by_activity(
     conn: sa.Connection, activity_ids: Iterable[int]
 ) -> dict[int, list[ScheduleRow]]:
-    s = activity_schedule.c
     return grouped(
         conn,
-        sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
-        .where(s.activity_id.in_(list(activity_ids)))
-        .order_by(s.activity_id, s.weekday, s.starts),
+        sa.select(
+            activity_schedule.c.activity_id,
+            activity_schedule.c.weekday,
+            activity_schedule.c.starts,
+            activity_schedule.c.ends,
+            activity_schedule.c.valid_from,
+            activity_schedule.c.valid_to,
+        )
+        .where(activity_schedule.c.activity_id.in_(list(activity_ids)))
+        .order_by(
+            activity_schedule.c.activity_id, activity_schedule.c.weekday, activity_schedule.c.starts
+        ),
         ScheduleRow,
         "activity_id",
     )

@@ -86,38 +86,37 @@ class CalendarActivity:
 
 
 def _columns() -> list[Any]:
-    a, v, o = activity.c, venue.c, organisation.c
     return [
-        a.id,
-        a.title,
-        a.description,
-        a.category,
-        a.languages,
-        a.target_groups,
-        a.min_age,
-        a.max_age,
-        a.free,
-        a.cost_nok,
-        a.registration_required,
-        a.registration_url,
-        a.url,
-        a.status,
-        a.archived_at,
-        a.municipality_number,
-        a.pauses_in_school_holidays,
-        a.updated_at,
-        a.created_at,
-        a.version,
-        *point_xy(a.geom),
-        a.venue_id,
-        v.name.label("venue_name"),
-        v.address,
-        v.postal_code,
-        v.postal_place,
-        a.organisation_id,
-        o.name.label("organisation_name"),
-        o.organisation_number,
-        o.website.label("organisation_url"),
+        activity.c.id,
+        activity.c.title,
+        activity.c.description,
+        activity.c.category,
+        activity.c.languages,
+        activity.c.target_groups,
+        activity.c.min_age,
+        activity.c.max_age,
+        activity.c.free,
+        activity.c.cost_nok,
+        activity.c.registration_required,
+        activity.c.registration_url,
+        activity.c.url,
+        activity.c.status,
+        activity.c.archived_at,
+        activity.c.municipality_number,
+        activity.c.pauses_in_school_holidays,
+        activity.c.updated_at,
+        activity.c.created_at,
+        activity.c.version,
+        *point_xy(activity.c.geom),
+        activity.c.venue_id,
+        venue.c.name.label("venue_name"),
+        venue.c.address,
+        venue.c.postal_code,
+        venue.c.postal_place,
+        activity.c.organisation_id,
+        organisation.c.name.label("organisation_name"),
+        organisation.c.organisation_number,
+        organisation.c.website.label("organisation_url"),
         municipality.c.name.label("municipality_name"),
         county.c.name.label("region"),
     ]
@@ -138,21 +137,32 @@ def _filled(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[CalendarAc
     ids = [a.id for a in found]
     if not ids:
         return []
-    s, e = activity_schedule.c, activity_exception.c
     sessions: dict[int, list[WeeklySession]] = defaultdict(list)
     for r in conn.execute(
-        sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
-        .where(s.activity_id.in_(ids))
-        .order_by(s.activity_id, s.weekday, s.starts, s.valid_from)
+        sa.select(
+            activity_schedule.c.activity_id,
+            activity_schedule.c.weekday,
+            activity_schedule.c.starts,
+            activity_schedule.c.ends,
+            activity_schedule.c.valid_from,
+            activity_schedule.c.valid_to,
+        )
+        .where(activity_schedule.c.activity_id.in_(ids))
+        .order_by(
+            activity_schedule.c.activity_id,
+            activity_schedule.c.weekday,
+            activity_schedule.c.starts,
+            activity_schedule.c.valid_from,
+        )
     ):
         sessions[r.activity_id].append(
             WeeklySession(r.weekday, r.starts, r.ends, r.valid_from, r.valid_to)
         )
     cancelled: dict[int, list[date]] = defaultdict(list)
     for c in conn.execute(
-        sa.select(e.activity_id, e.on_date)
-        .where(e.activity_id.in_(ids), e.cancelled.is_(True))
-        .order_by(e.activity_id, e.on_date)
+        sa.select(activity_exception.c.activity_id, activity_exception.c.on_date)
+        .where(activity_exception.c.activity_id.in_(ids), activity_exception.c.cancelled.is_(True))
+        .order_by(activity_exception.c.activity_id, activity_exception.c.on_date)
     ):
         cancelled[c.activity_id].append(c.on_date)
     numbers = {a.municipality_number for a in found if a.municipality_number}
@@ -166,13 +176,17 @@ def _filled(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[CalendarAc
 
 def school_holidays(conn: sa.Connection, numbers: set[str]) -> dict[str, list[HolidaySpan]]:
     """Each municipality's school holidays, in order."""
-    h = school_holiday.c
     spans: dict[str, list[HolidaySpan]] = defaultdict(list)
     if numbers:
         for r in conn.execute(
-            sa.select(h.municipality_number, h.first_day, h.last_day, h.name)
-            .where(h.municipality_number.in_(sorted(numbers)))
-            .order_by(h.municipality_number, h.first_day)
+            sa.select(
+                school_holiday.c.municipality_number,
+                school_holiday.c.first_day,
+                school_holiday.c.last_day,
+                school_holiday.c.name,
+            )
+            .where(school_holiday.c.municipality_number.in_(sorted(numbers)))
+            .order_by(school_holiday.c.municipality_number, school_holiday.c.first_day)
         ):
             spans[r.municipality_number].append(HolidaySpan(r.first_day, r.last_day, r.name))
     return spans
@@ -211,15 +225,14 @@ def calendars_by_ids(conn: sa.Connection, ids: Sequence[int]) -> dict[int, Calen
 
 def live_scheduled_ids(conn: sa.Connection) -> list[int]:
     """The ids of the live activities that have a schedule, in order."""
-    a, s = activity.c, activity_schedule.c
     return list(
         conn.execute(
-            sa.select(a.id)
+            sa.select(activity.c.id)
             .where(
                 *activity_conditions(DirectoryFilter()),
-                sa.exists().where(s.activity_id == a.id),
+                sa.exists().where(activity_schedule.c.activity_id == activity.c.id),
             )
-            .order_by(a.id)
+            .order_by(activity.c.id)
         ).scalars()
     )
 

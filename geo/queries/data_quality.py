@@ -67,10 +67,13 @@ def _none(column: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 def _open_reports(kind: EntryKind, row_id: ColumnElement[int]) -> ColumnElement[int]:
-    r = problem_report.c
     return (
         sa.select(sa.func.count())
-        .where(r.entry_kind == kind.value, r.entry_id == row_id, r.status == ProblemStatus.OPEN)
+        .where(
+            problem_report.c.entry_kind == kind.value,
+            problem_report.c.entry_id == row_id,
+            problem_report.c.status == ProblemStatus.OPEN,
+        )
         .scalar_subquery()
     )
 
@@ -79,41 +82,50 @@ def _entries(line: datetime) -> sa.Subquery:
     """One row per live entry: its owners, staleness, open reports and missing fields (null
     where the kind has no such field)."""
     cut = sa.literal(line, sa.DateTime(timezone=True))
-    a, v, c = activity.c, venue.c, immigrant_council.c
     no_bool = sa.null().cast(sa.Boolean)
     activities = sa.select(
         sa.literal(EntryKind.ACTIVITY.value).label("kind"),
-        a.municipality_number.label("municipality"),
-        sa.func.left(a.municipality_number, 2).label("county"),
-        a.organisation_id.label("organisation"),
+        activity.c.municipality_number.label("municipality"),
+        sa.func.left(activity.c.municipality_number, 2).label("county"),
+        activity.c.organisation_id.label("organisation"),
         stale_column(activity, cut).label("stale"),
-        _open_reports(EntryKind.ACTIVITY, a.id).label("open_reports"),
-        (~sa.exists().where(activity_schedule.c.activity_id == a.id)).label("no_schedule"),
-        sa.and_(_none(a.contact_email), _none(a.contact_phone), _none(a.url)).label("no_contact"),
-        (sa.func.cardinality(a.languages) == 0).label("no_languages"),
-    ).where(a.archived_at.is_(None), a.status == ActivityStatus.ACTIVE.value)
+        _open_reports(EntryKind.ACTIVITY, activity.c.id).label("open_reports"),
+        (~sa.exists().where(activity_schedule.c.activity_id == activity.c.id)).label("no_schedule"),
+        sa.and_(
+            _none(activity.c.contact_email), _none(activity.c.contact_phone), _none(activity.c.url)
+        ).label("no_contact"),
+        (sa.func.cardinality(activity.c.languages) == 0).label("no_languages"),
+    ).where(activity.c.archived_at.is_(None), activity.c.status == ActivityStatus.ACTIVE.value)
     venues = sa.select(
         sa.literal(EntryKind.VENUE.value),
-        v.municipality_number,
-        sa.func.left(v.municipality_number, 2),
-        v.owner_organisation_id,
+        venue.c.municipality_number,
+        sa.func.left(venue.c.municipality_number, 2),
+        venue.c.owner_organisation_id,
         stale_column(venue, cut),
-        _open_reports(EntryKind.VENUE, v.id),
-        ~sa.exists().where(venue_availability.c.venue_id == v.id),
-        sa.and_(_none(v.contact_email), _none(v.contact_phone), _none(v.booking_url)),
+        _open_reports(EntryKind.VENUE, venue.c.id),
+        ~sa.exists().where(venue_availability.c.venue_id == venue.c.id),
+        sa.and_(
+            _none(venue.c.contact_email), _none(venue.c.contact_phone), _none(venue.c.booking_url)
+        ),
         no_bool,
-    ).where(v.archived_at.is_(None))
+    ).where(venue.c.archived_at.is_(None))
     councils = sa.select(
         sa.literal(EntryKind.COUNCIL.value),
-        c.municipality_number,
-        sa.func.coalesce(c.county_number, sa.func.left(c.municipality_number, 2)),
+        immigrant_council.c.municipality_number,
+        sa.func.coalesce(
+            immigrant_council.c.county_number,
+            sa.func.left(immigrant_council.c.municipality_number, 2),
+        ),
         sa.null().cast(sa.BigInteger),
         stale_column(immigrant_council, cut),
-        _open_reports(EntryKind.COUNCIL, c.id),
+        _open_reports(EntryKind.COUNCIL, immigrant_council.c.id),
         no_bool,
-        _none(c.website),
+        _none(immigrant_council.c.website),
         no_bool,
-    ).where(c.archived_at.is_(None), c.status == CouncilStatus.ACTIVE.value)
+    ).where(
+        immigrant_council.c.archived_at.is_(None),
+        immigrant_council.c.status == CouncilStatus.ACTIVE.value,
+    )
     return sa.union_all(activities, venues, councils).subquery("entry")
 
 

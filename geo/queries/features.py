@@ -150,56 +150,53 @@ def _councils(filt: DirectoryFilter) -> sa.Select[Any]:
 
 
 def _municipalities(filt: DirectoryFilter) -> sa.Select[Any]:
-    m = municipality.c
     return (
         sa.select(
-            m.number.label("fid"),
-            m.number,
-            m.name,
-            m.county_number,
-            latest_figure(m.number, "population").label("population"),
-            latest_figure(m.number, "immigrants").label("immigrant_population"),
-            m.geom,
+            municipality.c.number.label("fid"),
+            municipality.c.number,
+            municipality.c.name,
+            municipality.c.county_number,
+            latest_figure(municipality.c.number, "population").label("population"),
+            latest_figure(municipality.c.number, "immigrants").label("immigrant_population"),
+            municipality.c.geom,
         )
-        .where(m.archived_at.is_(None))
-        .order_by(m.number)
+        .where(municipality.c.archived_at.is_(None))
+        .order_by(municipality.c.number)
     )
 
 
 def _areas(filt: DirectoryFilter) -> sa.Select[Any]:
-    a = statistical_area.c
     return (
         sa.select(
-            a.id.label("fid"),
-            a.kind,
-            a.code,
-            a.name,
-            a.municipality_number,
-            a.population,
-            a.immigrant_population,
-            a.year,
-            a.geom,
+            statistical_area.c.id.label("fid"),
+            statistical_area.c.kind,
+            statistical_area.c.code,
+            statistical_area.c.name,
+            statistical_area.c.municipality_number,
+            statistical_area.c.population,
+            statistical_area.c.immigrant_population,
+            statistical_area.c.year,
+            statistical_area.c.geom,
         )
-        .where(a.archived_at.is_(None))
-        .order_by(a.id)
+        .where(statistical_area.c.archived_at.is_(None))
+        .order_by(statistical_area.c.id)
     )
 
 
 def _initiatives(filt: DirectoryFilter) -> sa.Select[Any]:
-    i = area_initiative.c
     return (
         sa.select(
-            i.slug.label("fid"),
-            i.slug,
-            i.name,
-            i.description,
-            i.municipality_number,
-            i.period_start,
-            i.period_end,
-            i.geom,
+            area_initiative.c.slug.label("fid"),
+            area_initiative.c.slug,
+            area_initiative.c.name,
+            area_initiative.c.description,
+            area_initiative.c.municipality_number,
+            area_initiative.c.period_start,
+            area_initiative.c.period_end,
+            area_initiative.c.geom,
         )
-        .where(i.archived_at.is_(None))
-        .order_by(i.slug)
+        .where(area_initiative.c.archived_at.is_(None))
+        .order_by(area_initiative.c.slug)
     )
 
 

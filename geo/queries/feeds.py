@@ -132,10 +132,9 @@ def _tombstones(kind: FeedKind) -> tuple[sa.Table, sa.ColumnElement[bool], list[
 
 def _live_activity() -> sa.ColumnElement[bool]:
     """In the feed: live, with a weekly schedule (a SessionSeries has one)."""
-    s = activity_schedule.c
     return sa.and_(
         *activity_conditions(DirectoryFilter()),
-        sa.exists().where(s.activity_id == activity_table.c.id),
+        sa.exists().where(activity_schedule.c.activity_id == activity_table.c.id),
     )
 
 
@@ -146,25 +145,35 @@ def _live_venue() -> sa.ColumnElement[bool]:
 
 
 def offered_venue_conditions() -> list[sa.ColumnElement[bool]]:
-    w = venue_availability.c
     return [
         venue.c.archived_at.is_(None),
         venue.c.price_model == "FREE",
-        sa.exists().where(w.venue_id == venue.c.id).correlate(venue),
+        sa.exists().where(venue_availability.c.venue_id == venue.c.id).correlate(venue),
     ]
 
 
 def _sources(kind: FeedKind) -> list[tuple[sa.Table, sa.ColumnElement[bool], list[Any]]]:
-    o = feed_occurrence.c
     match kind:
         case FeedKind.SESSION_SERIES:
             return [(activity_table, sa.not_(_live_activity()), []), _tombstones(kind)]
         case FeedKind.FACILITY_USE:
             return [(venue, sa.not_(_live_venue()), []), _tombstones(kind)]
         case FeedKind.SCHEDULED_SESSION:
-            return [(feed_occurrence, o.deleted_at.is_not(None), [o.kind == "ScheduledSession"])]
+            return [
+                (
+                    feed_occurrence,
+                    feed_occurrence.c.deleted_at.is_not(None),
+                    [feed_occurrence.c.kind == "ScheduledSession"],
+                )
+            ]
         case FeedKind.SLOT:
-            return [(feed_occurrence, o.deleted_at.is_not(None), [o.kind == "Slot"])]
+            return [
+                (
+                    feed_occurrence,
+                    feed_occurrence.c.deleted_at.is_not(None),
+                    [feed_occurrence.c.kind == "Slot"],
+                )
+            ]
     raise AssertionError(kind)
 
 
@@ -207,38 +216,44 @@ def facility_venues(conn: sa.Connection, ids: Sequence[int]) -> dict[int, Facili
     """Venues with their availability windows and owner, by id."""
     if not ids:
         return {}
-    v, o, w = venue.c, organisation.c, venue_availability.c
     windows: dict[int, list[tuple[int, time, time]]] = {}
     for r in conn.execute(
-        sa.select(w.venue_id, w.weekday, w.starts, w.ends)
-        .where(w.venue_id.in_(list(ids)))
-        .order_by(w.venue_id, w.weekday, w.starts)
+        sa.select(
+            venue_availability.c.venue_id,
+            venue_availability.c.weekday,
+            venue_availability.c.starts,
+            venue_availability.c.ends,
+        )
+        .where(venue_availability.c.venue_id.in_(list(ids)))
+        .order_by(
+            venue_availability.c.venue_id, venue_availability.c.weekday, venue_availability.c.starts
+        )
     ):
         windows.setdefault(r.venue_id, []).append((r.weekday, r.starts, r.ends))
     rows = conn.execute(
         sa.select(
-            v.id,
-            v.name,
-            v.description,
-            v.address,
-            v.postal_code,
-            v.postal_place,
-            *point_xy(v.geom),
-            v.price_model,
-            v.booking_url,
-            v.contact_email,
-            v.contact_phone,
-            v.venue_type,
-            o.name.label("owner_name"),
-            o.website.label("owner_url"),
+            venue.c.id,
+            venue.c.name,
+            venue.c.description,
+            venue.c.address,
+            venue.c.postal_code,
+            venue.c.postal_place,
+            *point_xy(venue.c.geom),
+            venue.c.price_model,
+            venue.c.booking_url,
+            venue.c.contact_email,
+            venue.c.contact_phone,
+            venue.c.venue_type,
+            organisation.c.name.label("owner_name"),
+            organisation.c.website.label("owner_url"),
             municipality.c.name.label("municipality_name"),
             county.c.name.label("region"),
         )
         .select_from(
-            venue.outerjoin(organisation, organisation.c.id == v.owner_organisation_id)
-            .outerjoin(municipality, municipality.c.number == v.municipality_number)
+            venue.outerjoin(organisation, organisation.c.id == venue.c.owner_organisation_id)
+            .outerjoin(municipality, municipality.c.number == venue.c.municipality_number)
             .outerjoin(county, county.c.number == municipality.c.county_number)
         )
-        .where(v.id.in_(list(ids)))
+        .where(venue.c.id.in_(list(ids)))
     )
     return {r.id: FacilityVenue(**r._mapping, windows=windows.get(r.id, [])) for r in rows}

@@ -548,29 +548,30 @@ SCHEDULE_FIELDS = (
 def schedules_statement() -> sa.Select[Any]:
     """Activities' weekly sessions (schedules of the service at its location), then venues'
     windows for volunteers (schedules of the location)."""
-    s, a, w, v = activity_schedule.c, activity.c, venue_availability.c, venue.c
     sessions = (
         sa.select(
             *_labelled(
                 SCHEDULE_FIELDS,
                 [
-                    _key("activity-schedule", s.id),
-                    _key("activity", a.id),
+                    _key("activity-schedule", activity_schedule.c.id),
+                    _key("activity", activity.c.id),
                     _null(),
-                    _key("activity-at", a.id),
-                    s.valid_from,
-                    s.valid_to,
+                    _key("activity-at", activity.c.id),
+                    activity_schedule.c.valid_from,
+                    activity_schedule.c.valid_to,
                     sa.literal("WEEKLY"),
                     sa.literal(1),
-                    _byday(s.weekday),
-                    _hhmm(s.starts),
-                    _hhmm(s.ends),
+                    _byday(activity_schedule.c.weekday),
+                    _hhmm(activity_schedule.c.starts),
+                    _hhmm(activity_schedule.c.ends),
                     _null(),
                     sa.literal(LOCAL_TIME_NOTE),
                 ],
             )
         )
-        .select_from(activity_schedule.join(activity, a.id == s.activity_id))
+        .select_from(
+            activity_schedule.join(activity, activity.c.id == activity_schedule.c.activity_id)
+        )
         .where(_live(activity))
     )
     windows = (
@@ -578,23 +579,23 @@ def schedules_statement() -> sa.Select[Any]:
             *_labelled(
                 SCHEDULE_FIELDS,
                 [
-                    _key("venue-availability", w.id),
+                    _key("venue-availability", venue_availability.c.id),
                     _null(),
-                    _key("venue", v.id),
+                    _key("venue", venue.c.id),
                     _null(),
                     _null(sa.Date),
                     _null(sa.Date),
                     sa.literal("WEEKLY"),
                     sa.literal(1),
-                    _byday(w.weekday),
-                    _hhmm(w.starts),
-                    _hhmm(w.ends),
+                    _byday(venue_availability.c.weekday),
+                    _hhmm(venue_availability.c.starts),
+                    _hhmm(venue_availability.c.ends),
                     sa.literal(VOLUNTEER_WINDOW),
                     sa.literal(LOCAL_TIME_NOTE),
                 ],
             )
         )
-        .select_from(venue_availability.join(venue, v.id == w.venue_id))
+        .select_from(venue_availability.join(venue, venue.c.id == venue_availability.c.venue_id))
         .where(_live(venue))
     )
     union = sa.union_all(sessions, windows).subquery("schedules")

@@ -165,17 +165,21 @@ def _council_distances(
     """Each active council within the radius of the area it serves, with that distance: its
     municipality, or its county when it is a county council or has no municipality (an
     independent body serving a county)."""
-    c = immigrant_council.c
     conditions = council_conditions(filt)
-    county_level = c.level == CouncilLevel.COUNTY.value
+    county_level = immigrant_council.c.level == CouncilLevel.COUNTY.value
     legs = []
     for area, key, serves in (
-        (municipality, c.municipality_number, ~county_level),
-        (county, c.county_number, county_level | c.municipality_number.is_(None)),
+        (municipality, immigrant_council.c.municipality_number, ~county_level),
+        (
+            county,
+            immigrant_council.c.county_number,
+            county_level | immigrant_council.c.municipality_number.is_(None),
+        ),
     ):
         legs.append(
             sa.select(
-                c.id.label("hit_id"), sa.func.ST_Distance(area.c.geom, point).label("distance")
+                immigrant_council.c.id.label("hit_id"),
+                sa.func.ST_Distance(area.c.geom, point).label("distance"),
             )
             .select_from(immigrant_council.join(area, area.c.number == key))
             .where(serves, sa.func.ST_DWithin(area.c.geom, point, radius_m), *conditions)

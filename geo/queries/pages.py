@@ -51,48 +51,48 @@ class VenuePage:
 
 
 def venue_page(conn: sa.Connection, venue_id: int) -> VenuePage | None:
-    v, o = venue.c, organisation.c
     row = conn.execute(
         sa.select(
-            v.id,
-            v.name,
-            v.description,
-            v.venue_type,
-            v.address,
-            v.postal_code,
-            v.postal_place,
+            venue.c.id,
+            venue.c.name,
+            venue.c.description,
+            venue.c.venue_type,
+            venue.c.address,
+            venue.c.postal_code,
+            venue.c.postal_place,
             municipality.c.name.label("municipality_name"),
             county.c.name.label("region"),
-            *point_xy(v.geom),
-            v.capacity,
-            v.price_model,
-            v.price_note,
-            v.step_free,
-            v.accessibility,
-            v.amenities,
-            v.booking_url,
-            v.archived_at,
-            v.updated_at,
-            o.name.label("owner_name"),
-            o.website.label("owner_url"),
+            *point_xy(venue.c.geom),
+            venue.c.capacity,
+            venue.c.price_model,
+            venue.c.price_note,
+            venue.c.step_free,
+            venue.c.accessibility,
+            venue.c.amenities,
+            venue.c.booking_url,
+            venue.c.archived_at,
+            venue.c.updated_at,
+            organisation.c.name.label("owner_name"),
+            organisation.c.website.label("owner_url"),
         )
         .select_from(
-            venue.outerjoin(organisation, o.id == v.owner_organisation_id)
-            .outerjoin(municipality, municipality.c.number == v.municipality_number)
+            venue.outerjoin(organisation, organisation.c.id == venue.c.owner_organisation_id)
+            .outerjoin(municipality, municipality.c.number == venue.c.municipality_number)
             .outerjoin(county, county.c.number == municipality.c.county_number)
         )
-        .where(v.id == venue_id)
+        .where(venue.c.id == venue_id)
     ).first()
     if row is None:
         return None
     page = VenuePage(**row._mapping)
-    w = venue_availability.c
     page.windows = [
         (r.weekday, r.starts, r.ends)
         for r in conn.execute(
-            sa.select(w.weekday, w.starts, w.ends)
-            .where(w.venue_id == venue_id)
-            .order_by(w.weekday, w.starts)
+            sa.select(
+                venue_availability.c.weekday, venue_availability.c.starts, venue_availability.c.ends
+            )
+            .where(venue_availability.c.venue_id == venue_id)
+            .order_by(venue_availability.c.weekday, venue_availability.c.starts)
         )
     ]
     a: Any = activity.c

@@ -43,33 +43,32 @@ def _folded(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 
 def _candidates() -> sa.CTE:
-    m, s, a = municipality.c, statistical_area.c, area_initiative.c
     return sa.union_all(
         sa.select(
             sa.literal("MUNICIPALITY").label("kind"),
-            sa.cast(m.number, sa.Text).label("code"),
-            m.name.label("name"),
-            sa.cast(m.number, sa.Text).label("municipality_number"),
-            m.geom.label("geom"),
+            sa.cast(municipality.c.number, sa.Text).label("code"),
+            municipality.c.name.label("name"),
+            sa.cast(municipality.c.number, sa.Text).label("municipality_number"),
+            municipality.c.geom.label("geom"),
         ),
         sa.select(
-            s.kind,
-            s.code,
-            s.name,
-            sa.cast(s.municipality_number, sa.Text),
-            s.geom,
+            statistical_area.c.kind,
+            statistical_area.c.code,
+            statistical_area.c.name,
+            sa.cast(statistical_area.c.municipality_number, sa.Text),
+            statistical_area.c.geom,
         ).where(
-            s.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
-            s.name.is_not(None),
-            s.archived_at.is_(None),
+            statistical_area.c.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
+            statistical_area.c.name.is_not(None),
+            statistical_area.c.archived_at.is_(None),
         ),
         sa.select(
             sa.literal("AREA_INITIATIVE"),
-            a.slug,
-            a.name,
-            sa.cast(a.municipality_number, sa.Text),
-            a.geom,
-        ).where(a.archived_at.is_(None)),
+            area_initiative.c.slug,
+            area_initiative.c.name,
+            sa.cast(area_initiative.c.municipality_number, sa.Text),
+            area_initiative.c.geom,
+        ).where(area_initiative.c.archived_at.is_(None)),
     ).cte("candidates")
 
 
@@ -122,21 +121,29 @@ def find_places(conn: sa.Connection, text: str, limit: int) -> list[PlaceRow]:
         .limit(limit)
         .subquery()
     )
-    g = matched.c
-    point = sa.func.ST_Transform(sa.func.ST_PointOnSurface(g.geom), WGS84_SRID)
-    envelope = sa.func.ST_Transform(sa.func.ST_Envelope(g.geom), WGS84_SRID)
+    point = sa.func.ST_Transform(sa.func.ST_PointOnSurface(matched.c.geom), WGS84_SRID)
+    envelope = sa.func.ST_Transform(sa.func.ST_Envelope(matched.c.geom), WGS84_SRID)
     rows = conn.execute(
         sa.select(
-            g.kind,
-            g.code,
-            g.name,
-            g.municipality_number,
+            matched.c.kind,
+            matched.c.code,
+            matched.c.name,
+            matched.c.municipality_number,
             sa.func.ST_Y(point).label("lat"),
             sa.func.ST_X(point).label("lon"),
             sa.func.ST_XMin(envelope).label("west"),
             sa.func.ST_YMin(envelope).label("south"),
             sa.func.ST_XMax(envelope).label("east"),
             sa.func.ST_YMax(envelope).label("north"),
-        ).order_by(*_best_first(g.exact, g.starts, g.contains, g.similarity, g.kind_order, g.name))
+        ).order_by(
+            *_best_first(
+                matched.c.exact,
+                matched.c.starts,
+                matched.c.contains,
+                matched.c.similarity,
+                matched.c.kind_order,
+                matched.c.name,
+            )
+        )
     )
     return [PlaceRow(**row._mapping) for row in rows]

@@ -54,10 +54,11 @@ class ReportScope:
 
 
 def _joined() -> tuple[sa.FromClause, list[ColumnElement[object]], ColumnElement[str]]:
-    r = problem_report.c
 
     def kind_is(kind: EntryKind, table: sa.Table) -> ColumnElement[bool]:
-        return sa.and_(r.entry_kind == kind.value, table.c.id == r.entry_id)
+        return sa.and_(
+            problem_report.c.entry_kind == kind.value, table.c.id == problem_report.c.entry_id
+        )
 
     joined = (
         problem_report.outerjoin(activity, kind_is(EntryKind.ACTIVITY, activity))
@@ -86,24 +87,27 @@ def problem_reports(
     """The reports in ``scope`` with ``status`` (None: any), oldest first; and whether more
     follow."""
     joined, columns, place = _joined()
-    r = problem_report.c
     where: list[ColumnElement[bool]] = []
     if scope.municipality_number is not None:
         where += [
-            r.entry_kind.in_([EntryKind.VENUE.value, EntryKind.COUNCIL.value]),
+            problem_report.c.entry_kind.in_([EntryKind.VENUE.value, EntryKind.COUNCIL.value]),
             place == scope.municipality_number,
         ]
     if scope.organisation_id is not None:
         where += [
-            r.entry_kind == EntryKind.ACTIVITY.value,
+            problem_report.c.entry_kind == EntryKind.ACTIVITY.value,
             activity.c.organisation_id == scope.organisation_id,
         ]
     if status is not None:
-        where.append(r.status == status.value)
+        where.append(problem_report.c.status == status.value)
     if after_id is not None:
-        where.append(r.id > after_id)
+        where.append(problem_report.c.id > after_id)
     rows = conn.execute(
-        sa.select(*columns).select_from(joined).where(*where).order_by(r.id).limit(first + 1)
+        sa.select(*columns)
+        .select_from(joined)
+        .where(*where)
+        .order_by(problem_report.c.id)
+        .limit(first + 1)
     ).all()
     found = [to_dataclass(ProblemReportRow, row) for row in rows[:first]]
     return found, len(rows) > first
@@ -116,13 +120,14 @@ def open_report_counts(
     keys = sorted(set(entries))
     if not keys:
         return {}
-    r = problem_report.c
     rows = conn.execute(
-        sa.select(r.entry_kind, r.entry_id, sa.func.count().label("n"))
-        .where(
-            r.status == ProblemStatus.OPEN.value,
-            sa.tuple_(r.entry_kind, r.entry_id).in_(keys),
+        sa.select(
+            problem_report.c.entry_kind, problem_report.c.entry_id, sa.func.count().label("n")
         )
-        .group_by(r.entry_kind, r.entry_id)
+        .where(
+            problem_report.c.status == ProblemStatus.OPEN.value,
+            sa.tuple_(problem_report.c.entry_kind, problem_report.c.entry_id).in_(keys),
+        )
+        .group_by(problem_report.c.entry_kind, problem_report.c.entry_id)
     )
     return {(row.entry_kind, row.entry_id): int(row.n) for row in rows}

@@ -171,19 +171,18 @@ _OUTCOME_FIELDS = {
 
 def _area(filt: AccessFilter) -> sa.CTE:
     """The filtered area's municipalities with their latest population and immigrants."""
-    m = municipality.c
-    where: list[sa.ColumnElement[bool]] = [m.archived_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [municipality.c.archived_at.is_(None)]
     if filt.county is not None:
-        where.append(m.county_number == filt.county)
+        where.append(municipality.c.county_number == filt.county)
     if filt.municipality is not None:
-        where.append(m.number == filt.municipality)
+        where.append(municipality.c.number == filt.municipality)
     return (
         sa.select(
-            m.number,
-            m.county_number,
-            m.name,
-            latest_figure(m.number, "population").label("population"),
-            latest_figure(m.number, "immigrants").label("immigrants"),
+            municipality.c.number,
+            municipality.c.county_number,
+            municipality.c.name,
+            latest_figure(municipality.c.number, "population").label("population"),
+            latest_figure(municipality.c.number, "immigrants").label("immigrants"),
         )
         .where(*where)
         .cte("area")
@@ -204,21 +203,20 @@ def _group_key(group_by: AccessGroupBy | None, area: sa.CTE) -> sa.ColumnElement
 
 def _scope(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> sa.CTE:
     """The counted venues, each with its group key."""
-    v = venue.c
     where = venue_conditions(
         DirectoryFilter(owner_types=filt.owner_types, price_models=filt.price_models)
     )
     if filt.venue_types:
-        where.append(v.venue_type.in_(filt.venue_types))
+        where.append(venue.c.venue_type.in_(filt.venue_types))
     return (
         sa.select(
-            v.id,
+            venue.c.id,
             _group_key(group_by, area).label("key"),
-            v.owner_type,
-            v.price_model,
-            evening_or_weekend(v.id).label("evening_or_weekend"),
+            venue.c.owner_type,
+            venue.c.price_model,
+            evening_or_weekend(venue.c.id).label("evening_or_weekend"),
         )
-        .select_from(venue.join(area, area.c.number == v.municipality_number))
+        .select_from(venue.join(area, area.c.number == venue.c.municipality_number))
         .where(*where)
         .cte("scope")
     )
@@ -226,31 +224,36 @@ def _scope(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> 
 
 def _keys(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> sa.Subquery:
     """Every group (key, name, population, immigrants), nothing in it or not."""
-    a = area.c
     if group_by is AccessGroupBy.MUNICIPALITY:
         return sa.select(
-            sa.cast(a.number, sa.Text).label("key"), a.name, a.population, a.immigrants
+            sa.cast(area.c.number, sa.Text).label("key"),
+            area.c.name,
+            area.c.population,
+            area.c.immigrants,
         ).subquery("keys")
     if group_by is AccessGroupBy.COUNTY:
-        name = sa.func.coalesce(sa.func.min(county.c.name), sa.cast(a.county_number, sa.Text))
+        name = sa.func.coalesce(sa.func.min(county.c.name), sa.cast(area.c.county_number, sa.Text))
         return (
             sa.select(
-                sa.cast(a.county_number, sa.Text).label("key"),
+                sa.cast(area.c.county_number, sa.Text).label("key"),
                 name.label("name"),
-                sa.func.sum(a.population).label("population"),
-                sa.func.sum(a.immigrants).label("immigrants"),
+                sa.func.sum(area.c.population).label("population"),
+                sa.func.sum(area.c.immigrants).label("immigrants"),
             )
             .select_from(
                 area.outerjoin(
                     county,
-                    sa.and_(county.c.number == a.county_number, county.c.archived_at.is_(None)),
+                    sa.and_(
+                        county.c.number == area.c.county_number, county.c.archived_at.is_(None)
+                    ),
                 )
             )
-            .group_by(a.county_number)
+            .group_by(area.c.county_number)
             .subquery("keys")
         )
     totals = sa.select(
-        sa.func.sum(a.population).label("population"), sa.func.sum(a.immigrants).label("immigrants")
+        sa.func.sum(area.c.population).label("population"),
+        sa.func.sum(area.c.immigrants).label("immigrants"),
     ).subquery("totals")
     if group_by is None:
         values: list[str] = [TOTAL_KEY]
@@ -276,51 +279,53 @@ def _keys(filt: AccessFilter, group_by: AccessGroupBy | None, area: sa.CTE) -> s
 
 
 def _venue_stats(scope: sa.CTE) -> sa.Subquery:
-    s = scope.c
     count = sa.func.count
     return (
         sa.select(
-            s.key,
+            scope.c.key,
             count().label("venues"),
-            count().filter(s.price_model == PriceModel.FREE.value).label("free_venues"),
-            count().filter(s.price_model == PriceModel.REDUCED.value).label("reduced_venues"),
-            count().filter(s.evening_or_weekend).label("evening_or_weekend_venues"),
-            count().filter(s.owner_type == OwnerType.STATE.value).label("state_owned"),
+            count().filter(scope.c.price_model == PriceModel.FREE.value).label("free_venues"),
+            count().filter(scope.c.price_model == PriceModel.REDUCED.value).label("reduced_venues"),
+            count().filter(scope.c.evening_or_weekend).label("evening_or_weekend_venues"),
+            count().filter(scope.c.owner_type == OwnerType.STATE.value).label("state_owned"),
         )
-        .group_by(s.key)
+        .group_by(scope.c.key)
         .subquery("venue_stats")
     )
 
 
 def _reports(filt: AccessFilter, scope: sa.CTE) -> sa.CTE:
-    r = venue_access_report.c
-    where: list[sa.ColumnElement[bool]] = [r.archived_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [venue_access_report.c.archived_at.is_(None)]
     if filt.reported_from is not None:
-        where.append(r.reported_on >= filt.reported_from)
+        where.append(venue_access_report.c.reported_on >= filt.reported_from)
     if filt.reported_to is not None:
-        where.append(r.reported_on <= filt.reported_to)
+        where.append(venue_access_report.c.reported_on <= filt.reported_to)
     return (
-        sa.select(scope.c.key, r.outcome, r.suitability, r.barriers)
-        .select_from(venue_access_report.join(scope, scope.c.id == r.venue_id))
+        sa.select(
+            scope.c.key,
+            venue_access_report.c.outcome,
+            venue_access_report.c.suitability,
+            venue_access_report.c.barriers,
+        )
+        .select_from(venue_access_report.join(scope, scope.c.id == venue_access_report.c.venue_id))
         .where(*where)
         .cte("scope_reports")
     )
 
 
 def _report_stats(reports: sa.CTE) -> sa.Subquery:
-    r = reports.c
     by_outcome = [
-        sa.func.count().filter(r.outcome == outcome.value).label(name)
+        sa.func.count().filter(reports.c.outcome == outcome.value).label(name)
         for outcome, name in _OUTCOME_FIELDS.items()
     ]
     return (
         sa.select(
-            r.key,
+            reports.c.key,
             sa.func.count().label("reports"),
             *by_outcome,
-            sa.cast(sa.func.avg(r.suitability), sa.Float).label("mean_suitability"),
+            sa.cast(sa.func.avg(reports.c.suitability), sa.Float).label("mean_suitability"),
         )
-        .group_by(r.key)
+        .group_by(reports.c.key)
         .subquery("report_stats")
     )
 
@@ -433,20 +438,18 @@ def venue_access_total(conn: Connection, filt: AccessFilter | None = None) -> Ac
 
 
 def _council_coverage(conn: Connection, by_county: bool) -> list[CouncilGroup]:
-    m = municipality.c
     per = (
         sa.select(
-            m.number,
-            m.county_number,
-            latest_figure(m.number, "population").label("population"),
-            latest_figure(m.number, "immigrants").label("immigrants"),
-            has_active_council(m.number).label("covered"),
+            municipality.c.number,
+            municipality.c.county_number,
+            latest_figure(municipality.c.number, "population").label("population"),
+            latest_figure(municipality.c.number, "immigrants").label("immigrants"),
+            has_active_council(municipality.c.number).label("covered"),
         )
-        .where(m.archived_at.is_(None))
+        .where(municipality.c.archived_at.is_(None))
         .cte("covered")
     )
-    p = per.c
-    key = sa.cast(p.county_number, sa.Text) if by_county else sa.literal(TOTAL_KEY, sa.Text)
+    key = sa.cast(per.c.county_number, sa.Text) if by_county else sa.literal(TOTAL_KEY, sa.Text)
     name = (
         sa.func.coalesce(sa.func.min(county.c.name), key)
         if by_county
@@ -457,15 +460,16 @@ def _council_coverage(conn: Connection, by_county: bool) -> list[CouncilGroup]:
             key.label("key"),
             name.label("name"),
             sa.func.count().label("municipalities"),
-            sa.func.count().filter(p.covered).label("with_council"),
-            sa.func.sum(p.population).label("population"),
-            sa.func.sum(p.population).filter(p.covered).label("population_with_council"),
-            sa.func.sum(p.immigrants).label("immigrants"),
-            sa.func.sum(p.immigrants).filter(p.covered).label("immigrants_with_council"),
+            sa.func.count().filter(per.c.covered).label("with_council"),
+            sa.func.sum(per.c.population).label("population"),
+            sa.func.sum(per.c.population).filter(per.c.covered).label("population_with_council"),
+            sa.func.sum(per.c.immigrants).label("immigrants"),
+            sa.func.sum(per.c.immigrants).filter(per.c.covered).label("immigrants_with_council"),
         )
         .select_from(
             per.outerjoin(
-                county, sa.and_(county.c.number == p.county_number, county.c.archived_at.is_(None))
+                county,
+                sa.and_(county.c.number == per.c.county_number, county.c.archived_at.is_(None)),
             )
         )
         .group_by(key)

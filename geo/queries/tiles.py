@@ -168,22 +168,21 @@ def _in_tile(table: sa.Table, bounds: sa.CTE) -> sa.Join:
 
 
 def _municipalities(bounds: sa.CTE, tile: TileAddress, options: TileOptions) -> sa.Select[Any]:
-    m = municipality.c
     z = tile.z
     envelope, box = bounds.c.envelope, bounds.c.box
     # Clip to the tile (in storage CRS) before simplifying: a zoom-14 tile of Oslo then
     # simplifies a few hundred vertices, not the whole boundary.
-    clipped = sa.func.ST_ClipByBox2D(m.geom, box)
+    clipped = sa.func.ST_ClipByBox2D(municipality.c.geom, box)
     simplified = sa.func.ST_SimplifyPreserveTopology(clipped, simplify_tolerance_m(z))
     return (
         sa.select(
-            sa.cast(m.number, sa.Integer).label("id"),
-            m.number,
-            m.name,
+            sa.cast(municipality.c.number, sa.Integer).label("id"),
+            municipality.c.number,
+            municipality.c.name,
             _mvt_geom(simplified, envelope),
         )
         .select_from(_in_tile(municipality, bounds))
-        .where(m.archived_at.is_(None))
+        .where(municipality.c.archived_at.is_(None))
     )
 
 
@@ -291,11 +290,15 @@ def cell_range(tile: TileAddress) -> tuple[int, int, int, int]:
 def _stored_cells(layer: str, tile: TileAddress) -> sa.Subquery:
     """The tile's cells from ``tile_cell`` (kept by triggers; migration 0003). The columns as an
     IN list, so the primary key is searched once per column with the rows' range as bounds."""
-    c = tile_cell.c
     x0, x1, y0, y1 = cell_range(tile)
     return (
-        sa.select(c.representative_id.label("id"), c.count)
-        .where(c.layer == layer, c.z == tile.z, c.x.in_(range(x0, x1 + 1)), c.y.between(y0, y1))
+        sa.select(tile_cell.c.representative_id.label("id"), tile_cell.c.count)
+        .where(
+            tile_cell.c.layer == layer,
+            tile_cell.c.z == tile.z,
+            tile_cell.c.x.in_(range(x0, x1 + 1)),
+            tile_cell.c.y.between(y0, y1),
+        )
         .subquery("cells")
     )
 
@@ -306,11 +309,10 @@ def _live_cells(
     """The stored cells' grid counted now from the rows (those ``where`` keeps): the rows in the
     box of the tile and its ring of cells (the index), each transformed once to find its cell
     with the functions the triggers use."""
-    t = table.c
     box = storage_box(tile.z, tile.x, tile.y, margin=1 / CELLS_PER_TILE)
     assert box is not None  # the tile's own box is in the region, and this one is larger
     mercator = (
-        sa.func.ST_Transform(t.geom, WEB_MERCATOR_SRID)
+        sa.func.ST_Transform(table.c.geom, WEB_MERCATOR_SRID)
         .table_valued("g")
         .render_derived()
         .lateral("mercator")
@@ -319,10 +321,10 @@ def _live_cells(
     cell_y = sa.func.hverdag_cell_y(sa.func.ST_Y(mercator.c.g), tile.z)
     x0, x1, y0, y1 = cell_range(tile)
     return (
-        sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+        sa.select(sa.func.min(table.c.id).label("id"), sa.func.count().label("count"))
         .select_from(table.join(mercator, sa.true()))
         .where(
-            t.geom.op("&&")(sa.func.ST_MakeEnvelope(*box, STORAGE_SRID)),
+            table.c.geom.op("&&")(sa.func.ST_MakeEnvelope(*box, STORAGE_SRID)),
             *where,
             cell_x.between(x0, x1),
             cell_y.between(y0, y1),
@@ -339,14 +341,14 @@ def _filtered_cells(
     square grid of the stored EPSG:25833 coordinates (:func:`cell_size_m`), no transform. The
     Mercator cells counted live (:func:`_live_cells`) cost one ST_Transform a row, which doubled
     the densest filtered tiles (docs/performance.md)."""
-    t = table.c
     size = cell_size_m(tile.z, tile.y)
     return (
-        sa.select(sa.func.min(t.id).label("id"), sa.func.count().label("count"))
+        sa.select(sa.func.min(table.c.id).label("id"), sa.func.count().label("count"))
         .select_from(_in_tile(table, bounds))
         .where(*where)
         .group_by(
-            sa.func.floor(sa.func.ST_X(t.geom) / size), sa.func.floor(sa.func.ST_Y(t.geom) / size)
+            sa.func.floor(sa.func.ST_X(table.c.geom) / size),
+            sa.func.floor(sa.func.ST_Y(table.c.geom) / size),
         )
         .subquery("cells")
     )

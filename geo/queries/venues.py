@@ -65,12 +65,18 @@ def venues_by_ids(conn: sa.Connection, ids: Iterable[int]) -> dict[int, VenueRow
 def availability_by_venue(
     conn: sa.Connection, venue_ids: Iterable[int]
 ) -> dict[int, list[AvailabilityRow]]:
-    a = venue_availability.c
     return grouped(
         conn,
-        sa.select(a.venue_id, a.weekday, a.starts, a.ends)
-        .where(a.venue_id.in_(list(venue_ids)))
-        .order_by(a.venue_id, a.weekday, a.starts),
+        sa.select(
+            venue_availability.c.venue_id,
+            venue_availability.c.weekday,
+            venue_availability.c.starts,
+            venue_availability.c.ends,
+        )
+        .where(venue_availability.c.venue_id.in_(list(venue_ids)))
+        .order_by(
+            venue_availability.c.venue_id, venue_availability.c.weekday, venue_availability.c.starts
+        ),
         AvailabilityRow,
         "venue_id",
     )

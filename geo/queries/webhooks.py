@@ -47,12 +47,14 @@ def subscriptions(
     conn: sa.Connection, role: Role, key_id: int | None, subscription_id: int | None = None
 ) -> list[SubscriptionRow]:
     """The live subscriptions a key sees (its own; an admin's: all), with delivery counts."""
-    s, d = webhook_subscription.c, webhook_delivery.c
 
     def counted(status: str) -> sa.ScalarSelect[int]:
         return (
             sa.select(sa.func.count())
-            .where(d.subscription_id == s.id, d.status == status)
+            .where(
+                webhook_delivery.c.subscription_id == webhook_subscription.c.id,
+                webhook_delivery.c.status == status,
+            )
             .scalar_subquery()
         )
 
@@ -62,35 +64,36 @@ def subscriptions(
             counted("PENDING").label("pending"),
             counted("DELIVERED").label("delivered"),
         )
-        .where(s.deleted_at.is_(None))
-        .order_by(s.id)
+        .where(webhook_subscription.c.deleted_at.is_(None))
+        .order_by(webhook_subscription.c.id)
     )
     if role is not Role.ADMIN:
-        stmt = stmt.where(s.owner_key_id == key_id)
+        stmt = stmt.where(webhook_subscription.c.owner_key_id == key_id)
     if subscription_id is not None:
-        stmt = stmt.where(s.id == subscription_id)
+        stmt = stmt.where(webhook_subscription.c.id == subscription_id)
     return [to_dataclass(SubscriptionRow, row) for row in conn.execute(stmt)]
 
 
 def deliveries(conn: sa.Connection, subscription_id: int, first: int) -> list[DeliveryRow]:
     """A subscription's latest deliveries, newest first."""
-    d, e = webhook_delivery.c, webhook_event.c
     rows = conn.execute(
         sa.select(
-            d.subscription_id,
-            d.event_id,
-            d.entry_kind,
-            d.entry_id,
-            e.action,
-            d.status,
-            d.attempts,
-            d.next_attempt_at,
-            d.last_error,
-            d.delivered_at,
+            webhook_delivery.c.subscription_id,
+            webhook_delivery.c.event_id,
+            webhook_delivery.c.entry_kind,
+            webhook_delivery.c.entry_id,
+            webhook_event.c.action,
+            webhook_delivery.c.status,
+            webhook_delivery.c.attempts,
+            webhook_delivery.c.next_attempt_at,
+            webhook_delivery.c.last_error,
+            webhook_delivery.c.delivered_at,
         )
-        .select_from(webhook_delivery.join(webhook_event, e.id == d.event_id))
-        .where(d.subscription_id == subscription_id)
-        .order_by(d.event_id.desc())
+        .select_from(
+            webhook_delivery.join(webhook_event, webhook_event.c.id == webhook_delivery.c.event_id)
+        )
+        .where(webhook_delivery.c.subscription_id == subscription_id)
+        .order_by(webhook_delivery.c.event_id.desc())
         .limit(first)
     )
     return [to_dataclass(DeliveryRow, row) for row in rows]

@@ -57,11 +57,19 @@ def activity_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[
         record["lat"], record["lon"] = (round(c, 7) for c in to_wgs84(row.x, row.y))
         record["schedule"] = []
         records[row.id] = record
-    s = activity_schedule.c
     for session in conn.execute(
-        sa.select(s.activity_id, s.weekday, s.starts, s.ends, s.valid_from, s.valid_to)
-        .where(s.activity_id.in_(ids))
-        .order_by(s.activity_id, s.weekday, s.starts)
+        sa.select(
+            activity_schedule.c.activity_id,
+            activity_schedule.c.weekday,
+            activity_schedule.c.starts,
+            activity_schedule.c.ends,
+            activity_schedule.c.valid_from,
+            activity_schedule.c.valid_to,
+        )
+        .where(activity_schedule.c.activity_id.in_(ids))
+        .order_by(
+            activity_schedule.c.activity_id, activity_schedule.c.weekday, activity_schedule.c.starts
+        )
     ):
         records[session.activity_id]["schedule"].append(_session_text(session))
     return records

@@ -59,11 +59,17 @@ def venue_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str
         record["lat"], record["lon"] = (round(c, 7) for c in to_wgs84(row.x, row.y))
         record["availability"] = []
         records[row.id] = record
-    w = venue_availability.c
     for window in conn.execute(
-        sa.select(w.venue_id, w.weekday, w.starts, w.ends)
-        .where(w.venue_id.in_(ids))
-        .order_by(w.venue_id, w.weekday, w.starts)
+        sa.select(
+            venue_availability.c.venue_id,
+            venue_availability.c.weekday,
+            venue_availability.c.starts,
+            venue_availability.c.ends,
+        )
+        .where(venue_availability.c.venue_id.in_(ids))
+        .order_by(
+            venue_availability.c.venue_id, venue_availability.c.weekday, venue_availability.c.starts
+        )
     ):
         records[window.venue_id]["availability"].append(
             _window_text(window.weekday, window.starts, window.ends)

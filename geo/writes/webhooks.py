@@ -36,9 +36,11 @@ def create_subscription(
     """A new subscription of ``actor``'s key; its id and secret."""
     if actor.key_id is None:
         raise Forbidden("webhooks are subscribed with an API key")
-    s = webhook_subscription.c
     held = conn.execute(
-        sa.select(sa.func.count()).where(s.owner_key_id == actor.key_id, s.deleted_at.is_(None))
+        sa.select(sa.func.count()).where(
+            webhook_subscription.c.owner_key_id == actor.key_id,
+            webhook_subscription.c.deleted_at.is_(None),
+        )
     ).scalar_one()
     if held >= MAX_PER_KEY:
         raise Invalid("url", f"a key holds at most {MAX_PER_KEY} subscriptions", held=held)
@@ -62,7 +64,7 @@ def create_subscription(
                 categories=sorted(c.value for c in set(wanted.categories)),
                 owner_key_id=actor.key_id,
             )
-            .returning(s.id)
+            .returning(webhook_subscription.c.id)
         ).scalar_one()
     )
     record_change(conn, actor, ENTITY, subscription_id, "create", None, {"url": url})
@@ -70,10 +72,12 @@ def create_subscription(
 
 
 def _owned(conn: sa.Connection, actor: Actor, subscription_id: int) -> None:
-    s = webhook_subscription.c
     owner = conn.execute(
-        sa.select(s.owner_key_id)
-        .where(s.id == subscription_id, s.deleted_at.is_(None))
+        sa.select(webhook_subscription.c.owner_key_id)
+        .where(
+            webhook_subscription.c.id == subscription_id,
+            webhook_subscription.c.deleted_at.is_(None),
+        )
         .with_for_update()
     ).scalar()
     if owner is None or (owner != actor.key_id and actor.role is not Role.ADMIN):

@@ -222,21 +222,20 @@ def make_report(
 
 def _venues(conn: sa.Connection, seed: int) -> list[VenueFacts]:
     """The seed's generated venues in generation order (by the n of their external id)."""
-    v = venue.c
     rows = conn.execute(
         sa.select(
-            v.id,
-            v.external_id,
-            v.municipality_number,
-            v.owner_type,
-            v.venue_type,
-            v.price_model,
-            evening_or_weekend(v.id).label("evening"),
-            v.step_free,
+            venue.c.id,
+            venue.c.external_id,
+            venue.c.municipality_number,
+            venue.c.owner_type,
+            venue.c.venue_type,
+            venue.c.price_model,
+            evening_or_weekend(venue.c.id).label("evening"),
+            venue.c.step_free,
         ).where(
-            v.source == SOURCE,
-            v.external_id.startswith(f"gen-{seed}-venue-", autoescape=True),
-            v.archived_at.is_(None),
+            venue.c.source == SOURCE,
+            venue.c.external_id.startswith(f"gen-{seed}-venue-", autoescape=True),
+            venue.c.archived_at.is_(None),
         )
     ).all()
     rows = sorted(rows, key=lambda r: int(r.external_id.rsplit("-", 1)[1]))
@@ -255,11 +254,10 @@ def _venues(conn: sa.Connection, seed: int) -> list[VenueFacts]:
 
 
 def _reporters(conn: sa.Connection) -> Reporters:
-    o = organisation.c
     rows = conn.execute(
-        sa.select(o.id, o.kind, o.municipality_number)
-        .where(o.source == DEMO_SOURCE, o.archived_at.is_(None))
-        .order_by(o.external_id)
+        sa.select(organisation.c.id, organisation.c.kind, organisation.c.municipality_number)
+        .where(organisation.c.source == DEMO_SOURCE, organisation.c.archived_at.is_(None))
+        .order_by(organisation.c.external_id)
     ).all()
     local: dict[str, list[int]] = {}
     national = []

@@ -103,12 +103,21 @@ def split_1km_grid(
 ) -> LoadReport:
     """GRID_250M cells from every loaded GRID_1KM cell (of ``numbers`` only, when given)."""
     report = LoadReport("areas (GRID_250M split from GRID_1KM)")
-    a = statistical_area.c
-    where = [a.kind == AreaKind.GRID_1KM.value, a.archived_at.is_(None)]
+    where = [
+        statistical_area.c.kind == AreaKind.GRID_1KM.value,
+        statistical_area.c.archived_at.is_(None),
+    ]
     if numbers is not None:
-        where.append(a.municipality_number.in_(numbers))
+        where.append(statistical_area.c.municipality_number.in_(numbers))
     cells = conn.execute(
-        sa.select(a.code, a.geom, a.population, a.year).where(*where).order_by(a.code)
+        sa.select(
+            statistical_area.c.code,
+            statistical_area.c.geom,
+            statistical_area.c.population,
+            statistical_area.c.year,
+        )
+        .where(*where)
+        .order_by(statistical_area.c.code)
     ).all()
     rows: list[dict[str, Any]] = []
     centres: list[tuple[float, float]] = []
@@ -132,12 +141,17 @@ def split_1km_grid(
 
 def _latest_population(conn: sa.Connection) -> dict[str, tuple[int, int]]:
     """Each municipality's (population, year) in the latest year with a population figure."""
-    s = municipality_statistics.c
     rows = conn.execute(
-        sa.select(s.municipality_number, s.population, s.year)
-        .where(s.population.is_not(None))
-        .distinct(s.municipality_number)
-        .order_by(s.municipality_number, s.year.desc())
+        sa.select(
+            municipality_statistics.c.municipality_number,
+            municipality_statistics.c.population,
+            municipality_statistics.c.year,
+        )
+        .where(municipality_statistics.c.population.is_not(None))
+        .distinct(municipality_statistics.c.municipality_number)
+        .order_by(
+            municipality_statistics.c.municipality_number, municipality_statistics.c.year.desc()
+        )
     )
     return {r.municipality_number: (r.population, r.year) for r in rows}
 
@@ -158,18 +172,18 @@ def national_1km_grid(
 ) -> LoadReport:
     """GRID_1KM cells for every municipality without any (see the module's docstring)."""
     report = LoadReport("areas (GRID_1KM spread over every municipality)")
-    a = statistical_area.c
     real = conn.execute(
-        sa.select(a.code, a.municipality_number).where(
-            a.kind == AreaKind.GRID_1KM.value, a.source != source
+        sa.select(statistical_area.c.code, statistical_area.c.municipality_number).where(
+            statistical_area.c.kind == AreaKind.GRID_1KM.value, statistical_area.c.source != source
         )
     ).all()
     taken = {r.code for r in real}
     gridded = {r.municipality_number for r in real}
     populations = _latest_population(conn)
-    m = municipality.c
     municipalities = conn.execute(
-        sa.select(m.number, m.geom).where(m.archived_at.is_(None)).order_by(m.number)
+        sa.select(municipality.c.number, municipality.c.geom)
+        .where(municipality.c.archived_at.is_(None))
+        .order_by(municipality.c.number)
     ).all()
     rows: list[dict[str, Any]] = []
     for done, row in enumerate(municipalities, start=1):

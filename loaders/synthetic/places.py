@@ -60,11 +60,14 @@ class Areas:
 
 def load_areas(conn: sa.Connection, seed: int) -> Areas:
     """The municipalities in number order, with weights and centres for ``seed``."""
-    m = municipality.c
     rows = conn.execute(
-        sa.select(m.number, m.name, sa.func.ST_AsBinary(m.geom, type_=sa.LargeBinary))
-        .where(m.archived_at.is_(None))
-        .order_by(m.number)
+        sa.select(
+            municipality.c.number,
+            municipality.c.name,
+            sa.func.ST_AsBinary(municipality.c.geom, type_=sa.LargeBinary),
+        )
+        .where(municipality.c.archived_at.is_(None))
+        .order_by(municipality.c.number)
     ).all()
     numbers = [str(row[0]) for row in rows]
     geoms = shapely.from_wkb([bytes(row[2]) for row in rows])
@@ -84,17 +87,21 @@ def load_areas(conn: sa.Connection, seed: int) -> Areas:
 def _population_grids(conn: sa.Connection) -> dict[str, list[tuple[float, float, int]]]:
     """Each municipality's populated 1 km cells where a population grid is loaded (Oslo's in
     the bundled data): a point inside each, and its residents."""
-    a = statistical_area.c
-    point = sa.func.ST_PointOnSurface(a.geom)
+    point = sa.func.ST_PointOnSurface(statistical_area.c.geom)
     rows = conn.execute(
-        sa.select(a.municipality_number, sa.func.ST_X(point), sa.func.ST_Y(point), a.population)
-        .where(
-            a.kind == AreaKind.GRID_1KM.value,
-            a.population > 0,
-            a.municipality_number.is_not(None),
-            a.archived_at.is_(None),
+        sa.select(
+            statistical_area.c.municipality_number,
+            sa.func.ST_X(point),
+            sa.func.ST_Y(point),
+            statistical_area.c.population,
         )
-        .order_by(a.municipality_number, a.code)
+        .where(
+            statistical_area.c.kind == AreaKind.GRID_1KM.value,
+            statistical_area.c.population > 0,
+            statistical_area.c.municipality_number.is_not(None),
+            statistical_area.c.archived_at.is_(None),
+        )
+        .order_by(statistical_area.c.municipality_number, statistical_area.c.code)
     )
     grids: dict[str, list[tuple[float, float, int]]] = {}
     for number, x, y, population in rows:
