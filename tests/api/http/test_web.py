@@ -55,8 +55,11 @@ async def test_page_language_and_direction(client):
     assert '<html lang="ar" dir="rtl">' in arabic.text
     config = page_config(arabic.text)
     assert config["languages"][:3] == ["nb", "nn", "en"]
-    assert {"ar", "fa", "prs", "ur", "uk", "pl", "ru"} <= set(config["languages"])
+    assert {"ar", "fa", "prs", "ur", "uk", "pl", "ru", "so", "ti"} <= set(config["languages"])
     assert config["languageNames"]["prs"] == "دری"
+    assert config["languageNames"]["ti"] == "ትግርኛ"
+    tigrinya = await client.get("/?lang=ti")
+    assert '<html lang="ti" dir="ltr">' in tigrinya.text
     unknown = await client.get("/?lang=xx")
     assert '<html lang="nb" dir="ltr">' in unknown.text
 
