@@ -825,3 +825,9 @@ def data_columns(table: sa.Table) -> list[sa.Column[Any]]:
     (a tsvector is larger than the row's other text), and the feeds' stamps."""
     hidden = SEARCH_COLUMN_NAMES | FEED_COLUMN_NAMES
     return [column for column in table.c if column.name not in hidden]
+
+
+#: Columns a write's audit snapshot leaves out: verification moves them without a new version
+#: (loads and verifyEntries, audited as `verify` on their own), so a snapshot holding them would
+#: make the next change's `before` differ from the previous change's `after`.
+UNAUDITED_COLUMNS = frozenset({"created_at", "last_verified_at", "verified_by"})

@@ -19,7 +19,14 @@ from geo.crs import STORAGE_SRID, to_storage, to_wgs84
 from geo.records import Fields
 from geo.records.activities import SESSION_COLUMNS, Session, activity_fields, schedule_sessions
 from geo.spatial_join import municipalities_of_points
-from geo.tables import activity, activity_schedule, data_columns, organisation, venue
+from geo.tables import (
+    UNAUDITED_COLUMNS,
+    activity,
+    activity_schedule,
+    data_columns,
+    organisation,
+    venue,
+)
 from geo.writes import Actor, Invalid, NotFound, WriteError, scope
 from geo.writes.audit import record_change
 from geo.writes.versions import check_version, update_at_version
@@ -43,7 +50,7 @@ def activity_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[
     ids = sorted(set(ids))
     if not ids:
         return {}
-    columns = [c for c in data_columns(activity) if c.name not in {"geom", "created_at"}]
+    columns = [c for c in data_columns(activity) if c.name not in {"geom", *UNAUDITED_COLUMNS}]
     rows = conn.execute(
         sa.select(
             *columns,

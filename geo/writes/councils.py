@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from geo import validation as v
 from geo.records import Fields
 from geo.records.councils import council_fields
-from geo.tables import county, immigrant_council, municipality
+from geo.tables import UNAUDITED_COLUMNS, county, immigrant_council, municipality
 from geo.writes import Actor, Invalid, NotFound, WriteError, scope
 from geo.writes.audit import record_change
 from geo.writes.versions import check_version, update_at_version
@@ -25,7 +25,7 @@ API_SOURCE = "api"
 def council_record(conn: sa.Connection, council_id: int) -> dict[str, Any]:
     """A council as a record by its columns, with id, version and stamps."""
     row = conn.execute(
-        sa.select(*(c for c in immigrant_council.c if c.name != "created_at")).where(
+        sa.select(*(c for c in immigrant_council.c if c.name not in UNAUDITED_COLUMNS)).where(
             immigrant_council.c.id == council_id
         )
     ).first()

@@ -22,7 +22,7 @@ from geo.records import Fields
 from geo.records.venues import WINDOW_COLUMNS, Window, availability_windows, venue_fields
 from geo.references import MAX_EXTERNAL_ID, organisation_ref, resolve
 from geo.spatial_join import municipalities_of_points
-from geo.tables import data_columns, organisation, venue, venue_availability
+from geo.tables import UNAUDITED_COLUMNS, data_columns, organisation, venue, venue_availability
 from geo.upsert import BATCH, upsert
 from geo.writes import Actor, Forbidden, Invalid, NotFound, WriteError, scope
 from geo.writes.audit import record_change, record_changes
@@ -47,7 +47,7 @@ def venue_records(conn: sa.Connection, ids: Iterable[int]) -> dict[int, dict[str
     ids = sorted(set(ids))
     if not ids:
         return {}
-    columns = [c for c in data_columns(venue) if c.name not in {"geom", "created_at"}]
+    columns = [c for c in data_columns(venue) if c.name not in {"geom", *UNAUDITED_COLUMNS}]
     rows = conn.execute(
         sa.select(
             *columns, sa.func.ST_X(venue.c.geom).label("x"), sa.func.ST_Y(venue.c.geom).label("y")

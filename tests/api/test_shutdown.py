@@ -61,7 +61,13 @@ def test_sigterm_lets_an_inflight_export_finish(loaded_url, tmp_path):
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
             time.sleep(0.2)
         chunks: list[bytes] = []
-        with httpx.stream("GET", f"{base}/export/activities.geojson", timeout=30) as response:
+        # Uncompressed, so the response is large enough to be in flight when SIGTERM comes.
+        with httpx.stream(
+            "GET",
+            f"{base}/export/activities.geojson",
+            headers={"Accept-Encoding": "identity"},
+            timeout=30,
+        ) as response:
             assert response.status_code == 200
             for i, chunk in enumerate(response.iter_bytes(chunk_size=16_384)):
                 chunks.append(chunk)
