@@ -440,7 +440,9 @@ async def nearby_on_driver(
     values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
     if languages and not any(_probes(kind, filt) for kind in kinds):
-        return await _translated_page(conn, kinds, filt, first, values, after_rank, languages)
+        return await _translated_page(
+            conn, kinds, filt, first, values, after_rank, languages, columns
+        )
     streams = []
     for kind in dict.fromkeys(kinds):
         if _probes(kind, filt):  # whole rows: a superset of any projection's
@@ -473,13 +475,17 @@ async def _translated_page(
     values: dict[str, Any],
     after_rank: int | None,
     languages: Sequence[str],
+    columns: Mapping[PlaceKind, frozenset[str]] | None = None,
 ) -> NearbyPage:
     """:func:`nearby_on_driver`'s page with each activity's and venue's translations in
-    ``languages`` read by the same statement (one round trip, as without them)."""
+    ``languages`` read by the same statement (one round trip, as without them). ``columns``
+    as there: a translated text the selection reads has its original among them, which tells
+    whether the translation is outdated (geo.queries.translations.compact_choice)."""
     streams = []
     translations: dict[tuple[PlaceKind, int], list[list[Any]]] = {}
     for kind in dict.fromkeys(kinds):
-        stmt = _kind_statement(kind, filt, after_rank)
+        only = None if columns is None or kind is PlaceKind.COUNCIL else columns.get(kind)
+        stmt = _kind_statement(kind, filt, after_rank, only)
         if kind is PlaceKind.COUNCIL:
             rows = await run_statement_as(
                 conn, driver_statement(stmt), values, _ROW_TYPES[kind], "distance", "stale"
@@ -490,7 +496,14 @@ async def _translated_page(
             continue
         wrapped = driver_statement(with_translations(stmt, kind.value.lower()))
         found = await run_statement_as(
-            conn, wrapped, values, _ROW_TYPES[kind], "distance", "stale", "translations"
+            conn,
+            wrapped,
+            values,
+            _ROW_TYPES[kind],
+            "distance",
+            "stale",
+            "translations",
+            partial=only is not None,
         )
         streams.append(
             [Hit(kind, float(distance), row, stale) for row, distance, stale, _ in found]

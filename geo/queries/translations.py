@@ -10,7 +10,7 @@ measure; PostgreSQL's ``md5()`` and :func:`digest_of` agree on UTF-8 text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from geo.languages import ORIGINAL_LANGUAGE, first_available
 from geo.queries.driver import driver_statement, run_statement_as
-from geo.queries.rows import in_field_order
+from geo.queries.rows import filled_without_init, in_field_order
 from geo.tables import TRANSLATED_FIELDS, TRANSLATION_TABLES, metadata
 
 #: The kinds of entry with translations, as their tables are named.
@@ -159,17 +159,26 @@ def with_translations(stmt: sa.Select[Any], kind: str) -> sa.Select[Any]:
 _FIELD, _LANGUAGE = COMPACT_FIELDS.index("field"), COMPACT_FIELDS.index("language")
 
 
+def language_rank(order: Sequence[str]) -> dict[str, int]:
+    """Each language of a reader's ``order`` by its place in it (for :func:`compact_choice`)."""
+    return {language: position for position, language in enumerate(order)}
+
+
 def compact_choice(
-    kind: str, entry: Any, found: Sequence[Sequence[Any]], order: Sequence[str]
+    kind: str,
+    entry: Any,
+    found: Sequence[Sequence[Any]],
+    rank: Mapping[str, int],
+    fields: Collection[str] | None = None,
 ) -> dict[str, TranslationRow]:
-    """Of :func:`with_translations`' arrays of one entry, per field the one a reader of
-    ``order`` gets, as a row (outdated where the entry's original, its attribute per field, is
-    not the one translated); only those are built (a page's hot path)."""
-    rank = {language: position for position, language in enumerate(order)}
+    """Of :func:`with_translations`' arrays of one entry, per field the one a reader gets
+    whose languages ``rank`` orders (:func:`language_rank`), as a row (outdated where the
+    entry's original, its attribute per field, is not the one translated); only those are
+    built (a page's hot path), and only of ``fields`` when given (what a selection reads)."""
     best: dict[str, Sequence[Any]] = {}
     for values in found:
         position = rank.get(values[_LANGUAGE])
-        if position is None:
+        if position is None or (fields is not None and values[_FIELD] not in fields):
             continue
         held = best.get(values[_FIELD])
         if held is None or position < rank[held[_LANGUAGE]]:
@@ -177,10 +186,9 @@ def compact_choice(
     chosen = {}
     for field, values in best.items():
         item = dict(zip(COMPACT_FIELDS, values, strict=True))
-        outdated = item.pop("original_digest") != digest_of(getattr(entry, field))
-        chosen[field] = TranslationRow(
-            kind=kind, entry_id=entry.id, outdated=outdated, updated_at=None, **item
-        )
+        item["outdated"] = item.pop("original_digest") != digest_of(getattr(entry, field))
+        item.update(kind=kind, entry_id=entry.id, updated_at=None)
+        chosen[field] = filled_without_init(TranslationRow, item)
     return chosen
 
 

@@ -29,6 +29,7 @@ from api.graphql.types.translation import (
     LocalizedText,
     Translation,
     localize,
+    localized_field,
     text_of,
     translations_of,
 )
@@ -280,7 +281,11 @@ Activity.ROW_TABLE = RowTable(
         **STAMP_FIELDS,
         **VERIFICATION_FIELDS,
     },
-    resolvers={"id": global_id_field(NodeType.ACTIVITY)},
+    resolvers={
+        "id": global_id_field(NodeType.ACTIVITY),
+        "title_text": localized_field("title"),
+        "description_text": localized_field("description"),
+    },
 )
 
 ACTIVITY_NODE = NodeKind(Activity.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -17,7 +17,7 @@ from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.entry import locate_rows, locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
-from api.graphql.types.translation import Lang, apply_translations, localize
+from api.graphql.types.translation import Lang, apply_translations, localize, translated_row
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
@@ -26,7 +26,7 @@ from geo.queries.activities import ActivityRow
 from geo.queries.councils import CouncilRow
 from geo.queries.nearby import Hit, NearbyKey, NearbyPage, count_nearby, nearby_on_driver
 from geo.queries.rows import filled_without_init
-from geo.queries.translations import compact_choice
+from geo.queries.translations import compact_choice, language_rank
 from geo.queries.venues import VenueRow
 
 if TYPE_CHECKING:
@@ -248,9 +248,9 @@ async def nearby_connection(
     )
     geo_filter = to_geo_filter(filter, context.stale_before)
     order = context.reading_order(lang)  # checked before any read
-    # Translated texts go into API objects (localize), so a reader with languages gets them
-    # built rather than rendered from rows.
-    projection = None if reads is None or order else projection_of(reads)
+    # A text filter's probe reads no translations: its places are localised as API objects.
+    probes = bool(order) and geo_filter.text is not None
+    projection = None if reads is None or probes else projection_of(reads)
     async with context.heavy_if(geo_filter.text is not None):
         page = await context.run_on_driver(
             nearby_on_driver,
@@ -272,26 +272,34 @@ async def nearby_connection(
         (x, y, radius, wanted, geo_filter),
         projection,
     )
-    if projection is not None:  # rows, not objects: the reader reads the originals
-        return connection
-    nodes = [edge.node for edge in connection.edges]
     if page.translations is None:  # not read with the page (a text filter's probe)
-        await localize(context, nodes, lang)
-    else:
-        apply_translations(nodes, _chosen(page, order))
+        await localize(context, [edge.node for edge in connection.edges], lang)
+        return connection
+    chosen = _chosen(page, order, {} if projection is None else projection.columns)
+    for edge in connection.edges:
+        if isinstance(edge.node, ActivityRow | VenueRow):  # rendered from rows: translate them
+            kind = _KINDS[type(edge.node)].value.lower()
+            edge.node = translated_row(edge.node, chosen.get((kind, edge.node.id)))
+    apply_translations(
+        [e.node for e in connection.edges if hasattr(e.node, "TRANSLATION_KIND")], chosen
+    )
     return connection
 
 
-def _chosen(page: NearbyPage, order: tuple[str, ...]) -> dict[tuple[str, int], Any]:
+def _chosen(
+    page: NearbyPage, order: tuple[str, ...], columns: Mapping[nearby_queries.PlaceKind, Any]
+) -> dict[tuple[str, int], Any]:
     """The translations each hit's reader gets, read with the page
-    (geo.queries.translations.with_translations)."""
+    (geo.queries.translations.with_translations); of a kind read as ``columns`` (a
+    projection), only those of the fields read."""
     assert page.translations is not None
     chosen = {}
+    rank = language_rank(order)
     for hit in page.hits:
         found = page.translations.get((hit.kind, hit.row.id))
         if found:
             kind = hit.kind.value.lower()
-            texts = compact_choice(kind, hit.row, found, order)
+            texts = compact_choice(kind, hit.row, found, rank, columns.get(hit.kind))
             if texts:
                 chosen[(kind, hit.row.id)] = texts
     return chosen

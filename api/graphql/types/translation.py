@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import strawberry
 
+from api.graphql.projection import RowField
 from geo.languages import ORIGINAL_LANGUAGE, right_to_left
+from geo.queries.rows import filled_without_init
 from geo.queries.translations import TranslationRow, chosen_texts
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ LANG_DESCRIPTION = (
     "a translation (Dari → Persian, Nynorsk → Bokmål, …), else in the original (Norwegian "
     "bokmål); its `…Text` field says which. docs/languages.md."
 )
+R = TypeVar("R")
+
 Lang = Annotated[list[str] | None, strawberry.argument(description=LANG_DESCRIPTION)]
 
 
@@ -97,9 +101,12 @@ def original_text(text: str | None) -> LocalizedText | None:
     )
 
 
-def text_of(entry: Translatable, field: str, text: str | None) -> LocalizedText | None:
-    """``field``'s text as the reader got it: its translation, else the original ``text``."""
-    row = None if entry.translated is None else entry.translated.get(field)
+def text_of(entry: Any, field: str, text: str | None) -> LocalizedText | None:
+    """``field``'s text as the reader got it: its translation, else the original ``text``.
+    ``entry``: an API object, or a geo row (:func:`translated_row`; a row without
+    ``translated`` is read in its original)."""
+    translated = getattr(entry, "translated", None)
+    row = None if translated is None else translated.get(field)
     if row is None:
         return original_text(text)
     return LocalizedText(
@@ -147,6 +154,23 @@ async def localize(context: Context, entries: Sequence[Any], lang: list[str] | N
         [(entry.TRANSLATION_KIND, entry.db_id, order) for entry in translatable]
     )
     apply_translations(translatable, chosen_texts([r for rows in found for r in rows], order))
+
+
+def localized_field(field: str) -> RowField:
+    """The ``…Text`` resolver of ``field`` read from a geo row (api.graphql.projection), as
+    the API object's resolver reads it: the compiled path renders it without the object."""
+    return RowField((field,), lambda row: text_of(row, field, getattr(row, field)))
+
+
+def translated_row(row: R, texts: Mapping[str, TranslationRow] | None) -> R:
+    """A geo row as a reader of other languages gets it, for the compiled path: its texts
+    replaced by their translations and the translations kept (``translated``) for the
+    ``…Text`` fields. Of the same class (the compiled path renders a row by its class)."""
+    if not texts:
+        return row
+    values = {**vars(row), **{field: chosen.text for field, chosen in texts.items()}}
+    values["translated"] = texts
+    return filled_without_init(type(row), values)
 
 
 def apply_translations(

@@ -30,6 +30,7 @@ from api.graphql.types.translation import (
     LocalizedText,
     Translation,
     localize,
+    localized_field,
     text_of,
     translations_of,
 )
@@ -210,7 +211,11 @@ Venue.ROW_TABLE = RowTable(
         **STAMP_FIELDS,
         **VERIFICATION_FIELDS,
     },
-    resolvers={"id": global_id_field(NodeType.VENUE)},
+    resolvers={
+        "id": global_id_field(NodeType.VENUE),
+        "description_text": localized_field("description"),
+        "price_note_text": localized_field("price_note"),
+    },
 )
 
 VENUE_NODE = NodeKind(Venue.NODE_TYPE, re.compile(r"[0-9]{1,18}"), _fetch_node)

@@ -4,8 +4,22 @@ alone. `translations { … }` needs a DataLoader, so strawberry answers it."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
+import orjson
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from api.app import create_app
+from api.graphql.types.activity import Activity
+from api.graphql.types.venue import Venue
+from geo.db import sync_engine
+from geo.settings import load_settings
+from geo.tables import activity, activity_translation
+from tests.api.conftest import http_client
 from tests.api.graphql.test_compiled import OSLO, _both, clients  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +79,61 @@ async def test_a_bad_lang_is_strawberrys_error_with_the_field(clients):  # noqa:
     error = fast.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == "lang"
+
+
+@pytest.fixture
+async def edited(fresh_demo_url: URL) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """A copy of the demo where half the translated activities' titles were edited after
+    their translations were made: those translations are outdated (served, flagged)."""
+    engine = sync_engine(fresh_demo_url)
+    try:
+        with engine.begin() as conn:
+            translated = sa.select(activity_translation.c.entry_id).where(
+                activity_translation.c.field == "title", activity_translation.c.entry_id % 2 == 0
+            )
+            conn.execute(
+                sa.update(activity)
+                .where(activity.c.id.in_(translated))
+                .values(title=activity.c.title + " (ny tid)")
+            )
+    finally:
+        engine.dispose()
+    settings = load_settings(
+        database_url=fresh_demo_url.render_as_string(hide_password=False),
+        rate_limit_enabled=False,
+    )
+    on = create_app(settings.model_copy(update={"compiled_queries": True}))
+    off = create_app(settings.model_copy(update={"compiled_queries": False}))
+    async with http_client(on) as compiled, http_client(off) as plain:
+        yield compiled, plain
+
+
+async def test_near_me_in_other_languages_renders_rows_without_api_objects(edited, monkeypatch):
+    """With `lang`, the compiled path still reads only the selection's columns and renders
+    the rows (translated in place of their originals), no API object built; byte for byte
+    strawberry's answer, outdated translations flagged as there."""
+    compiled, plain = edited
+    body = {"query": LOCALISED.replace("first: 30", "first: 100"), "variables": {"at": OSLO}}
+    answers = {}
+    for lang in (["uk", "en"], ["ar", "en"], ["prs", "fa", "en"]):
+        body["variables"]["lang"] = lang
+        expected = (await plain.post("/graphql", json=body)).content
+
+        def no_objects(*_args: Any) -> Any:
+            raise AssertionError("an API object was built")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(Activity, "from_row", no_objects)
+            patched.setattr(Venue, "from_row", no_objects)
+            got = (await compiled.post("/graphql", json=body)).content
+        assert got == expected
+        answers[tuple(lang)] = orjson.loads(got)["data"]["nearby"]["edges"]
+    texts = [
+        edge["node"]["titleText"]
+        for edges in answers.values()
+        for edge in edges
+        if "titleText" in edge["node"]
+    ]
+    assert any(not text["original"] for text in texts), "some titles come translated"
+    assert any(text["outdated"] for text in texts), "the edited title's translations"
+    assert all(text["outdated"] is False for text in texts if text["original"])

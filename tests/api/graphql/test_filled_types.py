@@ -8,6 +8,8 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from api.graphql.types.activity import Activity
 from api.graphql.types.entry import locations_of
 from api.graphql.types.nearby import _connection
@@ -16,7 +18,9 @@ from geo.crs import to_storage
 from geo.filters import DirectoryFilter
 from geo.queries.activities import activities_by_name
 from geo.queries.nearby import PlaceKind, nearby
+from geo.queries.translations import TranslationRow, compact_choice, language_rank
 from geo.queries.venues import venues_by_name
+from geo.tables import activity
 
 OSLO = to_storage(59.9139, 10.7522)  # central Oslo, EPSG:25833
 
@@ -62,3 +66,21 @@ def test_nearby_edges_equal_their_constructed_twins(loaded_conn) -> None:
         twin = constructed(edge)
         assert twin == edge
         assert vars(twin) == vars(edge)
+
+
+def test_chosen_translations_equal_their_constructed_twins(loaded_conn) -> None:
+    """compact_choice builds each chosen translation without its constructor."""
+    rows = loaded_conn.execute(
+        sa.select(activity, activity.c.translations.label("found")).where(
+            sa.func.jsonb_array_length(activity.c.translations) > 0
+        )
+    ).all()
+    assert len(rows) > 10
+    order = language_rank(("uk", "ar", "en", "fa", "so"))
+    chosen = [compact_choice("activity", row, row.found, order) for row in rows]
+    built = [translation for texts in chosen for translation in texts.values()]
+    assert len(built) > 10
+    for translation in built:
+        assert isinstance(translation, TranslationRow)
+        assert constructed(translation) == translation
+        assert vars(constructed(translation)) == vars(translation)
