@@ -159,7 +159,7 @@ def simplify_meters(value: float | None, field: str = "simplifyMeters") -> float
 def checked_radius(radius: float, field: str = "radiusMeters") -> float:
     if not 0 < radius <= MAX_RADIUS_M:
         raise BadUserInput(
-            f"radiusMeters must be within (0, {MAX_RADIUS_M}], got {radius!r}", field=field
+            f"{field} must be within (0, {MAX_RADIUS_M}], got {radius!r}", field=field
         )
     return radius
 

@@ -151,6 +151,14 @@ async def test_bad_requests_are_named(client, path, status, field):
     assert error["reason"]
 
 
+async def test_an_out_of_range_reach_is_named_by_its_own_parameter(client):
+    response = await client.get("/calendar/activities.ics?near=59.9,10.7&withinMeters=-5")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "withinMeters"
+    assert error["reason"].startswith("withinMeters must be within (0, ")
+
+
 async def test_school_holidays_cancellations_and_updates(fresh_demo_url):
     """Pausing in school holidays removes exactly their days; a cancelled date goes too; an
     update keeps every UID and raises SEQUENCE, so calendars replace rather than duplicate."""
