@@ -11,7 +11,12 @@ request:
   lets a subscriber refuse a replay;
 - any 2xx is a success; anything else, a timeout or no connection is a failure, retried with
   exponential back-off, and a subscription failing HVERDAG_WEBHOOK_PAUSE_AFTER times running
-  is paused.
+  is paused;
+- the host is resolved before each request and every address it has must be public: a name
+  that points at this machine or a private network (at registration or later, by a changed
+  DNS record) is a failure, never a request. The request then goes to the address that was
+  checked (its name kept for TLS and ``Host``), so a second lookup cannot point it elsewhere.
+  HVERDAG_WEBHOOK_ALLOW_LOOPBACK turns this off (tests, development).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import socket
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -124,12 +131,29 @@ def check_url(url: str, allow_loopback: bool, field: str = "input.url") -> str:
     )
 
 
+#: A host name's addresses (for a port): the system's resolver unless a test gives its own.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone is not the address
+    return ip.is_global and not ip.is_multicast
+
+
 class Deliverer:
     """One worker: leases due deliveries, posts them one by one, records each outcome."""
 
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, resolve: Resolver = resolve_host
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.resolve = resolve
         # The lease outlasts a request: a worker never holds one it may not finish.
         self.lease = timedelta(seconds=settings.webhook_timeout_s * 2 + 5)
 
@@ -191,10 +215,38 @@ class Deliverer:
             EVENT_HEADER: str(due.event_id),
             SIGNATURE_HEADER: sign(due.secret, int(time.time()), body),
         }
+        target = await self._public_target(due.url)
+        if isinstance(target, str):
+            return target
+        url, extensions = target
+        if extensions:
+            headers["host"] = urlsplit(due.url).netloc
         try:
-            response = await client.post(due.url, content=body, headers=headers)
+            response = await client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as error:
             return f"{type(error).__name__}: {error}"
         if 200 <= response.status_code < 300:
             return None
         return f"HTTP {response.status_code}: {response.text[:200]}"
+
+    async def _public_target(self, url: str) -> tuple[str, dict[str, Any]] | str:
+        """Where to send a delivery for ``url``: the URL with its host replaced by the public
+        address it was checked to have, and the request's extensions (the name for TLS);
+        else why not (a failure to record, no request made)."""
+        if self.settings.webhook_allow_loopback:
+            return url, {}
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            addresses = await self.resolve(host, parts.port or 443)
+        except OSError as error:
+            return f"cannot resolve {host}: {error}"
+        private = sorted({a for a in addresses if not _is_public(a)})
+        if not addresses or private:
+            found = ", ".join(private) or "no address"
+            return f"not delivered: {host} resolves to a non-public address ({found})"
+        address = addresses[0]
+        netloc = f"[{address}]" if ":" in address else address
+        if parts.port is not None:
+            netloc = f"{netloc}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc)), {"sni_hostname": host}

@@ -16,17 +16,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
-from api.delivery import body_of, check_url, sign, verify
+from api.delivery import Deliverer, body_of, check_url, sign, verify
 from api.errors import BadUserInput
-from geo.outbox import lease_due, record_failure, record_success, retry_delay
-from geo.settings import PROJECT_ROOT
+from geo.outbox import Due, lease_due, record_failure, record_success, retry_delay
+from geo.settings import PROJECT_ROOT, Settings
 from geo.tables import venue, webhook_delivery, webhook_event, webhook_subscription
 from geo.vocab import EntryKind
 from geo.writes.venues import create_venue, set_venue_archived, update_venue
@@ -194,6 +195,79 @@ def test_failures_back_off_then_pause_and_resume_sends_what_was_kept(write_engin
     assert (row.status, row.attempts) == ("DELIVERED", 4)
 
 
+# --- where a delivery may go ----------------------------------------------------------------------
+
+
+def _due(url: str) -> Due:
+    return Due(
+        delivery_id=1,
+        subscription_id=1,
+        url=url,
+        secret="s3cret",
+        event_id=7,
+        entry_kind="VENUE",
+        entry_id=12,
+        action="UPDATED",
+        version=3,
+        municipality_number="0301",
+        occurred_at=datetime(2026, 12, 7, 12, tzinfo=UTC),
+        attempts=0,
+    )
+
+
+def _resolving(addresses: dict[str, list[str]]) -> Any:
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in addresses:
+            raise OSError(f"unknown host {host}")
+        return addresses[host]
+
+    return resolve
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("found", "reason"),
+    [
+        (["10.0.0.5"], "non-public address (10.0.0.5)"),
+        (["93.184.216.34", "127.0.0.1"], "non-public address (127.0.0.1)"),
+        (["::1"], "non-public address (::1)"),
+        (["169.254.169.254"], "non-public address (169.254.169.254)"),
+        ([], "non-public address (no address)"),
+        (None, "cannot resolve hooks.example.org"),
+    ],
+)
+async def test_a_name_that_resolves_to_a_private_address_is_never_requested(found, reason):
+    """A registered public name may later point at this machine or the cloud's metadata
+    service (a changed DNS record): the worker checks every address before each request."""
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+    resolve = _resolving({} if found is None else {"hooks.example.org": found})
+    deliverer = Deliverer(None, Settings(), resolve)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport) as client:
+        error = await deliverer._post(client, _due("https://hooks.example.org/hook"))
+    assert error is not None
+    assert reason in error
+    assert sent == []
+
+
+@pytest.mark.anyio
+async def test_a_delivery_goes_to_the_address_that_was_checked():
+    """Pinned: the request is made to the checked address, with the name kept for TLS (SNI
+    and the certificate's check) and Host, so a second lookup cannot send it elsewhere."""
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(204))
+    resolve = _resolving({"hooks.example.org": ["2606:2800:220:1::1", "93.184.216.34"]})
+    deliverer = Deliverer(None, Settings(), resolve)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport) as client:
+        error = await deliverer._post(client, _due("https://hooks.example.org:8443/hook?a=1"))
+    assert error is None
+    (request,) = sent
+    assert str(request.url) == "https://[2606:2800:220:1::1]:8443/hook?a=1"
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    assert request.headers["hverdag-event-id"] == "7"
+
+
 # --- a real worker against a real receiver -------------------------------------------------------
 
 
@@ -267,6 +341,7 @@ def _worker(write_url: Any) -> subprocess.Popen[bytes]:
         "HVERDAG_WEBHOOK_POLL_S": "0.05",
         "HVERDAG_WEBHOOK_TIMEOUT_S": "1",
         "HVERDAG_WEBHOOK_PAUSE_AFTER": "1000",
+        "HVERDAG_WEBHOOK_ALLOW_LOOPBACK": "true",  # the receiver is on 127.0.0.1
     }
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "deliver"],
