@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from icalendar import Calendar, Component
@@ -44,12 +44,17 @@ EARLIEST = date(2000, 1, 1)
 #: Most events one calendar may hold, and most sessions one COUNT may name.
 MAX_EVENTS = 5000
 MAX_COUNT = 1000
+#: Longest series read, in days (ten years): a farther UNTIL is a typo or a hostile file.
+MAX_SERIES_DAYS = 3653
 #: An event without a recognised CATEGORIES gets this category, unless the run names another.
 DEFAULT_CATEGORY = ActivityCategory.MEETING_PLACE
 
 _BYDAY = {"MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6, "SU": 7}
 _RULE_PARTS = {"FREQ", "BYDAY", "UNTIL", "COUNT", "WKST", "INTERVAL"}
 _OWN_UID = re.compile(r"^(hverdag-activity-\d+)-(MO|TU|WE|TH|FR|SA|SU)-\d{4}-[0-9a-z-]+@hverdag$")
+#: The activity's columns a calendar says; the others (languages, target groups, ages, price,
+#: registration, …) are the organisation's to set with updateActivity, and a re-load keeps them.
+CALENDAR_COLUMNS = ("title", "description", "url", "category")
 #: The activity's columns -> the event's property their errors are about.
 _PROPERTIES = {
     "title": "SUMMARY",
@@ -88,6 +93,8 @@ class CalendarEvent:
     fields: dict[str, Any]
     point: tuple[float, float] | None  # WGS84 lat, lon (GEO)
     location: str | None  # LOCATION, matched against the venues
+    #: CATEGORIES named the category (else it is the run's default, for a new activity only)
+    category_named: bool = False
     sessions: list[Session] = field(default_factory=list)
     cancelled: list[date] = field(default_factory=list)
 
@@ -224,19 +231,21 @@ def _activity(
     for problem in getattr(event, "errors", []) or []:
         prop, reason = problem if isinstance(problem, tuple) else ("VEVENT", str(problem))
         raise _Refused(str(prop), f"cannot be read: {reason}")
+    named = _category(event)
     record = {
         "title": _text(event, "SUMMARY"),
         "description": _text(event, "DESCRIPTION"),
         "url": _text(event, "URL"),
-        "category": _category(event, category).value,
+        "category": (named or category).value,
     }
     try:
-        fields = activity_fields(record)
+        checked = activity_fields(record)
     except v.FieldError as error:
         first = error.errors[0] if error.errors else error
         raise _Refused(_PROPERTIES.get(first.field, first.field), first.reason) from None
-    starts, ends = _times(event)
-    sessions = _sessions(event, starts, ends)
+    fields = {column: checked[column] for column in CALENDAR_COLUMNS}
+    starts, ends, given = _times(event)
+    sessions = _sessions(event, starts, ends, given)
     cancelled = _cancelled(event, starts, sessions, overrides)
     own = _OWN_UID.match(uid)
     return CalendarEvent(
@@ -247,6 +256,7 @@ def _activity(
         location=_text(event, "LOCATION"),
         sessions=sessions,
         cancelled=cancelled,
+        category_named=named is not None,
     )
 
 
@@ -257,23 +267,30 @@ def _text(event: Component, name: str) -> str | None:
     return str(value).strip() or None
 
 
-def _category(event: Component, default: ActivityCategory) -> ActivityCategory:
+def _category(event: Component) -> ActivityCategory | None:
+    """The first of the event's CATEGORIES that is one of hverdag's."""
     value = _get(event, "CATEGORIES")
     for each in value if isinstance(value, list) else [value] if value is not None else []:
         for name in getattr(each, "cats", [each]):
             found = _CATEGORY_NAMES.get(str(name).strip().casefold())
             if found is not None:
                 return found
-    return default
+    return None
 
 
-def _local(value: Any, prop: str) -> datetime:
+def _local(value: Any, prop: str, tzid: str | None = None) -> datetime:
     """A DATE-TIME with a timezone (TZID, or UTC) as Europe/Oslo wall-clock time."""
     if not isinstance(value, datetime):
         raise _Refused(
             prop,
             "is a date without a time (an all-day event): hverdag's schedule holds sessions "
             "with a start and an end time",
+        )
+    if value.tzinfo is None and tzid:
+        raise _Refused(
+            prop,
+            f"TZID={tzid} is no timezone hverdag knows (the calendar has no VTIMEZONE for it "
+            "and it is no IANA name): give TZID=Europe/Oslo",
         )
     if value.tzinfo is None:
         raise _Refused(
@@ -287,6 +304,13 @@ def _local(value: Any, prop: str) -> datetime:
     return local
 
 
+def _moment(event: Component, prop: str) -> Any:
+    """A DTSTART-like property's value, its TZID checked."""
+    with _reading(prop):
+        value = _get(event, prop)
+        return _local(value.dt, prop, value.params.get("TZID")), value.dt
+
+
 @contextmanager
 def _reading(prop: str) -> Iterator[None]:
     try:
@@ -295,15 +319,13 @@ def _reading(prop: str) -> Iterator[None]:
         raise _Refused(prop, f"cannot be read: {error}") from None
 
 
-def _times(event: Component) -> tuple[datetime, datetime]:
+def _times(event: Component) -> tuple[datetime, datetime, datetime]:
+    """The first session's start and end in Europe/Oslo, and its start as the event gave it."""
     if "DTSTART" not in event:
         raise _Refused("DTSTART", "is required")
-    with _reading("DTSTART"):
-        raw_start = _get(event, "DTSTART").dt
-    starts = _local(raw_start, "DTSTART")
+    starts, given = _moment(event, "DTSTART")
     if "DTEND" in event:
-        with _reading("DTEND"):
-            ends = _local(_get(event, "DTEND").dt, "DTEND")
+        ends, _ = _moment(event, "DTEND")
         prop = "DTEND"
     elif "DURATION" in event:
         with _reading("DURATION"):
@@ -315,14 +337,15 @@ def _times(event: Component) -> tuple[datetime, datetime]:
         raise _Refused("DTEND", "is required (or DURATION): a session has an end")
     if ends <= starts:
         raise _Refused(prop, "must end after DTSTART")
-    if ends.date() != starts.date() and ends.timetz().replace(tzinfo=None) != time(0):
-        raise _Refused(prop, "ends on another day: hverdag's sessions end the day they start")
-    return starts, ends
+    if ends.date() != starts.date():
+        raise _Refused(
+            prop, "ends on another day (Norwegian time): hverdag's sessions end the day they start"
+        )
+    return starts, ends, given
 
 
-def _sessions(event: Component, starts: datetime, ends: datetime) -> list[Session]:
-    """The schedule lines of the event."""
-    end_time = ends.time() if ends.date() == starts.date() else time(23, 59)
+def _sessions(event: Component, starts: datetime, ends: datetime, given: datetime) -> list[Session]:
+    """The schedule lines of the event (``given``: DTSTART in the event's own timezone)."""
     day = starts.date()
     if "RDATE" in event:
         raise _Refused(
@@ -330,7 +353,7 @@ def _sessions(event: Component, starts: datetime, ends: datetime) -> list[Sessio
         )
     rules = _get(event, "RRULE")
     if rules is None:
-        one: Session = (day.isoweekday(), starts.time(), end_time, day, day)
+        one: Session = (day.isoweekday(), starts.time(), ends.time(), day, day)
         return [one]
     if isinstance(rules, list):
         raise _Refused("RRULE", "one RRULE per event: give each rule its own event")
@@ -344,14 +367,44 @@ def _sessions(event: Component, starts: datetime, ends: datetime) -> list[Sessio
         raise _Refused("RRULE", "only FREQ=WEEKLY is a weekly schedule")
     if [int(i) for i in parts.get("INTERVAL", [1])] != [1]:
         raise _Refused("RRULE", "INTERVAL must be 1: every other week is not a weekly schedule")
-    weekdays = _weekdays(parts.get("BYDAY"), day)
-    if day.isoweekday() not in weekdays:
+    named = _weekdays(parts.get("BYDAY"), given.date())
+    if given.isoweekday() not in named:
         raise _Refused("RRULE", "DTSTART falls on a day its BYDAY does not name")
+    # BYDAY names the event's own timezone's days: Norwegian days may be one later or earlier.
+    shift = (day - given.date()).days
+    weekdays = {(w - 1 + shift) % 7 + 1 for w in named}
     last = _last_day(parts, starts, weekdays)
     if last < day:
         raise _Refused("RRULE", "ends before DTSTART")
-    lines: list[Session] = [(wd, starts.time(), end_time, day, last) for wd in sorted(weekdays)]
+    if (last - day).days > MAX_SERIES_DAYS:
+        raise _Refused(
+            "RRULE", f"runs for more than {MAX_SERIES_DAYS // 365} years: give a nearer UNTIL"
+        )
+    _check_norwegian_time(given, starts, day, last)
+    lines: list[Session] = [(wd, starts.time(), ends.time(), day, last) for wd in sorted(weekdays)]
     return lines
+
+
+def _check_norwegian_time(given: datetime, starts: datetime, first: date, last: date) -> None:
+    """A series keeps its wall-clock time in its own timezone (RFC 5545); hverdag keeps it in
+    Norway's. A series in UTC, or in a zone whose daylight saving differs from Norway's, has
+    sessions at another Norwegian time part of the year: refused, not moved by an hour.
+    Checked week by week (daylight saving rules differ by at least a week)."""
+    zone = given.tzinfo
+    if getattr(zone, "key", None) == "Europe/Oslo":
+        return
+    wall = given.replace(tzinfo=None).time()
+    day = given.date()
+    while day <= given.date() + (last - first):
+        there = datetime.combine(day, wall, tzinfo=zone).astimezone(OSLO)
+        if there.time() != starts.time():
+            raise _Refused(
+                "DTSTART",
+                f"the series is set in {given.tzname() or zone} and falls at {there:%H:%M} "
+                f"Norwegian time on {there:%Y-%m-%d}, not {starts:%H:%M}: hverdag keeps one "
+                "Norwegian time a week; give DTSTART with TZID=Europe/Oslo",
+            )
+        day += timedelta(days=7)
 
 
 def _weekdays(byday: Any, day: date) -> set[int]:

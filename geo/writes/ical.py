@@ -102,19 +102,23 @@ def import_calendar(conn: sa.Connection, actor: Actor, prepared: CalendarImport)
     every bad event (``problems``: record, field, reason) and nothing is written."""
     organisation_id = _organisation_id(conn, actor, prepared.organisation_number)
     scope.organisation_row(actor, organisation_id, WHAT)
+    # One load of a feed at a time: what it counts and audits is what it did.
+    conn.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(prepared.source, 0)))
+    )
     events = prepared.read.events
     problems = list(prepared.read.problems)
-    rows = _rows(conn, events, prepared.source, organisation_id, problems)
     existing = _existing(conn, prepared.source)
     for event in events:
-        owner = existing.get(event.key, (None, organisation_id))[1]
-        if owner != organisation_id:
+        found = existing.get(event.key)
+        if found is not None and found.organisation_id != organisation_id:
             problems.append(
                 Problem(event.label, "UID", "was loaded from this feed for another organisation")
             )
+    rows = _rows(conn, events, prepared.source, organisation_id, existing, problems)
     _refuse(problems, len(events))
     result = CalendarResult(warnings=list(prepared.read.warnings))
-    before = activity_records(conn, (aid for aid, _ in existing.values()))
+    before = activity_records(conn, (row.id for row in existing.values()))
     counts = upsert(conn, activity, rows)
     pairs = list(zip(counts.ids, events, strict=True))
     changed = sync_children(
@@ -164,16 +168,18 @@ def _refuse(problems: Sequence[Problem], events: int) -> None:
     )
 
 
-def _existing(conn: sa.Connection, source: str) -> dict[str, tuple[int, int | None]]:
-    """The feed's activities already loaded (archived too), locked until the commit:
-    external_id -> (id, organisation_id)."""
+def _existing(conn: sa.Connection, source: str) -> dict[str, Any]:
+    """The feed's activities already loaded (archived too), locked until the commit, by
+    external_id: their id, organisation and category."""
     rows = conn.execute(
-        sa.select(activity.c.id, activity.c.external_id, activity.c.organisation_id)
+        sa.select(
+            activity.c.id, activity.c.external_id, activity.c.organisation_id, activity.c.category
+        )
         .where(activity.c.source == source)
         .order_by(activity.c.id)
         .with_for_update()
     )
-    return {r.external_id: (int(r.id), r.organisation_id) for r in rows}
+    return {r.external_id: r for r in rows}
 
 
 def _archive_removed(
@@ -199,9 +205,11 @@ def _rows(
     events: list[CalendarEvent],
     source: str,
     organisation_id: int,
+    existing: dict[str, Any],
     problems: list[Problem],
 ) -> list[dict[str, Any]]:
-    """Each event's activity row, placed; a problem for an event that cannot be."""
+    """Each event's activity row, placed; a problem for an event that cannot be. An event
+    whose CATEGORIES name none of hverdag's keeps its activity's category."""
     venues = _match_venues(conn, events, problems)
     points: list[tuple[float, float]] = []
     for event in events:
@@ -226,9 +234,12 @@ def _rows(
                     "latitude and longitude swapped?)",
                 )
             )
+        kept = existing.get(event.key)
+        category = {} if event.category_named or kept is None else {"category": kept.category}
         rows.append(
             {
                 **event.fields,
+                **category,
                 "source": source,
                 "external_id": event.key,
                 "organisation_id": organisation_id,

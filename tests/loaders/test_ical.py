@@ -289,10 +289,29 @@ HERE = f"GEO:{TOYEN[0]};{TOYEN[1]}"
         ((*TIMES, "LOCATION:Ingen slik sal"), "LOCATION", "names no known venue"),
         (TIMES, "GEO", "neither GEO nor a LOCATION"),
         ((*TIMES, "RDATE;TZID=Europe/Oslo:20300905T180000", HERE), "RDATE", "own event"),
+        (
+            ("DTSTART:20301001T160000Z", "DTEND:20301001T180000Z", "RRULE:FREQ=WEEKLY;COUNT=8"),
+            "DTSTART",
+            "falls at 17:00 Norwegian time on 2030-10-29, not 18:00",
+        ),
+        (
+            ("DTSTART;TZID=Mars/Olympus:20300903T180000", "DURATION:PT1H", HERE),
+            "DTSTART",
+            "TZID=Mars/Olympus is no timezone",
+        ),
+        (
+            ("DTSTART;TZID=Europe/Oslo:20300903T230000", "DURATION:PT2H", HERE),
+            "DURATION",
+            "ends on another day",
+        ),
+        ((*TIMES, "RRULE:FREQ=WEEKLY;UNTIL=20991231T000000Z", HERE), "RRULE", "10 years"),
+        ((*TIMES, "RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=2", HERE), "RRULE", "BYDAY does not name"),
     ],
 )
 def test_a_bad_event_is_named_and_nothing_is_written(db, org, tmp_path, lines, field, words):
     bad = _event("bad-1@example.org", "Feil", *lines)
+    if not any(line.startswith(("GEO", "LOCATION")) for line in lines) and field != "GEO":
+        bad = bad.replace("END:VEVENT", HERE + "\r\nEND:VEVENT")
     with pytest.raises(LoadErrors) as caught:
         _load(db, _write(tmp_path, _calendar(WEEKLY, bad)))
     (error,) = caught.value.errors
@@ -383,3 +402,42 @@ def test_a_url_that_does_not_answer_is_refused(db, org):
     assert caught.value.code == "FEED_UNAVAILABLE"
     assert caught.value.path == url
     assert "did not answer" in caught.value.reason
+
+
+def test_what_the_organisation_set_survives_a_reload(db, org, tmp_path):
+    """The calendar owns title, description, URL, category (when CATEGORIES names one), place
+    and schedule; what an editor added since (languages, a category the calendar does not
+    name) stays, and the re-load is no change."""
+    feed = _write(tmp_path, _calendar(WEEKLY, ONE_OFF))
+    _load(db, feed)
+    with db.begin() as conn:
+        conn.execute(
+            sa.update(activity)
+            .where(activity.c.source == "ical:kalender.ics")
+            .values(languages=["ar", "nb"], category="SPORTS", version=activity.c.version + 1)
+        )
+    before = _activities(db)
+    report = _load(db, feed)
+    assert (report.updated, report.unchanged) == (1, 1)
+    after = _activities(db)
+    kafe, fest = after["kafe-1@example.org"], after["fest-1@example.org"]
+    assert kafe.category == "LANGUAGE_CAFE"  # its CATEGORIES say so
+    assert fest.category == "SPORTS"  # none named: the editor's stays
+    assert kafe.languages == fest.languages == ["ar", "nb"]
+    assert fest.version == before["fest-1@example.org"].version
+
+
+def test_a_series_in_utc_lands_on_its_norwegian_day(db, org, tmp_path):
+    """Tuesdays 23:30 UTC in winter are Wednesdays 00:30 in Oslo."""
+    late = _event(
+        "natt@example.org",
+        "Nattkafé",
+        "DTSTART:20301105T233000Z",
+        "DTEND:20301106T000000Z",
+        "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=3",
+        HERE,
+    )
+    _load(db, _write(tmp_path, _calendar(late)))
+    row = _activities(db)["natt@example.org"]
+    first, last = date(2030, 11, 6), date(2030, 11, 20)
+    assert _schedule(db, row.id) == [(3, time(0, 30), time(1), first, last)]
