@@ -10,12 +10,16 @@ What the schedule model holds, and so what is read:
 - ``EXDATE``: cancelled days (those on Norway's public holidays are dropped: every schedule
   skips them already); an override (``RECURRENCE-ID``) with ``STATUS:CANCELLED`` likewise.
 
-Everything else is refused with the event's UID and SUMMARY and the property, never
-approximated: other frequencies, intervals and ``BY…`` parts, ``RDATE``, a moved or changed
-single occurrence, an all-day event, floating time (a ``DTSTART`` with no timezone), a session
-past midnight, an ``RRULE`` with neither ``UNTIL`` nor ``COUNT`` (issue 16 names it bad input),
-a date before :data:`EARLIEST` (1970 is a zero date, not a session). A cancelled event
-(``STATUS:CANCELLED``) is left out, so its activity is archived like a removed one.
+Times are stored as Europe/Oslo wall-clock time. Everything else is refused with the event's
+UID and SUMMARY and the property, never approximated: other frequencies, intervals and ``BY…``
+parts, ``RDATE``, a moved or changed single occurrence, an all-day event, floating time (a
+``DTSTART`` with no timezone) or an unknown ``TZID``, a series whose Norwegian time would move
+at daylight saving (set in UTC, or in a zone whose rules differ), a session past midnight, an
+``RRULE`` with neither ``UNTIL`` nor ``COUNT`` (issue 16 names it bad input), a series longer
+than ten years, a date before :data:`EARLIEST` (1970 is a zero date, not a session). A
+cancelled event (``STATUS:CANCELLED``) is left out, so its activity is archived like a removed
+one. A calendar with no events at all is refused (a feed answering empty by mistake would
+archive every activity).
 
 hverdag's own export writes one ``VEVENT`` per schedule line (UID
 ``hverdag-activity-<id>-<day>-<time>-<from>@hverdag``): those of one activity are read back as
@@ -135,7 +139,7 @@ def read_calendar(text: str, category: ActivityCategory = DEFAULT_CATEGORY) -> R
     overrides: dict[str, list[Component]] = {}
     for event in calendar.walk("VEVENT"):
         if "RECURRENCE-ID" in event:
-            overrides.setdefault(str(_get(event, "UID", "")), []).append(event)
+            overrides.setdefault(str(_get(event, "UID", "")).strip(), []).append(event)
         else:
             masters.append(event)
     if len(masters) > MAX_EVENTS:
@@ -147,6 +151,7 @@ def read_calendar(text: str, category: ActivityCategory = DEFAULT_CATEGORY) -> R
     seen: set[str] = set()
     for event in masters:
         label = _label(event)
+        changes = overrides.pop(str(_get(event, "UID", "")).strip(), [])
         try:
             uid = _uid(event)
             if uid in seen:
@@ -155,7 +160,7 @@ def read_calendar(text: str, category: ActivityCategory = DEFAULT_CATEGORY) -> R
             if str(_get(event, "STATUS", "")).upper() == "CANCELLED":
                 read.warnings.append(f"{label}: cancelled (STATUS:CANCELLED), not loaded")
                 continue
-            one = _activity(event, label, uid, category, overrides.pop(uid, []))
+            one = _activity(event, label, uid, category, changes)
         except _Refused as refused:
             read.problems.append(Problem(label, refused.prop, refused.reason))
             continue

@@ -441,3 +441,45 @@ def test_a_series_in_utc_lands_on_its_norwegian_day(db, org, tmp_path):
     row = _activities(db)["natt@example.org"]
     first, last = date(2030, 11, 6), date(2030, 11, 20)
     assert _schedule(db, row.id) == [(3, time(0, 30), time(1), first, last)]
+
+
+def test_a_cancelled_occurrence_is_a_cancelled_day_and_a_moved_one_is_refused(db, org, tmp_path):
+    cancelled = _event(
+        "kafe-1@example.org",
+        "Språkkafé på Tøyen",
+        "RECURRENCE-ID;TZID=Europe/Oslo:20300910T180000",
+        "DTSTART;TZID=Europe/Oslo:20300910T180000",
+        "DTEND;TZID=Europe/Oslo:20300910T200000",
+        "STATUS:CANCELLED",
+    )
+    _load(db, _write(tmp_path, _calendar(WEEKLY, cancelled)))
+    kafe = _activities(db)["kafe-1@example.org"]
+    assert _cancelled(db, kafe.id) == [date(2030, 9, 10), date(2030, 10, 8)]
+    moved = cancelled.replace("STATUS:CANCELLED", "LOCATION:Et annet sted")
+    with pytest.raises(LoadError) as caught:
+        _load(db, _write(tmp_path, _calendar(WEEKLY, moved)))
+    assert (caught.value.record, caught.value.field) == (
+        "UID kafe-1@example.org (Språkkafé på Tøyen)",
+        "RECURRENCE-ID",
+    )
+    assert "2030-09-10 is changed or moved" in caught.value.reason
+
+
+def test_a_cancelled_event_is_left_out_and_archives_its_activity(db, org, tmp_path):
+    _load(db, _write(tmp_path, _calendar(WEEKLY, ONE_OFF)))
+    off = ONE_OFF.replace("END:VEVENT", "STATUS:CANCELLED\r\nEND:VEVENT")
+    report = _load(db, _write(tmp_path, _calendar(WEEKLY, off)))
+    assert (report.unchanged, report.archived) == (1, 1)
+    assert report.warnings == [
+        "UID fest-1@example.org (Sommerfest): cancelled (STATUS:CANCELLED), not loaded"
+    ]
+    assert _activities(db)["fest-1@example.org"].archived_at is not None
+
+
+def test_a_calendar_without_events_is_refused(db, org, tmp_path):
+    _load(db, _write(tmp_path, _calendar(WEEKLY)))
+    with pytest.raises(LoadError) as caught:
+        _load(db, _write(tmp_path, _calendar()))
+    assert caught.value.code == "NOT_ICALENDAR"
+    assert "no events" in caught.value.reason
+    assert _activities(db)["kafe-1@example.org"].archived_at is None
