@@ -2,7 +2,8 @@
 (``importCalendar``, as ``hverdag load ical``) into a database without those activities gives
 the same schedule: the re-export has the same weekly times, the same series ends and the same
 exceptions, and expands to the same sessions; loading it again changes nothing. Also the
-command line's refusal without ``--organisation``."""
+command line: a file loaded and loaded again (audited once), and its refusal without
+``--organisation``."""
 
 from __future__ import annotations
 
@@ -178,3 +179,37 @@ def test_the_command_needs_the_organisation(tmp_path: Path, capsys: Any) -> None
     path.write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", encoding="utf-8")
     assert main(["load", "ical", str(path)]) == 1
     assert "needs --organisation" in capsys.readouterr().err
+
+
+def test_the_command_loads_a_file_and_again_changes_nothing(
+    tmp_path: Path, capsys: Any, monkeypatch: Any, write_url: Any, write_engine: sa.Engine
+) -> None:
+    monkeypatch.setenv("HVERDAG_DATABASE_URL", write_url.render_as_string(hide_password=False))
+    path = tmp_path / "rodekors.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//NB\r\nBEGIN:VEVENT\r\n"
+        "UID:cli-1@example.org\r\nSUMMARY:Leksehjelp\r\nCATEGORIES:Leksehjelp\r\n"
+        "DTSTART;TZID=Europe/Oslo:20300902T170000\r\nDURATION:PT2H\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=6\r\nGEO:59.9149;10.7766\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    command = ["load", "ical", str(path), "--organisation", RED_CROSS]
+    assert main(command) == 0
+    assert "1 created, 0 updated, 0 unchanged, 0 archived" in capsys.readouterr().out
+    assert main(command) == 0
+    assert "0 created, 0 updated, 1 unchanged, 0 archived" in capsys.readouterr().out
+    with write_engine.connect() as conn:
+        row = conn.execute(
+            sa.select(activity.c.category, activity.c.source).where(
+                activity.c.external_id == "cli-1@example.org"
+            )
+        ).one()
+        actors = (
+            conn.execute(
+                sa.select(audit_log.c.actor).where(audit_log.c.actor == "hverdag load ical")
+            )
+            .scalars()
+            .all()
+        )
+    assert tuple(row) == ("HOMEWORK_HELP", "ical:rodekors.ics")
+    assert actors == ["hverdag load ical"]  # the create; the re-load wrote none
