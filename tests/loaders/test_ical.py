@@ -358,9 +358,12 @@ def test_a_file_over_the_limit_is_not_read(db, org, tmp_path):
 
 
 class _EndlessFeed(http.server.BaseHTTPRequestHandler):
-    """Answers a calendar that never ends (a hostile or broken server)."""
+    """Answers a calendar that never ends (a hostile or broken server); /gone is a 404."""
 
     def do_GET(self) -> None:
+        if self.path == "/gone":
+            self.send_error(404)
+            return
         self.send_response(200)
         self.send_header("content-type", "text/calendar")
         self.end_headers()
@@ -390,6 +393,22 @@ def test_an_endless_feed_is_cut_at_the_limit(db, org, endless_server):
         _load(db, endless_server)
     assert caught.value.code == "TOO_LARGE"
     assert caught.value.path == endless_server
+
+
+def test_a_url_that_answers_an_error_is_refused(db, org, endless_server):
+    url = endless_server.replace("/feed.ics", "/gone")
+    with pytest.raises(LoadError) as caught:
+        _load(db, url)
+    assert (caught.value.code, caught.value.reason) == ("FEED_UNAVAILABLE", "answered HTTP 404")
+
+
+def test_a_file_that_is_not_utf8_is_refused(db, org, tmp_path):
+    path = tmp_path / "latin1.ics"
+    path.write_bytes(_calendar(WEEKLY).encode("latin-1"))  # "Språkkafé" in Latin-1
+    with pytest.raises(LoadError) as caught:
+        _load(db, str(path))
+    assert caught.value.code == "NOT_ICALENDAR"
+    assert "not UTF-8" in caught.value.reason
 
 
 def test_a_url_that_does_not_answer_is_refused(db, org):
