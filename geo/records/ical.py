@@ -108,6 +108,7 @@ class ReadCalendar:
     events: list[CalendarEvent]
     problems: list[Problem]
     warnings: list[str]
+    total: int = 0  # events in the calendar (not counting changed occurrences)
 
 
 class _Refused(Exception):  # noqa: N818 - a control-flow signal, caught in this module
@@ -146,7 +147,7 @@ def read_calendar(text: str, category: ActivityCategory = DEFAULT_CATEGORY) -> R
         raise CalendarError(f"has {len(masters)} events; at most {MAX_EVENTS} per load")
     if not masters:
         raise CalendarError("has no events (VEVENT)")
-    read = ReadCalendar([], [], [])
+    read = ReadCalendar([], [], [], total=len(masters))
     by_key: dict[str, CalendarEvent] = {}
     seen: set[str] = set()
     for event in masters:

@@ -59,14 +59,19 @@ class CalendarResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def check_may_import(actor: Actor) -> None:
+    """An admin, or an organisation's editor (which organisation is checked in
+    :func:`import_calendar`): FORBIDDEN for any other key, before its file is read."""
+    if actor.role is not Role.ADMIN:
+        scope.organisation_row(actor, actor.organisation_id, WHAT)
+
+
 def prepare_calendar(
     actor: Actor, read: ReadCalendar, source: str, organisation_number: str | None
 ) -> CalendarImport:
-    """The run's own arguments checked: the key's role (an admin or an organisation's editor;
-    which organisation is checked in :func:`import_calendar`), the source (the feed's URL or
-    name) and the organisation number."""
-    if actor.role is not Role.ADMIN:
-        scope.organisation_row(actor, actor.organisation_id, WHAT)
+    """The run's own arguments checked: the key's role (:func:`check_may_import`), the source
+    (the feed's URL or name) and the organisation number."""
+    check_may_import(actor)
     try:
         name = v.required_text(source, "source", max_length=500)
     except v.FieldError as error:
@@ -106,9 +111,22 @@ def import_calendar(conn: sa.Connection, actor: Actor, prepared: CalendarImport)
     conn.execute(
         sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(prepared.source, 0)))
     )
+    existing = _existing(conn, prepared.source)
+    rows = _checked_rows(conn, prepared, organisation_id, existing)
+    before = activity_records(conn, (row.id for row in existing.values()))
+    ids = _write_rows(conn, rows, prepared.read.events)
+    archived = _archive_removed(conn, prepared.source, organisation_id, ids)
+    result = CalendarResult(ids=ids, archived_ids=archived, warnings=prepared.read.warnings)
+    _audit(conn, actor, before, result)
+    return result
+
+
+def _checked_rows(
+    conn: sa.Connection, prepared: CalendarImport, organisation_id: int, existing: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The events' rows; every problem of the calendar and the database refused at once."""
     events = prepared.read.events
     problems = list(prepared.read.problems)
-    existing = _existing(conn, prepared.source)
     for event in events:
         found = existing.get(event.key)
         if found is not None and found.organisation_id != organisation_id:
@@ -116,9 +134,14 @@ def import_calendar(conn: sa.Connection, actor: Actor, prepared: CalendarImport)
                 Problem(event.label, "UID", "was loaded from this feed for another organisation")
             )
     rows = _rows(conn, events, prepared.source, organisation_id, existing, problems)
-    _refuse(problems, len(events))
-    result = CalendarResult(warnings=list(prepared.read.warnings))
-    before = activity_records(conn, (row.id for row in existing.values()))
+    _refuse(problems, prepared.read.total)
+    return rows
+
+
+def _write_rows(
+    conn: sa.Connection, rows: list[dict[str, Any]], events: list[CalendarEvent]
+) -> list[int]:
+    """Upsert the rows and their schedules and cancelled days; their ids, in order."""
     counts = upsert(conn, activity, rows)
     pairs = list(zip(counts.ids, events, strict=True))
     changed = sync_children(
@@ -132,11 +155,17 @@ def import_calendar(conn: sa.Connection, actor: Actor, prepared: CalendarImport)
         {a: [(d,) for d in e.cancelled] for a, e in pairs},
     )
     touch(conn, activity, changed)
-    result.ids = counts.ids
-    result.archived_ids = _archive_removed(conn, prepared.source, organisation_id, counts.ids)
-    after = activity_records(conn, [*counts.ids, *result.archived_ids])
+    return counts.ids
+
+
+def _audit(
+    conn: sa.Connection, actor: Actor, before: dict[int, dict[str, Any]], result: CalendarResult
+) -> None:
+    """Count what the load did and leave an audit row for each change: ``create``, ``import``
+    (a new version), ``archive``; none for an activity left as it was."""
+    after = activity_records(conn, [*result.ids, *result.archived_ids])
     changes: list[tuple[int, str, dict[str, Any] | None, dict[str, Any] | None]] = []
-    for aid in counts.ids:
+    for aid in result.ids:
         if aid not in before:
             result.created += 1
             changes.append((aid, "create", None, after[aid]))
@@ -149,10 +178,9 @@ def import_calendar(conn: sa.Connection, actor: Actor, prepared: CalendarImport)
         result.archived += 1
         changes.append((aid, "archive", before[aid], after[aid]))
     record_changes(conn, actor, ENTITY, changes)
-    return result
 
 
-def _refuse(problems: Sequence[Problem], events: int) -> None:
+def _refuse(problems: Sequence[Problem], total: int) -> None:
     if not problems:
         return
     bad = len({p.record for p in problems})
@@ -161,7 +189,7 @@ def _refuse(problems: Sequence[Problem], events: int) -> None:
         for p in problems[: v.MAX_REPORTED]
     ]
     raise WriteError(
-        f"{bad} of {events + bad} events {'is' if bad == 1 else 'are'} invalid; nothing was loaded",
+        f"{bad} of {total} events {'is' if bad == 1 else 'are'} invalid; nothing was loaded",
         reason=f"{problems[0].record}, {problems[0].field}: {problems[0].reason}",
         problems=listed,
         more=max(0, len(problems) - v.MAX_REPORTED),

@@ -18,7 +18,7 @@ from geo import vocab
 from geo.queries.activities import activities_by_ids
 from geo.records.ical import DEFAULT_CATEGORY, CalendarError, ReadCalendar, read_calendar
 from geo.writes import WriteError
-from geo.writes.ical import import_calendar, prepare_calendar
+from geo.writes.ical import check_may_import, import_calendar, prepare_calendar
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -103,7 +103,8 @@ async def resolve_import_calendar(
     ] = None,
 ) -> CalendarImportPayload:
     actor = actor_of(info.context)
-    try:  # a key that may not import hears so before its file is read
+    try:  # a key that may not import, or a bad argument, is told so before the file is read
+        check_may_import(actor)
         prepare_calendar(actor, ReadCalendar([], [], []), source, organisation)
     except WriteError as error:
         raise api_error(error, None) from None
@@ -114,7 +115,7 @@ async def resolve_import_calendar(
         else DEFAULT_CATEGORY
     )
     read = await cpu.run(_read, text, default, "content" if file is None else "file")
-    prepared = prepare_calendar(actor, read, source, organisation)
+    prepared = prepare_calendar(actor, read, source, organisation)  # checked above
     result = await write(info.context, actor, None, import_calendar, prepared)
     rows = await info.context.run_primary(activities_by_ids, result.ids + result.archived_ids)
     return CalendarImportPayload(

@@ -151,6 +151,16 @@ async def test_an_admin_names_the_organisation(schema, async_write_engine, write
     assert [r.organisation_id for r in _rows(write_engine, "ical:admin-feed")] == [owner]
 
 
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [({"o": "12"}, "organisation"), ({"s": "  "}, "source"), ({"o": "999999999"}, "organisation")],
+)
+async def test_a_bad_argument_is_named(schema, async_write_engine, keys, variables, field):
+    admin = As(schema, async_write_engine, keys["admin"][1])
+    error = await admin.error(IMPORT, {"c": _calendar(KAFE), "s": "args", **variables})
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", field)
+
+
 async def test_every_bad_event_is_listed_and_nothing_written(
     schema, async_write_engine, write_engine, keys
 ):
