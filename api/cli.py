@@ -170,6 +170,7 @@ LOADERS = {
     "organisation-updates": "loaders.organisation_updates:load_organisation_updates",
     "translations": "loaders.translations:load_translations",
     "school-holidays": "loaders.school_holidays:load_school_holidays",
+    "ical": "loaders.ical:load_ical",
 }
 #: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
 MAX_FEED_PAGES = 50
@@ -287,9 +288,36 @@ def _cmd_organisation_updates_url(args: argparse.Namespace, settings: Settings) 
     return 0
 
 
+def _cmd_load_ical(args: argparse.Namespace, settings: Settings) -> int:
+    """``load ical URL-or-FILE --organisation ORGNR``: a feed, not a file of rows."""
+    from geo.db import sync_engine
+
+    if not args.organisation:
+        raise CliError("load ical needs --organisation ORGNR (whose activities the feed holds)")
+    load_ical = _loader("ical")
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with engine.begin() as conn:
+                report = load_ical(
+                    conn,
+                    args.file,
+                    organisation=args.organisation,
+                    source=args.source,
+                    category=args.category,
+                    max_bytes=settings.max_upload_bytes,
+                )
+        finally:
+            engine.dispose()
+    _print_report(report)
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from geo.db import sync_engine
 
+    if args.kind == "ical":
+        return _cmd_load_ical(args, settings)
     if args.kind == "organisation-updates" and args.file.startswith(("https://", "http://")):
         return _cmd_organisation_updates_url(args, settings)
     path = Path(args.file)
@@ -629,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "file",
         help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2; for "
-        "organisation-updates also the feed's URL",
+        "organisation-updates also the feed's URL; for ical an .ics file or URL",
     )
     load.add_argument(
         "--kind",
@@ -651,6 +679,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COLUMN=FIELD",
         help="the file's field holding one of the loader's columns, e.g. --field "
         "owner_type=eiertype (repeatable; columns in docs/loaders.md)",
+    )
+    load.add_argument("--organisation", metavar="ORGNR", help="ical: whose activities they are")
+    load.add_argument(
+        "--category",
+        metavar="CATEGORY",
+        help="ical: the category of events whose CATEGORIES name none (default MEETING_PLACE)",
     )
     load.set_defaults(run=_cmd_load)
 

@@ -15,6 +15,7 @@ from api.graphql.mutations.activities import (
     resolve_restore_activity,
     resolve_update_activity,
 )
+from api.graphql.mutations.calendars import CalendarImportPayload, resolve_import_calendar
 from api.graphql.mutations.councils import (
     CouncilPayload,
     resolve_archive_council,
@@ -95,6 +96,16 @@ class Mutation:
     )
     restore_activity: ActivityPayload = strawberry.field(
         resolver=resolve_restore_activity, description="Restore an activity." + _VERSION
+    )
+    import_calendar: CalendarImportPayload = strawberry.field(
+        resolver=resolve_import_calendar,
+        description=(
+            "Load an organisation's iCalendar feed (.ics) as its activities, like `hverdag load "
+            "ical`: events upserted by (source, UID), those gone from the feed archived, a "
+            "re-load of the same feed changes nothing. All or nothing: one bad event and "
+            "nothing is written; the error's `problems` list every bad event (record: its UID "
+            "and SUMMARY, field: the property, reason)." + _KEY
+        ),
     )
     create_council: CouncilPayload = strawberry.field(
         resolver=resolve_create_council,
