@@ -7,7 +7,8 @@ answered (a query the compiled path takes must be answered by it, not quietly by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -313,6 +314,19 @@ async def test_selections_of_a_few_fields_give_strawberrys_answer(clients, query
     assert data["data"]["nearby"]["edges"]
 
 
+@contextmanager
+def no_api_objects(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Building an activity or a venue object fails inside: what runs in it renders rows."""
+
+    def no_objects(*_args: Any) -> Any:
+        raise AssertionError("an API object was built")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Activity, "from_row", no_objects)
+        patched.setattr(Venue, "from_row", no_objects)
+        yield
+
+
 async def test_the_compiled_path_renders_rows_without_building_api_objects(clients, monkeypatch):
     """One pass: the fields of activities and venues are read straight from their rows, so
     the compiled answer needs no ``from_row`` (made to fail here, after strawberry's answer
@@ -322,12 +336,7 @@ async def test_the_compiled_path_renders_rows_without_building_api_objects(clien
     body = {"query": PLAIN, "variables": variables}
     expected = (await plain.post("/graphql", json=body)).content
 
-    def no_objects(*_args: Any) -> Any:
-        raise AssertionError("an API object was built")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(Activity, "from_row", no_objects)
-        patched.setattr(Venue, "from_row", no_objects)
+    with no_api_objects(monkeypatch):
         before = queries.answered
         got = (await compiled.post("/graphql", json=body)).content
         assert queries.answered == before + 1

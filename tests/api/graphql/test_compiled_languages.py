@@ -5,7 +5,6 @@ alone. `translations { … }` needs a DataLoader, so strawberry answers it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import orjson
@@ -14,13 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from api.app import create_app
-from api.graphql.types.activity import Activity
-from api.graphql.types.venue import Venue
 from geo.db import sync_engine
 from geo.settings import load_settings
 from geo.tables import activity, activity_translation
 from tests.api.conftest import http_client
-from tests.api.graphql.test_compiled import OSLO, _both, clients  # noqa: F401 - the fixture
+from tests.api.graphql.test_compiled import (  # noqa: F401 - clients: the fixture
+    OSLO,
+    _both,
+    clients,
+    no_api_objects,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -118,13 +120,7 @@ async def test_near_me_in_other_languages_renders_rows_without_api_objects(edite
     for lang in (["uk", "en"], ["ar", "en"], ["prs", "fa", "en"]):
         body["variables"]["lang"] = lang
         expected = (await plain.post("/graphql", json=body)).content
-
-        def no_objects(*_args: Any) -> Any:
-            raise AssertionError("an API object was built")
-
-        with monkeypatch.context() as patched:
-            patched.setattr(Activity, "from_row", no_objects)
-            patched.setattr(Venue, "from_row", no_objects)
+        with no_api_objects(monkeypatch):
             got = (await compiled.post("/graphql", json=body)).content
         assert got == expected
         answers[tuple(lang)] = orjson.loads(got)["data"]["nearby"]["edges"]
