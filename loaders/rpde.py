@@ -33,15 +33,25 @@ from shapely.geometry import Point
 from geo import validation as v
 from geo.crs import STORAGE_SRID
 from geo.registry import feed_next_url, move_feed_position
-from geo.tables import activity, organisation
-from geo.vocab import NORWEGIAN, ActivityCategory, ActivityStatus, TargetGroup
+from geo.tables import activity, organisation, venue
+from geo.vocab import (
+    NORWEGIAN,
+    ActivityCategory,
+    ActivityStatus,
+    OwnerType,
+    PriceModel,
+    TargetGroup,
+    VenueType,
+)
 from loaders.activities import ParsedActivity, parse_activity, write_activities
 from loaders.directory import check_duplicates, join_municipalities, parse_records
 from loaders.hsds import DEFAULT_CATEGORY, plausible_date
 from loaders.pointfile import Record
-from loaders.report import LoadError, LoadReport
+from loaders.report import LoadError, LoadReport, Problems
+from loaders.venues import ParsedVenue, parse_venue, write_venues
 
-KINDS = frozenset({"SessionSeries"})
+SERIES, FACILITY = "SessionSeries", "FacilityUse"
+KINDS = frozenset({SERIES, FACILITY})
 #: The longest source a row keeps (loaders/directory.py: source_of).
 MAX_SOURCE = 200
 SCHEMA_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -64,12 +74,21 @@ class Limits:
 
 @dataclass
 class Pages:
-    """What a run read: the last state of each item, by id, and where to start next time."""
+    """What a run read: the last state of each item, by (kind, id), and where to start next
+    time."""
 
-    items: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    items: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     next_url: str = ""
     read: int = 0
     ended: bool = False
+
+    def updated(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (i, d) for (k, i), (state, d) in self.items.items() if k == kind and state == "updated"
+        ]
+
+    def deleted(self, kind: str) -> list[str]:
+        return [i for (k, i), (state, _) in self.items.items() if k == kind and state == "deleted"]
 
 
 Fetch = Callable[[str], bytes]
@@ -139,8 +158,8 @@ def _page(url: str, body: bytes) -> tuple[list[Any], str]:
     return page["items"], following
 
 
-def _item(url: str, position: int, item: Any) -> tuple[str, str, dict[str, Any]]:
-    """(id, state, data) of one item; LoadError naming it when it is not an RPDE item."""
+def _item(url: str, position: int, item: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """(kind, id, state, data) of one item; LoadError naming it when it is not an RPDE item."""
     label = f"item {position + 1}"
     if not isinstance(item, dict):
         raise LoadError("is not an object", record=label, code="NOT_RPDE", path=url)
@@ -162,8 +181,8 @@ def _item(url: str, position: int, item: Any) -> tuple[str, str, dict[str, Any]]
         )
     if kind not in KINDS:
         raise LoadError(
-            f"kind {kind!r}: this loader reads {', '.join(sorted(KINDS))} feeds (a "
-            "ScheduledSession feed's sessions come with their SessionSeries)",
+            f"kind {kind!r}: this loader reads {' and '.join(sorted(KINDS))} feeds (a "
+            "ScheduledSession's or Slot's times come with their SessionSeries or FacilityUse)",
             record=label,
             field="kind",
             code="UNSUPPORTED_KIND",
@@ -174,7 +193,7 @@ def _item(url: str, position: int, item: Any) -> tuple[str, str, dict[str, Any]]
         raise LoadError(
             "an updated item has no data", record=label, field="data", code="NOT_RPDE", path=url
         )
-    return str(item_id), state, data if isinstance(data, dict) else {}
+    return kind, str(item_id), state, data if isinstance(data, dict) else {}
 
 
 def read_pages(start: str, fetch: Fetch, limits: Limits) -> Pages:
@@ -192,9 +211,9 @@ def read_pages(start: str, fetch: Fetch, limits: Limits) -> Pages:
         items, following = _page(url, body)
         pages.read += 1
         for position, raw in enumerate(items):
-            item_id, state, data = _item(url, position, raw)
-            pages.items.pop(item_id, None)  # its last state, in the feed's order
-            pages.items[item_id] = (state, {**data, "@page": url})
+            kind, item_id, state, data = _item(url, position, raw)
+            pages.items.pop((kind, item_id), None)  # its last state, in the feed's order
+            pages.items[kind, item_id] = (state, {**data, "@page": url})
         pages.next_url = following
         if not items:
             pages.ended = True
@@ -328,15 +347,68 @@ def activity_cells(item_id: str, data: Mapping[str, Any], known: set[str]) -> di
     }
 
 
+def _hours(data: Mapping[str, Any]) -> str:
+    """``hoursAvailable`` as the loaders' availability windows."""
+    windows = []
+    hours = data.get("hoursAvailable")
+    for spec in hours if isinstance(hours, list) else []:
+        opens = _text(spec.get("opens")) if isinstance(spec, dict) else ""
+        closes = _text(spec.get("closes")) if isinstance(spec, dict) else ""
+        if not (_HHMM.match(opens) and _HHMM.match(closes)):
+            raise v.FieldError("hoursAvailable", "each needs opens and closes (HH:MM)")
+        days = spec.get("dayOfWeek")
+        names = [
+            DAYS.get(_text(d).rsplit("/", 1)[-1], "")
+            for d in (days if isinstance(days, list) else [days])
+        ]
+        if not names or "" in names:
+            raise v.FieldError("hoursAvailable", f"dayOfWeek {days!r} names no schema.org weekday")
+        windows += [f"{name} {opens[:5]}-{closes[:5]}" for name in names]
+    return "|".join(windows)
+
+
+def _venue_type(data: Mapping[str, Any]) -> str:
+    types = data.get("facilityType")
+    for concept in types if isinstance(types, list) else []:
+        fragment = _text(concept.get("@id") if isinstance(concept, dict) else "").rpartition("#")[2]
+        if fragment in VenueType.__members__:
+            return fragment
+    return VenueType.OTHER.value
+
+
+def venue_cells(item_id: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """A FacilityUse as a venues file's columns (docs/loaders.md)."""
+    location = data.get("location")
+    address = location.get("address") if isinstance(location, dict) else None
+    address = address if isinstance(address, dict) else {}
+    offers = data.get("offers")
+    offered = [o for o in (offers if isinstance(offers, list) else []) if isinstance(o, dict)]
+    free = any(o.get("price") == 0 for o in offered)
+    return {
+        "external_id": item_id,
+        "name": _text(data.get("name")),
+        "description": _text(data.get("description")),
+        "owner_type": OwnerType.MUNICIPALITY.value,
+        "venue_type": _venue_type(data),
+        "address": _text(address.get("streetAddress")),
+        "postal_code": _text(address.get("postalCode")),
+        "postal_place": _text(address.get("addressLocality")),
+        "price_model": PriceModel.FREE.value if free else "",
+        "booking_url": next((_text(o.get("url")) for o in offered if o.get("url")), ""),
+        "availability": _hours(data),
+        **_point(data),
+    }
+
+
 # --- the load -----------------------------------------------------------------------------------
 
 
 def _known_numbers(conn: sa.Connection, pages: Pages) -> set[str]:
     numbers = set()
-    for state, data in pages.items.values():
+    for _, data in pages.updated(SERIES):
         organizer = data.get("organizer")
         found = BRREG.match(_text(organizer.get("@id"))) if isinstance(organizer, dict) else None
-        if state == "updated" and found:
+        if found:
             numbers.add(found.group(1))
     if not numbers:
         return set()
@@ -349,12 +421,28 @@ def _known_numbers(conn: sa.Connection, pages: Pages) -> set[str]:
     )
 
 
-def _parse(pages: Pages, conn: sa.Connection, source: str, feed: str) -> list[ParsedActivity]:
-    known = _known_numbers(conn, pages)
-    updated = [(i, d) for i, (state, d) in pages.items.items() if state == "updated"]
-    records = [
+def _records(updated: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+    return [
         Record(f"{data['@page']} item {item_id}", {"item_id": item_id}) for item_id, data in updated
     ]
+
+
+def _placed(conn: sa.Connection, items: list[Any], feed: str, problems: Problems) -> None:
+    """The municipality of each item's point; a point outside every one is refused."""
+    with_point = [i for i in items if i.point is not None]
+    join_municipalities(
+        conn,
+        with_point,
+        [i.point for i in with_point],
+        [i.point_field for i in with_point],
+        feed,
+        problems,
+    )
+
+
+def _series(pages: Pages, conn: sa.Connection, source: str, feed: str) -> list[ParsedActivity]:
+    known = _known_numbers(conn, pages)
+    updated = pages.updated(SERIES)
     by_id = dict(updated)
 
     def parse(record: Record) -> ParsedActivity:
@@ -362,16 +450,9 @@ def _parse(pages: Pages, conn: sa.Connection, source: str, feed: str) -> list[Pa
         cells = activity_cells(item_id, by_id[item_id], known)
         return parse_activity(Record(record.label, cells), source, source)
 
-    items, problems = parse_records(records, parse, feed)
+    items, problems = parse_records(_records(updated), parse, feed)
     check_duplicates(items, feed, problems)
-    join_municipalities(
-        conn,
-        [i for i in items if i.point is not None],
-        [i.point for i in items if i.point is not None],
-        [i.point_field for i in items if i.point is not None],
-        feed,
-        problems,
-    )
+    _placed(conn, items, feed, problems)
     problems.check()
     for item in items:
         item.row |= {"venue_id": None, "archived_at": None}
@@ -380,18 +461,36 @@ def _parse(pages: Pages, conn: sa.Connection, source: str, feed: str) -> list[Pa
     return items
 
 
-def _archive(conn: sa.Connection, source: str, ids: list[str]) -> int:
+def _facilities(pages: Pages, conn: sa.Connection, source: str, feed: str) -> list[ParsedVenue]:
+    updated = pages.updated(FACILITY)
+    by_id = dict(updated)
+
+    def parse(record: Record) -> ParsedVenue:
+        item_id = record.get("item_id")
+        return parse_venue(
+            Record(record.label, venue_cells(item_id, by_id[item_id])), source, source
+        )
+
+    items, problems = parse_records(_records(updated), parse, feed)
+    check_duplicates(items, feed, problems)
+    _placed(conn, items, feed, problems)
+    problems.check()
+    for item in items:
+        item.row |= {"archived_at": None, "geom": from_shape(Point(item.point), srid=STORAGE_SRID)}
+    return items
+
+
+def _archive(conn: sa.Connection, table: sa.Table, source: str, ids: list[str]) -> int:
+    """Archive the rows of deleted items (one already archived is left as it is)."""
     if not ids:
         return 0
     archived = conn.execute(
-        sa.update(activity)
+        sa.update(table)
         .where(
-            activity.c.source == source,
-            activity.c.external_id.in_(ids),
-            activity.c.archived_at.is_(None),
+            table.c.source == source, table.c.external_id.in_(ids), table.c.archived_at.is_(None)
         )
-        .values(archived_at=sa.func.now(), updated_at=sa.func.now(), version=activity.c.version + 1)
-        .returning(activity.c.id)
+        .values(archived_at=sa.func.now(), updated_at=sa.func.now(), version=table.c.version + 1)
+        .returning(table.c.id)
     ).all()
     return len(archived)
 
@@ -426,11 +525,18 @@ def load_rpde(
         pages = read_pages(start, fetch, limits)
     report = LoadReport("rpde")
     with conn.begin_nested():
-        items = _parse(pages, conn, row_source, url)
-        if items:
-            write_activities(conn, items, report)
-        deleted = [i for i, (state, _) in pages.items.items() if state == "deleted"]
-        report.updated += _archive(conn, row_source, deleted)
+        venues = _facilities(pages, conn, row_source, url)
+        if venues:
+            write_venues(conn, venues, report)
+        activities = _series(pages, conn, row_source, url)
+        if activities:
+            counts = LoadReport("activities")
+            write_activities(conn, activities, counts)
+            report.inserted += counts.inserted
+            report.updated += counts.updated
+            report.unchanged += counts.unchanged
+        report.updated += _archive(conn, venue, row_source, pages.deleted(FACILITY))
+        report.updated += _archive(conn, activity, row_source, pages.deleted(SERIES))
         if pages.next_url != stored and not move_feed_position(conn, url, stored, pages.next_url):
             raise LoadError(
                 "another run of this feed moved its position meanwhile; nothing was written: "
@@ -438,10 +544,15 @@ def load_rpde(
                 code="CONFLICT",
                 path=url,
             )
-    defaulted = sum(1 for _, d in pages.items.values() if d and _category(d) is None)
+    defaulted = sum(1 for _, d in pages.updated(SERIES) if _category(d) is None)
     if defaulted:
         report.warnings.append(
             f"{defaulted} items name no hverdag category: loaded as {DEFAULT_CATEGORY}"
+        )
+    if pages.updated(FACILITY):
+        report.warnings.append(
+            f"{len(pages.updated(FACILITY))} FacilityUses: their owner type is not in the feed: "
+            f"loaded as {OwnerType.MUNICIPALITY}"
         )
     if not pages.ended:
         report.warnings.append(

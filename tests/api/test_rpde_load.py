@@ -2,8 +2,9 @@
 on the demo: loaded into a database with the real data but no directory, it gives the same
 activities (their texts, category, languages, prices, ages, weekly sessions, cancelled dates
 and point); a second run reads only the empty page where the first stopped and writes nothing;
-an activity archived at the source is archived by the next run. Run through the command line,
-as an operator would."""
+an activity archived at the source is archived by the next run; the FacilityUse feed gives the
+same venues free for volunteers (name, type, windows, booking URL, point). Run through the
+command line, as an operator would."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from geo.db import drop_database, sync_engine
+from geo.queries.feeds import offered_venue_conditions
 from geo.registry import feed_next_url
 from geo.settings import PROJECT_ROOT
-from geo.tables import activity, activity_exception, activity_schedule
+from geo.tables import activity, activity_exception, activity_schedule, venue, venue_availability
 from tests.api.running import serving
 from tests.conftest import _clone
 
@@ -122,6 +124,50 @@ def _same(source: dict[str, tuple[Any, ...]], loaded: dict[str, tuple[Any, ...]]
         assert row[:-1] == loaded[key][:-1], key
 
 
+def _venues(conn: sa.Connection, where: Any, key: Any) -> dict[str, tuple[Any, ...]]:
+    windows = (
+        sa.select(
+            sa.func.array_agg(
+                sa.func.concat_ws(
+                    " ",
+                    venue_availability.c.weekday,
+                    venue_availability.c.starts,
+                    venue_availability.c.ends,
+                )
+            )
+        )
+        .where(venue_availability.c.venue_id == venue.c.id)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(
+            sa.cast(key, sa.Text).label("key"),
+            venue.c.name,
+            venue.c.description,
+            venue.c.venue_type,
+            venue.c.price_model,
+            venue.c.booking_url,
+            venue.c.municipality_number,
+            windows.label("windows"),
+            sa.func.ST_X(venue.c.geom).label("x"),
+            sa.func.ST_Y(venue.c.geom).label("y"),
+        ).where(where)
+    )
+    return {
+        row.key: (
+            row.name,
+            row.description,
+            row.venue_type,
+            row.price_model,
+            row.booking_url,
+            row.municipality_number,
+            sorted(row.windows or []),
+            (row.x, row.y),
+        )
+        for row in rows
+    }
+
+
 def test_hverdags_own_feed_loads_resumes_and_archives(source_url, fresh_loaded_url, tmp_path):
     source = sync_engine(source_url, poolclass=sa.pool.NullPool)
     target = sync_engine(fresh_loaded_url, poolclass=sa.pool.NullPool)
@@ -170,6 +216,15 @@ def test_hverdags_own_feed_loads_resumes_and_archives(source_url, fresh_loaded_u
                 )
                 assert archived == [gone]
                 assert feed_next_url(conn, feed) != stopped
+
+            # The venues free for volunteers, from the FacilityUse feed.
+            facilities = f"{running.base}/feeds/facility-uses"
+            _load(fresh_loaded_url, facilities)
+            with source.connect() as conn:
+                offered = _venues(conn, sa.and_(*offered_venue_conditions()), venue.c.id)
+            with target.connect() as conn:
+                _same(offered, _venues(conn, venue.c.source == "hverdag-feed", venue.c.external_id))
+            assert offered
     finally:
         source.dispose()
         target.dispose()

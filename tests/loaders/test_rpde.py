@@ -48,8 +48,31 @@ def _series(item_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-def _deleted(item_id: str) -> dict[str, Any]:
-    return {"state": "deleted", "kind": "SessionSeries", "id": item_id, "modified": 2}
+def _deleted(item_id: str, kind: str = "SessionSeries") -> dict[str, Any]:
+    return {"state": "deleted", "kind": kind, "id": item_id, "modified": 2}
+
+
+def _facility(item_id: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@type": "FacilityUse",
+        "name": f"Grendehus {item_id}",
+        "facilityType": [{"@id": "https://x.example/vocab/venue-types#COMMUNITY_CENTRE"}],
+        "location": {
+            "geo": {"latitude": 59.9149, "longitude": 10.7745},
+            "address": {"streetAddress": "Hagegata 22", "postalCode": "0653"},
+        },
+        "hoursAvailable": [
+            {"dayOfWeek": ["https://schema.org/Monday"], "opens": "17:00", "closes": "21:00"}
+        ],
+        "offers": [{"price": 0, "priceCurrency": "NOK", "url": "https://x.example/book"}],
+    }
+    return {
+        "state": "updated",
+        "kind": "FacilityUse",
+        "id": item_id,
+        "modified": 1,
+        "data": data | changes,
+    }
 
 
 class Feed:
@@ -125,6 +148,39 @@ def test_resumes_where_it_stopped_and_archives_what_is_deleted(scratch_conn):
     assert feed.asked == [f"{FEED}?page=2", f"{FEED}?page=3"]
     assert third.updated == 2  # 2 changed, 1 archived
     assert _live(scratch_conn) == {"2": "Språkkafé to"}
+
+
+def test_facility_uses_become_venues_with_their_windows_and_deleted_ones_archive(scratch_conn):
+    from geo.tables import venue, venue_availability
+
+    feed = Feed()
+    feed.pages([_facility("7"), _facility("8")])
+    assert load_rpde(scratch_conn, FEED, fetch=feed).inserted == 2
+    row = scratch_conn.execute(
+        sa.select(venue).where(venue.c.source == f"rpde:{FEED}", venue.c.external_id == "7")
+    ).one()
+    assert (row.name, row.venue_type, row.price_model) == (
+        "Grendehus 7",
+        "COMMUNITY_CENTRE",
+        "FREE",
+    )
+    assert (row.address, row.postal_code, row.booking_url) == (
+        "Hagegata 22",
+        "0653",
+        "https://x.example/book",
+    )
+    window = scratch_conn.execute(
+        sa.select(venue_availability).where(venue_availability.c.venue_id == row.id)
+    ).one()
+    assert (window.weekday, str(window.starts), str(window.ends)) == (1, "17:00:00", "21:00:00")
+    feed.pages([_deleted("7", "FacilityUse")], start=2)
+    assert load_rpde(scratch_conn, FEED, fetch=feed).updated == 1
+    live = scratch_conn.execute(
+        sa.select(venue.c.external_id).where(
+            venue.c.source == f"rpde:{FEED}", venue.c.archived_at.is_(None)
+        )
+    )
+    assert live.scalars().all() == ["8"]
 
 
 def test_an_item_seen_twice_counts_as_its_last_state(scratch_conn):
@@ -228,6 +284,7 @@ def test_a_page_that_is_not_rpde_is_refused(scratch_conn, body, reason):
         (_series("bad", location={"name": "somewhere"}), "location.geo", "required"),
         (_series("bad", eventSchedule=[{"repeatFrequency": "P1M"}]), "eventSchedule", "weekly"),
         ({**_series("bad"), "kind": "ScheduledSession"}, "kind", "SessionSeries"),
+        (_facility("bad", hoursAvailable=[{"opens": "17:00"}]), "hoursAvailable", "closes"),
         (
             {"state": "updated", "kind": "SessionSeries", "id": "bad", "modified": 3},
             "data",
