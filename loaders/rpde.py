@@ -95,33 +95,39 @@ Fetch = Callable[[str], bytes]
 
 
 @contextmanager
-def http_fetch(limits: Limits) -> Iterator[Fetch]:
+def http_fetch(limits: Limits, transport: httpx.BaseTransport | None = None) -> Iterator[Fetch]:
     """A GET of one page with httpx, its body cut at ``limits.page_bytes``; yields it for the
-    run's duration, then closes the client."""
+    run's duration, then closes the client. A failure to fetch is a LoadError naming the URL."""
     with httpx.Client(
         timeout=limits.timeout_s,
         follow_redirects=True,
         headers={"accept": "application/vnd.openactive.rpde+json, application/json"},
+        transport=transport,
     ) as client:
 
         def fetch(url: str) -> bytes:
-            with client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise LoadError(
-                        f"HTTP {response.status_code}", code="FEED_UNAVAILABLE", path=url
-                    )
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > limits.page_bytes:
-                        raise LoadError(
-                            f"the page is over {limits.page_bytes} bytes",
-                            code="TOO_LARGE",
-                            path=url,
-                        )
-                return bytes(body)
+            try:
+                return _get(client, url, limits)
+            except httpx.HTTPError as error:
+                raise LoadError(
+                    f"the page could not be fetched: {error}", code="FEED_UNAVAILABLE", path=url
+                ) from None
 
         yield fetch
+
+
+def _get(client: httpx.Client, url: str, limits: Limits) -> bytes:
+    with client.stream("GET", url) as response:
+        if response.status_code != 200:
+            raise LoadError(f"HTTP {response.status_code}", code="FEED_UNAVAILABLE", path=url)
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limits.page_bytes:
+                raise LoadError(
+                    f"the page is over {limits.page_bytes} bytes", code="TOO_LARGE", path=url
+                )
+        return bytes(body)
 
 
 # --- reading the pages --------------------------------------------------------------------------
@@ -145,6 +151,8 @@ def _page(url: str, body: bytes) -> tuple[list[Any], str]:
         page = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _not_rpde(url, f"it is not JSON ({error}): truncated?") from None
+    except RecursionError:
+        raise _not_rpde(url, "its JSON nests too deep") from None
     if not isinstance(page, dict) or not isinstance(page.get("items"), list):
         raise _not_rpde(url, "it has no 'items' list")
     following = page.get("next")

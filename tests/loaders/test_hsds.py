@@ -188,3 +188,44 @@ def test_a_zip_bomb_is_refused_before_it_is_read(scratch_conn, tmp_path, monkeyp
 
     monkeypatch.setattr(loaders.hsds, "MAX_PACKAGE_BYTES", 100)
     assert _refused(scratch_conn, _package(tmp_path, _good())).code == "TOO_LARGE"
+
+
+def test_an_organisation_the_directory_holds_by_number_is_referred_to_not_made_twice(
+    scratch_conn, tmp_path
+):
+    held = scratch_conn.execute(
+        sa.insert(organisation)
+        .values(
+            name="Tøyen frivilligsentral",
+            organisation_number="974760673",
+            source="brreg",
+            external_id="974760673",
+        )
+        .returning(organisation.c.id)
+    ).scalar_one()
+    tables = _good()
+    tables["organization_identifier"] = [
+        {
+            "id": "n",
+            "organization_id": ORG,
+            "identifier_scheme": "NO-BRC",
+            "identifier_type": "organisasjonsnummer",
+            "identifier": "974760673",
+        }
+    ]
+    report = load_hsds(scratch_conn, _package(tmp_path, tables))
+    assert report.inserted == 2  # the venue and the activity
+    organiser = scratch_conn.execute(
+        sa.select(activity.c.organisation_id).where(activity.c.source == "p.zip")
+    ).scalar_one()
+    assert organiser == held
+    assert (
+        scratch_conn.execute(
+            sa.select(sa.func.count())
+            .select_from(organisation)
+            .where(organisation.c.source == "p.zip")
+        ).scalar()
+        == 0
+    )
+    again = load_hsds(scratch_conn, _package(tmp_path, tables))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)

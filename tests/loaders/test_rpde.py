@@ -212,6 +212,37 @@ def test_a_run_past_its_bytes_is_refused(scratch_conn):
     assert _live(scratch_conn) == {}
 
 
+def _over_http(handler: Any, limits: Limits) -> LoadError:
+    """load_rpde's own HTTP fetch against ``handler`` (an httpx mock transport's)."""
+    import httpx
+
+    from loaders.rpde import http_fetch
+
+    with (
+        http_fetch(limits, httpx.MockTransport(handler)) as fetch,
+        pytest.raises(LoadError) as caught,
+    ):
+        fetch(FEED)
+    return caught.value
+
+
+def test_over_http_a_large_page_a_failure_and_an_error_status_are_refused():
+    import httpx
+
+    big = _over_http(
+        lambda request: httpx.Response(200, content=b"x" * 5000), Limits(page_bytes=1000)
+    )
+    assert big.code == "TOO_LARGE"
+    assert "1000 bytes" in big.reason
+    status = _over_http(lambda request: httpx.Response(503), Limits())
+    assert (status.code, status.reason) == ("FEED_UNAVAILABLE", "HTTP 503")
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    assert _over_http(refused, Limits()).code == "FEED_UNAVAILABLE"
+
+
 def _refused(conn: sa.Connection, bad: dict[str, bytes]) -> LoadError:
     """Refused, nothing written, the position where it was: a first run loads one item and
     stops at page 2; the second finds ``bad`` there."""
@@ -248,6 +279,7 @@ def _bad_item(item: dict[str, Any]) -> dict[str, bytes]:
         (b'{"data": []}', "no 'items' list"),
         (b'{"items": []}', "no 'next' URL"),
         (b'{"items": [], "next": "ftp://x.example/feed"}', "not http(s)"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests too deep"),
     ],
 )
 def test_a_page_that_is_not_rpde_is_refused(scratch_conn, body, reason):
