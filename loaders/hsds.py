@@ -84,6 +84,8 @@ _TARGETS = "Target groups: "
 _REGISTRATION = "Registration required"
 _NO_REGISTRATION = "No registration needed"
 _BCP47 = "BCP 47: "
+#: A location of these types is a place (HSDS's others: postal, virtual); empty: not said.
+PHYSICAL = frozenset({"", "physical"})
 
 Row = dict[str, str]
 
@@ -351,10 +353,14 @@ class Links:
     location_schedules: dict[str, list[Row]] = field(default_factory=dict)
     languages: dict[str, list[str]] = field(default_factory=dict)
     own_places: dict[str, Row] = field(default_factory=dict)  # service id -> its own location
+    physical: set[str] = field(default_factory=set)  # the physical locations' ids
 
     @classmethod
     def of(cls, tables: Tables) -> Links:
         links = cls(tables)
+        links.physical = {
+            r["id"] for r in tables.of("location") if r.get("location_type", "") in PHYSICAL
+        }
         for row in tables.of("organization_identifier"):
             scheme, kind = row.get("identifier_scheme", ""), row.get("identifier_type", "")
             if scheme == "NO-BRC" or kind.lower() == "organisasjonsnummer":
@@ -382,6 +388,11 @@ class Links:
                 links.languages.setdefault(row.get("service_id", ""), []).append(tag)
         links._find_own_places()
         return links
+
+    def venues_of(self, service: str) -> list[str]:
+        """The physical locations a service is at, in the package's order: an activity has
+        one venue, the first (the load warns of the others)."""
+        return [p for p in self.places.get(service, []) if p in self.physical]
 
     def _find_own_places(self) -> None:
         """A location that is one service's own point, as the export writes it."""
@@ -476,7 +487,7 @@ def _activity_cells(row: Row, links: Links, known: dict[str, str]) -> dict[str, 
     own = links.own_places.get(row["id"])
     if own is not None:
         cells |= {"lat": own.get("latitude", ""), "lon": own.get("longitude", "")}
-    elif places := links.places.get(row["id"]):
+    elif places := links.venues_of(row["id"]):
         cells["venue_external_id"] = places[0]
     return cells
 
@@ -553,11 +564,7 @@ def _load_venues(
 ) -> None:
     file_name = tables.name
     own = {place["id"] for place in links.own_places.values()}
-    rows = [
-        r
-        for r in tables.of("location")
-        if r["id"] not in own and r.get("location_type", "physical") == "physical"
-    ]
+    rows = [r for r in tables.of("location") if r["id"] not in own and r["id"] in links.physical]
     skipped = len(tables.of("location")) - len(own) - len(rows)
     if skipped:
         report.warnings.append(f"{skipped} locations that are not physical were left out")
@@ -636,6 +643,12 @@ def _load_activities(
     report.updated += counts.updated
     report.unchanged += counts.unchanged
     report.warnings += counts.warnings
+    several = sum(1 for row in rows if len(links.venues_of(row["id"])) > 1)
+    if several:
+        report.warnings.append(
+            f"{several} services are at several locations: each activity is at its first "
+            "(an activity has one venue)"
+        )
     report.warnings.append(
         f"{len(items)} activities: HSDS does not say their category: loaded as "
         f"{DEFAULT_CATEGORY} (set it with load activities or the API)"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from geo.tables import activity, activity_schedule, organisation
+from geo.tables import activity, activity_schedule, organisation, venue
 from loaders.hsds import load_hsds
 from loaders.report import LoadError
 
@@ -229,3 +229,25 @@ def test_an_organisation_the_directory_holds_by_number_is_referred_to_not_made_t
     )
     again = load_hsds(scratch_conn, _package(tmp_path, tables))
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_a_service_at_two_locations_is_at_its_first_physical_one_with_a_warning(
+    scratch_conn, tmp_path
+):
+    tables = _good()
+    second = {**tables["location"][0], "id": "44444444-4444-4444-8444-444444444444", "name": "B"}
+    virtual = {**second, "id": "55555555-5555-4555-8555-555555555555", "location_type": "virtual"}
+    tables["location"] = [virtual, *tables["location"], second]
+    tables["service_at_location"] = [
+        {"id": f"x{n}", "service_id": SERVICE, "location_id": loc["id"]}
+        for n, loc in enumerate(tables["location"])
+    ]
+    report = load_hsds(scratch_conn, _package(tmp_path, tables))
+    assert any("1 services are at several locations" in w for w in report.warnings)
+    assert any("1 locations that are not physical" in w for w in report.warnings)
+    at = scratch_conn.execute(
+        sa.select(venue.c.name)
+        .join(activity, activity.c.venue_id == venue.c.id)
+        .where(activity.c.source == "p.zip")
+    ).scalar_one()
+    assert at == "Tøyen bibliotek"
