@@ -171,6 +171,8 @@ LOADERS = {
     "translations": "loaders.translations:load_translations",
     "school-holidays": "loaders.school_holidays:load_school_holidays",
     "ical": "loaders.ical:load_ical",
+    "hsds": "loaders.hsds:load_hsds",
+    "rpde": "loaders.rpde:load_rpde",
 }
 #: Pages of Enhetsregisteret's update feed one run fetches at most (of 1,000 updates each).
 MAX_FEED_PAGES = 50
@@ -313,6 +315,25 @@ def _cmd_load_ical(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_rpde(args: argparse.Namespace, settings: Settings) -> int:
+    """An RPDE feed from where its last run stopped, applied with its new position in one
+    transaction (loaders/rpde.py)."""
+    from geo.db import sync_engine
+
+    if not args.file.startswith(("https://", "http://")):
+        raise CliError(f"load rpde takes the feed's URL (http or https), got {args.file!r}")
+    load_rpde = _loader("rpde")
+    with _database(settings) as database:
+        engine = sync_engine(database.url, settings)
+        try:
+            with engine.begin() as conn:
+                report = load_rpde(conn, args.file, source=args.source)
+        finally:
+            engine.dispose()
+    _print_report(report)
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from geo.db import sync_engine
 
@@ -320,8 +341,10 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         return _cmd_load_ical(args, settings)
     if args.kind == "organisation-updates" and args.file.startswith(("https://", "http://")):
         return _cmd_organisation_updates_url(args, settings)
+    if args.kind == "rpde":
+        return _cmd_rpde(args, settings)
     path = Path(args.file)
-    if not path.is_file():
+    if not path.is_file() and not (args.kind == "hsds" and path.is_dir()):
         raise CliError(f"no such file: {path}")
     if args.kind == "areas" and not args.area_kind:
         raise CliError("load areas needs --kind (GRID_250M, GRID_1KM, GRUNNKRETS, DELBYDEL, BYDEL)")
@@ -657,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "file",
         help="GeoJSON, GML, GeoPackage, Shapefile; CSV; SSB JSON-stat2; for "
-        "organisation-updates also the feed's URL; for ical an .ics file or URL",
+        "organisation-updates also the feed's URL; for ical an .ics file or URL; for hsds a "
+        "directory or zip; for rpde the feed's URL",
     )
     load.add_argument(
         "--kind",

@@ -1,6 +1,7 @@
 """Brønnøysund's register applied to the directory: an organisation's name, address and
 status, the activities of one that is gone flagged for review, and how far a feed has been
-applied. The parsing of the feed is the loader's (loaders/organisation_updates.py).
+applied (Brønnøysund's by update id; an RPDE feed, loaders/rpde.py, by its next page's URL).
+The parsing of the feeds is the loaders' (loaders/organisation_updates.py, loaders/rpde.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from geo.tables import activity, organisation, problem_report, registry_sync
+from geo.tables import activity, feed_position, organisation, problem_report, registry_sync
 from geo.vocab import ActivityStatus, EntryKind, ProblemKind, ProblemStatus, RegistryStatus
 
 #: The source of a registry's problem reports (geo.tables.problem_report.source).
@@ -37,6 +38,36 @@ def set_last_update_id(conn: sa.Connection, feed: str, update_id: int) -> None:
             set_={"last_update_id": update_id, "updated_at": sa.func.now()},
         )
     )
+
+
+def feed_next_url(conn: sa.Connection, feed: str) -> str | None:
+    """Where the last run of the RPDE feed ``feed`` stopped (None: it has not run)."""
+    found = conn.execute(
+        sa.select(feed_position.c.next_url).where(feed_position.c.feed == feed)
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def move_feed_position(conn: sa.Connection, feed: str, expected: str | None, next_url: str) -> bool:
+    """Move ``feed``'s position from ``expected`` to ``next_url`` in the caller's transaction;
+    False (nothing moved) when another run moved it meanwhile, so that run's pages are not
+    applied twice."""
+    stmt = sa.dialects.postgresql.insert(feed_position).values(feed=feed, next_url=next_url)
+    if expected is None:
+        moved = conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=[feed_position.c.feed]).returning(
+                feed_position.c.feed
+            )
+        ).first()
+    else:
+        moved = conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[feed_position.c.feed],
+                set_={"next_url": next_url, "updated_at": sa.func.now()},
+                where=feed_position.c.next_url == expected,
+            ).returning(feed_position.c.feed)
+        ).first()
+    return moved is not None
 
 
 @dataclass(frozen=True)

@@ -536,6 +536,18 @@ registry_sync = sa.Table(
     ),
 )
 
+# Where each RPDE feed read by `hverdag load rpde` (loaders/rpde.py) stopped: the ``next`` URL of
+# the last page applied, moved in the transaction that applies the pages.
+feed_position = sa.Table(
+    "feed_position",
+    metadata,
+    sa.Column("feed", sa.Text, primary_key=True),
+    sa.Column("next_url", sa.Text, nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
 # Webhooks (issue 17): subscriptions, the outbox of changes (written by triggers on activity,
 # venue and immigrant_council in the changing transaction, migration 0006) and a delivery per
 # matching subscription and change.

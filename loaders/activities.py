@@ -143,7 +143,7 @@ def parse_activity(record: Record, source: str | None, default_source: str) -> P
     )
 
 
-def _place_at_venues(
+def place_at_venues(
     conn: sa.Connection, items: list[ParsedActivity], file_name: str, problems: Problems
 ) -> None:
     """An activity at a venue gets the venue's id and exactly its point."""
@@ -208,7 +208,7 @@ def read_activities(
     )
     check_duplicates(items, path.name, problems)
     resolve_organisations(conn, items, "organiser", "organisation_id", path.name, problems)
-    _place_at_venues(conn, items, path.name, problems)
+    place_at_venues(conn, items, path.name, problems)
     placed = [(i, i.point) for i in items if i.point is not None]  # not at an unknown venue
     join_municipalities(
         conn,
