@@ -234,7 +234,7 @@ class CoverageReport:
             covered_immigrant_population=summary.covered_immigrant_population,
             population_years=list(summary.population_years),
             rule=RULE,
-            notes=list(summary.notes),
+            notes=[note.english for note in summary.notes],
             question=question,
         )
 
