@@ -272,9 +272,14 @@ class CoverageReport:
     )
     question: strawberry.Private[_Question]
     coded_notes: strawberry.Private[tuple[Note, ...]]
+    #: The shipped language noteDetails answer in: this root's own (another root of the same
+    #: operation may be asked in another language).
+    notes_language: strawberry.Private[str]
 
     @classmethod
-    def from_summary(cls, summary: CoverageSummary, question: _Question) -> CoverageReport:
+    def from_summary(
+        cls, summary: CoverageSummary, question: _Question, notes_language: str
+    ) -> CoverageReport:
         return cls(
             area_name=summary.area_name,
             unit_kind=AreaKind[summary.unit_kind],  # type: ignore[misc]
@@ -293,6 +298,7 @@ class CoverageReport:
             notes=[note.english for note in summary.notes],
             question=question,
             coded_notes=summary.notes,
+            notes_language=notes_language,
         )
 
     @strawberry.field(
@@ -301,8 +307,8 @@ class CoverageReport:
             "the reader's language."
         )
     )
-    def note_details(self, info: strawberry.Info[Context, None]) -> list[CoverageNoteDetail]:
-        labels = label_set(best_language(info.context.reader_languages(None)))
+    def note_details(self) -> list[CoverageNoteDetail]:
+        labels = label_set(self.notes_language)
         return [CoverageNoteDetail.of(note, labels) for note in self.coded_notes]
 
     @strawberry.field(
@@ -406,7 +412,7 @@ async def resolve_coverage(
     ],
     lang: NOTES_LANG = None,
 ) -> CoverageReport:
-    info.context.reader_languages(lang)  # checked before any read; noteDetails' language
+    notes_language = best_language(info.context.reader_languages(lang))  # checked before reads
     question = _Question(
         await to_area(area),
         to_target(target),
@@ -429,4 +435,4 @@ async def resolve_coverage(
             else "area.areaInitiative"
         )
         raise NotFound(str(error), field=field) from None
-    return CoverageReport.from_summary(summary, question)
+    return CoverageReport.from_summary(summary, question, notes_language)

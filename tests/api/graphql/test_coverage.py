@@ -494,3 +494,23 @@ async def test_note_texts_follow_accept_language_and_a_bad_lang_is_refused(clien
         await gql(query.replace("unitKind: GRID_250M", 'unitKind: GRID_250M, lang: ["xx"]'))
     )
     assert refused["extensions"]["field"] == "lang"
+
+
+async def test_each_report_of_an_operation_speaks_its_own_lang(gql):
+    """Two reports asked in two languages in one operation: each in its own, whichever root
+    resolves last."""
+    report = (
+        '(area: {areaInitiative: "groruddalen"}, target: {}, withinMeters: 1000, '
+        "unitKind: GRID_250M, lang: [LANG]) { noteDetails { language text } }"
+    )
+    query = (
+        "{ arabic: coverage"
+        + report.replace("LANG", '"ar"')
+        + " english: coverage"
+        + report.replace("LANG", '"en"')
+        + " }"
+    )
+    data = await gql.data(query)
+    assert data["arabic"]["noteDetails"][0]["language"] == "ar"
+    assert data["english"]["noteDetails"][0]["language"] == "en"
+    assert data["arabic"]["noteDetails"][0]["text"] != data["english"]["noteDetails"][0]["text"]
