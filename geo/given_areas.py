@@ -38,6 +38,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from geo.coverage_notes import Note, area_clipped, area_repaired, projected_area_repaired
 from geo.polygons import GeometryError, make_areal, to_storage
 
 #: Most positions a polygon given by a caller may have (all rings and parts together).
@@ -80,7 +81,7 @@ class GivenArea:
 
     geom: MultiPolygon | None
     label: str
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 def _position(value: Any, where: str) -> tuple[float, float]:
@@ -178,17 +179,24 @@ def _geometry_object(value: Any) -> dict[str, Any]:
     return value
 
 
-def _describe(reason: str) -> str:
-    """GEOS's 'Self-intersection[10.8 59.9]' as 'Self-intersection at lon 10.8, lat 59.9'."""
+def _located(reason: str) -> tuple[str, float | None, float | None]:
+    """GEOS's 'Self-intersection[10.8 59.9]' as ('Self-intersection', 10.8, 59.9); the reason
+    whole, without a place, when it names none."""
     what, _, rest = reason.partition("[")
     parts = rest.rstrip("]").split()
     if len(parts) != 2:
-        return reason
+        return reason, None, None
     try:
         lon, lat = (float(p) for p in parts)
     except ValueError:
-        return reason
-    return f"{what} at lon {lon:.6g}, lat {lat:.6g}"
+        return reason, None, None
+    return what, lon, lat
+
+
+def _describe(reason: str) -> str:
+    """GEOS's 'Self-intersection[10.8 59.9]' as 'Self-intersection at lon 10.8, lat 59.9'."""
+    what, lon, lat = _located(reason)
+    return what if lon is None or lat is None else f"{what} at lon {lon:.6g}, lat {lat:.6g}"
 
 
 def _checked_polygon(value: Any) -> MultiPolygon:
@@ -272,7 +280,7 @@ def crossing_edges(geom: MultiPolygon, stop_after: int) -> int:
     return _pairs(edges, neighbours, stop_after)
 
 
-def _repaired(geom: MultiPolygon) -> tuple[MultiPolygon, list[str]]:
+def _repaired(geom: MultiPolygon) -> tuple[MultiPolygon, list[Note]]:
     overlaps = overlapping_rings(geom, MAX_RING_OVERLAPS)
     if overlaps > MAX_RING_OVERLAPS:
         raise AreaInputError(
@@ -281,7 +289,8 @@ def _repaired(geom: MultiPolygon) -> tuple[MultiPolygon, list[str]]:
         )
     if shapely.is_valid(geom):
         return geom, []
-    reason = _describe(str(shapely.is_valid_reason(geom)))
+    validity = str(shapely.is_valid_reason(geom))
+    reason = _describe(validity)
     positions = int(shapely.get_num_coordinates(geom))
     budget = MAX_REPAIR_COST // positions
     conflicts = overlaps + (crossing_edges(geom, budget - overlaps) if overlaps <= budget else 0)
@@ -297,10 +306,7 @@ def _repaired(geom: MultiPolygon) -> tuple[MultiPolygon, list[str]]:
         raise AreaInputError(
             f"the polygon is invalid ({reason}) and repairing it leaves nothing areal: {error}"
         ) from None
-    return areal.geom, [
-        f"The polygon was invalid ({reason}); it was repaired with "
-        f"MakeValid (structure method) and the repaired area was used."
-    ]
+    return areal.geom, [area_repaired(*_located(validity))]
 
 
 def _densified_positions(geom: BaseGeometry) -> int:
@@ -314,14 +320,11 @@ def _densified_positions(geom: BaseGeometry) -> int:
     return len(rings) + int(np.maximum(np.ceil(lengths / DENSIFY_DEGREES), 1).sum())
 
 
-def _to_storage(geom: BaseGeometry, label: str, notes: list[str]) -> GivenArea:
+def _to_storage(geom: BaseGeometry, label: str, notes: list[Note]) -> GivenArea:
     region = box(*REGION)
     if not region.covers(geom):
         clipped = geom.intersection(region)
-        notes.append(
-            f"The area was clipped to lon {REGION[0]:g}..{REGION[2]:g}, lat "
-            f"{REGION[1]:g}..{REGION[3]:g}, the region around Norway where units lie."
-        )
+        notes.append(area_clipped(REGION))
         geom = clipped
         if shapely.area(geom) <= 0:
             return GivenArea(None, label, tuple(notes))
@@ -339,7 +342,7 @@ def _to_storage(geom: BaseGeometry, label: str, notes: list[str]) -> GivenArea:
     except GeometryError as error:
         raise AreaInputError(f"the area cannot be used: {error}") from None
     if areal.repair:  # pragma: no cover - the projection of a valid polygon stays valid
-        notes.append(f"The projected area was repaired ({areal.repair}).")
+        notes.append(projected_area_repaired(areal.repair))
     return GivenArea(areal.geom, label, tuple(notes))
 
 

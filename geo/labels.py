@@ -6,12 +6,15 @@ code. ``tests/geo/test_labels.py`` checks that every value of every vocabulary b
 in every file and that no file labels a value that no longer exists.
 
 A file: ``{"about": {...}, "vocabularies": {"ActivityCategory": {"SPORTS": "Idrett",
-"REFUGEE_GUIDE": {"label": "…", "description": "…"}, …}, …}}``.
+"REFUGEE_GUIDE": {"label": "…", "description": "…"}, …}, …}}``. The labels of ``CoverageNote``
+are templates: ``{placeholders}`` name the note's values (geo.coverage_notes.VALUE_NAMES), which
+:func:`note_text` fills in; ``about.listSeparator`` joins a list of values (", " by default).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import vocab
+from geo.coverage_notes import UNIT_KIND_VALUES, CoverageNote, Note, NoteValue
 from geo.languages import ORIGINAL_LANGUAGE, reading_order, right_to_left
 from geo.queries.coverage import TargetKind
 from geo.queries.nearby import PlaceKind
@@ -52,7 +56,11 @@ VOCABULARIES: dict[str, type[StrEnum]] = {
     "PlaceKind": PlaceKind,
     "CoverageTargetKind": TargetKind,
     "CoverageRule": CoverageRule,
+    "CoverageNote": CoverageNote,
 }
+
+#: A ``{placeholder}`` in a label template (CoverageNote).
+PLACEHOLDER = re.compile(r"\{([A-Za-z]+)\}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,11 @@ class LabelSet:
     right_to_left: bool
     translation: str
     vocabularies: dict[str, tuple[Label, ...]]
+    #: What joins a list of values in a template (", "; Arabic script: "، ").
+    list_separator: str = ", "
+
+    def label_of(self, vocabulary: str, value: str) -> Label:
+        return next(label for label in self.vocabularies[vocabulary] if label.value == value)
 
 
 class LabelFileError(ValueError):
@@ -102,11 +115,13 @@ def label_set(language: str, directory: Path = LABELS_DIR) -> LabelSet:
             or _source_label(name, member.value, language, directory)
             for member in enum
         )
+    about = content.get("about", {})
     return LabelSet(
         language=language,
         right_to_left=right_to_left(language),
-        translation=str(content.get("about", {}).get("translation", "")),
+        translation=str(about.get("translation", "")),
         vocabularies=vocabularies,
+        list_separator=str(about.get("listSeparator", ", ")),
     )
 
 
@@ -140,3 +155,33 @@ def best_language(wanted: tuple[str, ...], directory: Path = LABELS_DIR) -> str:
 def label_file(language: str, directory: Path = LABELS_DIR) -> Path:
     """The file of a shipped language (a tag from :func:`shipped_languages`)."""
     return directory / f"{language}.json"
+
+
+def note_text(note: Note, labels: LabelSet) -> str:
+    """A coverage note in the labels' language: its template (vocabulary ``CoverageNote``) with
+    each placeholder replaced by the note's value, unit kinds by their labels (``AreaKind``). A
+    placeholder the note has no value for stays as written (the test refuses such a file)."""
+    template = labels.label_of("CoverageNote", note.code.value).label
+
+    def shown(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in note.values:
+            return found.group(0)
+        return _shown(note.values[name], labels, unit_kinds=name in UNIT_KIND_VALUES)
+
+    return PLACEHOLDER.sub(shown, template)
+
+
+def _shown(value: NoteValue, labels: LabelSet, *, unit_kinds: bool) -> str:
+    if isinstance(value, tuple):
+        return labels.list_separator.join(_shown(v, labels, unit_kinds=unit_kinds) for v in value)
+    if unit_kinds:
+        return labels.label_of("AreaKind", str(value)).label
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def placeholders(template: str) -> set[str]:
+    """The names of a template's placeholders."""
+    return set(PLACEHOLDER.findall(template))

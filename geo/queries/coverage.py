@@ -52,6 +52,13 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.sql.elements import ColumnElement
 
+from geo.coverage_notes import (
+    Note,
+    immigrants_not_known,
+    no_population_figure,
+    no_units_of_kind,
+    no_units_outside_region,
+)
 from geo.crs import STORAGE_SRID, WGS84_SRID
 from geo.filters import DirectoryFilter, activity_conditions, venue_conditions
 from geo.given_areas import GivenArea
@@ -167,7 +174,8 @@ class CoverageSummary:
     immigrant_population: int | None
     covered_immigrant_population: int | None
     population_years: tuple[int, ...]
-    notes: tuple[str, ...]
+    #: What to know about the answer, as codes with values (geo.coverage_notes).
+    notes: tuple[Note, ...]
 
     @property
     def covered_share(self) -> float | None:
@@ -194,7 +202,7 @@ class CoverageReport:
 class _ResolvedArea:
     geom: ColumnElement[Any] | None  # None: nothing of it in the region (an empty area)
     name: str | None
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 def _resolve(conn: sa.Connection, area: AreaSelector) -> _ResolvedArea:
@@ -429,12 +437,11 @@ def _kinds_in_area(conn: sa.Connection, area_geom: ColumnElement[Any]) -> list[s
     return found
 
 
-def _empty_note(conn: sa.Connection, area: _ResolvedArea, unit_kind: str) -> str:
+def _empty_note(conn: sa.Connection, area: _ResolvedArea, unit_kind: str) -> Note:
     if area.geom is None:
-        return "No units: the area lies outside the region around Norway."
+        return no_units_outside_region()
     others = [k for k in _kinds_in_area(conn, area.geom) if k != unit_kind]
-    there = f"; units of {', '.join(others)} are" if others else "; no units of any kind are"
-    return f"No {unit_kind} units are loaded in this area{there}."
+    return no_units_of_kind(unit_kind, others)
 
 
 def coverage_summary(
@@ -472,18 +479,10 @@ def coverage_summary(
     )
     row = conn.execute(stmt).one()
     if row.no_population:
-        notes.append(
-            f"{row.no_population} of {row.units} units have no population figure and count as 0."
-        )
+        notes.append(no_population_figure(row.no_population, row.units))
     every_immigrant = row.with_immigrants == row.units
     if not every_immigrant:
-        notes.append(
-            "Immigrant population is not known for these units (SSB's population grid, for "
-            "one, gives totals only), so the immigrant figures are null."
-            if row.with_immigrants == 0
-            else f"Immigrant population is known for {row.with_immigrants} of {row.units} units "
-            f"only, so no total is given."
-        )
+        notes.append(immigrants_not_known(row.with_immigrants, row.units))
     return CoverageSummary(
         area_name=resolved.name,
         unit_kind=unit_kind,

@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import URL
 
 import geo.queries.coverage as coverage_module
+from geo.coverage_notes import CoverageNote
 from geo.db import sync_engine
 from geo.filters import DirectoryFilter
 from geo.given_areas import (
@@ -30,6 +31,7 @@ from geo.given_areas import (
     area_from_bbox,
     area_from_geojson,
 )
+from geo.labels import label_set, note_text
 from geo.queries.coverage import (
     GapKey,
     InitiativeArea,
@@ -355,9 +357,15 @@ def test_a_unit_kind_with_no_data_is_an_empty_report(placed: Placed) -> None:
     assert (summary.unit_count, summary.population, summary.covered_population) == (0, 0, 0)
     assert summary.covered_share is None
     assert report.gaps == []
-    assert summary.notes == (
-        "No GRUNNKRETS units are loaded in this area; units of GRID_1KM, DELBYDEL, BYDEL are.",
+    (note,) = summary.notes
+    assert note.english == (
+        "No GRUNNKRETS units are loaded in this area; units of GRID_1KM, DELBYDEL, BYDEL are."
     )
+    assert note.code is CoverageNote.NO_UNITS_OF_KIND
+    assert note.values == {
+        "unitKind": "GRUNNKRETS",
+        "otherKinds": ("GRID_1KM", "DELBYDEL", "BYDEL"),
+    }
 
 
 def test_units_without_population_figures_say_so(placed: Placed) -> None:
@@ -372,9 +380,41 @@ def test_units_without_population_figures_say_so(placed: Placed) -> None:
     assert summary.population == 0
     assert summary.covered_share is None
     assert summary.immigrant_population is None
+    (figures, immigrants) = summary.notes
     assert (
-        f"{len(inside)} of {len(inside)} units have no population figure and count as 0."
-        in summary.notes
+        figures.english
+        == f"{len(inside)} of {len(inside)} units have no population figure and count as 0."
+    )
+    assert figures.code is CoverageNote.NO_POPULATION_FIGURE
+    assert figures.values == {"missing": len(inside), "units": len(inside)}
+    assert immigrants.code is CoverageNote.IMMIGRANTS_UNKNOWN
+
+
+def test_immigrant_figures_of_some_units_only_say_how_many(placed: Placed) -> None:
+    """Three of Groruddalen's cells with an immigrant figure, the rest without: no total, and
+    the note counts both."""
+    cells = _in(groruddalen())
+    known = sorted(c.code for c in cells)[:3]
+    with placed.engine.connect() as conn, conn.begin() as transaction:
+        updated = conn.execute(
+            statistical_area.update()
+            .where(statistical_area.c.kind == "GRID_1KM", statistical_area.c.code.in_(known))
+            .values(immigrant_population=10)
+        )
+        assert updated.rowcount == 3
+        summary = coverage_summary(
+            conn, InitiativeArea(slug="groruddalen"), CAFES, 1000, "GRID_1KM"
+        )
+        transaction.rollback()
+    assert summary.immigrant_population is None
+    (note,) = summary.notes
+    assert note.code is CoverageNote.IMMIGRANTS_PARTLY_KNOWN
+    assert note.values == {"known": 3, "units": len(cells)}
+    assert note.english == (
+        f"Immigrant population is known for 3 of {len(cells)} units only, so no total is given."
+    )
+    assert note_text(note, label_set("nb")) == (
+        f"Antall innvandrere er kjent for bare 3 av {len(cells)} enheter, så ingen sum oppgis."
     )
 
 
@@ -445,8 +485,11 @@ def test_a_self_intersecting_polygon_is_repaired_and_noted() -> None:
     assert area.geom.is_valid
     assert len(area.geom.geoms) == 2  # the two triangles of the bow tie
     (note,) = area.notes
-    assert "Self-intersection at lon 10.85, lat 59.95" in note
-    assert "repaired" in note
+    assert "Self-intersection at lon 10.85, lat 59.95" in note.english
+    assert "repaired" in note.english
+    assert note.code is CoverageNote.AREA_REPAIRED
+    assert note.values == {"problem": "Self-intersection", "lon": 10.85, "lat": 59.95}
+    assert {note} == set(area_from_geojson(BOWTIE).notes)  # hashable, equal by value
 
 
 def _circle(vertices: int) -> dict[str, Any]:
@@ -511,7 +554,10 @@ def test_a_feature_and_a_multipolygon_are_accepted() -> None:
 def test_areas_far_from_norway_are_clipped_or_empty() -> None:
     world = area_from_bbox([-180, -90, 180, 90])
     assert world.geom is not None
-    assert "clipped" in world.notes[0]
+    (clipped,) = world.notes
+    assert "clipped" in clipped.english
+    assert clipped.code is CoverageNote.AREA_CLIPPED
+    assert clipped.values == {"minLon": -20, "maxLon": 45, "minLat": 50, "maxLat": 85}
     assert area_from_bbox([100, -40, 120, -20]).geom is None
 
 
@@ -536,7 +582,11 @@ def test_an_empty_area_is_an_empty_report(placed: Placed) -> None:
             conn, area_from_bbox([100, -40, 120, -20]), CAFES, 1000, "GRID_1KM"
         )
     assert summary.unit_count == 0
-    assert any("outside the region around Norway" in note for note in summary.notes)
+    assert [note.code for note in summary.notes] == [
+        CoverageNote.AREA_CLIPPED,
+        CoverageNote.NO_UNITS_OUTSIDE_REGION,
+    ]
+    assert "outside the region around Norway" in summary.notes[-1].english
 
 
 # --- the 250 m split ---------------------------------------------------------------------------

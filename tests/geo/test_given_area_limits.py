@@ -104,7 +104,7 @@ def test_repairs_within_the_cost_limit_still_happen():
     area = area_from_geojson(star)
     assert area.geom is not None
     assert area.geom.is_valid
-    assert "repaired" in area.notes[0]
+    assert "repaired" in area.notes[0].english
     with pytest.raises(AreaInputError, match="too complex to repair"):
         area_from_geojson(_polygon(_star(161)))  # 162 × 12,719: over it
 

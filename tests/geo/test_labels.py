@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from geo.coverage_notes import VALUE_NAMES, CoverageNote, Note, NoteValue
 from geo.labels import (
     LABELS_DIR,
     VOCABULARIES,
     best_language,
     label_set,
+    note_text,
+    placeholders,
     read_label_file,
     shipped_languages,
 )
@@ -60,3 +63,58 @@ def test_a_reader_gets_the_shipped_language_they_read_best() -> None:
     assert best_language(("de", "en")) == "en"
     assert best_language(("de",)) == "nb"  # nothing read: the source
     assert best_language(("en-GB", "ar")) == "en"
+
+
+#: A value of each name a note can carry (geo.coverage_notes.VALUE_NAMES).
+SAMPLE_VALUES: dict[str, NoteValue] = {
+    "problem": "Self-intersection",
+    "lon": 10.85,
+    "lat": 59.95,
+    "minLon": -20.0,
+    "maxLon": 45.0,
+    "minLat": 50.0,
+    "maxLat": 85.0,
+    "unitKind": "GRID_250M",
+    "otherKinds": ("GRID_1KM", "BYDEL"),
+    "missing": 3,
+    "units": 12,
+    "known": 7,
+}
+
+
+@pytest.mark.parametrize("language", shipped_languages())
+def test_every_note_template_has_exactly_the_placeholders_of_its_values(language: str) -> None:
+    """A template names the note's values, no more and no fewer, in every language as in nb;
+    a description, shown as it is, names none."""
+    source = {label.value: label for label in label_set("nb").vocabularies["CoverageNote"]}
+    for label in label_set(language).vocabularies["CoverageNote"]:
+        code = CoverageNote(label.value)
+        assert placeholders(label.label) == placeholders(source[code].label), (language, code)
+        assert placeholders(label.label) == VALUE_NAMES[code], (language, code)
+        assert not placeholders(label.description or ""), (language, code)
+
+
+@pytest.mark.parametrize("language", shipped_languages())
+def test_every_note_reads_with_its_values_filled_in(language: str) -> None:
+    labels = label_set(language)
+    kinds = {label.value: label.label for label in labels.vocabularies["AreaKind"]}
+    for code in CoverageNote:
+        values = {name: SAMPLE_VALUES[name] for name in VALUE_NAMES[code]}
+        text = note_text(Note(code, values, "unused"), labels)
+        assert "{" not in text, (language, code, text)
+        assert "}" not in text, (language, code, text)
+        for name, value in values.items():
+            if name == "unitKind":
+                assert kinds[str(value)] in text, (language, code)
+            elif name == "otherKinds":
+                assert labels.list_separator.join(kinds[k] for k in value) in text
+            elif isinstance(value, float):
+                assert f"{value:g}" in text, (language, code, name)
+            else:
+                assert str(value) in text, (language, code, name)
+
+
+def test_list_separators_follow_the_script() -> None:
+    assert label_set("en").list_separator == ", "
+    assert label_set("ar").list_separator == label_set("fa-AF").list_separator == "، "
+    assert label_set("ti").list_separator == "፣ "

@@ -17,11 +17,14 @@ from api.graphql.relay import DEFAULT_PAGE_SIZE, decode_cursor, encode_cursor
 from api.graphql.types.vocab import (
     ActivityCategory,
     AreaKind,
+    CoverageNote,
     CoverageTargetKind,
     OwnerType,
     TargetGroup,
 )
+from geo.coverage_notes import Note
 from geo.given_areas import MAX_VERTICES
+from geo.labels import LabelSet, best_language, label_set, note_text
 from geo.queries.coverage import (
     MAX_GAPS_PAGE,
     MAX_WITHIN_M,
@@ -41,6 +44,17 @@ if TYPE_CHECKING:
     from api.graphql.context import Context
 
 _CONNECTION = "coverageGaps"
+NOTES_LANG = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description=(
+            'The reader\'s languages in order, BCP 47 tags (e.g. ["prs", "fa", "en"]); without '
+            "it, the request's Accept-Language. `noteDetails` answer in the shipped language "
+            "they read best (Dari → Persian, Nynorsk → Bokmål, …), else Norwegian bokmål; "
+            "docs/languages.md."
+        )
+    ),
+]
 #: population | code
 GAP_KEY = re.compile(r"([0-9]{1,10})\|([^|]{1,64})")
 
@@ -165,6 +179,46 @@ class CoverageGap:
         )
 
 
+@strawberry.type(
+    description=(
+        "A note on a coverage answer as data: its code, its values and its text in the "
+        "reader's language (docs/coverage.md)."
+    )
+)
+class CoverageNoteDetail:
+    code: CoverageNote  # type: ignore[valid-type]
+    values: JSON = strawberry.field(
+        description=(
+            'The note\'s values by name, e.g. {"missing": 3, "units": 12}: counts, '
+            "coordinates, unit kinds (AreaKind values, a list for otherKinds), GEOS's problem. "
+            "Each code's names are in its description."
+        )
+    )
+    text: str = strawberry.field(
+        description=(
+            "The note in the reader's language (`lang` of `coverage`, else Accept-Language; "
+            "the shipped language read best, else Norwegian bokmål): the code's label "
+            "template (vocabularies' CoverageNote) with the values put in, unit kinds by "
+            "their labels."
+        )
+    )
+    language: str = strawberry.field(description="The text's language (BCP 47).")
+    right_to_left: bool = strawberry.field(description="Whether it is written right to left.")
+
+    @classmethod
+    def of(cls, note: Note, labels: LabelSet) -> CoverageNoteDetail:
+        return cls(
+            code=CoverageNote[note.code.name],  # type: ignore[misc]
+            values={
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in note.values.items()
+            },
+            text=note_text(note, labels),
+            language=labels.language,
+            right_to_left=labels.right_to_left,
+        )
+
+
 @dataclass(frozen=True)
 class _Question:
     area: AreaSelector
@@ -211,14 +265,21 @@ class CoverageReport:
     rule: str = strawberry.field(description="The rule the figures follow, in words.")
     notes: list[str] = strawberry.field(
         description=(
-            "What to know about this answer: a repaired or clipped polygon, no units of this kind "
-            "in the area, missing figures."
+            "What to know about this answer, in English: a repaired or clipped polygon, no units "
+            "of this kind in the area, missing figures. The same notes as `noteDetails`, which "
+            "has their codes, values and texts in the reader's language."
         )
     )
     question: strawberry.Private[_Question]
+    coded_notes: strawberry.Private[tuple[Note, ...]]
+    #: The shipped language noteDetails answer in: this root's own (another root of the same
+    #: operation may be asked in another language).
+    notes_language: strawberry.Private[str]
 
     @classmethod
-    def from_summary(cls, summary: CoverageSummary, question: _Question) -> CoverageReport:
+    def from_summary(
+        cls, summary: CoverageSummary, question: _Question, notes_language: str
+    ) -> CoverageReport:
         return cls(
             area_name=summary.area_name,
             unit_kind=AreaKind[summary.unit_kind],  # type: ignore[misc]
@@ -234,9 +295,21 @@ class CoverageReport:
             covered_immigrant_population=summary.covered_immigrant_population,
             population_years=list(summary.population_years),
             rule=RULE,
-            notes=list(summary.notes),
+            notes=[note.english for note in summary.notes],
             question=question,
+            coded_notes=summary.notes,
+            notes_language=notes_language,
         )
+
+    @strawberry.field(
+        description=(
+            "The notes (`notes`, in order) as codes with their values, each with its text in "
+            "the reader's language."
+        )
+    )
+    def note_details(self) -> list[CoverageNoteDetail]:
+        labels = label_set(self.notes_language)
+        return [CoverageNoteDetail.of(note, labels) for note in self.coded_notes]
 
     @strawberry.field(
         description=(
@@ -337,7 +410,9 @@ async def resolve_coverage(
             description="The population units to count in."
         ),
     ],
+    lang: NOTES_LANG = None,
 ) -> CoverageReport:
+    notes_language = best_language(info.context.reader_languages(lang))  # checked before reads
     question = _Question(
         await to_area(area),
         to_target(target),
@@ -360,4 +435,4 @@ async def resolve_coverage(
             else "area.areaInitiative"
         )
         raise NotFound(str(error), field=field) from None
-    return CoverageReport.from_summary(summary, question)
+    return CoverageReport.from_summary(summary, question, notes_language)

@@ -41,6 +41,12 @@ class VocabularyLabels:
     translation: str = strawberry.field(
         description="Whose labels these are (the project's own translation, reviewed or not)."
     )
+    list_separator: str = strawberry.field(
+        description=(
+            'What joins a list of values in a template (CoverageNote\'s otherKinds): ", ", or '
+            '"، " in Arabic script.'
+        )
+    )
     vocabularies: list[Vocabulary]
 
 
@@ -63,6 +69,7 @@ def resolve_vocabularies(
         language=labels.language,
         right_to_left=labels.right_to_left,
         translation=labels.translation,
+        list_separator=labels.list_separator,
         vocabularies=[
             Vocabulary(
                 name=name,

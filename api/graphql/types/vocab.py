@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum, StrEnum
 
 import strawberry
 
 from geo import vocab
+from geo.coverage_notes import CoverageNote as CoverageNoteCode
 from geo.queries import coverage as coverage_queries
 from geo.queries import nearby as nearby_queries
 
 
-def _graphql_enum(source: type[StrEnum], description: str) -> type[Enum]:
-    """A strawberry enum with the same names and values, described in Norwegian per value."""
+def _graphql_enum(
+    source: type[StrEnum], description: str, values: Mapping[str, str] | None = None
+) -> type[Enum]:
+    """A strawberry enum with the same names and values, each value described by ``values``,
+    else by its Norwegian term."""
     members = {
         member.name: strawberry.enum_value(
-            member.value, description=vocab.NORWEGIAN.get(member.name)
+            member.value,
+            description=(values or {}).get(member.name) or vocab.NORWEGIAN.get(member.name),
         )
         for member in source
     }
@@ -48,6 +54,31 @@ AreaKind = _graphql_enum(
 )
 CoverageTargetKind = _graphql_enum(
     coverage_queries.TargetKind, "What `coverage` counts as within reach."
+)
+CoverageNote = _graphql_enum(
+    CoverageNoteCode,
+    "What a note on a coverage answer is about; its `values` are named in each value's "
+    "description (the placeholders of its label template, vocabularies' CoverageNote).",
+    {
+        "AREA_REPAIRED": "The polygon was invalid and repaired (MakeValid): problem (GEOS's "
+        "words, English), lon, lat (where).",
+        "AREA_REPAIRED_UNLOCATED": "The polygon was invalid and repaired; GEOS said not "
+        "where: problem.",
+        "PROJECTED_AREA_REPAIRED": "The area became invalid in EPSG:25833 and was repaired: "
+        "problem.",
+        "AREA_CLIPPED": "The area was clipped to the region around Norway: minLon, maxLon, "
+        "minLat, maxLat.",
+        "NO_UNITS_OUTSIDE_REGION": "No units: the area lies wholly outside the region around "
+        "Norway.",
+        "NO_UNITS_OF_KIND": "No units of the kind asked for in the area: unitKind, otherKinds "
+        "(the kinds that have units there).",
+        "NO_UNITS_OF_ANY_KIND": "No units of the kind asked for, nor of any other kind, in the "
+        "area: unitKind.",
+        "NO_POPULATION_FIGURE": "Units without a population figure, counted as 0: missing, units.",
+        "IMMIGRANTS_UNKNOWN": "No unit has an immigrant figure: the immigrant totals are null.",
+        "IMMIGRANTS_PARTLY_KNOWN": "Some units lack an immigrant figure, so no total is given: "
+        "known, units.",
+    },
 )
 
 WEEKDAYS = list(vocab.Weekday)

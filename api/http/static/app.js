@@ -987,26 +987,25 @@
     " activities(first: 15) { totalCount edges { node { id title category } } }\n" +
     " councils { id name kind status } } }";
   var FIND_MUNICIPALITY = "query F($text: String!) { municipalities(filter: {nameContains: $text}, first: 1) { edges { node { number } } } }";
-  var COVERAGE = "query C($slug: ID!, $cats: [ActivityCategory!], $within: Float!, $kind: AreaKind!, $after: String) {\n" +
-    " coverage(area: {areaInitiative: $slug}, target: {categories: $cats}, withinMeters: $within, unitKind: $kind) {\n" +
-    "  areaName population coveredPopulation coveredShare unitCount gapCount notes\n" +
+  var COVERAGE = "query C($slug: ID!, $cats: [ActivityCategory!], $within: Float!, $kind: AreaKind!, $after: String, $lang: [String!]) {\n" +
+    " coverage(area: {areaInitiative: $slug}, target: {categories: $cats}, withinMeters: $within, unitKind: $kind, lang: $lang) {\n" +
+    "  areaName population coveredPopulation coveredShare unitCount gapCount noteDetails { code values text }\n" +
     "  gaps(first: 100, after: $after) { code name population nearestDistanceMeters geometry cursor } } }";
   function percent(share, digits) {
     return new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(share);
   }
   function number(n) { return n === null || n === undefined ? "–" : new Intl.NumberFormat(locale()).format(n); }
-  // The API's notes are English sentences; the page says each in its own language.
-  var NOTES = [
-    [/^(\d+) of (\d+) units have no population figure/, function (m) { return t("note_noPopulation", { missing: m[1], units: m[2] }); }],
-    [/^Immigrant population is not known/, function () { return t("note_noImmigrants"); }],
-    [/^Immigrant population is known for (\d+) of (\d+) units/, function (m) { return t("note_someImmigrants", { known: m[1], units: m[2] }); }],
-    [/^No units: the area lies outside/, function () { return t("note_outside"); }],
-    [/^No \S+ units are loaded/, function () { return t("note_noUnits"); }]
-  ];
-  function noteText(note) {
-    for (var i = 0; i < NOTES.length; i++) { var m = note.match(NOTES[i][0]); if (m) { return NOTES[i][1](m); } }
-    return lang === "en" ? note : null;
-  }
+  // The page says the notes it knows by code in its own words; any other in the API's text,
+  // which comes in the reader's language ($lang).
+  var NOTES = {
+    NO_POPULATION_FIGURE: function (v) { return t("note_noPopulation", { missing: number(v.missing), units: number(v.units) }); },
+    IMMIGRANTS_UNKNOWN: function () { return t("note_noImmigrants"); },
+    IMMIGRANTS_PARTLY_KNOWN: function (v) { return t("note_someImmigrants", { known: number(v.known), units: number(v.units) }); },
+    NO_UNITS_OUTSIDE_REGION: function () { return t("note_outside"); },
+    NO_UNITS_OF_KIND: function () { return t("note_noUnits"); },
+    NO_UNITS_OF_ANY_KIND: function () { return t("note_noUnits"); }
+  };
+  function noteText(note) { return NOTES[note.code] ? NOTES[note.code](note.values) : note.text; }
   function labelled(labelKey, control) {
     var label = el("label");
     return append(label, el("span", null, t(labelKey)), control);
@@ -1137,7 +1136,7 @@
       var ul = el("ul");
       features.slice(0, 10).forEach(function (f) { ul.appendChild(el("li", null, (f.properties.name || f.properties.code) + " · " + number(f.properties.population) + " " + t("peopleShort"))); });
       c.appendChild(ul);
-      report.notes.map(noteText).filter(Boolean).forEach(function (n) { c.appendChild(el("p", "note", n)); });
+      report.noteDetails.map(noteText).forEach(function (n) { c.appendChild(el("p", "note", n)); });
       view.appendChild(c);
       document.body.dataset.gaps = String(features.length);
     }).catch(function (e) { view.textContent = t("errorGeneric"); });

@@ -346,3 +346,171 @@ async def test_the_analysts_guide_shows_real_gaps_named_by_district(gql, loaded_
         assert gap["district"] == holders["BYDEL"]
         assert gap["subDistrict"] == holders["DELBYDEL"]
     assert {gap["district"] for gap in report["gaps"]} <= {"Alna", "Bjerke", "Grorud", "Stovner"}
+
+
+# --- notes as codes, in the reader's language ---------------------------------------------------
+
+NOTES = """
+query ($area: CoverageAreaInput!, $kind: AreaKind!, $lang: [String!]) {
+  coverage(area: $area, target: {categories: [LANGUAGE_CAFE]}, withinMeters: 1000,
+           unitKind: $kind, lang: $lang) {
+    unitCount notes
+    noteDetails { code values text language rightToLeft }
+  }
+}
+"""
+LABELS = """
+query ($lang: [String!]) {
+  vocabularies(lang: $lang, names: ["CoverageNote", "AreaKind"]) {
+    language listSeparator
+    vocabularies { name values { value label } }
+  }
+}
+"""
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[10.75, 59.9], [10.95, 60.0], [10.95, 59.9], [10.75, 60.0], [10.75, 59.9]]],
+}
+#: Every note the demo data can give: (area, unit kind, the codes in order).
+NOTE_CASES = [
+    ({"polygon": BOWTIE}, "GRID_1KM", ["AREA_REPAIRED", "IMMIGRANTS_UNKNOWN"]),
+    ({"bbox": [10.6, 49.0, 10.9, 60.0]}, "GRID_1KM", ["AREA_CLIPPED", "IMMIGRANTS_UNKNOWN"]),
+    ({"bbox": [100, -40, 120, -20]}, "GRID_1KM", ["AREA_CLIPPED", "NO_UNITS_OUTSIDE_REGION"]),
+    ({"areaInitiative": "groruddalen"}, "GRID_250M", ["NO_UNITS_OF_KIND"]),
+    ({"bbox": [0.0, 66.0, 1.0, 67.0]}, "GRID_1KM", ["NO_UNITS_OF_ANY_KIND"]),
+    (OSLO, "BYDEL", ["NO_POPULATION_FIGURE", "IMMIGRANTS_UNKNOWN"]),
+]
+RIGHT_TO_LEFT = {"nb": False, "en": False, "ar": True}
+
+
+def _filled(template: str, values: dict[str, Any], kinds: dict[str, str], separator: str) -> str:
+    """What an app makes of a template with `vocabularies`' labels: the test's own filling."""
+
+    def shown(name: str, value: Any) -> str:
+        if isinstance(value, list):
+            return separator.join(shown(name, v) for v in value)
+        if name in ("unitKind", "otherKinds"):
+            return kinds[value]
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", shown(name, value))
+    return template
+
+
+@pytest.mark.parametrize(
+    ("area", "kind", "codes"), NOTE_CASES, ids=["-".join(case[2]) for case in NOTE_CASES]
+)
+@pytest.mark.parametrize("lang", ["nb", "en", "ar"])
+async def test_each_note_has_its_code_values_and_text_in_the_readers_language(
+    gql, area, kind, codes, lang
+):
+    report = (await gql.data(NOTES, {"area": area, "kind": kind, "lang": [lang]}))["coverage"]
+    details = report["noteDetails"]
+    assert [d["code"] for d in details] == codes
+    assert len(report["notes"]) == len(details)  # the English sentences, one per note
+    labels = (await gql.data(LABELS, {"lang": [lang]}))["vocabularies"]
+    assert labels["language"] == lang
+    by_name = {
+        v["name"]: {x["value"]: x["label"] for x in v["values"]} for v in labels["vocabularies"]
+    }
+    separator = labels["listSeparator"]
+    assert separator == ("، " if lang == "ar" else ", ")
+    for detail in details:
+        assert (detail["language"], detail["rightToLeft"]) == (lang, RIGHT_TO_LEFT[lang])
+        template = by_name["CoverageNote"][detail["code"]]
+        assert detail["text"] == _filled(template, detail["values"], by_name["AreaKind"], separator)
+        assert "{" not in detail["text"], detail["text"]
+        for value in detail["values"].values():
+            if isinstance(value, int):
+                assert str(value) in detail["text"]
+
+
+async def test_note_values_and_texts(gql):
+    """The values are the figures of the answer, and the texts read as the labels say."""
+    bydel = (await gql.data(NOTES, {"area": OSLO, "kind": "BYDEL", "lang": ["nb"]}))["coverage"]
+    missing = bydel["noteDetails"][0]
+    units = bydel["unitCount"]
+    assert units > 0
+    assert missing["values"] == {"missing": units, "units": units}
+    assert missing["text"] == f"{units} av {units} enheter har ikke folketall og telles som 0."
+    assert (
+        bydel["notes"][0] == f"{units} of {units} units have no population figure and count as 0."
+    )
+
+    bowtie = await gql.data(NOTES, {"area": {"polygon": BOWTIE}, "kind": "GRID_1KM"})
+    repaired = bowtie["coverage"]["noteDetails"][0]
+    assert repaired["values"] == {"problem": "Self-intersection", "lon": 10.85, "lat": 59.95}
+    assert repaired["language"] == "nb"  # no lang, no Accept-Language: the source
+    assert repaired["text"].startswith(
+        "Polygonet var ugyldig (Self-intersection ved lengdegrad 10.85, breddegrad 59.95)"
+    )
+
+    texts = {}
+    for lang in ("nb", "en", "ar"):
+        variables = {"area": {"areaInitiative": "groruddalen"}, "kind": "GRID_250M", "lang": [lang]}
+        report = (await gql.data(NOTES, variables))["coverage"]
+        assert report["notes"] == [
+            "No GRID_250M units are loaded in this area; units of GRID_1KM, DELBYDEL, BYDEL are."
+        ]
+        (detail,) = report["noteDetails"]
+        assert detail["values"] == {
+            "unitKind": "GRID_250M",
+            "otherKinds": ["GRID_1KM", "DELBYDEL", "BYDEL"],
+        }
+        texts[lang] = detail["text"]
+    assert texts == {
+        "nb": "Ingen enheter av typen Befolkningsrute 250 × 250 m er lastet inn i dette området; "
+        "det er enheter av typen Befolkningsrute 1 × 1 km, Delbydel, Bydel.",
+        "en": "No units of the kind Population grid cell 250 × 250 m are loaded in this area; "
+        "units of the kind Population grid cell 1 × 1 km, Sub-district (delbydel), "
+        "City district (bydel) are.",
+        "ar": "لا توجد وحدات من نوع مربع سكاني 250 × 250 م محمّلة في هذه المنطقة؛ توجد وحدات من "
+        "نوع مربع سكاني 1 × 1 كم، حي فرعي (delbydel)، حي (bydel).",
+    }
+
+
+async def test_note_texts_follow_accept_language_and_a_bad_lang_is_refused(client, gql):
+    query = (
+        '{ coverage(area: {areaInitiative: "groruddalen"}, target: {}, withinMeters: 1000, '
+        "unitKind: GRID_250M) { noteDetails { code language rightToLeft text } } }"
+    )
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Accept-Language": "ar-EG,ar;q=0.9,en;q=0.5"}
+    )
+    assert response.status_code == 200
+    (detail,) = response.json()["data"]["coverage"]["noteDetails"]
+    assert (detail["code"], detail["language"], detail["rightToLeft"]) == (
+        "NO_UNITS_OF_KIND",
+        "ar",
+        True,
+    )
+    assert detail["text"].startswith("لا توجد وحدات من نوع")
+    dari = await gql.data(
+        query.replace("unitKind: GRID_250M", 'unitKind: GRID_250M, lang: ["prs"]')
+    )
+    assert dari["coverage"]["noteDetails"][0]["language"] == "fa-AF"
+    refused = bad_input(
+        await gql(query.replace("unitKind: GRID_250M", 'unitKind: GRID_250M, lang: ["xx"]'))
+    )
+    assert refused["extensions"]["field"] == "lang"
+
+
+async def test_each_report_of_an_operation_speaks_its_own_lang(gql):
+    """Two reports asked in two languages in one operation: each in its own, whichever root
+    resolves last."""
+    report = (
+        '(area: {areaInitiative: "groruddalen"}, target: {}, withinMeters: 1000, '
+        "unitKind: GRID_250M, lang: [LANG]) { noteDetails { language text } }"
+    )
+    query = (
+        "{ arabic: coverage"
+        + report.replace("LANG", '"ar"')
+        + " english: coverage"
+        + report.replace("LANG", '"en"')
+        + " }"
+    )
+    data = await gql.data(query)
+    assert data["arabic"]["noteDetails"][0]["language"] == "ar"
+    assert data["english"]["noteDetails"][0]["language"] == "en"
+    assert data["arabic"]["noteDetails"][0]["text"] != data["english"]["noteDetails"][0]["text"]
