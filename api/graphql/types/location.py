@@ -13,7 +13,7 @@ from api.graphql.types.initiative import AreaInitiative
 from api.graphql.types.municipality import Municipality
 from api.graphql.types.translation import localize
 from geo.queries.areas import DistrictRow
-from geo.queries.location import surroundings, where_am_i
+from geo.queries.location import where_am_i_on_driver
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -69,8 +69,7 @@ async def resolve_where_am_i(
     at: Annotated[LatLonInput, strawberry.argument(description="Where you are, in WGS84.")],
 ) -> WhereAmIResult:
     x, y = at.to_storage(field="at")
-    found = await info.context.run(where_am_i, x, y)
-    around = await info.context.run(surroundings, x, y)
+    found, around = await info.context.run_on_driver(where_am_i_on_driver, x, y)
     initiatives = [AreaInitiative.from_row(r) for r in around.initiatives]
     await localize(info.context, initiatives)  # Accept-Language's
     return WhereAmIResult(
