@@ -556,6 +556,10 @@ def _ratio(rate: float, of: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # pgbench's sessions as the API's and the peer functions' (jit off), whatever the server's
+    # configuration (the embedded cluster's is off): the venue list's statements cost past
+    # jit_above_cost.
+    os.environ["PGOPTIONS"] = "-c jit=off"
     # SIGTERM unwinds like Ctrl-C: the servers this run started are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = load_settings()
