@@ -68,10 +68,16 @@ async def resolve_where_am_i(
     info: strawberry.Info[Context, None],
     at: Annotated[LatLonInput, strawberry.argument(description="Where you are, in WGS84.")],
 ) -> WhereAmIResult:
+    return await where_am_i_answer(info.context, at=at)
+
+
+async def where_am_i_answer(context: Context, *, at: LatLonInput) -> WhereAmIResult:
+    """`whereAmI`'s answer from its argument: the resolver's work, also run by the compiled
+    path (api.graphql.compiled), which has no ``info``."""
     x, y = at.to_storage(field="at")
-    found, around = await info.context.run_on_driver(where_am_i_on_driver, x, y)
+    found, around = await context.run_on_driver(where_am_i_on_driver, x, y)
     initiatives = [AreaInitiative.from_row(r) for r in around.initiatives]
-    await localize(info.context, initiatives)  # Accept-Language's
+    await localize(context, initiatives)  # Accept-Language's
     return WhereAmIResult(
         district=District.from_geo(around.district),
         sub_district=District.from_geo(around.sub_district),
