@@ -1,7 +1,14 @@
-"""hverdag beside its peer (issue 19): near-me through raw SQL (two floors), hverdag and
-PostGraphile 5, in one run, on one database, the same points and the same answers.
+"""hverdag beside its peer (issue 19): three shapes through raw SQL (two floors), hverdag and
+PostGraphile 5, in one run, on one database, the same inputs and the same answers.
 
-    .venv/bin/python bench/peer.py [--keep] [--concurrency 1,16,64] [--duration 20]
+    .venv/bin/python bench/peer.py [--shape all] [--keep] [--concurrency 1,16,64] [--duration 20]
+
+Shapes (``--shape``, default all, one after the other, each with servers of its own): near-me
+(below), ``where-am-i`` (the contract's whereAmI at the same points) and ``venues`` (a
+municipality's first 50 venues with their availability, municipalities drawn as the venues lie);
+bench/peer_shapes.py has the two latter, bench/peer/where_am_i.sql and venues.sql their peer
+functions. Their floors are hverdag's statements, as geo sends them one after the other, and the
+minimal statement (one, only the answer's columns).
 
 1. The database of bench/nearby.py (``bench_nearby``: 1,000,000 places; built when missing,
    kept with ``--keep``), its 2,000 query points, and the peer's schema ``bench_peer``
@@ -53,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nearby as near
+import peer_shapes as shapes
 
 from api.graphql.schema import build_schema, compiled_queries  # noqa: TID251
 from api.graphql.types.nearby import projection_of  # noqa: TID251
@@ -64,7 +72,9 @@ from geo.settings import load_settings
 
 PEER = near.ROOT / "bench" / "peer"
 NODE = PEER / "node_modules" / ".bin" / "node"
-PEER_SQL = PEER / "near_me.sql"
+#: The peer's schema: near_me.sql makes it, the other shapes' functions go into it.
+PEER_SQL = (PEER / "near_me.sql", PEER / "where_am_i.sql", PEER / "venues.sql")
+SHAPES = ("near-me", "where-am-i", "venues")
 
 PEER_QUERY = """query NearMe($lat: Float!, $lon: Float!, $cat: String!) {
   nearMe(lat: $lat, lon: $lon, cat: $cat) {
@@ -78,6 +88,9 @@ WHOLE_ROWS_SQL = "raw SQL, whole rows (strawberry's path)"
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--shape", choices=(*SHAPES, "all"), default="all", help="which request to measure"
+    )
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) bench_nearby")
     parser.add_argument("--fresh", action="store_true", help="rebuild the database even if kept")
     parser.add_argument("--workers", type=int, default=2, help="workers of each server")
@@ -128,7 +141,8 @@ def install_peer() -> None:
 
 def install_peer_schema(url: sa.URL) -> None:
     with near._psycopg(url) as conn:
-        conn.execute(PEER_SQL.read_text())
+        for path in PEER_SQL:
+            conn.execute(path.read_text())
 
 
 def _node_url(url: sa.URL) -> str:
@@ -249,7 +263,7 @@ def _peer_answer(port: int, point: near.QueryPoint) -> list[tuple[int, float]]:
 
 def check_answers(
     url: sa.URL,
-    systems: dict[str, tuple[int, Path, near.Sampler, str]],
+    systems: shapes.Systems,
     statements: dict[str, near.CapturedSQL],
     roles: dict[str, str],
     points: list[near.QueryPoint],
@@ -262,7 +276,7 @@ def check_answers(
         for point in points:
             answers = {
                 name: (_hverdag_answer if kind == "hverdag" else _peer_answer)(port, point)
-                for name, (port, _, _, kind) in systems.items()
+                for name, (port, kind) in systems.items()
             }
             for name, sql in statements.items():
                 rows = near.run_sql(conn, sql, roles, point)[: near.FIRST]
@@ -421,21 +435,41 @@ def _granian_command(args: argparse.Namespace, port: int) -> list[str]:
     ]
 
 
+def near_me_shape(url: sa.URL, points: list[near.QueryPoint]) -> shapes.ShapeRun:
+    """Near-me: geo's statement as strawberry's path sends it (whole rows) and as the compiled
+    path does (the answer's columns), both checked against the answers."""
+    whole = near.capture_sql(url, points[0])  # strawberry's path: whole rows
+    roles = near._variable_roles(whole, points[0])
+    minimal = compiled_statement(points[0])
+    if near._variable_roles(minimal, points[0]) != roles:
+        raise RuntimeError("the two statements name their parameters differently")
+    statements = {HVERDAG_SQL: minimal, WHOLE_ROWS_SQL: whole}
+    return shapes.ShapeRun(
+        name="near-me",
+        floors={
+            name: near.pgbench_script(sql, roles, len(points)) for name, sql in statements.items()
+        },
+        reference=HVERDAG_SQL,
+        bodies={
+            "hverdag": [near.request_body(p) for p in points],
+            "peer": [peer_body(p) for p in points],
+        },
+        check=lambda systems, n: check_answers(url, systems, statements, roles, points[:n]),
+        statements={name: s.statement for name, s in statements.items()},
+    )
+
+
 def run_cells(
     url: sa.URL,
     args: argparse.Namespace,
-    points: list[near.QueryPoint],
-    statements: dict[str, near.CapturedSQL],
-    roles: dict[str, str],
+    shape: shapes.ShapeRun,
     workdir: Path,
     out: dict[str, Any],
 ) -> None:
     """The cells, into ``out`` as they are measured (a run stopped part-way keeps them)."""
-    scripts = {
-        name: near.pgbench_script(sql, roles, len(points)) for name, sql in statements.items()
-    }
-    ours = write_bodies([near.request_body(p) for p in points], workdir, "hverdag")
-    theirs = write_bodies([peer_body(p) for p in points], workdir, "peer")
+    scripts = shape.floors
+    ours = write_bodies(shape.bodies["hverdag"], workdir, f"hverdag-{shape.name}")
+    theirs = write_bodies(shape.bodies["peer"], workdir, f"peer-{shape.name}")
     concurrency = near._ints(args.concurrency)
     with contextlib.ExitStack() as stack:
         systems: dict[str, tuple[int, Path, near.Sampler, str]] = {}
@@ -451,8 +485,9 @@ def run_cells(
         for sampler in (*samplers, sql_sampler):
             sampler.start()
         try:
-            sample = points[: args.check]
-            answers = check_answers(url, systems, statements, roles, sample)
+            answers = shape.check(
+                {name: (system[0], system[3]) for name, system in systems.items()}, args.check
+            )
             out["answers_checked"] = answers
             print(f"  answers agree: {answers}", flush=True)
             for port, script, _, _ in systems.values():
@@ -491,29 +526,40 @@ def _print_cell(name: str, clients: int, r: dict[str, Any]) -> None:
 
 def summary_markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| c | system | requests/s | ÷ raw SQL (hverdag's statement) | ÷ PostGraphile 5 "
-        "| p50 ms | p99 ms | peak RSS MB | connections per worker | socket errors "
-        "| others' CPU (cores) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| shape | c | system | requests/s | ÷ raw SQL (hverdag's statements) "
+        "| ÷ PostGraphile 5 | p50 ms | p99 ms | peak RSS MB | connections per worker "
+        "| socket errors | others' CPU (cores) | load average after |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
-    memory = results["run"]["memory"]
-    for key, cells in results["run"]["cells"].items():
-        floor = cells[HVERDAG_SQL]["requests_per_s_without_lookup"]
-        peer = cells["PostGraphile 5"]["requests_per_s"]
-        for name, r in cells.items():
-            rate = r.get("requests_per_s_without_lookup", r["requests_per_s"])
-            rss = memory.get(name, {}).get("peak_rss_mb", "")
-            split = r.get("connections_per_worker") or ""
-            lines.append(
-                f"| {key[1:]} | {name} | {rate:,.0f} | {rate / floor:.2f} | {rate / peer:.2f} "
-                f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {rss} | {split} "
-                f"| {r.get('socket_errors', '')} | {r['conditions']['others_cores']:.2f} |"
-            )
+    for shape, run in results["runs"].items():
+        memory = run.get("memory", {})
+        for key, cells in run["cells"].items():
+            floor = cells.get(run["reference"], {}).get("requests_per_s_without_lookup")
+            peer = cells.get("PostGraphile 5", {}).get("requests_per_s")
+            for name, r in cells.items():
+                rate = r.get("requests_per_s_without_lookup", r["requests_per_s"])
+                rss = memory.get(name, {}).get("peak_rss_mb", "")
+                split = r.get("connections_per_worker") or ""
+                load = " ".join(r["conditions"].get("loadavg_after", [])[:1])
+                lines.append(
+                    f"| {shape} | {key[1:]} | {name} | {rate:,.0f} | {_ratio(rate, floor)} "
+                    f"| {_ratio(rate, peer)} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {rss} "
+                    f"| {split} | {r.get('socket_errors', '')} "
+                    f"| {r['conditions']['others_cores']:.2f} | {load} |"
+                )
     return "\n".join(lines)
+
+
+def _ratio(rate: float, of: float | None) -> str:
+    return "" if not of else f"{rate / of:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # pgbench's sessions as the API's and the peer functions' (jit off), whatever the server's
+    # configuration (the embedded cluster's is off): the venue list's statements cost past
+    # jit_above_cost.
+    os.environ["PGOPTIONS"] = "-c jit=off"
     # SIGTERM unwinds like Ctrl-C: the servers this run started are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = load_settings()
@@ -547,15 +593,17 @@ def main(argv: list[str] | None = None) -> int:
             _check_connections(url, args, settings.pool_size)
             points = near.draw_points(url, args.points, args.seed)
             near.write_point_table(url, points)
-            whole = near.capture_sql(url, points[0])  # strawberry's path: whole rows
-            roles = near._variable_roles(whole, points[0])
-            minimal = compiled_statement(points[0])
-            if near._variable_roles(minimal, points[0]) != roles:
-                raise RuntimeError("the two statements name their parameters differently")
-            statements = {HVERDAG_SQL: minimal, WHOLE_ROWS_SQL: whole}
-            results["statements"] = {name: s.statement for name, s in statements.items()}
-            results["run"] = {"cells": {}, "memory": {}}
-            run_cells(url, args, points, statements, roles, workdir, results["run"])
+            results["runs"] = {}
+            for name in SHAPES if args.shape == "all" else (args.shape,):
+                shape = _shape(name, url, points, args)
+                print(f"{name}:", flush=True)
+                run = results["runs"][name] = {
+                    "reference": shape.reference,
+                    "statements": shape.statements,
+                    "cells": {},
+                    "memory": {},
+                }
+                run_cells(url, args, shape, workdir, run)
     except BaseException as exc:
         results["stopped_by"] = f"{type(exc).__name__}: {exc}"  # the cells so far are kept
         raise
@@ -566,6 +614,16 @@ def main(argv: list[str] | None = None) -> int:
         server_db.close()
         _write(results, args.output)
     return 0
+
+
+def _shape(
+    name: str, url: sa.URL, points: list[near.QueryPoint], args: argparse.Namespace
+) -> shapes.ShapeRun:
+    if name == "near-me":
+        return near_me_shape(url, points)
+    if name == "where-am-i":
+        return shapes.where_am_i_shape(url, points)
+    return shapes.venues_shape(url, shapes.draw_municipalities(url, args.points, args.seed))
 
 
 def _check_connections(url: sa.URL, args: argparse.Namespace, pool_size: int) -> None:
@@ -589,7 +647,7 @@ def _write(results: dict[str, Any], output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {output}\n")
-    if results.get("run", {}).get("cells"):
+    if any(run["cells"] for run in results.get("runs", {}).values()):
         print(summary_markdown(results))
 
 

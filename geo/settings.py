@@ -107,9 +107,9 @@ class Settings(BaseSettings):
     compiled_queries: bool = Field(
         default=True,
         description=(
-            "Answer `nearby` queries that ask for plain fields through the compiled path "
-            "(api/graphql/compiled.py), which skips per-field resolution; false: every query takes "
-            "strawberry's path. The answers are the same."
+            "Answer `nearby` and `whereAmI` queries that ask for plain fields through the "
+            "compiled path (api/graphql/compiled.py), which skips per-field resolution; false: "
+            "every query takes strawberry's path. The answers are the same."
         ),
     )
     basemap_url: str | None = Field(

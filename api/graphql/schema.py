@@ -40,7 +40,7 @@ from api.graphql.types.initiative import (
 )
 from api.graphql.types.labels import VocabularyLabels, resolve_vocabularies
 from api.graphql.types.listing import DirectoryConnection, resolve_activities, resolve_venues
-from api.graphql.types.location import WhereAmIResult, resolve_where_am_i
+from api.graphql.types.location import WhereAmIResult, resolve_where_am_i, where_am_i_answer
 from api.graphql.types.municipality import (
     MUNICIPALITY_NODE,
     Municipality,
@@ -372,7 +372,7 @@ def compiled_queries(schema: HverdagSchema, settings: Settings | None = None) ->
     settings = settings if settings is not None else Settings.model_construct()
     return CompiledQueries(
         schema,
-        {"nearby": nearby_connection},
+        {"nearby": nearby_connection, "whereAmI": where_am_i_answer},
         rules=(*specified_rules, *schema.added_rules),
         max_tokens=settings.max_tokens,
         max_document_bytes=settings.max_document_bytes,

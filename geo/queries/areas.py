@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from geo.crs import WGS84_SRID
 from geo.queries.points import storage_point
-from geo.queries.rows import to_dataclass
+from geo.queries.rows import from_mapping, to_dataclass
 from geo.tables import area_initiative, statistical_area
 from geo.vocab import AreaKind
 
@@ -49,7 +49,13 @@ def _initiative_columns() -> list[sa.ColumnElement[Any]]:
 
 def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, DistrictRow]:
     """The district (BYDEL) and sub-district (DELBYDEL) covering an EPSG:25833 point, by kind."""
-    rows = conn.execute(
+    rows = conn.execute(districts_at_statement(storage_point(x, y)))
+    return districts_by_kind(row._mapping for row in rows)
+
+
+def districts_at_statement(point: sa.ColumnElement[object]) -> sa.Select[Any]:
+    """:func:`districts_at`'s statement for a point expression in EPSG:25833."""
+    return (
         sa.select(
             statistical_area.c.kind,
             statistical_area.c.code,
@@ -59,26 +65,36 @@ def districts_at(conn: sa.Connection, x: float, y: float) -> dict[str, DistrictR
         .where(
             statistical_area.c.kind.in_([AreaKind.BYDEL.value, AreaKind.DELBYDEL.value]),
             statistical_area.c.archived_at.is_(None),
-            sa.func.ST_Covers(statistical_area.c.geom, storage_point(x, y)),
+            sa.func.ST_Covers(statistical_area.c.geom, point),
         )
         .order_by(statistical_area.c.kind, statistical_area.c.code)
     )
+
+
+def districts_by_kind(rows: Iterable[Mapping[Any, Any]]) -> dict[str, DistrictRow]:
+    """The first district of each kind among :func:`districts_at_statement`'s rows."""
     found: dict[str, DistrictRow] = {}
     for row in rows:
-        found.setdefault(row.kind, to_dataclass(DistrictRow, row))
+        if row["kind"] not in found:
+            found[row["kind"]] = from_mapping(DistrictRow, row)
     return found
 
 
 def initiatives_at(conn: sa.Connection, x: float, y: float) -> list[InitiativeRow]:
-    rows = conn.execute(
+    rows = conn.execute(initiatives_at_statement(storage_point(x, y)))
+    return [to_dataclass(InitiativeRow, r) for r in rows]
+
+
+def initiatives_at_statement(point: sa.ColumnElement[object]) -> sa.Select[Any]:
+    """:func:`initiatives_at`'s statement for a point expression in EPSG:25833."""
+    return (
         sa.select(*_initiative_columns())
         .where(
             area_initiative.c.archived_at.is_(None),
-            sa.func.ST_Covers(area_initiative.c.geom, storage_point(x, y)),
+            sa.func.ST_Covers(area_initiative.c.geom, point),
         )
         .order_by(area_initiative.c.name)
     )
-    return [to_dataclass(InitiativeRow, r) for r in rows]
 
 
 def all_initiatives(conn: sa.Connection) -> list[InitiativeRow]:

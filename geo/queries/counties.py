@@ -48,7 +48,10 @@ def county_at(conn: Connection, x: float, y: float) -> CountyRow | None:
 
     The predicate is on the bare indexed column, so the GiST index answers it.
     """
-    row = conn.execute(
-        _select().where(sa.func.ST_Covers(county.c.geom, storage_point(x, y))).limit(1)
-    ).first()
+    row = conn.execute(county_at_statement(storage_point(x, y))).first()
     return None if row is None else CountyRow(number=row.number, name=row.name)
+
+
+def county_at_statement(point: sa.ColumnElement[object]) -> sa.Select[tuple[str, str]]:
+    """:func:`county_at`'s statement for a point expression in EPSG:25833."""
+    return _select().where(sa.func.ST_Covers(county.c.geom, point)).limit(1)

@@ -15,7 +15,7 @@ Areas are ``ST_Area`` in the storage CRS (EPSG:25833, the UTM 33N plane), in kmÂ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,20 +142,27 @@ def _select() -> sa.Select[Any]:
 
 
 def _from_row(row: Row[Any]) -> MunicipalityRow:
-    lat, lon = to_wgs84(row.centroid_x, row.centroid_y)
-    county_number = row.county_number.strip()
+    return municipality_from_mapping(row._mapping)
+
+
+def municipality_from_mapping(row: Mapping[Any, Any]) -> MunicipalityRow:
+    """A row of :func:`municipality_at_statement` (a SQLAlchemy row's mapping, or psycopg's
+    dict row) as a :class:`MunicipalityRow`."""
+    lat, lon = to_wgs84(row["centroid_x"], row["centroid_y"])
+    county_number = row["county_number"].strip()
+    county_name = row["county_name"]
     return MunicipalityRow(
-        number=row.number,
-        name=row.name,
+        number=row["number"],
+        name=row["name"],
         county_number=county_number,
-        county=None if row.county_name is None else CountyRow(county_number, row.county_name),
-        area_km2=float(row.area_km2),
+        county=None if county_name is None else CountyRow(county_number, county_name),
+        area_km2=float(row["area_km2"]),
         centroid=Wgs84Point(lat=lat, lon=lon),
-        population=row.population,
-        population_year=row.population_year,
-        immigrant_population=row.immigrants,
-        refugees=row.refugees,
-        statistics_year=row.statistics_year,
+        population=row["population"],
+        population_year=row["population_year"],
+        immigrant_population=row["immigrants"],
+        refugees=row["refugees"],
+        statistics_year=row["statistics_year"],
     )
 
 
@@ -194,14 +201,19 @@ def municipality_at(conn: Connection, x: float, y: float) -> MunicipalityRow | N
 
     A point exactly on a shared border is covered by both; the lower number wins.
     """
-    stmt = (
+    row = conn.execute(municipality_at_statement(storage_point(x, y))).first()
+    return None if row is None else _from_row(row)
+
+
+def municipality_at_statement(point: sa.ColumnElement[object]) -> sa.Select[Any]:
+    """:func:`municipality_at`'s statement for a point expression in EPSG:25833 (a literal
+    point, or :func:`geo.queries.points.bound_storage_point` for a statement built once)."""
+    return (
         _select()
-        .where(sa.func.ST_Covers(municipality.c.geom, storage_point(x, y)))
+        .where(sa.func.ST_Covers(municipality.c.geom, point))
         .order_by(municipality.c.number)
         .limit(1)
     )
-    row = conn.execute(stmt).first()
-    return None if row is None else _from_row(row)
 
 
 def _conditions(filter_: MunicipalityFilter | None) -> list[sa.ColumnElement[bool]]:

@@ -13,7 +13,7 @@ from api.graphql.types.initiative import AreaInitiative
 from api.graphql.types.municipality import Municipality
 from api.graphql.types.translation import localize
 from geo.queries.areas import DistrictRow
-from geo.queries.location import surroundings, where_am_i
+from geo.queries.location import where_am_i_on_driver
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -68,11 +68,16 @@ async def resolve_where_am_i(
     info: strawberry.Info[Context, None],
     at: Annotated[LatLonInput, strawberry.argument(description="Where you are, in WGS84.")],
 ) -> WhereAmIResult:
+    return await where_am_i_answer(info.context, at=at)
+
+
+async def where_am_i_answer(context: Context, *, at: LatLonInput) -> WhereAmIResult:
+    """`whereAmI`'s answer from its argument: the resolver's work, also run by the compiled
+    path (api.graphql.compiled), which has no ``info``."""
     x, y = at.to_storage(field="at")
-    found = await info.context.run(where_am_i, x, y)
-    around = await info.context.run(surroundings, x, y)
+    found, around = await context.run_on_driver(where_am_i_on_driver, x, y)
     initiatives = [AreaInitiative.from_row(r) for r in around.initiatives]
-    await localize(info.context, initiatives)  # Accept-Language's
+    await localize(context, initiatives)  # Accept-Language's
     return WhereAmIResult(
         district=District.from_geo(around.district),
         sub_district=District.from_geo(around.sub_district),

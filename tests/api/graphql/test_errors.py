@@ -131,10 +131,10 @@ async def test_alias_limit(gql):
 
 
 async def test_unexpected_exception_is_masked_and_logged(gql, monkeypatch, caplog):
-    def explode(conn, x, y):
+    async def explode(conn, x, y):
         raise RuntimeError("secret detail: password=hunter2")
 
-    monkeypatch.setattr("api.graphql.types.location.where_am_i", explode)
+    monkeypatch.setattr("api.graphql.types.location.where_am_i_on_driver", explode)
     with caplog.at_level(logging.ERROR, logger="hverdag.api"):
         result = await gql(WHERE, {"lat": 59.9, "lon": 10.7})
     assert result.data is None
