@@ -17,7 +17,7 @@ from api.graphql.types.activity import Activity
 from api.graphql.types.council import ImmigrantCouncil
 from api.graphql.types.entry import locate_rows, locations_of
 from api.graphql.types.filters import DirectoryFilterInput, to_geo_filter
-from api.graphql.types.translation import Lang, apply_translations, localize, translated_row
+from api.graphql.types.translation import Lang, apply_translations, localize, translate_row
 from api.graphql.types.venue import Venue
 from api.graphql.types.vocab import PlaceKind
 from geo.filters import DirectoryFilter
@@ -276,10 +276,6 @@ async def nearby_connection(
         await localize(context, [edge.node for edge in connection.edges], lang)
         return connection
     chosen = _chosen(page, order, {} if projection is None else projection.columns)
-    for edge in connection.edges:
-        if isinstance(edge.node, ActivityRow | VenueRow):  # rendered from rows: translate them
-            kind = _KINDS[type(edge.node)].value.lower()
-            edge.node = translated_row(edge.node, chosen.get((kind, edge.node.id)))
     apply_translations(
         [e.node for e in connection.edges if hasattr(e.node, "TRANSLATION_KIND")], chosen
     )
@@ -290,8 +286,8 @@ def _chosen(
     page: NearbyPage, order: tuple[str, ...], columns: Mapping[nearby_queries.PlaceKind, Any]
 ) -> dict[tuple[str, int], Any]:
     """The translations each hit's reader gets, read with the page
-    (geo.queries.translations.with_translations); of a kind read as ``columns`` (a
-    projection), only those of the fields read."""
+    (geo.queries.translations.with_translations). A kind read as ``columns`` (a projection:
+    rendered from its rows) gets only those of the fields read, put into its rows here."""
     assert page.translations is not None
     chosen = {}
     rank = language_rank(order)
@@ -299,7 +295,10 @@ def _chosen(
         found = page.translations.get((hit.kind, hit.row.id))
         if found:
             kind = hit.kind.value.lower()
-            texts = compact_choice(kind, hit.row, found, rank, columns.get(hit.kind))
+            read = columns.get(hit.kind)
+            texts = compact_choice(kind, hit.row, found, rank, read)
             if texts:
                 chosen[(kind, hit.row.id)] = texts
+                if read is not None:
+                    translate_row(hit.row, texts)
     return chosen

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 
 from api.graphql.projection import RowField
 from geo.languages import ORIGINAL_LANGUAGE, right_to_left
-from geo.queries.rows import filled_without_init
 from geo.queries.translations import TranslationRow, chosen_texts
 
 if TYPE_CHECKING:
@@ -31,8 +30,6 @@ LANG_DESCRIPTION = (
     "a translation (Dari → Persian, Nynorsk → Bokmål, …), else in the original (Norwegian "
     "bokmål); its `…Text` field says which. docs/languages.md."
 )
-R = TypeVar("R")
-
 Lang = Annotated[list[str] | None, strawberry.argument(description=LANG_DESCRIPTION)]
 
 
@@ -162,15 +159,12 @@ def localized_field(field: str) -> RowField:
     return RowField((field,), lambda row: text_of(row, field, getattr(row, field)))
 
 
-def translated_row(row: R, texts: Mapping[str, TranslationRow] | None) -> R:
-    """A geo row as a reader of other languages gets it, for the compiled path: its texts
-    replaced by their translations and the translations kept (``translated``) for the
-    ``…Text`` fields. Of the same class (the compiled path renders a row by its class)."""
-    if not texts:
-        return row
-    values = {**vars(row), **{field: chosen.text for field, chosen in texts.items()}}
-    values["translated"] = texts
-    return filled_without_init(type(row), values)
+def translate_row(row: Any, texts: Mapping[str, TranslationRow]) -> None:
+    """A geo row of this request, as a reader of other languages gets it, for the compiled
+    path: its texts replaced by their translations, which it keeps (``translated``) for the
+    ``…Text`` fields. In place: the row is this request's own, and its class stays what the
+    compiled path renders it by."""
+    vars(row).update({field: chosen.text for field, chosen in texts.items()}, translated=texts)
 
 
 def apply_translations(
