@@ -14,8 +14,10 @@ import strawberry
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.routing import Route
 
-from api.app import create_app
+from api.app import GraphQLApp, create_app
+from api.graphql.compiled import CompiledQueries
 from api.graphql.context import Context
 from api.graphql.schema import build_schema
 from api.guard.auth import Principal
@@ -190,3 +192,11 @@ def keys(write_engine: sa.Engine) -> dict[str, tuple[str, Principal]]:
     """(secret, principal) per name: admin, analyst, oslo (editor 0301), bergen (editor 4601),
     red_cross and save_the_children (organisation editors)."""
     return make_keys(write_engine)
+
+
+def compiled_of(app: Starlette) -> CompiledQueries:
+    """The app's compiled path (api.graphql.compiled), to read its counters."""
+    for route in app.routes:
+        if isinstance(route, Route) and isinstance(route.app, GraphQLApp) and route.app.compiled:
+            return route.app.compiled
+    raise AssertionError("the app has no compiled path")

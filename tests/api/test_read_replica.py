@@ -22,8 +22,7 @@ from geo.db import sync_engine
 from geo.keys import create_key
 from geo.settings import Settings, load_settings
 from geo.tables import api_key, municipality
-from tests.api.conftest import http_client
-from tests.api.graphql.test_compiled import _compiled_of
+from tests.api.conftest import compiled_of, http_client
 
 pytestmark = pytest.mark.anyio
 
@@ -143,7 +142,7 @@ async def test_the_compiled_nearby_path_reads_from_the_replica_and_is_counted(lo
         assert primary not in seen, f"the primary was used for reads: {seen}"
         metrics = (await client.get("/metrics")).text
     assert 'hverdag_graphql_operations_total{field="nearby",type="query"} 1.0' in metrics
-    assert _compiled_of(app).answered == 1  # by the compiled path, not strawberry's
+    assert compiled_of(app).answered == 1  # by the compiled path, not strawberry's
 
 
 async def test_a_mutation_answers_from_the_primary_it_wrote_to(

@@ -7,7 +7,7 @@ answered (a query the compiled path takes must be answered by it, not quietly by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,12 +17,10 @@ import pytest
 import sqlalchemy as sa
 import strawberry
 from sqlalchemy.engine import URL
-from starlette.applications import Starlette
-from starlette.routing import Route
 from strawberry.types.arguments import convert_arguments
 from strawberry.utils.str_converters import to_camel_case
 
-from api.app import GraphQLApp, create_app
+from api.app import create_app
 from api.graphql.compiled import CompiledQueries
 from api.graphql.types.activity import Activity
 from api.graphql.types.nearby import projection_of
@@ -32,7 +30,7 @@ from geo.filters import DirectoryFilter
 from geo.queries.driver import driver_statement
 from geo.queries.nearby import PlaceKind, _kind_statement
 from geo.settings import Settings
-from tests.api.conftest import http_client
+from tests.api.conftest import compiled_of, http_client
 
 pytestmark = pytest.mark.anyio
 
@@ -108,23 +106,6 @@ FALLBACKS: list[tuple[str, dict[str, Any]]] = [
     ("query($at: LatLonInput!) { nearby(at: $at) { edges { nope } } }", {"at": OSLO}),
     ("query($at: LatLonInput!) { nearby(at: $at) { edges { cursor } ", {"at": OSLO}),
 ]
-
-
-@pytest.fixture
-async def clients(
-    api_settings: Settings,
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries]]:
-    on = create_app(api_settings.model_copy(update={"compiled_queries": True}))
-    off = create_app(api_settings.model_copy(update={"compiled_queries": False}))
-    async with http_client(on) as compiled, http_client(off) as plain:
-        yield compiled, plain, _compiled_of(on)
-
-
-def _compiled_of(app: Starlette) -> CompiledQueries:
-    for route in app.routes:
-        if isinstance(route, Route) and isinstance(route.app, GraphQLApp) and route.app.compiled:
-            return route.app.compiled
-    raise AssertionError("the app has no compiled path")
 
 
 async def _both(
@@ -432,7 +413,7 @@ async def test_connections_the_server_dropped_are_replaced_without_an_error(
                 await client.post("/graphql", json={"query": query, "variables": variables})
             ).json()
             assert "errors" not in answer, answer
-        compiled = _compiled_of(app)
+        compiled = compiled_of(app)
         for query, variables in (MUNICIPALITY, NEAR):  # each way first on a dead connection
             assert _terminate_backends(fresh_demo_url) >= 1
             answered = compiled.answered

@@ -17,12 +17,7 @@ from geo.db import sync_engine
 from geo.settings import load_settings
 from geo.tables import activity, activity_translation
 from tests.api.conftest import http_client
-from tests.api.graphql.test_compiled import (  # noqa: F401 - clients: the fixture
-    OSLO,
-    _both,
-    clients,
-    no_api_objects,
-)
+from tests.api.graphql.test_compiled import OSLO, _both, no_api_objects
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +43,7 @@ LOCALISED = """query Near($at: LatLonInput!, $lang: [String!]) {
         (["nb"], None, "nb"),
     ],
 )
-async def test_near_me_in_the_readers_language_is_compiled(clients, lang, header, expected):  # noqa: F811
+async def test_near_me_in_the_readers_language_is_compiled(clients, lang, header, expected):
     compiled, plain, counters = clients
     before = counters.answered
     body = {"query": LOCALISED, "variables": {"at": OSLO, "lang": lang}}
@@ -71,7 +66,7 @@ async def test_near_me_in_the_readers_language_is_compiled(clients, lang, header
         assert node["titleText"]["original"] == (node["titleText"]["language"] == "nb")
 
 
-async def test_a_bad_lang_is_strawberrys_error_with_the_field(clients):  # noqa: F811
+async def test_a_bad_lang_is_strawberrys_error_with_the_field(clients):
     fast, slow = await _both(
         clients,
         'query($at: LatLonInput!) { nearby(at: $at, lang: ["xx"]) { edges { cursor } } }',

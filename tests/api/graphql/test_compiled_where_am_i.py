@@ -8,17 +8,9 @@ their bodies must be equal, and the compiled app's counter shows the compiled pa
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-
-from api.app import create_app
-from api.graphql.compiled import CompiledQueries
-from geo.settings import Settings
-from tests.api.conftest import http_client
-from tests.api.graphql.test_compiled import _compiled_of
 
 pytestmark = pytest.mark.anyio
 
@@ -44,16 +36,6 @@ query($at: LatLonInput!) {
 }"""
 #: Oslo's districts and initiative, all of Norway with its sea, the contract's point.
 BOXES = [((59.80, 60.05), (10.60, 11.00)), ((57.5, 71.5), (4.0, 31.5))]
-
-
-@pytest.fixture
-async def clients(
-    api_settings: Settings,
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CompiledQueries]]:
-    on = create_app(api_settings.model_copy(update={"compiled_queries": True}))
-    off = create_app(api_settings.model_copy(update={"compiled_queries": False}))
-    async with http_client(on) as compiled, http_client(off) as plain:
-        yield compiled, plain, _compiled_of(on)
 
 
 async def _same(clients: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:

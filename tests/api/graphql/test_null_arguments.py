@@ -31,8 +31,6 @@ from graphql import (
 )
 from strawberry.types.base import StrawberryOptional
 
-from tests.api.graphql.test_compiled import clients  # noqa: F401 - the fixture
-
 pytestmark = pytest.mark.anyio
 
 #: A value of each scalar, for the required arguments of a generated query.
@@ -234,7 +232,7 @@ ISSUE = [
 
 @pytest.mark.parametrize(("query", "field"), ISSUE)
 async def test_the_issues_queries_over_http_with_and_without_the_compiled_path(
-    clients,  # noqa: F811 - the fixture
+    clients,
     query,
     field,
 ):
