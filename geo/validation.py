@@ -299,12 +299,17 @@ def session(value: object, field: str) -> tuple[int, time, time, date | None, da
 
 
 def url(value: object, field: str) -> str | None:
-    """An http(s) URL with a host; empty is None."""
+    """An http(s) URL with a public host name (one with a dot: not ``localhost``, since
+    readers elsewhere follow it); empty is None."""
     text = _text(value)
     if not text:
         return None
     if len(text) > MAX_SHORT or not _URL.fullmatch(text):
-        raise FieldError(field, f"{text[:80]!r} is not an http(s) URL")
+        raise FieldError(
+            field,
+            f"{text[:80]!r} is not a public http(s) URL: it needs a host name with a dot, "
+            "as in https://example.org/page",
+        )
     return text
 
 

@@ -161,7 +161,7 @@ def read_calendar(text: str, category: ActivityCategory = DEFAULT_CATEGORY) -> R
             if str(_get(event, "STATUS", "")).upper() == "CANCELLED":
                 read.warnings.append(f"{label}: cancelled (STATUS:CANCELLED), not loaded")
                 continue
-            one = _activity(event, label, uid, category, changes)
+            one = _activity(event, label, uid, category, changes, read.warnings)
         except _Refused as refused:
             read.problems.append(Problem(label, refused.prop, refused.reason))
             continue
@@ -227,12 +227,27 @@ def _days_of(sessions: list[Session], day: date) -> set[date]:
     return set()
 
 
+def _public_url(event: Component, label: str, warnings: list[str]) -> str | None:
+    """The event's URL when readers elsewhere can follow it; one on this machine or a local
+    network (``http://localhost:8000/a/12``: an export from a development server) is left
+    out with a warning: the event itself is good."""
+    text = _text(event, "URL")
+    try:
+        return v.url(text, "URL")
+    except v.FieldError as error:
+        warnings.append(
+            f"{label}: URL left out: {error.errors[0].reason if error.errors else error}"
+        )
+        return None
+
+
 def _activity(
     event: Component,
     label: str,
     uid: str,
     category: ActivityCategory,
     overrides: list[Component],
+    warnings: list[str],
 ) -> CalendarEvent:
     for problem in getattr(event, "errors", []) or []:
         prop, reason = problem if isinstance(problem, tuple) else ("VEVENT", str(problem))
@@ -241,7 +256,7 @@ def _activity(
     record = {
         "title": _text(event, "SUMMARY"),
         "description": _text(event, "DESCRIPTION"),
-        "url": _text(event, "URL"),
+        "url": _public_url(event, label, warnings),
         "category": (named or category).value,
     }
     try:

@@ -502,3 +502,18 @@ def test_a_calendar_without_events_is_refused(db, org, tmp_path):
     assert caught.value.code == "NOT_ICALENDAR"
     assert "no events" in caught.value.reason
     assert _activities(db)["kafe-1@example.org"].archived_at is None
+
+
+def test_a_url_others_cannot_follow_is_left_out_and_the_event_loads(db, org, tmp_path):
+    """An export from a development server carries its own page's URL on this machine
+    (http://localhost:8000/a/12): the event is good, its URL is left out with a warning."""
+    local = WEEKLY.replace("END:VEVENT", "URL:http://localhost:8000/a/12\r\nEND:VEVENT")
+    public = ONE_OFF.replace("END:VEVENT", "URL:https://rodekors.no/kafe\r\nEND:VEVENT")
+    report = _load(db, _write(tmp_path, _calendar(local, public)))
+    assert report.inserted == 2
+    rows = _activities(db)
+    assert rows["kafe-1@example.org"].url is None
+    assert rows["fest-1@example.org"].url == "https://rodekors.no/kafe"
+    (warning,) = [w for w in report.warnings if "URL left out" in w]
+    assert "Språkkafé på Tøyen" in warning
+    assert "needs a host name with a dot" in warning
