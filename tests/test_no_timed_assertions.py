@@ -28,9 +28,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (
         "tests/api/test_http.py",
         "test_readyz_unavailable_answers_quickly",
-        "elapsed < settings.connect_timeout_s / 2",
+        "elapsed < 5",
     ): "fail-fast: /readyz with no database answers at once instead of waiting for a "
-    "connection (30 s allowed there); 0.007 s on a quiet machine",
+    "connection (60 s allowed there, 12x the bound); 0.007 s on a quiet machine",
     (
         "tests/api/test_outage.py",
         "test_outage_fails_fast_and_recovers_without_a_restart",
@@ -40,9 +40,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (
         "tests/api/test_outage.py",
         "test_outage_fails_fast_and_recovers_without_a_restart",
-        "elapsed < settings.pool_timeout_s / 4",
-    ): "fail-fast: /readyz while the database is down, not queued for the pool (60 s there); "
-    "0.005 s on a quiet machine",
+        "elapsed < 5",
+    ): "fail-fast: /readyz while the database is down, not queued for the pool (60 s there, "
+    "12x the bound); 0.005 s on a quiet machine",
     (
         "tests/api/test_outage.py",
         "test_outage_fails_fast_and_recovers_without_a_restart",
@@ -51,9 +51,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (
         "tests/api/graphql/test_limits.py",
         "test_request_timeout_cancels_the_operation_and_its_query",
-        "elapsed < STATEMENT_S / 2",
-    ): "timeout: a 0.5 s request timeout answers a 60 s statement before it could end; "
-    "0.5 s on a quiet machine",
+        "elapsed < 10 * settings.request_timeout_s",
+    ): "timeout: the 0.5 s request timeout fired (bound 10x it), not the 60 s statement "
+    "(12x the bound); 0.5 s on a quiet machine",
 }
 
 

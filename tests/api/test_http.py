@@ -175,7 +175,7 @@ async def test_readyz_unavailable_answers_quickly(loaded_url, where, tmp_path):
     )
     # A connection attempt may take this long: the answers below must not wait for it.
     settings = load_settings(
-        database_url=url.render_as_string(hide_password=False), connect_timeout_s=30
+        database_url=url.render_as_string(hide_password=False), connect_timeout_s=60
     )
     async with http_client(create_app(settings)) as unready:
         started = time.monotonic()
@@ -186,7 +186,8 @@ async def test_readyz_unavailable_answers_quickly(loaded_url, where, tmp_path):
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "unreachable" in response.json()["reason"]
-    assert elapsed < settings.connect_timeout_s / 2
+    # Told at once (7 ms quiet; bound 700x that), not after the 60 s connection attempt.
+    assert elapsed < 5
     assert graphql.status_code == 200
     assert graphql.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
 

@@ -105,7 +105,8 @@ async def test_outage_fails_fast_and_recovers_without_a_restart(own_cluster):
         assert all(r.json()["errors"][0]["extensions"]["requestId"] for _, r in answers)
         elapsed, ready = await _timed(client, "GET", "/readyz")
         assert ready.status_code == 503
-        assert elapsed < settings.pool_timeout_s / 4  # told, not queued for the pool
+        # Told at once (5 ms quiet; bound 1,000x that), not queued for the 60 s pool wait.
+        assert elapsed < 5
         assert (await client.get("/healthz")).status_code == 200
 
         # Back: the same app (same engine and pool) serves again within seconds.
