@@ -434,15 +434,16 @@ async def nearby_on_driver(
     per filter, with none of SQLAlchemy's per-execution work (a third of the CPU of a near-me
     request; docs/performance.md). ``columns``: for a kind named there, only these of its row's
     columns are selected (and ``id``), and its rows have only those attributes (the caller
-    reads no other: the compiled path's projection, api.graphql.projection). ``languages``: the
-    hits' translations in them come in the same statements (:attr:`NearbyPage.translations`;
-    not with a text probe's), with whole rows."""
+    reads no other: the compiled path's projection, api.graphql.projection; a translated text
+    it reads has its original among them, which tells whether the translation is outdated).
+    ``languages``: each activity's and venue's translations come in the same statements
+    (:attr:`NearbyPage.translations`; not with a text probe's)."""
     values = _bound_values(x, y, radius_m, first, after, stale_before)
     after_rank = None if after is None else after.rank
-    if languages and not any(_probes(kind, filt) for kind in kinds):
-        return await _translated_page(
-            conn, kinds, filt, first, values, after_rank, languages, columns
-        )
+    # A text probe reads no translations: its entries are localised after the page.
+    translations: dict[tuple[PlaceKind, int], list[list[Any]]] | None = (
+        {} if languages and not any(_probes(kind, filt) for kind in kinds) else None
+    )
     streams = []
     for kind in dict.fromkeys(kinds):
         if _probes(kind, filt):  # whole rows: a superset of any projection's
@@ -453,64 +454,28 @@ async def nearby_on_driver(
                 streams.append(hits)
                 continue
         only = None if columns is None or kind is PlaceKind.COUNCIL else columns.get(kind)
-        compiled = driver_statement(_kind_statement(kind, filt, after_rank, only))
+        stmt = _kind_statement(kind, filt, after_rank, only)
+        translated = translations is not None and kind is not PlaceKind.COUNCIL
+        if translated:  # the row's translations, from the row the statement reads anyway
+            stmt = with_translations(stmt, kind.value.lower())
         rows = await run_statement_as(
             conn,
-            compiled,
+            driver_statement(stmt),
             values,
             _ROW_TYPES[kind],
             "distance",
             "stale",
-            partial=only is not None,
-        )
-        streams.append([Hit(kind, float(distance), row, stale) for row, distance, stale in rows])
-    return _page(streams, first)
-
-
-async def _translated_page(
-    conn: psycopg.AsyncConnection[Any],
-    kinds: Sequence[PlaceKind],
-    filt: DirectoryFilter,
-    first: int,
-    values: dict[str, Any],
-    after_rank: int | None,
-    languages: Sequence[str],
-    columns: Mapping[PlaceKind, frozenset[str]] | None = None,
-) -> NearbyPage:
-    """:func:`nearby_on_driver`'s page with each activity's and venue's translations in
-    ``languages`` read by the same statement (one round trip, as without them). ``columns``
-    as there: a translated text the selection reads has its original among them, which tells
-    whether the translation is outdated (geo.queries.translations.compact_choice)."""
-    streams = []
-    translations: dict[tuple[PlaceKind, int], list[list[Any]]] = {}
-    for kind in dict.fromkeys(kinds):
-        only = None if columns is None or kind is PlaceKind.COUNCIL else columns.get(kind)
-        stmt = _kind_statement(kind, filt, after_rank, only)
-        if kind is PlaceKind.COUNCIL:
-            rows = await run_statement_as(
-                conn, driver_statement(stmt), values, _ROW_TYPES[kind], "distance", "stale"
-            )
-            streams.append(
-                [Hit(kind, float(distance), row, stale) for row, distance, stale in rows]
-            )
-            continue
-        wrapped = driver_statement(with_translations(stmt, kind.value.lower()))
-        found = await run_statement_as(
-            conn,
-            wrapped,
-            values,
-            _ROW_TYPES[kind],
-            "distance",
-            "stale",
-            "translations",
+            *(("translations",) if translated else ()),
             partial=only is not None,
         )
         streams.append(
-            [Hit(kind, float(distance), row, stale) for row, distance, stale, _ in found]
+            [Hit(kind, float(distance), row, stale) for row, distance, stale, *_ in rows]
         )
-        translations.update({(kind, row.id): texts or [] for row, _, _, texts in found})
+        if translated:
+            assert translations is not None  # what ``translated`` says
+            translations.update({(kind, row.id): texts or [] for row, _, _, texts in rows})
     page = _page(streams, first)
-    return replace(page, translations=translations)
+    return page if translations is None else replace(page, translations=translations)
 
 
 def count_nearby(
