@@ -191,9 +191,10 @@ async def test_at_most_cpu_threads_checks_run_at_once(client, held):
         for _ in range(cpu.THREADS + 2)
     ]
     assert await _wait(held.started)
-    # The ones beyond the limit wait in the queue, not in threads of their own.
+    # The ones beyond the limit wait in the queue, not in threads of their own. Wait for the
+    # steady state: a moment after the first check starts, the second may still be queued.
     deadline = time.monotonic() + PATIENCE_S
-    while cpu.queued() < 2 and time.monotonic() < deadline:
+    while (cpu.queued(), held.running) != (2, cpu.THREADS) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     assert cpu.queued() == 2
     assert held.running == cpu.THREADS
